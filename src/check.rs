@@ -1,0 +1,1 @@
+//! The semantic rules of stages.toml and the lowering to `config::model`.

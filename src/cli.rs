@@ -1,0 +1,342 @@
+//! The command line: clap definitions only. Each subcommand's arguments are
+//! one struct, handed whole to `crate::commands::<name>::run`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stages",
+    version,
+    about = "Declarative container builds: stages, artifacts and targets in stages.toml",
+    long_about = "Describe stages, artifacts and targets in stages.toml; check it, see its graph, \
+                  export or import Dockerfiles, and build it on any Docker Engine.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check stages.toml and report every problem with its place in the file.
+    #[command(
+        after_help = "Example:\n  stages check\n  stages check -f examples/href-counter/stages.toml --message-format json"
+    )]
+    Check(CheckArgs),
+    /// Show the stage graph, or the part the given targets need.
+    #[command(after_help = "Example:\n  stages graph\n  stages graph app --format mermaid")]
+    Graph(GraphArgs),
+    /// Show what a build would do: stages in parallel waves, and what is pruned.
+    #[command(after_help = "Example:\n  stages plan app")]
+    Plan(PlanArgs),
+    /// Print the JSON Schema of stages.toml (for Taplo / Even Better TOML).
+    #[command(after_help = "Example:\n  stages schema -o schema/stages.schema.json --force")]
+    Schema(SchemaArgs),
+    /// Write a commented starter stages.toml.
+    #[command(after_help = "Example:\n  stages init\n  stages init path/to/project --force")]
+    Init(InitArgs),
+    /// Print shell completions.
+    #[command(after_help = "Example:\n  stages completions bash > /etc/bash_completion.d/stages")]
+    Completions(CompletionsArgs),
+    /// Read Dockerfiles the way BuildKit does: dump, outline, format.
+    #[command(subcommand)]
+    Dockerfile(DockerfileCommand),
+    /// Write the multi-stage Dockerfile equivalent to stages.toml.
+    #[command(
+        after_help = "Example:\n  stages export-dockerfile -o Dockerfile\n  stages export-dockerfile app --check -o Dockerfile"
+    )]
+    ExportDockerfile(ExportArgs),
+    /// Turn a Dockerfile into a stages.toml.
+    #[command(after_help = "Example:\n  stages import Dockerfile -o stages.toml")]
+    Import(ImportArgs),
+    /// Turn the builder pattern (Dockerfile.build + Dockerfile + build script) into one stages.toml.
+    #[command(after_help = "Example:\n  stages migrate . --script build.sh -o stages.toml")]
+    Migrate(MigrateArgs),
+    /// Build targets on the Docker Engine.
+    #[command(
+        after_help = "Example:\n  stages build\n  stages build app --build-arg VERSION=1.2 --progress plain"
+    )]
+    Build(BuildArgs),
+    /// List or prune the images the step cache keeps.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// Where stages.toml is: `-f`, else found in the current directory or a parent.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArg {
+    /// The config file [default: stages.toml in this directory or the nearest parent]
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum MessageFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// How diagnostics are printed.
+    #[arg(long, value_enum, default_value_t)]
+    pub message_format: MessageFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum GraphFormat {
+    #[default]
+    Text,
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Targets (or stages) whose part of the graph to show [default: the whole graph]
+    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Targets (or stages) to plan [default: the default target]
+    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Write the schema to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The directory to write stages.toml in.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Replace an existing stages.toml.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print completions for.
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DockerfileCommand {
+    /// Print BuildKit's dump of the parsed file.
+    #[command(after_help = "Example:\n  stages dockerfile dump Dockerfile")]
+    Dump(DockerfileFileArg),
+    /// Show stages, bases, platforms, copies between stages and meta-ARGs.
+    #[command(
+        after_help = "Example:\n  stages dockerfile outline Dockerfile --target runtime --format json"
+    )]
+    Outline(OutlineArgs),
+    /// Rewrite the file in the canonical layout.
+    #[command(after_help = "Example:\n  stages dockerfile fmt Dockerfile --check")]
+    Fmt(FmtArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DockerfileFileArg {
+    /// The Dockerfile (`-` for standard input).
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutlineFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct OutlineArgs {
+    /// The Dockerfile.
+    pub file: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutlineFormat,
+    /// Also show which stages building this target needs.
+    #[arg(long)]
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// The Dockerfile.
+    pub file: PathBuf,
+    /// Change nothing; exit 1 if the file is not in the canonical layout.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Targets (or stages) to export [default: every stage a target reaches]
+    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Where to write the Dockerfile (`-` for standard output).
+    #[arg(short, long, value_name = "FILE", default_value = "-")]
+    pub output: PathBuf,
+    /// Write nothing; exit 1 and print a diff if the output file is stale.
+    #[arg(long)]
+    pub check: bool,
+    /// Keep stages no target reaches.
+    #[arg(long)]
+    pub all_stages: bool,
+    /// Replace an output file that was not generated by stages.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The Dockerfile to import.
+    #[arg(default_value = "Dockerfile")]
+    pub dockerfile: PathBuf,
+    /// Where to write stages.toml (`-` for standard output).
+    #[arg(short, long, value_name = "FILE", default_value = "stages.toml")]
+    pub output: PathBuf,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Keep `COPY --from=<stage>` as plain copies instead of named artifacts.
+    #[arg(long)]
+    pub no_artifacts: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum EmitFormat {
+    #[default]
+    Toml,
+    Dockerfile,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The directory holding the Dockerfiles and the build script.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The glue script (a shell script or Makefile) [default: build.sh, else Makefile]
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
+    /// The name of the image target.
+    #[arg(long, value_name = "NAME")]
+    pub target_name: Option<String>,
+    /// Where to write the result (`-` for standard output).
+    #[arg(short, long, value_name = "FILE", default_value = "stages.toml")]
+    pub output: PathBuf,
+    /// Write stages.toml or the equivalent multi-stage Dockerfile.
+    #[arg(long, value_enum, default_value_t)]
+    pub emit: EmitFormat,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Backend {
+    /// stages' own scheduler over Engine primitives: parallel, pruned, cached.
+    #[default]
+    Native,
+    /// The Engine's own (classic) builder, fed the exported Dockerfile.
+    Dockerfile,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Progress {
+    /// A live view on a terminal; plain lines otherwise or when CI is set.
+    #[default]
+    Auto,
+    Tty,
+    Plain,
+    Json,
+    Quiet,
+}
+
+/// How to reach the Docker Engine.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArg {
+    /// The Engine address (unix:///path, tcp://host:port) [default: DOCKER_HOST, else the local socket]
+    #[arg(short = 'H', long, value_name = "ADDRESS")]
+    pub host: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Targets (or stages) to build [default: the default target]
+    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    pub engine: EngineArg,
+    /// Which builder runs the steps.
+    #[arg(long, value_enum, default_value_t)]
+    pub backend: Backend,
+    /// Set a build argument (repeatable).
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
+    /// Run every step, using no cached result.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Run every step of this stage, using no cached result (repeatable).
+    #[arg(long, value_name = "STAGE")]
+    pub no_cache_filter: Vec<String>,
+    /// How progress is shown.
+    #[arg(long, value_enum, default_value_t)]
+    pub progress: Progress,
+    /// How many stages run at once [default: number of CPUs]
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// After a failure, let independent stages finish.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// A secret for RUN --mount=type=secret: id=ID,src=PATH (repeatable).
+    #[arg(long, value_name = "id=ID,src=PATH")]
+    pub secret: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// List the images the step cache keeps.
+    #[command(after_help = "Example:\n  stages cache ls")]
+    Ls(CacheLsArgs),
+    /// Remove cached images, oldest first, down to a size.
+    #[command(after_help = "Example:\n  stages cache prune --keep-storage 2GB")]
+    Prune(CachePruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CacheLsArgs {
+    #[command(flatten)]
+    pub engine: EngineArg,
+}
+
+#[derive(Debug, Args)]
+pub struct CachePruneArgs {
+    #[command(flatten)]
+    pub engine: EngineArg,
+    /// Keep this much of the most recently used cache (e.g. 500MB, 2GB) [default: remove all]
+    #[arg(long, value_name = "SIZE")]
+    pub keep_storage: Option<String>,
+}

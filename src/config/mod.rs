@@ -1,0 +1,11 @@
+//! The `stages.toml` format: the raw file model (serde + schemars), the
+//! checked model the rest of the program reads, and the spans that tie
+//! both to the text. Knows nothing of Docker or the terminal.
+
+pub mod forms;
+
+pub mod model;
+pub mod raw;
+
+pub use crate::located::{Located, Span};
+pub use forms::{ArgDefault, CommandForm, FromRef, Healthcheck, HealthcheckTable, Port, Sources};

@@ -1,0 +1,267 @@
+//! The checked, normalised project: what every back end reads.
+//!
+//! Built from `raw::Manifest` by the checker (`crate::check`), or from a
+//! Dockerfile by import. Everything here has been validated: references
+//! resolve, names are valid, each step has one kind. Values that later
+//! errors point at stay `Located`; equality ignores spans, so two projects
+//! are equal when they mean the same thing.
+
+use super::forms::{CommandForm, HealthcheckTable};
+use crate::located::{Located, Span};
+
+/// A whole `stages.toml`, checked.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Project {
+    pub name: Option<String>,
+    /// The build context, relative to the config file's directory.
+    pub context: String,
+    pub default_target: Option<Located<String>>,
+    /// Global ARGs, in file order.
+    pub args: Vec<ArgDecl>,
+    /// Stages in file order.
+    pub stages: Vec<Stage>,
+    pub artifacts: Vec<Artifact>,
+    pub targets: Vec<Target>,
+}
+
+/// `ARG NAME[=default]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgDecl {
+    pub name: Located<String>,
+    pub default: Option<String>,
+}
+
+/// A stage: `FROM base AS name`, its settings, steps and image config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage {
+    /// The stage name; its span points at the `[stages.NAME]` key.
+    pub name: Located<String>,
+    pub from: Located<Base>,
+    pub platform: Option<Located<String>>,
+    /// Applied right after FROM, in this order: args, env, workdir, user, shell.
+    pub args: Vec<ArgDecl>,
+    pub env: Vec<(Located<String>, Located<String>)>,
+    pub workdir: Option<Located<String>>,
+    pub user: Option<Located<String>>,
+    pub shell: Option<Located<Vec<String>>>,
+    pub steps: Vec<Step>,
+    pub config: ImageConfig,
+}
+
+/// What a stage starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Base {
+    /// An image reference (may contain `${ARG}`s); `scratch` is the empty image.
+    Image(String),
+    /// Another stage, by name.
+    Stage(String),
+}
+
+/// Order-free image configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImageConfig {
+    pub cmd: Option<Located<CommandForm>>,
+    pub entrypoint: Option<Located<CommandForm>>,
+    pub expose: Vec<Located<String>>,
+    pub labels: Vec<(String, String)>,
+    pub volumes: Vec<Located<String>>,
+    pub healthcheck: Option<Located<Health>>,
+    pub stop_signal: Option<Located<String>>,
+    /// Dockerfile lines run when this image is used as a base.
+    pub onbuild: Vec<Located<String>>,
+}
+
+/// A health check or its removal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    None,
+    Check(HealthcheckTable),
+}
+
+/// One ordered step; the span covers the whole step table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub kind: StepKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepKind {
+    Run(Run),
+    Copy(Copy),
+    Artifact(ArtifactCopy),
+    Add(Add),
+    Env(Vec<(Located<String>, Located<String>)>),
+    Workdir(Located<String>),
+    User(Located<String>),
+    Arg(Vec<ArgDecl>),
+    Shell(Located<Vec<String>>),
+}
+
+impl StepKind {
+    /// The Dockerfile keyword this step becomes.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            StepKind::Run(_) => "RUN",
+            StepKind::Copy(_) | StepKind::Artifact(_) => "COPY",
+            StepKind::Add(_) => "ADD",
+            StepKind::Env(_) => "ENV",
+            StepKind::Workdir(_) => "WORKDIR",
+            StepKind::User(_) => "USER",
+            StepKind::Arg(_) => "ARG",
+            StepKind::Shell(_) => "SHELL",
+        }
+    }
+}
+
+/// `RUN [--mount…] [--network] [--security] command`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub command: Located<CommandForm>,
+    pub mounts: Vec<Located<Mount>>,
+    pub network: Option<Located<String>>,
+    pub security: Option<Located<String>>,
+}
+
+/// `RUN --mount=type=…`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Mount {
+    pub kind: MountKind,
+    pub target: Option<String>,
+    pub source: Option<String>,
+    /// A stage name or image reference the source comes from.
+    pub from: Option<Located<String>>,
+    pub id: Option<String>,
+    pub sharing: Option<String>,
+    pub readonly: Option<bool>,
+    pub required: Option<bool>,
+    pub mode: Option<String>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub size: Option<String>,
+    pub env: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MountKind {
+    #[default]
+    Bind,
+    Cache,
+    Secret,
+    Tmpfs,
+    Ssh,
+}
+
+impl MountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MountKind::Bind => "bind",
+            MountKind::Cache => "cache",
+            MountKind::Secret => "secret",
+            MountKind::Tmpfs => "tmpfs",
+            MountKind::Ssh => "ssh",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "bind" => MountKind::Bind,
+            "cache" => MountKind::Cache,
+            "secret" => MountKind::Secret,
+            "tmpfs" => MountKind::Tmpfs,
+            "ssh" => MountKind::Ssh,
+            _ => return None,
+        })
+    }
+}
+
+/// `COPY [--from] [options] sources… to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copy {
+    pub sources: Vec<Located<String>>,
+    pub to: Located<String>,
+    pub from: Option<CopyFrom>,
+    pub options: CopyOptions,
+    pub exclude: Vec<Located<String>>,
+    pub parents: bool,
+}
+
+/// Where a COPY reads from when not the context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyFrom {
+    Stage(Located<String>),
+    Image(Located<String>),
+}
+
+/// Options shared by COPY, ADD and artifact copies.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CopyOptions {
+    pub chown: Option<Located<String>>,
+    pub chmod: Option<Located<String>>,
+    pub link: bool,
+}
+
+/// Copy of a named artifact: `COPY --from=<its stage> <its path> <to>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactCopy {
+    pub artifact: Located<String>,
+    pub to: Located<String>,
+    pub options: CopyOptions,
+}
+
+/// `ADD [options] sources… to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Add {
+    pub sources: Vec<Located<String>>,
+    pub to: Located<String>,
+    pub options: CopyOptions,
+    pub checksum: Option<Located<String>>,
+    pub keep_git_dir: bool,
+    pub exclude: Vec<Located<String>>,
+    pub parents: bool,
+}
+
+/// A named path produced by a stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    pub name: Located<String>,
+    pub stage: Located<String>,
+    pub path: Located<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub name: Located<String>,
+    pub kind: TargetKind,
+    /// Build argument values for this target.
+    pub args: Vec<(Located<String>, Located<String>)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetKind {
+    Image {
+        stage: Located<String>,
+        tags: Vec<Located<String>>,
+        labels: Vec<(String, String)>,
+        platforms: Vec<Located<String>>,
+    },
+    Artifacts {
+        artifacts: Vec<Located<String>>,
+        output: Located<String>,
+    },
+}
+
+impl Project {
+    pub fn stage(&self, name: &str) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.name.value == name)
+    }
+
+    pub fn artifact(&self, name: &str) -> Option<&Artifact> {
+        self.artifacts.iter().find(|a| a.name.value == name)
+    }
+
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.name.value == name)
+    }
+}

@@ -1,0 +1,1 @@
+//! Conversions: checked project → Dockerfile (export), Dockerfile → project (import), builder pattern → project (migrate).

@@ -1,0 +1,1 @@
+//! The stage graph: lowering to petgraph, target closure, topological waves.

@@ -1,0 +1,33 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use stages::cli::{CacheCommand, Cli, Command, DockerfileCommand};
+use stages::commands::{self, Exit};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Check(args) => commands::check::run(args),
+        Command::Graph(args) => commands::graph::run(args),
+        Command::Plan(args) => commands::plan::run(args),
+        Command::Schema(args) => commands::schema::run(args),
+        Command::Init(args) => commands::init::run(args),
+        Command::Completions(args) => commands::completions::run(args),
+        Command::Dockerfile(DockerfileCommand::Dump(args)) => commands::dockerfile::dump(args),
+        Command::Dockerfile(DockerfileCommand::Outline(args)) => {
+            commands::dockerfile::outline(args)
+        }
+        Command::Dockerfile(DockerfileCommand::Fmt(args)) => commands::dockerfile::fmt(args),
+        Command::ExportDockerfile(args) => commands::export::run(args),
+        Command::Import(args) => commands::import::run(args),
+        Command::Migrate(args) => commands::migrate::run(args),
+        Command::Build(args) => commands::build::run(args),
+        Command::Cache(CacheCommand::Ls(args)) => commands::cache::ls(args),
+        Command::Cache(CacheCommand::Prune(args)) => commands::cache::prune(args),
+    };
+    let exit = outcome.unwrap_or_else(|report| {
+        eprintln!("{report:?}");
+        Exit::Usage
+    });
+    ExitCode::from(exit.code())
+}

@@ -99,7 +99,11 @@ mod tests {
     #[test]
     fn codes_are_unique_across_layers() {
         let mut seen = HashSet::new();
-        for code in super::ALL.iter().chain(crate::config::codes::ALL) {
+        for code in super::ALL
+            .iter()
+            .chain(crate::config::codes::ALL)
+            .chain(crate::graph::codes::ALL)
+        {
             assert!(seen.insert(*code), "code {code} is declared twice");
             assert!(code.starts_with("stages::"), "{code} is not namespaced");
         }

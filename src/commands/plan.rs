@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::Exit;
-use super::common::{LoadedProject, load_project, resolve, root_stages};
+use super::common::{LoadedProject, load_project, plural, resolve, root_stages};
 use crate::cli::PlanArgs;
 use crate::graph::{ResolvedKind, ResolvedTarget};
 
@@ -81,10 +81,10 @@ pub fn render_plan(loaded: &LoadedProject, targets: &[ResolvedTarget]) -> String
     }
     let _ = writeln!(
         out,
-        "{} of {} stages in {} waves, {} pruned",
+        "{} of {} in {}, {} pruned",
         needed.len(),
-        graph.stages().len(),
-        waves.len(),
+        plural(graph.stages().len(), "stage"),
+        plural(waves.len(), "wave"),
         pruned.len()
     );
     out

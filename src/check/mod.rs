@@ -43,10 +43,10 @@ impl CheckOutcome {
 pub fn check(file: &SourceFile) -> CheckOutcome {
     let manifest = match load_manifest(file) {
         Ok(manifest) => manifest,
-        Err(diagnostic) => {
+        Err(diagnostics) => {
             return CheckOutcome {
                 project: None,
-                diagnostics: vec![diagnostic],
+                diagnostics,
             };
         }
     };

@@ -4,6 +4,7 @@
 
 pub mod codes;
 pub mod deps;
+mod entries;
 pub mod expand;
 pub mod forms;
 pub mod load;

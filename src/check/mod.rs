@@ -19,6 +19,10 @@ mod references;
 mod variables;
 
 pub use backend::{Backend, unsupported_features};
+pub use names::is_valid_stage_name;
+pub use paths::stays_in_context;
+pub use reachability::{reachable, root_stages};
+pub use variables::{PREDEFINED_ARGS, variable_uses};
 
 use crate::config::load::load_manifest;
 use crate::config::model::Project;

@@ -87,3 +87,23 @@ fn syntax_details_match_ast_json() {
     }
     report.assert_count(total.max(496));
 }
+
+/// Stage structure: names, bases, platforms, commands, `COPY --from`
+/// targets, RUN flags, meta-ARGs; rejected exactly where BuildKit's second
+/// layer rejects.
+#[test]
+fn stages_match_buildkit() {
+    let mut report = Report::new("stages");
+    let mut total = 0;
+    for folder in ["buildkit-parser", "buildkit-integration", "real"] {
+        for case in corpus::cases(folder) {
+            total += 1;
+            let json = case.json();
+            match corpus::stages_mismatch(&case.text, &json) {
+                None => report.pass(),
+                Some(why) => report.fail(&case.name, why),
+            }
+        }
+    }
+    report.assert_count(total.max(496));
+}

@@ -16,4 +16,7 @@ pub mod syntax;
 
 pub use dump::dump;
 pub use parser::parse;
+pub use stages::{Program, Stage, parse_program, read};
 pub use syntax::{Directive, Dockerfile, Heredoc, Node};
+pub mod instructions;
+pub mod stages;

@@ -250,3 +250,98 @@ pub fn ast_mismatch(
     }
     None
 }
+
+/// Compares our stages with BuildKit's `stages` / `meta_args` / `stages_error`.
+pub fn stages_mismatch(text: &str, json: &serde_json::Value) -> Option<String> {
+    use serde_json::json;
+    use stages::dockerfile::instructions::Command;
+    let file = match stages::dockerfile::parse(text) {
+        Ok(f) => f,
+        Err(d) => return Some(format!("parser rejected: {}", d.message)),
+    };
+    let program = stages::dockerfile::parse_program(&file, text);
+    let expected_error = json.get("stages_error").and_then(|e| e.as_str());
+    let program = match (program, expected_error) {
+        (Err(d), Some(_)) => {
+            return d
+                .primary_span()
+                .is_none()
+                .then(|| format!("no span: {}", d.message));
+        }
+        (Err(d), None) => return Some(format!("rejected: {}", d.message)),
+        (Ok(_), Some(e)) => return Some(format!("accepted, BuildKit says: {e}")),
+        (Ok(p), None) => p,
+    };
+    let meta: Vec<String> = program
+        .meta_args
+        .iter()
+        .flat_map(|i| match &i.command {
+            Command::Arg(decls) => decls.iter().map(|d| d.to_text()).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let want_meta = json.get("meta_args").cloned().unwrap_or(json!([]));
+    if json!(meta) != want_meta {
+        return Some(format!("meta_args {meta:?}, expected {want_meta}"));
+    }
+    let mut stages = Vec::new();
+    for (index, stage) in program.stages.iter().enumerate() {
+        let mut v = serde_json::Map::new();
+        v.insert("index".into(), json!(index));
+        v.insert("name".into(), json!(stage.name().unwrap_or_default()));
+        v.insert("base_name".into(), json!(stage.base()));
+        if let Some(p) = stage.platform() {
+            v.insert("platform".into(), json!(p));
+        }
+        let commands: Vec<&str> = stage
+            .instructions
+            .iter()
+            .map(|i| i.keyword.as_str())
+            .collect();
+        v.insert("commands".into(), json!(commands));
+        let copy_from = stage.copy_from();
+        if !copy_from.is_empty() {
+            v.insert("copy_from".into(), json!(copy_from));
+        }
+        let mut run_flags: Vec<String> = Vec::new();
+        for i in &stage.instructions {
+            // BuildKit lists each RUN's distinct flags, RUN after RUN.
+            if let Command::Run(_) = i.command {
+                let mut used: Vec<String> = Vec::new();
+                for f in &i.flags {
+                    if !used.contains(&f.name) {
+                        used.push(f.name.clone());
+                    }
+                }
+                run_flags.extend(used);
+            }
+        }
+        if !run_flags.is_empty() {
+            v.insert("run_flags".into(), json!(run_flags));
+        }
+        stages.push(serde_json::Value::Object(v));
+    }
+    let want = json.get("stages").cloned().unwrap_or(json!([]));
+    let mut want_sorted = want.clone();
+    if let Some(arr) = want_sorted.as_array_mut() {
+        for s in arr {
+            if let Some(rf) = s.get_mut("run_flags").and_then(|r| r.as_array_mut()) {
+                rf.sort_by_key(|v| v.to_string());
+            }
+        }
+    }
+    let mut got = json!(stages);
+    if let Some(arr) = got.as_array_mut() {
+        for s in arr {
+            if let Some(rf) = s.get_mut("run_flags").and_then(|r| r.as_array_mut()) {
+                rf.sort_by_key(|v| v.to_string());
+            }
+        }
+    }
+    if got != want_sorted {
+        return Some(format!(
+            "stages\n  got      {got}\n  expected {want_sorted}"
+        ));
+    }
+    None
+}

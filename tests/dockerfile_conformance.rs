@@ -107,3 +107,24 @@ fn stages_match_buildkit() {
     }
     report.assert_count(total.max(496));
 }
+
+/// Printing and reading again changes nothing: same dump, same heredocs
+/// and flags, same typed program; printing is idempotent.
+#[test]
+fn printer_round_trips() {
+    let mut report = Report::new("printer round trip");
+    let mut total = 0;
+    for folder in ["buildkit-parser", "buildkit-integration", "real"] {
+        for case in corpus::cases(folder) {
+            let Ok(program) = dockerfile::read(&case.text) else {
+                continue;
+            };
+            total += 1;
+            match corpus::round_trip_mismatch(&case.text, &program) {
+                None => report.pass(),
+                Some(why) => report.fail(&case.name, why),
+            }
+        }
+    }
+    report.assert_count(total.max(450));
+}

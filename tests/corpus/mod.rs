@@ -262,11 +262,23 @@ pub fn stages_mismatch(text: &str, json: &serde_json::Value) -> Option<String> {
     let program = stages::dockerfile::parse_program(&file, text);
     let expected_error = json.get("stages_error").and_then(|e| e.as_str());
     let program = match (program, expected_error) {
-        (Err(d), Some(_)) => {
-            return d
-                .primary_span()
-                .is_none()
-                .then(|| format!("no span: {}", d.message));
+        (Err(d), Some(e)) => {
+            let Some(span) = d.primary_span() else {
+                return Some(format!("no span: {}", d.message));
+            };
+            // BuildKit names the instruction's first line: "… on line N: …".
+            let want_line = e
+                .split("on line ")
+                .nth(1)
+                .and_then(|rest| rest.split(':').next())
+                .and_then(|n| n.parse::<usize>().ok());
+            let line = text.get(..span.start).unwrap_or(text).matches('\n').count() + 1;
+            return match want_line {
+                Some(want) if want != line => {
+                    Some(format!("error on line {line}, BuildKit says: {e}"))
+                }
+                _ => None,
+            };
         }
         (Err(d), None) => return Some(format!("rejected: {}", d.message)),
         (Ok(_), Some(e)) => return Some(format!("accepted, BuildKit says: {e}")),
@@ -342,6 +354,59 @@ pub fn stages_mismatch(text: &str, json: &serde_json::Value) -> Option<String> {
         return Some(format!(
             "stages\n  got      {got}\n  expected {want_sorted}"
         ));
+    }
+    None
+}
+
+/// What changes when a program is printed and read again, if anything.
+pub fn round_trip_mismatch(text: &str, program: &stages::dockerfile::Program) -> Option<String> {
+    use stages::dockerfile;
+    let original = dockerfile::parse(text).ok()?;
+    let printed = dockerfile::print(program);
+    let reparsed = match dockerfile::parse(&printed) {
+        Ok(f) => f,
+        Err(d) => return Some(format!("printed text rejected: {}\n{printed}", d.message)),
+    };
+    let (a, b) = (dockerfile::dump(&original), dockerfile::dump(&reparsed));
+    if a != b {
+        let diff = similar::TextDiff::from_lines(&a, &b)
+            .unified_diff()
+            .context_radius(0)
+            .to_string();
+        return Some(format!("dump differs:\n{diff}\nprinted:\n{printed}"));
+    }
+    for (x, y) in original.nodes.iter().zip(&reparsed.nodes) {
+        if x.heredocs != y.heredocs || x.flags != y.flags || x.comments != y.comments {
+            return Some(format!(
+                "line {}: heredocs, flags or comments differ\n  {:?}\n  {:?}",
+                x.start_line,
+                (&x.heredocs, &x.flags, &x.comments),
+                (&y.heredocs, &y.flags, &y.comments)
+            ));
+        }
+    }
+    let again = match dockerfile::parse_program(&reparsed, &printed) {
+        Ok(p) => p,
+        Err(d) => return Some(format!("printed program rejected: {}", d.message)),
+    };
+    if again.meta_args != program.meta_args || again.stages != program.stages {
+        return Some("typed program differs after printing".to_string());
+    }
+    let directives = |p: &dockerfile::Program| {
+        p.directives
+            .iter()
+            .map(|d| (d.name.clone(), d.value.clone()))
+            .collect::<Vec<_>>()
+    };
+    if directives(&again) != directives(program) || again.escape != program.escape {
+        return Some("directives differ after printing".to_string());
+    }
+    if again.trailing_comments != program.trailing_comments {
+        return Some("trailing comments differ after printing".to_string());
+    }
+    let printed_again = dockerfile::print(&again);
+    if printed_again != printed {
+        return Some("printing is not idempotent".to_string());
     }
     None
 }

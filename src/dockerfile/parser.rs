@@ -182,7 +182,7 @@ impl<'a> Parser<'a> {
             }
             let span_of =
                 |this: &Self, last: usize| Span::new(start, this.lines[last].end_without_newline());
-            let mut node = match new_node(&line, self.escape) {
+            let mut node = match new_node(&line, self.escape, 0) {
                 Ok(node) => node,
                 Err(diag) => {
                     let span = span_of(&self, self.next - 1);
@@ -244,13 +244,23 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// How deep `ONBUILD ONBUILD …` may nest before the line is refused
+/// (BuildKit refuses any nesting one layer later; this bounds the recursion).
+const MAX_NESTING: usize = 32;
+
 /// Parses one logical line into a node (no lines, spans or heredocs yet).
-fn new_node(line: &str, escape: char) -> Result<Node, Diagnostic> {
+fn new_node(line: &str, escape: char, depth: usize) -> Result<Node, Diagnostic> {
+    if depth > MAX_NESTING {
+        return Err(Diagnostic::error(
+            codes::INVALID_ARGUMENTS,
+            "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+        ));
+    }
     let (keyword, flags, rest) = split_command(line);
     let parsed = parse_args(&keyword.to_lowercase(), &rest, escape)
         .map_err(|e| Diagnostic::error(e.code, e.message))?;
     let sub = match parsed.sub_line {
-        Some(sub_line) => Some(Box::new(new_node(&sub_line, escape)?)),
+        Some(sub_line) => Some(Box::new(new_node(&sub_line, escape, depth + 1)?)),
         None => None,
     };
     Ok(Node {

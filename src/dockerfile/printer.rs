@@ -212,18 +212,19 @@ fn command_line(
         return (json_array(&c.args), Vec::new());
     }
     let line = c.args.join(" ");
-    let text = if break_long && indent + line.len() > WIDTH {
-        break_before_and(&line, escape)
+    let text = if break_long {
+        break_before_and(&line, escape, indent + line.len() > WIDTH)
     } else {
         line
     };
     (text, c.heredocs.clone())
 }
 
-/// Breaks a shell line before each `&&` that follows blanks: the first blank
-/// stays on the line, the escape ends it, and the other blanks start the
-/// next one, so joining the lines gives back exactly the same text.
-fn break_before_and(line: &str, escape: char) -> String {
+/// Breaks a shell line before `&&`: the first blank before it stays on the
+/// line, the escape ends it, and the other blanks start the next one, so
+/// joining the lines gives back exactly the same text. Breaks where several
+/// blanks show an earlier line break; with `all`, before every `&&`.
+fn break_before_and(line: &str, escape: char, all: bool) -> String {
     let bytes = line.as_bytes();
     let mut out = String::with_capacity(line.len() + 16);
     let mut last = 0;
@@ -234,7 +235,8 @@ fn break_before_and(line: &str, escape: char) -> String {
             while start > last && matches!(bytes[start - 1], b' ' | b'\t') {
                 start -= 1;
             }
-            if start < i && start > last {
+            let blanks = i - start;
+            if start > last && (blanks >= 2 || (all && blanks == 1)) {
                 out.push_str(&line[last..=start]);
                 out.push(escape);
                 out.push('\n');
@@ -291,7 +293,7 @@ mod tests {
     #[test]
     fn breaks_keep_the_joined_line() {
         let line = "apt-get update && apt-get install -y curl     && rm -rf /var/lib/apt/lists/*";
-        let broken = break_before_and(line, '\\');
+        let broken = break_before_and(line, '\\', true);
         let joined: String = broken
             .split('\n')
             .map(|l| l.strip_suffix('\\').unwrap_or(l))

@@ -7,7 +7,6 @@
 //! `graph`: the caller decides which stages to emit and in which order.
 
 mod config;
-mod heredoc;
 mod run;
 mod steps;
 mod words;

@@ -56,6 +56,8 @@ pub const RELATIVE_ARTIFACT_PATH: &str = "stages::check::relative-artifact-path"
 pub const SOURCE_OUTSIDE_CONTEXT: &str = "stages::check::source-outside-context";
 /// A `$VAR` that names no declared arg or env.
 pub const UNDECLARED_VARIABLE: &str = "stages::check::undeclared-variable";
+/// A target sets a build argument that nothing declares.
+pub const UNKNOWN_BUILD_ARG: &str = "stages::check::unknown-build-arg";
 /// A stage that no target needs: it is never built.
 pub const UNREACHED_STAGE: &str = "stages::check::unreached-stage";
 /// A feature the chosen backend cannot express.
@@ -88,6 +90,7 @@ pub const ALL: &[&str] = &[
     RELATIVE_ARTIFACT_PATH,
     SOURCE_OUTSIDE_CONTEXT,
     UNDECLARED_VARIABLE,
+    UNKNOWN_BUILD_ARG,
     UNREACHED_STAGE,
     UNSUPPORTED_FEATURE,
 ];

@@ -19,6 +19,10 @@ mod references;
 mod variables;
 
 pub use backend::{Backend, unsupported_features};
+pub use names::is_valid_stage_name;
+pub use paths::stays_in_context;
+pub use reachability::{reachable, root_stages};
+pub use variables::{PREDEFINED_ARGS, variable_uses};
 
 use crate::config::load::load_manifest;
 use crate::config::model::Project;
@@ -43,10 +47,10 @@ impl CheckOutcome {
 pub fn check(file: &SourceFile) -> CheckOutcome {
     let manifest = match load_manifest(file) {
         Ok(manifest) => manifest,
-        Err(diagnostic) => {
+        Err(diagnostics) => {
             return CheckOutcome {
                 project: None,
-                diagnostics: vec![diagnostic],
+                diagnostics,
             };
         }
     };

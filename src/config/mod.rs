@@ -4,10 +4,13 @@
 
 pub mod codes;
 pub mod deps;
+mod entries;
+pub mod expand;
 pub mod forms;
 pub mod load;
 pub mod model;
 pub mod raw;
+pub mod schema;
 pub mod write;
 
 pub use crate::located::{Located, Span};

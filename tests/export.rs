@@ -113,6 +113,32 @@ fn unknown_target_is_reported_with_a_suggestion() {
     stages(&dir)
         .args(["export-dockerfile", "ap"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains("did you mean `app`?"));
+}
+
+/// The exported Dockerfile of every example, as the command prints it.
+#[test]
+fn examples_export_as_recorded() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .expect("examples/ exists")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("stages.toml").is_file())
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty(), "no examples found");
+    for dir in dirs {
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let out = Command::cargo_bin("stages")
+            .expect("binary")
+            .arg("export-dockerfile")
+            .arg("-f")
+            .arg(dir.join("stages.toml"))
+            .assert()
+            .success();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        insta::assert_snapshot!(format!("example-{name}"), text);
+    }
 }

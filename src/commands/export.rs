@@ -1,38 +1,34 @@
 //! `stages export-dockerfile`: the Dockerfile of the stages the targets
 //! need, to standard output or a file; `--check` compares instead of writing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::Exit;
-use super::output::{is_stdout, report, write_atomically};
-use crate::check::check;
-use crate::cli::{ConfigArg, ExportArgs};
-use crate::config::model::Project;
+use super::common::{
+    LoadedProject, load_project, print_diagnostics, resolve, root_stages, write_atomic,
+};
+use crate::cli::ExportArgs;
 use crate::convert::export::HEADER_FIRST_LINE;
 use crate::convert::{ExportOptions, export_dockerfile};
-use crate::diagnostics::{Diagnostic, SourceFile};
-use crate::graph::{ProjectGraph, resolve_targets};
 
 pub fn run(args: ExportArgs) -> miette::Result<Exit> {
-    let (file, project) = match load(&args.config)? {
+    let loaded = match load_project(&args.config) {
         Ok(loaded) => loaded,
         Err(exit) => return Ok(exit),
     };
-    let stages = match stages_to_export(&project, &args) {
+    let stages = match stages_to_export(&loaded, &args) {
         Ok(stages) => stages,
-        Err(diagnostic) => {
-            report(&file, &[diagnostic]);
-            return Ok(Exit::Failure);
-        }
+        Err(exit) => return Ok(exit),
     };
-    let exported = match export_dockerfile(&project, &stages, &ExportOptions { header: true }) {
-        Ok(exported) => exported,
-        Err(diagnostic) => {
-            report(&file, &[diagnostic]);
-            return Ok(Exit::Failure);
-        }
-    };
-    if is_stdout(&args.output) {
+    let exported =
+        match export_dockerfile(&loaded.project, &stages, &ExportOptions { header: true }) {
+            Ok(exported) => exported,
+            Err(diagnostic) => {
+                print_diagnostics(&loaded.file, &[diagnostic]);
+                return Ok(Exit::Failure);
+            }
+        };
+    if args.output.as_os_str() == "-" {
         if args.check {
             return Err(miette::miette!("--check needs a file: pass -o FILE"));
         }
@@ -43,22 +39,22 @@ pub fn run(args: ExportArgs) -> miette::Result<Exit> {
         return Ok(check_file(&args.output, &exported.text));
     }
     refuse_foreign_file(&args.output, args.force)?;
-    write_atomically(&args.output, &exported.text)?;
+    write_atomic(&args.output, exported.text.as_bytes(), true)?;
     Ok(Exit::Success)
 }
 
 /// The stages to emit, in dependency order: those the named targets need;
 /// with no names, those any target reaches (the default target when there
 /// are no targets); with `--all-stages`, every stage.
-fn stages_to_export(project: &Project, args: &ExportArgs) -> Result<Vec<String>, Diagnostic> {
-    let graph = ProjectGraph::new(project);
+fn stages_to_export(loaded: &LoadedProject, args: &ExportArgs) -> Result<Vec<String>, Exit> {
+    let project = &loaded.project;
     if args.all_stages {
         let all: Vec<String> = project
             .stages
             .iter()
             .map(|s| s.name.value.clone())
             .collect();
-        return Ok(graph.needed_stages(&all));
+        return Ok(loaded.graph.needed_stages(&all));
     }
     let names: Vec<String> = if args.targets.is_empty() && !project.targets.is_empty() {
         project
@@ -69,13 +65,9 @@ fn stages_to_export(project: &Project, args: &ExportArgs) -> Result<Vec<String>,
     } else {
         args.targets.clone()
     };
-    let mut roots = Vec::new();
-    for target in resolve_targets(project, &names)? {
-        roots.extend(target.stages());
-    }
-    Ok(graph.needed_stages(&roots))
+    let targets = resolve(loaded, &names)?;
+    Ok(loaded.graph.needed_stages(&root_stages(&targets)))
 }
-
 /// Exit 0 when the file holds `text`, else print a unified diff and exit 1.
 fn check_file(path: &Path, text: &str) -> Exit {
     let current = std::fs::read_to_string(path).unwrap_or_default();
@@ -112,35 +104,4 @@ fn refuse_foreign_file(path: &Path, force: bool) -> miette::Result<()> {
             path.display()
         ))
     }
-}
-
-/// Reads and checks the config; problems are reported and give `Err(Exit)`.
-fn load(config: &ConfigArg) -> miette::Result<Result<(SourceFile, Project), Exit>> {
-    let path = match &config.file {
-        Some(path) => path.clone(),
-        None => find_config()?,
-    };
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| miette::miette!("cannot read {}: {e}", path.display()))?;
-    let file = SourceFile::new(path.display().to_string(), text);
-    let outcome = check(&file);
-    report(&file, &outcome.diagnostics);
-    Ok(match outcome.project {
-        Some(project) => Ok((file, project)),
-        None => Err(Exit::Failure),
-    })
-}
-
-fn find_config() -> miette::Result<PathBuf> {
-    let cwd = std::env::current_dir().map_err(|e| miette::miette!("{e}"))?;
-    cwd.ancestors()
-        .map(|dir| dir.join("stages.toml"))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            miette::miette!(
-                help = "pass -f FILE, or run `stages init`",
-                "no stages.toml in {} or a parent directory",
-                cwd.display()
-            )
-        })
 }

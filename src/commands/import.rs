@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::Exit;
-use super::output::{is_stdout, report, write_atomically};
+use super::common::{print_diagnostics as report, write_atomic};
 use crate::check::check;
 use crate::cli::ImportArgs;
 use crate::config::write::{WriteOptions, write_project};
@@ -48,18 +48,11 @@ pub fn run(args: ImportArgs) -> miette::Result<Exit> {
         eprintln!("{toml}");
         return Ok(Exit::Failure);
     }
-    if is_stdout(&args.output) {
+    if args.output.as_os_str() == "-" {
         print!("{toml}");
         return Ok(Exit::Success);
     }
-    if args.output.exists() && !args.force {
-        return Err(miette::miette!(
-            help = "pass --force to replace it, or choose another file with -o",
-            "{} already exists",
-            args.output.display()
-        ));
-    }
-    write_atomically(&args.output, &toml)?;
+    write_atomic(&args.output, toml.as_bytes(), args.force)?;
     Ok(Exit::Success)
 }
 

@@ -13,7 +13,6 @@ pub mod graph;
 pub mod import;
 pub mod init;
 pub mod migrate;
-pub mod output;
 pub mod plan;
 pub mod schema;
 

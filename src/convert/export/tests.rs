@@ -51,6 +51,7 @@ fn href_counter() -> Project {
                 options: CopyOptions::default(),
                 exclude: Vec::new(),
                 parents: false,
+                heredocs: Vec::new(),
             }),
             run("go build -a -installsuffix cgo -o app ."),
         ],

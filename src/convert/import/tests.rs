@@ -83,7 +83,7 @@ fn no_artifacts_keeps_plain_copies() {
 
 #[test]
 fn unexpressible_instructions_are_errors_with_spans() {
-    let text = "FROM alpine\nMAINTAINER me\nCOPY <<EOF /x\nhi\nEOF\nRUN --device=x true\n";
+    let text = "FROM alpine\nMAINTAINER me\nADD <<EOF /x\nhi\nEOF\nRUN --device=x true\n";
     let file = parse(text).expect("parses");
     let errors = import_dockerfile(&file, &ImportOptions::default()).expect_err("not expressible");
     assert_eq!(errors.len(), 3, "{errors:#?}");

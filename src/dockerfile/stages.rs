@@ -1,0 +1,304 @@
+//! Instructions grouped the way BuildKit groups them: meta-ARGs before the
+//! first FROM, then one [`Stage`] per FROM. Also what a stage depends on,
+//! the stages a target needs, and the cycle check.
+
+use super::codes;
+use super::instructions::{Command, Instruction, parse_instruction};
+use super::syntax::{Directive, Dockerfile};
+use crate::diagnostics::{Diagnostic, Label, did_you_mean};
+
+/// A whole Dockerfile, typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    pub directives: Vec<Directive>,
+    /// `\` or `` ` ``.
+    pub escape: char,
+    /// ARG instructions before the first FROM.
+    pub meta_args: Vec<Instruction>,
+    pub stages: Vec<Stage>,
+    /// Comments after the last instruction.
+    pub trailing_comments: Vec<String>,
+}
+
+impl Default for Program {
+    fn default() -> Self {
+        Self {
+            directives: Vec::new(),
+            escape: '\\',
+            meta_args: Vec::new(),
+            stages: Vec::new(),
+            trailing_comments: Vec::new(),
+        }
+    }
+}
+
+/// One FROM and the instructions after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage {
+    /// Its FROM instruction (`Command::From`).
+    pub from: Instruction,
+    pub instructions: Vec<Instruction>,
+}
+
+impl Stage {
+    fn base_command(&self) -> Option<&super::instructions::From> {
+        match &self.from.command {
+            Command::From(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The stage name, lower-cased as BuildKit compares it; `None` if unnamed.
+    pub fn name(&self) -> Option<String> {
+        self.base_command()?
+            .alias
+            .as_ref()
+            .map(|a| a.name.to_lowercase())
+    }
+
+    /// The base: an image or an earlier stage's name.
+    pub fn base(&self) -> &str {
+        self.base_command().map_or("", |f| f.image.as_str())
+    }
+
+    pub fn platform(&self) -> Option<&str> {
+        self.base_command().and_then(|f| f.platform.as_deref())
+    }
+
+    /// `COPY --from` values, in order.
+    pub fn copy_from(&self) -> Vec<&str> {
+        self.instructions
+            .iter()
+            .filter_map(|i| match &i.command {
+                Command::Copy(c) => c.from.as_deref(),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// `RUN --mount=…,from=…` values, in order.
+    pub fn mount_from(&self) -> Vec<&str> {
+        self.instructions
+            .iter()
+            .flat_map(|i| match &i.command {
+                Command::Run(r) => r.mounts.iter().filter_map(|m| m.from.as_deref()).collect(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+}
+
+/// Groups parsed nodes into meta-ARGs and stages; the first instruction
+/// BuildKit rejects is the error.
+pub fn parse_program(file: &Dockerfile, source: &str) -> Result<Program, Diagnostic> {
+    let mut program = Program {
+        directives: file.directives.clone(),
+        escape: file.escape,
+        trailing_comments: file.trailing_comments.clone(),
+        ..Program::default()
+    };
+    for node in &file.nodes {
+        let instruction = parse_instruction(node, source)?;
+        match instruction.command {
+            Command::Arg(_) if program.stages.is_empty() => program.meta_args.push(instruction),
+            Command::From(_) => program.stages.push(Stage {
+                from: instruction,
+                instructions: Vec::new(),
+            }),
+            _ => match program.stages.last_mut() {
+                Some(stage) => stage.instructions.push(instruction),
+                None => {
+                    return Err(Diagnostic::error(
+                        codes::NO_STAGE,
+                        "no build stage in current context",
+                    )
+                    .with_label(Label::primary(node.span, "before any FROM"))
+                    .with_help("start the file with `FROM image`; only ARG may come before it"));
+                }
+            },
+        }
+    }
+    Ok(program)
+}
+
+/// Parses text all the way to typed stages.
+pub fn read(text: &str) -> Result<Program, Diagnostic> {
+    let file = super::parse(text)?;
+    parse_program(&file, text)
+}
+
+impl Program {
+    /// The index of the stage a reference (`name` or index) means, if any.
+    pub fn resolve(&self, reference: &str) -> Option<usize> {
+        let lower = reference.to_lowercase();
+        if let Some(i) = self
+            .stages
+            .iter()
+            .position(|s| s.name().as_deref() == Some(lower.as_str()))
+        {
+            return Some(i);
+        }
+        reference
+            .parse::<usize>()
+            .ok()
+            .filter(|i| *i < self.stages.len())
+    }
+
+    /// Stages a stage uses directly: an earlier stage as base, `COPY --from`
+    /// and `RUN --mount from=` references to stages.
+    pub fn dependencies(&self, index: usize) -> Vec<usize> {
+        let Some(stage) = self.stages.get(index) else {
+            return Vec::new();
+        };
+        let mut deps = Vec::new();
+        let base = stage.base().to_lowercase();
+        if let Some(b) = self.stages[..index]
+            .iter()
+            .position(|s| s.name().as_deref() == Some(base.as_str()))
+        {
+            deps.push(b);
+        }
+        for r in stage.copy_from().into_iter().chain(stage.mount_from()) {
+            if let Some(d) = self.resolve(r)
+                && !deps.contains(&d)
+            {
+                deps.push(d);
+            }
+        }
+        deps
+    }
+
+    /// Every stage the stage at `index` needs, itself included, in file order.
+    pub fn closure(&self, index: usize) -> Vec<usize> {
+        let mut seen = vec![false; self.stages.len()];
+        let mut todo = vec![index];
+        while let Some(i) = todo.pop() {
+            if i >= seen.len() || seen[i] {
+                continue;
+            }
+            seen[i] = true;
+            todo.extend(self.dependencies(i));
+        }
+        (0..seen.len()).filter(|i| seen[*i]).collect()
+    }
+
+    /// The stage `--target` names, or a diagnostic with a suggestion.
+    pub fn target(&self, name: &str) -> Result<usize, Diagnostic> {
+        let lower = name.to_lowercase();
+        self.stages
+            .iter()
+            .position(|s| s.name().as_deref() == Some(lower.as_str()))
+            .ok_or_else(|| {
+                let names: Vec<String> = self.stages.iter().filter_map(Stage::name).collect();
+                let mut d = Diagnostic::error(
+                    codes::UNKNOWN_TARGET,
+                    format!("target stage {name:?} could not be found"),
+                );
+                d = match did_you_mean(&lower, names.iter().map(String::as_str)) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None if names.is_empty() => {
+                        d.with_help("no stage has a name (`FROM … AS name`)")
+                    }
+                    None => d.with_help(format!("stages are: {}", names.join(", "))),
+                };
+                d
+            })
+    }
+
+    /// Graph problems BuildKit reports when it builds: duplicate stage
+    /// names and circular dependencies between stages.
+    pub fn check_graph(&self) -> Vec<Diagnostic> {
+        let mut diags = Vec::new();
+        for (i, stage) in self.stages.iter().enumerate() {
+            let Some(name) = stage.name() else { continue };
+            if let Some(first) = self.stages[..i]
+                .iter()
+                .position(|s| s.name().as_deref() == Some(name.as_str()))
+            {
+                diags.push(
+                    Diagnostic::error(
+                        codes::DUPLICATE_STAGE_NAME,
+                        format!("duplicate stage name {name:?}"),
+                    )
+                    .with_label(Label::primary(stage.from.span, "named again here"))
+                    .with_label(Label::secondary(
+                        self.stages[first].from.span,
+                        "first named here",
+                    ))
+                    .with_help("give each stage its own name"),
+                );
+            }
+        }
+        if let Some(cycle) = self.find_cycle() {
+            let names: Vec<String> = cycle
+                .iter()
+                .map(|i| self.stages[*i].name().unwrap_or_else(|| i.to_string()))
+                .collect();
+            let mut d = Diagnostic::error(
+                codes::CIRCULAR_DEPENDENCY,
+                format!("circular dependency detected on stage: {}", names[0]),
+            )
+            .with_help(format!(
+                "stages depend on each other: {}",
+                names.join(" → ")
+            ));
+            for (k, i) in cycle.iter().enumerate() {
+                let span = self.stages[*i].from.span;
+                d = d.with_label(if k == 0 {
+                    Label::primary(span, "this stage needs itself")
+                } else {
+                    Label::secondary(span, "on the way")
+                });
+            }
+            diags.push(d);
+        }
+        diags
+    }
+
+    /// A cycle of stage indices (first repeated at the end), if any.
+    fn find_cycle(&self) -> Option<Vec<usize>> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            Active,
+            Done,
+        }
+        fn visit(
+            p: &Program,
+            i: usize,
+            marks: &mut [Mark],
+            path: &mut Vec<usize>,
+        ) -> Option<Vec<usize>> {
+            marks[i] = Mark::Active;
+            path.push(i);
+            for d in p.dependencies(i) {
+                match marks[d] {
+                    Mark::Active => {
+                        let start = path.iter().position(|x| *x == d).unwrap_or(0);
+                        let mut cycle = path[start..].to_vec();
+                        cycle.push(d);
+                        return Some(cycle);
+                    }
+                    Mark::New => {
+                        if let Some(c) = visit(p, d, marks, path) {
+                            return Some(c);
+                        }
+                    }
+                    Mark::Done => {}
+                }
+            }
+            path.pop();
+            marks[i] = Mark::Done;
+            None
+        }
+        let mut marks = vec![Mark::New; self.stages.len()];
+        for i in 0..self.stages.len() {
+            if marks[i] == Mark::New
+                && let Some(c) = visit(self, i, &mut marks, &mut Vec::new())
+            {
+                return Some(c);
+            }
+        }
+        None
+    }
+}

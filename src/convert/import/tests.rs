@@ -108,3 +108,26 @@ fn imported_projects_pass_the_checker_and_write_back() {
     assert!(!outcome.has_errors(), "{:#?}\n{text}", outcome.diagnostics);
     assert_eq!(outcome.project.as_ref(), Some(&imported.project), "{text}");
 }
+
+#[test]
+fn copy_heredocs_import_and_no_backend_builds_them_yet() {
+    let imported = import("FROM alpine\nCOPY <<EOF /etc/motd\nhello\nEOF\n", true);
+    let stage = &imported.project.stages[0];
+    match &stage.steps[0].kind {
+        StepKind::Copy(copy) => {
+            assert_eq!(copy.heredocs, [("EOF".to_owned(), "hello\n".to_owned())])
+        }
+        other => panic!("{other:?}"),
+    }
+    for backend in [
+        crate::check::Backend::Native,
+        crate::check::Backend::ClassicDockerfile,
+    ] {
+        let found = crate::check::unsupported_features(
+            &imported.project,
+            backend,
+            std::slice::from_ref(&stage.name.value),
+        );
+        assert_eq!(found.len(), 1, "{backend:?}: {found:#?}");
+    }
+}

@@ -117,3 +117,28 @@ fn parse_errors_are_diagnostics_and_nothing_is_written() {
         .assert()
         .stderr(predicate::str::contains("Dockerfile:3"));
 }
+
+#[path = "corpus/mod.rs"]
+mod corpus;
+
+/// The stages.toml written for a few corpus Dockerfiles (golden files).
+#[test]
+fn corpus_imports_as_recorded() {
+    let Some(root) = corpus::root() else {
+        return;
+    };
+    let files = [
+        "builder-pattern/alexellis__href-counter/Dockerfile.multi",
+        "real/GoogleContainerTools__distroless__examples__rust__Dockerfile",
+        "real/docker__awesome-compose__react-rust-postgres__backend__Dockerfile",
+        "real/kubernetes-sigs__kind__images__kindnetd__Dockerfile",
+    ];
+    for file in files {
+        let text = std::fs::read_to_string(root.join(file)).expect("corpus file");
+        let dir = dir_with(&text);
+        let out = stages(&dir).args(["import", "-o", "-"]).assert().success();
+        let toml = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        let name = file.rsplit('/').next().unwrap_or(file).replace("__", "-");
+        insta::assert_snapshot!(format!("import-{name}"), toml);
+    }
+}

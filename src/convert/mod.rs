@@ -9,4 +9,4 @@ mod heredoc;
 pub mod import;
 
 pub use export::{ExportOptions, ExportedDockerfile, ExportedStep, export_dockerfile};
-pub use import::{ImportOptions, Imported, import_dockerfile};
+pub use import::{ImportOptions, Imported, import_dockerfile, import_dockerfile_source};

@@ -10,8 +10,10 @@
 
 use proptest::prelude::*;
 use stages::config::forms::CommandForm;
+use stages::config::forms::HealthcheckTable;
 use stages::config::model::{
-    ArgDecl, Base, Copy, CopyFrom, CopyOptions, ImageConfig, Project, Run, Stage, Step, StepKind,
+    Add, ArgDecl, Base, Copy, CopyFrom, CopyOptions, Health, ImageConfig, Mount, MountKind,
+    Project, Run, Stage, Step, StepKind,
 };
 use stages::convert::{ExportOptions, ImportOptions, export_dockerfile, import_dockerfile};
 use stages::dockerfile::parse;
@@ -249,7 +251,81 @@ fn step(earlier: Vec<String>) -> impl Strategy<Value = StepKind> {
             .prop_filter("one arg at least", |a| !a.is_empty())
             .prop_map(StepKind::Arg),
         "[a-z]{1,8}".prop_map(|u| StepKind::User(here(u))),
+        (
+            shell_line(),
+            prop::collection::vec(mount(), 1..3),
+            prop::option::of(prop::sample::select(vec!["none", "host", "default"]))
+        )
+            .prop_map(|(cmd, mounts, network)| StepKind::Run(Run {
+                command: here(CommandForm::Shell(cmd)),
+                mounts: mounts.into_iter().map(here).collect(),
+                network: network.map(|n| here(n.to_owned())),
+                security: None,
+            })),
+        (
+            prop::collection::vec(shell_line(), 1..3),
+            word(),
+            prop::option::of("0[0-7]{3}")
+        )
+            .prop_map(|(lines, to, chmod)| StepKind::Copy(Copy {
+                sources: vec![here("<<EOF".to_owned())],
+                to: here(format!("/{to}")),
+                from: None,
+                options: CopyOptions {
+                    chown: None,
+                    chmod: chmod.map(here),
+                    link: false
+                },
+                exclude: Vec::new(),
+                parents: false,
+                heredocs: vec![("EOF".to_owned(), lines.join("\n") + "\n")],
+            })),
+        (word(), word(), prop::option::of("sha256:[0-9a-f]{8}")).prop_map(|(src, to, checksum)| {
+            StepKind::Add(Add {
+                sources: vec![here(format!("https://example.com/{src}"))],
+                to: here(format!("/{to}")),
+                options: CopyOptions::default(),
+                checksum: checksum.map(here),
+                keep_git_dir: false,
+                exclude: Vec::new(),
+                parents: false,
+            })
+        }),
+        prop::collection::vec(
+            value().prop_filter("a word", |v| !v.trim().is_empty()),
+            1..3
+        )
+        .prop_map(|words| StepKind::Shell(here(words))),
     ]
+}
+
+fn mount() -> impl Strategy<Value = Mount> {
+    (
+        prop::sample::select(vec![
+            MountKind::Cache,
+            MountKind::Bind,
+            MountKind::Tmpfs,
+            MountKind::Secret,
+        ]),
+        word(),
+        prop::option::of(word()),
+        prop::option::of(any::<bool>()),
+    )
+        .prop_map(|(kind, target, id, readonly)| Mount {
+            kind,
+            target: Some(format!("/{target}")),
+            id: if kind == MountKind::Secret || kind == MountKind::Cache {
+                id
+            } else {
+                None
+            },
+            readonly: if kind == MountKind::Bind {
+                readonly
+            } else {
+                None
+            },
+            ..Mount::default()
+        })
 }
 
 fn config() -> impl Strategy<Value = ImageConfig> {
@@ -260,13 +336,45 @@ fn config() -> impl Strategy<Value = ImageConfig> {
         )),
         prop::collection::vec("[1-9][0-9]{0,3}(/udp)?", 0..3),
         prop::collection::btree_map("[a-z][a-z.]{0,8}", value(), 0..3),
+        (
+            prop::option::of(prop::collection::vec(value(), 1..3)),
+            prop::collection::vec("/[a-z]{1,6}", 0..2),
+            prop::option::of(prop_oneof![
+                Just(Health::None),
+                (
+                    shell_line(),
+                    prop::option::of("[1-9][0-9]?s"),
+                    prop::option::of(1u32..5)
+                )
+                    .prop_map(|(cmd, interval, retries)| Health::Check(
+                        HealthcheckTable {
+                            cmd: CommandForm::Shell(cmd),
+                            interval,
+                            timeout: None,
+                            start_period: None,
+                            start_interval: None,
+                            retries,
+                        }
+                    )),
+            ]),
+            prop::option::of(prop::sample::select(vec!["SIGTERM", "SIGKILL", "9"])),
+            prop::collection::vec(shell_line().prop_map(|l| format!("RUN {l}")), 0..2),
+        ),
     )
-        .prop_map(|(cmd, expose, labels)| ImageConfig {
-            cmd: cmd.map(here),
-            expose: expose.into_iter().map(here).collect(),
-            labels: labels.into_iter().collect(),
-            ..ImageConfig::default()
-        })
+        .prop_map(
+            |(cmd, expose, labels, (entrypoint, volumes, healthcheck, stop_signal, onbuild))| {
+                ImageConfig {
+                    cmd: cmd.map(here),
+                    entrypoint: entrypoint.map(|e| here(CommandForm::Exec(e))),
+                    expose: expose.into_iter().map(here).collect(),
+                    labels: labels.into_iter().collect(),
+                    volumes: volumes.into_iter().map(here).collect(),
+                    healthcheck: healthcheck.map(here),
+                    stop_signal: stop_signal.map(|s| here(s.to_owned())),
+                    onbuild: onbuild.into_iter().map(here).collect(),
+                }
+            },
+        )
 }
 
 fn stage_strategy(index: usize) -> impl Strategy<Value = Stage> {
@@ -283,25 +391,28 @@ fn stage_strategy(index: usize) -> impl Strategy<Value = Stage> {
         prop::option::of("/[a-z]{1,8}"),
         prop::collection::vec(step(earlier), 0..5),
         config(),
+        prop::option::of(prop::sample::select(vec!["linux/amd64", "$BUILDPLATFORM"])),
     )
-        .prop_map(move |(from, args, env, workdir, steps, config)| Stage {
-            name: here(format!("s{index}")),
-            from: here(from),
-            platform: None,
-            args,
-            env: env.unwrap_or_default(),
-            workdir: workdir.map(here),
-            user: None,
-            shell: None,
-            steps: steps
-                .into_iter()
-                .map(|kind| Step {
-                    kind,
-                    span: Default::default(),
-                })
-                .collect(),
-            config,
-        })
+        .prop_map(
+            move |(from, args, env, workdir, steps, config, platform)| Stage {
+                name: here(format!("s{index}")),
+                from: here(from),
+                platform: platform.map(|p| here(p.to_owned())),
+                args,
+                env: env.unwrap_or_default(),
+                workdir: workdir.map(here),
+                user: None,
+                shell: None,
+                steps: steps
+                    .into_iter()
+                    .map(|kind| Step {
+                        kind,
+                        span: Default::default(),
+                    })
+                    .collect(),
+                config,
+            },
+        )
 }
 
 pub fn project() -> impl Strategy<Value = Project> {

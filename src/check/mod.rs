@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod codes;
 mod cycles;
+mod image_config;
 mod lower;
 mod lower_mount;
 mod lower_step;
@@ -86,6 +87,7 @@ fn rules(project: &Project, declared_artifacts: &[String]) -> Vec<Diagnostic> {
     };
     diagnostics.extend(cycles::check_cycles(project));
     diagnostics.extend(paths::check_paths(project));
+    diagnostics.extend(image_config::check_image_config(project));
     diagnostics.extend(variables::check_variables(project));
     // Reachability through a dangling reference would only repeat that error.
     if references_ok {

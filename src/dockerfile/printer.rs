@@ -212,18 +212,19 @@ fn command_line(
         return (json_array(&c.args), Vec::new());
     }
     let line = c.args.join(" ");
-    let text = if break_long && indent + line.len() > WIDTH {
-        break_before_and(&line, escape)
+    let text = if break_long {
+        break_before_and(&line, escape, indent + line.len() > WIDTH)
     } else {
         line
     };
     (text, c.heredocs.clone())
 }
 
-/// Breaks a shell line before each `&&` that follows blanks: the first blank
-/// stays on the line, the escape ends it, and the other blanks start the
-/// next one, so joining the lines gives back exactly the same text.
-fn break_before_and(line: &str, escape: char) -> String {
+/// Breaks a shell line before `&&`: the first blank before it stays on the
+/// line, the escape ends it, and the other blanks start the next one, so
+/// joining the lines gives back exactly the same text. Breaks where several
+/// blanks show an earlier line break; with `all`, before every `&&`.
+fn break_before_and(line: &str, escape: char, all: bool) -> String {
     let bytes = line.as_bytes();
     let mut out = String::with_capacity(line.len() + 16);
     let mut last = 0;
@@ -234,7 +235,8 @@ fn break_before_and(line: &str, escape: char) -> String {
             while start > last && matches!(bytes[start - 1], b' ' | b'\t') {
                 start -= 1;
             }
-            if start < i && start > last {
+            let blanks = i - start;
+            if start > last && (blanks >= 2 || (all && blanks == 1)) {
                 out.push_str(&line[last..=start]);
                 out.push(escape);
                 out.push('\n');
@@ -291,12 +293,108 @@ mod tests {
     #[test]
     fn breaks_keep_the_joined_line() {
         let line = "apt-get update && apt-get install -y curl     && rm -rf /var/lib/apt/lists/*";
-        let broken = break_before_and(line, '\\');
+        let broken = break_before_and(line, '\\', true);
         let joined: String = broken
             .split('\n')
             .map(|l| l.strip_suffix('\\').unwrap_or(l))
             .collect();
         assert_eq!(joined, line);
         assert_eq!(broken.lines().count(), 3);
+    }
+}
+
+#[cfg(test)]
+mod code_made {
+    use crate::dockerfile::instructions::{
+        Command, CommandLine, Copy, From, Instruction, KeyValue, Mount, MountType, Paths, Run,
+        StageAlias,
+    };
+    use crate::dockerfile::{Heredoc, Program, Stage, print, read};
+
+    #[test]
+    fn instructions_made_in_code_print_and_read_back() {
+        let from = |image: &str, name: &str| {
+            Instruction::new(Command::From(From {
+                image: image.to_string(),
+                platform: None,
+                alias: Some(StageAlias {
+                    as_keyword: "AS".to_string(),
+                    name: name.to_string(),
+                }),
+            }))
+        };
+        let run = Instruction::new(Command::Run(Run {
+            command: CommandLine::shell("cargo build --release"),
+            mounts: vec![Mount {
+                kind: MountType::Cache,
+                target: Some("/usr/local/cargo/registry".to_string()),
+                ..Mount::default()
+            }],
+            ..Run::default()
+        }))
+        .with_comments(vec!["build once".to_string()]);
+        let script = Instruction::new(Command::Copy(Copy {
+            paths: Paths {
+                sources: vec!["<<EOF".to_string()],
+                dest: "/start.sh".to_string(),
+                json: false,
+                heredocs: vec![Heredoc {
+                    name: "EOF".to_string(),
+                    content: "#!/bin/sh\nexec /app \"$@\"\n".to_string(),
+                    expand: true,
+                    ..Heredoc::default()
+                }],
+            },
+            chmod: Some("0755".to_string()),
+            link: true,
+            ..Copy::default()
+        }));
+        let copy = Instruction::new(Command::Copy(Copy {
+            paths: Paths {
+                sources: vec!["/src/target/release/app".to_string()],
+                dest: "/app".to_string(),
+                ..Paths::default()
+            },
+            from: Some("build".to_string()),
+            ..Copy::default()
+        }));
+        let env = Instruction::new(Command::Env(vec![KeyValue {
+            key: "RUST_LOG".to_string(),
+            value: "info".to_string(),
+            legacy: false,
+        }]));
+        let entry = Instruction::new(Command::Entrypoint(CommandLine::exec(["/start.sh"])));
+        let program = Program {
+            stages: vec![
+                Stage {
+                    from: from("rust:1", "build"),
+                    instructions: vec![run],
+                },
+                Stage {
+                    from: from("debian:stable-slim", "app"),
+                    instructions: vec![copy, script, env, entry],
+                },
+            ],
+            ..Program::default()
+        };
+        let text = print(&program);
+        assert_eq!(
+            text,
+            "FROM rust:1 AS build\n\
+             \n\
+             # build once\n\
+             RUN --mount=type=cache,target=/usr/local/cargo/registry cargo build --release\n\
+             \n\
+             FROM debian:stable-slim AS app\n\
+             COPY --from=build /src/target/release/app /app\n\
+             COPY --chmod=0755 --link <<EOF /start.sh\n\
+             #!/bin/sh\n\
+             exec /app \"$@\"\n\
+             EOF\n\
+             ENV RUST_LOG=info\n\
+             ENTRYPOINT [\"/start.sh\"]\n"
+        );
+        let back = read(&text).expect("printed text reads back");
+        assert_eq!(back.stages, program.stages);
     }
 }

@@ -128,38 +128,44 @@ pub fn read(text: &str) -> Result<Program, Diagnostic> {
 }
 
 impl Program {
+    /// Stage names (lower-cased) to the first stage with that name.
+    fn names(&self) -> std::collections::HashMap<String, usize> {
+        let mut names = std::collections::HashMap::new();
+        for (i, stage) in self.stages.iter().enumerate() {
+            if let Some(name) = stage.name() {
+                names.entry(name).or_insert(i);
+            }
+        }
+        names
+    }
+
     /// The index of the stage a reference (`name` or index) means, if any.
     pub fn resolve(&self, reference: &str) -> Option<usize> {
-        let lower = reference.to_lowercase();
-        if let Some(i) = self
-            .stages
-            .iter()
-            .position(|s| s.name().as_deref() == Some(lower.as_str()))
-        {
-            return Some(i);
-        }
-        reference
-            .parse::<usize>()
-            .ok()
-            .filter(|i| *i < self.stages.len())
+        resolve_in(&self.names(), self.stages.len(), reference)
     }
 
     /// Stages a stage uses directly: an earlier stage as base, `COPY --from`
     /// and `RUN --mount from=` references to stages.
     pub fn dependencies(&self, index: usize) -> Vec<usize> {
+        self.dependencies_in(&self.names(), index)
+    }
+
+    fn dependencies_in(
+        &self,
+        names: &std::collections::HashMap<String, usize>,
+        index: usize,
+    ) -> Vec<usize> {
         let Some(stage) = self.stages.get(index) else {
             return Vec::new();
         };
         let mut deps = Vec::new();
-        let base = stage.base().to_lowercase();
-        if let Some(b) = self.stages[..index]
-            .iter()
-            .position(|s| s.name().as_deref() == Some(base.as_str()))
+        if let Some(&b) = names.get(&stage.base().to_lowercase())
+            && b < index
         {
             deps.push(b);
         }
         for r in stage.copy_from().into_iter().chain(stage.mount_from()) {
-            if let Some(d) = self.resolve(r)
+            if let Some(d) = resolve_in(names, self.stages.len(), r)
                 && !deps.contains(&d)
             {
                 deps.push(d);
@@ -170,6 +176,7 @@ impl Program {
 
     /// Every stage the stage at `index` needs, itself included, in file order.
     pub fn closure(&self, index: usize) -> Vec<usize> {
+        let names = self.names();
         let mut seen = vec![false; self.stages.len()];
         let mut todo = vec![index];
         while let Some(i) = todo.pop() {
@@ -177,7 +184,7 @@ impl Program {
                 continue;
             }
             seen[i] = true;
-            todo.extend(self.dependencies(i));
+            todo.extend(self.dependencies_in(&names, i));
         }
         (0..seen.len()).filter(|i| seen[*i]).collect()
     }
@@ -209,11 +216,11 @@ impl Program {
     /// names and circular dependencies between stages.
     pub fn check_graph(&self) -> Vec<Diagnostic> {
         let mut diags = Vec::new();
+        let names = self.names();
         for (i, stage) in self.stages.iter().enumerate() {
             let Some(name) = stage.name() else { continue };
-            if let Some(first) = self.stages[..i]
-                .iter()
-                .position(|s| s.name().as_deref() == Some(name.as_str()))
+            if let Some(&first) = names.get(&name)
+                && first < i
             {
                 diags.push(
                     Diagnostic::error(
@@ -256,6 +263,7 @@ impl Program {
     }
 
     /// A cycle of stage indices (first repeated at the end), if any.
+    /// Iterative, so a file with very many stages cannot exhaust the stack.
     fn find_cycle(&self) -> Option<Vec<usize>> {
         #[derive(Clone, Copy, PartialEq)]
         enum Mark {
@@ -263,42 +271,51 @@ impl Program {
             Active,
             Done,
         }
-        fn visit(
-            p: &Program,
-            i: usize,
-            marks: &mut [Mark],
-            path: &mut Vec<usize>,
-        ) -> Option<Vec<usize>> {
-            marks[i] = Mark::Active;
-            path.push(i);
-            for d in p.dependencies(i) {
+        let names = self.names();
+        let deps: Vec<Vec<usize>> = (0..self.stages.len())
+            .map(|i| self.dependencies_in(&names, i))
+            .collect();
+        let mut marks = vec![Mark::New; deps.len()];
+        for root in 0..deps.len() {
+            if marks[root] != Mark::New {
+                continue;
+            }
+            // (stage, next dependency to look at)
+            let mut path: Vec<(usize, usize)> = vec![(root, 0)];
+            marks[root] = Mark::Active;
+            while let Some(&mut (node, ref mut next)) = path.last_mut() {
+                let Some(&d) = deps[node].get(*next) else {
+                    marks[node] = Mark::Done;
+                    path.pop();
+                    continue;
+                };
+                *next += 1;
                 match marks[d] {
                     Mark::Active => {
-                        let start = path.iter().position(|x| *x == d).unwrap_or(0);
-                        let mut cycle = path[start..].to_vec();
+                        let start = path.iter().position(|(x, _)| *x == d).unwrap_or(0);
+                        let mut cycle: Vec<usize> = path[start..].iter().map(|(x, _)| *x).collect();
                         cycle.push(d);
                         return Some(cycle);
                     }
                     Mark::New => {
-                        if let Some(c) = visit(p, d, marks, path) {
-                            return Some(c);
-                        }
+                        marks[d] = Mark::Active;
+                        path.push((d, 0));
                     }
                     Mark::Done => {}
                 }
             }
-            path.pop();
-            marks[i] = Mark::Done;
-            None
-        }
-        let mut marks = vec![Mark::New; self.stages.len()];
-        for i in 0..self.stages.len() {
-            if marks[i] == Mark::New
-                && let Some(c) = visit(self, i, &mut marks, &mut Vec::new())
-            {
-                return Some(c);
-            }
         }
         None
     }
+}
+
+fn resolve_in(
+    names: &std::collections::HashMap<String, usize>,
+    count: usize,
+    reference: &str,
+) -> Option<usize> {
+    if let Some(&i) = names.get(&reference.to_lowercase()) {
+        return Some(i);
+    }
+    reference.parse::<usize>().ok().filter(|i| *i < count)
 }

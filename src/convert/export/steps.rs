@@ -104,12 +104,15 @@ pub fn shell(shell: &Located<Vec<String>>) -> Result<Lowered, Diagnostic> {
     Ok((format!("SHELL {}", words::json_array(&shell.value)), false))
 }
 
-pub fn copy(copy: &Copy) -> Result<Lowered, Diagnostic> {
+pub fn copy(copy: &Copy, project: &Project) -> Result<Lowered, Diagnostic> {
     let mut flags = Vec::new();
     let mut buildkit = false;
     match &copy.from {
         Some(CopyFrom::Stage(stage)) => flags.push(words::flag("from", stage, stage.span)?),
-        Some(CopyFrom::Image(image)) => flags.push(words::flag("from", image, image.span)?),
+        Some(CopyFrom::Image(image)) => {
+            let spelled = super::image_ref(project, image);
+            flags.push(words::flag("from", &spelled, image.span)?);
+        }
         None => {}
     }
     buildkit |= options(&copy.options, &mut flags)?;

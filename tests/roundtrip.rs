@@ -21,11 +21,6 @@ use stages::dockerfile::parse;
 
 /// Corpus cases that cannot round-trip, each with the reason.
 const ALLOWED_FAILURES: &[(&str, &str)] = &[
-    ("real/docker__buildx__Dockerfile", BIND),
-    ("real/docker__cli__Dockerfile", BIND),
-    ("real/docker__compose__Dockerfile", BIND),
-    ("real/moby__buildkit__Dockerfile", BIND),
-    ("real/tonistiigi__xx__src__ld__Dockerfile", BIND),
     (
         "real/moby__buildkit__hack__dockerfiles__archutil.Dockerfile",
         REDECLARED,
@@ -104,7 +99,6 @@ const ALLOWED_FAILURES: &[(&str, &str)] = &[
         OUTSIDE,
     ),
 ];
-const BIND: &str = "a bind mount without `target`: the checker requires one";
 const REDECLARED: &str =
     "a global ARG redeclared to compute its value step by step; `[args]` holds one entry per name";
 const VARIABLE_MOUNT: &str = "a mount type given by a variable; stages.toml names the type";

@@ -98,7 +98,9 @@ pub(super) fn lower_mount(
             ));
         }
     }
-    let needs_target = matches!(kind, MountKind::Bind | MountKind::Cache | MountKind::Tmpfs);
+    // BuildKit mounts a bind mount with no target at the working directory,
+    // so only cache and tmpfs mounts need one.
+    let needs_target = matches!(kind, MountKind::Cache | MountKind::Tmpfs);
     if needs_target && raw.target.is_none() {
         diagnostics.push(option_error(
             span,

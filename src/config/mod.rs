@@ -11,6 +11,7 @@ pub mod load;
 pub mod model;
 pub mod raw;
 pub mod schema;
+pub mod write;
 
 pub use crate::located::{Located, Span};
 pub use forms::{ArgDefault, CommandForm, FromRef, Healthcheck, HealthcheckTable, Port, Sources};

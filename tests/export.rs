@@ -130,7 +130,10 @@ fn examples_export_as_recorded() {
     dirs.sort();
     assert!(!dirs.is_empty(), "no examples found");
     for dir in dirs {
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let out = Command::cargo_bin("stages")
             .expect("binary")
             .arg("export-dockerfile")

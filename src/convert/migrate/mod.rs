@@ -149,7 +149,10 @@ pub fn migrate(request: &Request<'_>) -> Migration {
     let stage_notes: Vec<(String, String)> = units
         .iter()
         .zip(&named.main)
-        .map(|(u, main)| (main.clone(), u.dockerfile.clone()))
+        .map(|(u, main)| {
+            let first = u.project.stages.first().map_or(main, |s| &s.name.value);
+            (first.clone(), u.dockerfile.clone())
+        })
         .collect();
     let (mut project, mut notes) = assemble::merge(units, &mut findings);
     project.context = paths::relative(&context, &request.output_dir);

@@ -70,6 +70,8 @@ pub struct Extraction {
 pub struct RunOutput {
     pub build: Option<usize>,
     pub image: String,
+    /// The command given after the image (empty: the image's CMD runs).
+    pub command: Vec<String>,
     pub volumes: Vec<Located<String>>,
     pub span: Span,
 }
@@ -704,6 +706,12 @@ impl Walker<'_> {
             self.plan.run_outputs.push(RunOutput {
                 build,
                 image: run.image.text.clone(),
+                command: run
+                    .entrypoint
+                    .iter()
+                    .chain(&run.command)
+                    .map(|a| a.text.clone())
+                    .collect(),
                 volumes: run
                     .volumes
                     .iter()

@@ -50,10 +50,16 @@ pub fn run_output_warning(run: &RunOutput, stage: Option<&str>, project: &Projec
     };
     let help = match stage.and_then(|s| project.stage(s)) {
         Some(stage) => {
-            let command = match stage.config.cmd.as_ref().map(|c| &c.value) {
-                Some(CommandForm::Shell(text)) => format!("`{{ run = \"{text}\" }}`"),
-                Some(CommandForm::Exec(words)) => format!("`{{ run = \"{}\" }}`", words.join(" ")),
-                None => "a `run` step doing what the container did".to_owned(),
+            let command = if run.command.is_empty() {
+                match stage.config.cmd.as_ref().map(|c| &c.value) {
+                    Some(CommandForm::Shell(text)) => format!("`{{ run = \"{text}\" }}`"),
+                    Some(CommandForm::Exec(words)) => {
+                        format!("`{{ run = \"{}\" }}`", words.join(" "))
+                    }
+                    None => "a `run` step doing what the container did".to_owned(),
+                }
+            } else {
+                format!("`{{ run = \"{}\" }}`", run.command.join(" "))
             };
             let volume = if stage.config.volumes.iter().any(|v| v.value == dir) {
                 format!(

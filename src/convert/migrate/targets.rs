@@ -133,7 +133,8 @@ pub fn add_targets(
     if let Some(&last) = image_targets.last() {
         project.default_target = Some(project.targets[last].name.clone());
     }
-    notes.lines.dedup();
+    let mut seen = std::collections::HashSet::new();
+    notes.lines.retain(|line| seen.insert(line.clone()));
     notes
 }
 

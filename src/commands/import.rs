@@ -8,7 +8,7 @@ use super::common::{print_diagnostics as report, write_atomic};
 use crate::check::check;
 use crate::cli::ImportArgs;
 use crate::config::write::{WriteOptions, write_project};
-use crate::convert::{ImportOptions, import_dockerfile};
+use crate::convert::{ImportOptions, import_dockerfile_source};
 use crate::diagnostics::SourceFile;
 use crate::dockerfile::parse;
 
@@ -28,7 +28,7 @@ pub fn run(args: ImportArgs) -> miette::Result<Exit> {
     let options = ImportOptions {
         artifacts: !args.no_artifacts,
     };
-    let mut imported = match import_dockerfile(&dockerfile, &options) {
+    let mut imported = match import_dockerfile_source(&dockerfile, Some(&text), &options) {
         Ok(imported) => imported,
         Err(diagnostics) => {
             report(&source, &diagnostics);

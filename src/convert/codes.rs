@@ -4,6 +4,8 @@
 pub const UNKNOWN_STAGE: &str = "stages::export::unknown-stage";
 /// An artifact copy names an artifact the project does not declare.
 pub const UNKNOWN_ARTIFACT: &str = "stages::export::unknown-artifact";
+/// A stage is emitted before (or without) a stage it needs.
+pub const OUT_OF_ORDER: &str = "stages::export::out-of-order";
 /// A value has no Dockerfile spelling (a newline in an ENV value, a space in a flag…).
 pub const INEXPRESSIBLE: &str = "stages::export::inexpressible";
 
@@ -18,6 +20,7 @@ pub const DUPLICATE: &str = "stages::import::duplicate";
 pub const ALL: &[&str] = &[
     UNKNOWN_STAGE,
     UNKNOWN_ARTIFACT,
+    OUT_OF_ORDER,
     INEXPRESSIBLE,
     UNSUPPORTED,
     MALFORMED,

@@ -10,4 +10,4 @@ pub mod import;
 pub mod migrate;
 
 pub use export::{ExportOptions, ExportedDockerfile, ExportedStep, export_dockerfile};
-pub use import::{ImportOptions, Imported, import_dockerfile};
+pub use import::{ImportOptions, Imported, import_dockerfile, import_dockerfile_source};

@@ -9,6 +9,7 @@
 //! the instruction's span, never dropped. Must not import `engine`.
 
 mod artifacts;
+mod comments;
 mod config;
 mod context;
 mod stage;
@@ -41,11 +42,23 @@ pub struct Imported {
     pub notes: Notes,
 }
 
-/// Converts the whole file, reporting every problem at once.
+/// Converts the whole file, reporting every problem at once. Comments are
+/// those the parser kept; `import_dockerfile_source` keeps them all.
 pub fn import_dockerfile(
     file: &Dockerfile,
     options: &ImportOptions,
 ) -> Result<Imported, Vec<Diagnostic>> {
+    import_dockerfile_source(file, None, options)
+}
+
+/// Like `import_dockerfile`, with the text `file` was parsed from, so that
+/// every comment line between instructions is kept.
+pub fn import_dockerfile_source(
+    file: &Dockerfile,
+    source: Option<&str>,
+    options: &ImportOptions,
+) -> Result<Imported, Vec<Diagnostic>> {
+    let comments = comments::Comments::new(file, source);
     let mut errors = Vec::new();
     let mut notes = Notes::default();
     let first_from = file.nodes.iter().position(|n| n.name() == "from");
@@ -65,7 +78,7 @@ pub fn import_dockerfile(
     for node in &file.nodes[..first_from] {
         match global_args(node, cx_escape, &project.args) {
             Ok(decls) => {
-                notes.args.extend(node.comments.iter().cloned());
+                notes.args.extend(comments.of(node).iter().cloned());
                 project.args.extend(decls);
             }
             Err(e) => errors.push(e),
@@ -80,7 +93,7 @@ pub fn import_dockerfile(
     };
     for (index, group) in groups.iter().enumerate() {
         cx.current = index;
-        match stage::stage(group, &cx, &mut notes) {
+        match stage::stage(group, &cx, &comments, &mut notes) {
             Ok(stage) => project.stages.push(stage),
             Err(mut found) => errors.append(&mut found),
         }
@@ -89,11 +102,11 @@ pub fn import_dockerfile(
         return Err(errors);
     }
     if let Some(last) = project.stages.last()
-        && !file.trailing_comments.is_empty()
+        && !comments.trailing.is_empty()
     {
         notes
             .trailing
-            .insert(last.name.value.clone(), file.trailing_comments.clone());
+            .insert(last.name.value.clone(), comments.trailing.clone());
     }
     if options.artifacts {
         artifacts::name_artifacts(&mut project);

@@ -1,6 +1,7 @@
 //! One stage: FROM, the stage keys lifted from the instructions right
 //! after it, the steps, and the image config.
 
+use super::comments::Comments;
 use super::config;
 use super::context::{Context, malformed, unsupported};
 use super::steps::{self, flags};
@@ -30,7 +31,12 @@ enum Phase {
     Done,
 }
 
-pub fn stage(nodes: &[Node], cx: &Context, notes: &mut Notes) -> Result<Stage, Vec<Diagnostic>> {
+pub fn stage(
+    nodes: &[Node],
+    cx: &Context,
+    comments: &Comments,
+    notes: &mut Notes,
+) -> Result<Stage, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let from = &nodes[0];
     let name = cx.stage_names[cx.current].clone();
@@ -51,7 +57,7 @@ pub fn stage(nodes: &[Node], cx: &Context, notes: &mut Notes) -> Result<Stage, V
     };
     add_notes(
         notes.stages.entry(name.clone()).or_default(),
-        &from.comments,
+        comments.of(from),
     );
     let mut phase = Phase::Args;
     let mut config_with_variables: Option<Span> = None;
@@ -65,7 +71,7 @@ pub fn stage(nodes: &[Node], cx: &Context, notes: &mut Notes) -> Result<Stage, V
                             .keys
                             .entry((name.clone(), key.to_owned()))
                             .or_default(),
-                        &node.comments,
+                        comments.of(node),
                     );
                     if node.original.contains('$')
                         && !matches!(key, "cmd" | "entrypoint" | "healthcheck" | "onbuild")
@@ -92,7 +98,7 @@ pub fn stage(nodes: &[Node], cx: &Context, notes: &mut Notes) -> Result<Stage, V
                         .keys
                         .entry((name.clone(), key.to_owned()))
                         .or_default(),
-                    &node.comments,
+                    comments.of(node),
                 );
                 continue;
             }
@@ -106,10 +112,10 @@ pub fn stage(nodes: &[Node], cx: &Context, notes: &mut Notes) -> Result<Stage, V
             Ok(kind) => {
                 for kind in split_duplicate_keys(kind) {
                     let index = stage.steps.len();
-                    if !node.comments.is_empty() {
+                    if !comments.of(node).is_empty() {
                         add_notes(
                             notes.steps.entry((name.clone(), index)).or_default(),
-                            &node.comments,
+                            comments.of(node),
                         );
                     }
                     stage.steps.push(Step {
@@ -131,11 +137,7 @@ pub fn stage(nodes: &[Node], cx: &Context, notes: &mut Notes) -> Result<Stage, V
 }
 
 fn add_notes(into: &mut Vec<String>, comments: &[String]) {
-    into.extend(
-        comments
-            .iter()
-            .map(|c| c.strip_prefix(' ').unwrap_or(c).to_owned()),
-    );
+    into.extend(comments.iter().cloned());
 }
 
 /// `FROM [--platform=…] base [AS name]`.

@@ -201,7 +201,7 @@ fn mount(node: &Node, text: &str, cx: &Context) -> Result<Mount, Diagnostic> {
 
 /// Sources and destination of COPY/ADD.
 fn paths(node: &Node) -> Result<(Vec<Located<String>>, Located<String>), Diagnostic> {
-    if !node.heredocs.is_empty() {
+    if !node.heredocs.is_empty() && node.name() != "copy" {
         return Err(unsupported(
             node,
             &format!(
@@ -235,6 +235,11 @@ fn copy(node: &Node, cx: &Context) -> Result<Copy, Diagnostic> {
         options: CopyOptions::default(),
         exclude: Vec::new(),
         parents: false,
+        heredocs: node
+            .heredocs
+            .iter()
+            .map(|h| (h.name.clone(), h.content.clone()))
+            .collect(),
     };
     for flag in flags(node, cx)? {
         if copy_option(node, &flag, &mut copy.options)? {

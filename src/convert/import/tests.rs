@@ -83,7 +83,7 @@ fn no_artifacts_keeps_plain_copies() {
 
 #[test]
 fn unexpressible_instructions_are_errors_with_spans() {
-    let text = "FROM alpine\nMAINTAINER me\nCOPY <<EOF /x\nhi\nEOF\nRUN --device=x true\n";
+    let text = "FROM alpine\nMAINTAINER me\nADD <<EOF /x\nhi\nEOF\nRUN --device=x true\n";
     let file = parse(text).expect("parses");
     let errors = import_dockerfile(&file, &ImportOptions::default()).expect_err("not expressible");
     assert_eq!(errors.len(), 3, "{errors:#?}");
@@ -107,4 +107,27 @@ fn imported_projects_pass_the_checker_and_write_back() {
     ));
     assert!(!outcome.has_errors(), "{:#?}\n{text}", outcome.diagnostics);
     assert_eq!(outcome.project.as_ref(), Some(&imported.project), "{text}");
+}
+
+#[test]
+fn copy_heredocs_import_and_no_backend_builds_them_yet() {
+    let imported = import("FROM alpine\nCOPY <<EOF /etc/motd\nhello\nEOF\n", true);
+    let stage = &imported.project.stages[0];
+    match &stage.steps[0].kind {
+        StepKind::Copy(copy) => {
+            assert_eq!(copy.heredocs, [("EOF".to_owned(), "hello\n".to_owned())])
+        }
+        other => panic!("{other:?}"),
+    }
+    for backend in [
+        crate::check::Backend::Native,
+        crate::check::Backend::ClassicDockerfile,
+    ] {
+        let found = crate::check::unsupported_features(
+            &imported.project,
+            backend,
+            std::slice::from_ref(&stage.name.value),
+        );
+        assert_eq!(found.len(), 1, "{backend:?}: {found:#?}");
+    }
 }

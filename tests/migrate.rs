@@ -365,3 +365,47 @@ fn writes_nothing_when_there_is_no_build() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("stages::migrate::no-build"));
     assert!(!dir.path().join("stages.toml").exists());
 }
+
+mod no_panic {
+    use proptest::prelude::*;
+    use stages::convert::migrate::{Request, migrate};
+
+    fn root() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            "FROM alpine\nCOPY app /app\n",
+        )
+        .expect("Dockerfile");
+        std::fs::write(
+            dir.path().join("Dockerfile.build"),
+            "FROM golang\nRUN go build\n",
+        )
+        .expect("Dockerfile.build");
+        dir
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any script, as a shell script or a Makefile, gives findings, never a panic.
+        #[test]
+        fn any_script(
+            script in r#"((docker (build|create|cp|run|rm|tag|container cp) |-f Dockerfile.build |-t a:b |--name x |x:/app |\$\(|\$\{|cat /a > a|\| tar -x|tar -c |for |done|if |fi|\t|all:\n)|[-a-z$"'`(){}|&;<>:=./ \\\n\t#é]){0,60}"#,
+            makefile in any::<bool>(),
+        ) {
+            let dir = root();
+            let request = Request {
+                root: dir.path(),
+                script_name: if makefile { "Makefile".into() } else { "build.sh".into() },
+                script_text: script,
+                target_name: None,
+                output_dir: ".".into(),
+            };
+            let migration = migrate(&request);
+            for finding in &migration.findings {
+                prop_assert!(finding.file < migration.files.len());
+            }
+        }
+    }
+}

@@ -137,12 +137,13 @@ fn read(text: &str) -> (Vec<Rule>, Vec<(String, String)>) {
             in_rule = false;
             continue;
         }
-        if let Some((targets, prerequisites)) = trimmed.split_once(':')
-            && !prerequisites.starts_with('=')
+        let trimmed_start = span.start + (line.len() - line.trim_start().len());
+        if let Some((targets, rest)) = trimmed.split_once(':')
+            && !rest.starts_with('=')
         {
-            let (prerequisites, inline) = prerequisites
+            let (prerequisites, inline) = rest
                 .split_once(';')
-                .map_or((prerequisites, None), |(p, r)| (p, Some(r)));
+                .map_or((rest, None), |(p, r)| (p, Some(r)));
             let mut rule = Rule {
                 targets: targets.split_whitespace().map(str::to_owned).collect(),
                 prerequisites: prerequisites
@@ -152,8 +153,11 @@ fn read(text: &str) -> (Vec<Rule>, Vec<(String, String)>) {
                 lines: Vec::new(),
             };
             if let Some(inline) = inline.filter(|r| !r.trim().is_empty()) {
-                let offset = span.end - inline.trim_start().len();
-                rule.lines.push(Span::new(offset, span.end));
+                // `target: prerequisites ; command` — the command after the `;`.
+                let command_start = trimmed_start + targets.len() + 1 + prerequisites.len() + 1;
+                let start = command_start + (inline.len() - inline.trim_start().len());
+                rule.lines
+                    .push(Span::new(start, trimmed_start + trimmed.len()));
             }
             rules.push(rule);
             in_rule = true;
@@ -193,6 +197,14 @@ fn expand(value: &str, variables: &[(String, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inline_recipes_keep_their_place() {
+        let text = "all: ; docker build -t é .  \n";
+        let recipe = find_recipe(text).expect("a recipe");
+        let span = recipe.lines[0];
+        assert_eq!(&text[span.start..span.end], "docker build -t é .");
+    }
 
     const MAKEFILE: &str = "IMAGE := tiny\nBUILD = $(IMAGE)build\n\nall: extract\n\tdocker build -t $(IMAGE) .\n\nextract:\n\t@docker build -f Dockerfile.build \\\n\t  -t $(BUILD) .\n\t-docker cp x:/hello .\n\nclean:\n\t-rm -f hello\n";
 

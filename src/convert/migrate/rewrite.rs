@@ -88,7 +88,9 @@ fn replace(
     out: &mut Rewrite,
 ) -> Option<Replaced> {
     let (sources, to, options, is_add) = match &step.kind {
-        StepKind::Copy(copy) if copy.from.is_none() && !copy.parents => {
+        StepKind::Copy(copy)
+            if copy.from.is_none() && !copy.parents && copy.heredocs.is_empty() =>
+        {
             (&copy.sources, &copy.to, &copy.options, false)
         }
         StepKind::Add(add) if !add.parents => (&add.sources, &add.to, &add.options, true),
@@ -221,6 +223,7 @@ mod tests {
                 options: CopyOptions::default(),
                 exclude: Vec::new(),
                 parents: false,
+                heredocs: Vec::new(),
             }),
             span: Span::default(),
         }

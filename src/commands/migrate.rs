@@ -82,7 +82,7 @@ pub fn run(args: MigrateArgs) -> miette::Result<Exit> {
     }
     let warnings = migration.findings.len();
     eprintln!(
-        "{} {}: {}, {}, {}; {} to finish by hand",
+        "{} {}: {}, {}, {}; {}",
         if to_stdout { "migrated" } else { "wrote" },
         if to_stdout {
             "to standard output".to_owned()

@@ -172,6 +172,7 @@ pub fn declare_artifacts(
                 artifact: name,
                 dest: extraction.dest.clone(),
                 origin: origin(script, extraction.span.start),
+                order: extraction.order,
             },
             unit,
         ));
@@ -185,19 +186,27 @@ pub fn origin(file: &SourceFile, offset: usize) -> String {
 }
 
 /// Turns COPY/ADD of extracted files into artifact copies in every unit
-/// but the one the files came from. Returns the artifacts now consumed.
+/// built after the files were copied out, but the one they came from. Returns the artifacts now consumed.
 pub fn rewrite_units(
     units: &mut [Unit],
     landed: &[(Landed, usize)],
+    plan: &Plan,
     root: &Path,
     findings: &mut Vec<Finding>,
 ) -> Vec<String> {
     let has_other_files = |dir: &str, extracted: &[String]| other_files(root, dir, extracted);
     let mut consumed = Vec::new();
     for (index, unit) in units.iter_mut().enumerate() {
+        // A build sees only the files copied out before it runs.
+        let last_build = unit
+            .builds
+            .iter()
+            .map(|b| plan.builds[*b].order)
+            .max()
+            .unwrap_or(0);
         let from_others: Vec<Landed> = landed
             .iter()
-            .filter(|(_, u)| *u != index)
+            .filter(|(l, u)| *u != index && l.order < last_build)
             .map(|(l, _)| l.clone())
             .collect();
         if from_others.is_empty() {

@@ -134,7 +134,7 @@ pub fn migrate(request: &Request<'_>) -> Migration {
     let named = assemble::name_units(&mut units, &plan);
     let (artifacts, landed) =
         assemble::declare_artifacts(&mut units, &named, &plan, &script, &mut findings);
-    let consumed = assemble::rewrite_units(&mut units, &landed, root, &mut findings);
+    let consumed = assemble::rewrite_units(&mut units, &landed, &plan, root, &mut findings);
     let context = assemble::link_and_rebase(&mut units, &named, &plan);
     let facts = targets::unit_facts(&units, &named);
     let run_stages: Vec<Option<String>> = plan
@@ -208,6 +208,9 @@ fn no_build(script: &SourceFile, message: &str) -> Finding {
     }
 }
 
+/// Warnings about something converted, only not word for word.
+const CONVERTED_WITH_A_CHANGE: &[&str] = &[codes::MAINTAINER];
+
 /// The comment at the top: where it came from and what is left to do.
 fn header(
     files: &[SourceFile],
@@ -224,27 +227,36 @@ fn header(
         None => format!("Migrated from {script} by `stages migrate`."),
     }];
     lines.push("Write the schema with: stages schema -o schema/stages.schema.json".to_owned());
-    let mut todo: Vec<&Finding> = findings
+    let mut warnings: Vec<&Finding> = findings
         .iter()
         .filter(|f| !f.diagnostic.is_error())
         .collect();
-    todo.sort_by_key(|f| (f.file, f.diagnostic.primary_span().map(|s| s.start)));
+    warnings.sort_by_key(|f| (f.file, f.diagnostic.primary_span().map(|s| s.start)));
+    let (changed, todo): (Vec<&Finding>, Vec<&Finding>) = warnings
+        .into_iter()
+        .partition(|f| CONVERTED_WITH_A_CHANGE.contains(&f.diagnostic.code));
+    let item = |finding: &Finding| {
+        let file = &files[finding.file];
+        let line = finding
+            .diagnostic
+            .primary_span()
+            .map_or(1, |s| file.line_column(s.start).0);
+        format!(
+            "- {} line {line}: {}",
+            file.name, finding.diagnostic.message
+        )
+    };
     lines.push(String::new());
     if todo.is_empty() {
         lines.push("Nothing was left to finish by hand.".to_owned());
     } else {
         lines.push(format!("Left for a person to finish ({}):", todo.len()));
-        for finding in todo {
-            let file = &files[finding.file];
-            let line = finding
-                .diagnostic
-                .primary_span()
-                .map_or(1, |s| file.line_column(s.start).0);
-            lines.push(format!(
-                "- {} line {line}: {}",
-                file.name, finding.diagnostic.message
-            ));
-        }
+        lines.extend(todo.into_iter().map(item));
+    }
+    if !changed.is_empty() {
+        lines.push(String::new());
+        lines.push("Converted with a change:".to_owned());
+        lines.extend(changed.into_iter().map(item));
     }
     if !target_notes.is_empty() {
         lines.push(String::new());

@@ -42,15 +42,26 @@ pub struct PlannedBuild {
     pub target: Option<Located<String>>,
     pub no_cache: bool,
     pub span: Span,
+    /// Its place among the script's builds and extractions, in the order they run.
+    pub order: usize,
 }
 
 /// `--build-arg NAME=value` or `--build-arg NAME` (value from the environment).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildArg {
     pub name: String,
-    /// `None` when the value is the caller's own variable of the same name.
-    pub value: Option<String>,
+    pub value: ArgValue,
     pub span: Span,
+}
+
+/// Where a build arg's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArgValue {
+    Literal(String),
+    /// The caller's own variable of the same name (`--build-arg X`, `X=$X`).
+    Environment,
+    /// Computed when the script runs (already reported).
+    Dynamic,
 }
 
 /// Files copied out of a built image.
@@ -63,6 +74,8 @@ pub struct Extraction {
     /// Where it lands on the host, project-relative.
     pub dest: String,
     pub span: Span,
+    /// Its place among the script's builds and extractions, in the order they run.
+    pub order: usize,
 }
 
 /// `docker run -v host:container image`: files written at run time.
@@ -141,6 +154,10 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
+    fn next_order(&self) -> usize {
+        self.plan.builds.len() + self.plan.extractions.len()
+    }
+
     fn warn(&mut self, diagnostic: Diagnostic) {
         self.plan.diagnostics.push(diagnostic);
     }
@@ -545,6 +562,7 @@ impl Walker<'_> {
             target,
             no_cache: build.no_cache,
             span,
+            order: self.next_order(),
         });
     }
 
@@ -573,7 +591,7 @@ impl Walker<'_> {
         };
         let own_variable = format!("${{{name}}}");
         let value = match value {
-            Some(v) if v == own_variable && !arg.dynamic => None,
+            Some(v) if v == own_variable && !arg.dynamic => ArgValue::Environment,
             Some(v) => {
                 if arg.dynamic {
                     self.warn(
@@ -588,16 +606,16 @@ impl Walker<'_> {
                     );
                     return BuildArg {
                         name,
-                        value: None,
+                        value: ArgValue::Dynamic,
                         span: arg.span,
                     };
                 }
                 if !arg.unset.is_empty() {
                     self.warn(environment_value(arg, "this value"));
                 }
-                Some(v)
+                ArgValue::Literal(v)
             }
-            None => None,
+            None => ArgValue::Environment,
         };
         BuildArg {
             name,
@@ -666,6 +684,7 @@ impl Walker<'_> {
             path,
             dest: dest_path,
             span,
+            order: self.next_order(),
         });
     }
 
@@ -688,12 +707,16 @@ impl Walker<'_> {
         if let (Some(target), Some(path), true) = (stdout, extract::cat_path(run), alone) {
             let dest = self.env.expand(target);
             match build {
-                Some(build) => self.plan.extractions.push(Extraction {
-                    build,
-                    path,
-                    dest: paths::join(&self.cwd, &dest.text),
-                    span: command.span,
-                }),
+                Some(build) => {
+                    let order = self.next_order();
+                    self.plan.extractions.push(Extraction {
+                        build,
+                        path,
+                        dest: paths::join(&self.cwd, &dest.text),
+                        span: command.span,
+                        order,
+                    });
+                }
                 None => self.unknown_image(&run.image),
             }
             return;
@@ -753,11 +776,13 @@ impl Walker<'_> {
         let into = paths::join(&self.cwd, &into);
         let span = Span::new(run_command.span.start, unpack.span.end);
         for item in pulled {
+            let order = self.next_order();
             self.plan.extractions.push(Extraction {
                 build,
                 path: item.path,
                 dest: paths::join(&into, &item.dest),
                 span,
+                order,
             });
         }
         true

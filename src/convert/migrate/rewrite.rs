@@ -17,8 +17,10 @@ pub struct Landed {
     pub artifact: String,
     /// Project-relative.
     pub dest: String,
-    /// Where the script copied it out, for the comment: `build.sh:7`.
+    /// Where the script copied it out, for the comment: `build.sh line 7`.
     pub origin: String,
+    /// When the script copied it out (see `plan::Extraction::order`).
+    pub order: usize,
 }
 
 /// What the rewrite of one stage did.
@@ -248,7 +250,8 @@ mod tests {
         Landed {
             artifact: artifact.into(),
             dest: dest.into(),
-            origin: "build.sh:3".into(),
+            origin: "build.sh line 3".into(),
+            order: 0,
         }
     }
 

@@ -7,7 +7,7 @@ use super::assemble::Named;
 use super::codes;
 use super::naming;
 use super::paths;
-use super::plan::{BuildArg, Plan};
+use super::plan::{ArgValue, BuildArg, Plan};
 use super::rewrite::Landed;
 use super::units::{Finding, Unit};
 use crate::check::PREDEFINED_ARGS;
@@ -186,7 +186,7 @@ fn usable_arg(
         notes.lines.push(format!(
             "`{}` is one of Docker's predefined proxy args: no Dockerfile declares it and none needs to.{}",
             arg.name,
-            if arg.value.is_none() {
+            if arg.value == ArgValue::Environment {
                 format!(" The script passed the caller's own value: pass it with `stages build --build-arg {}=…`.", arg.name)
             } else {
                 String::new()
@@ -209,8 +209,9 @@ fn usable_arg(
         return None;
     }
     match &arg.value {
-        Some(value) => Some(value.clone()),
-        None => {
+        ArgValue::Literal(value) => Some(value.clone()),
+        ArgValue::Dynamic => None,
+        ArgValue::Environment => {
             if !predefined {
                 findings.push(Finding {
                     file: 0,

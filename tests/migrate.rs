@@ -409,3 +409,79 @@ mod no_panic {
         }
     }
 }
+
+/// A temporary project with these files.
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    dir
+}
+
+#[test]
+fn a_build_before_the_copy_does_not_see_the_file() {
+    let dir = project(&[
+        (
+            "build.sh",
+            "docker build -t app:build -f Dockerfile.build .\ndocker build -t app .\ndocker create --name x app:build\ndocker cp x:/out/app ./app\n",
+        ),
+        (
+            "Dockerfile.build",
+            "FROM golang\nRUN go build -o /out/app\n",
+        ),
+        ("Dockerfile", "FROM alpine\nCOPY app /app\n"),
+    ]);
+    let output = migrate(dir.path(), &["-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    assert_checks(&output.stdout);
+    // The image was built from whatever `app` was there before: the copy stays,
+    // and the extracted file goes to the host.
+    assert!(
+        output.stdout.contains("{ copy = \"app\", to = \"/app\" }"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains("artifacts = [\"app\"]"),
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
+fn every_case_also_exports_a_dockerfile() {
+    for case in CASES {
+        let output = migrate(&case_dir(case), &["--emit", "dockerfile", "-o", "-"]);
+        assert!(output.success, "{case}: {}", output.stderr);
+        let parsed = parse(&output.stdout).unwrap_or_else(|e| panic!("{case}: {e:?}"));
+        assert!(parsed.nodes.iter().any(|n| n.name() == "from"), "{case}");
+    }
+}
+
+#[test]
+fn here_documents_in_scripts_are_not_commands() {
+    let dir = project(&[
+        (
+            "build.sh",
+            "cat > notes.txt <<EOF\ndocker push nowhere\nEOF\ndocker build -t app:build -f Dockerfile.build .\ndocker create --name x app:build\ndocker cp x:/out/app ./app\ndocker build -t app .\n",
+        ),
+        (
+            "Dockerfile.build",
+            "FROM golang\nRUN go build -o /out/app\n",
+        ),
+        ("Dockerfile", "FROM alpine\nCOPY app /app\n"),
+    ]);
+    let output = migrate(dir.path(), &["-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    assert!(
+        !output.stderr.contains("`docker push` is not part"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output
+            .stdout
+            .contains("{ artifact = \"app\", to = \"/app\" }")
+    );
+}

@@ -230,6 +230,9 @@ impl Lexer<'_> {
 
     fn tokens(&mut self) -> Vec<Token> {
         let mut tokens = Vec::new();
+        // Here-documents opened on this line: delimiter, and whether `<<-` strips tabs.
+        let mut heredocs: Vec<(String, bool)> = Vec::new();
+        let mut expecting_delimiter: Option<bool> = None;
         while let Some(c) = self.peek() {
             let start = self.pos;
             match c {
@@ -239,7 +242,14 @@ impl Lexer<'_> {
                 '\\' if self.peek_at(1) == Some('\n') => {
                     self.pos += 2;
                 }
-                '\n' | ';' => {
+                '\n' => {
+                    self.bump();
+                    for (delimiter, strip_tabs) in heredocs.drain(..) {
+                        self.skip_heredoc(&delimiter, strip_tabs);
+                    }
+                    tokens.push(Token::End);
+                }
+                ';' => {
                     self.bump();
                     tokens.push(Token::End);
                 }
@@ -284,16 +294,50 @@ impl Lexer<'_> {
                     self.bump();
                     tokens.push(Token::End);
                 }
-                '<' | '>' => tokens.push(self.redirect(String::new(), start)),
+                '<' | '>' => {
+                    let token = self.redirect(String::new(), start);
+                    if let Token::Redirect(op, _) = &token
+                        && op.starts_with("<<")
+                        && !op.starts_with("<<<")
+                    {
+                        expecting_delimiter = Some(op.ends_with('-'));
+                    }
+                    tokens.push(token);
+                }
                 '0'..='9' if self.is_fd_redirect() => {
                     let fd = self.bump().map(String::from).unwrap_or_default();
                     tokens.push(self.redirect(fd, start));
                 }
-                _ => tokens.push(Token::Word(self.word())),
+                _ => {
+                    let word = self.word();
+                    if let Some(strip_tabs) = expecting_delimiter.take() {
+                        let delimiter = word.literal().unwrap_or_default();
+                        heredocs.push((delimiter, strip_tabs));
+                    }
+                    tokens.push(Token::Word(word));
+                }
             }
         }
         tokens.push(Token::End);
         tokens
+    }
+
+    /// Skips a here-document body, up to and including its delimiter line.
+    fn skip_heredoc(&mut self, delimiter: &str, strip_tabs: bool) {
+        while self.pos < self.end {
+            let rest = &self.text[self.pos..self.end];
+            let line_end = rest.find('\n').map_or(rest.len(), |i| i + 1);
+            let line = rest[..line_end].trim_end_matches(['\n', '\r']);
+            let line = if strip_tabs {
+                line.trim_start_matches('\t')
+            } else {
+                line
+            };
+            self.pos += line_end;
+            if line == delimiter {
+                return;
+            }
+        }
     }
 
     fn is_fd_redirect(&self) -> bool {
@@ -305,6 +349,11 @@ impl Lexer<'_> {
             op.push(c);
         }
         while let Some(c) = self.peek() {
+            if c == '-' && op == "<<" {
+                op.push(c);
+                self.bump();
+                break;
+            }
             if matches!(c, '>' | '&' | '|') || (c == '<' && op.ends_with('<')) {
                 op.push(c);
                 self.bump();
@@ -685,6 +734,15 @@ mod tests {
                 default: None,
                 make: false
             }]
+        );
+    }
+
+    #[test]
+    fn here_documents_are_skipped() {
+        let text = "cat > Dockerfile <<'EOF'\nFROM x\ndocker build .\nEOF\ncat <<-END | sh\n\trm -rf /\n\tEND\necho done";
+        assert_eq!(
+            words(text),
+            vec![vec!["cat"], vec!["cat"], vec!["sh"], vec!["echo", "done"],]
         );
     }
 

@@ -485,3 +485,33 @@ fn here_documents_in_scripts_are_not_commands() {
             .contains("{ artifact = \"app\", to = \"/app\" }")
     );
 }
+
+#[test]
+fn a_target_builds_only_the_stages_it_needs() {
+    let dir = project(&[
+        (
+            "build.sh",
+            "docker build --target compile -t app:build -f Dockerfile.build .\nID=$(docker create app:build)\ndocker cp $ID:/out/app app\ndocker build -t app .\n",
+        ),
+        (
+            "Dockerfile.build",
+            "FROM golang AS deps\nRUN go mod download\nFROM deps AS compile\nRUN go build -o /out/app\nFROM compile AS test\nRUN go test ./...\n",
+        ),
+        ("Dockerfile", "FROM alpine\nCOPY app /app\n"),
+    ]);
+    let output = migrate(dir.path(), &["-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    assert_checks(&output.stdout);
+    assert!(
+        output.stdout.contains("[stages.build-deps]"),
+        "{}",
+        output.stdout
+    );
+    assert!(output.stdout.contains("[stages.build]"));
+    assert!(!output.stdout.contains("go test"), "{}", output.stdout);
+    assert!(
+        output
+            .stdout
+            .contains("{ artifact = \"app\", to = \"/app\" }")
+    );
+}

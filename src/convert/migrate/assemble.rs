@@ -27,7 +27,7 @@ pub struct Named {
 }
 
 /// Gives every unit's stages their final names (and unique artifact names).
-pub fn name_units(units: &mut [Unit], plan: &Plan) -> Named {
+pub fn name_units(units: &mut [Unit], plan: &Plan, findings: &mut Vec<Finding>) -> Named {
     let mut taken_stages: Vec<String> = Vec::new();
     let mut taken_artifacts: Vec<String> = Vec::new();
     let mut main = Vec::new();
@@ -38,6 +38,25 @@ pub fn name_units(units: &mut [Unit], plan: &Plan) -> Named {
             .iter()
             .any(|e| unit.builds.contains(&e.build));
         builder.push(is_builder);
+        if let Some(target) = &unit.target {
+            if unit.project.stage(&target.to_ascii_lowercase()).is_none() {
+                let span = unit
+                    .builds
+                    .first()
+                    .and_then(|b| plan.builds[*b].target.as_ref())
+                    .map_or_else(Default::default, |t| t.span);
+                findings.push(Finding {
+                    file: 0,
+                    diagnostic: Diagnostic::warning(
+                        super::codes::DOCKERFILE,
+                        format!("`{}` has no stage named `{target}`", unit.dockerfile),
+                    )
+                    .with_label(Label::primary(span, "no such stage"))
+                    .with_help("the last stage is used instead; fix `--target` and migrate again"),
+                });
+            }
+            keep_needed(&mut unit.project, &target.to_ascii_lowercase());
+        }
         let main_index = unit
             .target
             .as_ref()
@@ -82,6 +101,18 @@ pub fn name_units(units: &mut [Unit], plan: &Plan) -> Named {
         rename::rename_artifacts(&mut unit.project, &artifact_map);
     }
     Named { main, builder }
+}
+
+/// `docker build --target X` builds X and what it needs: the other stages go.
+fn keep_needed(project: &mut Project, target: &str) {
+    if project.stage(target).is_none() {
+        return;
+    }
+    let needed = crate::graph::ProjectGraph::new(project).needed_stages(&[target.to_owned()]);
+    project.stages.retain(|s| needed.contains(&s.name.value));
+    project
+        .artifacts
+        .retain(|a| needed.contains(&a.stage.value));
 }
 
 /// The unit that holds build `build`.

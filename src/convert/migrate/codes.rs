@@ -4,7 +4,7 @@
 
 /// The script never builds an image.
 pub const NO_BUILD: &str = "stages::migrate::no-build";
-/// A Dockerfile the script builds cannot be read or converted.
+/// A Dockerfile the script builds cannot be read or converted, or lacks the `--target` stage.
 pub const DOCKERFILE: &str = "stages::migrate::dockerfile";
 /// A Dockerfile the script builds is not in the directory; that build is left out.
 pub const MISSING_DOCKERFILE: &str = "stages::migrate::missing-dockerfile";

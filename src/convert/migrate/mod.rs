@@ -131,7 +131,7 @@ pub fn migrate(request: &Request<'_>) -> Migration {
     if findings.iter().any(|f| f.diagnostic.is_error()) {
         return empty(findings, files);
     }
-    let named = assemble::name_units(&mut units, &plan);
+    let named = assemble::name_units(&mut units, &plan, &mut findings);
     let (artifacts, landed) =
         assemble::declare_artifacts(&mut units, &named, &plan, &script, &mut findings);
     let consumed = assemble::rewrite_units(&mut units, &landed, &plan, root, &mut findings);

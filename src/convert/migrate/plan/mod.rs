@@ -467,3 +467,6 @@ pub fn normalize_image(image: &str) -> String {
         format!("{image}:latest")
     }
 }
+
+#[cfg(test)]
+mod tests;

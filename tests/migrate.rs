@@ -400,7 +400,7 @@ mod no_panic {
                 script_name: if makefile { "Makefile".into() } else { "build.sh".into() },
                 script_text: script,
                 target_name: None,
-                output_dir: ".".into(),
+                root_from_output: ".".into(),
             };
             let migration = migrate(&request);
             for finding in &migration.findings {
@@ -514,4 +514,24 @@ fn a_target_builds_only_the_stages_it_needs() {
             .stdout
             .contains("{ artifact = \"app\", to = \"/app\" }")
     );
+}
+
+#[test]
+fn paths_are_relative_to_where_the_result_is_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for entry in std::fs::read_dir(case_dir("tar-pipe")).expect("case") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
+    }
+    std::fs::create_dir(dir.path().join("build")).expect("mkdir");
+    let status = Command::cargo_bin("stages")
+        .expect("binary")
+        .current_dir(dir.path())
+        .args(["migrate", ".", "-o", "build/stages.toml"])
+        .output()
+        .expect("runs");
+    assert!(status.status.success());
+    let written = std::fs::read_to_string(dir.path().join("build/stages.toml")).expect("written");
+    assert!(written.contains("context = \"..\""), "{written}");
+    assert!(written.contains("output = \"../\""), "{written}");
 }

@@ -34,17 +34,17 @@ pub fn run(args: MigrateArgs) -> miette::Result<Exit> {
     } else {
         args.output.clone()
     };
-    let output_dir = if to_stdout {
+    let root_from_output = if to_stdout {
         ".".to_owned()
     } else {
-        project_relative_dir(&args.dir, &output)?
+        root_from_output_dir(&args.dir, &output)?
     };
     let request = Request {
         root: &args.dir,
         script_name: shown_name(&args.dir, &script),
         script_text,
         target_name: args.target_name.clone(),
-        output_dir,
+        root_from_output,
     };
     let migration = migrate(&request);
     let rendered = render_findings(&migration, stderr_style());
@@ -219,8 +219,8 @@ fn shown_name(dir: &Path, script: &Path) -> String {
     }
 }
 
-/// The output file's directory, relative to DIR (with `..` when outside it).
-fn project_relative_dir(dir: &Path, output: &Path) -> miette::Result<String> {
+/// DIR seen from the output file's directory (`..` where needed).
+fn root_from_output_dir(dir: &Path, output: &Path) -> miette::Result<String> {
     let parent = output
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -232,6 +232,6 @@ fn project_relative_dir(dir: &Path, output: &Path) -> miette::Result<String> {
         .canonicalize()
         .map_err(|e| miette::miette!("cannot read {}: {e}", dir.display()))?;
     let relative =
-        crate::convert::migrate::relative_path(&parent.to_string_lossy(), &dir.to_string_lossy());
+        crate::convert::migrate::relative_path(&dir.to_string_lossy(), &parent.to_string_lossy());
     Ok(relative)
 }

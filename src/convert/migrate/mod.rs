@@ -45,9 +45,10 @@ pub struct Request<'a> {
     pub script_text: String,
     /// The name of the main image target.
     pub target_name: Option<String>,
-    /// Where the result will be written, project-relative: outputs and the
-    /// context are written relative to it.
-    pub output_dir: String,
+    /// The project directory seen from the directory the result is written
+    /// to (`.` when it is written in the project directory): the context
+    /// and the artifact outputs are written relative to the result.
+    pub root_from_output: String,
 }
 
 /// The migrated project, the files diagnostics point into (the script
@@ -155,7 +156,7 @@ pub fn migrate(request: &Request<'_>) -> Migration {
         })
         .collect();
     let (mut project, mut notes) = assemble::merge(units, &mut findings);
-    project.context = paths::relative(&context, &request.output_dir);
+    project.context = paths::join(&request.root_from_output, &context);
     project.artifacts.extend(artifacts);
     for (run, stage) in plan.run_outputs.iter().zip(&run_stages) {
         findings.push(run_output::run_output_warning(
@@ -173,7 +174,7 @@ pub fn migrate(request: &Request<'_>) -> Migration {
             landed: &landed,
             consumed: &consumed,
             target_name: request.target_name.as_deref(),
-            output_dir: &request.output_dir,
+            root_from_output: &request.root_from_output,
         },
         &mut findings,
     );

@@ -28,8 +28,8 @@ pub struct TargetInput<'a> {
     pub landed: &'a [(Landed, usize)],
     pub consumed: &'a [String],
     pub target_name: Option<&'a str>,
-    /// Where stages.toml goes, project-relative: outputs are relative to it.
-    pub output_dir: &'a str,
+    /// The project directory seen from where stages.toml goes.
+    pub root_from_output: &'a str,
 }
 
 /// The per-unit facts targets need: Dockerfile, builds, whether a builder.
@@ -287,7 +287,7 @@ fn add_artifact_targets(
         };
         let name = naming::unique(&wanted, taken);
         taken.push(name.clone());
-        let output = paths::relative(&dir, input.output_dir);
+        let output = paths::join(input.root_from_output, &dir);
         let output = if output == "." {
             "./".to_owned()
         } else {

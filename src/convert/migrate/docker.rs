@@ -207,7 +207,10 @@ pub fn recognize(words: &[Arg]) -> DockerCommand {
             DockerCommand::Run,
         ),
         "cp" => {
-            let operands: Vec<&Arg> = args.iter().filter(|a| !a.text.starts_with('-')).collect();
+            let operands: Vec<&Arg> = args
+                .iter()
+                .filter(|a| !a.text.starts_with('-') || a.text == "-")
+                .collect();
             match operands.as_slice() {
                 [source, dest] => DockerCommand::Cp {
                     source: (*source).clone(),

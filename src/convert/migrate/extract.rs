@@ -119,6 +119,19 @@ fn parse_tar(words: &[&str]) -> Option<Tar> {
     Some(tar)
 }
 
+/// `tar -x [-C DIR]` reading standard output whole: the directory it
+/// unpacks into (`.` when absent).
+pub fn untar_into(words: &[Arg]) -> Option<String> {
+    let words: Vec<&str> = words.iter().map(|a| a.text.as_str()).collect();
+    let unpack = parse_tar(&words)?;
+    let from_stdin = unpack.file.as_deref().is_none_or(|f| f == "-");
+    (unpack.modes.contains('x')
+        && from_stdin
+        && unpack.unknown.is_empty()
+        && unpack.operands.is_empty())
+    .then(|| unpack.directory.unwrap_or_else(|| ".".to_owned()))
+}
+
 /// `docker run … tar -c … | tar -x …`: what lands where (relative to the
 /// extracting side's `-C` directory, also returned, `.` when absent).
 pub fn tar_pipe(run: &Run, extract: &[Arg]) -> Option<(Vec<Pulled>, String)> {
@@ -208,6 +221,17 @@ mod tests {
         assert_eq!(into, ".");
         assert_eq!(pulled[0].dest, "usr/bin/app");
         assert!(tar_pipe(&run("img tar -c x"), &args("tar -x --strip-components=1")).is_none());
+    }
+
+    #[test]
+    fn untar() {
+        assert_eq!(
+            untar_into(&args("tar -xf - -C out")).as_deref(),
+            Some("out")
+        );
+        assert_eq!(untar_into(&args("tar x")).as_deref(), Some("."));
+        assert!(untar_into(&args("tar -x app")).is_none());
+        assert!(untar_into(&args("gzip -d")).is_none());
     }
 
     #[test]

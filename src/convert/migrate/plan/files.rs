@@ -152,8 +152,12 @@ impl Walker<'_> {
 
     pub(super) fn tar_pipe(&mut self, run_command: &Simple, unpack: &Simple) -> bool {
         let args = self.expand_all(run_command);
-        let DockerCommand::Run(run) = docker::recognize(&args) else {
-            return false;
+        let run = match docker::recognize(&args) {
+            DockerCommand::Run(run) => run,
+            DockerCommand::Cp { source, dest } if dest.text == "-" => {
+                return self.cp_to_tar(run_command, &source, unpack);
+            }
+            _ => return false,
         };
         let unpack_args = self.expand_all(unpack);
         let Some((pulled, into)) = extract::tar_pipe(&run, &unpack_args) else {
@@ -175,6 +179,24 @@ impl Walker<'_> {
                 order,
             });
         }
+        true
+    }
+
+    /// `docker cp CONTAINER:PATH - | tar -x -C DIR`: PATH lands in DIR.
+    fn cp_to_tar(&mut self, cp: &Simple, source: &Arg, unpack: &Simple) -> bool {
+        let unpack_args = self.expand_all(unpack);
+        let Some(into) = extract::untar_into(&unpack_args) else {
+            return false;
+        };
+        let into_path = paths::join(&self.cwd, &into);
+        self.mkdirs.push(into_path);
+        let dest = Arg {
+            text: into,
+            span: unpack.span,
+            unset: Vec::new(),
+            dynamic: false,
+        };
+        self.cp(Span::new(cp.span.start, unpack.span.end), source, &dest);
         true
     }
 }

@@ -93,3 +93,18 @@ fn tags_and_build_args() {
     assert_eq!(tags, ["x", "x:2"]);
     assert_eq!(codes_of(&plan), [codes::DYNAMIC_VALUE]);
 }
+
+#[test]
+fn cp_to_a_tar_stream() {
+    let plan = plan_of(
+        "docker build -t b .\ndocker create --name c b\ndocker cp c:/out/app - | tar -x -C dist\ndocker cp c:/site/. - | tar -xC www\n",
+        &[],
+    );
+    let got: Vec<(&str, &str)> = plan
+        .extractions
+        .iter()
+        .map(|e| (e.path.as_str(), e.dest.as_str()))
+        .collect();
+    assert_eq!(got, [("/out/app", "dist/app"), ("/site", "www")]);
+    assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
+}

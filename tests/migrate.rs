@@ -535,3 +535,34 @@ fn paths_are_relative_to_where_the_result_is_written() {
     assert!(written.contains("context = \"..\""), "{written}");
     assert!(written.contains("output = \"../\""), "{written}");
 }
+
+#[test]
+fn images_the_script_built_become_stage_references() {
+    let dir = project(&[
+        (
+            "build.sh",
+            "docker build -t app:base -f Dockerfile.base .\ndocker build -t app:build -f Dockerfile.build .\ndocker build -t app .\n",
+        ),
+        ("Dockerfile.base", "FROM alpine\nRUN apk add go\n"),
+        ("Dockerfile.build", "FROM app:base\nRUN go build -o /app\n"),
+        (
+            "Dockerfile",
+            "FROM alpine\nCOPY --from=app:build /app /app\n",
+        ),
+    ]);
+    let output = migrate(dir.path(), &["-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    assert_checks(&output.stdout);
+    assert!(
+        output.stdout.contains("from = { stage = \"base\" }"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("{ copy = \"/app\", to = \"/app\", from = \"build\" }"),
+        "{}",
+        output.stdout
+    );
+}

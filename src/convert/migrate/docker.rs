@@ -52,6 +52,8 @@ pub struct Run {
     pub image: Arg,
     pub command: Vec<Arg>,
     pub entrypoint: Option<Arg>,
+    /// `-w DIR`: where the command runs.
+    pub workdir: Option<Arg>,
     /// `-v HOST:CONTAINER` and `--mount` values.
     pub volumes: Vec<Arg>,
     /// `-d`: the container keeps running (a service).
@@ -351,6 +353,7 @@ fn run(words: &[Arg]) -> Option<Run> {
         image: (*image).clone(),
         command: command.iter().map(|a| (*a).clone()).collect(),
         entrypoint: None,
+        workdir: None,
         volumes: Vec::new(),
         detach: false,
     };
@@ -361,6 +364,7 @@ fn run(words: &[Arg]) -> Option<Run> {
         }
         match (flag.name.as_str(), flag.value) {
             ("--entrypoint", Some(v)) => run.entrypoint = Some(v),
+            ("-w" | "--workdir", Some(v)) => run.workdir = Some(v),
             ("-v" | "--volume" | "--mount" | "--volumes-from", Some(v)) => run.volumes.push(v),
             _ => {}
         }

@@ -190,6 +190,7 @@ mod tests {
             image,
             command: words,
             entrypoint: None,
+            workdir: None,
             volumes: Vec::new(),
             detach: false,
         }

@@ -33,10 +33,12 @@ pub fn run_output_warning(run: &RunOutput, stage: Option<&str>, project: &Projec
             run.image
         ),
     )
-    .with_label(Label::primary(run.span, "files made at run time"));
-    for volume in &run.volumes {
-        diagnostic =
-            diagnostic.with_label(Label::secondary(volume.span, "host directory mounted here"));
+    .with_label(match run.volumes.first() {
+        Some(volume) => Label::primary(volume.span, "the container writes into this host directory"),
+        None => Label::primary(run.span, "files made at run time"),
+    });
+    for volume in run.volumes.iter().skip(1) {
+        diagnostic = diagnostic.with_label(Label::secondary(volume.span, "and into this one"));
     }
     let dir = mounted
         .first()
@@ -73,9 +75,22 @@ pub fn run_output_warning(run: &RunOutput, stage: Option<&str>, project: &Projec
                 stage.name.value, stage.name.value
             )
         }
-        None => format!(
-            "build the files in a stage instead (a `run` step), declare it as `[artifacts.{name}]` and copy it where it is used"
-        ),
+        None => {
+            let command = if run.command.is_empty() {
+                "the image's command".to_owned()
+            } else {
+                format!("`{{ run = \"{}\" }}`", run.command.join(" "))
+            };
+            let workdir = run
+                .workdir
+                .as_ref()
+                .map(|w| format!(", `workdir = \"{w}\"`"))
+                .unwrap_or_default();
+            format!(
+                "build the files in a stage instead: `[stages.{name}]` with `from = \"{}\"`{workdir}, a `{{ copy = \".\", to = \".\" }}` step for the sources it mounted and {command}; declare what it writes as `[artifacts.{name}]` and copy it where it is used (`{{ artifact = \"{name}\", to = \"…\" }}`)",
+                run.image
+            )
+        }
     };
     Finding {
         file: 0,

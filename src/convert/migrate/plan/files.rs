@@ -125,6 +125,7 @@ impl Walker<'_> {
                     .chain(&run.command)
                     .map(|a| a.text.clone())
                     .collect(),
+                workdir: run.workdir.as_ref().map(|w| w.text.clone()),
                 volumes: run
                     .volumes
                     .iter()

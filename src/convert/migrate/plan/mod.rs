@@ -87,6 +87,8 @@ pub struct RunOutput {
     pub image: String,
     /// The command given after the image (empty: the image's CMD runs).
     pub command: Vec<String>,
+    /// `-w DIR`.
+    pub workdir: Option<String>,
     pub volumes: Vec<Located<String>>,
     pub span: Span,
 }

@@ -185,7 +185,9 @@ pub fn migrate(request: &Request<'_>) -> Migration {
             .or_default()
             .insert(0, format!("From {dockerfile}."));
     }
-    notes.header = header(&files, &findings, recipe.as_ref(), &target_notes.lines);
+    let mut choices = plan.notes.clone();
+    choices.extend(target_notes.lines);
+    notes.header = header(&files, &findings, recipe.as_ref(), &choices);
     Migration {
         project,
         notes,

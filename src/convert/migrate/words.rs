@@ -47,6 +47,10 @@ impl Env {
         self.shell.insert(name.to_owned(), value);
     }
 
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.shell.get(name)
+    }
+
     pub fn set_make(&mut self, name: &str, value: String) {
         self.make.insert(name.to_owned(), value);
     }

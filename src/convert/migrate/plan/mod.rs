@@ -100,6 +100,8 @@ pub struct Plan {
     pub run_outputs: Vec<RunOutput>,
     /// Warnings (and errors) on the script.
     pub diagnostics: Vec<Diagnostic>,
+    /// Values the migration chose where the script leaves a choice to the caller.
+    pub notes: Vec<String>,
 }
 
 /// Commands that change nothing a build needs.
@@ -118,6 +120,7 @@ pub fn plan(input: &ScriptInput<'_>) -> Plan {
         mkdirs: Vec::new(),
         removals: Vec::new(),
         region: None,
+        if_depth: 0,
         plan: Plan::default(),
         next_container: 0,
     };
@@ -153,6 +156,8 @@ struct Walker<'a> {
     mkdirs: Vec<String>,
     removals: Vec<(String, Span)>,
     region: Option<Region>,
+    /// Inside `if … fi`: assignments there depend on a condition.
+    if_depth: usize,
     plan: Plan,
     next_container: usize,
 }
@@ -282,6 +287,11 @@ impl Walker<'_> {
                     | "time"
                     | "command"
             ) {
+                match keyword.as_str() {
+                    "if" => self.if_depth += 1,
+                    "fi" => self.if_depth = self.if_depth.saturating_sub(1),
+                    _ => {}
+                }
                 words = &words[1..];
             } else {
                 break;
@@ -366,9 +376,32 @@ impl Walker<'_> {
         let arg = self.env.expand(value);
         if arg.dynamic {
             self.env.set(name, Value::Dynamic);
-        } else {
-            self.env.set(name, Value::Known(arg.text));
+            return;
         }
+        let line = self.input.text[..value.span.start.min(self.input.text.len())]
+            .matches('\n')
+            .count()
+            + 1;
+        for part in &value.parts {
+            if let Part::Var {
+                name: used,
+                default: Some(default),
+                make: false,
+            } = part
+                && self.env.get(used).is_none()
+            {
+                self.plan.notes.push(format!(
+                    "`{used}` is `{default}` unless the caller sets it (line {line}); the migration used `{default}`."
+                ));
+            }
+        }
+        if self.if_depth > 0 {
+            self.plan.notes.push(format!(
+                "`{name}` is set to `{}` under a condition (line {line}); the migration used that value.",
+                arg.text
+            ));
+        }
+        self.env.set(name, Value::Known(arg.text));
     }
 
     /// `ID=$(docker create image)`: the container gets a made-up name the

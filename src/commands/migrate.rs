@@ -1,6 +1,237 @@
-use super::Exit;
-use crate::cli::MigrateArgs;
+//! `stages migrate`: the builder pattern (a build script or Makefile with
+//! two Dockerfiles) becomes one stages.toml, or with `--emit dockerfile`
+//! one multi-stage Dockerfile. Prints every finding; writes nothing when
+//! one is an error or when the result would not pass `stages check`.
 
-pub fn run(_args: MigrateArgs) -> miette::Result<Exit> {
-    Err(miette::miette!("`stages migrate` is not available yet"))
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::Exit;
+use super::common::{plural, print_diagnostics, stderr_style, write_atomic};
+use crate::check::check;
+use crate::cli::{EmitFormat, MigrateArgs};
+use crate::config::write::{WriteOptions, write_project};
+use crate::convert::export::SYNTAX_LINE;
+use crate::convert::migrate::{Migration, Request, migrate};
+use crate::convert::{ExportOptions, export_dockerfile};
+use crate::diagnostics::{SourceFile, Style, render_human};
+use crate::graph::ProjectGraph;
+
+/// Where `--emit dockerfile` writes when `-o` is left at its default.
+const DOCKERFILE_OUTPUT: &str = "Dockerfile.stages";
+
+pub fn run(args: MigrateArgs) -> miette::Result<Exit> {
+    if !args.dir.is_dir() {
+        miette::bail!("{} is not a directory", args.dir.display());
+    }
+    let script = find_script(&args.dir, args.script.as_deref())?;
+    let script_text = std::fs::read(&script)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .map_err(|e| miette::miette!("cannot read {}: {e}", script.display()))?;
+    let to_stdout = args.output.as_os_str() == "-";
+    let output = if args.emit == EmitFormat::Dockerfile && args.output == Path::new("stages.toml") {
+        PathBuf::from(DOCKERFILE_OUTPUT)
+    } else {
+        args.output.clone()
+    };
+    let root_from_output = if to_stdout {
+        ".".to_owned()
+    } else {
+        root_from_output_dir(&args.dir, &output)?
+    };
+    let request = Request {
+        root: &args.dir,
+        script_name: shown_name(&args.dir, &script),
+        script_text,
+        target_name: args.target_name.clone(),
+        root_from_output,
+    };
+    let migration = migrate(&request);
+    let rendered = render_findings(&migration, stderr_style());
+    let _ = std::io::stderr().write_all(rendered.as_bytes());
+    if migration.has_errors() {
+        eprintln!("error: the migration stopped; nothing was written");
+        return Ok(Exit::Failure);
+    }
+    let toml = write_project(
+        &migration.project,
+        &migration.notes,
+        WriteOptions { schema: true },
+    );
+    let written = SourceFile::new("stages.toml (migrated)", toml.as_str());
+    let outcome = check(&written);
+    if outcome.has_errors() {
+        print_diagnostics(&written, &outcome.diagnostics);
+        eprintln!("{toml}");
+        eprintln!(
+            "error: the migrated stages.toml does not pass `stages check`; nothing was written"
+        );
+        return Ok(Exit::Failure);
+    }
+    let text = match args.emit {
+        EmitFormat::Toml => toml,
+        EmitFormat::Dockerfile => match dockerfile_text(&migration) {
+            Ok(text) => text,
+            Err(exit) => return Ok(exit),
+        },
+    };
+    if to_stdout {
+        print!("{text}");
+    } else {
+        write_atomic(&output, text.as_bytes(), args.force)?;
+    }
+    let warnings = migration.findings.len();
+    eprintln!(
+        "{} {}: {}, {}, {}; {}",
+        if to_stdout { "migrated" } else { "wrote" },
+        if to_stdout {
+            "to standard output".to_owned()
+        } else {
+            output.display().to_string()
+        },
+        plural(migration.project.stages.len(), "stage"),
+        plural(migration.project.artifacts.len(), "artifact"),
+        plural(migration.project.targets.len(), "target"),
+        plural(warnings, "warning"),
+    );
+    Ok(Exit::Success)
+}
+
+/// Every finding, rendered against the file it points into, script first.
+pub fn render_findings(migration: &Migration, style: Style) -> String {
+    let mut out = String::new();
+    for (index, file) in migration.files.iter().enumerate() {
+        let diagnostics: Vec<_> = migration
+            .findings
+            .iter()
+            .filter(|f| f.file == index)
+            .map(|f| f.diagnostic.clone())
+            .collect();
+        if !diagnostics.is_empty() {
+            out.push_str(&render_human(file, &diagnostics, style));
+        }
+    }
+    out
+}
+
+/// The single multi-stage Dockerfile, with the same "left to finish" list on top.
+fn dockerfile_text(migration: &Migration) -> Result<String, Exit> {
+    let project = &migration.project;
+    let graph = ProjectGraph::new(project);
+    let all: Vec<String> = project
+        .stages
+        .iter()
+        .map(|s| s.name.value.clone())
+        .collect();
+    let stages = graph.needed_stages(&all);
+    let exported = export_dockerfile(project, &stages, &ExportOptions { header: false }).map_err(
+        |diagnostic| {
+            let file = SourceFile::new("stages.toml (migrated)", "");
+            print_diagnostics(&file, &[diagnostic]);
+            Exit::Failure
+        },
+    )?;
+    let comments: String = migration
+        .notes
+        .header
+        .iter()
+        .filter(|line| !line.starts_with("Write the schema"))
+        .map(|line| {
+            if line.is_empty() {
+                "#\n".to_owned()
+            } else {
+                format!("# {line}\n")
+            }
+        })
+        .collect();
+    let text = exported.text;
+    Ok(match text.strip_prefix(SYNTAX_LINE) {
+        Some(rest) => format!("{SYNTAX_LINE}\n{comments}{}", rest.trim_start_matches('\n')),
+        None => format!("{comments}\n{text}"),
+    })
+}
+
+/// `--script` (in DIR when it exists there, else as given); else `build.sh`,
+/// a Makefile, or the one `*.sh` in DIR that runs `docker build`.
+fn find_script(dir: &Path, given: Option<&Path>) -> miette::Result<PathBuf> {
+    if let Some(given) = given {
+        let in_dir = dir.join(given);
+        return Ok(if in_dir.is_file() {
+            in_dir
+        } else {
+            given.to_path_buf()
+        });
+    }
+    for name in ["build.sh", "Makefile", "makefile", "GNUmakefile"] {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| miette::miette!("cannot read {}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .filter(|p| {
+            std::fs::read_to_string(p)
+                .is_ok_and(|t| t.contains("docker build") || t.contains("docker image build"))
+        })
+        .collect();
+    scripts.sort();
+    match scripts.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => miette::bail!(
+            help = "name it with --script FILE",
+            "no build script in {}: looked for build.sh, a Makefile and *.sh files that run `docker build`",
+            dir.display()
+        ),
+        several => miette::bail!(
+            help = "choose one with --script FILE",
+            "several scripts in {} run `docker build`: {}",
+            dir.display(),
+            several
+                .iter()
+                .map(|p| p
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The script's name as shown: relative to DIR when inside it.
+fn shown_name(dir: &Path, script: &Path) -> String {
+    let name = match (dir.canonicalize(), script.canonicalize()) {
+        (Ok(dir), Ok(script)) => script.strip_prefix(&dir).map_or_else(
+            |_| script.display().to_string(),
+            |p| p.display().to_string(),
+        ),
+        _ => script.display().to_string(),
+    };
+    if name.is_empty() {
+        script.display().to_string()
+    } else {
+        name
+    }
+}
+
+/// DIR seen from the output file's directory (`..` where needed).
+fn root_from_output_dir(dir: &Path, output: &Path) -> miette::Result<String> {
+    let parent = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let parent = parent
+        .canonicalize()
+        .map_err(|e| miette::miette!("cannot write into {}: {e}", parent.display()))?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| miette::miette!("cannot read {}: {e}", dir.display()))?;
+    let relative =
+        crate::convert::migrate::relative_path(&dir.to_string_lossy(), &parent.to_string_lossy());
+    Ok(relative)
 }

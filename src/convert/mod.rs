@@ -7,6 +7,7 @@ pub mod codes;
 pub mod export;
 mod heredoc;
 pub mod import;
+pub mod migrate;
 
 pub use export::{ExportOptions, ExportedDockerfile, ExportedStep, export_dockerfile};
 pub use import::{ImportOptions, Imported, import_dockerfile, import_dockerfile_source};

@@ -1,0 +1,568 @@
+//! `stages migrate` end to end: the three real builder-pattern cases of the
+//! corpus, hand-written cases for each script variant (`tests/migrate/`),
+//! golden stages.toml and warnings, and the write guards.
+
+mod corpus;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use stages::diagnostics::SourceFile;
+use stages::dockerfile::{Dockerfile, dump::dump_node, parse};
+
+/// What one migration printed.
+struct Output {
+    stdout: String,
+    stderr: String,
+    success: bool,
+}
+
+fn migrate(dir: &Path, extra: &[&str]) -> Output {
+    let output = Command::cargo_bin("stages")
+        .expect("binary")
+        .env("NO_COLOR", "1")
+        .arg("migrate")
+        .arg(dir)
+        .args(extra)
+        .output()
+        .expect("stages runs");
+    Output {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        success: output.status.success(),
+    }
+}
+
+fn case_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/migrate")
+        .join(name)
+}
+
+fn builder_case(name: &str) -> Option<PathBuf> {
+    corpus::root().map(|root| root.join("builder-pattern").join(name))
+}
+
+/// The migrated stages.toml passes `stages check` without errors.
+fn assert_checks(toml: &str) {
+    let outcome = stages::check::check(&SourceFile::new("stages.toml", toml));
+    assert!(
+        !outcome.has_errors(),
+        "migrated file has errors: {:?}\n{toml}",
+        outcome.diagnostics
+    );
+}
+
+fn snapshot(name: &str, output: &Output) {
+    insta::with_settings!({ snapshot_path => "migrate/snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(format!("{name}-toml"), output.stdout);
+        insta::assert_snapshot!(format!("{name}-warnings"), output.stderr);
+    });
+}
+
+/// Rendered diagnostics with miette's line wrapping undone.
+fn unwrapped(rendered: &str) -> String {
+    rendered
+        .lines()
+        .map(|line| {
+            let line = line.trim_start();
+            line.strip_prefix("│ ").unwrap_or(line)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Instructions as BuildKit reads them, with stage names replaced by
+/// their index, so two files compare in substance.
+fn normalized(file: &Dockerfile) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for node in &file.nodes {
+        let mut node = node.clone();
+        node.comments.clear();
+        if node.name() == "from" {
+            if let [_, keyword, name] = node.args.as_slice()
+                && keyword.eq_ignore_ascii_case("as")
+            {
+                names.push(name.to_ascii_lowercase());
+            } else {
+                names.push(names.len().to_string());
+            }
+            node.args.truncate(1);
+        }
+        for flag in &mut node.flags {
+            if let Some(from) = flag.strip_prefix("--from=")
+                && let Some(index) = names.iter().position(|n| *n == from.to_ascii_lowercase())
+            {
+                *flag = format!("--from={index}");
+            }
+        }
+        out.push(dump_node(&node));
+    }
+    out
+}
+
+#[test]
+fn href_counter_exports_the_hand_written_multi_stage_dockerfile() {
+    let Some(dir) = builder_case("alexellis__href-counter") else {
+        return;
+    };
+    let output = migrate(
+        &dir,
+        &[
+            "--script",
+            "build-multi-dockerfiles.sh",
+            "--emit",
+            "dockerfile",
+            "-o",
+            "-",
+        ],
+    );
+    assert!(output.success, "{}", output.stderr);
+    let migrated = parse(&output.stdout).expect("the export parses");
+    let expected_text =
+        std::fs::read_to_string(dir.join("Dockerfile.multi")).expect("Dockerfile.multi");
+    let expected = parse(&expected_text).expect("Dockerfile.multi parses");
+    assert_eq!(normalized(&migrated), normalized(&expected));
+    let copy = normalized(&migrated)
+        .into_iter()
+        .find(|line| line.starts_with("copy") && line.contains("--from=0"))
+        .expect("the binary is copied from the builder");
+    assert!(
+        copy.contains("/go/src/github.com/alexellis/href-counter/app"),
+        "{copy}"
+    );
+}
+
+#[test]
+fn href_counter_toml() {
+    let Some(dir) = builder_case("alexellis__href-counter") else {
+        return;
+    };
+    let output = migrate(
+        &dir,
+        &[
+            "--script",
+            "build-multi-dockerfiles.sh",
+            "--target-name",
+            "app",
+            "-o",
+            "-",
+        ],
+    );
+    assert!(output.success, "{}", output.stderr);
+    assert_checks(&output.stdout);
+    assert!(output.stdout.contains("[targets.app]"));
+    assert!(output.stdout.contains("{ artifact = \"app\", to = \".\" }"));
+    snapshot("href-counter", &output);
+}
+
+#[test]
+fn ibm_tiny_makefile_adds_the_extracted_binary() {
+    let Some(dir) = builder_case("ibm-dojo__tiny") else {
+        return;
+    };
+    let output = migrate(&dir, &["-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    assert_checks(&output.stdout);
+    // `ADD hello hello` in the runtime Dockerfile now copies the artifact.
+    assert!(
+        output
+            .stdout
+            .contains("{ artifact = \"hello\", to = \"hello\" }"),
+        "{}",
+        output.stdout
+    );
+    assert!(output.stdout.contains("path = \"/hello\""));
+    assert!(
+        output
+            .stdout
+            .contains("Migrated from target `all` of Makefile")
+    );
+    // The smoke test at the end of the recipe is reported, not dropped.
+    assert!(output.stderr.contains("stages::migrate::container-run"));
+    snapshot("ibm-tiny", &output);
+}
+
+#[test]
+fn thumbor_explains_the_run_time_wheelhouse() {
+    let Some(dir) = builder_case("APSL__docker-thumbor") else {
+        return;
+    };
+    let output = migrate(&dir, &["--script", "builder", "-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    assert_checks(&output.stdout);
+    let stderr = &unwrapped(&output.stderr);
+    assert!(
+        stderr.contains("stages::migrate::run-time-output"),
+        "{stderr}"
+    );
+    // Why: the wheels appear when a container runs, not while an image builds …
+    assert!(stderr.contains("not while an image"), "{stderr}");
+    // … and what to do: the image's CMD as a step, no VOLUME, an artifact.
+    assert!(
+        stderr.contains("pip wheel -r /requirements.txt"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("remove `/wheelhouse` from its `volumes`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("[artifacts.wheelhouse]"), "{stderr}");
+    // The wheels are then served over the network to the later builds.
+    assert!(
+        stderr.contains("stages::migrate::network-service"),
+        "{stderr}"
+    );
+    assert!(output.stdout.contains("Left for a person to finish"));
+    snapshot("thumbor", &output);
+}
+
+const CASES: &[&str] = &[
+    "long-forms",
+    "file-flags",
+    "variables",
+    "proxy-args",
+    "makefile",
+    "tar-pipe",
+    "whole-directory",
+    "not-migrated",
+];
+
+#[test]
+fn hand_written_cases() {
+    for case in CASES {
+        let output = migrate(&case_dir(case), &["-o", "-"]);
+        assert!(output.success, "{case}: {}", output.stderr);
+        assert_checks(&output.stdout);
+        snapshot(case, &output);
+    }
+}
+
+#[test]
+fn every_variant_becomes_an_artifact_copy() {
+    let expectations: &[(&str, &str)] = &[
+        (
+            "long-forms",
+            "{ artifact = \"api\", to = \"/usr/local/bin/api\", chmod = \"0755\" }",
+        ),
+        ("file-flags", "{ artifact = \"tool\", to = \"/tool\" }"),
+        ("variables", "{ artifact = \"web\", to = \"./web\" }"),
+        (
+            "proxy-args",
+            "{ artifact = \"server\", to = \"/usr/bin/server\" }",
+        ),
+        ("makefile", "{ artifact = \"hello\", to = \"/hello\" }"),
+        (
+            "tar-pipe",
+            "{ artifact = \"public\", to = \"/usr/share/nginx/html/\" }",
+        ),
+        (
+            "whole-directory",
+            "{ artifact = \"html\", to = \"/usr/share/nginx/html\" }",
+        ),
+    ];
+    for (case, step) in expectations {
+        let output = migrate(&case_dir(case), &["-o", "-"]);
+        assert!(
+            output.stdout.contains(step),
+            "{case}: no `{step}` in\n{}",
+            output.stdout
+        );
+    }
+}
+
+#[test]
+fn proxy_args_need_no_declaration() {
+    let output = migrate(&case_dir("proxy-args"), &["-o", "-"]);
+    assert!(output.stdout.contains("predefined proxy args"));
+    assert!(
+        output
+            .stdout
+            .contains("args = { BASE = \"alpine:3.19\", GO_VERSION = \"1.21\" }")
+    );
+    assert!(!output.stdout.contains("https_proxy ="));
+}
+
+#[test]
+fn nothing_is_dropped_silently() {
+    let output = migrate(&case_dir("not-migrated"), &["-o", "-"]);
+    for code in [
+        "loop",
+        "run-time-output",
+        "build-flag",
+        "not-migrated",
+        "dynamic-value",
+        "add-archive",
+        "renamed-on-host",
+    ] {
+        assert!(
+            output.stderr.contains(&format!("stages::migrate::{code}")),
+            "no {code} in\n{}",
+            output.stderr
+        );
+    }
+    assert!(output.stdout.contains("[targets.release]"));
+}
+
+#[test]
+fn writes_atomically_and_never_overwrites_without_force() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for entry in std::fs::read_dir(case_dir("file-flags")).expect("case") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
+    }
+    let run = |extra: &[&str]| {
+        Command::cargo_bin("stages")
+            .expect("binary")
+            .current_dir(dir.path())
+            .arg("migrate")
+            .args(extra)
+            .output()
+            .expect("runs")
+    };
+    assert!(run(&[]).status.success());
+    let written = std::fs::read_to_string(dir.path().join("stages.toml")).expect("written");
+    assert_checks(&written);
+    std::fs::write(dir.path().join("stages.toml"), "# mine\n").expect("write");
+    let again = run(&[]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("stages.toml")).expect("kept"),
+        "# mine\n"
+    );
+    assert!(run(&["--force"]).status.success());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("stages.toml")).expect("replaced"),
+        written
+    );
+    assert!(run(&["--emit", "dockerfile"]).status.success());
+    let dockerfile =
+        std::fs::read_to_string(dir.path().join("Dockerfile.stages")).expect("Dockerfile.stages");
+    assert!(
+        dockerfile.contains("COPY --from=build /go/bin/tool /tool"),
+        "{dockerfile}"
+    );
+}
+
+#[test]
+fn writes_nothing_when_there_is_no_build() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("build.sh"),
+        "#!/bin/sh\necho nothing to build\n",
+    )
+    .expect("write");
+    let output = Command::cargo_bin("stages")
+        .expect("binary")
+        .env("NO_COLOR", "1")
+        .current_dir(dir.path())
+        .arg("migrate")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("stages::migrate::no-build"));
+    assert!(!dir.path().join("stages.toml").exists());
+}
+
+mod no_panic {
+    use proptest::prelude::*;
+    use stages::convert::migrate::{Request, migrate};
+
+    fn root() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            "FROM alpine\nCOPY app /app\n",
+        )
+        .expect("Dockerfile");
+        std::fs::write(
+            dir.path().join("Dockerfile.build"),
+            "FROM golang\nRUN go build\n",
+        )
+        .expect("Dockerfile.build");
+        dir
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any script, as a shell script or a Makefile, gives findings, never a panic.
+        #[test]
+        fn any_script(
+            script in r#"((docker (build|create|cp|run|rm|tag|container cp) |-f Dockerfile.build |-t a:b |--name x |x:/app |\$\(|\$\{|cat /a > a|\| tar -x|tar -c |for |done|if |fi|\t|all:\n)|[-a-z$"'`(){}|&;<>:=./ \\\n\t#é]){0,60}"#,
+            makefile in any::<bool>(),
+        ) {
+            let dir = root();
+            let request = Request {
+                root: dir.path(),
+                script_name: if makefile { "Makefile".into() } else { "build.sh".into() },
+                script_text: script,
+                target_name: None,
+                root_from_output: ".".into(),
+            };
+            let migration = migrate(&request);
+            for finding in &migration.findings {
+                prop_assert!(finding.file < migration.files.len());
+            }
+        }
+    }
+}
+
+/// A temporary project with these files.
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    dir
+}
+
+#[test]
+fn a_build_before_the_copy_does_not_see_the_file() {
+    let dir = project(&[
+        (
+            "build.sh",
+            "docker build -t app:build -f Dockerfile.build .\ndocker build -t app .\ndocker create --name x app:build\ndocker cp x:/out/app ./app\n",
+        ),
+        (
+            "Dockerfile.build",
+            "FROM golang\nRUN go build -o /out/app\n",
+        ),
+        ("Dockerfile", "FROM alpine\nCOPY app /app\n"),
+    ]);
+    let output = migrate(dir.path(), &["-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    assert_checks(&output.stdout);
+    // The image was built from whatever `app` was there before: the copy stays,
+    // and the extracted file goes to the host.
+    assert!(
+        output.stdout.contains("{ copy = \"app\", to = \"/app\" }"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains("artifacts = [\"app\"]"),
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
+fn every_case_also_exports_a_dockerfile() {
+    for case in CASES {
+        let output = migrate(&case_dir(case), &["--emit", "dockerfile", "-o", "-"]);
+        assert!(output.success, "{case}: {}", output.stderr);
+        let parsed = parse(&output.stdout).unwrap_or_else(|e| panic!("{case}: {e:?}"));
+        assert!(parsed.nodes.iter().any(|n| n.name() == "from"), "{case}");
+    }
+}
+
+#[test]
+fn here_documents_in_scripts_are_not_commands() {
+    let dir = project(&[
+        (
+            "build.sh",
+            "cat > notes.txt <<EOF\ndocker push nowhere\nEOF\ndocker build -t app:build -f Dockerfile.build .\ndocker create --name x app:build\ndocker cp x:/out/app ./app\ndocker build -t app .\n",
+        ),
+        (
+            "Dockerfile.build",
+            "FROM golang\nRUN go build -o /out/app\n",
+        ),
+        ("Dockerfile", "FROM alpine\nCOPY app /app\n"),
+    ]);
+    let output = migrate(dir.path(), &["-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    assert!(
+        !output.stderr.contains("`docker push` is not part"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output
+            .stdout
+            .contains("{ artifact = \"app\", to = \"/app\" }")
+    );
+}
+
+#[test]
+fn a_target_builds_only_the_stages_it_needs() {
+    let dir = project(&[
+        (
+            "build.sh",
+            "docker build --target compile -t app:build -f Dockerfile.build .\nID=$(docker create app:build)\ndocker cp $ID:/out/app app\ndocker build -t app .\n",
+        ),
+        (
+            "Dockerfile.build",
+            "FROM golang AS deps\nRUN go mod download\nFROM deps AS compile\nRUN go build -o /out/app\nFROM compile AS test\nRUN go test ./...\n",
+        ),
+        ("Dockerfile", "FROM alpine\nCOPY app /app\n"),
+    ]);
+    let output = migrate(dir.path(), &["-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    assert_checks(&output.stdout);
+    assert!(
+        output.stdout.contains("[stages.build-deps]"),
+        "{}",
+        output.stdout
+    );
+    assert!(output.stdout.contains("[stages.build]"));
+    assert!(!output.stdout.contains("go test"), "{}", output.stdout);
+    assert!(
+        output
+            .stdout
+            .contains("{ artifact = \"app\", to = \"/app\" }")
+    );
+}
+
+#[test]
+fn paths_are_relative_to_where_the_result_is_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for entry in std::fs::read_dir(case_dir("tar-pipe")).expect("case") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
+    }
+    std::fs::create_dir(dir.path().join("build")).expect("mkdir");
+    let status = Command::cargo_bin("stages")
+        .expect("binary")
+        .current_dir(dir.path())
+        .args(["migrate", ".", "-o", "build/stages.toml"])
+        .output()
+        .expect("runs");
+    assert!(status.status.success());
+    let written = std::fs::read_to_string(dir.path().join("build/stages.toml")).expect("written");
+    assert!(written.contains("context = \"..\""), "{written}");
+    assert!(written.contains("output = \"../\""), "{written}");
+}
+
+#[test]
+fn images_the_script_built_become_stage_references() {
+    let dir = project(&[
+        (
+            "build.sh",
+            "docker build -t app:base -f Dockerfile.base .\ndocker build -t app:build -f Dockerfile.build .\ndocker build -t app .\n",
+        ),
+        ("Dockerfile.base", "FROM alpine\nRUN apk add go\n"),
+        ("Dockerfile.build", "FROM app:base\nRUN go build -o /app\n"),
+        (
+            "Dockerfile",
+            "FROM alpine\nCOPY --from=app:build /app /app\n",
+        ),
+    ]);
+    let output = migrate(dir.path(), &["-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    assert_checks(&output.stdout);
+    assert!(
+        output.stdout.contains("from = { stage = \"base\" }"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stdout
+            .contains("{ copy = \"/app\", to = \"/app\", from = \"build\" }"),
+        "{}",
+        output.stdout
+    );
+}

@@ -10,4 +10,6 @@
 pub mod client;
 pub mod codes;
 pub mod connection;
+pub mod context;
 pub mod dockerignore;
+pub mod extract;

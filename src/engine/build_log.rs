@@ -29,18 +29,16 @@ pub enum LogLine {
 impl LogLine {
     pub fn classify(line: &str) -> Self {
         let trimmed = line.trim_end();
-        if let Some(rest) = trimmed.strip_prefix("Step ") {
-            if let Some((counts, text)) = rest.split_once(" : ") {
-                if let Some((index, total)) = counts.split_once('/') {
-                    if let (Ok(index), Ok(total)) = (index.parse(), total.parse()) {
-                        return LogLine::Step {
-                            index,
-                            total,
-                            text: text.to_owned(),
-                        };
-                    }
-                }
-            }
+        if let Some(rest) = trimmed.strip_prefix("Step ")
+            && let Some((counts, text)) = rest.split_once(" : ")
+            && let Some((index, total)) = counts.split_once('/')
+            && let (Ok(index), Ok(total)) = (index.parse(), total.parse())
+        {
+            return LogLine::Step {
+                index,
+                total,
+                text: text.to_owned(),
+            };
         }
         if let Some(marker) = trimmed.trim_start().strip_prefix("---> ") {
             let marker = marker.trim();

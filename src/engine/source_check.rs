@@ -143,10 +143,10 @@ fn glob_escape(root: &Path, pattern: &str) -> Option<String> {
             } else {
                 format!("{relative}/{name}")
             };
-            if matcher.is_match(&child) {
-                if let Some(reason) = symlink_escape(root, Path::new(&child)) {
-                    return Some(reason);
-                }
+            if matcher.is_match(&child)
+                && let Some(reason) = symlink_escape(root, Path::new(&child))
+            {
+                return Some(reason);
             }
             let is_real_dir = entry.file_type().is_ok_and(|t| t.is_dir());
             if is_real_dir && child.split('/').count() < depth {

@@ -8,6 +8,7 @@ pub mod forms;
 pub mod load;
 pub mod model;
 pub mod raw;
+pub mod schema;
 pub mod write;
 
 pub use crate::located::{Located, Span};

@@ -7,6 +7,7 @@
 //! in `config/`, `check` or `convert/` imports this module. Only `progress`
 //! writes to the terminal.
 
+pub mod backend;
 pub mod build_log;
 pub mod client;
 pub mod codes;
@@ -18,3 +19,4 @@ pub mod image_labels;
 pub mod interrupt;
 pub mod progress;
 pub mod source_check;
+pub mod targets;

@@ -28,7 +28,8 @@ pub enum LogLine {
 
 impl LogLine {
     pub fn classify(line: &str) -> Self {
-        let trimmed = line.trim_end();
+        let plain = strip_ansi(line);
+        let trimmed = plain.trim_end();
         if let Some(rest) = trimmed.strip_prefix("Step ")
             && let Some((counts, text)) = rest.split_once(" : ")
             && let Some((index, total)) = counts.split_once('/')
@@ -60,6 +61,26 @@ impl LogLine {
         }
         LogLine::Output(trimmed.to_owned())
     }
+}
+
+/// The line without terminal escape sequences (the builder colours a
+/// step's standard error).
+pub fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(ch) = chars.next() {
+        if ch == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for next in chars.by_ref() {
+                if ('@'..='~').contains(&next) {
+                    break;
+                }
+            }
+        } else {
+            out.push(ch);
+        }
+    }
+    out
 }
 
 /// Joins stream chunks into whole lines.
@@ -132,6 +153,18 @@ mod tests {
         assert_eq!(
             LogLine::classify("compiling…"),
             LogLine::Output("compiling…".into())
+        );
+    }
+
+    #[test]
+    fn colour_codes_are_stripped() {
+        assert_eq!(
+            LogLine::classify("\u{1b}[0mRemoving intermediate container 7b238e827ccb"),
+            LogLine::Removed("7b238e827ccb".into())
+        );
+        assert_eq!(
+            LogLine::classify("\u{1b}[91mline two"),
+            LogLine::Output("line two".into())
         );
     }
 

@@ -138,6 +138,16 @@ impl Run {
         self
     }
 
+    /// Standard error with line wrapping and box drawing undone, so a
+    /// message can be matched whatever the terminal width.
+    pub fn flat_stderr(&self) -> String {
+        self.stderr
+            .split_whitespace()
+            .filter(|word| *word != "│")
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     pub fn describe(&self) -> String {
         format!("--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr)
     }

@@ -14,10 +14,13 @@ use crate::engine::backend::BuildFailure;
 use crate::engine::backend::dockerfile::DockerfileBackend;
 use crate::engine::client::DockerEngine;
 use crate::engine::connection::EngineAddress;
-use crate::engine::interrupt::Janitor;
+use crate::engine::interrupt::{Interrupt, Janitor};
 use crate::engine::progress::{ProgressMode, Reporter};
 use crate::engine::targets::{BuildSettings, build_targets};
 use crate::graph::ResolvedTarget;
+
+/// How long an interrupted build may take to reach a safe stopping point.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
 
 pub fn run(args: BuildArgs) -> miette::Result<Exit> {
     if args.backend == Backend::Native {
@@ -65,29 +68,49 @@ async fn build(
         no_cache: args.no_cache,
     };
     let backend = DockerfileBackend::new(&engine);
-    let outcome = tokio::select! {
-        outcome = build_targets(&engine, &backend, &settings, targets, &mut reporter, &janitor) => Some(outcome),
-        _ = tokio::signal::ctrl_c() => None,
+    let (interrupt, trigger) = Interrupt::new();
+    let outcome = {
+        let build = build_targets(
+            &engine,
+            &backend,
+            &settings,
+            targets,
+            &mut reporter,
+            &janitor,
+            &interrupt,
+        );
+        tokio::pin!(build);
+        tokio::select! {
+            outcome = &mut build => outcome,
+            _ = tokio::signal::ctrl_c() => {
+                trigger.fire();
+                // The build stops at its next safe point; past the grace period
+                // it is dropped, which closes the connection to the Engine.
+                tokio::time::timeout(STOP_GRACE, &mut build)
+                    .await
+                    .unwrap_or(Err(BuildFailure::Interrupted))
+            }
+        }
     };
     reporter.finish();
     let exit = match outcome {
-        Some(Ok(_)) => return Ok(Exit::Success),
-        None => {
-            eprintln!("interrupted: stopping the build and removing its containers");
+        Ok(_) => return Ok(Exit::Success),
+        Err(BuildFailure::Interrupted) => {
+            eprintln!("interrupted: the build stopped; removing its containers");
             Exit::Interrupted
         }
-        Some(Err(BuildFailure::Reported(diagnostics))) => {
+        Err(BuildFailure::Reported(diagnostics)) => {
             print_diagnostics(&loaded.file, &diagnostics);
             Exit::Failure
         }
-        Some(Err(BuildFailure::Engine(error))) => {
+        Err(BuildFailure::Engine(error)) => {
             sweep(&engine, &janitor).await;
             return Err(miette::Report::from_err(error).wrap_err(format!(
                 "the build stopped: the Engine at {} failed",
                 engine.address()
             )));
         }
-        Some(Err(BuildFailure::Context(error))) => {
+        Err(BuildFailure::Context(error)) => {
             sweep(&engine, &janitor).await;
             return Err(miette::Report::from_err(error));
         }

@@ -1,7 +1,9 @@
-//! Containers a build creates, so that a failed or interrupted build leaves
-//! none behind. The classic builder's intermediate containers are tracked
-//! from its `---> Running in <id>` lines; containers `stages` creates itself
-//! carry the build's label. `sweep` removes both.
+//! Stopping a build cleanly. `Interrupt` tells a running build to stop at
+//! the next safe point; `Janitor` knows the containers a build created, so
+//! a failed or interrupted build leaves none behind. The classic builder's
+//! intermediate containers are tracked from its `---> Running in <id>`
+//! lines; containers `stages` creates itself carry the build's label.
+//! `sweep` removes both.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,6 +14,49 @@ use super::image_labels::BUILD;
 /// How often a container whose removal is already under way is retried.
 const REMOVE_ATTEMPTS: usize = 25;
 const REMOVE_RETRY: Duration = Duration::from_millis(200);
+
+/// A request to stop, shared by everything a build runs.
+#[derive(Debug, Clone)]
+pub struct Interrupt {
+    receiver: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Fires the `Interrupt` it was made with.
+#[derive(Debug)]
+pub struct InterruptTrigger {
+    sender: tokio::sync::watch::Sender<bool>,
+}
+
+impl Interrupt {
+    pub fn new() -> (Self, InterruptTrigger) {
+        let (sender, receiver) = tokio::sync::watch::channel(false);
+        (Self { receiver }, InterruptTrigger { sender })
+    }
+
+    /// An interrupt that never fires.
+    pub fn never() -> Self {
+        Self::new().0
+    }
+
+    pub fn is_requested(&self) -> bool {
+        *self.receiver.borrow()
+    }
+
+    /// Resolves once a stop is requested (never, if the trigger is dropped
+    /// unfired).
+    pub async fn requested(&self) {
+        let mut receiver = self.receiver.clone();
+        if receiver.wait_for(|stop| *stop).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl InterruptTrigger {
+    pub fn fire(&self) {
+        let _ = self.sender.send(true);
+    }
+}
 
 /// The containers one build owns.
 #[derive(Debug, Clone)]
@@ -119,6 +164,15 @@ mod tests {
         assert_eq!(janitor.tracked().len(), 1);
         janitor.forget("5f2c0a1b9e3d0123456789");
         assert!(janitor.tracked().is_empty());
+    }
+
+    #[tokio::test]
+    async fn interrupts_fire_once_and_stay_fired() {
+        let (interrupt, trigger) = Interrupt::new();
+        assert!(!interrupt.is_requested());
+        trigger.fire();
+        interrupt.requested().await;
+        assert!(interrupt.clone().is_requested());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::client::{Engine, EngineError};
 use super::codes;
 use super::extract::{ExtractError, Staging};
 use super::image_labels::{LabelInputs, image_labels};
-use super::interrupt::Janitor;
+use super::interrupt::{Interrupt, Janitor};
 use super::progress::{Event, ProgressSink};
 use crate::config::model::Project;
 use crate::diagnostics::{Diagnostic, Label};
@@ -59,10 +59,14 @@ pub async fn build_targets<E: Engine, B: Backend>(
     targets: &[ResolvedTarget],
     progress: &mut dyn ProgressSink,
     janitor: &Janitor,
+    interrupt: &Interrupt,
 ) -> Result<Vec<TargetOutcome>, BuildFailure> {
     let mut outcomes = Vec::new();
     for target in targets {
-        let outcome = build_target(engine, backend, settings, target, progress, janitor).await;
+        let outcome = build_target(
+            engine, backend, settings, target, progress, janitor, interrupt,
+        )
+        .await;
         match outcome {
             Ok(outcome) => outcomes.push(outcome),
             Err(failure) => {
@@ -83,6 +87,7 @@ async fn build_target<E: Engine, B: Backend>(
     target: &ResolvedTarget,
     progress: &mut dyn ProgressSink,
     janitor: &Janitor,
+    interrupt: &Interrupt,
 ) -> Result<TargetOutcome, BuildFailure> {
     let mut args: BTreeMap<String, String> = target.args().iter().cloned().collect();
     args.extend(
@@ -103,14 +108,20 @@ async fn build_target<E: Engine, B: Backend>(
             labels,
             ..
         } => {
-            let image =
-                build_one(backend, settings, stage, labels, &args, progress, janitor).await?;
+            let image = build_one(
+                backend, settings, stage, labels, &args, progress, janitor, interrupt,
+            )
+            .await?;
             progress.event(Event::ImageBuilt {
                 target: &target.name,
                 stage,
                 image: &image,
             });
             for tag in tags {
+                // A tag moves only when nothing asked the build to stop.
+                if interrupt.is_requested() {
+                    return Err(BuildFailure::Interrupted);
+                }
                 engine
                     .tag(&image, tag)
                     .await
@@ -133,14 +144,26 @@ async fn build_target<E: Engine, B: Backend>(
             let staging = Staging::beside(&output_dir)
                 .map_err(|e| extract_failure(settings, target, None, e))?;
             for stage in target.stages() {
-                let image =
-                    build_one(backend, settings, &stage, &[], &args, progress, janitor).await?;
+                let image = build_one(
+                    backend,
+                    settings,
+                    &stage,
+                    &[],
+                    &args,
+                    progress,
+                    janitor,
+                    interrupt,
+                )
+                .await?;
                 let of_stage: Vec<&ResolvedArtifact> =
                     artifacts.iter().filter(|a| a.stage == stage).collect();
                 copy_out(
                     engine, settings, target, &image, &of_stage, &staging, janitor,
                 )
                 .await?;
+            }
+            if interrupt.is_requested() {
+                return Err(BuildFailure::Interrupted);
             }
             let files = staging
                 .commit()
@@ -157,6 +180,7 @@ async fn build_target<E: Engine, B: Backend>(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn build_one<B: Backend>(
     backend: &B,
     settings: &BuildSettings<'_>,
@@ -165,6 +189,7 @@ async fn build_one<B: Backend>(
     args: &BTreeMap<String, String>,
     progress: &mut dyn ProgressSink,
     janitor: &Janitor,
+    interrupt: &Interrupt,
 ) -> Result<String, BuildFailure> {
     let stages = settings.graph.needed_stages(&[stage.to_owned()]);
     let labels = image_labels(&LabelInputs {
@@ -184,7 +209,9 @@ async fn build_one<B: Backend>(
         no_cache: settings.no_cache,
         context_dir: settings.context_dir,
     };
-    backend.build_stage(&request, progress, janitor).await
+    backend
+        .build_stage(&request, progress, janitor, interrupt)
+        .await
 }
 
 /// Copies each artifact out of a container made from `image` (never

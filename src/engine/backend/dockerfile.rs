@@ -16,9 +16,13 @@ use crate::engine::build_log::{LineBuffer, LogLine};
 use crate::engine::client::{BuildMessage, ClassicBuild, Engine};
 use crate::engine::codes;
 use crate::engine::context::{ContextError, DOCKERFILE_NAME, pack_context};
-use crate::engine::interrupt::Janitor;
+use crate::engine::interrupt::{Interrupt, Janitor};
 use crate::engine::progress::{Event, ProgressSink};
 use crate::engine::source_check::escaping_sources;
+
+/// How long an interrupted build waits to learn the id of a container the
+/// builder is creating.
+const INTERRUPT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The classic-builder back end over an Engine.
 pub struct DockerfileBackend<'e, E: Engine> {
@@ -82,6 +86,7 @@ impl<E: Engine> Backend for DockerfileBackend<'_, E> {
         request: &StageBuild<'_>,
         progress: &mut dyn ProgressSink,
         janitor: &Janitor,
+        interrupt: &Interrupt,
     ) -> Result<String, BuildFailure> {
         let exported = prepare(request).map_err(BuildFailure::Reported)?;
         let context_dir = request.context_dir.to_owned();
@@ -104,7 +109,29 @@ impl<E: Engine> Backend for DockerfileBackend<'_, E> {
         let mut buffer = LineBuffer::default();
         let mut image = None;
         let mut error = None;
-        while let Some(message) = stream.next().await {
+        let mut grace: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+        loop {
+            let next = match grace.as_mut() {
+                // Interrupted: read on only while a container the builder
+                // is creating is not yet known, so the janitor can remove it.
+                Some(deadline) => {
+                    if !watch.container_pending() {
+                        return Err(BuildFailure::Interrupted);
+                    }
+                    tokio::select! {
+                        next = stream.next() => next,
+                        () = deadline => return Err(BuildFailure::Interrupted),
+                    }
+                }
+                None => tokio::select! {
+                    next = stream.next() => next,
+                    () = interrupt.requested() => {
+                        grace = Some(Box::pin(tokio::time::sleep(INTERRUPT_GRACE)));
+                        continue;
+                    }
+                },
+            };
+            let Some(message) = next else { break };
             match message? {
                 BuildMessage::Output(text) => {
                     for line in buffer.push(&text) {
@@ -115,6 +142,9 @@ impl<E: Engine> Backend for DockerfileBackend<'_, E> {
                 BuildMessage::ImageId(id) => image = Some(id),
                 BuildMessage::Error(message) => error = Some(message),
             }
+        }
+        if interrupt.is_requested() {
+            return Err(BuildFailure::Interrupted);
         }
         if let Some(rest) = buffer.finish() {
             watch.line(&rest, &mut image);
@@ -148,6 +178,8 @@ struct Watch<'a> {
     progress: &'a mut dyn ProgressSink,
     janitor: &'a Janitor,
     current: FailedStep,
+    /// A step started and its container (if it makes one) is not known yet.
+    step_open: bool,
     stage: String,
     tail: VecDeque<String>,
 }
@@ -165,6 +197,7 @@ impl<'a> Watch<'a> {
             progress,
             janitor,
             current: FailedStep::default(),
+            step_open: false,
             stage: target_stage.to_owned(),
             tail: VecDeque::new(),
         }
@@ -185,6 +218,7 @@ impl<'a> Watch<'a> {
                     tail: Vec::new(),
                 };
                 self.tail.clear();
+                self.step_open = true;
                 self.progress.event(Event::Step {
                     stage: &self.stage,
                     index,
@@ -192,10 +226,16 @@ impl<'a> Watch<'a> {
                     text: &text,
                 });
             }
-            LogLine::RunningIn(id) => self.janitor.track(&id),
+            LogLine::RunningIn(id) => {
+                self.janitor.track(&id);
+                self.step_open = false;
+            }
             LogLine::Removed(id) => self.janitor.forget(&id),
-            LogLine::UsingCache => self.progress.event(Event::Cached { stage: &self.stage }),
-            LogLine::Layer(_) => {}
+            LogLine::UsingCache => {
+                self.step_open = false;
+                self.progress.event(Event::Cached { stage: &self.stage });
+            }
+            LogLine::Layer(_) => self.step_open = false,
             LogLine::Built(id) => {
                 if image.is_none() {
                     *image = Some(id);
@@ -203,6 +243,10 @@ impl<'a> Watch<'a> {
             }
             LogLine::Output(text) => self.output(&text),
         }
+    }
+
+    fn container_pending(&self) -> bool {
+        self.step_open
     }
 
     fn output(&mut self, text: &str) {

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use super::client::EngineError;
 use super::context::ContextError;
-use super::interrupt::Janitor;
+use super::interrupt::{Interrupt, Janitor};
 use super::progress::ProgressSink;
 use crate::config::model::Project;
 use crate::diagnostics::Diagnostic;
@@ -48,6 +48,9 @@ pub enum BuildFailure {
     /// The build context could not be read.
     #[error(transparent)]
     Context(#[from] ContextError),
+    /// Stopped on request (Ctrl-C).
+    #[error("the build was interrupted")]
+    Interrupted,
 }
 
 /// A way of building a stage's image.
@@ -56,11 +59,14 @@ pub trait Backend {
     fn name(&self) -> &'static str;
 
     /// Builds `request.stage`; returns the image id. Containers it creates
-    /// are reported to `janitor` so an interrupted build can remove them.
+    /// are reported to `janitor` so an interrupted build can remove them;
+    /// when `interrupt` fires it stops as soon as every container it made
+    /// is known, with `BuildFailure::Interrupted`.
     fn build_stage(
         &self,
         request: &StageBuild<'_>,
         progress: &mut dyn ProgressSink,
         janitor: &Janitor,
+        interrupt: &Interrupt,
     ) -> impl Future<Output = Result<String, BuildFailure>>;
 }

@@ -15,6 +15,8 @@ pub mod connection;
 pub mod context;
 pub mod dockerignore;
 pub mod extract;
+#[cfg(test)]
+pub mod fake;
 pub mod image_labels;
 pub mod interrupt;
 pub mod progress;

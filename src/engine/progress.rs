@@ -159,7 +159,7 @@ impl Reporter {
         match event {
             Event::TargetStarted { target, stages } => {
                 if let Some(view) = self.view.take() {
-                    view.close("done");
+                    view.close("✔ done");
                 }
                 self.view = Some(LiveView::new(target, stages));
             }
@@ -185,7 +185,7 @@ impl Reporter {
             }
             Event::ImageBuilt { target, image, .. } => {
                 if let Some(view) = self.view.take() {
-                    view.close("done");
+                    view.close("✔ done");
                 }
                 eprintln!("✔ {target}: built {image}");
             }
@@ -237,7 +237,7 @@ impl LiveView {
         };
         for (_, bar, _) in &self.bars[..position] {
             if !bar.is_finished() {
-                bar.finish_with_message("done");
+                bar.finish_with_message("✔ done");
             }
         }
         let (_, bar, current) = &mut self.bars[position];

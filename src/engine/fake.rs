@@ -31,6 +31,9 @@ pub enum Call {
     Remove {
         container: String,
     },
+    RemoveImage {
+        image: String,
+    },
 }
 
 #[derive(Default)]
@@ -130,6 +133,13 @@ impl Engine for FakeEngine {
             id: Some(image.to_owned()),
             ..Default::default()
         })
+    }
+
+    async fn remove_image(&self, image: &str) -> Result<(), EngineError> {
+        self.record(Call::RemoveImage {
+            image: image.to_owned(),
+        });
+        Ok(())
     }
 
     async fn containers_labelled(&self, _: &str, _: &str) -> Result<Vec<String>, EngineError> {

@@ -1,5 +1,6 @@
 //! The labels `stages` puts on every image it builds: the OCI annotations
-//! it knows (`org.opencontainers.image.title`, `.created`, `.revision`)
+//! it knows (`org.opencontainers.image.title`, `.created` for image
+//! targets, `.revision`)
 //! and its own (`dev.stages.stage`, `dev.stages.config-digest`), then the
 //! target's labels, which win.
 
@@ -22,7 +23,8 @@ pub struct LabelInputs<'a> {
     pub config_text: &'a str,
     /// The build's `REVISION` argument, when given.
     pub revision: Option<&'a str>,
-    pub created: SystemTime,
+    /// When the image was made; `None` leaves the label out.
+    pub created: Option<SystemTime>,
     pub target_labels: &'a [(String, String)],
 }
 
@@ -32,10 +34,12 @@ pub fn image_labels(inputs: &LabelInputs<'_>) -> BTreeMap<String, String> {
     if let Some(name) = inputs.project_name {
         labels.insert("org.opencontainers.image.title".to_owned(), name.to_owned());
     }
-    labels.insert(
-        "org.opencontainers.image.created".to_owned(),
-        rfc3339(inputs.created),
-    );
+    if let Some(created) = inputs.created {
+        labels.insert(
+            "org.opencontainers.image.created".to_owned(),
+            rfc3339(created),
+        );
+    }
     if let Some(revision) = inputs.revision {
         labels.insert(
             "org.opencontainers.image.revision".to_owned(),
@@ -53,6 +57,17 @@ pub fn image_labels(inputs: &LabelInputs<'_>) -> BTreeMap<String, String> {
 /// `sha256:<hex>` of the config text.
 pub fn config_digest(text: &str) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
+}
+
+/// When the image counts as made: `SOURCE_DATE_EPOCH` when set (for
+/// reproducible builds), else now.
+pub fn build_time() -> SystemTime {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or_else(SystemTime::now, |secs| {
+            UNIX_EPOCH + std::time::Duration::from_secs(secs)
+        })
 }
 
 /// A UTC timestamp as RFC 3339 (`2026-11-23T18:05:00Z`).
@@ -108,7 +123,7 @@ mod tests {
             stage: "runtime",
             config_text: "abc",
             revision: Some("1a2b"),
-            created: UNIX_EPOCH,
+            created: Some(UNIX_EPOCH),
             target_labels: &target,
         });
         assert_eq!(labels[STAGE], "runtime");

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use futures_util::StreamExt;
 
@@ -14,7 +13,7 @@ use super::backend::{Backend, BuildFailure, StageBuild};
 use super::client::{Engine, EngineError};
 use super::codes;
 use super::extract::{ExtractError, Staging};
-use super::image_labels::{LabelInputs, image_labels};
+use super::image_labels::{LabelInputs, build_time, image_labels};
 use super::interrupt::{Interrupt, Janitor};
 use super::progress::{Event, ProgressSink};
 use crate::config::model::Project;
@@ -109,7 +108,14 @@ async fn build_target<E: Engine, B: Backend>(
             ..
         } => {
             let image = build_one(
-                backend, settings, stage, labels, &args, progress, janitor, interrupt,
+                backend,
+                settings,
+                stage,
+                Some(labels),
+                &args,
+                progress,
+                janitor,
+                interrupt,
             )
             .await?;
             progress.event(Event::ImageBuilt {
@@ -145,14 +151,7 @@ async fn build_target<E: Engine, B: Backend>(
                 .map_err(|e| extract_failure(settings, target, None, e))?;
             for stage in target.stages() {
                 let image = build_one(
-                    backend,
-                    settings,
-                    &stage,
-                    &[],
-                    &args,
-                    progress,
-                    janitor,
-                    interrupt,
+                    backend, settings, &stage, None, &args, progress, janitor, interrupt,
                 )
                 .await?;
                 let of_stage: Vec<&ResolvedArtifact> =
@@ -185,7 +184,7 @@ async fn build_one<B: Backend>(
     backend: &B,
     settings: &BuildSettings<'_>,
     stage: &str,
-    target_labels: &[(String, String)],
+    image_target_labels: Option<&[(String, String)]>,
     args: &BTreeMap<String, String>,
     progress: &mut dyn ProgressSink,
     janitor: &Janitor,
@@ -197,8 +196,10 @@ async fn build_one<B: Backend>(
         stage,
         config_text: settings.config_text,
         revision: args.get("REVISION").map(String::as_str),
-        created: SystemTime::now(),
-        target_labels,
+        // An artifact build's image is only a means to its files: without
+        // a timestamp a warm rebuild is all cache hits and makes no new image.
+        created: image_target_labels.map(|_| build_time()),
+        target_labels: image_target_labels.unwrap_or_default(),
     });
     let request = StageBuild {
         project: settings.project,

@@ -44,6 +44,18 @@ steps = [
     assert!(err.contains("stages.toml:9:3"), "{}", run.describe());
     assert!(err.contains("this step failed"), "{}", run.describe());
     assert!(containers_labelled("dev.stages.test", &marker).is_empty());
+
+    // With JSON progress the diagnostic is a JSON line too, with its place.
+    let run = project.build(&["broken", "--progress", "json"]).exit(1);
+    let diagnostic: serde_json::Value = run
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["code"] == "stages::engine::step-failed")
+        .unwrap_or_else(|| panic!("no diagnostic line:\n{}", run.describe()));
+    assert_eq!(diagnostic["line"], 9);
+    assert_eq!(diagnostic["severity"], "error");
+    assert!(containers_labelled("dev.stages.test", &marker).is_empty());
 }
 
 #[test]

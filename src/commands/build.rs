@@ -10,6 +10,7 @@ use miette::{IntoDiagnostic, miette};
 use super::Exit;
 use super::common::{LoadedProject, load_project, print_diagnostics, resolve};
 use crate::cli::{Backend, BuildArgs, Progress};
+use crate::diagnostics::render_json;
 use crate::engine::backend::BuildFailure;
 use crate::engine::backend::dockerfile::DockerfileBackend;
 use crate::engine::client::DockerEngine;
@@ -100,7 +101,11 @@ async fn build(
             Exit::Interrupted
         }
         Err(BuildFailure::Reported(diagnostics)) => {
-            print_diagnostics(&loaded.file, &diagnostics);
+            if reporter.mode() == ProgressMode::Json {
+                print!("{}", render_json(&loaded.file, &diagnostics));
+            } else {
+                print_diagnostics(&loaded.file, &diagnostics);
+            }
             Exit::Failure
         }
         Err(BuildFailure::Engine(error)) => {

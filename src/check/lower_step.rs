@@ -6,7 +6,7 @@ use super::lower::{lower_args, lower_env};
 use super::lower_mount::lower_mount;
 use crate::config::model::{Add, ArtifactCopy, Copy, CopyFrom, CopyOptions, Run, Step, StepKind};
 use crate::config::raw::RawStep;
-use crate::config::{Located, Sources, Span};
+use crate::config::{CommandForm, Located, Sources, Span};
 use crate::diagnostics::{Diagnostic, Label};
 
 const RUN_KEYS: &[&str] = &["mounts", "network", "security"];
@@ -174,6 +174,46 @@ pub(super) fn lower_step(
             )
             .with_label(Label::primary(span, "where should the files go?"))
             .with_help("add a destination: `to = \"/app/\"` (a trailing `/` means a directory)"),
+        );
+    }
+    let empty = match kind {
+        "run" => raw
+            .run
+            .as_ref()
+            .filter(|r| match &r.value {
+                CommandForm::Shell(script) => script.trim().is_empty(),
+                CommandForm::Exec(words) => words.is_empty(),
+            })
+            .map(|r| {
+                (
+                    r.span,
+                    "an empty command",
+                    "write the command: `run = \"make\"` or `run = [\"make\", \"install\"]`",
+                )
+            }),
+        "copy" | "add" => raw
+            .copy
+            .as_ref()
+            .or(raw.add.as_ref())
+            .filter(|s| s.value.0.is_empty())
+            .map(|s| {
+                (
+                    s.span,
+                    "no source",
+                    "name at least one source, e.g. `[\"src/\"]`",
+                )
+            }),
+        _ => None,
+    };
+    if let Some((empty_span, what, help)) = empty {
+        ok = false;
+        diagnostics.push(
+            Diagnostic::error(
+                codes::STEP_MISSING_KEY,
+                format!("this `{kind}` step has {what}"),
+            )
+            .with_label(Label::primary(empty_span, what))
+            .with_help(help),
         );
     }
     if let (Some(from), Some(image)) = (&raw.from, &raw.from_image) {

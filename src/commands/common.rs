@@ -190,3 +190,12 @@ pub fn root_stages(targets: &[crate::graph::ResolvedTarget]) -> Vec<String> {
     }
     roots
 }
+
+impl From<crate::cli::Backend> for crate::check::Backend {
+    fn from(backend: crate::cli::Backend) -> Self {
+        match backend {
+            crate::cli::Backend::Native => crate::check::Backend::Native,
+            crate::cli::Backend::Dockerfile => crate::check::Backend::ClassicDockerfile,
+        }
+    }
+}

@@ -63,7 +63,12 @@ pub fn render_plan(loaded: &LoadedProject, targets: &[ResolvedTarget]) -> String
     if !images.is_empty() {
         let _ = writeln!(out, "images:");
         for image in &images {
-            let _ = writeln!(out, "  {image}");
+            let expanded = loaded.project.expand_global(image, &[]);
+            if expanded == *image {
+                let _ = writeln!(out, "  {image}");
+            } else {
+                let _ = writeln!(out, "  {image} (by default {expanded})");
+            }
         }
     }
     let _ = writeln!(out, "waves:");

@@ -4,6 +4,8 @@
 
 pub mod codes;
 pub mod deps;
+mod entries;
+pub mod expand;
 pub mod forms;
 pub mod load;
 pub mod model;

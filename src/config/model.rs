@@ -271,4 +271,22 @@ impl Project {
     pub fn target(&self, name: &str) -> Option<&Target> {
         self.targets.iter().find(|t| t.name.value == name)
     }
+
+    /// `text` with global args replaced by `overrides`, else their defaults
+    /// (what Docker does to a `FROM` line).
+    pub fn expand_global(&self, text: &str, overrides: &[(String, String)]) -> String {
+        let lookup = |name: &str| {
+            overrides
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| {
+                    self.args
+                        .iter()
+                        .find(|a| a.name.value == name)
+                        .and_then(|a| a.default.clone())
+                })
+        };
+        super::expand::expand(text, &lookup)
+    }
 }

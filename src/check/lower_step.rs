@@ -19,6 +19,7 @@ const COPY_KEYS: &[&str] = &[
     "link",
     "exclude",
     "parents",
+    "heredocs",
 ];
 const ARTIFACT_KEYS: &[&str] = &["to", "chown", "chmod", "link"];
 const ADD_KEYS: &[&str] = &[
@@ -70,6 +71,7 @@ fn options(raw: &RawStep, step_span: Span) -> Vec<(&'static str, Span)> {
                 .map(|v| list_span(v.first().map(|e| e.span))),
         ),
         ("parents", raw.parents.as_ref().map(|v| v.span)),
+        ("heredocs", raw.heredocs.as_ref().map(|v| v.span)),
         ("checksum", raw.checksum.as_ref().map(|v| v.span)),
         ("keep-git-dir", raw.keep_git_dir.as_ref().map(|v| v.span)),
         (
@@ -275,6 +277,10 @@ pub(super) fn lower_step(
             options,
             exclude: raw.exclude.unwrap_or_default(),
             parents: raw.parents.is_some_and(|p| p.value),
+            heredocs: raw
+                .heredocs
+                .map(|h| h.value.into_iter().collect())
+                .unwrap_or_default(),
         }),
         "artifact" => StepKind::Artifact(ArtifactCopy {
             artifact: raw.artifact?,

@@ -191,6 +191,8 @@ pub struct Copy {
     pub options: CopyOptions,
     pub exclude: Vec<Located<String>>,
     pub parents: bool,
+    /// Bodies of the `<<NAME` sources (`COPY <<EOF /to`), by delimiter, in source order.
+    pub heredocs: Vec<(String, String)>,
 }
 
 /// Where a COPY reads from when not the context.

@@ -5,5 +5,8 @@
 
 pub mod codes;
 pub mod export;
+mod heredoc;
+pub mod import;
 
 pub use export::{ExportOptions, ExportedDockerfile, ExportedStep, export_dockerfile};
+pub use import::{ImportOptions, Imported, import_dockerfile, import_dockerfile_source};

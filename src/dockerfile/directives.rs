@@ -71,6 +71,12 @@ fn match_directive(line: &str) -> Option<(&str, &str)> {
     Some((name, value))
 }
 
+/// Whether a comment line would be read as a directive at the top of a file.
+pub fn looks_like_directive(line: &str) -> bool {
+    match_directive(line)
+        .is_some_and(|(name, _)| KNOWN.contains(&name.to_ascii_lowercase().as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::match_directive;

@@ -9,11 +9,17 @@ pub mod directives;
 pub mod dump;
 pub mod heredoc;
 pub mod line_parsers;
+pub mod outline;
 pub mod parser;
+pub mod printer;
 pub mod quote;
 pub mod split;
 pub mod syntax;
 
 pub use dump::dump;
 pub use parser::parse;
+pub use printer::{print, print_instruction};
+pub use stages::{Program, Stage, parse_program, read};
 pub use syntax::{Directive, Dockerfile, Heredoc, Node};
+pub mod instructions;
+pub mod stages;

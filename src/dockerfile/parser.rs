@@ -182,7 +182,7 @@ impl<'a> Parser<'a> {
             }
             let span_of =
                 |this: &Self, last: usize| Span::new(start, this.lines[last].end_without_newline());
-            let mut node = match new_node(&line, self.escape) {
+            let mut node = match new_node(line, self.escape, 0) {
                 Ok(node) => node,
                 Err(diag) => {
                     let span = span_of(&self, self.next - 1);
@@ -190,7 +190,7 @@ impl<'a> Parser<'a> {
                 }
             };
             if can_contain_heredoc(&node) {
-                for mut doc in heredocs_in_line(&line) {
+                for mut doc in heredocs_in_line(&node.original) {
                     let mut terminated = false;
                     while self.next < self.lines.len() {
                         let body = self.lines[self.next].text;
@@ -244,13 +244,24 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// How deep `ONBUILD ONBUILD …` may nest before the line is refused
+/// (BuildKit refuses any nesting one layer later; this bounds the recursion).
+const MAX_NESTING: usize = 32;
+
 /// Parses one logical line into a node (no lines, spans or heredocs yet).
-fn new_node(line: &str, escape: char) -> Result<Node, Diagnostic> {
-    let (keyword, flags, rest) = split_command(line);
-    let parsed = parse_args(&keyword.to_lowercase(), &rest, escape)
+fn new_node(line: String, escape: char, depth: usize) -> Result<Node, Diagnostic> {
+    if depth > MAX_NESTING {
+        return Err(Diagnostic::error(
+            codes::INVALID_ARGUMENTS,
+            "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+        ));
+    }
+    let (keyword, flags, rest) = split_command(&line);
+    let parsed = parse_args(&dispatch_name(keyword), &rest, escape)
         .map_err(|e| Diagnostic::error(e.code, e.message))?;
+    let keyword = keyword.to_string();
     let sub = match parsed.sub_line {
-        Some(sub_line) => Some(Box::new(new_node(&sub_line, escape)?)),
+        Some(sub_line) => Some(Box::new(new_node(sub_line, escape, depth + 1)?)),
         None => None,
     };
     Ok(Node {
@@ -259,16 +270,49 @@ fn new_node(line: &str, escape: char) -> Result<Node, Diagnostic> {
         args: parsed.args,
         json: parsed.json,
         sub,
-        original: line.to_string(),
+        original: line,
         ..Node::default()
     })
 }
 
+/// The keyword lower-cased for dispatch, without allocating for ASCII keywords.
+fn dispatch_name(keyword: &str) -> std::borrow::Cow<'static, str> {
+    const KNOWN: &[&str] = &[
+        "add",
+        "arg",
+        "cmd",
+        "copy",
+        "entrypoint",
+        "env",
+        "expose",
+        "from",
+        "healthcheck",
+        "label",
+        "maintainer",
+        "onbuild",
+        "run",
+        "shell",
+        "stopsignal",
+        "user",
+        "volume",
+        "workdir",
+    ];
+    if keyword.is_ascii() {
+        match KNOWN.iter().find(|k| k.eq_ignore_ascii_case(keyword)) {
+            Some(k) => std::borrow::Cow::Borrowed(k),
+            None => std::borrow::Cow::Borrowed(""),
+        }
+    } else {
+        std::borrow::Cow::Owned(keyword.to_lowercase())
+    }
+}
+
 /// RUN, COPY and ADD in shell form (also under ONBUILD) may carry heredocs.
 fn can_contain_heredoc(node: &Node) -> bool {
-    let target = match (&node.sub, node.name().as_str()) {
-        (Some(sub), "onbuild") => sub.as_ref(),
+    let is = |n: &Node, k: &str| n.keyword.eq_ignore_ascii_case(k);
+    let target = match &node.sub {
+        Some(sub) if is(node, "onbuild") => sub.as_ref(),
         _ => node,
     };
-    matches!(target.name().as_str(), "run" | "copy" | "add") && !target.json
+    (is(target, "run") || is(target, "copy") || is(target, "add")) && !target.json
 }

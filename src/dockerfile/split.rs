@@ -1,6 +1,8 @@
 //! Splitting a logical line into keyword, flags and the rest, as BuildKit's
 //! `splitCommand` / `extractBuilderFlags` do.
 
+use std::borrow::Cow;
+
 /// Go's `unicode.IsSpace` on a single byte read as a Latin-1 rune, which is
 /// how BuildKit scans flags and HEALTHCHECK.
 pub fn byte_is_space(b: u8) -> bool {
@@ -35,19 +37,24 @@ pub fn split_separators(s: &str, limit: usize) -> Vec<&str> {
 }
 
 /// Keyword as written, flags, and the arguments text (trimmed).
-pub fn split_command(line: &str) -> (String, Vec<String>, String) {
+pub fn split_command(line: &str) -> (&str, Vec<String>, Cow<'_, str>) {
     let trimmed = line.trim();
-    let parts = split_separators(trimmed, 2);
-    let keyword = parts.first().copied().unwrap_or("").to_string();
-    let (args, flags) = match parts.get(1) {
-        Some(rest) => extract_flags(rest),
-        None => (String::new(), Vec::new()),
-    };
-    (keyword, flags, args.trim().to_string())
+    match trimmed.find(is_separator) {
+        None => (trimmed, Vec::new(), Cow::Borrowed("")),
+        Some(at) => {
+            let rest = trimmed[at..].trim_start_matches(is_separator);
+            let (args, flags) = extract_flags(rest);
+            let args = match args {
+                Cow::Borrowed(a) => Cow::Borrowed(a.trim()),
+                Cow::Owned(a) => Cow::Owned(a.trim().to_string()),
+            };
+            (&trimmed[..at], flags, args)
+        }
+    }
 }
 
 /// Leading `--words` are flags; a bare `--` ends them and is dropped.
-fn extract_flags(line: &str) -> (String, Vec<String>) {
+fn extract_flags(line: &str) -> (Cow<'_, str>, Vec<String>) {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -134,14 +141,14 @@ fn extract_flags(line: &str) -> (String, Vec<String>) {
         word.push(char::from(ch));
         pos += 1;
     }
-    (String::new(), words)
+    (Cow::Borrowed(""), words)
 }
 
 /// `line[pos..]`, even when `pos` falls inside a character.
-fn lossy_from(line: &str, pos: usize) -> String {
+fn lossy_from(line: &str, pos: usize) -> Cow<'_, str> {
     match line.get(pos..) {
-        Some(s) => s.to_string(),
-        None => String::from_utf8_lossy(&line.as_bytes()[pos..]).into_owned(),
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(String::from_utf8_lossy(&line.as_bytes()[pos..]).into_owned()),
     }
 }
 

@@ -105,6 +105,9 @@ fn step_table(step: &Step) -> String {
             if copy.parents {
                 put("parents", "true".into());
             }
+            if !copy.heredocs.is_empty() {
+                put("heredocs", encode::string_map(&copy.heredocs));
+            }
         }
         StepKind::Artifact(copy) => {
             put("artifact", encode::string(&copy.artifact));

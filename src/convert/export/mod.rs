@@ -7,11 +7,11 @@
 //! `graph`: the caller decides which stages to emit and in which order.
 
 mod config;
-mod heredoc;
 mod run;
 mod steps;
 mod words;
 
+use crate::config::deps::{Needed, stage_dependencies};
 use crate::config::model::{Base, Project, Stage, StepKind};
 use crate::convert::codes;
 use crate::diagnostics::{Diagnostic, Label, did_you_mean};
@@ -59,8 +59,9 @@ pub fn export_dockerfile(
     for (text, buildkit) in steps::args(&project.args)? {
         out.emit(&text, buildkit, "", None);
     }
-    for name in stages {
+    for (index, name) in stages.iter().enumerate() {
         let stage = find_stage(project, name)?;
+        needs_in_order(project, stage, &stages[..index])?;
         if !out.body.is_empty() {
             out.body.push('\n');
             out.lines += 1;
@@ -87,7 +88,7 @@ fn emit_stage(out: &mut Emitter, project: &Project, stage: &Stage) -> Result<(),
     let name = stage.name.value.as_str();
     let keys =
         |out: &mut Emitter, lowered: (String, bool)| out.emit(&lowered.0, lowered.1, name, None);
-    keys(out, from_line(stage)?);
+    keys(out, from_line(project, stage)?);
     for lowered in steps::args(&stage.args)? {
         keys(out, lowered);
     }
@@ -106,7 +107,7 @@ fn emit_stage(out: &mut Emitter, project: &Project, stage: &Stage) -> Result<(),
     for (index, step) in stage.steps.iter().enumerate() {
         let lowered = match &step.kind {
             StepKind::Run(r) => vec![run::run(r)?],
-            StepKind::Copy(c) => vec![steps::copy(c)?],
+            StepKind::Copy(c) => vec![steps::copy(c, project)?],
             StepKind::Artifact(a) => vec![steps::artifact(a, project)?],
             StepKind::Add(a) => vec![steps::add(a)?],
             StepKind::Env(pairs) => vec![steps::env(pairs)?],
@@ -125,10 +126,49 @@ fn emit_stage(out: &mut Emitter, project: &Project, stage: &Stage) -> Result<(),
     Ok(())
 }
 
+/// Every stage `stage` needs must come earlier in the file: a later or
+/// missing name would be read by BuildKit as an image reference.
+fn needs_in_order(project: &Project, stage: &Stage, earlier: &[String]) -> Result<(), Diagnostic> {
+    for dependency in stage_dependencies(project, stage) {
+        let Needed::Stage(needed) = &dependency.on else {
+            continue;
+        };
+        if !earlier.contains(needed) {
+            return Err(Diagnostic::error(
+                codes::OUT_OF_ORDER,
+                format!(
+                    "stage `{}` needs stage `{needed}`, which is not exported before it",
+                    stage.name.value
+                ),
+            )
+            .with_label(Label::primary(dependency.span, "needed here"))
+            .with_help("export the stages in dependency order, with every stage they need"));
+        }
+    }
+    Ok(())
+}
+
+/// An image reference that a stage name would shadow: BuildKit reads
+/// `FROM name` as the stage. A one-word Docker Hub name is spelled in full
+/// instead, which names the same image.
+pub(super) fn image_ref(project: &Project, image: &str) -> String {
+    let shadowed = !image.contains(['/', ':', '@', '$'])
+        && project
+            .stages
+            .iter()
+            .any(|s| s.name.value.eq_ignore_ascii_case(image));
+    if shadowed {
+        format!("docker.io/library/{image}")
+    } else {
+        image.to_owned()
+    }
+}
+
 /// `FROM [--platform=…] base AS name`.
-fn from_line(stage: &Stage) -> Result<(String, bool), Diagnostic> {
-    let base = match &stage.from.value {
-        Base::Image(image) | Base::Stage(image) => image,
+fn from_line(project: &Project, stage: &Stage) -> Result<(String, bool), Diagnostic> {
+    let base = &match &stage.from.value {
+        Base::Image(image) => image_ref(project, image),
+        Base::Stage(name) => name.clone(),
     };
     if base.is_empty() || base.chars().any(char::is_whitespace) {
         return Err(words::inexpressible(

@@ -1,10 +1,10 @@
 //! RUN: exec or shell form, heredocs for multi-line scripts, long `&&`
 //! chains broken over continuation lines, and the BuildKit-only flags.
 
-use super::heredoc;
 use super::words::{self, inexpressible};
 use crate::config::forms::CommandForm;
 use crate::config::model::{Mount, Run};
+use crate::convert::heredoc;
 use crate::diagnostics::Diagnostic;
 use crate::located::Located;
 

@@ -104,12 +104,15 @@ pub fn shell(shell: &Located<Vec<String>>) -> Result<Lowered, Diagnostic> {
     Ok((format!("SHELL {}", words::json_array(&shell.value)), false))
 }
 
-pub fn copy(copy: &Copy) -> Result<Lowered, Diagnostic> {
+pub fn copy(copy: &Copy, project: &Project) -> Result<Lowered, Diagnostic> {
     let mut flags = Vec::new();
     let mut buildkit = false;
     match &copy.from {
         Some(CopyFrom::Stage(stage)) => flags.push(words::flag("from", stage, stage.span)?),
-        Some(CopyFrom::Image(image)) => flags.push(words::flag("from", image, image.span)?),
+        Some(CopyFrom::Image(image)) => {
+            let spelled = super::image_ref(project, image);
+            flags.push(words::flag("from", &spelled, image.span)?);
+        }
         None => {}
     }
     buildkit |= options(&copy.options, &mut flags)?;
@@ -118,8 +121,61 @@ pub fn copy(copy: &Copy) -> Result<Lowered, Diagnostic> {
         buildkit = true;
     }
     buildkit |= excludes(&copy.exclude, &mut flags)?;
+    if !copy.heredocs.is_empty() {
+        return Ok((inline_files(copy, &flags)?, true));
+    }
     let paths = paths(&copy.sources, &copy.to)?;
     Ok((instruction("COPY", &flags, &paths), buildkit))
+}
+
+/// `COPY <<EOF /to` followed by each body and its terminator, in the
+/// order the openers appear among the sources.
+fn inline_files(copy: &Copy, flags: &[String]) -> Result<String, Diagnostic> {
+    let mut words: Vec<&str> = copy.sources.iter().map(|s| s.value.as_str()).collect();
+    words.push(&copy.to.value);
+    if words
+        .iter()
+        .any(|w| w.is_empty() || w.chars().any(char::is_whitespace))
+    {
+        return Err(inexpressible(
+            copy.to.span,
+            "a COPY with here-documents cannot take paths with whitespace".into(),
+        ));
+    }
+    let mut text = instruction("COPY", flags, &words.join(" "));
+    let openers: Vec<String> = copy
+        .sources
+        .iter()
+        .flat_map(|s| crate::convert::heredoc::openers(&s.value))
+        .map(|o| o.name)
+        .collect();
+    for name in &openers {
+        let Some((_, body)) = copy.heredocs.iter().find(|(n, _)| n == name) else {
+            return Err(inexpressible(
+                copy.to.span,
+                format!("the source `<<{name}` has no entry in `heredocs`"),
+            ));
+        };
+        if body.lines().any(|l| l.trim_start_matches('\t') == name) {
+            return Err(inexpressible(
+                copy.to.span,
+                format!("the body of `<<{name}` holds a line `{name}`, which would end it early"),
+            ));
+        }
+        text.push('\n');
+        text.push_str(body);
+        if !body.is_empty() && !body.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(name);
+    }
+    if let Some((name, _)) = copy.heredocs.iter().find(|(n, _)| !openers.contains(n)) {
+        return Err(inexpressible(
+            copy.to.span,
+            format!("`heredocs` has `{name}`, which no `<<{name}` source opens"),
+        ));
+    }
+    Ok(text)
 }
 
 pub fn artifact(copy: &ArtifactCopy, project: &Project) -> Result<Lowered, Diagnostic> {

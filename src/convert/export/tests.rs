@@ -51,6 +51,7 @@ fn href_counter() -> Project {
                 options: CopyOptions::default(),
                 exclude: Vec::new(),
                 parents: false,
+                heredocs: Vec::new(),
             }),
             run("go build -a -installsuffix cgo -o app ."),
         ],
@@ -220,9 +221,17 @@ fn image_config_in_order() {
     })));
     config.stop_signal = Some(Located::unplaced("SIGTERM".into()));
     config.onbuild = vec![Located::unplaced("RUN echo child".into())];
-    let out = export_dockerfile(&project, &names(&["runtime"]), &ExportOptions::default())
-        .expect("exports");
-    let tail: Vec<&str> = out.text.lines().skip(5).collect();
+    let out = export_dockerfile(
+        &project,
+        &names(&["builder", "runtime"]),
+        &ExportOptions::default(),
+    )
+    .expect("exports");
+    let tail: Vec<&str> = out
+        .text
+        .lines()
+        .skip_while(|l| !l.starts_with("CMD"))
+        .collect();
     assert_eq!(
         tail,
         [
@@ -245,17 +254,60 @@ fn chmod_needs_buildkit_chown_does_not() {
     if let StepKind::Artifact(copy) = &mut project.stages[1].steps[1].kind {
         copy.options.chown = Some(Located::unplaced("app:app".into()));
     }
-    let out = export_dockerfile(&project, &names(&["runtime"]), &ExportOptions::default())
-        .expect("exports");
+    let out = export_dockerfile(
+        &project,
+        &names(&["builder", "runtime"]),
+        &ExportOptions::default(),
+    )
+    .expect("exports");
     assert!(!out.needs_buildkit);
     if let StepKind::Artifact(copy) = &mut project.stages[1].steps[1].kind {
         copy.options.chmod = Some(Located::unplaced("0755".into()));
     }
-    let out = export_dockerfile(&project, &names(&["runtime"]), &ExportOptions::default())
-        .expect("exports");
+    let out = export_dockerfile(
+        &project,
+        &names(&["builder", "runtime"]),
+        &ExportOptions::default(),
+    )
+    .expect("exports");
     assert!(out.needs_buildkit);
     assert!(
         out.text
             .contains("COPY --from=builder --chown=app:app --chmod=0755 /go/src/app/app ./")
+    );
+}
+
+#[test]
+fn stages_out_of_order_are_refused() {
+    let mut project = href_counter();
+    project.stages[1].from = Located::unplaced(Base::Stage("builder".into()));
+    let err = export_dockerfile(
+        &project,
+        &names(&["runtime", "builder"]),
+        &ExportOptions::default(),
+    )
+    .expect_err("runtime needs builder first");
+    assert_eq!(err.code, codes::OUT_OF_ORDER);
+    let err = export_dockerfile(&project, &names(&["runtime"]), &ExportOptions::default())
+        .expect_err("builder is missing");
+    assert_eq!(err.code, codes::OUT_OF_ORDER);
+}
+
+#[test]
+fn images_named_like_stages_are_spelled_in_full() {
+    let mut project = href_counter();
+    project.stages[1].from = Located::unplaced(Base::Image("builder".into()));
+    project.stages[1].steps.clear();
+    let out = export_dockerfile(
+        &project,
+        &names(&["builder", "runtime"]),
+        &ExportOptions::default(),
+    )
+    .expect("exports");
+    assert!(
+        out.text
+            .contains("FROM docker.io/library/builder AS runtime\n"),
+        "{}",
+        out.text
     );
 }

@@ -1,4 +1,4 @@
-//! Heredocs as BuildKit reads them: which words open one, when a text
+//! Heredocs as BuildKit reads them (shared by export and import): which words open one, when a text
 //! already carries closed heredocs, and a delimiter absent from a body.
 
 /// A heredoc opener such as `<<EOF`, `<<-EOF`, `<<'EOF'` or `2<<EOF`, as

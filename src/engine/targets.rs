@@ -146,6 +146,9 @@ async fn build_target<E: Engine, B: Backend>(
         ResolvedKind::Artifacts {
             artifacts, output, ..
         } => {
+            if let Some(clash) = clashing_artifacts(settings, artifacts) {
+                return Err(BuildFailure::Reported(vec![clash]));
+            }
             let output_dir = settings.config_dir.join(output);
             let staging = Staging::beside(&output_dir)
                 .map_err(|e| extract_failure(settings, target, None, e))?;
@@ -270,6 +273,44 @@ async fn copy_one<E: Engine>(
         .unpack(&archive[..])
         .map(|_| ())
         .map_err(|e| extract_failure(settings, target, Some(artifact), e))
+}
+
+/// Two artifacts that would land under the same name in the output
+/// directory (each keeps the last component of its path).
+fn clashing_artifacts(
+    settings: &BuildSettings<'_>,
+    artifacts: &[ResolvedArtifact],
+) -> Option<Diagnostic> {
+    let landing = |a: &ResolvedArtifact| {
+        a.path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_owned()
+    };
+    for (i, first) in artifacts.iter().enumerate() {
+        if let Some(second) = artifacts[i + 1..]
+            .iter()
+            .find(|b| landing(b) == landing(first))
+        {
+            return Some(
+                Diagnostic::error(
+                    codes::ARTIFACT_EXPORT,
+                    format!(
+                        "artifacts `{}` and `{}` would both be written to `{}` in the output directory",
+                        first.name,
+                        second.name,
+                        landing(first)
+                    ),
+                )
+                .with_label(Label::primary(artifact_span(settings, &second.name), "this path"))
+                .with_label(Label::secondary(artifact_span(settings, &first.name), "ends with the same name as this one"))
+                .with_help("export them with separate artifact targets, or give the paths different last components"),
+            );
+        }
+    }
+    None
 }
 
 fn artifact_span(settings: &BuildSettings<'_>, name: &str) -> Span {
@@ -575,6 +616,43 @@ output = "dist/"
         );
         assert!(janitor.tracked().is_empty());
         assert!(recorder.events.iter().any(|e| e["event"] == "exported"));
+    }
+
+    #[test]
+    fn artifacts_landing_on_the_same_name_clash() {
+        let fixture = fixture();
+        let args = BTreeMap::new();
+        let settings = BuildSettings {
+            project: &fixture.project,
+            graph: &fixture.graph,
+            config_text: TOML,
+            config_dir: fixture.dir.path(),
+            context_dir: fixture.dir.path(),
+            build_args: &args,
+            no_cache: false,
+        };
+        let artifact = |name: &str, path: &str| ResolvedArtifact {
+            name: name.into(),
+            stage: "build".into(),
+            path: path.into(),
+        };
+        let clash = clashing_artifacts(
+            &settings,
+            &[artifact("a", "/x/app"), artifact("b", "/y/app/")],
+        );
+        assert!(
+            clash
+                .expect("a clash")
+                .message
+                .contains("would both be written to `app`")
+        );
+        assert!(
+            clashing_artifacts(
+                &settings,
+                &[artifact("a", "/x/app"), artifact("b", "/x/lib")]
+            )
+            .is_none()
+        );
     }
 
     #[tokio::test]

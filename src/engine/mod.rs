@@ -7,6 +7,7 @@
 //! in `config/`, `check` or `convert/` imports this module. Only `progress`
 //! writes to the terminal.
 
+pub mod artifacts;
 pub mod backend;
 pub mod build_log;
 pub mod client;

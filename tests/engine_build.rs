@@ -327,3 +327,54 @@ fn json_progress_is_one_object_per_line_and_quiet_prints_the_image_id() {
     assert_eq!(quiet.stdout.trim(), id);
     remove_images(&[&tag]);
 }
+
+#[test]
+fn a_directory_artifact_keeps_its_tree_modes_and_inner_links() {
+    engine();
+    let project = Project::new(
+        r#"[stages.site]
+from = "busybox:stages-test"
+steps = [
+  { run = "mkdir -p /out/site/css /out/site/bin && echo '<h1>hi</h1>' > /out/site/index.html && echo 'body{}' > /out/site/css/main.css && printf '#!/bin/sh\\necho tool\\n' > /out/site/bin/tool && chmod 0750 /out/site/bin/tool && ln -s index.html /out/site/home.html" },
+]
+
+[artifacts.site]
+stage = "site"
+path = "/out/site"
+
+[targets.site]
+artifacts = ["site"]
+output = "public/"
+"#,
+    )
+    .file("public/unrelated.txt", "stays");
+    project.build(&[]).success();
+    let public = project.path().join("public");
+    assert_eq!(
+        std::fs::read_to_string(public.join("site/index.html")).expect("index"),
+        "<h1>hi</h1>\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(public.join("site/css/main.css")).expect("css"),
+        "body{}\n"
+    );
+    let link = std::fs::read_link(public.join("site/home.html")).expect("inner link kept");
+    assert_eq!(link, std::path::PathBuf::from("index.html"));
+    assert_eq!(
+        std::fs::read_to_string(public.join("unrelated.txt")).expect("unrelated"),
+        "stays"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(public.join("site/bin/tool"))
+            .expect("tool")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o750);
+    }
+    // A second export replaces the artifact and still keeps the rest.
+    project.build(&[]).success();
+    assert!(public.join("site/index.html").is_file());
+    assert!(public.join("unrelated.txt").is_file());
+}

@@ -378,3 +378,30 @@ output = "public/"
     assert!(public.join("site/index.html").is_file());
     assert!(public.join("unrelated.txt").is_file());
 }
+
+#[cfg(unix)]
+#[test]
+fn the_live_view_runs_on_a_terminal() {
+    engine();
+    let tag = format!("{}:v1", unique("stages-tty"));
+    let project = Project::new(&format!(
+        "[stages.one]\nfrom = \"busybox:stages-test\"\nsteps = [{{ run = \"echo one > /one\" }}]\n\n[stages.two]\nfrom = \"busybox:stages-test\"\nsteps = [{{ copy = \"/one\", to = \"/one\", from = \"one\" }}]\n\n[targets.app]\nstage = \"two\"\ntags = [\"{tag}\"]\n"
+    ));
+    // `script` gives the build a pseudo-terminal, as an interactive shell would.
+    let command = format!(
+        "{} build --backend dockerfile --progress tty",
+        env!("CARGO_BIN_EXE_stages")
+    );
+    let out = std::process::Command::new("script")
+        .current_dir(project.path())
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("DOCKER_HOST")
+        .output()
+        .expect("run script");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("✔ app: built sha256:"), "{text}");
+    assert!(text.contains(&format!("✔ app: tagged {tag}")), "{text}");
+    assert!(text.contains("one"), "{text}");
+    remove_images(&[&tag]);
+}

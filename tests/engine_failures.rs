@@ -131,6 +131,34 @@ fn an_unreachable_daemon_is_one_clear_error() {
 }
 
 #[test]
+fn tls_without_certificates_names_where_they_were_looked_for() {
+    let project = Project::new("[stages.app]\nfrom = \"busybox:stages-test\"\n");
+    let run = engine_support::Run::from(
+        stages()
+            .current_dir(project.path())
+            .env("DOCKER_HOST", "tcp://127.0.0.1:1")
+            .env("DOCKER_TLS_VERIFY", "1")
+            .env("DOCKER_CERT_PATH", "/nonexistent/certs")
+            .args(["build", "--backend", "dockerfile"])
+            .output()
+            .expect("run"),
+    )
+    .exit(2);
+    let flat = run.flat_stderr();
+    assert!(
+        flat.contains("cannot reach the Docker Engine at tcp://127.0.0.1:1"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        flat.contains("/nonexistent/certs/ca.pem"),
+        "{}",
+        run.describe()
+    );
+    assert!(flat.contains("DOCKER_CERT_PATH"), "{}", run.describe());
+}
+
+#[test]
 fn the_native_back_end_says_it_is_not_available_yet() {
     let project = Project::new("[stages.app]\nfrom = \"busybox:stages-test\"\n");
     let run = engine_support::Run::from(

@@ -156,6 +156,7 @@ onbuild = ["RUN echo child"]
 stage = "app"
 tags = ["TAG"]
 args = { VERSION = "1.2.3" }
+labels = { "com.example.note" = 'costs $5 "now" \ for ${VERSION}' }
 "#;
 
 #[test]
@@ -208,6 +209,10 @@ fn every_step_kind_lands_in_the_image() {
     assert_eq!(health.interval, Some(30_000_000_000));
     assert_eq!(health.retries, Some(3));
     assert_eq!(label(&image, "com.example.kind").as_deref(), Some("all"));
+    assert_eq!(
+        label(&image, "com.example.note").as_deref(),
+        Some(r#"costs $5 "now" \ for ${VERSION}"#)
+    );
     assert_eq!(label(&image, "dev.stages.stage").as_deref(), Some("app"));
     assert_eq!(
         label(&image, "org.opencontainers.image.title").as_deref(),

@@ -106,6 +106,9 @@ impl<E: Engine> Backend for DockerfileBackend<'_, E> {
             labels: BTreeMap::new(),
             no_cache: request.no_cache,
         };
+        if interrupt.is_requested() {
+            return Err(BuildFailure::Interrupted);
+        }
         let mut watch = Watch::new(&exported.instructions, request.stage, progress, janitor);
         let mut stream = self.engine.build(build, context.bytes.into());
         let mut buffer = LineBuffer::default();

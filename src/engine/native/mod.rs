@@ -1,0 +1,9 @@
+//! The `native` back end: stages' own scheduler over Engine primitives.
+//!
+//! It owns variable expansion and ARG/ENV scoping, the stage scheduler,
+//! COPY/ADD planning, the step cache key and step execution over an engine
+//! trait. It reads the checked model (`crate::config::model`) and must not
+//! import the terminal layers (`cli`, `commands`).
+
+pub mod expand;
+pub mod scope;

@@ -6,4 +6,5 @@
 //! import the terminal layers (`cli`, `commands`).
 
 pub mod expand;
+pub mod scheduler;
 pub mod scope;

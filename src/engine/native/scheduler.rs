@@ -62,6 +62,11 @@ impl<O, E> Outcome<O, E> {
     }
 }
 
+type Finished<R> = (
+    usize,
+    Result<<R as StageRunner>::Output, <R as StageRunner>::Error>,
+);
+
 /// Run every stage of `deps` (stage `i` needs the stages `deps[i]`) and
 /// return one outcome per stage, in the same order.
 pub async fn run_stages<R: StageRunner>(
@@ -83,7 +88,7 @@ pub async fn run_stages<R: StageRunner>(
     }
     let mut ready: Vec<usize> = (0..count).filter(|&s| waiting_on[s] == 0).collect();
     ready.reverse();
-    let mut running: JoinSet<(usize, Result<R::Output, R::Error>)> = JoinSet::new();
+    let mut running: JoinSet<Finished<R>> = JoinSet::new();
     let mut running_ids = std::collections::BTreeMap::new();
     let mut stopping = false;
 

@@ -5,6 +5,10 @@
 //! trait. It reads the checked model (`crate::config::model`) and must not
 //! import the terminal layers (`cli`, `commands`).
 
+pub mod archive;
+pub mod copy;
 pub mod expand;
+pub mod owner;
+pub mod pathmatch;
 pub mod scheduler;
 pub mod scope;

@@ -6,6 +6,7 @@
 //! import the terminal layers (`cli`, `commands`).
 
 pub mod archive;
+pub mod cache_key;
 pub mod copy;
 pub mod expand;
 pub mod owner;

@@ -2,8 +2,10 @@
 //! checked model the rest of the program reads, and the spans that tie
 //! both to the text. Knows nothing of Docker or the terminal.
 
+pub mod codes;
+pub mod deps;
 pub mod forms;
-
+pub mod load;
 pub mod model;
 pub mod raw;
 

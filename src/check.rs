@@ -1,1 +1,0 @@
-//! The semantic rules of stages.toml and the lowering to `config::model`.

@@ -1,0 +1,201 @@
+//! Features each build backend can or cannot express. The build command
+//! calls `unsupported_features` for the backend it is about to use and the
+//! stages it is about to build, before anything runs.
+
+use super::codes;
+use crate::config::CommandForm;
+use crate::config::model::{MountKind, Project, StepKind, TargetKind};
+use crate::diagnostics::{Diagnostic, Label};
+use crate::located::Span;
+
+/// A way of turning the project into images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// stages' own scheduler over Engine primitives (containers, commits).
+    Native,
+    /// The Engine's classic builder fed the exported Dockerfile (no BuildKit).
+    ClassicDockerfile,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Native => "the native builder",
+            Backend::ClassicDockerfile => "the classic Dockerfile builder",
+        }
+    }
+}
+
+/// One problem: which feature, where.
+fn unsupported(backend: Backend, feature: &str, span: Span, help: &str) -> Diagnostic {
+    Diagnostic::error(
+        codes::UNSUPPORTED_FEATURE,
+        format!("{} cannot express {feature}", backend.name()),
+    )
+    .with_label(Label::primary(span, format!("{feature} is used here")))
+    .with_help(help.to_owned())
+}
+
+/// Errors for every feature used by `stages` (the stages to build) or by
+/// the project's targets that `backend` cannot express.
+pub fn unsupported_features(
+    project: &Project,
+    backend: Backend,
+    stages: &[String],
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let other = match backend {
+        Backend::Native => "use `--backend dockerfile` with BuildKit, or drop the feature",
+        Backend::ClassicDockerfile => "use `--backend native`, or drop the feature",
+    };
+    for stage in project
+        .stages
+        .iter()
+        .filter(|s| stages.contains(&s.name.value))
+    {
+        for step in &stage.steps {
+            match &step.kind {
+                StepKind::Run(run) => {
+                    for mount in &run.mounts {
+                        let kind = mount.value.kind;
+                        let refused = match backend {
+                            Backend::Native => kind == MountKind::Ssh,
+                            Backend::ClassicDockerfile => true,
+                        };
+                        if refused {
+                            let feature = format!("`{}` mounts", kind.as_str());
+                            out.push(unsupported(backend, &feature, mount.span, other));
+                        }
+                    }
+                    if backend == Backend::ClassicDockerfile {
+                        if let Some(network) = &run.network {
+                            out.push(unsupported(
+                                backend,
+                                "`network` on a run step",
+                                network.span,
+                                other,
+                            ));
+                        }
+                        if let Some(security) = &run.security {
+                            out.push(unsupported(
+                                backend,
+                                "`security` on a run step",
+                                security.span,
+                                other,
+                            ));
+                        }
+                        if let CommandForm::Shell(script) = &run.command.value
+                            && script.trim_end().contains('\n')
+                        {
+                            out.push(unsupported(
+                                backend,
+                                "multi-line `run` commands (heredocs)",
+                                run.command.span,
+                                other,
+                            ));
+                        }
+                    }
+                }
+                StepKind::Copy(copy) if backend == Backend::ClassicDockerfile => {
+                    classic_copy_options(
+                        &mut out,
+                        backend,
+                        &copy.options,
+                        copy.parents,
+                        !copy.exclude.is_empty(),
+                        step.span,
+                        other,
+                    );
+                }
+                StepKind::Artifact(copy) if backend == Backend::ClassicDockerfile => {
+                    classic_copy_options(
+                        &mut out,
+                        backend,
+                        &copy.options,
+                        false,
+                        false,
+                        step.span,
+                        other,
+                    );
+                }
+                StepKind::Add(add) => {
+                    if backend == Backend::ClassicDockerfile {
+                        classic_copy_options(
+                            &mut out,
+                            backend,
+                            &add.options,
+                            add.parents,
+                            !add.exclude.is_empty(),
+                            step.span,
+                            other,
+                        );
+                        if let Some(checksum) = &add.checksum {
+                            out.push(unsupported(
+                                backend,
+                                "`checksum` on add",
+                                checksum.span,
+                                other,
+                            ));
+                        }
+                    }
+                    if add.keep_git_dir {
+                        out.push(unsupported(
+                            backend,
+                            "`keep-git-dir` on add",
+                            step.span,
+                            other,
+                        ));
+                    }
+                    if backend == Backend::Native
+                        && let Some(git) = add
+                            .sources
+                            .iter()
+                            .find(|s| s.value.starts_with("git@") || s.value.ends_with(".git"))
+                    {
+                        out.push(unsupported(backend, "git sources in add", git.span, other));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for target in &project.targets {
+        if let TargetKind::Image {
+            stage, platforms, ..
+        } = &target.kind
+            && stages.contains(&stage.value)
+            && platforms.len() > 1
+        {
+            out.push(unsupported(
+                backend,
+                "multi-platform images",
+                platforms[1].span,
+                "build one platform at a time, or export the Dockerfile and use `docker buildx`",
+            ));
+        }
+    }
+    out
+}
+
+fn classic_copy_options(
+    out: &mut Vec<Diagnostic>,
+    backend: Backend,
+    options: &crate::config::model::CopyOptions,
+    parents: bool,
+    exclude: bool,
+    step: Span,
+    help: &str,
+) {
+    if let Some(chmod) = &options.chmod {
+        out.push(unsupported(backend, "`chmod` on copies", chmod.span, help));
+    }
+    for (used, feature) in [
+        (options.link, "`link` on copies"),
+        (parents, "`parents` on copies"),
+        (exclude, "`exclude` on copies"),
+    ] {
+        if used {
+            out.push(unsupported(backend, feature, step, help));
+        }
+    }
+}

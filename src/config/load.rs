@@ -1,0 +1,146 @@
+//! Reading `stages.toml` text into `raw::Manifest`. TOML syntax errors and
+//! shape errors (unknown keys, wrong types, missing keys) become diagnostics
+//! with the span the TOML parser reports. Knows nothing of the rules the
+//! checker applies afterwards.
+
+use super::codes;
+use super::raw::Manifest;
+use crate::diagnostics::{Diagnostic, Label, SourceFile, did_you_mean};
+use crate::located::Span;
+
+/// Parses the file's text as a manifest, or explains why it is not one.
+///
+/// The TOML deserializer stops at the first problem, so this reports one
+/// diagnostic; the checker then reports every semantic problem at once.
+pub fn load_manifest(file: &SourceFile) -> Result<Manifest, Diagnostic> {
+    // Parsing into a plain table first tells syntax errors apart from shape errors.
+    if let Err(error) = toml::from_str::<toml::Table>(&file.text) {
+        return Err(syntax_diagnostic(file, &error));
+    }
+    toml::from_str::<Manifest>(&file.text).map_err(|error| shape_diagnostic(file, &error))
+}
+
+fn span_of(file: &SourceFile, error: &toml::de::Error) -> Span {
+    let len = file.text.len();
+    error.span().map_or(Span::new(0, 0), |range| {
+        let start = range.start.min(len);
+        Span::new(start, range.end.clamp(start, len))
+    })
+}
+
+fn syntax_diagnostic(file: &SourceFile, error: &toml::de::Error) -> Diagnostic {
+    let message = error.message().trim();
+    let span = span_of(file, error);
+    if message.starts_with("duplicate key") {
+        return Diagnostic::error(codes::DUPLICATE_KEY, "a key is written twice in one table")
+            .with_label(Label::primary(span, "written again here"))
+            .with_help("remove one of the two entries, or rename one of them");
+    }
+    Diagnostic::error(codes::SYNTAX, format!("invalid TOML: {message}"))
+        .with_label(Label::primary(span, message.to_owned()))
+        .with_help("fix the TOML syntax at the marked place")
+}
+
+fn shape_diagnostic(file: &SourceFile, error: &toml::de::Error) -> Diagnostic {
+    let message = error.message().trim();
+    let span = span_of(file, error);
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let (key, expected) = split_unknown_field(rest);
+        let diagnostic = Diagnostic::error(codes::UNKNOWN_KEY, format!("unknown key `{key}`"))
+            .with_label(Label::primary(span, "not a key this table takes"));
+        return match did_you_mean(&key, expected.iter().map(String::as_str)) {
+            Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
+            None if expected.is_empty() => diagnostic.with_help("remove this key"),
+            None => diagnostic.with_help(format!(
+                "use one of the keys this table takes: {}",
+                expected
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        };
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        let key = backticked(rest).into_iter().next().unwrap_or_default();
+        return Diagnostic::error(codes::MISSING_KEY, format!("missing key `{key}`"))
+            .with_label(Label::primary(span, format!("this table needs `{key}`")))
+            .with_help(format!("add `{key} = …` to this table"));
+    }
+    let (found, expected) = split_invalid(message);
+    let label = match &expected {
+        Some(expected) => format!("expected {expected}"),
+        None => "this value".to_owned(),
+    };
+    let help = match &expected {
+        Some(expected) => format!("write {expected}"),
+        None => "fix this value".to_owned(),
+    };
+    Diagnostic::error(codes::TYPE, found)
+        .with_label(Label::primary(span, label))
+        .with_help(help)
+}
+
+/// "`frm`, expected one of `from`, `platform`" → ("frm", ["from", "platform"]).
+fn split_unknown_field(rest: &str) -> (String, Vec<String>) {
+    let (head, tail) = rest.split_once(", expected").unwrap_or((rest, ""));
+    let key = backticked(head).into_iter().next().unwrap_or_default();
+    (key, backticked(tail))
+}
+
+/// "invalid type: integer `3`, expected a string" → ("invalid type: integer `3`", Some("a string")).
+fn split_invalid(message: &str) -> (String, Option<String>) {
+    match message.split_once(", expected ") {
+        Some((found, expected)) => (found.to_owned(), Some(expected.to_owned())),
+        None => (message.to_owned(), None),
+    }
+}
+
+/// The words written between backticks, in order.
+fn backticked(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Manifest, Diagnostic> {
+        load_manifest(&SourceFile::new("stages.toml", text))
+    }
+
+    #[test]
+    fn unknown_key_suggests_the_closest() {
+        let diagnostic = load("[stages.a]\nfrm = \"x\"\n").expect_err("unknown key");
+        assert_eq!(diagnostic.code, codes::UNKNOWN_KEY);
+        assert_eq!(diagnostic.help.as_deref(), Some("did you mean `from`?"));
+        assert_eq!(diagnostic.primary_span(), Some(Span::new(11, 14)));
+    }
+
+    #[test]
+    fn syntax_and_type_errors_are_told_apart() {
+        assert_eq!(load("[stages.a\n").expect_err("syntax").code, codes::SYNTAX);
+        assert_eq!(
+            load("[stages.a]\nsteps = 3\n").expect_err("type").code,
+            codes::TYPE
+        );
+        assert_eq!(
+            load("a = 1\na = 2\n").expect_err("dup").code,
+            codes::DUPLICATE_KEY
+        );
+        assert_eq!(
+            load("[stages.a]\nfrom = {}\n").expect_err("missing").code,
+            codes::MISSING_KEY
+        );
+    }
+
+    #[test]
+    fn a_valid_file_loads() {
+        let manifest = load("[stages.a]\nfrom = \"alpine\"\n").expect("valid");
+        assert_eq!(manifest.stages.len(), 1);
+    }
+}

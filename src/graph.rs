@@ -1,1 +1,0 @@
-//! The stage graph: lowering to petgraph, target closure, topological waves.

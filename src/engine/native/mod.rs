@@ -8,8 +8,12 @@
 pub mod archive;
 pub mod cache_key;
 pub mod copy;
+pub mod engine_api;
 pub mod expand;
 pub mod owner;
 pub mod pathmatch;
+pub mod retarget;
 pub mod scheduler;
 pub mod scope;
+pub mod settings;
+pub mod step_text;

@@ -6,14 +6,22 @@
 //! import the terminal layers (`cli`, `commands`).
 
 pub mod archive;
+pub mod build;
 pub mod cache_key;
+pub mod config_step;
 pub mod copy;
+pub mod copy_step;
 pub mod engine_api;
 pub mod expand;
+pub mod mounts;
+pub mod observer;
 pub mod owner;
 pub mod pathmatch;
 pub mod retarget;
+pub mod run_step;
 pub mod scheduler;
 pub mod scope;
 pub mod settings;
+pub mod stage_exec;
+pub mod step_common;
 pub mod step_text;

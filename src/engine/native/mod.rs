@@ -11,6 +11,7 @@ pub mod cache_key;
 pub mod config_step;
 pub mod copy;
 pub mod copy_step;
+pub mod docker_adapter;
 pub mod engine_api;
 pub mod expand;
 pub mod mounts;
@@ -23,5 +24,11 @@ pub mod scheduler;
 pub mod scope;
 pub mod settings;
 pub mod stage_exec;
+pub mod stage_plan;
 pub mod step_common;
 pub mod step_text;
+
+#[cfg(test)]
+mod executor_tests;
+#[cfg(test)]
+mod fake_engine;

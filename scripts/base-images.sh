@@ -11,7 +11,9 @@ if docker image inspect "$IMAGE" >/dev/null 2>&1; then
     exit 0
 fi
 
-if [ ! -x /bin/busybox ] || ! /bin/busybox --list >/dev/null 2>&1; then
+# Debian's dynamic `busybox` package also installs /bin/busybox; only the
+# static build runs in an image without libc.
+if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "base-images.sh: busybox-static is missing; run: sudo apt-get install -y busybox-static" >&2
         exit 1

@@ -50,7 +50,18 @@ pub enum Command {
     )]
     ExportDockerfile(ExportArgs),
     /// Turn a Dockerfile into a stages.toml.
-    #[command(after_help = "Example:\n  stages import Dockerfile -o stages.toml")]
+    #[command(
+        long_about = "Turn a Dockerfile into a stages.toml.\n\n\
+                      ARGs before the first FROM become [args]; each FROM becomes a stage \
+                      (unnamed stages are called stage-0, stage-1, …); ARG, ENV, WORKDIR, USER \
+                      and SHELL right after FROM become stage keys, later ones steps; image \
+                      configuration (CMD, LABEL, …) becomes stage keys; comments are kept. \
+                      By default every `COPY --from=<stage> /absolute/path` becomes a named \
+                      artifact in [artifacts] copied with `{ artifact = … }`; --no-artifacts \
+                      keeps them as `{ copy = …, from = \"stage\" }`. Instructions with no \
+                      stages.toml form are reported as errors and nothing is written.",
+        after_help = "Example:\n  stages import Dockerfile -o stages.toml\n  stages import build/Dockerfile -o - --no-artifacts"
+    )]
     Import(ImportArgs),
     /// Turn the builder pattern (Dockerfile.build + Dockerfile + build script) into one stages.toml.
     #[command(after_help = "Example:\n  stages migrate . --script build.sh -o stages.toml")]

@@ -96,6 +96,14 @@ pub fn unsupported_features(
                         }
                     }
                 }
+                StepKind::Copy(copy) if !copy.heredocs.is_empty() => {
+                    out.push(unsupported(
+                        backend,
+                        "here-document copies (`heredocs`)",
+                        step.span,
+                        "export the Dockerfile and build it with BuildKit (`docker buildx build`)",
+                    ));
+                }
                 StepKind::Copy(copy) if backend == Backend::ClassicDockerfile => {
                     classic_copy_options(
                         &mut out,

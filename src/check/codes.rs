@@ -54,8 +54,14 @@ pub const INVALID_STAGE_NAME: &str = "stages::check::invalid-stage-name";
 pub const RELATIVE_ARTIFACT_PATH: &str = "stages::check::relative-artifact-path";
 /// A context source that is absolute or climbs out with `..`.
 pub const SOURCE_OUTSIDE_CONTEXT: &str = "stages::check::source-outside-context";
+/// An `expose` entry Docker rejects.
+pub const INVALID_PORT: &str = "stages::check::invalid-port";
+/// A health-check duration without units or with a bad one.
+pub const INVALID_DURATION: &str = "stages::check::invalid-duration";
 /// A `$VAR` that names no declared arg or env.
 pub const UNDECLARED_VARIABLE: &str = "stages::check::undeclared-variable";
+/// A target sets a build argument that nothing declares.
+pub const UNKNOWN_BUILD_ARG: &str = "stages::check::unknown-build-arg";
 /// A stage that no target needs: it is never built.
 pub const UNREACHED_STAGE: &str = "stages::check::unreached-stage";
 /// A feature the chosen backend cannot express.
@@ -87,7 +93,10 @@ pub const ALL: &[&str] = &[
     INVALID_STAGE_NAME,
     RELATIVE_ARTIFACT_PATH,
     SOURCE_OUTSIDE_CONTEXT,
+    INVALID_PORT,
+    INVALID_DURATION,
     UNDECLARED_VARIABLE,
+    UNKNOWN_BUILD_ARG,
     UNREACHED_STAGE,
     UNSUPPORTED_FEATURE,
 ];

@@ -6,7 +6,7 @@ use super::lower::{lower_args, lower_env};
 use super::lower_mount::lower_mount;
 use crate::config::model::{Add, ArtifactCopy, Copy, CopyFrom, CopyOptions, Run, Step, StepKind};
 use crate::config::raw::RawStep;
-use crate::config::{Located, Sources, Span};
+use crate::config::{CommandForm, Located, Sources, Span};
 use crate::diagnostics::{Diagnostic, Label};
 
 const RUN_KEYS: &[&str] = &["mounts", "network", "security"];
@@ -19,6 +19,7 @@ const COPY_KEYS: &[&str] = &[
     "link",
     "exclude",
     "parents",
+    "heredocs",
 ];
 const ARTIFACT_KEYS: &[&str] = &["to", "chown", "chmod", "link"];
 const ADD_KEYS: &[&str] = &[
@@ -70,6 +71,7 @@ fn options(raw: &RawStep, step_span: Span) -> Vec<(&'static str, Span)> {
                 .map(|v| list_span(v.first().map(|e| e.span))),
         ),
         ("parents", raw.parents.as_ref().map(|v| v.span)),
+        ("heredocs", raw.heredocs.as_ref().map(|v| v.span)),
         ("checksum", raw.checksum.as_ref().map(|v| v.span)),
         ("keep-git-dir", raw.keep_git_dir.as_ref().map(|v| v.span)),
         (
@@ -176,6 +178,46 @@ pub(super) fn lower_step(
             .with_help("add a destination: `to = \"/app/\"` (a trailing `/` means a directory)"),
         );
     }
+    let empty = match kind {
+        "run" => raw
+            .run
+            .as_ref()
+            .filter(|r| match &r.value {
+                CommandForm::Shell(script) => script.trim().is_empty(),
+                CommandForm::Exec(words) => words.is_empty(),
+            })
+            .map(|r| {
+                (
+                    r.span,
+                    "an empty command",
+                    "write the command: `run = \"make\"` or `run = [\"make\", \"install\"]`",
+                )
+            }),
+        "copy" | "add" => raw
+            .copy
+            .as_ref()
+            .or(raw.add.as_ref())
+            .filter(|s| s.value.0.is_empty())
+            .map(|s| {
+                (
+                    s.span,
+                    "no source",
+                    "name at least one source, e.g. `[\"src/\"]`",
+                )
+            }),
+        _ => None,
+    };
+    if let Some((empty_span, what, help)) = empty {
+        ok = false;
+        diagnostics.push(
+            Diagnostic::error(
+                codes::STEP_MISSING_KEY,
+                format!("this `{kind}` step has {what}"),
+            )
+            .with_label(Label::primary(empty_span, what))
+            .with_help(help),
+        );
+    }
     if let (Some(from), Some(image)) = (&raw.from, &raw.from_image) {
         ok = false;
         diagnostics.push(
@@ -235,6 +277,10 @@ pub(super) fn lower_step(
             options,
             exclude: raw.exclude.unwrap_or_default(),
             parents: raw.parents.is_some_and(|p| p.value),
+            heredocs: raw
+                .heredocs
+                .map(|h| h.value.into_iter().collect())
+                .unwrap_or_default(),
         }),
         "artifact" => StepKind::Artifact(ArtifactCopy {
             artifact: raw.artifact?,

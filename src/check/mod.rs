@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod codes;
 mod cycles;
+mod image_config;
 mod lower;
 mod lower_mount;
 mod lower_step;
@@ -19,6 +20,10 @@ mod references;
 mod variables;
 
 pub use backend::{Backend, unsupported_features};
+pub use names::is_valid_stage_name;
+pub use paths::stays_in_context;
+pub use reachability::{reachable, root_stages};
+pub use variables::{PREDEFINED_ARGS, variable_uses};
 
 use crate::config::load::load_manifest;
 use crate::config::model::Project;
@@ -43,10 +48,10 @@ impl CheckOutcome {
 pub fn check(file: &SourceFile) -> CheckOutcome {
     let manifest = match load_manifest(file) {
         Ok(manifest) => manifest,
-        Err(diagnostic) => {
+        Err(diagnostics) => {
             return CheckOutcome {
                 project: None,
-                diagnostics: vec![diagnostic],
+                diagnostics,
             };
         }
     };
@@ -82,6 +87,7 @@ fn rules(project: &Project, declared_artifacts: &[String]) -> Vec<Diagnostic> {
     };
     diagnostics.extend(cycles::check_cycles(project));
     diagnostics.extend(paths::check_paths(project));
+    diagnostics.extend(image_config::check_image_config(project));
     diagnostics.extend(variables::check_variables(project));
     // Reachability through a dangling reference would only repeat that error.
     if references_ok {

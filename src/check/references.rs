@@ -41,11 +41,34 @@ pub(super) fn check_references(
         }
         for step in &s.steps {
             match &step.kind {
-                StepKind::Copy(copy) => {
-                    if let Some(CopyFrom::Stage(name)) = &copy.from {
+                StepKind::Copy(copy) => match &copy.from {
+                    Some(CopyFrom::Stage(name))
+                        if project.stage(&name.value).is_none()
+                            && looks_like_image(&name.value) =>
+                    {
+                        out.push(unknown_stage(project, name, "the stage this copy reads from").with_help(format!(
+                                "`from` names a stage; to copy from an image, write `from-image = \"{}\"`",
+                                name.value
+                            )));
+                    }
+                    Some(CopyFrom::Stage(name)) => {
                         stage(name, "the stage this copy reads from", &mut out);
                     }
-                }
+                    Some(CopyFrom::Image(image)) => {
+                        if let Some(named) = project.stage(&image.value) {
+                            out.push(
+                                    Diagnostic::warning(
+                                        codes::IMAGE_NAMED_LIKE_STAGE,
+                                        format!("`from-image = \"{}\"` is read as an image, not as the stage `{}`", image.value, image.value),
+                                    )
+                                    .with_label(Label::primary(image.span, "an image reference"))
+                                    .with_label(Label::secondary(named.name.span, "a stage of the same name"))
+                                    .with_help(format!("write `from = \"{}\"` to copy from the stage", image.value)),
+                                );
+                        }
+                    }
+                    None => {}
+                },
                 StepKind::Artifact(copy) if !declared_artifacts.contains(&copy.artifact.value) => {
                     out.push(unknown_artifact(
                         project,
@@ -128,6 +151,11 @@ pub(super) fn check_references(
         );
     }
     out
+}
+
+/// Whether a name reads as an image reference rather than a stage name.
+fn looks_like_image(name: &str) -> bool {
+    name.contains([':', '/', '@'])
 }
 
 fn unknown_stage(project: &Project, name: &Located<String>, what: &str) -> Diagnostic {

@@ -202,6 +202,51 @@ pub(super) fn check_variables(project: &Project) -> Vec<Diagnostic> {
             scope.uses(volume);
         }
     }
+    out.extend(check_target_args(project));
+    out
+}
+
+/// A target's `args` must set something declared: a global arg, a stage
+/// arg (in `args` or an `arg` step), or a predefined one.
+fn check_target_args(project: &Project) -> Vec<Diagnostic> {
+    let mut declared: Vec<&str> = project.args.iter().map(|a| a.name.value.as_str()).collect();
+    for stage in &project.stages {
+        declared.extend(stage.args.iter().map(|a| a.name.value.as_str()));
+        for step in &stage.steps {
+            if let StepKind::Arg(args) = &step.kind {
+                declared.extend(args.iter().map(|a| a.name.value.as_str()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for target in &project.targets {
+        for (name, _) in &target.args {
+            if declared.contains(&name.value.as_str())
+                || PREDEFINED_ARGS.contains(&name.value.as_str())
+            {
+                continue;
+            }
+            let help = match crate::diagnostics::did_you_mean(&name.value, declared.iter().copied())
+            {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!(
+                    "declare it in `[args]` (`{} = {{}}`), or remove it",
+                    name.value
+                ),
+            };
+            out.push(
+                Diagnostic::warning(
+                    codes::UNKNOWN_BUILD_ARG,
+                    format!(
+                        "target `{}` sets `{}`, which no arg declares",
+                        target.name.value, name.value
+                    ),
+                )
+                .with_label(Label::primary(name.span, "not a declared build argument"))
+                .with_help(help),
+            );
+        }
+    }
     out
 }
 

@@ -1,6 +1,45 @@
-use super::Exit;
-use crate::cli::CheckArgs;
+//! `stages check`: report every problem of stages.toml, for people or as
+//! JSON lines for tools. Exit 0 when clean (warnings allowed), 1 on errors,
+//! 2 when the file cannot be read.
 
-pub fn run(_args: CheckArgs) -> miette::Result<Exit> {
-    Err(miette::miette!("`stages check` is not available yet"))
+use std::io::Write;
+
+use super::Exit;
+use super::common::{find_config, plural, print_diagnostics, read_source, summary};
+use crate::check::check;
+use crate::cli::{CheckArgs, MessageFormat};
+use crate::diagnostics::render_json;
+
+pub fn run(args: CheckArgs) -> miette::Result<Exit> {
+    let path = find_config(&args.config);
+    let file = match read_source(&path) {
+        Ok(file) => file,
+        Err(exit) => return Ok(exit),
+    };
+    let outcome = check(&file);
+    match args.message_format {
+        MessageFormat::Json => {
+            let _ =
+                std::io::stdout().write_all(render_json(&file, &outcome.diagnostics).as_bytes());
+        }
+        MessageFormat::Human => {
+            print_diagnostics(&file, &outcome.diagnostics);
+            match &outcome.project {
+                Some(project) => println!(
+                    "{}: ok ({}, {}, {}; {})",
+                    file.name,
+                    plural(project.stages.len(), "stage"),
+                    plural(project.artifacts.len(), "artifact"),
+                    plural(project.targets.len(), "target"),
+                    summary(&outcome.diagnostics)
+                ),
+                None => eprintln!("{}: {}", file.name, summary(&outcome.diagnostics)),
+            }
+        }
+    }
+    Ok(if outcome.has_errors() {
+        Exit::Failure
+    } else {
+        Exit::Success
+    })
 }

@@ -1,20 +1,154 @@
+//! `stages dockerfile dump|outline|fmt`: the Dockerfile layer on the command line.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+
+use miette::{IntoDiagnostic, WrapErr};
+
 use super::Exit;
-use crate::cli::{DockerfileFileArg, FmtArgs, OutlineArgs};
+use crate::cli::{DockerfileFileArg, FmtArgs, OutlineArgs, OutlineFormat};
+use crate::diagnostics::{Diagnostic, SourceFile, Style, render_human};
+use crate::dockerfile;
 
-pub fn dump(_args: DockerfileFileArg) -> miette::Result<Exit> {
-    Err(miette::miette!(
-        "`stages dockerfile dump` is not available yet"
-    ))
+/// Reads a file (or standard input for `-`); invalid UTF-8 is replaced.
+fn read_source(path: &Path) -> miette::Result<SourceFile> {
+    let mut bytes = Vec::new();
+    if path == Path::new("-") {
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .into_diagnostic()
+            .wrap_err("cannot read standard input")?;
+    } else {
+        bytes = std::fs::read(path)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot read {}", path.display()))?;
+    }
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Ok(SourceFile::new(path.display().to_string(), text))
 }
 
-pub fn outline(_args: OutlineArgs) -> miette::Result<Exit> {
-    Err(miette::miette!(
-        "`stages dockerfile outline` is not available yet"
-    ))
+/// Prints diagnostics to stderr, in colour on a terminal.
+fn report(file: &SourceFile, diagnostics: &[Diagnostic]) {
+    let style = if std::io::stderr().is_terminal() {
+        Style::Color
+    } else {
+        Style::Plain
+    };
+    eprint!("{}", render_human(file, diagnostics, style));
 }
 
-pub fn fmt(_args: FmtArgs) -> miette::Result<Exit> {
-    Err(miette::miette!(
-        "`stages dockerfile fmt` is not available yet"
-    ))
+fn write_stdout(text: &str) -> miette::Result<Exit> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(Exit::Success),
+        // A closed pipe (`| head`) is not an error worth reporting.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Success),
+        Err(e) => Err(e)
+            .into_diagnostic()
+            .wrap_err("cannot write to standard output"),
+    }
+}
+
+pub fn dump(args: DockerfileFileArg) -> miette::Result<Exit> {
+    let file = read_source(&args.file)?;
+    match dockerfile::parse(&file.text) {
+        Ok(parsed) => write_stdout(&dockerfile::dump(&parsed)),
+        Err(d) => {
+            report(&file, &[d]);
+            Ok(Exit::Failure)
+        }
+    }
+}
+
+pub fn outline(args: OutlineArgs) -> miette::Result<Exit> {
+    let file = read_source(&args.file)?;
+    let program = match dockerfile::read(&file.text) {
+        Ok(p) => p,
+        Err(d) => {
+            report(&file, &[d]);
+            return Ok(Exit::Failure);
+        }
+    };
+    let mut diagnostics = program.check_graph();
+    let target = match &args.target {
+        Some(name) => match program.target(name) {
+            Ok(i) => Some(i),
+            Err(d) => {
+                diagnostics.push(d);
+                None
+            }
+        },
+        None => None,
+    };
+    if !diagnostics.is_empty() {
+        report(&file, &diagnostics);
+        return Ok(Exit::Failure);
+    }
+    let outline = dockerfile::outline::outline(&program, target);
+    let text = match args.format {
+        OutlineFormat::Text => outline.to_text(),
+        OutlineFormat::Json => {
+            let mut json = serde_json::to_string_pretty(&outline).into_diagnostic()?;
+            json.push('\n');
+            json
+        }
+    };
+    write_stdout(&text)
+}
+
+pub fn fmt(args: FmtArgs) -> miette::Result<Exit> {
+    let file = read_source(&args.file)?;
+    let program = match dockerfile::read(&file.text) {
+        Ok(p) => p,
+        Err(d) => {
+            report(&file, &[d]);
+            return Ok(Exit::Failure);
+        }
+    };
+    let printed = dockerfile::print(&program);
+    if printed == *file.text {
+        return Ok(Exit::Success);
+    }
+    if args.check {
+        eprintln!("{} is not in the canonical layout", args.file.display());
+        let diff = similar::TextDiff::from_lines(&*file.text, &printed)
+            .unified_diff()
+            .context_radius(2)
+            .header("current", "canonical")
+            .to_string();
+        eprint!("{diff}");
+        return Ok(Exit::Failure);
+    }
+    if args.file == Path::new("-") {
+        return write_stdout(&printed);
+    }
+    write_atomically(&args.file, &printed)?;
+    Ok(Exit::Success)
+}
+
+/// Writes through a temporary file in the same directory, then renames it
+/// over the original, keeping the original's permissions.
+fn write_atomically(path: &Path, text: &str) -> miette::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    temp.write_all(text.as_bytes())
+        .and_then(|()| temp.as_file().sync_all())
+        .into_diagnostic()
+        .wrap_err("cannot write the formatted file")?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(temp.path(), meta.permissions());
+    }
+    temp.persist(path)
+        .map_err(|e| e.error)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
 }

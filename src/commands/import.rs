@@ -1,6 +1,76 @@
-use super::Exit;
-use crate::cli::ImportArgs;
+//! `stages import`: a Dockerfile becomes a stages.toml that passes
+//! `stages check`; nothing is written when anything cannot be converted.
 
-pub fn run(_args: ImportArgs) -> miette::Result<Exit> {
-    Err(miette::miette!("`stages import` is not available yet"))
+use std::path::Path;
+
+use super::Exit;
+use super::common::{print_diagnostics as report, write_atomic};
+use crate::check::check;
+use crate::cli::ImportArgs;
+use crate::config::write::{WriteOptions, write_project};
+use crate::convert::{ImportOptions, import_dockerfile_source};
+use crate::diagnostics::SourceFile;
+use crate::dockerfile::parse;
+
+pub fn run(args: ImportArgs) -> miette::Result<Exit> {
+    let shown = args.dockerfile.display().to_string();
+    let text = std::fs::read(&args.dockerfile)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .map_err(|e| miette::miette!("cannot read {shown}: {e}"))?;
+    let source = SourceFile::new(shown.clone(), text.as_str());
+    let dockerfile = match parse(&text) {
+        Ok(file) => file,
+        Err(diagnostic) => {
+            report(&source, &[diagnostic]);
+            return Ok(Exit::Failure);
+        }
+    };
+    let options = ImportOptions {
+        artifacts: !args.no_artifacts,
+    };
+    let mut imported = match import_dockerfile_source(&dockerfile, Some(&text), &options) {
+        Ok(imported) => imported,
+        Err(diagnostics) => {
+            report(&source, &diagnostics);
+            return Ok(Exit::Failure);
+        }
+    };
+    imported.notes.header = header(&args.dockerfile);
+    let toml = write_project(
+        &imported.project,
+        &imported.notes,
+        WriteOptions { schema: true },
+    );
+    let written = SourceFile::new("stages.toml (imported)", toml.as_str());
+    let outcome = check(&written);
+    if outcome.has_errors() {
+        report(&written, &outcome.diagnostics);
+        eprintln!("{toml}");
+        return Ok(Exit::Failure);
+    }
+    if args.output.as_os_str() == "-" {
+        print!("{toml}");
+        return Ok(Exit::Success);
+    }
+    write_atomic(&args.output, toml.as_bytes(), args.force)?;
+    Ok(Exit::Success)
+}
+
+/// The comment at the top: where the file came from, how to get the
+/// schema, and a `.dockerignore` the build should keep honouring.
+fn header(dockerfile: &Path) -> Vec<String> {
+    let name = dockerfile.display();
+    let mut lines = vec![
+        format!("Imported from {name} by `stages import`."),
+        "Write the schema with: stages schema -o schema/stages.schema.json".to_owned(),
+    ];
+    let dir = dockerfile.parent().unwrap_or(Path::new(""));
+    let ignore = dir.join(".dockerignore");
+    if ignore.is_file() {
+        lines.push(format!(
+            "{} sits beside the Dockerfile: keep it in the build context directory.",
+            ignore.display()
+        ));
+    }
+    lines
 }

@@ -5,6 +5,7 @@
 pub mod build;
 pub mod cache;
 pub mod check;
+pub mod common;
 pub mod completions;
 pub mod dockerfile;
 pub mod export;

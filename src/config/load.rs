@@ -4,20 +4,46 @@
 //! checker applies afterwards.
 
 use super::codes;
+use super::entries::{blank, entries, entry_at};
 use super::raw::Manifest;
 use crate::diagnostics::{Diagnostic, Label, SourceFile, did_you_mean};
 use crate::located::Span;
 
+/// How many shape problems one run reports before giving up.
+const MAX_SHAPE_PROBLEMS: usize = 50;
+
 /// Parses the file's text as a manifest, or explains why it is not one.
 ///
-/// The TOML deserializer stops at the first problem, so this reports one
-/// diagnostic; the checker then reports every semantic problem at once.
-pub fn load_manifest(file: &SourceFile) -> Result<Manifest, Diagnostic> {
+/// A syntax error stops the reading. The TOML deserializer stops at the
+/// first shape problem (unknown key, wrong type), so after reporting one
+/// the loader blanks out its entry, keeping every offset, and reads again:
+/// one run reports every shape problem it can reach.
+pub fn load_manifest(file: &SourceFile) -> Result<Manifest, Vec<Diagnostic>> {
     // Parsing into a plain table first tells syntax errors apart from shape errors.
     if let Err(error) = toml::from_str::<toml::Table>(&file.text) {
-        return Err(syntax_diagnostic(file, &error));
+        return Err(vec![syntax_diagnostic(file, &error)]);
     }
-    toml::from_str::<Manifest>(&file.text).map_err(|error| shape_diagnostic(file, &error))
+    let mut text = file.text.to_string();
+    let mut diagnostics = Vec::new();
+    while diagnostics.len() < MAX_SHAPE_PROBLEMS {
+        let error = match toml::from_str::<Manifest>(&text) {
+            Ok(manifest) if diagnostics.is_empty() => return Ok(manifest),
+            Ok(_) => break,
+            Err(error) => error,
+        };
+        diagnostics.push(shape_diagnostic(file, &error));
+        let Some(span) = error.span() else { break };
+        let all = entries(&text);
+        let Some(entry) = entry_at(&all, span.start) else {
+            break;
+        };
+        let next = blank(&text, entry);
+        if next == text || toml::from_str::<toml::Table>(&next).is_err() {
+            break;
+        }
+        text = next;
+    }
+    Err(diagnostics)
 }
 
 fn span_of(file: &SourceFile, error: &toml::de::Error) -> Span {
@@ -110,7 +136,23 @@ mod tests {
     use super::*;
 
     fn load(text: &str) -> Result<Manifest, Diagnostic> {
-        load_manifest(&SourceFile::new("stages.toml", text))
+        load_manifest(&SourceFile::new("stages.toml", text)).map_err(|mut all| all.remove(0))
+    }
+
+    #[test]
+    fn every_shape_problem_is_reported() {
+        let text = "[stages.a]\nfrm = 1\nsteps = [{ run = \"x\", mont = [] }, { copy = 3, to = \"/\" }]\n[targets.t]\ntags = \"x\"\n";
+        let all = load_manifest(&SourceFile::new("stages.toml", text)).expect_err("four problems");
+        let codes: Vec<&str> = all.iter().map(|d| d.code).collect();
+        assert_eq!(
+            codes,
+            [
+                codes::UNKNOWN_KEY,
+                codes::UNKNOWN_KEY,
+                codes::TYPE,
+                codes::TYPE
+            ]
+        );
     }
 
     #[test]

@@ -4,10 +4,14 @@
 
 pub mod codes;
 pub mod deps;
+mod entries;
+pub mod expand;
 pub mod forms;
 pub mod load;
 pub mod model;
 pub mod raw;
+pub mod schema;
+pub mod write;
 
 pub use crate::located::{Located, Span};
 pub use forms::{ArgDefault, CommandForm, FromRef, Healthcheck, HealthcheckTable, Port, Sources};

@@ -79,10 +79,17 @@ pub enum Health {
 }
 
 /// One ordered step; the span covers the whole step table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Eq)]
 pub struct Step {
     pub kind: StepKind,
     pub span: Span,
+}
+
+/// Like `Located`, a step's equality ignores where it was written.
+impl PartialEq for Step {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,6 +191,8 @@ pub struct Copy {
     pub options: CopyOptions,
     pub exclude: Vec<Located<String>>,
     pub parents: bool,
+    /// Bodies of the `<<NAME` sources (`COPY <<EOF /to`), by delimiter, in source order.
+    pub heredocs: Vec<(String, String)>,
 }
 
 /// Where a COPY reads from when not the context.
@@ -263,5 +272,23 @@ impl Project {
 
     pub fn target(&self, name: &str) -> Option<&Target> {
         self.targets.iter().find(|t| t.name.value == name)
+    }
+
+    /// `text` with global args replaced by `overrides`, else their defaults
+    /// (what Docker does to a `FROM` line).
+    pub fn expand_global(&self, text: &str, overrides: &[(String, String)]) -> String {
+        let lookup = |name: &str| {
+            overrides
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| {
+                    self.args
+                        .iter()
+                        .find(|a| a.name.value == name)
+                        .and_then(|a| a.default.clone())
+                })
+        };
+        super::expand::expand(text, &lookup)
     }
 }

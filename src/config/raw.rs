@@ -145,6 +145,9 @@ pub struct RawStep {
     pub exclude: Option<Vec<Located<String>>>,
     /// copy/add: keep the source's parent directories (COPY --parents).
     pub parents: Option<Located<bool>>,
+    /// copy: the contents of `<<NAME` sources, by NAME (`{ copy = "<<EOF", to = "/f", heredocs = { EOF = "text\n" } }` is `COPY <<EOF /f`).
+    #[schemars(with = "Option<IndexMap<String, String>>")]
+    pub heredocs: Option<Located<IndexMap<String, String>>>,
     /// add: the digest the download must have (ADD --checksum).
     pub checksum: Option<Located<String>>,
     /// add: keep the `.git` directory of a git source (ADD --keep-git-dir).

@@ -1,1 +1,12 @@
-//! Conversions: checked project → Dockerfile (export), Dockerfile → project (import), builder pattern → project (migrate).
+//! Conversions: checked project → Dockerfile (export), Dockerfile → project
+//! (import), builder pattern → project (migrate).
+//!
+//! Reads `config::model`; never talks to the engine or the terminal.
+
+pub mod codes;
+pub mod export;
+mod heredoc;
+pub mod import;
+
+pub use export::{ExportOptions, ExportedDockerfile, ExportedStep, export_dockerfile};
+pub use import::{ImportOptions, Imported, import_dockerfile, import_dockerfile_source};

@@ -12,7 +12,7 @@ use bollard::models::{ContainerCreateBody, ImageInspect};
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptionsBuilder,
     DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder,
-    RemoveContainerOptionsBuilder, TagImageOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder,
 };
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
@@ -59,6 +59,12 @@ pub enum EngineError {
         #[source]
         source: BollardError,
     },
+    #[error("remove image: cannot remove image {image}")]
+    RemoveImage {
+        image: String,
+        #[source]
+        source: BollardError,
+    },
     #[error("list containers: cannot list containers")]
     ListContainers {
         #[source]
@@ -80,6 +86,7 @@ impl EngineError {
             | EngineError::Download { source, .. }
             | EngineError::RemoveContainer { source, .. }
             | EngineError::InspectImage { source, .. }
+            | EngineError::RemoveImage { source, .. }
             | EngineError::ListContainers { source } => source,
             EngineError::BadReference { .. } => return None,
         };
@@ -152,6 +159,9 @@ pub trait Engine: Send + Sync {
         &self,
         image: &str,
     ) -> impl Future<Output = Result<ImageInspect, EngineError>> + Send;
+
+    /// Removes an untagged image, keeping its parent layers (the build cache).
+    fn remove_image(&self, image: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
 
     /// Ids of every container (running or not) with `label=value`.
     fn containers_labelled(
@@ -312,6 +322,18 @@ impl Engine for DockerEngine {
             .inspect_image(image)
             .await
             .map_err(|source| EngineError::InspectImage {
+                image: image.to_owned(),
+                source,
+            })
+    }
+
+    async fn remove_image(&self, image: &str) -> Result<(), EngineError> {
+        let options = RemoveImageOptionsBuilder::new().noprune(true).build();
+        self.docker
+            .remove_image(image, Some(options), None)
+            .await
+            .map(|_| ())
+            .map_err(|source| EngineError::RemoveImage {
                 image: image.to_owned(),
                 source,
             })

@@ -7,10 +7,19 @@
 //! in `config/`, `check` or `convert/` imports this module. Only `progress`
 //! writes to the terminal.
 
+pub mod backend;
+pub mod build_log;
 pub mod client;
 pub mod codes;
 pub mod connection;
 pub mod context;
 pub mod dockerignore;
 pub mod extract;
+#[cfg(test)]
+pub mod fake;
+pub mod image_labels;
+pub mod interrupt;
+pub mod progress;
+pub mod source_check;
+pub mod targets;
 pub mod native;

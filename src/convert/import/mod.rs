@@ -1,0 +1,185 @@
+//! Import: a parsed Dockerfile (`dockerfile::Dockerfile`) becomes a
+//! `config::model::Project` plus the comments to write beside it.
+//!
+//! Meta-ARGs become `[args]`; each FROM a stage (unnamed ones are called
+//! `stage-N`); ARG/ENV/WORKDIR/USER/SHELL right after FROM, in the order
+//! export writes them, become stage keys, later ones steps; image config is
+//! folded into stage keys; `COPY --from=<stage> /path` becomes a named
+//! artifact unless asked not to. What the model cannot say is an error on
+//! the instruction's span, never dropped. Must not import `engine`.
+
+mod artifacts;
+mod comments;
+mod config;
+mod context;
+mod stage;
+mod steps;
+mod words;
+
+use crate::config::model::{ArgDecl, Project};
+use crate::config::write::Notes;
+use crate::convert::codes;
+use crate::diagnostics::{Diagnostic, Label};
+use crate::dockerfile::{Dockerfile, Node};
+use context::{Context, malformed};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Turn `COPY --from=<stage> /path` into named artifacts.
+    pub artifacts: bool,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self { artifacts: true }
+    }
+}
+
+/// The imported project and the comments that go with it.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    pub project: Project,
+    pub notes: Notes,
+}
+
+/// Converts the whole file, reporting every problem at once. Comments are
+/// those the parser kept; `import_dockerfile_source` keeps them all.
+pub fn import_dockerfile(
+    file: &Dockerfile,
+    options: &ImportOptions,
+) -> Result<Imported, Vec<Diagnostic>> {
+    import_dockerfile_source(file, None, options)
+}
+
+/// Like `import_dockerfile`, with the text `file` was parsed from, so that
+/// every comment line between instructions is kept.
+pub fn import_dockerfile_source(
+    file: &Dockerfile,
+    source: Option<&str>,
+    options: &ImportOptions,
+) -> Result<Imported, Vec<Diagnostic>> {
+    let comments = comments::Comments::new(file, source);
+    let mut errors = Vec::new();
+    let mut notes = Notes::default();
+    let first_from = file.nodes.iter().position(|n| n.name() == "from");
+    let Some(first_from) = first_from else {
+        let span = file.nodes.first().map(|n| n.span).unwrap_or_default();
+        return Err(vec![
+            Diagnostic::error(codes::MALFORMED, "the Dockerfile has no FROM")
+                .with_label(Label::primary(span, "no stage starts before this"))
+                .with_help("add a FROM line"),
+        ]);
+    };
+    let cx_escape = file.escape;
+    let mut project = Project {
+        context: ".".into(),
+        ..Project::default()
+    };
+    for node in &file.nodes[..first_from] {
+        match global_args(node, cx_escape, &project.args) {
+            Ok(decls) => {
+                notes.args.extend(comments.of(node).iter().cloned());
+                project.args.extend(decls);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    let groups = split_stages(&file.nodes[first_from..]);
+    let names = stage_names(&groups);
+    let mut cx = Context {
+        escape: cx_escape,
+        stage_names: names,
+        current: 0,
+    };
+    for (index, group) in groups.iter().enumerate() {
+        cx.current = index;
+        match stage::stage(group, &cx, &comments, &mut notes) {
+            Ok(stage) => project.stages.push(stage),
+            Err(mut found) => errors.append(&mut found),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    if let Some(last) = project.stages.last()
+        && !comments.trailing.is_empty()
+    {
+        notes
+            .trailing
+            .insert(last.name.value.clone(), comments.trailing.clone());
+    }
+    if options.artifacts {
+        artifacts::name_artifacts(&mut project);
+    }
+    Ok(Imported { project, notes })
+}
+
+fn global_args(
+    node: &Node,
+    escape: char,
+    declared: &[ArgDecl],
+) -> Result<Vec<ArgDecl>, Diagnostic> {
+    if node.name() != "arg" {
+        return Err(malformed(node, "only ARG may come before the first FROM"));
+    }
+    let cx = Context {
+        escape,
+        stage_names: Vec::new(),
+        current: 0,
+    };
+    let decls = steps::args(node, &cx)?;
+    for (i, decl) in decls.iter().enumerate() {
+        let earlier = declared
+            .iter()
+            .chain(&decls[..i])
+            .any(|d| d.name.value == decl.name.value);
+        if earlier {
+            return Err(Diagnostic::error(
+                codes::DUPLICATE,
+                format!("the global ARG `{}` is declared twice", decl.name.value),
+            )
+            .with_label(Label::primary(node.span, "declared again here"))
+            .with_help("keep one declaration: `[args]` has one entry per name"));
+        }
+    }
+    Ok(decls)
+}
+
+/// Each FROM and the instructions up to the next one.
+fn split_stages(nodes: &[Node]) -> Vec<&[Node]> {
+    let mut groups = Vec::new();
+    let mut start = 0;
+    for (i, node) in nodes.iter().enumerate().skip(1) {
+        if node.name() == "from" {
+            groups.push(&nodes[start..i]);
+            start = i;
+        }
+    }
+    groups.push(&nodes[start..]);
+    groups
+}
+
+/// Names as BuildKit knows them (lower-cased), `stage-N` for unnamed ones.
+fn stage_names(groups: &[&[Node]]) -> Vec<String> {
+    let given: Vec<Option<String>> = groups
+        .iter()
+        .map(|g| stage::given_name(&g[0]).map(|n| n.to_ascii_lowercase()))
+        .collect();
+    let mut names: Vec<String> = Vec::with_capacity(given.len());
+    for (index, name) in given.iter().enumerate() {
+        let name = name.clone().unwrap_or_else(|| {
+            let mut candidate = format!("stage-{index}");
+            let mut n = 1;
+            while given.iter().flatten().any(|g| *g == candidate) || names.contains(&candidate) {
+                candidate = format!("stage-{index}-{n}");
+                n += 1;
+            }
+            candidate
+        });
+        names.push(name);
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,257 @@
+//! One stage: FROM, the stage keys lifted from the instructions right
+//! after it, the steps, and the image config.
+
+use super::comments::Comments;
+use super::config;
+use super::context::{Context, malformed, unsupported};
+use super::steps::{self, flags};
+use crate::config::model::{Base, ImageConfig, Stage, Step, StepKind};
+use crate::config::write::Notes;
+use crate::diagnostics::Diagnostic;
+use crate::dockerfile::Node;
+use crate::located::{Located, Span};
+
+/// The name in `FROM base AS name`, as written.
+pub fn given_name(from: &Node) -> Option<&str> {
+    match from.args.as_slice() {
+        [_, kw, name] if kw.eq_ignore_ascii_case("as") => Some(name),
+        _ => None,
+    }
+}
+
+/// Where lifting stage keys has got to: each key may only follow the ones
+/// export writes before it (args, env, workdir, user, shell).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Args,
+    Env,
+    Workdir,
+    User,
+    Shell,
+    Done,
+}
+
+pub fn stage(
+    nodes: &[Node],
+    cx: &Context,
+    comments: &Comments,
+    notes: &mut Notes,
+) -> Result<Stage, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let from = &nodes[0];
+    let name = cx.stage_names[cx.current].clone();
+    let mut stage = match base(from, cx) {
+        Ok((base, platform)) => Stage {
+            name: Located::new(name.clone(), from.span),
+            from: Located::new(base, from.span),
+            platform: platform.map(|p| Located::new(p, from.span)),
+            args: Vec::new(),
+            env: Vec::new(),
+            workdir: None,
+            user: None,
+            shell: None,
+            steps: Vec::new(),
+            config: ImageConfig::default(),
+        },
+        Err(e) => return Err(vec![e]),
+    };
+    add_notes(
+        notes.stages.entry(name.clone()).or_default(),
+        comments.of(from),
+    );
+    let mut phase = Phase::Args;
+    let mut config_with_variables: Option<Span> = None;
+    for node in &nodes[1..] {
+        let keyword = node.name();
+        if let Some(key) = config::key_of(&keyword) {
+            match config::apply(node, cx, &mut stage.config) {
+                Ok(()) => {
+                    add_notes(
+                        notes
+                            .keys
+                            .entry((name.clone(), key.to_owned()))
+                            .or_default(),
+                        comments.of(node),
+                    );
+                    if node.original.contains('$')
+                        && !matches!(key, "cmd" | "entrypoint" | "healthcheck" | "onbuild")
+                    {
+                        config_with_variables.get_or_insert(node.span);
+                    }
+                }
+                Err(e) => errors.push(e),
+            }
+            continue;
+        }
+        if matches!(keyword.as_str(), "env" | "arg") && config_with_variables.is_some() {
+            errors.push(unsupported(
+                node,
+                "an ENV or ARG after image configuration that uses a variable (stage keys are applied before image configuration)",
+            ));
+            continue;
+        }
+        match lift(node, cx, &mut stage, phase) {
+            Ok(Some((next, key))) => {
+                phase = next;
+                add_notes(
+                    notes
+                        .keys
+                        .entry((name.clone(), key.to_owned()))
+                        .or_default(),
+                    comments.of(node),
+                );
+                continue;
+            }
+            Ok(None) => phase = Phase::Done,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        }
+        match steps::step(node, cx) {
+            Ok(kind) => {
+                for kind in split_duplicate_keys(kind) {
+                    let index = stage.steps.len();
+                    if !comments.of(node).is_empty() {
+                        add_notes(
+                            notes.steps.entry((name.clone(), index)).or_default(),
+                            comments.of(node),
+                        );
+                    }
+                    stage.steps.push(Step {
+                        kind,
+                        span: node.span,
+                    });
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    notes.stages.retain(|_, v| !v.is_empty());
+    notes.keys.retain(|_, v| !v.is_empty());
+    if errors.is_empty() {
+        Ok(stage)
+    } else {
+        Err(errors)
+    }
+}
+
+fn add_notes(into: &mut Vec<String>, comments: &[String]) {
+    into.extend(comments.iter().cloned());
+}
+
+/// `FROM [--platform=…] base [AS name]`.
+fn base(from: &Node, cx: &Context) -> Result<(Base, Option<String>), Diagnostic> {
+    let mut platform = None;
+    for flag in flags(from, cx)? {
+        match flag.name.as_str() {
+            "platform" => platform = flag.value,
+            other => return Err(unsupported(from, &format!("the FROM flag `--{other}`"))),
+        }
+    }
+    let image = match from.args.as_slice() {
+        [image] => image,
+        [image, kw, _] if kw.eq_ignore_ascii_case("as") => image,
+        _ => {
+            return Err(malformed(
+                from,
+                "FROM takes an image and, optionally, `AS name`",
+            ));
+        }
+    };
+    let lower = image.to_ascii_lowercase();
+    let earlier = &cx.stage_names[..cx.current];
+    Ok(match earlier.iter().find(|n| **n == lower) {
+        Some(stage) => (Base::Stage(stage.clone()), platform),
+        None => (Base::Image(image.clone()), platform),
+    })
+}
+
+/// Moves an instruction into a stage key when it sits where export would
+/// write that key; `None` when it must stay a step.
+fn lift(
+    node: &Node,
+    cx: &Context,
+    stage: &mut Stage,
+    phase: Phase,
+) -> Result<Option<(Phase, &'static str)>, Diagnostic> {
+    if phase == Phase::Done {
+        return Ok(None);
+    }
+    Ok(match node.name().as_str() {
+        "arg" if phase <= Phase::Args => {
+            let decls = steps::args(node, cx)?;
+            let clash = decls.iter().enumerate().any(|(i, d)| {
+                stage
+                    .args
+                    .iter()
+                    .chain(&decls[..i])
+                    .any(|e| e.name.value == d.name.value)
+            });
+            if clash {
+                return Ok(None);
+            }
+            stage.args.extend(decls);
+            Some((Phase::Args, "args"))
+        }
+        "env" if phase <= Phase::Env => {
+            let pairs = steps::pairs(node, cx)?;
+            let clash = pairs.iter().enumerate().any(|(i, (k, _))| {
+                stage
+                    .env
+                    .iter()
+                    .chain(&pairs[..i])
+                    .any(|(e, _)| e.value == k.value)
+            });
+            // Values of one ENV see the variables as they were before it.
+            let reads_lifted = !stage.env.is_empty() && pairs.iter().any(|(_, v)| v.contains('$'));
+            if clash || reads_lifted {
+                return Ok(None);
+            }
+            stage.env.extend(pairs);
+            Some((Phase::Env, "env"))
+        }
+        "workdir" if phase <= Phase::Workdir => {
+            stage.workdir = Some(Located::new(steps::one(node)?, node.span));
+            Some((Phase::User, "workdir"))
+        }
+        "user" if phase <= Phase::User => {
+            stage.user = Some(Located::new(steps::one(node)?, node.span));
+            Some((Phase::Shell, "user"))
+        }
+        "shell" if phase <= Phase::Shell => {
+            stage.shell = Some(Located::new(steps::shell(node)?, node.span));
+            Some((Phase::Done, "shell"))
+        }
+        _ => None,
+    })
+}
+
+/// An ENV or ARG step naming a key twice becomes several steps: a TOML
+/// table holds each key once.
+fn split_duplicate_keys(kind: StepKind) -> Vec<StepKind> {
+    match kind {
+        StepKind::Env(pairs) => split_at_repeats(pairs, |a, b| a.0.value == b.0.value)
+            .into_iter()
+            .map(StepKind::Env)
+            .collect(),
+        StepKind::Arg(decls) => split_at_repeats(decls, |a, b| a.name.value == b.name.value)
+            .into_iter()
+            .map(StepKind::Arg)
+            .collect(),
+        other => vec![other],
+    }
+}
+
+fn split_at_repeats<T>(items: Vec<T>, same: impl Fn(&T, &T) -> bool) -> Vec<Vec<T>> {
+    let mut out = Vec::new();
+    let mut current: Vec<T> = Vec::new();
+    for item in items {
+        if current.iter().any(|c| same(c, &item)) {
+            out.push(std::mem::take(&mut current));
+        }
+        current.push(item);
+    }
+    out.push(current);
+    out
+}

@@ -1,0 +1,325 @@
+//! Build instructions (RUN, COPY, ADD, ENV, ARG, WORKDIR, USER, SHELL) as
+//! model steps.
+
+use super::context::{Context, malformed, unsupported};
+use super::words::{Flag, csv_fields, flag, flag_bool, unquote};
+use crate::config::forms::CommandForm;
+use crate::config::model::{
+    Add, ArgDecl, Copy, CopyFrom, CopyOptions, Mount, MountKind, Run, StepKind,
+};
+use crate::diagnostics::Diagnostic;
+use crate::dockerfile::Node;
+use crate::located::Located;
+
+type Pairs = Vec<(Located<String>, Located<String>)>;
+
+pub fn step(node: &Node, cx: &Context) -> Result<StepKind, Diagnostic> {
+    let here = |v: String| Located::new(v, node.span);
+    match node.name().as_str() {
+        "run" => run(node, cx).map(StepKind::Run),
+        "copy" => copy(node, cx).map(StepKind::Copy),
+        "add" => add(node, cx).map(StepKind::Add),
+        "env" => pairs(node, cx).map(StepKind::Env),
+        "arg" => args(node, cx).map(StepKind::Arg),
+        "workdir" => one(node).map(|v| StepKind::Workdir(here(v))),
+        "user" => one(node).map(|v| StepKind::User(here(v))),
+        "shell" => shell(node).map(|v| StepKind::Shell(Located::new(v, node.span))),
+        other => Err(unsupported(node, &format!("`{}`", other.to_uppercase()))),
+    }
+}
+
+/// The single argument of WORKDIR, USER, STOPSIGNAL.
+pub fn one(node: &Node) -> Result<String, Diagnostic> {
+    no_flags(node)?;
+    match node.args.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(malformed(
+            node,
+            &format!("{} takes one argument", node.keyword),
+        )),
+    }
+}
+
+pub fn shell(node: &Node) -> Result<Vec<String>, Diagnostic> {
+    no_flags(node)?;
+    if !node.json {
+        return Err(malformed(node, "SHELL takes a JSON array"));
+    }
+    Ok(node.args.clone())
+}
+
+/// ENV and LABEL: key, value, separator triples, values unquoted.
+pub fn pairs(node: &Node, cx: &Context) -> Result<Pairs, Diagnostic> {
+    no_flags(node)?;
+    if node.args.is_empty() || !node.args.len().is_multiple_of(3) {
+        return Err(malformed(
+            node,
+            &format!("{} needs key=value pairs", node.keyword),
+        ));
+    }
+    Ok(node
+        .args
+        .chunks(3)
+        .map(|kv| {
+            (
+                Located::new(unquote(&kv[0], cx.escape), node.span),
+                Located::new(unquote(&kv[1], cx.escape), node.span),
+            )
+        })
+        .collect())
+}
+
+pub fn args(node: &Node, cx: &Context) -> Result<Vec<ArgDecl>, Diagnostic> {
+    no_flags(node)?;
+    if node.args.is_empty() {
+        return Err(malformed(node, "ARG needs a name"));
+    }
+    Ok(node
+        .args
+        .iter()
+        .map(|word| {
+            let (name, default) = match word.split_once('=') {
+                Some((name, value)) => (name, Some(unquote(value, cx.escape))),
+                None => (word.as_str(), None),
+            };
+            ArgDecl {
+                name: Located::new(name.to_owned(), node.span),
+                default,
+            }
+        })
+        .collect())
+}
+
+/// Exec form, shell form, or a shell form with heredocs.
+pub fn command(node: &Node) -> Result<CommandForm, Diagnostic> {
+    if node.json {
+        return Ok(CommandForm::Exec(node.args.clone()));
+    }
+    let [text] = node.args.as_slice() else {
+        return Err(malformed(
+            node,
+            &format!("{} needs a command", node.keyword),
+        ));
+    };
+    if node.heredocs.is_empty() {
+        return Ok(CommandForm::Shell(text.clone()));
+    }
+    // `RUN <<EOF` alone is a script: its body is the command. Any other use
+    // keeps the instruction text with its bodies and terminators, which
+    // export writes back as is.
+    if let [only] = node.heredocs.as_slice()
+        && text == "<<EOF"
+        && !only.content.contains("EOF")
+        && only.content.ends_with('\n')
+        && only.content.contains('\n')
+        && crate::convert::heredoc::openers(only.content.lines().next().unwrap_or("")).is_empty()
+    {
+        return Ok(CommandForm::Shell(only.content.clone()));
+    }
+    let mut verbatim = text.clone();
+    for heredoc in &node.heredocs {
+        verbatim.push('\n');
+        verbatim.push_str(&heredoc.content);
+        verbatim.push_str(&heredoc.name);
+    }
+    Ok(CommandForm::Shell(verbatim))
+}
+
+fn run(node: &Node, cx: &Context) -> Result<Run, Diagnostic> {
+    let mut run = Run {
+        command: Located::new(command(node)?, node.span),
+        mounts: Vec::new(),
+        network: None,
+        security: None,
+    };
+    for flag in flags(node, cx)? {
+        let value = flag.value.clone().unwrap_or_default();
+        match flag.name.as_str() {
+            "mount" => run
+                .mounts
+                .push(Located::new(mount(node, &value, cx)?, node.span)),
+            "network" => run.network = Some(Located::new(value, node.span)),
+            "security" => run.security = Some(Located::new(value, node.span)),
+            other => return Err(unsupported(node, &format!("the RUN flag `--{other}`"))),
+        }
+    }
+    Ok(run)
+}
+
+fn mount(node: &Node, text: &str, cx: &Context) -> Result<Mount, Diagnostic> {
+    let mut mount = Mount::default();
+    let bad = |what: String| malformed(node, &what);
+    for field in csv_fields(text) {
+        let (key, value) = match field.split_once('=') {
+            Some((k, v)) => (k.to_ascii_lowercase(), Some(v.to_owned())),
+            None => (field.to_ascii_lowercase(), None),
+        };
+        let text = || {
+            value
+                .clone()
+                .ok_or_else(|| bad(format!("mount option `{key}` needs a value")))
+        };
+        let boolean = || {
+            flag_bool(value.as_deref())
+                .ok_or_else(|| bad(format!("mount option `{key}` takes true or false")))
+        };
+        let number = || {
+            value
+                .as_deref()
+                .and_then(|v| v.parse::<u32>().ok())
+                .ok_or_else(|| bad(format!("mount option `{key}` takes a number")))
+        };
+        match key.as_str() {
+            "type" => {
+                let kind = text()?;
+                mount.kind = MountKind::parse(&kind)
+                    .ok_or_else(|| bad(format!("unknown mount type `{kind}`")))?;
+            }
+            "target" | "dst" | "destination" => mount.target = Some(text()?),
+            "source" | "src" => mount.source = Some(text()?),
+            "from" => {
+                let from = text()?;
+                let from = cx.stage_ref(&from).unwrap_or(from);
+                mount.from = Some(Located::new(from, node.span));
+            }
+            "id" => mount.id = Some(text()?),
+            "sharing" => mount.sharing = Some(text()?),
+            "readonly" | "ro" => mount.readonly = Some(boolean()?),
+            "rw" | "readwrite" => mount.readonly = Some(!boolean()?),
+            "required" => mount.required = Some(boolean()?),
+            "mode" => mount.mode = Some(text()?),
+            "uid" => mount.uid = Some(number()?),
+            "gid" => mount.gid = Some(number()?),
+            "size" => mount.size = Some(text()?),
+            "env" => mount.env = Some(text()?),
+            "" => {}
+            other => return Err(unsupported(node, &format!("the mount option `{other}`"))),
+        }
+    }
+    Ok(mount)
+}
+
+/// Sources and destination of COPY/ADD.
+fn paths(node: &Node) -> Result<(Vec<Located<String>>, Located<String>), Diagnostic> {
+    if !node.heredocs.is_empty() && node.name() != "copy" {
+        return Err(unsupported(
+            node,
+            &format!(
+                "{} with a here-document as its source",
+                node.keyword.to_uppercase()
+            ),
+        ));
+    }
+    let Some((to, sources)) = node.args.split_last() else {
+        return Err(malformed(
+            node,
+            &format!("{} needs a source and a destination", node.keyword),
+        ));
+    };
+    if sources.is_empty() {
+        return Err(malformed(
+            node,
+            &format!("{} needs a source and a destination", node.keyword),
+        ));
+    }
+    let here = |v: &String| Located::new(v.clone(), node.span);
+    Ok((sources.iter().map(here).collect(), here(to)))
+}
+
+fn copy(node: &Node, cx: &Context) -> Result<Copy, Diagnostic> {
+    let (sources, to) = paths(node)?;
+    let mut copy = Copy {
+        sources,
+        to,
+        from: None,
+        options: CopyOptions::default(),
+        exclude: Vec::new(),
+        parents: false,
+        heredocs: node
+            .heredocs
+            .iter()
+            .map(|h| (h.name.clone(), h.content.clone()))
+            .collect(),
+    };
+    for flag in flags(node, cx)? {
+        if copy_option(node, &flag, &mut copy.options)? {
+            continue;
+        }
+        let value = flag.value.clone().unwrap_or_default();
+        match flag.name.as_str() {
+            "from" => {
+                copy.from = Some(match cx.stage_ref(&value) {
+                    Some(stage) => CopyFrom::Stage(Located::new(stage, node.span)),
+                    None => CopyFrom::Image(Located::new(value, node.span)),
+                });
+            }
+            "exclude" => copy.exclude.push(Located::new(value, node.span)),
+            "parents" => copy.parents = bool_flag(node, &flag)?,
+            other => return Err(unsupported(node, &format!("the COPY flag `--{other}`"))),
+        }
+    }
+    Ok(copy)
+}
+
+fn add(node: &Node, cx: &Context) -> Result<Add, Diagnostic> {
+    let (sources, to) = paths(node)?;
+    let mut add = Add {
+        sources,
+        to,
+        options: CopyOptions::default(),
+        checksum: None,
+        keep_git_dir: false,
+        exclude: Vec::new(),
+        parents: false,
+    };
+    for flag in flags(node, cx)? {
+        if copy_option(node, &flag, &mut add.options)? {
+            continue;
+        }
+        let value = flag.value.clone().unwrap_or_default();
+        match flag.name.as_str() {
+            "checksum" => add.checksum = Some(Located::new(value, node.span)),
+            "keep-git-dir" => add.keep_git_dir = bool_flag(node, &flag)?,
+            "exclude" => add.exclude.push(Located::new(value, node.span)),
+            "parents" => add.parents = bool_flag(node, &flag)?,
+            other => return Err(unsupported(node, &format!("the ADD flag `--{other}`"))),
+        }
+    }
+    Ok(add)
+}
+
+/// `--chown`, `--chmod`, `--link`; false when the flag is another one.
+fn copy_option(node: &Node, flag: &Flag, options: &mut CopyOptions) -> Result<bool, Diagnostic> {
+    let value = || Located::new(flag.value.clone().unwrap_or_default(), node.span);
+    match flag.name.as_str() {
+        "chown" => options.chown = Some(value()),
+        "chmod" => options.chmod = Some(value()),
+        "link" => options.link = bool_flag(node, flag)?,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+fn bool_flag(node: &Node, flag: &Flag) -> Result<bool, Diagnostic> {
+    flag_bool(flag.value.as_deref())
+        .ok_or_else(|| malformed(node, &format!("`--{}` takes true or false", flag.name)))
+}
+
+pub fn flags(node: &Node, cx: &Context) -> Result<Vec<Flag>, Diagnostic> {
+    node.flags
+        .iter()
+        .map(|word| {
+            flag(word, cx.escape).ok_or_else(|| malformed(node, &format!("`{word}` is not a flag")))
+        })
+        .collect()
+}
+
+pub fn no_flags(node: &Node) -> Result<(), Diagnostic> {
+    match node.flags.first() {
+        Some(flag) => Err(unsupported(
+            node,
+            &format!("the {} flag `{flag}`", node.keyword.to_uppercase()),
+        )),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,133 @@
+//! Import of small Dockerfiles; the corpus round trip lives in `tests/roundtrip.rs`.
+
+use super::*;
+use crate::config::forms::CommandForm;
+use crate::config::model::{Base, CopyFrom, StepKind};
+use crate::dockerfile::parse;
+
+fn import(text: &str, artifacts: bool) -> Imported {
+    let file = parse(text).expect("parses");
+    import_dockerfile(&file, &ImportOptions { artifacts }).expect("imports")
+}
+
+const MULTI: &str = "\
+ARG GO_VERSION=1.16
+# build the binary
+FROM golang:${GO_VERSION} AS Builder
+ENV CGO_ENABLED=0
+WORKDIR /src
+COPY . .
+RUN go build -o /out/app .
+RUN <<EOF
+set -e
+echo done
+EOF
+
+FROM alpine
+LABEL a=b
+COPY --from=0 /out/app /usr/local/bin/app
+COPY --from=builder /src/x /src/y /y/
+CMD [\"app\"]
+CMD [\"app\", \"serve\"]
+
+FROM builder
+";
+
+#[test]
+fn stages_args_keys_steps_and_config() {
+    let imported = import(MULTI, true);
+    let p = &imported.project;
+    assert_eq!(p.args.len(), 1);
+    let names: Vec<&str> = p.stages.iter().map(|s| s.name.value.as_str()).collect();
+    assert_eq!(names, ["builder", "stage-1", "stage-2"]);
+    let builder = &p.stages[0];
+    assert_eq!(builder.env.len(), 1);
+    assert_eq!(
+        builder.workdir.as_ref().map(|w| w.value.as_str()),
+        Some("/src")
+    );
+    assert_eq!(builder.steps.len(), 3);
+    match &builder.steps[2].kind {
+        StepKind::Run(run) => assert_eq!(
+            run.command.value,
+            CommandForm::Shell("set -e\necho done\n".into())
+        ),
+        other => panic!("{other:?}"),
+    }
+    let runtime = &p.stages[1];
+    assert_eq!(
+        runtime.config.cmd.as_ref().map(|c| &c.value),
+        Some(&CommandForm::Exec(vec!["app".into(), "serve".into()]))
+    );
+    assert_eq!(runtime.config.labels, [("a".to_owned(), "b".to_owned())]);
+    assert!(matches!(&runtime.steps[0].kind, StepKind::Artifact(a) if a.artifact.value == "app"));
+    assert!(
+        matches!(&runtime.steps[1].kind, StepKind::Copy(c) if matches!(&c.from, Some(CopyFrom::Stage(s)) if s.value == "builder"))
+    );
+    assert_eq!(p.artifacts.len(), 1);
+    assert_eq!(p.stages[2].from.value, Base::Stage("builder".into()));
+    assert_eq!(
+        imported.notes.stages.get("builder"),
+        Some(&vec!["build the binary".to_owned()])
+    );
+}
+
+#[test]
+fn no_artifacts_keeps_plain_copies() {
+    let p = import(MULTI, false).project;
+    assert!(p.artifacts.is_empty());
+    assert!(
+        matches!(&p.stages[1].steps[0].kind, StepKind::Copy(c) if matches!(&c.from, Some(CopyFrom::Stage(s)) if s.value == "builder"))
+    );
+}
+
+#[test]
+fn unexpressible_instructions_are_errors_with_spans() {
+    let text = "FROM alpine\nMAINTAINER me\nADD <<EOF /x\nhi\nEOF\nRUN --device=x true\n";
+    let file = parse(text).expect("parses");
+    let errors = import_dockerfile(&file, &ImportOptions::default()).expect_err("not expressible");
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    for error in &errors {
+        let span = error.primary_span().expect("a span");
+        assert!(span.start > 0 && span.end <= text.len());
+    }
+}
+
+#[test]
+fn imported_projects_pass_the_checker_and_write_back() {
+    let imported = import(MULTI, true);
+    let text = crate::config::write::write_project(
+        &imported.project,
+        &imported.notes,
+        crate::config::write::WriteOptions { schema: true },
+    );
+    let outcome = crate::check::check(&crate::diagnostics::SourceFile::new(
+        "stages.toml",
+        text.as_str(),
+    ));
+    assert!(!outcome.has_errors(), "{:#?}\n{text}", outcome.diagnostics);
+    assert_eq!(outcome.project.as_ref(), Some(&imported.project), "{text}");
+}
+
+#[test]
+fn copy_heredocs_import_and_no_backend_builds_them_yet() {
+    let imported = import("FROM alpine\nCOPY <<EOF /etc/motd\nhello\nEOF\n", true);
+    let stage = &imported.project.stages[0];
+    match &stage.steps[0].kind {
+        StepKind::Copy(copy) => {
+            assert_eq!(copy.heredocs, [("EOF".to_owned(), "hello\n".to_owned())])
+        }
+        other => panic!("{other:?}"),
+    }
+    for backend in [
+        crate::check::Backend::Native,
+        crate::check::Backend::ClassicDockerfile,
+    ] {
+        let found = crate::check::unsupported_features(
+            &imported.project,
+            backend,
+            std::slice::from_ref(&stage.name.value),
+        );
+        assert_eq!(found.len(), 1, "{backend:?}: {found:#?}");
+    }
+}

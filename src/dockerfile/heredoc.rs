@@ -1,0 +1,180 @@
+//! Finding here-documents on an instruction line (`<<EOF`, `<<-EOF`,
+//! `<<"EOF"`, `3<<EOF`), as BuildKit's `heredocsFromLine` does: split the
+//! line into shell words, then read each word that looks like `N<<-WORD`.
+
+use super::syntax::Heredoc;
+
+/// How the shell-word splitter treats quotes and escapes.
+#[derive(Clone, Copy)]
+struct Mode {
+    raw_quotes: bool,
+    raw_escapes: bool,
+}
+
+/// Splits shell words with `\` as escape; `None` on an unterminated quote.
+fn shell_words(input: &str, mode: Mode) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = input.chars().peekable();
+    while let Some(&ch) = chars.peek() {
+        match ch {
+            '\'' => {
+                chars.next();
+                let mut text = String::new();
+                if mode.raw_quotes {
+                    text.push('\'');
+                }
+                loop {
+                    match chars.next() {
+                        None => return None,
+                        Some('\'') => break,
+                        Some(c) => text.push(c),
+                    }
+                }
+                if mode.raw_quotes {
+                    text.push('\'');
+                }
+                word.push_str(&text);
+                in_word = true;
+            }
+            '"' => {
+                chars.next();
+                let mut text = String::new();
+                if mode.raw_quotes {
+                    text.push('"');
+                }
+                loop {
+                    match chars.next() {
+                        None => return None,
+                        Some('"') => break,
+                        Some('\\') => match chars.peek() {
+                            None => {}
+                            Some(&next @ ('"' | '$' | '\\')) => {
+                                if mode.raw_escapes {
+                                    text.push('\\');
+                                }
+                                chars.next();
+                                text.push(next);
+                            }
+                            Some(_) => text.push('\\'),
+                        },
+                        Some(c) => text.push(c),
+                    }
+                }
+                if mode.raw_quotes {
+                    text.push('"');
+                }
+                word.push_str(&text);
+                in_word = true;
+            }
+            _ => {
+                chars.next();
+                if ch == '\\' {
+                    if mode.raw_escapes {
+                        word.push(ch);
+                    }
+                    let Some(next) = chars.next() else {
+                        break;
+                    };
+                    word.push(next);
+                    in_word = true;
+                } else if ch.is_whitespace() {
+                    if in_word && !word.is_empty() {
+                        words.push(std::mem::take(&mut word));
+                        in_word = false;
+                    }
+                } else {
+                    word.push(ch);
+                    in_word = true;
+                }
+            }
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    Some(words)
+}
+
+/// Reads one word as a heredoc start: `^(\d*)<<(-?)([^<]*)$`.
+pub fn parse_heredoc(word: &str) -> Option<Heredoc> {
+    let digits = word.len() - word.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let (fd_text, rest) = word.split_at(digits);
+    let rest = rest.strip_prefix("<<")?;
+    let (chomp, rest) = match rest.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    if rest.contains('<') || rest.is_empty() {
+        return None;
+    }
+    let fd = if fd_text.is_empty() {
+        0
+    } else {
+        fd_text.parse().unwrap_or(u64::MAX)
+    };
+    let cooked = shell_words(
+        rest,
+        Mode {
+            raw_quotes: false,
+            raw_escapes: false,
+        },
+    )?;
+    let [name] = cooked.as_slice() else {
+        return None;
+    };
+    let raw = shell_words(
+        rest,
+        Mode {
+            raw_quotes: true,
+            raw_escapes: false,
+        },
+    )?;
+    let quotes = |s: &str| s.matches(['\'', '"']).count();
+    let expand = raw.len() == 1 && quotes(name) == quotes(&raw[0]);
+    Some(Heredoc {
+        name: name.clone(),
+        fd,
+        expand,
+        chomp,
+        content: String::new(),
+    })
+}
+
+/// Every heredoc started on `line`, in order.
+pub fn heredocs_in_line(line: &str) -> Vec<Heredoc> {
+    if !line.contains("<<") {
+        return Vec::new();
+    }
+    let words = shell_words(
+        line,
+        Mode {
+            raw_quotes: true,
+            raw_escapes: true,
+        },
+    )
+    .unwrap_or_default();
+    words.iter().filter_map(|w| parse_heredoc(w)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_heredocs() {
+        let docs = heredocs_in_line("RUN 3<<IN1 cat <<-\"EOT\" > /f");
+        assert_eq!(docs.len(), 2);
+        assert_eq!(
+            (docs[0].name.as_str(), docs[0].fd, docs[0].expand),
+            ("IN1", 3, true)
+        );
+        assert_eq!(
+            (docs[1].name.as_str(), docs[1].chomp, docs[1].expand),
+            ("EOT", true, false)
+        );
+        assert!(heredocs_in_line("RUN echo '<<EOF'").is_empty());
+        assert!(heredocs_in_line("RUN a <<").is_empty());
+    }
+}

@@ -1,0 +1,255 @@
+//! `RUN --mount=type=…,target=…` values: CSV fields, typed.
+
+use super::super::codes;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum MountType {
+    #[default]
+    Bind,
+    Cache,
+    Tmpfs,
+    Secret,
+    Ssh,
+    /// A type BuildKit does not know; it rejects it when building.
+    Other(String),
+}
+
+impl MountType {
+    pub fn as_str(&self) -> &str {
+        match self {
+            MountType::Bind => "bind",
+            MountType::Cache => "cache",
+            MountType::Tmpfs => "tmpfs",
+            MountType::Secret => "secret",
+            MountType::Ssh => "ssh",
+            MountType::Other(s) => s,
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s.to_lowercase().as_str() {
+            "bind" => MountType::Bind,
+            "cache" => MountType::Cache,
+            "tmpfs" => MountType::Tmpfs,
+            "secret" => MountType::Secret,
+            "ssh" => MountType::Ssh,
+            _ => MountType::Other(s.to_string()),
+        }
+    }
+}
+
+/// One `--mount`. Keys BuildKit spells several ways (`target`, `dst`,
+/// `destination`) land in one field.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Mount {
+    pub kind: MountType,
+    pub target: Option<String>,
+    pub source: Option<String>,
+    /// A stage or image to mount from (bind and cache).
+    pub from: Option<String>,
+    pub readonly: Option<bool>,
+    /// Cache and secret id.
+    pub id: Option<String>,
+    /// Cache sharing: `shared`, `private`, `locked`.
+    pub sharing: Option<String>,
+    pub mode: Option<String>,
+    pub uid: Option<String>,
+    pub gid: Option<String>,
+    /// tmpfs size.
+    pub size: Option<String>,
+    /// Secret exposed as an environment variable.
+    pub env: Option<String>,
+    pub required: Option<bool>,
+    /// Fields not named above, in order: `(key, value)`.
+    pub other: Vec<(String, Option<String>)>,
+}
+
+impl Mount {
+    /// The `--mount=` value for this mount.
+    pub fn to_flag_value(&self) -> String {
+        let mut fields = vec![format!("type={}", self.kind.as_str())];
+        let mut push = |k: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                fields.push(csv_field(&format!("{k}={v}")));
+            }
+        };
+        push("id", &self.id);
+        push("from", &self.from);
+        push("source", &self.source);
+        push("target", &self.target);
+        push("sharing", &self.sharing);
+        push("mode", &self.mode);
+        push("uid", &self.uid);
+        push("gid", &self.gid);
+        push("size", &self.size);
+        push("env", &self.env);
+        if let Some(ro) = self.readonly {
+            fields.push(if ro { "ro" } else { "rw" }.to_string());
+        }
+        if let Some(r) = self.required {
+            fields.push(format!("required={r}"));
+        }
+        for (k, v) in &self.other {
+            fields.push(csv_field(&match v {
+                Some(v) => format!("{k}={v}"),
+                None => k.clone(),
+            }));
+        }
+        fields.join(",")
+    }
+}
+
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
+/// A mount problem at the instruction level.
+#[derive(Debug)]
+pub struct MountError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Splits CSV fields like Go's `encoding/csv` (strict quotes).
+fn csv_fields(value: &str) -> Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    let mut chars = value.chars().peekable();
+    if value.is_empty() {
+        return Ok(fields);
+    }
+    loop {
+        let mut field = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    None => return Err("extraneous or missing \" in quoted-field".to_string()),
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        field.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => field.push(c),
+                }
+            }
+            match chars.next() {
+                None => {
+                    fields.push(field);
+                    return Ok(fields);
+                }
+                Some(',') => fields.push(field),
+                Some(_) => return Err("extraneous or missing \" in quoted-field".to_string()),
+            }
+        } else {
+            loop {
+                match chars.next() {
+                    None => {
+                        fields.push(field);
+                        return Ok(fields);
+                    }
+                    Some(',') => {
+                        fields.push(field);
+                        break;
+                    }
+                    Some('"') => return Err("bare \" in non-quoted-field".to_string()),
+                    Some(c) => field.push(c),
+                }
+            }
+        }
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// Reads a `--mount` value. Like BuildKit before variables are known, only
+/// a malformed value or a variable in `from` is an error here.
+pub fn parse_mount(value: &str) -> Result<Mount, MountError> {
+    let fields = csv_fields(value).map_err(|e| MountError {
+        code: codes::INVALID_MOUNT,
+        message: format!("failed to parse csv mounts: {e}"),
+    })?;
+    let mut m = Mount::default();
+    for field in fields {
+        let (key, value) = match field.split_once('=') {
+            Some((k, v)) => (k.to_lowercase(), Some(v.to_string())),
+            None => (field.to_lowercase(), None),
+        };
+        let Some(value) = value else {
+            match key.as_str() {
+                "readonly" | "ro" => m.readonly = Some(true),
+                "readwrite" | "rw" => m.readonly = Some(false),
+                "required" => m.required = Some(true),
+                _ => m.other.push((key, None)),
+            }
+            continue;
+        };
+        if key == "from" && value.find('$').is_some_and(|at| at != value.len() - 1) {
+            return Err(MountError {
+                code: codes::MOUNT_FROM_VARIABLE,
+                message: "'from' doesn't support variable expansion, define alias stage instead"
+                    .to_string(),
+            });
+        }
+        let slot = match key.as_str() {
+            "type" => {
+                m.kind = MountType::parse(&value);
+                continue;
+            }
+            "readonly" | "ro" => {
+                m.readonly = parse_bool(&value).or(m.readonly);
+                continue;
+            }
+            "readwrite" | "rw" => {
+                m.readonly = parse_bool(&value).map(|b| !b).or(m.readonly);
+                continue;
+            }
+            "required" => {
+                m.required = parse_bool(&value).or(m.required);
+                continue;
+            }
+            "from" => &mut m.from,
+            "source" | "src" => &mut m.source,
+            "target" | "dst" | "destination" => &mut m.target,
+            "id" => &mut m.id,
+            "sharing" => &mut m.sharing,
+            "mode" => &mut m.mode,
+            "uid" => &mut m.uid,
+            "gid" => &mut m.gid,
+            "size" => &mut m.size,
+            "env" => &mut m.env,
+            _ => {
+                m.other.push((key, Some(value)));
+                continue;
+            }
+        };
+        *slot = Some(value);
+    }
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_mounts() {
+        let m = parse_mount("type=cache,target=/root/.cache,sharing=locked,ro").unwrap_or_default();
+        assert_eq!(m.kind, MountType::Cache);
+        assert_eq!(m.target.as_deref(), Some("/root/.cache"));
+        assert_eq!(m.readonly, Some(true));
+        assert!(parse_mount("from=$X,target=/a").is_err());
+        assert!(parse_mount("from=a$,target=/a").is_ok());
+        let back = parse_mount(&m.to_flag_value()).unwrap_or_default();
+        assert_eq!(back, m);
+    }
+}

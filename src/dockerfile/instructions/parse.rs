@@ -1,0 +1,615 @@
+//! Syntax node → typed instruction, after BuildKit's `instructions.ParseInstruction`:
+//! the same argument counts, flag checks and messages.
+
+use super::flags::{FlagError, FlagKind, FlagSpec, FlagValues, check_flags};
+use super::mount::parse_mount;
+use super::{
+    Add, ArgDecl, Command, CommandLine, Copy, Flag, From, Healthcheck, HealthcheckCmd, Instruction,
+    KeyValue, Onbuild, Paths, Run, StageAlias, Volume,
+};
+use crate::diagnostics::{Diagnostic, Label, did_you_mean};
+use crate::dockerfile::codes;
+use crate::dockerfile::heredoc::parse_heredoc;
+use crate::dockerfile::syntax::Node;
+use crate::located::Span;
+
+/// Every instruction keyword BuildKit knows.
+pub const INSTRUCTIONS: &[&str] = &[
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
+];
+
+const fn s(name: &'static str) -> FlagSpec {
+    FlagSpec {
+        name,
+        kind: FlagKind::String,
+    }
+}
+const fn b(name: &'static str) -> FlagSpec {
+    FlagSpec {
+        name,
+        kind: FlagKind::Bool,
+    }
+}
+const fn m(name: &'static str) -> FlagSpec {
+    FlagSpec {
+        name,
+        kind: FlagKind::Strings,
+    }
+}
+
+pub const FROM_FLAGS: &[FlagSpec] = &[s("platform")];
+pub const RUN_FLAGS: &[FlagSpec] = &[m("mount"), s("network"), s("security"), m("device")];
+pub const COPY_FLAGS: &[FlagSpec] = &[
+    s("chown"),
+    s("from"),
+    s("chmod"),
+    b("link"),
+    b("parents"),
+    m("exclude"),
+];
+pub const ADD_FLAGS: &[FlagSpec] = &[
+    s("chown"),
+    s("chmod"),
+    b("link"),
+    b("keep-git-dir"),
+    s("checksum"),
+    b("unpack"),
+    m("exclude"),
+];
+pub const HEALTHCHECK_FLAGS: &[FlagSpec] = &[
+    s("interval"),
+    s("timeout"),
+    s("start-period"),
+    s("start-interval"),
+    s("retries"),
+];
+
+/// Context for building diagnostics about one node.
+struct Req<'a> {
+    node: &'a Node,
+    source: &'a str,
+    upper: String,
+    flags: Vec<Flag>,
+}
+
+impl Req<'_> {
+    fn error(&self, code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::error(code, message).with_label(Label::primary(
+            self.node.span,
+            format!("in this {}", self.upper),
+        ))
+    }
+
+    /// The span of `needle` inside this instruction's text, else the whole node.
+    fn span_of(&self, needle: &str) -> Span {
+        let span = self.node.span;
+        self.source
+            .get(span.start..span.end)
+            .and_then(|text| text.find(needle))
+            .map_or(span, |at| {
+                Span::new(span.start + at, span.start + at + needle.len())
+            })
+    }
+
+    fn check(&self, specs: &[FlagSpec]) -> Result<FlagValues, Diagnostic> {
+        check_flags(&self.flags, specs).map_err(|e: FlagError| {
+            let text = self
+                .flags
+                .get(e.index)
+                .map(Flag::to_text)
+                .unwrap_or_default();
+            let needle = text.split('=').next().unwrap_or("").to_string();
+            let mut d = Diagnostic::error(e.code, e.message)
+                .with_label(Label::primary(self.span_of(&needle), "this flag"));
+            if let Some(help) = e.help {
+                d = d.with_help(help);
+            }
+            d
+        })
+    }
+
+    fn at_least_one(&self) -> Diagnostic {
+        self.error(
+            codes::MISSING_ARGUMENTS,
+            format!("{} requires at least one argument", self.upper),
+        )
+    }
+
+    fn exactly_one(&self) -> Diagnostic {
+        self.error(
+            codes::INVALID_ARGUMENTS,
+            format!("{} requires exactly one argument", self.upper),
+        )
+    }
+}
+
+/// Reads one syntax node as a typed instruction. `source` is the file text
+/// the node's span points into (used to place diagnostics on flags).
+pub fn parse_instruction(node: &Node, source: &str) -> Result<Instruction, Diagnostic> {
+    let req = Req {
+        node,
+        source,
+        upper: node.keyword.to_uppercase(),
+        flags: node.flags.iter().map(|f| Flag::from_text(f)).collect(),
+    };
+    let command = parse_command(&req)?;
+    Ok(Instruction {
+        keyword: node.keyword.clone(),
+        flags: req.flags,
+        command,
+        comments: node.comments.clone(),
+        span: node.span,
+        start_line: node.start_line,
+        end_line: node.end_line,
+    })
+}
+
+fn parse_command(req: &Req) -> Result<Command, Diagnostic> {
+    let node = req.node;
+    let args = &node.args;
+    match node.name().as_str() {
+        "env" => {
+            req.check(&[])?;
+            Ok(Command::Env(key_values(req)?))
+        }
+        "label" => {
+            req.check(&[])?;
+            Ok(Command::Label(key_values(req)?))
+        }
+        "maintainer" => {
+            let [one] = args.as_slice() else {
+                return Err(req.exactly_one());
+            };
+            req.check(&[])?;
+            Ok(Command::Maintainer(one.clone()))
+        }
+        "add" => {
+            if args.len() < 2 {
+                return Err(no_destination(req));
+            }
+            let f = req.check(ADD_FLAGS)?;
+            Ok(Command::Add(Add {
+                paths: paths(req)?,
+                chown: f.string("chown"),
+                chmod: f.string("chmod"),
+                checksum: f.string("checksum"),
+                link: f.bool("link"),
+                keep_git_dir: f.bool("keep-git-dir"),
+                unpack: f.optional_bool("unpack"),
+                exclude: f.strings("exclude"),
+            }))
+        }
+        "copy" => {
+            if args.len() < 2 {
+                return Err(no_destination(req));
+            }
+            let f = req.check(COPY_FLAGS)?;
+            Ok(Command::Copy(Copy {
+                paths: paths(req)?,
+                from: f.string("from"),
+                chown: f.string("chown"),
+                chmod: f.string("chmod"),
+                link: f.bool("link"),
+                parents: f.bool("parents"),
+                exclude: f.strings("exclude"),
+            }))
+        }
+        "from" => parse_from(req),
+        "onbuild" => parse_onbuild(req),
+        "workdir" => {
+            let [one] = args.as_slice() else {
+                return Err(req.exactly_one());
+            };
+            req.check(&[])?;
+            Ok(Command::Workdir(one.clone()))
+        }
+        "run" => {
+            let f = req.check(RUN_FLAGS)?;
+            let mut mounts = Vec::new();
+            for value in f.strings("mount") {
+                let mount = parse_mount(&value).map_err(|e| {
+                    Diagnostic::error(e.code, e.message)
+                        .with_label(Label::primary(req.span_of(&value), "this mount"))
+                        .with_help("name the stage with `FROM … AS name` and mount from that name")
+                })?;
+                mounts.push(mount);
+            }
+            Ok(Command::Run(Run {
+                command: command_line(node),
+                mounts,
+                network: f.string("network"),
+                security: f.string("security"),
+                devices: f.strings("device"),
+            }))
+        }
+        "cmd" => {
+            req.check(&[])?;
+            Ok(Command::Cmd(command_line(node)))
+        }
+        "entrypoint" => {
+            req.check(&[])?;
+            Ok(Command::Entrypoint(command_line(node)))
+        }
+        "healthcheck" => parse_healthcheck(req),
+        "expose" => {
+            if args.is_empty() {
+                return Err(req.at_least_one());
+            }
+            req.check(&[])?;
+            Ok(Command::Expose(args.clone()))
+        }
+        "user" => {
+            let [one] = args.as_slice() else {
+                return Err(req.exactly_one());
+            };
+            req.check(&[])?;
+            Ok(Command::User(one.clone()))
+        }
+        "volume" => {
+            if args.is_empty() {
+                return Err(req.at_least_one());
+            }
+            req.check(&[])?;
+            if args.iter().any(|v| v.trim().is_empty()) {
+                return Err(req.error(
+                    codes::INVALID_ARGUMENTS,
+                    "VOLUME specified can not be an empty string",
+                ));
+            }
+            Ok(Command::Volume(Volume {
+                paths: args.clone(),
+                json: node.json,
+            }))
+        }
+        // BuildKit reads no flags for STOPSIGNAL and ARG: they are ignored.
+        "stopsignal" => {
+            let [one] = args.as_slice() else {
+                return Err(req.exactly_one());
+            };
+            Ok(Command::StopSignal(one.clone()))
+        }
+        "arg" => {
+            if args.is_empty() {
+                return Err(req.at_least_one());
+            }
+            let mut decls = Vec::new();
+            for arg in args {
+                let decl = match arg.split_once('=') {
+                    Some(("", _)) => {
+                        return Err(
+                            req.error(codes::INVALID_ARGUMENTS, "ARG names can not be blank")
+                        );
+                    }
+                    Some((k, v)) => ArgDecl {
+                        name: k.to_string(),
+                        default: Some(v.to_string()),
+                    },
+                    None => ArgDecl {
+                        name: arg.clone(),
+                        default: None,
+                    },
+                };
+                decls.push(decl);
+            }
+            Ok(Command::Arg(decls))
+        }
+        "shell" => {
+            req.check(&[])?;
+            if args.is_empty() {
+                return Err(req.at_least_one());
+            }
+            if !node.json {
+                return Err(req
+                    .error(
+                        codes::INVALID_ARGUMENTS,
+                        "SHELL requires the arguments to be in JSON form",
+                    )
+                    .with_help("write it as a JSON array: SHELL [\"/bin/sh\", \"-c\"]"));
+            }
+            Ok(Command::Shell(args.clone()))
+        }
+        _ => Err(unknown_instruction(req)),
+    }
+}
+
+fn unknown_instruction(req: &Req) -> Diagnostic {
+    let keyword = &req.node.keyword;
+    let mut message = format!("unknown instruction: {keyword}");
+    let upper = keyword.to_uppercase();
+    let mut d = Diagnostic::error(codes::UNKNOWN_INSTRUCTION, String::new());
+    if let Some(s) = did_you_mean(&upper, INSTRUCTIONS.iter().copied()) {
+        let s = if keyword.chars().any(|c| c.is_uppercase()) {
+            s.to_string()
+        } else {
+            s.to_lowercase()
+        };
+        message.push_str(&format!(" (did you mean {s}?)"));
+        d = d.with_help(format!("did you mean `{s}`?"));
+    } else {
+        d = d.with_help(format!("instructions are: {}", INSTRUCTIONS.join(", ")));
+    }
+    d.message = message;
+    d.with_label(Label::primary(req.span_of(keyword), "not an instruction"))
+}
+
+fn no_destination(req: &Req) -> Diagnostic {
+    req.error(
+        codes::MISSING_ARGUMENTS,
+        format!(
+            "{} requires at least two arguments, but only one was provided. Destination could not be determined",
+            req.upper
+        ),
+    )
+    .with_help("give one or more sources, then the destination")
+}
+
+fn key_values(req: &Req) -> Result<Vec<KeyValue>, Diagnostic> {
+    let args = &req.node.args;
+    if args.is_empty() {
+        return Err(req.at_least_one());
+    }
+    let mut pairs = Vec::new();
+    for triple in args.chunks(3) {
+        let [key, value, sep] = triple else {
+            return Err(req.error(
+                codes::INVALID_ARGUMENTS,
+                format!("Bad input to {}, too many arguments", req.upper),
+            ));
+        };
+        if key.is_empty() {
+            return Err(req.error(
+                codes::INVALID_ARGUMENTS,
+                format!("{} names can not be blank", req.upper),
+            ));
+        }
+        pairs.push(KeyValue {
+            key: key.clone(),
+            value: value.clone(),
+            legacy: sep.is_empty(),
+        });
+    }
+    Ok(pairs)
+}
+
+fn paths(req: &Req) -> Result<Paths, Diagnostic> {
+    let node = req.node;
+    let (sources, dest) = match node.args.split_last() {
+        Some((dest, sources)) => (sources.to_vec(), dest.clone()),
+        None => return Err(no_destination(req)),
+    };
+    if parse_heredoc(&dest).is_some() {
+        return Err(req.error(
+            codes::INVALID_HEREDOC,
+            format!("{} cannot accept a heredoc as a destination", req.upper),
+        ));
+    }
+    Ok(Paths {
+        sources,
+        dest,
+        json: node.json,
+        heredocs: node.heredocs.clone(),
+    })
+}
+
+fn command_line(node: &Node) -> CommandLine {
+    CommandLine {
+        args: node.args.clone(),
+        json: node.json,
+        heredocs: node.heredocs.clone(),
+    }
+}
+
+/// BuildKit's `^[a-z][a-z0-9-_.]*$` for stage names (after lower-casing).
+pub fn is_valid_stage_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+}
+
+fn parse_from(req: &Req) -> Result<Command, Diagnostic> {
+    let args = &req.node.args;
+    let alias = match args.as_slice() {
+        [_, as_keyword, name] if as_keyword.eq_ignore_ascii_case("as") => {
+            if !is_valid_stage_name(&name.to_lowercase()) {
+                return Err(Diagnostic::error(
+                    codes::INVALID_STAGE_NAME,
+                    format!(
+                        "invalid name for build stage: {}, name can't start with a number or contain symbols",
+                        crate::dockerfile::quote::go_quote(name)
+                    ),
+                )
+                .with_label(Label::primary(req.span_of(name), "this name"))
+                .with_help("start with a letter; use letters, digits, `-`, `_` and `.`"));
+            }
+            Some(StageAlias {
+                as_keyword: as_keyword.clone(),
+                name: name.clone(),
+            })
+        }
+        [_] => None,
+        _ => {
+            return Err(req
+                .error(
+                    codes::INVALID_ARGUMENTS,
+                    "FROM requires either one or three arguments",
+                )
+                .with_help("write `FROM image` or `FROM image AS name`"));
+        }
+    };
+    let f = req.check(FROM_FLAGS)?;
+    Ok(Command::From(From {
+        image: args[0].clone(),
+        platform: f.string("platform"),
+        alias,
+    }))
+}
+
+fn parse_onbuild(req: &Req) -> Result<Command, Diagnostic> {
+    let Some(trigger) = &req.node.sub else {
+        return Err(req.at_least_one());
+    };
+    req.check(&[])?;
+    let upper = trigger.keyword.trim().to_uppercase();
+    match upper.as_str() {
+        "ONBUILD" => {
+            return Err(req.error(
+                codes::INVALID_ARGUMENTS,
+                "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+            ));
+        }
+        "MAINTAINER" | "FROM" => {
+            return Err(req.error(
+                codes::INVALID_ARGUMENTS,
+                format!("{upper} isn't allowed as an ONBUILD trigger"),
+            ));
+        }
+        _ => {}
+    }
+    let original = req.node.original.trim_start();
+    let after_keyword = original
+        .get(..7)
+        .filter(|k| k.eq_ignore_ascii_case("onbuild"))
+        .map_or(original, |_| original[7..].trim_start());
+    let mut expression = after_keyword.to_string();
+    for doc in &req.node.heredocs {
+        expression.push('\n');
+        expression.push_str(&doc.content);
+        expression.push_str(&doc.name);
+    }
+    Ok(Command::Onbuild(Onbuild {
+        expression,
+        trigger: Some(trigger.as_ref().clone()),
+    }))
+}
+
+fn parse_healthcheck(req: &Req) -> Result<Command, Diagnostic> {
+    let node = req.node;
+    let Some((typ, rest)) = node.args.split_first() else {
+        return Err(req.at_least_one());
+    };
+    if typ.eq_ignore_ascii_case("none") {
+        if !rest.is_empty() {
+            return Err(req.error(
+                codes::INVALID_ARGUMENTS,
+                "HEALTHCHECK NONE takes no arguments",
+            ));
+        }
+        return Ok(Command::Healthcheck(Healthcheck::None(typ.clone())));
+    }
+    let f = req.check(HEALTHCHECK_FLAGS)?;
+    if !typ.eq_ignore_ascii_case("cmd") {
+        return Err(req
+            .error(
+                codes::INVALID_ARGUMENTS,
+                format!(
+                    "Unknown type {} in HEALTHCHECK (try CMD)",
+                    crate::dockerfile::quote::go_quote(&typ.to_uppercase())
+                ),
+            )
+            .with_help("write `HEALTHCHECK CMD …` or `HEALTHCHECK NONE`"));
+    }
+    if rest.is_empty() {
+        return Err(req.error(
+            codes::MISSING_ARGUMENTS,
+            "Missing command after HEALTHCHECK CMD",
+        ));
+    }
+    for name in ["interval", "timeout", "start-period", "start-interval"] {
+        if let Some(v) = f.string(name)
+            && !v.is_empty()
+            && !is_go_duration(&v)
+        {
+            return Err(Diagnostic::error(
+                codes::INVALID_FLAG,
+                format!(
+                    "time: invalid duration {}",
+                    crate::dockerfile::quote::go_quote(&v)
+                ),
+            )
+            .with_label(Label::primary(req.span_of(&v), "not a duration"))
+            .with_help("write a duration such as 30s, 1m30s or 500ms"));
+        }
+    }
+    if let Some(r) = f.string("retries")
+        && !r.is_empty()
+    {
+        match r.parse::<i32>() {
+            Ok(n) if n < 0 => {
+                return Err(req.error(
+                    codes::INVALID_FLAG,
+                    format!("--retries cannot be negative ({n})"),
+                ));
+            }
+            Ok(_) => {}
+            Err(_) => {
+                return Err(req.error(
+                    codes::INVALID_FLAG,
+                    format!(
+                        "strconv.ParseInt: parsing {}: invalid syntax",
+                        crate::dockerfile::quote::go_quote(&r)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(Command::Healthcheck(Healthcheck::Cmd(HealthcheckCmd {
+        cmd_keyword: typ.clone(),
+        command: CommandLine {
+            args: rest.to_vec(),
+            json: node.json,
+            heredocs: Vec::new(),
+        },
+        interval: f.string("interval"),
+        timeout: f.string("timeout"),
+        start_period: f.string("start-period"),
+        start_interval: f.string("start-interval"),
+        retries: f.string("retries"),
+    })))
+}
+
+/// Go's `time.ParseDuration` grammar: `[-+]` then number-unit pairs, or `0`.
+fn is_go_duration(s: &str) -> bool {
+    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if s == "0" {
+        return true;
+    }
+    let mut rest = s;
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let num = &rest[..num_len];
+        if num.is_empty() || num == "." {
+            return false;
+        }
+        rest = &rest[num_len..];
+        let unit = ["ns", "us", "µs", "μs", "ms", "s", "m", "h"]
+            .into_iter()
+            .find(|u| rest.starts_with(u));
+        match unit {
+            Some(u) => rest = &rest[u.len()..],
+            None => return false,
+        }
+    }
+    true
+}

@@ -1,0 +1,400 @@
+//! Typed instructions → Dockerfile text in one canonical layout: directives
+//! first, a blank line before each stage and before commented instructions,
+//! upper-case keywords, JSON form kept as JSON, heredocs kept as heredocs,
+//! long RUNs broken before `&&` with continuations.
+//!
+//! Reading the printed text gives back the same instructions: every
+//! argument is printed exactly as it was read, and line breaks are only put
+//! where they add nothing to the joined line.
+
+use super::directives::looks_like_directive;
+use super::instructions::{Command, CommandLine, Flag, Healthcheck, Instruction, KeyValue, Paths};
+use super::stages::Program;
+use super::syntax::Heredoc;
+
+/// Lines longer than this are broken where that changes nothing.
+const WIDTH: usize = 80;
+/// Continuation lines start with this.
+const INDENT: &str = "    ";
+
+/// Prints a whole program.
+pub fn print(program: &Program) -> String {
+    let mut out = String::new();
+    for d in &program.directives {
+        out.push_str(&format!("# {}={}\n", d.name, d.value));
+    }
+    let has_escape = program.directives.iter().any(|d| d.name == "escape");
+    if program.escape != '\\' && !has_escape {
+        out.push_str(&format!("# escape={}\n", program.escape));
+    }
+    let mut first = true;
+    let mut emit = |out: &mut String, instruction: &Instruction, stage_start: bool| {
+        let needs_gap = stage_start || !instruction.comments.is_empty();
+        if first {
+            let directive_like = instruction
+                .comments
+                .first()
+                .is_some_and(|c| looks_like_directive(&format!("# {c}")));
+            if !out.is_empty() || directive_like {
+                out.push('\n');
+            }
+        } else if needs_gap {
+            out.push('\n');
+        }
+        first = false;
+        out.push_str(&print_instruction(instruction, program.escape));
+    };
+    for arg in &program.meta_args {
+        emit(&mut out, arg, false);
+    }
+    for stage in &program.stages {
+        emit(&mut out, &stage.from, true);
+        for instruction in &stage.instructions {
+            emit(&mut out, instruction, false);
+        }
+    }
+    if !program.trailing_comments.is_empty() {
+        out.push('\n');
+        for c in &program.trailing_comments {
+            out.push_str(&format!("# {c}\n"));
+        }
+    }
+    out
+}
+
+/// Prints one instruction with its comments and heredoc bodies, ending in `\n`.
+pub fn print_instruction(instruction: &Instruction, escape: char) -> String {
+    let mut out = String::new();
+    for c in &instruction.comments {
+        out.push_str(&format!("# {c}\n"));
+    }
+    let flags: Vec<String> = instruction.flags.iter().map(flag_text).collect();
+    let flat_head = std::iter::once(instruction.name().to_string())
+        .chain(flags.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (flat_body, _) = body(&instruction.command, escape, flat_head.len());
+    // Long instructions put each flag, then the rest, on its own line; a flag
+    // ending in the escape would swallow the blank before the break.
+    let stacked = !flags.is_empty()
+        && !flat_body.is_empty()
+        && flat_head.len() + 1 + first_line_len(&flat_body) > WIDTH
+        && !flags.iter().any(|f| f.contains(escape));
+    let (text, heredocs) = if stacked {
+        let (body, heredocs) = body(&instruction.command, escape, INDENT.len());
+        let separator = format!(" {escape}\n{INDENT}");
+        let mut text = instruction.name().to_string();
+        text.push(' ');
+        text.push_str(&flags.join(&separator));
+        text.push_str(&separator);
+        text.push_str(&guard_flag_like(&body));
+        (text, heredocs)
+    } else {
+        let (body, heredocs) = body(&instruction.command, escape, flat_head.len());
+        let mut text = flat_head;
+        if !body.is_empty() {
+            text.push(' ');
+            text.push_str(&guard_flag_like(&body));
+        }
+        (text, heredocs)
+    };
+    out.push_str(&text);
+    out.push('\n');
+    for doc in heredocs {
+        out.push_str(&doc.content);
+        if !doc.content.is_empty() && !doc.content.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&doc.name);
+        out.push('\n');
+    }
+    out
+}
+
+/// Arguments that start like a flag need a `--` before them.
+fn guard_flag_like(body: &str) -> String {
+    if body.starts_with("--") {
+        format!("-- {body}")
+    } else {
+        body.to_string()
+    }
+}
+
+fn first_line_len(text: &str) -> usize {
+    text.lines().next().map_or(0, str::len)
+}
+
+/// `--name=value`, quoted when the value would not survive as one word.
+fn flag_text(flag: &Flag) -> String {
+    match &flag.value {
+        Some(v)
+            if v.is_empty() || v.contains(|c: char| c.is_whitespace() || "\"'\\".contains(c)) =>
+        {
+            let escaped = v.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("--{}=\"{escaped}\"", flag.name)
+        }
+        _ => flag.to_text(),
+    }
+}
+
+fn json_array(items: &[String]) -> String {
+    let parts: Vec<String> = items
+        .iter()
+        .map(|s| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string()))
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// The text after keyword and flags, and the heredocs to print after it.
+fn body(command: &Command, escape: char, indent: usize) -> (String, Vec<Heredoc>) {
+    match command {
+        Command::From(f) => {
+            let mut s = f.image.clone();
+            if let Some(alias) = &f.alias {
+                let as_keyword = if alias.as_keyword.is_empty() {
+                    "AS"
+                } else {
+                    alias.as_keyword.as_str()
+                };
+                s.push_str(&format!(" {as_keyword} {}", alias.name));
+            }
+            (s, Vec::new())
+        }
+        Command::Run(r) => command_line(&r.command, escape, indent, true),
+        Command::Cmd(c) | Command::Entrypoint(c) => command_line(c, escape, indent, false),
+        Command::Shell(args) => (json_array(args), Vec::new()),
+        Command::Copy(c) => paths(&c.paths),
+        Command::Add(a) => paths(&a.paths),
+        Command::Env(pairs) | Command::Label(pairs) => {
+            (key_values(pairs, escape, indent), Vec::new())
+        }
+        Command::Arg(decls) => {
+            let words: Vec<String> = decls.iter().map(|d| d.to_text()).collect();
+            (wrap_words(&words, escape, indent), Vec::new())
+        }
+        Command::Workdir(s)
+        | Command::User(s)
+        | Command::StopSignal(s)
+        | Command::Maintainer(s) => (s.clone(), Vec::new()),
+        Command::Expose(ports) => (ports.join(" "), Vec::new()),
+        Command::Volume(v) => {
+            if v.json {
+                (json_array(&v.paths), Vec::new())
+            } else {
+                (v.paths.join(" "), Vec::new())
+            }
+        }
+        Command::Healthcheck(Healthcheck::None(word)) => {
+            let word = if word.is_empty() { "NONE" } else { word };
+            (word.to_string(), Vec::new())
+        }
+        Command::Healthcheck(Healthcheck::Cmd(h)) => {
+            let word = if h.cmd_keyword.is_empty() {
+                "CMD"
+            } else {
+                h.cmd_keyword.as_str()
+            };
+            let (cmd, _) = command_line(&h.command, escape, indent, false);
+            (format!("{word} {cmd}"), Vec::new())
+        }
+        // The trigger keeps its own heredoc bodies in the expression.
+        Command::Onbuild(o) => (o.expression.clone(), Vec::new()),
+    }
+}
+
+fn command_line(
+    c: &CommandLine,
+    escape: char,
+    indent: usize,
+    break_long: bool,
+) -> (String, Vec<Heredoc>) {
+    if c.json {
+        return (json_array(&c.args), Vec::new());
+    }
+    let line = c.args.join(" ");
+    let text = if break_long {
+        break_before_and(&line, escape, indent + line.len() > WIDTH)
+    } else {
+        line
+    };
+    (text, c.heredocs.clone())
+}
+
+/// Breaks a shell line before `&&`: the first blank before it stays on the
+/// line, the escape ends it, and the other blanks start the next one, so
+/// joining the lines gives back exactly the same text. Breaks where several
+/// blanks show an earlier line break; with `all`, before every `&&`.
+fn break_before_and(line: &str, escape: char, all: bool) -> String {
+    let bytes = line.as_bytes();
+    let mut out = String::with_capacity(line.len() + 16);
+    let mut last = 0;
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        if bytes[i] == b'&' && bytes[i + 1] == b'&' {
+            let mut start = i;
+            while start > last && matches!(bytes[start - 1], b' ' | b'\t') {
+                start -= 1;
+            }
+            let blanks = i - start;
+            if start > last && (blanks >= 2 || (all && blanks == 1)) {
+                out.push_str(&line[last..=start]);
+                out.push(escape);
+                out.push('\n');
+                last = start + 1;
+            }
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    out.push_str(&line[last..]);
+    out
+}
+
+fn paths(p: &Paths) -> (String, Vec<Heredoc>) {
+    let mut all = p.sources.clone();
+    all.push(p.dest.clone());
+    if p.json {
+        (json_array(&all), Vec::new())
+    } else {
+        (all.join(" "), p.heredocs.clone())
+    }
+}
+
+fn key_values(pairs: &[KeyValue], escape: char, indent: usize) -> String {
+    if let [pair] = pairs
+        && pair.legacy
+    {
+        return format!("{} {}", pair.key, pair.value);
+    }
+    let words: Vec<String> = pairs
+        .iter()
+        .map(|p| format!("{}={}", p.key, p.value))
+        .collect();
+    wrap_words(&words, escape, indent)
+}
+
+/// Words on one line, or one per line when that is too long; the words
+/// are split on blanks when read, so the indentation changes nothing.
+fn wrap_words(words: &[String], escape: char, indent: usize) -> String {
+    let one_line = words.join(" ");
+    // A word ending in the escape would escape the blank before the break.
+    let unsafe_break = words.iter().any(|w| w.contains(escape));
+    if words.len() < 2 || unsafe_break || indent + 1 + one_line.len() <= WIDTH {
+        return one_line;
+    }
+    words.join(&format!(" {escape}\n{INDENT}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::break_before_and;
+
+    #[test]
+    fn breaks_keep_the_joined_line() {
+        let line = "apt-get update && apt-get install -y curl     && rm -rf /var/lib/apt/lists/*";
+        let broken = break_before_and(line, '\\', true);
+        let joined: String = broken
+            .split('\n')
+            .map(|l| l.strip_suffix('\\').unwrap_or(l))
+            .collect();
+        assert_eq!(joined, line);
+        assert_eq!(broken.lines().count(), 3);
+    }
+}
+
+#[cfg(test)]
+mod code_made {
+    use crate::dockerfile::instructions::{
+        Command, CommandLine, Copy, From, Instruction, KeyValue, Mount, MountType, Paths, Run,
+        StageAlias,
+    };
+    use crate::dockerfile::{Heredoc, Program, Stage, print, read};
+
+    #[test]
+    fn instructions_made_in_code_print_and_read_back() {
+        let from = |image: &str, name: &str| {
+            Instruction::new(Command::From(From {
+                image: image.to_string(),
+                platform: None,
+                alias: Some(StageAlias {
+                    as_keyword: "AS".to_string(),
+                    name: name.to_string(),
+                }),
+            }))
+        };
+        let run = Instruction::new(Command::Run(Run {
+            command: CommandLine::shell("cargo build --release"),
+            mounts: vec![Mount {
+                kind: MountType::Cache,
+                target: Some("/usr/local/cargo/registry".to_string()),
+                ..Mount::default()
+            }],
+            ..Run::default()
+        }))
+        .with_comments(vec!["build once".to_string()]);
+        let script = Instruction::new(Command::Copy(Copy {
+            paths: Paths {
+                sources: vec!["<<EOF".to_string()],
+                dest: "/start.sh".to_string(),
+                json: false,
+                heredocs: vec![Heredoc {
+                    name: "EOF".to_string(),
+                    content: "#!/bin/sh\nexec /app \"$@\"\n".to_string(),
+                    expand: true,
+                    ..Heredoc::default()
+                }],
+            },
+            chmod: Some("0755".to_string()),
+            link: true,
+            ..Copy::default()
+        }));
+        let copy = Instruction::new(Command::Copy(Copy {
+            paths: Paths {
+                sources: vec!["/src/target/release/app".to_string()],
+                dest: "/app".to_string(),
+                ..Paths::default()
+            },
+            from: Some("build".to_string()),
+            ..Copy::default()
+        }));
+        let env = Instruction::new(Command::Env(vec![KeyValue {
+            key: "RUST_LOG".to_string(),
+            value: "info".to_string(),
+            legacy: false,
+        }]));
+        let entry = Instruction::new(Command::Entrypoint(CommandLine::exec(["/start.sh"])));
+        let program = Program {
+            stages: vec![
+                Stage {
+                    from: from("rust:1", "build"),
+                    instructions: vec![run],
+                },
+                Stage {
+                    from: from("debian:stable-slim", "app"),
+                    instructions: vec![copy, script, env, entry],
+                },
+            ],
+            ..Program::default()
+        };
+        let text = print(&program);
+        assert_eq!(
+            text,
+            "FROM rust:1 AS build\n\
+             \n\
+             # build once\n\
+             RUN --mount=type=cache,target=/usr/local/cargo/registry cargo build --release\n\
+             \n\
+             FROM debian:stable-slim AS app\n\
+             COPY --from=build /src/target/release/app /app\n\
+             COPY --chmod=0755 --link <<EOF /start.sh\n\
+             #!/bin/sh\n\
+             exec /app \"$@\"\n\
+             EOF\n\
+             ENV RUST_LOG=info\n\
+             ENTRYPOINT [\"/start.sh\"]\n"
+        );
+        let back = read(&text).expect("printed text reads back");
+        assert_eq!(back.stages, program.stages);
+    }
+}

@@ -1,0 +1,194 @@
+//! `stages dockerfile dump|outline|fmt` through the real binary.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn stages() -> Command {
+    Command::cargo_bin("stages").expect("binary built by cargo")
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("temp file");
+    path
+}
+
+const MULTI: &str = "\
+ARG GO=1.22
+FROM golang:${GO} AS build
+RUN --mount=type=cache,target=/root/.cache go build -o /out/app .
+
+FROM build AS test
+RUN go test ./...
+
+FROM scratch AS app
+COPY --from=build /out/app /app
+ENTRYPOINT [\"/app\"]
+";
+
+#[test]
+fn dump_prints_buildkit_format() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(&dir, "Dockerfile", MULTI);
+    stages()
+        .args(["dockerfile", "dump"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout(
+            "(arg \"GO=1.22\")\n\
+             (from \"golang:${GO}\" \"AS\" \"build\")\n\
+             (run [\"--mount=type=cache,target=/root/.cache\"] \"go build -o /out/app .\")\n\
+             (from \"build\" \"AS\" \"test\")\n\
+             (run \"go test ./...\")\n\
+             (from \"scratch\" \"AS\" \"app\")\n\
+             (copy [\"--from=build\"] \"/out/app\" \"/app\")\n\
+             (entrypoint \"/app\")\n",
+        );
+}
+
+#[test]
+fn dump_reads_standard_input() {
+    stages()
+        .args(["dockerfile", "dump", "-"])
+        .write_stdin("FROM a\nRUN echo hi\n")
+        .assert()
+        .success()
+        .stdout("(from \"a\")\n(run \"echo hi\")\n");
+}
+
+#[test]
+fn parse_errors_are_diagnostics_with_a_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(&dir, "Dockerfile", "FROM a\nENV PATH\n");
+    stages()
+        .args(["dockerfile", "dump"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "stages::dockerfile::missing-value",
+        ))
+        .stderr(predicate::str::contains("ENV must have two arguments"))
+        .stderr(predicate::str::contains("Dockerfile:2:1"));
+}
+
+#[test]
+fn outline_shows_stages_and_target_needs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(&dir, "Dockerfile", MULTI);
+    let output = stages()
+        .args([
+            "dockerfile",
+            "outline",
+            "--format",
+            "json",
+            "--target",
+            "app",
+        ])
+        .arg(&file)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&output).expect("json outline");
+    assert_eq!(json["meta_args"], serde_json::json!(["GO=1.22"]));
+    assert_eq!(json["stages"][1]["base_stage"], 0);
+    assert_eq!(
+        json["stages"][2]["copies_from"],
+        serde_json::json!(["build"])
+    );
+    assert_eq!(json["target"]["needs"], serde_json::json!([0, 2]));
+    stages()
+        .args(["dockerfile", "outline", "--target", "ap"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("did you mean `app`?"));
+}
+
+#[test]
+fn outline_reports_circular_dependencies() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(
+        &dir,
+        "Dockerfile",
+        "FROM a AS one\nCOPY --from=two /x /x\nFROM b AS two\nCOPY --from=one /y /y\n",
+    );
+    stages()
+        .args(["dockerfile", "outline"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "circular dependency detected on stage: one",
+        ));
+}
+
+#[test]
+fn fmt_rewrites_then_check_passes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let messy = "from  alpine as base\nrun apk add curl \\\n    && echo done\n\n\nCOPY a b\n";
+    let file = write(&dir, "Dockerfile", messy);
+    stages()
+        .args(["dockerfile", "fmt", "--check"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not in the canonical layout"));
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("file"),
+        messy,
+        "--check changes nothing"
+    );
+    stages()
+        .args(["dockerfile", "fmt"])
+        .arg(&file)
+        .assert()
+        .success();
+    let formatted = std::fs::read_to_string(&file).expect("file");
+    assert_eq!(
+        formatted,
+        "FROM alpine as base\nRUN apk add curl \\\n    && echo done\nCOPY a b\n"
+    );
+    stages()
+        .args(["dockerfile", "fmt", "--check"])
+        .arg(&file)
+        .assert()
+        .success();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "no temporary file left behind: {leftovers:?}"
+    );
+}
+
+#[test]
+fn fmt_refuses_files_buildkit_rejects() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = "FROM a\nCOPY --form=x a b\n";
+    let file = write(&dir, "Dockerfile", text);
+    stages()
+        .args(["dockerfile", "fmt"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "unknown flag: --form (did you mean from?)",
+        ));
+    assert_eq!(std::fs::read_to_string(&file).expect("file"), text);
+}
+
+#[test]
+fn missing_file_is_a_usage_error() {
+    stages()
+        .args(["dockerfile", "dump", "/nonexistent/Dockerfile"])
+        .assert()
+        .code(2);
+}

@@ -1,0 +1,136 @@
+//! Conformance of the Dockerfile layer against BuildKit's own readings of
+//! the shared corpus (`../shared/corpus`, or `STAGES_CORPUS`).
+
+mod corpus;
+
+use corpus::{Case, Report};
+use stages::dockerfile;
+
+#[test]
+fn buildkit_parser_dumps_match() {
+    let mut report = Report::new("buildkit-parser dump");
+    for case in corpus::cases("buildkit-parser") {
+        let expected = case.result();
+        match dockerfile::parse(&case.text) {
+            Ok(file) => report.check(&case.name, &dockerfile::dump(&file), &expected),
+            Err(d) => report.fail(&case.name, format!("rejected: {}", d.message)),
+        }
+    }
+    report.assert_count(33);
+}
+
+#[test]
+fn buildkit_integration_dumps_match() {
+    let mut report = Report::new("buildkit-integration dump");
+    for case in corpus::cases("buildkit-integration") {
+        dump_case(&mut report, &case);
+    }
+    report.assert_count(415);
+}
+
+#[test]
+fn real_dumps_match() {
+    let mut report = Report::new("real dump");
+    for case in corpus::cases("real") {
+        dump_case(&mut report, &case);
+    }
+    report.assert_count(48);
+}
+
+fn dump_case(report: &mut Report, case: &Case) {
+    let expected = case.result();
+    match dockerfile::parse(&case.text) {
+        Ok(file) => report.check(&case.name, &dockerfile::dump(&file), &expected),
+        Err(d) => report.fail(&case.name, format!("rejected: {}", d.message)),
+    }
+}
+
+#[test]
+fn buildkit_parser_negatives_are_rejected() {
+    let mut report = Report::new("buildkit-parser-negative");
+    for case in corpus::cases("buildkit-parser-negative") {
+        match dockerfile::parse(&case.text) {
+            Ok(_) => report.fail(&case.name, "accepted".to_string()),
+            Err(d) => {
+                let want = case.json()["parse_error"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                match d.primary_span() {
+                    Some(span) if span.start <= case.text.len() && d.message == want => {
+                        report.pass()
+                    }
+                    Some(_) => report.fail(
+                        &case.name,
+                        format!("{:?}, BuildKit says {want:?}", d.message),
+                    ),
+                    None => report.fail(&case.name, format!("no line in: {}", d.message)),
+                }
+            }
+        }
+    }
+    report.assert_count(4);
+}
+
+/// What `result` leaves out: keyword as written, flags, JSON form, heredocs,
+/// lines, original text, comments, directives, escape token.
+#[test]
+fn syntax_details_match_ast_json() {
+    let mut report = Report::new("ast.json details");
+    let mut total = 0;
+    for folder in ["buildkit-parser", "buildkit-integration", "real"] {
+        for case in corpus::cases(folder) {
+            total += 1;
+            let json = case.json();
+            match dockerfile::parse(&case.text) {
+                Ok(file) => match corpus::ast_mismatch(&file, &json) {
+                    None => report.pass(),
+                    Some(why) => report.fail(&case.name, why),
+                },
+                Err(d) => report.fail(&case.name, format!("rejected: {}", d.message)),
+            }
+        }
+    }
+    report.assert_count(total.max(496));
+}
+
+/// Stage structure: names, bases, platforms, commands, `COPY --from`
+/// targets, RUN flags, meta-ARGs; rejected exactly where BuildKit's second
+/// layer rejects.
+#[test]
+fn stages_match_buildkit() {
+    let mut report = Report::new("stages");
+    let mut total = 0;
+    for folder in ["buildkit-parser", "buildkit-integration", "real"] {
+        for case in corpus::cases(folder) {
+            total += 1;
+            let json = case.json();
+            match corpus::stages_mismatch(&case.text, &json) {
+                None => report.pass(),
+                Some(why) => report.fail(&case.name, why),
+            }
+        }
+    }
+    report.assert_count(total.max(496));
+}
+
+/// Printing and reading again changes nothing: same dump, same heredocs
+/// and flags, same typed program; printing is idempotent.
+#[test]
+fn printer_round_trips() {
+    let mut report = Report::new("printer round trip");
+    let mut total = 0;
+    for folder in ["buildkit-parser", "buildkit-integration", "real"] {
+        for case in corpus::cases(folder) {
+            let Ok(program) = dockerfile::read(&case.text) else {
+                continue;
+            };
+            total += 1;
+            match corpus::round_trip_mismatch(&case.text, &program) {
+                None => report.pass(),
+                Some(why) => report.fail(&case.name, why),
+            }
+        }
+    }
+    report.assert_count(total.max(450));
+}

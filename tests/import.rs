@@ -1,0 +1,144 @@
+//! `stages import` end to end: output that checks, the overwrite guard,
+//! nothing written on errors, diagnostics for parse and import errors.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+const DOCKERFILE: &str = "\
+# syntax=docker/dockerfile:1
+ARG VERSION=1.0
+# compile
+FROM golang:1.22 AS build
+WORKDIR /src
+COPY . .
+RUN go build -o /out/app .
+
+FROM alpine
+COPY --from=build /out/app /usr/local/bin/app
+CMD [\"app\"]
+";
+
+fn dir_with(dockerfile: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).expect("write");
+    dir
+}
+
+fn stages(dir: &tempfile::TempDir) -> Command {
+    let mut cmd = Command::cargo_bin("stages").expect("binary");
+    cmd.current_dir(dir.path());
+    cmd
+}
+
+#[test]
+fn writes_a_config_that_checks_and_exports_back() {
+    let dir = dir_with(DOCKERFILE);
+    std::fs::write(dir.path().join(".dockerignore"), "target\n").expect("write");
+    stages(&dir).arg("import").assert().success();
+    let toml = std::fs::read_to_string(dir.path().join("stages.toml")).expect("written");
+    assert!(
+        toml.starts_with("#:schema ./schema/stages.schema.json\n"),
+        "{toml}"
+    );
+    assert!(
+        toml.contains(".dockerignore sits beside the Dockerfile"),
+        "{toml}"
+    );
+    assert!(toml.contains("# compile\n[stages.build]"), "{toml}");
+    assert!(toml.contains("[artifacts.app]"), "{toml}");
+    stages(&dir).arg("check").assert().success();
+    let out = stages(&dir)
+        .args(["export-dockerfile", "--all-stages"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains("COPY --from=build /out/app /usr/local/bin/app"),
+        "{text}"
+    );
+}
+
+#[test]
+fn no_artifacts_keeps_plain_copies() {
+    let dir = dir_with(DOCKERFILE);
+    let out = stages(&dir)
+        .args(["import", "-o", "-", "--no-artifacts"])
+        .assert()
+        .success();
+    let toml = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(!toml.contains("[artifacts"), "{toml}");
+    assert!(
+        toml.contains(r#"{ copy = "/out/app", to = "/usr/local/bin/app", from = "build" }"#),
+        "{toml}"
+    );
+}
+
+#[test]
+fn refuses_to_overwrite_without_force() {
+    let dir = dir_with(DOCKERFILE);
+    std::fs::write(dir.path().join("stages.toml"), "# mine\n").expect("write");
+    stages(&dir)
+        .arg("import")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already exists"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("stages.toml")).expect("read"),
+        "# mine\n"
+    );
+    stages(&dir).args(["import", "--force"]).assert().success();
+}
+
+#[test]
+fn unconvertible_instructions_are_reported_and_nothing_is_written() {
+    let dir = dir_with("FROM alpine\nMAINTAINER someone\nRUN --device=/dev/fuse true\n");
+    stages(&dir).arg("import").assert().code(1).stderr(
+        predicate::str::contains("stages::import::unsupported")
+            .and(predicate::str::contains("MAINTAINER"))
+            .and(predicate::str::contains("--device")),
+    );
+    assert!(!dir.path().join("stages.toml").exists());
+}
+
+#[test]
+fn parse_errors_are_diagnostics_and_nothing_is_written() {
+    for text in ["FROM busybox\n\nENV PATH\n", "", "# only a comment\n"] {
+        let dir = dir_with(text);
+        stages(&dir)
+            .arg("import")
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("stages::"));
+        assert!(!dir.path().join("stages.toml").exists(), "{text:?}");
+    }
+    let dir = dir_with("FROM busybox\n\nENV PATH\n");
+    stages(&dir)
+        .arg("import")
+        .assert()
+        .stderr(predicate::str::contains("Dockerfile:3"));
+}
+
+#[path = "corpus/mod.rs"]
+mod corpus;
+
+/// The stages.toml written for a few corpus Dockerfiles (golden files).
+#[test]
+fn corpus_imports_as_recorded() {
+    let Some(root) = corpus::root() else {
+        return;
+    };
+    let files = [
+        "builder-pattern/alexellis__href-counter/Dockerfile.multi",
+        "real/GoogleContainerTools__distroless__examples__rust__Dockerfile",
+        "real/docker__awesome-compose__react-rust-postgres__backend__Dockerfile",
+        "real/kubernetes-sigs__kind__images__kindnetd__Dockerfile",
+    ];
+    for file in files {
+        let text = std::fs::read_to_string(root.join(file)).expect("corpus file");
+        let dir = dir_with(&text);
+        let out = stages(&dir).args(["import", "-o", "-"]).assert().success();
+        let toml = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        let name = file.rsplit('/').next().unwrap_or(file).replace("__", "-");
+        insta::assert_snapshot!(format!("import-{name}"), toml);
+    }
+}

@@ -6,6 +6,7 @@
 //! import the terminal layers (`cli`, `commands`).
 
 pub mod archive;
+pub mod backend;
 pub mod build;
 pub mod cache_key;
 pub mod config_step;
@@ -14,6 +15,7 @@ pub mod copy_step;
 pub mod docker_adapter;
 pub mod engine_api;
 pub mod expand;
+pub mod limits;
 pub mod mounts;
 pub mod observer;
 pub mod owner;

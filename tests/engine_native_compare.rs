@@ -10,7 +10,9 @@ mod engine_support;
 
 use std::collections::BTreeMap;
 
-use engine_support::{FileEntry, Project, Run, engine, files, inspect, remove_images, stages, unique};
+use engine_support::{
+    FileEntry, Project, Run, engine, files, inspect, remove_images, stages, unique,
+};
 
 /// What may differ between the two back ends, on purpose:
 /// - timestamps (files, image creation) and the number of layers;
@@ -27,14 +29,9 @@ const ALLOWED: &[&str] = &[
     "/etc/hostname /etc/hosts /etc/resolv.conf /.dockerenv",
 ];
 
-const ENGINE_FILES: &[&str] = &[
-    "etc/hostname",
-    "etc/hosts",
-    "etc/resolv.conf",
-    ".dockerenv",
-];
+const ENGINE_FILES: &[&str] = &["etc/hostname", "etc/hosts", "etc/resolv.conf", ".dockerenv"];
 
-fn project(tag: &str) -> String {
+fn manifest(tag: &str) -> String {
     format!(
         r#"
 [project]
@@ -64,7 +61,7 @@ workdir = "/app"
 steps = [
   {{ artifact = "out", to = "./" }},
   {{ copy = "conf", to = "/etc/demo/", chown = "1000:1000" }},
-  {{ run = "adduser -D -u 1001 demo && mkdir -p /data && chown demo /data" }},
+  {{ run = "echo demo:x:1001:1001::/home/demo:/bin/sh >> /etc/passwd && mkdir -p /data && chown demo /data" }},
   {{ user = "demo" }},
   {{ workdir = "sub" }},
 ]
@@ -92,7 +89,7 @@ tags = ["{tag}-minimal:native"]
 }
 
 fn fixture(tag: &str) -> Project {
-    Project::new(&project(tag))
+    Project::new(&manifest(tag))
         .file("hello.txt", "hello\n")
         .file("lib/util.h", "#pragma once\n")
         .file("conf/app.conf", "key = value\n")
@@ -110,7 +107,10 @@ fn build(project: &Project, backend: &str, extra: &[&str]) -> Run {
 }
 
 /// The image's files, without what the Engine adds to every commit.
-fn tree(image: &str) -> BTreeMap<String, (u32, u64, u64, String, Option<String>, Vec<u8>)> {
+/// Mode, uid, gid, kind, link target and contents of one file.
+type Compared = (u32, u64, u64, String, Option<String>, Vec<u8>);
+
+fn tree(image: &str) -> BTreeMap<String, Compared> {
     files(image, "/")
         .into_iter()
         .filter(|(path, _)| {
@@ -162,7 +162,11 @@ fn config(image: &str) -> serde_json::Value {
 }
 
 fn assert_same_image(native: &str, oracle: &str) {
-    assert_eq!(config(native), config(oracle), "image config of {native} vs {oracle}");
+    assert_eq!(
+        config(native),
+        config(oracle),
+        "image config of {native} vs {oracle}"
+    );
     let (ours, theirs) = (tree(native), tree(oracle));
     let only_ours: Vec<&String> = ours.keys().filter(|k| !theirs.contains_key(*k)).collect();
     let only_theirs: Vec<&String> = theirs.keys().filter(|k| !ours.contains_key(*k)).collect();
@@ -177,12 +181,13 @@ fn assert_same_image(native: &str, oracle: &str) {
 
 #[test]
 fn native_and_classic_builds_give_the_same_images() {
+    let _serial = serial();
     engine();
     let tag = unique("stages-compare");
     let project = fixture(&tag);
     build(&project, "native", &[]).success();
     // The classic build of the same project, tagged apart.
-    let toml = project(&tag).replace(":native\"", ":classic\"");
+    let toml = manifest(&tag).replace(":native\"", ":classic\"");
     std::fs::write(project.path().join("stages.toml"), toml).expect("write");
     build(&project, "dockerfile", &[]).success();
     for target in ["runtime", "minimal"] {
@@ -199,6 +204,16 @@ fn native_and_classic_builds_give_the_same_images() {
     ]);
 }
 
+/// The tests of this file count container starts: one at a time.
+static ENGINE_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ENGINE_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Containers started by native builds (they carry `dev.stages.build`).
 fn container_starts_since(since: &str) -> Vec<String> {
     let until = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -214,6 +229,8 @@ fn container_starts_since(since: &str) -> Vec<String> {
             "type=container",
             "--filter",
             "event=start",
+            "--filter",
+            "label=dev.stages.build",
             "--format",
             "{{.Actor.Attributes.image}}",
         ])
@@ -228,6 +245,7 @@ fn container_starts_since(since: &str) -> Vec<String> {
 
 #[test]
 fn a_warm_native_rebuild_runs_no_container() {
+    let _serial = serial();
     engine();
     let tag = unique("stages-warm");
     let project = fixture(&tag);
@@ -239,14 +257,21 @@ fn a_warm_native_rebuild_runs_no_container() {
     let warm = build(&project, "native", &["runtime"]).success();
     assert!(warm.stderr.contains("cached"), "{}", warm.stderr);
     let starts = container_starts_since(&since);
-    assert!(starts.is_empty(), "a warm rebuild started containers of {starts:?}");
-    // A changed input runs its step again.
-    std::fs::write(project.path().join("hello.txt"), "changed\n").expect("write");
+    assert!(
+        starts.is_empty(),
+        "a warm rebuild started containers of {starts:?}"
+    );
+    // A changed input runs its step again (content no earlier run had).
+    std::fs::write(project.path().join("hello.txt"), unique("changed")).expect("write");
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
         .to_string();
     build(&project, "native", &["runtime"]).success();
-    assert_eq!(container_starts_since(&since).len(), 2, "the build RUN and the runtime RUN");
+    assert_eq!(
+        container_starts_since(&since).len(),
+        2,
+        "the build RUN and the runtime RUN"
+    );
     remove_images(&[&format!("{tag}-runtime:native")]);
 }

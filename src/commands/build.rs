@@ -89,7 +89,10 @@ fn parse_secret(spec: &str) -> miette::Result<(String, std::path::PathBuf)> {
         ));
     };
     if !src.is_file() {
-        return Err(miette!("secret `{id}`: {} is not a readable file", src.display()));
+        return Err(miette!(
+            "secret `{id}`: {} is not a readable file",
+            src.display()
+        ));
     }
     Ok((id, src))
 }

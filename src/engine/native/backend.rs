@@ -125,7 +125,10 @@ fn forward(progress: &mut dyn ProgressSink, message: Message) {
 /// A failed stage as a diagnostic on its step.
 pub fn failure_diagnostic(failure: &StageFailure) -> Diagnostic {
     let what = match &failure.step {
-        Some(step) => format!("stage `{}`: `{step}` failed: {}", failure.stage, failure.message),
+        Some(step) => format!(
+            "stage `{}`: `{step}` failed: {}",
+            failure.stage, failure.message
+        ),
         None => format!("stage `{}` failed: {}", failure.stage, failure.message),
     };
     let mut diagnostic = Diagnostic::error(codes::STEP_FAILED, what)
@@ -157,7 +160,12 @@ impl Backend for NativeBackend<'_> {
         let (stages, deps) = stage_plan(&graph, &[request.stage.to_owned()]);
         let totals = stages
             .iter()
-            .filter_map(|s| request.project.stage(s).map(|st| (s.clone(), st.steps.len() + 1)))
+            .filter_map(|s| {
+                request
+                    .project
+                    .stage(s)
+                    .map(|st| (s.clone(), st.steps.len() + 1))
+            })
             .collect();
         let (sender, mut receiver) = mpsc::unbounded_channel();
         let options = BuildOptions {
@@ -211,14 +219,20 @@ impl Backend for NativeBackend<'_> {
         if request.labels.is_empty() {
             return Ok(output.image.clone());
         }
-        label_image(&*engine, &output.image, &output.settings, &request.labels, janitor)
-            .await
-            .map_err(|error| {
-                BuildFailure::Reported(vec![Diagnostic::error(
-                    codes::BUILD_FAILED,
-                    format!("labelling the image of stage `{}`: {error}", request.stage),
-                )])
-            })
+        label_image(
+            &*engine,
+            &output.image,
+            &output.settings,
+            &request.labels,
+            janitor,
+        )
+        .await
+        .map_err(|error| {
+            BuildFailure::Reported(vec![Diagnostic::error(
+                codes::BUILD_FAILED,
+                format!("labelling the image of stage `{}`: {error}", request.stage),
+            )])
+        })
     }
 }
 
@@ -239,7 +253,9 @@ async fn label_image<E: StepEngine>(
         ..StepKeyInput::default()
     }
     .key();
-    let mut found = engine.images_with_label(CACHE_KEY_LABEL, Some(&key)).await?;
+    let mut found = engine
+        .images_with_label(CACHE_KEY_LABEL, Some(&key))
+        .await?;
     found.sort_by_key(|i| std::cmp::Reverse(i.created));
     if let Some(cached) = found.into_iter().next() {
         return Ok(cached.id);

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use super::archive::TarWriter;
+use super::archive::{EntryKind, TarEntry, TarWriter};
 use super::build::{NativeBuild, StageFailure, StageOutput};
 use super::cache_key::image_path_input;
 use super::copy::{CopyPlan, CopyRequest, absolute_dest, ends_as_dir, plan_copy};
@@ -217,6 +217,7 @@ async fn from_context<E: StepEngine>(
                 && build.engine.path_kind(&id, &dest).await? == Some(PathKind::Dir);
             let planned = plan(build, snapshot, words, extract, owner, dest_is_dir)
                 .map_err(|e| OpError::new("copy", e.to_string()))?;
+            create_missing_parents(build, &id, &planned.entries, owner).await?;
             build.engine.upload(&id, planned.tar).await?;
             commit(build, snapshot, &id, &key, &at.text).await
         },
@@ -287,6 +288,7 @@ async fn from_image<E: StepEngine>(
             let planned = writer
                 .finish()
                 .map_err(|e| OpError::new("copy", e.to_string()))?;
+            create_missing_parents(build, &id, &planned.entries, owner).await?;
             build.engine.upload(&id, planned.tar).await?;
             commit(build, snapshot, &id, &key, &at.text).await
         },
@@ -296,6 +298,56 @@ async fn from_image<E: StepEngine>(
     state.image = image;
     state.committed = state.settings.clone();
     Ok(())
+}
+
+/// Docker creates the missing directories above what a copy writes with
+/// the copy's owner (`--chown`), mode 0755; the upload alone would leave
+/// them to root.
+async fn create_missing_parents<E: StepEngine>(
+    build: &NativeBuild<E>,
+    container: &str,
+    entries: &[String],
+    owner: Owner,
+) -> Result<(), OpError> {
+    let mut parents: Vec<String> = Vec::new();
+    for entry in entries {
+        let mut path = entry.trim_end_matches('/').to_owned();
+        while let Some((parent, _)) = path.rsplit_once('/') {
+            let parent = parent.to_owned();
+            if parent.is_empty() || entries.contains(&parent) || parents.contains(&parent) {
+                break;
+            }
+            parents.push(parent.clone());
+            path = parent;
+        }
+    }
+    let mut missing = Vec::new();
+    for parent in parents {
+        if build.engine.path_kind(container, &parent).await?.is_none() {
+            missing.push(parent);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    missing.sort();
+    let mut writer = TarWriter::new(owner, None);
+    for dir in missing {
+        writer
+            .add_entry(TarEntry {
+                path: dir,
+                kind: EntryKind::Dir,
+                mode: 0o755,
+                owner,
+                mtime: 0,
+                keep_owner: true,
+            })
+            .map_err(|e| OpError::new("copy", e.to_string()))?;
+    }
+    let plan = writer
+        .finish()
+        .map_err(|e| OpError::new("copy", e.to_string()))?;
+    build.engine.upload(container, plan.tar).await
 }
 
 /// Take the cached image for `key`, if there is one.

@@ -33,7 +33,11 @@ pub fn native_limits(
     secrets: &BTreeMap<String, PathBuf>,
 ) -> Vec<Diagnostic> {
     let mut out = unsupported_features(project, CheckedBackend::Native, stages);
-    for stage in project.stages.iter().filter(|s| stages.contains(&s.name.value)) {
+    for stage in project
+        .stages
+        .iter()
+        .filter(|s| stages.contains(&s.name.value))
+    {
         if let Some(platform) = &stage.platform {
             out.push(refuse("a stage platform", platform.span));
         }
@@ -61,7 +65,9 @@ pub fn native_limits(
                                 out.push(
                                     Diagnostic::error(
                                         codes::UNSUPPORTED_FEATURE,
-                                        format!("the step requires secret `{id}`, which was not given"),
+                                        format!(
+                                            "the step requires secret `{id}`, which was not given"
+                                        ),
                                     )
                                     .with_label(Label::primary(mount.span, "required here"))
                                     .with_help(format!("pass `--secret id={id},src=PATH`")),
@@ -77,7 +83,10 @@ pub fn native_limits(
                     if copy.from.is_some()
                         && let Some(source) = copy.sources.iter().find(|s| has_wildcard(&s.value))
                     {
-                        out.push(refuse("wildcards in a copy from another stage or image", source.span));
+                        out.push(refuse(
+                            "wildcards in a copy from another stage or image",
+                            source.span,
+                        ));
                     }
                 }
                 StepKind::Add(add) => {

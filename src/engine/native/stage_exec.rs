@@ -14,6 +14,9 @@ use super::step_text::step_text;
 use super::{config_step, copy_step, run_step};
 use crate::config::model::{Base, Stage, StepKind};
 
+/// The PATH Docker gives a stage whose base sets no environment.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 pub async fn run_stage<E: StepEngine>(
     build: &NativeBuild<E>,
     name: &str,
@@ -26,6 +29,12 @@ pub async fn run_stage<E: StepEngine>(
     let (image, mut settings) = resolve_base(build, stage, inputs).await?;
     // ONBUILD triggers are not inherited.
     settings.onbuild.clear();
+    // Like Docker's builders, a base without an environment gets the default PATH.
+    if settings.env.is_empty() {
+        settings
+            .env
+            .push(("PATH".to_owned(), DEFAULT_PATH.to_owned()));
+    }
     let scope = StageScope::new(
         &build.globals,
         &build.options.overrides,

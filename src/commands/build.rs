@@ -16,6 +16,7 @@ use crate::engine::backend::dockerfile::DockerfileBackend;
 use crate::engine::client::DockerEngine;
 use crate::engine::connection::EngineAddress;
 use crate::engine::interrupt::{Interrupt, Janitor};
+use crate::engine::native::backend::{NativeBackend, NativeSettings};
 use crate::engine::progress::{ProgressMode, Reporter};
 use crate::engine::targets::{BuildSettings, build_targets};
 use crate::graph::ResolvedTarget;
@@ -24,14 +25,10 @@ use crate::graph::ResolvedTarget;
 const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
 
 pub fn run(args: BuildArgs) -> miette::Result<Exit> {
-    if args.backend == Backend::Native {
-        return Err(miette!(
-            code = "stages::engine::backend-unavailable",
-            help = "build with the Engine's own builder: `stages build --backend dockerfile`",
-            "the native back end is not available yet in this version of stages"
-        ));
+    if args.backend == Backend::Dockerfile {
+        refuse_unsupported_options(&args)?;
     }
-    refuse_unsupported_options(&args)?;
+    let native_settings = native_settings(&args)?;
     let build_args = parse_build_args(&args.build_args, |key| std::env::var(key).ok())?;
     let loaded = match load_project(&args.config) {
         Ok(loaded) => loaded,
@@ -45,7 +42,59 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
         .enable_all()
         .build()
         .into_diagnostic()?;
-    runtime.block_on(build(&args, &loaded, &targets, &build_args))
+    runtime.block_on(build(
+        &args,
+        &loaded,
+        &targets,
+        &build_args,
+        native_settings,
+    ))
+}
+
+/// `--jobs`, `--keep-going`, `--no-cache-filter` and `--secret` for the native back end.
+fn native_settings(args: &BuildArgs) -> miette::Result<NativeSettings> {
+    let mut secrets = BTreeMap::new();
+    for spec in &args.secret {
+        let (id, path) = parse_secret(spec)?;
+        secrets.insert(id, path);
+    }
+    Ok(NativeSettings {
+        jobs: args.jobs,
+        keep_going: args.keep_going,
+        no_cache_stages: args.no_cache_filter.clone(),
+        secrets,
+    })
+}
+
+/// `id=ID,src=PATH` (also `source=`); the file must exist.
+fn parse_secret(spec: &str) -> miette::Result<(String, std::path::PathBuf)> {
+    let mut id = None;
+    let mut src = None;
+    for part in spec.split(',') {
+        match part.split_once('=') {
+            Some(("id", value)) => id = Some(value.to_owned()),
+            Some(("src" | "source", value)) => src = Some(std::path::PathBuf::from(value)),
+            _ => {
+                return Err(miette!(
+                    help = "write --secret id=ID,src=PATH",
+                    "`{spec}` is not a secret"
+                ));
+            }
+        }
+    }
+    let (Some(id), Some(src)) = (id, src) else {
+        return Err(miette!(
+            help = "write --secret id=ID,src=PATH",
+            "`{spec}` needs both id and src"
+        ));
+    };
+    if !src.is_file() {
+        return Err(miette!(
+            "secret `{id}`: {} is not a readable file",
+            src.display()
+        ));
+    }
+    Ok((id, src))
 }
 
 async fn build(
@@ -53,6 +102,7 @@ async fn build(
     loaded: &LoadedProject,
     targets: &[ResolvedTarget],
     build_args: &BTreeMap<String, String>,
+    native_settings: NativeSettings,
 ) -> miette::Result<Exit> {
     let address = EngineAddress::resolve(args.engine.host.as_deref())?;
     let engine = address.connect().await?;
@@ -68,18 +118,38 @@ async fn build(
         build_args,
         no_cache: args.no_cache,
     };
-    let backend = DockerfileBackend::new(&engine);
     let (interrupt, trigger) = Interrupt::new();
     let outcome = {
-        let build = build_targets(
-            &engine,
-            &backend,
-            &settings,
-            targets,
-            &mut reporter,
-            &janitor,
-            &interrupt,
-        );
+        let dockerfile = DockerfileBackend::new(&engine);
+        let native = NativeBackend::new(&engine, native_settings);
+        let build = async {
+            match args.backend {
+                Backend::Dockerfile => {
+                    build_targets(
+                        &engine,
+                        &dockerfile,
+                        &settings,
+                        targets,
+                        &mut reporter,
+                        &janitor,
+                        &interrupt,
+                    )
+                    .await
+                }
+                Backend::Native => {
+                    build_targets(
+                        &engine,
+                        &native,
+                        &settings,
+                        targets,
+                        &mut reporter,
+                        &janitor,
+                        &interrupt,
+                    )
+                    .await
+                }
+            }
+        };
         tokio::pin!(build);
         tokio::select! {
             outcome = &mut build => outcome,

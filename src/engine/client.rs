@@ -184,6 +184,12 @@ impl DockerEngine {
         Self { docker, address }
     }
 
+    /// The bollard client, for the native back end's step primitives
+    /// (`engine::native::docker_adapter`).
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
     /// The address this client talks to.
     pub fn address(&self) -> &str {
         &self.address

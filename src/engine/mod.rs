@@ -22,6 +22,7 @@ pub mod extract;
 pub mod fake;
 pub mod image_labels;
 pub mod interrupt;
+pub mod native;
 pub mod progress;
 pub mod source_check;
 pub mod targets;

@@ -1,5 +1,5 @@
 //! How builds fail against the real Engine: a failing RUN, an unreachable
-//! daemon, a back end that is not there, sources that escape the context,
+//! daemon, features the classic builder cannot run, sources that escape the context,
 //! artifacts that would escape the output directory. Every failure leaves
 //! no container behind.
 
@@ -156,26 +156,6 @@ fn tls_without_certificates_names_where_they_were_looked_for() {
         run.describe()
     );
     assert!(flat.contains("DOCKER_CERT_PATH"), "{}", run.describe());
-}
-
-#[test]
-fn the_native_back_end_says_it_is_not_available_yet() {
-    let project = Project::new("[stages.app]\nfrom = \"busybox:stages-test\"\n");
-    let run = engine_support::Run::from(
-        stages()
-            .current_dir(project.path())
-            .args(["build"])
-            .output()
-            .expect("run"),
-    )
-    .exit(2);
-    let flat = run.flat_stderr();
-    assert!(
-        flat.contains("native back end is not available yet"),
-        "{}",
-        run.describe()
-    );
-    assert!(flat.contains("--backend dockerfile"), "{}", run.describe());
 }
 
 #[test]

@@ -1,6 +1,272 @@
-use super::Exit;
-use crate::cli::BuildArgs;
+//! `stages build`: load and check stages.toml, resolve the targets, connect
+//! to the Engine and build them with the chosen back end. Ctrl-C stops the
+//! build, removes the containers it created and exits 130; a failed build
+//! also leaves no container behind. Tags move only when a build succeeded.
 
-pub fn run(_args: BuildArgs) -> miette::Result<Exit> {
-    Err(miette::miette!("`stages build` is not available yet"))
+use std::collections::BTreeMap;
+
+use miette::{IntoDiagnostic, miette};
+
+use super::Exit;
+use super::common::{LoadedProject, load_project, print_diagnostics, resolve};
+use crate::cli::{Backend, BuildArgs, Progress};
+use crate::diagnostics::render_json;
+use crate::engine::backend::BuildFailure;
+use crate::engine::backend::dockerfile::DockerfileBackend;
+use crate::engine::client::DockerEngine;
+use crate::engine::connection::EngineAddress;
+use crate::engine::interrupt::{Interrupt, Janitor};
+use crate::engine::native::backend::{NativeBackend, NativeSettings};
+use crate::engine::progress::{ProgressMode, Reporter};
+use crate::engine::targets::{BuildSettings, build_targets};
+use crate::graph::ResolvedTarget;
+
+/// How long an interrupted build may take to reach a safe stopping point.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+
+pub fn run(args: BuildArgs) -> miette::Result<Exit> {
+    if args.backend == Backend::Dockerfile {
+        refuse_unsupported_options(&args)?;
+    }
+    let native_settings = native_settings(&args)?;
+    let build_args = parse_build_args(&args.build_args, |key| std::env::var(key).ok())?;
+    let loaded = match load_project(&args.config) {
+        Ok(loaded) => loaded,
+        Err(exit) => return Ok(exit),
+    };
+    let targets = match resolve(&loaded, &args.targets) {
+        Ok(targets) => targets,
+        Err(exit) => return Ok(exit),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    runtime.block_on(build(
+        &args,
+        &loaded,
+        &targets,
+        &build_args,
+        native_settings,
+    ))
+}
+
+/// `--jobs`, `--keep-going`, `--no-cache-filter` and `--secret` for the native back end.
+fn native_settings(args: &BuildArgs) -> miette::Result<NativeSettings> {
+    let mut secrets = BTreeMap::new();
+    for spec in &args.secret {
+        let (id, path) = parse_secret(spec)?;
+        secrets.insert(id, path);
+    }
+    Ok(NativeSettings {
+        jobs: args.jobs,
+        keep_going: args.keep_going,
+        no_cache_stages: args.no_cache_filter.clone(),
+        secrets,
+    })
+}
+
+/// `id=ID,src=PATH` (also `source=`); the file must exist.
+fn parse_secret(spec: &str) -> miette::Result<(String, std::path::PathBuf)> {
+    let mut id = None;
+    let mut src = None;
+    for part in spec.split(',') {
+        match part.split_once('=') {
+            Some(("id", value)) => id = Some(value.to_owned()),
+            Some(("src" | "source", value)) => src = Some(std::path::PathBuf::from(value)),
+            _ => {
+                return Err(miette!(
+                    help = "write --secret id=ID,src=PATH",
+                    "`{spec}` is not a secret"
+                ));
+            }
+        }
+    }
+    let (Some(id), Some(src)) = (id, src) else {
+        return Err(miette!(
+            help = "write --secret id=ID,src=PATH",
+            "`{spec}` needs both id and src"
+        ));
+    };
+    if !src.is_file() {
+        return Err(miette!(
+            "secret `{id}`: {} is not a readable file",
+            src.display()
+        ));
+    }
+    Ok((id, src))
+}
+
+async fn build(
+    args: &BuildArgs,
+    loaded: &LoadedProject,
+    targets: &[ResolvedTarget],
+    build_args: &BTreeMap<String, String>,
+    native_settings: NativeSettings,
+) -> miette::Result<Exit> {
+    let address = EngineAddress::resolve(args.engine.host.as_deref())?;
+    let engine = address.connect().await?;
+    let janitor = Janitor::new();
+    let mut reporter = Reporter::new(progress_mode(args.progress));
+    let context_dir = loaded.context_dir();
+    let settings = BuildSettings {
+        project: &loaded.project,
+        graph: &loaded.graph,
+        config_text: &loaded.file.text,
+        config_dir: &loaded.dir,
+        context_dir: &context_dir,
+        build_args,
+        no_cache: args.no_cache,
+    };
+    let (interrupt, trigger) = Interrupt::new();
+    let outcome = {
+        let dockerfile = DockerfileBackend::new(&engine);
+        let native = NativeBackend::new(&engine, native_settings);
+        let build = async {
+            match args.backend {
+                Backend::Dockerfile => {
+                    build_targets(
+                        &engine,
+                        &dockerfile,
+                        &settings,
+                        targets,
+                        &mut reporter,
+                        &janitor,
+                        &interrupt,
+                    )
+                    .await
+                }
+                Backend::Native => {
+                    build_targets(
+                        &engine,
+                        &native,
+                        &settings,
+                        targets,
+                        &mut reporter,
+                        &janitor,
+                        &interrupt,
+                    )
+                    .await
+                }
+            }
+        };
+        tokio::pin!(build);
+        tokio::select! {
+            outcome = &mut build => outcome,
+            _ = tokio::signal::ctrl_c() => {
+                trigger.fire();
+                // The build stops at its next safe point; past the grace period
+                // it is dropped, which closes the connection to the Engine.
+                tokio::time::timeout(STOP_GRACE, &mut build)
+                    .await
+                    .unwrap_or(Err(BuildFailure::Interrupted))
+            }
+        }
+    };
+    reporter.finish();
+    let exit = match outcome {
+        Ok(_) => return Ok(Exit::Success),
+        Err(BuildFailure::Interrupted) => {
+            eprintln!("interrupted: the build stopped; removing its containers");
+            Exit::Interrupted
+        }
+        Err(BuildFailure::Reported(diagnostics)) => {
+            if reporter.mode() == ProgressMode::Json {
+                print!("{}", render_json(&loaded.file, &diagnostics));
+            } else {
+                print_diagnostics(&loaded.file, &diagnostics);
+            }
+            Exit::Failure
+        }
+        Err(BuildFailure::Engine(error)) => {
+            sweep(&engine, &janitor).await;
+            return Err(miette::Report::from_err(error).wrap_err(format!(
+                "the build stopped: the Engine at {} failed",
+                engine.address()
+            )));
+        }
+        Err(BuildFailure::Context(error)) => {
+            sweep(&engine, &janitor).await;
+            return Err(miette::Report::from_err(error));
+        }
+    };
+    sweep(&engine, &janitor).await;
+    Ok(exit)
+}
+
+/// Removes the build's containers; what cannot be removed is named.
+async fn sweep(engine: &DockerEngine, janitor: &Janitor) {
+    for error in janitor.sweep(engine).await {
+        eprintln!("warning: {error} (remove it with `docker rm -f`)");
+    }
+}
+
+fn progress_mode(requested: Progress) -> ProgressMode {
+    match requested {
+        Progress::Auto => ProgressMode::auto(),
+        Progress::Tty => ProgressMode::Tty,
+        Progress::Plain => ProgressMode::Plain,
+        Progress::Json => ProgressMode::Json,
+        Progress::Quiet => ProgressMode::Quiet,
+    }
+}
+
+/// Options the classic builder cannot honour are refused, not ignored.
+fn refuse_unsupported_options(args: &BuildArgs) -> miette::Result<()> {
+    if !args.secret.is_empty() {
+        return Err(miette!(
+            help = "the classic builder has no build secrets; drop --secret",
+            "--secret is not supported by --backend dockerfile"
+        ));
+    }
+    if !args.no_cache_filter.is_empty() {
+        return Err(miette!(
+            help = "use --no-cache to rebuild every step",
+            "--no-cache-filter is not supported by --backend dockerfile"
+        ));
+    }
+    Ok(())
+}
+
+/// `KEY=VALUE`, or `KEY` alone to take the value from the environment
+/// (skipped when unset), like `docker build --build-arg`.
+pub fn parse_build_args(
+    raw: &[String],
+    env: impl Fn(&str) -> Option<String>,
+) -> miette::Result<BTreeMap<String, String>> {
+    let mut args = BTreeMap::new();
+    for item in raw {
+        let (key, value) = match item.split_once('=') {
+            Some((key, value)) => (key, Some(value.to_owned())),
+            None => (item.as_str(), env(item)),
+        };
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            return Err(miette!(
+                help = "write --build-arg KEY=VALUE",
+                "`{item}` is not a build argument"
+            ));
+        }
+        if let Some(value) = value {
+            args.insert(key.to_owned(), value);
+        }
+    }
+    Ok(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_build_args;
+
+    #[test]
+    fn build_args_parse_like_docker() {
+        let env = |key: &str| (key == "FROM_ENV").then(|| "e".to_owned());
+        let raw = ["A=1", "B=", "C=x=y", "FROM_ENV", "UNSET"].map(String::from);
+        let args = parse_build_args(&raw, env).unwrap();
+        assert_eq!(args["A"], "1");
+        assert_eq!(args["B"], "");
+        assert_eq!(args["C"], "x=y");
+        assert_eq!(args["FROM_ENV"], "e");
+        assert!(!args.contains_key("UNSET"));
+        assert!(parse_build_args(&["=v".to_owned()], env).is_err());
+    }
 }

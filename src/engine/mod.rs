@@ -1,1 +1,28 @@
-//! Everything that talks to the Docker Engine: connection, build context, back ends, cache, progress.
+//! Everything that talks to the Docker Engine: the connection, one client
+//! wrapper over bollard (`client::Engine`), the build context
+//! (`.dockerignore`, the context tar, COPY sources that would escape it),
+//! the build back ends (`backend`), building targets with any of them
+//! (`targets`: tags, artifact export through safe extraction), stopping
+//! cleanly (`interrupt`) and build progress.
+//!
+//! Reads the checked model (`crate::config::model`) and diagnostics; nothing
+//! in `config/`, `check` or `convert/` imports this module. Only `progress`
+//! writes to the terminal.
+
+pub mod artifacts;
+pub mod backend;
+pub mod build_log;
+pub mod client;
+pub mod codes;
+pub mod connection;
+pub mod context;
+pub mod dockerignore;
+pub mod extract;
+#[cfg(test)]
+pub mod fake;
+pub mod image_labels;
+pub mod interrupt;
+pub mod native;
+pub mod progress;
+pub mod source_check;
+pub mod targets;

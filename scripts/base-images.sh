@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Makes the local base images that the examples and the engine tests build on.
+# No registry is needed: busybox:stages-test is a rootfs made from Debian's
+# busybox-static package and imported with `docker import`.
+# Idempotent: an image that already exists is left as it is.
+set -euo pipefail
+
+IMAGE="${STAGES_TEST_IMAGE:-busybox:stages-test}"
+
+if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+    exit 0
+fi
+
+# Debian's dynamic `busybox` package also installs /bin/busybox; only the
+# static build runs in an image without libc.
+if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "base-images.sh: busybox-static is missing; run: sudo apt-get install -y busybox-static" >&2
+        exit 1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q busybox-static >&2
+fi
+# The static build runs in an image with no libc; check that is what we have.
+if ldd /bin/busybox >/dev/null 2>&1; then
+    echo "base-images.sh: /bin/busybox is dynamically linked; install busybox-static" >&2
+    exit 1
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+rootfs="$work/rootfs"
+mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/etc" "$rootfs/root" "$rootfs/home"
+chmod 1777 "$rootfs/tmp"
+cp /bin/busybox "$rootfs/bin/busybox"
+for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] && continue
+    ln -sf busybox "$rootfs/bin/$applet"
+done
+cat >"$rootfs/etc/passwd" <<'PASSWD'
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/home:/bin/false
+PASSWD
+cat >"$rootfs/etc/group" <<'GROUP'
+root:x:0:
+nogroup:x:65534:
+GROUP
+
+# Two concurrent callers may both get here; the second import only re-tags.
+tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -c . \
+    | docker import --change 'ENV PATH=/bin' --change 'CMD ["/bin/sh"]' - "$IMAGE" >/dev/null

@@ -1,0 +1,540 @@
+//! Safe extraction of artifact tars (from `download_from_container`) onto
+//! the host. Whatever the tar holds, nothing is written outside the output
+//! directory:
+//!
+//! - entries are unpacked into a staging directory beside the output
+//!   directory, then each top-level entry is renamed into place, so an
+//!   interrupted or failed export leaves the output directory as it was;
+//! - absolute paths, `..` components, symlinks or hard links that lead
+//!   outside, writing through a symlink, and device files are refused.
+//!
+//! Permission bits are kept (without setuid, setgid and sticky bits);
+//! ownership is not. Imports nothing from the rest of the crate.
+
+use std::fs;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use tar::EntryType;
+
+/// An artifact tar that cannot be extracted safely, or an I/O failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error("the archive entry `{entry}` is refused: {reason}")]
+    Refused { entry: String, reason: &'static str },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot read the artifact archive")]
+    Archive {
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A staging directory beside the output directory; dropped without
+/// `commit`, it disappears and the output directory is untouched.
+#[derive(Debug)]
+pub struct Staging {
+    output: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Staging {
+    /// Creates the staging directory beside `output` (whose parent is
+    /// created if missing).
+    pub fn beside(output: &Path) -> Result<Self, ExtractError> {
+        let parent = match output.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent).map_err(|source| write_error(&parent, source))?;
+        let dir = tempfile::Builder::new()
+            .prefix(".stages-export-")
+            .tempdir_in(&parent)
+            .map_err(|source| write_error(&parent, source))?;
+        Ok(Self {
+            output: output.to_owned(),
+            dir,
+        })
+    }
+
+    /// Unpacks one tar into the staging directory, checking every entry.
+    pub fn unpack(&self, archive: impl io::Read) -> Result<usize, ExtractError> {
+        let root = self.dir.path();
+        let mut archive = tar::Archive::new(archive);
+        let mut count = 0;
+        for entry in archive
+            .entries()
+            .map_err(|source| ExtractError::Archive { source })?
+        {
+            let mut entry = entry.map_err(|source| ExtractError::Archive { source })?;
+            let raw_path = entry
+                .path()
+                .map_err(|source| ExtractError::Archive { source })?
+                .into_owned();
+            let shown = raw_path.display().to_string();
+            let refuse = |reason| ExtractError::Refused {
+                entry: shown.clone(),
+                reason,
+            };
+            let kind = entry.header().entry_type();
+            if matches!(
+                kind,
+                EntryType::XGlobalHeader
+                    | EntryType::XHeader
+                    | EntryType::GNULongName
+                    | EntryType::GNULongLink
+            ) {
+                continue;
+            }
+            let relative = safe_relative(&raw_path).map_err(refuse)?;
+            if relative.as_os_str().is_empty() {
+                continue;
+            }
+            let target = root.join(&relative);
+            ensure_real_parents(root, &relative).map_err(refuse)?;
+            if fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(refuse("it would write through a symlink"));
+            }
+            let mode = entry.header().mode().unwrap_or(0o644) & 0o777;
+            match kind {
+                EntryType::Directory => {
+                    fs::create_dir_all(&target).map_err(|source| write_error(&target, source))?;
+                    set_mode(&target, mode | 0o700)?;
+                }
+                EntryType::Regular | EntryType::Continuous => {
+                    remove_existing_file(&target)?;
+                    let mut file =
+                        fs::File::create(&target).map_err(|source| write_error(&target, source))?;
+                    io::copy(&mut entry, &mut file)
+                        .map_err(|source| write_error(&target, source))?;
+                    set_mode(&target, mode)?;
+                }
+                EntryType::Symlink => {
+                    let link = entry
+                        .link_name()
+                        .map_err(|source| ExtractError::Archive { source })?
+                        .ok_or_else(|| refuse("a symlink without a target"))?
+                        .into_owned();
+                    if link.is_absolute() {
+                        return Err(refuse(
+                            "its symlink target is an absolute path outside the output directory",
+                        ));
+                    }
+                    let parent = relative.parent().unwrap_or(Path::new(""));
+                    if escapes(&parent.join(&link)) {
+                        return Err(refuse(
+                            "its symlink target leads outside the output directory",
+                        ));
+                    }
+                    remove_existing_file(&target)?;
+                    make_symlink(&link, &target)?;
+                }
+                EntryType::Link => {
+                    let link = entry
+                        .link_name()
+                        .map_err(|source| ExtractError::Archive { source })?
+                        .ok_or_else(|| refuse("a hard link without a target"))?
+                        .into_owned();
+                    let source_relative = safe_relative(&link).map_err(|_| {
+                        refuse("its hard link target leads outside the output directory")
+                    })?;
+                    ensure_real_parents(root, &source_relative).map_err(refuse)?;
+                    let source = root.join(&source_relative);
+                    let meta = fs::symlink_metadata(&source)
+                        .map_err(|_| refuse("its hard link target is not in the archive"))?;
+                    if !meta.is_file() {
+                        return Err(refuse("its hard link target is not a regular file"));
+                    }
+                    remove_existing_file(&target)?;
+                    fs::hard_link(&source, &target)
+                        .map_err(|source| write_error(&target, source))?;
+                }
+                EntryType::Char | EntryType::Block | EntryType::Fifo => {
+                    return Err(refuse("device files and fifos are not exported"));
+                }
+                _ => return Err(refuse("unsupported archive entry type")),
+            }
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Moves every top-level entry into the output directory (created if
+    /// missing), replacing entries of the same name; returns their paths.
+    pub fn commit(self) -> Result<Vec<PathBuf>, ExtractError> {
+        self.commit_with(|from, to| fs::rename(from, to))
+    }
+
+    /// `commit` with the rename given, so a failing one can be tested.
+    fn commit_with(
+        self,
+        mut rename: impl FnMut(&Path, &Path) -> io::Result<()>,
+    ) -> Result<Vec<PathBuf>, ExtractError> {
+        let output = &self.output;
+        fs::create_dir_all(output).map_err(|source| write_error(output, source))?;
+        let trash = tempfile::Builder::new()
+            .prefix(".stages-replaced-")
+            .tempdir_in(self.dir.path())
+            .map_err(|source| write_error(self.dir.path(), source))?;
+        let mut names: Vec<_> = fs::read_dir(self.dir.path())
+            .map_err(|source| write_error(self.dir.path(), source))?
+            .filter_map(Result::ok)
+            .map(|e| e.file_name())
+            .filter(|name| Some(name.as_os_str()) != trash.path().file_name())
+            .collect();
+        names.sort();
+        let mut moves: Vec<Move> = Vec::new();
+        for name in names {
+            let staged = self.dir.path().join(&name);
+            let destination = output.join(&name);
+            let aside = trash.path().join(&name);
+            let replaced = fs::symlink_metadata(&destination).is_ok();
+            let placed = (|| {
+                if replaced {
+                    rename(&destination, &aside)?;
+                }
+                rename(&staged, &destination).inspect_err(|_| {
+                    if replaced {
+                        let _ = fs::rename(&aside, &destination);
+                    }
+                })
+            })();
+            if let Err(source) = placed {
+                roll_back(&moves);
+                return Err(write_error(&destination, source));
+            }
+            moves.push(Move {
+                destination,
+                aside: replaced.then_some(aside),
+            });
+        }
+        Ok(moves.into_iter().map(|m| m.destination).collect())
+    }
+}
+
+/// One entry put in place, and where the entry it replaced was moved.
+struct Move {
+    destination: PathBuf,
+    aside: Option<PathBuf>,
+}
+
+/// Undoes the moves already made, so a commit that fails half-way leaves
+/// the output directory as it was.
+fn roll_back(moves: &[Move]) {
+    for done in moves.iter().rev() {
+        let removed = match fs::symlink_metadata(&done.destination) {
+            Ok(meta) if meta.is_dir() => fs::remove_dir_all(&done.destination),
+            Ok(_) => fs::remove_file(&done.destination),
+            Err(_) => Ok(()),
+        };
+        if let (Ok(()), Some(aside)) = (removed, &done.aside) {
+            let _ = fs::rename(aside, &done.destination);
+        }
+    }
+}
+
+/// The entry path made relative and checked: no root, no `..`.
+fn safe_relative(path: &Path) -> Result<PathBuf, &'static str> {
+    let mut clean = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => clean.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => return Err("its path contains `..`"),
+            Component::RootDir | Component::Prefix(_) => return Err("its path is absolute"),
+        }
+    }
+    Ok(clean)
+}
+
+/// Whether a relative path climbs above its starting directory.
+fn escapes(path: &Path) -> bool {
+    let mut depth: usize = 0;
+    for component in path.components() {
+        match component {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return true,
+            },
+            Component::RootDir | Component::Prefix(_) => return true,
+        }
+    }
+    false
+}
+
+/// Creates the entry's parent directories, refusing any that is a symlink.
+fn ensure_real_parents(root: &Path, relative: &Path) -> Result<(), &'static str> {
+    let mut current = root.to_owned();
+    let Some(parent) = relative.parent() else {
+        return Ok(());
+    };
+    for component in parent.components() {
+        current.push(component);
+        match fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err("it would write through a symlink");
+            }
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Err("a parent of it is not a directory"),
+            Err(_) => fs::create_dir(&current).map_err(|_| "cannot create its parent directory")?,
+        }
+    }
+    Ok(())
+}
+
+fn remove_existing_file(path: &Path) -> Result<(), ExtractError> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(ExtractError::Refused {
+            entry: path.display().to_string(),
+            reason: "it would replace a directory",
+        }),
+        Ok(_) => fs::remove_file(path).map_err(|source| write_error(path, source)),
+        Err(_) => Ok(()),
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> Result<(), ExtractError> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(|source| write_error(path, source))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &Path, _: u32) -> Result<(), ExtractError> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn make_symlink(link: &Path, at: &Path) -> Result<(), ExtractError> {
+    std::os::unix::fs::symlink(link, at).map_err(|source| write_error(at, source))
+}
+
+#[cfg(not(unix))]
+fn make_symlink(_: &Path, at: &Path) -> Result<(), ExtractError> {
+    Err(ExtractError::Refused {
+        entry: at.display().to_string(),
+        reason: "symlinks are not exported on this platform",
+    })
+}
+
+fn write_error(path: &Path, source: io::Error) -> ExtractError {
+    ExtractError::Write {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tar::Header;
+
+    /// A tar written byte by byte, so paths the `tar` crate would refuse to
+    /// write (absolute, `..`) can be made.
+    enum Item<'a> {
+        File(&'a str, &'a str),
+        Dir(&'a str),
+        Symlink(&'a str, &'a str),
+        Hardlink(&'a str, &'a str),
+        Device(&'a str),
+    }
+
+    fn raw_tar(items: &[Item]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for item in items {
+            let mut header = Header::new_old();
+            let (path, kind, data, link) = match item {
+                Item::File(p, d) => (*p, EntryType::Regular, d.as_bytes(), None),
+                Item::Dir(p) => (*p, EntryType::Directory, &b""[..], None),
+                Item::Symlink(p, l) => (*p, EntryType::Symlink, &b""[..], Some(*l)),
+                Item::Hardlink(p, l) => (*p, EntryType::Link, &b""[..], Some(*l)),
+                Item::Device(p) => (*p, EntryType::Char, &b""[..], None),
+            };
+            let bytes = header.as_mut_bytes();
+            bytes[..path.len()].copy_from_slice(path.as_bytes());
+            if let Some(link) = link {
+                bytes[157..157 + link.len()].copy_from_slice(link.as_bytes());
+            }
+            header.set_entry_type(kind);
+            header.set_mode(0o755);
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_mtime(0);
+            header.set_size(data.len() as u64);
+            header.set_cksum();
+            out.extend_from_slice(header.as_bytes());
+            out.extend_from_slice(data);
+            out.resize(out.len().div_ceil(512) * 512, 0);
+        }
+        out.resize(out.len() + 1024, 0);
+        out
+    }
+
+    fn unpack(items: &[Item]) -> (tempfile::TempDir, Result<Vec<PathBuf>, ExtractError>) {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("dist");
+        let result = Staging::beside(&output).and_then(|staging| {
+            staging.unpack(&raw_tar(items)[..])?;
+            staging.commit()
+        });
+        (dir, result)
+    }
+
+    fn assert_refused(items: &[Item], why: &str) {
+        let (dir, result) = unpack(items);
+        match result {
+            Err(ExtractError::Refused { reason, .. }) => assert!(reason.contains(why), "{reason}"),
+            other => panic!("expected a refusal ({why}), got {other:?}"),
+        }
+        // Nothing reached the output directory, and no staging is left.
+        assert!(!dir.path().join("dist").exists());
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+        assert!(!dir.path().join("escaped").exists());
+    }
+
+    #[test]
+    fn a_clean_archive_lands_in_the_output_directory() {
+        let (dir, result) = unpack(&[
+            Item::Dir("app/"),
+            Item::File("app/bin", "binary"),
+            Item::Symlink("app/current", "bin"),
+            Item::Hardlink("app/bin2", "app/bin"),
+            Item::File("./notes.txt", "n"),
+        ]);
+        let placed = result.unwrap();
+        assert_eq!(placed.len(), 2);
+        let out = dir.path().join("dist");
+        assert_eq!(fs::read_to_string(out.join("app/bin")).unwrap(), "binary");
+        assert_eq!(
+            fs::read_to_string(out.join("app/current")).unwrap(),
+            "binary"
+        );
+        assert_eq!(fs::read_to_string(out.join("app/bin2")).unwrap(), "binary");
+        assert_eq!(fs::read_to_string(out.join("notes.txt")).unwrap(), "n");
+    }
+
+    #[test]
+    fn parent_components_are_refused() {
+        assert_refused(&[Item::File("../escaped", "x")], "`..`");
+        assert_refused(&[Item::File("app/../../escaped", "x")], "`..`");
+    }
+
+    #[test]
+    fn absolute_paths_are_refused() {
+        assert_refused(&[Item::File("/tmp/escaped", "x")], "absolute");
+    }
+
+    #[test]
+    fn symlinks_out_are_refused() {
+        assert_refused(&[Item::Symlink("link", "/etc/passwd")], "absolute");
+        assert_refused(&[Item::Symlink("a/link", "../../escaped")], "outside");
+    }
+
+    #[test]
+    fn writing_through_a_symlink_is_refused() {
+        // The link itself stays inside, but the next entry writes through it.
+        assert_refused(
+            &[
+                Item::Dir("d/"),
+                Item::Symlink("link", "d"),
+                Item::File("link/x", "x"),
+            ],
+            "through a symlink",
+        );
+        assert_refused(
+            &[Item::Symlink("f", "g"), Item::File("f", "x")],
+            "through a symlink",
+        );
+    }
+
+    #[test]
+    fn hard_links_out_are_refused() {
+        assert_refused(&[Item::Hardlink("h", "/etc/passwd")], "outside");
+        assert_refused(&[Item::Hardlink("h", "../escaped")], "outside");
+    }
+
+    #[test]
+    fn devices_are_refused() {
+        assert_refused(&[Item::Device("null")], "device");
+    }
+
+    #[test]
+    fn commit_replaces_same_names_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("dist");
+        fs::create_dir_all(output.join("app")).unwrap();
+        fs::write(output.join("app/old"), "old").unwrap();
+        fs::write(output.join("unrelated"), "u").unwrap();
+        let staging = Staging::beside(&output).unwrap();
+        staging
+            .unpack(&raw_tar(&[Item::File("app", "new")])[..])
+            .unwrap();
+        staging.commit().unwrap();
+        assert_eq!(fs::read_to_string(output.join("app")).unwrap(), "new");
+        assert_eq!(fs::read_to_string(output.join("unrelated")).unwrap(), "u");
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "staging must be gone: {left:?}");
+    }
+
+    #[test]
+    fn a_commit_that_fails_half_way_restores_the_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("dist");
+        fs::create_dir_all(output.join("b")).unwrap();
+        fs::write(output.join("a"), "old a").unwrap();
+        fs::write(output.join("b/inner"), "old b").unwrap();
+        let staging = Staging::beside(&output).unwrap();
+        let items = [
+            Item::File("a", "new a"),
+            Item::File("b", "new b"),
+            Item::File("c", "new c"),
+        ];
+        staging.unpack(&raw_tar(&items)[..]).unwrap();
+        // Renames: a aside, a in place, b aside — then putting b in place fails.
+        let mut calls = 0;
+        let result = staging.commit_with(|from, to| {
+            calls += 1;
+            if calls == 4 {
+                return Err(io::Error::other("disk gone"));
+            }
+            fs::rename(from, to)
+        });
+        assert!(matches!(result, Err(ExtractError::Write { .. })));
+        assert_eq!(fs::read_to_string(output.join("a")).unwrap(), "old a");
+        assert_eq!(fs::read_to_string(output.join("b/inner")).unwrap(), "old b");
+        assert!(!output.join("c").exists());
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "staging must be gone: {left:?}");
+    }
+
+    #[test]
+    fn setuid_bits_are_dropped() {
+        let mut header = Header::new_gnu();
+        header.set_path("tool").unwrap();
+        header.set_mode(0o4755);
+        header.set_size(1);
+        header.set_cksum();
+        let mut builder = tar::Builder::new(Vec::new());
+        builder.append(&header, &b"x"[..]).unwrap();
+        let bytes = builder.into_inner().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::beside(&dir.path().join("out")).unwrap();
+        staging.unpack(&bytes[..]).unwrap();
+        let placed = staging.commit().unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&placed[0]).unwrap().permissions().mode();
+            assert_eq!(mode & 0o7777, 0o755);
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! A scripted Engine for unit tests of the back ends and the target runner:
+//! builds answer with canned messages, and every call is recorded.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use bollard::models::ImageInspect;
+use bytes::Bytes;
+use futures_util::stream::{self, BoxStream, StreamExt};
+
+use super::client::{BuildMessage, ClassicBuild, Engine, EngineError};
+
+/// One recorded call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    Build {
+        target: Option<String>,
+        no_cache: bool,
+    },
+    Tag {
+        image: String,
+        reference: String,
+    },
+    Create {
+        image: String,
+    },
+    Download {
+        container: String,
+        path: String,
+    },
+    Remove {
+        container: String,
+    },
+    RemoveImage {
+        image: String,
+    },
+}
+
+#[derive(Default)]
+pub struct FakeEngine {
+    /// Answers to successive builds.
+    pub builds: Mutex<Vec<Vec<BuildMessage>>>,
+    /// Tar bytes served for a downloaded path.
+    pub archives: BTreeMap<String, Vec<u8>>,
+    pub calls: Mutex<Vec<Call>>,
+    /// The context tar of each build, to inspect what was sent.
+    pub contexts: Mutex<Vec<Bytes>>,
+}
+
+impl FakeEngine {
+    pub fn with_builds(builds: Vec<Vec<BuildMessage>>) -> Self {
+        Self {
+            builds: Mutex::new(builds.into_iter().rev().collect()),
+            ..Self::default()
+        }
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    fn record(&self, call: Call) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(call);
+        }
+    }
+}
+
+/// Classic-builder output for a build that runs `steps` and succeeds.
+pub fn output(lines: &[&str]) -> BuildMessage {
+    BuildMessage::Output(lines.iter().map(|l| format!("{l}\n")).collect())
+}
+
+impl Engine for FakeEngine {
+    fn build(
+        &self,
+        request: ClassicBuild,
+        context: Bytes,
+    ) -> BoxStream<'_, Result<BuildMessage, EngineError>> {
+        self.record(Call::Build {
+            target: request.target.clone(),
+            no_cache: request.no_cache,
+        });
+        if let Ok(mut contexts) = self.contexts.lock() {
+            contexts.push(context);
+        }
+        let messages = self
+            .builds
+            .lock()
+            .ok()
+            .and_then(|mut b| b.pop())
+            .unwrap_or_default();
+        stream::iter(messages.into_iter().map(Ok)).boxed()
+    }
+
+    async fn tag(&self, image: &str, reference: &str) -> Result<(), EngineError> {
+        self.record(Call::Tag {
+            image: image.to_owned(),
+            reference: reference.to_owned(),
+        });
+        Ok(())
+    }
+
+    async fn create_container(
+        &self,
+        image: &str,
+        _: &BTreeMap<String, String>,
+    ) -> Result<String, EngineError> {
+        self.record(Call::Create {
+            image: image.to_owned(),
+        });
+        Ok(format!("container-of-{image}"))
+    }
+
+    fn download(&self, container: &str, path: &str) -> BoxStream<'_, Result<Bytes, EngineError>> {
+        self.record(Call::Download {
+            container: container.to_owned(),
+            path: path.to_owned(),
+        });
+        let bytes = self.archives.get(path).cloned().unwrap_or_default();
+        stream::iter([Ok(Bytes::from(bytes))]).boxed()
+    }
+
+    async fn remove_container(&self, container: &str) -> Result<(), EngineError> {
+        self.record(Call::Remove {
+            container: container.to_owned(),
+        });
+        Ok(())
+    }
+
+    async fn inspect_image(&self, image: &str) -> Result<ImageInspect, EngineError> {
+        Ok(ImageInspect {
+            id: Some(image.to_owned()),
+            ..Default::default()
+        })
+    }
+
+    async fn remove_image(&self, image: &str) -> Result<(), EngineError> {
+        self.record(Call::RemoveImage {
+            image: image.to_owned(),
+        });
+        Ok(())
+    }
+
+    async fn containers_labelled(&self, _: &str, _: &str) -> Result<Vec<String>, EngineError> {
+        Ok(Vec::new())
+    }
+}

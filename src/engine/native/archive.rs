@@ -1,0 +1,194 @@
+//! Writing the tar a step uploads at `/`, and digesting what it holds.
+//!
+//! The digest covers each entry's path, kind, mode, owner, link target and
+//! content, never timestamps, so touching a file does not invalidate the
+//! step cache while changing it does. Knows nothing of the engine.
+
+use std::fs;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::copy::{CopyError, CopyPlan};
+use super::owner::Owner;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    Dir,
+    File(Vec<u8>),
+    Symlink(String),
+    /// A hard link to an earlier entry (absolute path in the image).
+    HardLink(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TarEntry {
+    /// Absolute path in the image.
+    pub path: String,
+    pub kind: EntryKind,
+    pub mode: u32,
+    pub owner: Owner,
+    pub mtime: u64,
+    /// Keep `owner` and `mode` as given (extracted archives) instead of the
+    /// step's `--chown`/`--chmod`.
+    pub keep_owner: bool,
+}
+
+pub struct TarWriter {
+    builder: tar::Builder<Vec<u8>>,
+    hasher: Sha256,
+    owner: Owner,
+    chmod: Option<u32>,
+    entries: Vec<String>,
+}
+
+impl TarWriter {
+    pub fn new(owner: Owner, chmod: Option<u32>) -> Self {
+        let mut builder = tar::Builder::new(Vec::new());
+        builder.mode(tar::HeaderMode::Complete);
+        Self {
+            builder,
+            hasher: Sha256::new(),
+            owner,
+            chmod,
+            entries: Vec::new(),
+        }
+    }
+
+    pub fn add_file(
+        &mut self,
+        target: &str,
+        host: &Path,
+        meta: &fs::Metadata,
+    ) -> Result<(), CopyError> {
+        let data = fs::read(host).map_err(|source| CopyError::Io {
+            path: host.display().to_string(),
+            source,
+        })?;
+        self.add_entry(TarEntry {
+            path: target.to_owned(),
+            kind: EntryKind::File(data),
+            mode: mode_of(meta),
+            owner: self.owner,
+            mtime: mtime_of(meta),
+            keep_owner: false,
+        })
+    }
+
+    pub fn add_dir(&mut self, target: &str, meta: &fs::Metadata) -> Result<(), CopyError> {
+        self.add_entry(TarEntry {
+            path: target.to_owned(),
+            kind: EntryKind::Dir,
+            mode: mode_of(meta),
+            owner: self.owner,
+            mtime: mtime_of(meta),
+            keep_owner: false,
+        })
+    }
+
+    pub fn add_symlink(
+        &mut self,
+        target: &str,
+        link: &Path,
+        meta: &fs::Metadata,
+    ) -> Result<(), CopyError> {
+        self.add_entry(TarEntry {
+            path: target.to_owned(),
+            kind: EntryKind::Symlink(link.to_string_lossy().into_owned()),
+            mode: 0o777,
+            owner: self.owner,
+            mtime: mtime_of(meta),
+            keep_owner: false,
+        })
+    }
+
+    pub fn add_entry(&mut self, entry: TarEntry) -> Result<(), CopyError> {
+        let (owner, mode) = if entry.keep_owner {
+            (entry.owner, entry.mode)
+        } else {
+            let mode = match (&entry.kind, self.chmod) {
+                (EntryKind::Symlink(_), _) => 0o777,
+                (_, Some(chmod)) => chmod,
+                _ => entry.mode,
+            };
+            (self.owner, mode)
+        };
+        let path = entry.path.trim_start_matches('/');
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(mode);
+        header.set_uid(owner.uid);
+        header.set_gid(owner.gid);
+        header.set_mtime(entry.mtime);
+        let write_error = |source| CopyError::Io {
+            path: entry.path.clone(),
+            source,
+        };
+        let (tag, detail): (&str, Vec<u8>) = match &entry.kind {
+            EntryKind::Dir => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_size(0);
+                self.builder
+                    .append_data(&mut header, format!("{path}/"), std::io::empty())
+                    .map_err(write_error)?;
+                ("dir", Vec::new())
+            }
+            EntryKind::File(data) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(data.len() as u64);
+                self.builder
+                    .append_data(&mut header, path, data.as_slice())
+                    .map_err(write_error)?;
+                ("file", Sha256::digest(data).to_vec())
+            }
+            EntryKind::Symlink(link) => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                self.builder
+                    .append_link(&mut header, path, link)
+                    .map_err(write_error)?;
+                ("symlink", link.as_bytes().to_vec())
+            }
+            EntryKind::HardLink(link) => {
+                header.set_entry_type(tar::EntryType::Link);
+                header.set_size(0);
+                self.builder
+                    .append_link(&mut header, path, link.trim_start_matches('/'))
+                    .map_err(write_error)?;
+                ("hardlink", link.as_bytes().to_vec())
+            }
+        };
+        self.hasher.update(format!(
+            "{tag}\0{}\0{mode:o}\0{}:{}\0",
+            entry.path, owner.uid, owner.gid
+        ));
+        self.hasher.update(&detail);
+        self.hasher.update(b"\n");
+        self.entries.push(entry.path);
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<CopyPlan, CopyError> {
+        let digest = hex::encode(self.hasher.finalize());
+        let tar = self.builder.into_inner().map_err(|source| CopyError::Io {
+            path: "tar".to_owned(),
+            source,
+        })?;
+        Ok(CopyPlan {
+            tar,
+            digest,
+            entries: self.entries,
+        })
+    }
+}
+
+fn mode_of(meta: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+
+fn mtime_of(meta: &fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |elapsed| elapsed.as_secs())
+}

@@ -1,0 +1,273 @@
+//! The native back end behind the engine layer's `Backend` trait: a stage
+//! and every stage it needs are run by the scheduler (independent stages at
+//! once, up to `--jobs`), step results come from the cache when their key
+//! matches, and the wanted stage's image gets the target's labels.
+//! Progress events cross from the stage tasks over a channel; a stop
+//! request drops the build and its containers go by label.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::build::{BuildOptions, NativeBuild, StageFailure, run_build};
+use super::cache_key::{CACHE_KEY_LABEL, StepKeyInput};
+use super::copy::ContextFilter;
+use super::engine_api::StepEngine;
+use super::limits::native_limits;
+use super::observer::BuildObserver;
+use super::scheduler::{Outcome, ScheduleOptions};
+use super::stage_plan::stage_plan;
+use super::step_common::idle_container;
+use crate::diagnostics::{Diagnostic, Label};
+use crate::engine::backend::{Backend, BuildFailure, StageBuild};
+use crate::engine::client::DockerEngine;
+use crate::engine::codes;
+use crate::engine::context::read_dockerignore;
+use crate::engine::dockerignore::DockerIgnore;
+use crate::engine::interrupt::{Interrupt, Janitor};
+use crate::engine::progress::{Event, ProgressSink};
+use crate::graph::ProjectGraph;
+
+impl ContextFilter for DockerIgnore {
+    fn excluded(&self, path: &str) -> bool {
+        self.is_excluded(path)
+    }
+
+    fn may_reinclude_under(&self, dir: &str) -> bool {
+        DockerIgnore::may_reinclude_under(self, dir)
+    }
+}
+
+/// Options of the native back end beyond one stage's request.
+#[derive(Debug, Clone, Default)]
+pub struct NativeSettings {
+    pub jobs: Option<usize>,
+    pub keep_going: bool,
+    pub no_cache_stages: Vec<String>,
+    pub secrets: BTreeMap<String, PathBuf>,
+}
+
+pub struct NativeBackend<'a> {
+    engine: &'a DockerEngine,
+    settings: NativeSettings,
+}
+
+impl<'a> NativeBackend<'a> {
+    pub fn new(engine: &'a DockerEngine, settings: NativeSettings) -> Self {
+        Self { engine, settings }
+    }
+}
+
+/// A progress event owned, to cross from the stage tasks.
+enum Message {
+    Step {
+        stage: String,
+        index: usize,
+        total: usize,
+        text: String,
+    },
+    Cached(String),
+    Output(String, String),
+}
+
+struct ChannelObserver {
+    sender: mpsc::UnboundedSender<Message>,
+    totals: BTreeMap<String, usize>,
+}
+
+impl BuildObserver for ChannelObserver {
+    fn step_started(&self, stage: &str, index: usize, text: &str) {
+        let total = self.totals.get(stage).copied().unwrap_or(index + 1);
+        let _ = self.sender.send(Message::Step {
+            stage: stage.to_owned(),
+            index: index + 1,
+            total: total.max(index + 1),
+            text: text.to_owned(),
+        });
+    }
+
+    fn step_cached(&self, stage: &str, _index: usize) {
+        let _ = self.sender.send(Message::Cached(stage.to_owned()));
+    }
+
+    fn output(&self, stage: &str, chunk: &[u8]) {
+        for line in String::from_utf8_lossy(chunk).lines() {
+            let _ = self
+                .sender
+                .send(Message::Output(stage.to_owned(), line.to_owned()));
+        }
+    }
+}
+
+fn forward(progress: &mut dyn ProgressSink, message: Message) {
+    match message {
+        Message::Step {
+            stage,
+            index,
+            total,
+            text,
+        } => progress.event(Event::Step {
+            stage: &stage,
+            index,
+            total,
+            text: &text,
+        }),
+        Message::Cached(stage) => progress.event(Event::Cached { stage: &stage }),
+        Message::Output(stage, line) => progress.event(Event::Output {
+            stage: &stage,
+            line: &line,
+        }),
+    }
+}
+
+/// A failed stage as a diagnostic on its step.
+pub fn failure_diagnostic(failure: &StageFailure) -> Diagnostic {
+    let what = match &failure.step {
+        Some(step) => format!(
+            "stage `{}`: `{step}` failed: {}",
+            failure.stage, failure.message
+        ),
+        None => format!("stage `{}` failed: {}", failure.stage, failure.message),
+    };
+    let mut diagnostic = Diagnostic::error(codes::STEP_FAILED, what)
+        .with_help("fix the step, then build again: the steps before it come from the cache");
+    if let Some(span) = failure.span {
+        diagnostic = diagnostic.with_label(Label::primary(span, "this step failed"));
+    }
+    diagnostic
+}
+
+impl Backend for NativeBackend<'_> {
+    fn name(&self) -> &'static str {
+        "the native builder"
+    }
+
+    async fn build_stage(
+        &self,
+        request: &StageBuild<'_>,
+        progress: &mut dyn ProgressSink,
+        janitor: &Janitor,
+        interrupt: &Interrupt,
+    ) -> Result<String, BuildFailure> {
+        let limits = native_limits(request.project, request.stages, &self.settings.secrets);
+        if limits.iter().any(Diagnostic::is_error) {
+            return Err(BuildFailure::Reported(limits));
+        }
+        let (filter, _) = read_dockerignore(request.context_dir)?;
+        let graph = ProjectGraph::new(request.project);
+        let (stages, deps) = stage_plan(&graph, &[request.stage.to_owned()]);
+        let totals = stages
+            .iter()
+            .filter_map(|s| {
+                request
+                    .project
+                    .stage(s)
+                    .map(|st| (s.clone(), st.steps.len() + 1))
+            })
+            .collect();
+        let (sender, mut receiver) = mpsc::unbounded_channel();
+        let options = BuildOptions {
+            build_id: janitor.build_id().to_owned(),
+            context_dir: request.context_dir.to_owned(),
+            overrides: request.build_args.clone(),
+            no_cache: request.no_cache,
+            no_cache_stages: self.settings.no_cache_stages.iter().cloned().collect(),
+            secrets: self.settings.secrets.clone(),
+        };
+        let engine = Arc::new(self.engine.clone());
+        let native = NativeBuild::new(
+            Arc::clone(&engine),
+            Arc::new(request.project.clone()),
+            stages.clone(),
+            options,
+            Arc::new(filter),
+            Arc::new(ChannelObserver { sender, totals }),
+        )
+        .map_err(|failure| BuildFailure::Reported(vec![failure_diagnostic(&failure)]))?;
+        let schedule = ScheduleOptions::new(self.settings.jobs, self.settings.keep_going);
+        let run = run_build(Arc::new(native), &deps, schedule);
+        tokio::pin!(run);
+        let outcomes = loop {
+            tokio::select! {
+                outcomes = &mut run => break outcomes,
+                Some(message) = receiver.recv() => forward(progress, message),
+                () = interrupt.requested() => return Err(BuildFailure::Interrupted),
+            }
+        };
+        while let Ok(message) = receiver.try_recv() {
+            forward(progress, message);
+        }
+        let failures: Vec<Diagnostic> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Failed(failure) => Some(failure_diagnostic(failure)),
+                _ => None,
+            })
+            .collect();
+        if !failures.is_empty() {
+            return Err(BuildFailure::Reported(failures));
+        }
+        let position = stages.iter().position(|s| s == request.stage);
+        let Some(Outcome::Done(output)) = position.and_then(|i| outcomes.get(i)) else {
+            return Err(BuildFailure::Reported(vec![Diagnostic::error(
+                codes::BUILD_FAILED,
+                format!("stage `{}` was not built", request.stage),
+            )]));
+        };
+        if request.labels.is_empty() {
+            return Ok(output.image.clone());
+        }
+        label_image(
+            &*engine,
+            &output.image,
+            &output.settings,
+            &request.labels,
+            janitor,
+        )
+        .await
+        .map_err(|error| {
+            BuildFailure::Reported(vec![Diagnostic::error(
+                codes::BUILD_FAILED,
+                format!("labelling the image of stage `{}`: {error}", request.stage),
+            )])
+        })
+    }
+}
+
+/// The image with the target's labels on top, cached like a step.
+async fn label_image<E: StepEngine>(
+    engine: &E,
+    image: &str,
+    settings: &super::engine_api::ImageSettings,
+    labels: &BTreeMap<String, String>,
+    janitor: &Janitor,
+) -> Result<String, super::engine_api::OpError> {
+    let mut settings = settings.clone();
+    settings.labels.extend(labels.clone());
+    let key = StepKeyInput {
+        parent_image: image.to_owned(),
+        step_text: "LABEL (target)".to_owned(),
+        inputs: vec![format!("{settings:?}")],
+        ..StepKeyInput::default()
+    }
+    .key();
+    let mut found = engine
+        .images_with_label(CACHE_KEY_LABEL, Some(&key))
+        .await?;
+    found.sort_by_key(|i| std::cmp::Reverse(i.created));
+    if let Some(cached) = found.into_iter().next() {
+        return Ok(cached.id);
+    }
+    settings.labels.insert(CACHE_KEY_LABEL.to_owned(), key);
+    let (label, value) = janitor.label();
+    let container = engine
+        .create_container(idle_container(image, BTreeMap::from([(label, value)])))
+        .await?;
+    let committed = engine.commit(&container, &settings).await;
+    let removed = engine.remove_container(&container).await;
+    let id = committed?;
+    removed?;
+    Ok(id)
+}

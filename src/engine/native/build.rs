@@ -1,0 +1,205 @@
+//! One native build: the stages to build, their options, and what the
+//! stages share (the scratch image, cache-mount locks, a scratch directory
+//! for bind mounts). Runs the stages through the scheduler and, whatever
+//! happens, removes every container labelled with the build's id.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use super::cache_key::BUILD_LABEL;
+use super::copy::ContextFilter;
+use super::engine_api::{ImageSettings, OpError, StepEngine};
+use super::expand::Vars;
+use super::observer::BuildObserver;
+use super::scheduler::{Outcome, ScheduleOptions, StageRunner, run_stages};
+use super::scope::GlobalScope;
+use crate::config::model::Project;
+use crate::located::Span;
+
+/// Label of the empty image `FROM scratch` stages start from.
+pub const SCRATCH_LABEL: &str = "dev.stages.scratch";
+
+/// Options of one native build.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Labels every container; unique per build.
+    pub build_id: String,
+    pub context_dir: PathBuf,
+    /// `--build-arg` values over the target's args.
+    pub overrides: Vars,
+    pub no_cache: bool,
+    pub no_cache_stages: BTreeSet<String>,
+    /// `--secret id=…,src=…`: id → host file.
+    pub secrets: BTreeMap<String, PathBuf>,
+}
+
+/// What a finished stage hands on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageOutput {
+    pub image: String,
+    /// The configuration the stage meant its image to have.
+    pub settings: ImageSettings,
+}
+
+/// Why a stage failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stage {stage}: {message}")]
+pub struct StageFailure {
+    pub stage: String,
+    /// The canonical text of the failing step, if one.
+    pub step: Option<String>,
+    /// Where the step is in stages.toml.
+    pub span: Option<Span>,
+    pub message: String,
+}
+
+impl StageFailure {
+    pub fn new(stage: &str, message: impl Into<String>) -> Self {
+        Self {
+            stage: stage.to_owned(),
+            step: None,
+            span: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// The native back end for one build.
+pub struct NativeBuild<E: StepEngine> {
+    pub(super) engine: Arc<E>,
+    pub(super) project: Arc<Project>,
+    pub(super) options: BuildOptions,
+    pub(super) filter: Arc<dyn ContextFilter + Send + Sync>,
+    pub(super) observer: Arc<dyn BuildObserver>,
+    pub(super) globals: GlobalScope,
+    /// The stages to build, in scheduler order.
+    pub(super) stages: Vec<String>,
+    scratch: tokio::sync::OnceCell<String>,
+    cache_locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    pub(super) workspace: tempfile::TempDir,
+}
+
+impl<E: StepEngine> NativeBuild<E> {
+    pub fn new(
+        engine: Arc<E>,
+        project: Arc<Project>,
+        stages: Vec<String>,
+        options: BuildOptions,
+        filter: Arc<dyn ContextFilter + Send + Sync>,
+        observer: Arc<dyn BuildObserver>,
+    ) -> Result<Self, StageFailure> {
+        let globals = GlobalScope::resolve(&project.args, &options.overrides)
+            .map_err(|error| StageFailure::new("(global args)", error.to_string()))?;
+        let workspace = tempfile::tempdir().map_err(|error| {
+            StageFailure::new("(build)", format!("temporary directory: {error}"))
+        })?;
+        Ok(Self {
+            engine,
+            project,
+            options,
+            filter,
+            observer,
+            globals,
+            stages,
+            scratch: tokio::sync::OnceCell::new(),
+            cache_locks: Mutex::new(BTreeMap::new()),
+            workspace,
+        })
+    }
+
+    /// The empty image, imported once and found again by label.
+    pub(super) async fn scratch_image(&self) -> Result<String, OpError> {
+        self.scratch
+            .get_or_try_init(|| async {
+                let found = self
+                    .engine
+                    .images_with_label(SCRATCH_LABEL, Some("1"))
+                    .await?;
+                if let Some(image) = found.into_iter().next() {
+                    return Ok(image.id);
+                }
+                let empty = tar::Builder::new(Vec::new())
+                    .into_inner()
+                    .map_err(|error| OpError::new("import", error.to_string()))?;
+                let labels = BTreeMap::from([(SCRATCH_LABEL.to_owned(), "1".to_owned())]);
+                self.engine.import_image(empty, &labels).await
+            })
+            .await
+            .cloned()
+    }
+
+    /// The lock serialising users of one cache mount (`sharing=locked`).
+    pub(super) fn cache_lock(&self, volume: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = match self.cache_locks.lock() {
+            Ok(locks) => locks,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        Arc::clone(locks.entry(volume.to_owned()).or_default())
+    }
+
+    /// Labels of every container this build creates.
+    pub(super) fn container_labels(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([(BUILD_LABEL.to_owned(), self.options.build_id.clone())])
+    }
+
+    pub(super) fn no_cache_for(&self, stage: &str) -> bool {
+        self.options.no_cache || self.options.no_cache_stages.contains(stage)
+    }
+}
+
+impl<E: StepEngine> StageRunner for NativeBuild<E> {
+    type Output = StageOutput;
+    type Error = StageFailure;
+
+    async fn run(
+        self: Arc<Self>,
+        stage: usize,
+        inputs: Vec<(usize, StageOutput)>,
+    ) -> Result<StageOutput, StageFailure> {
+        let name = self
+            .stages
+            .get(stage)
+            .cloned()
+            .ok_or_else(|| StageFailure::new("(unknown)", format!("no stage #{stage}")))?;
+        let inputs: BTreeMap<String, StageOutput> = inputs
+            .into_iter()
+            .filter_map(|(index, output)| self.stages.get(index).map(|n| (n.clone(), output)))
+            .collect();
+        self.observer.stage_started(&name);
+        let outcome = super::stage_exec::run_stage(&self, &name, &inputs).await;
+        match &outcome {
+            Ok(output) => self.observer.stage_done(&name, &output.image),
+            Err(failure) => self.observer.stage_failed(&name, &failure.message),
+        }
+        outcome
+    }
+}
+
+/// Run the build's stages (`deps[i]`: the indexes of the stages stage `i`
+/// needs) and remove every container the build created, whether the
+/// stages succeed, fail or the future is dropped half-way (the caller
+/// then calls `remove_build_containers` itself).
+pub async fn run_build<E: StepEngine>(
+    build: Arc<NativeBuild<E>>,
+    deps: &[Vec<usize>],
+    schedule: ScheduleOptions,
+) -> Vec<Outcome<StageOutput, StageFailure>> {
+    let outcomes = run_stages(Arc::clone(&build), deps, schedule).await;
+    // Best effort: a container left behind is reported by the next build's cleanup.
+    let _ = remove_build_containers(&*build.engine, &build.options.build_id).await;
+    outcomes
+}
+
+/// Remove the containers labelled with `build_id`.
+pub async fn remove_build_containers<E: StepEngine>(
+    engine: &E,
+    build_id: &str,
+) -> Result<usize, OpError> {
+    let containers = engine.containers_with_label(BUILD_LABEL, build_id).await?;
+    let count = containers.len();
+    for container in containers {
+        engine.remove_container(&container).await?;
+    }
+    Ok(count)
+}

@@ -1,0 +1,429 @@
+//! COPY/ADD from the build context, planned as one tar to upload at `/`.
+//!
+//! Docker's rules: sources are relative to the context root and may hold
+//! `filepath.Match` wildcards; copying a directory copies its contents; a
+//! destination ending in `/` (or `.`), an existing directory, or several
+//! sources make the destination a directory (several sources need the
+//! trailing `/`); a relative destination is under WORKDIR. ADD extracts a
+//! local tar (plain or gzip) into the destination. `.dockerignore` (a
+//! `ContextFilter`) and `--exclude` leave files out. A source that leaves the
+//! context, by `..` or through a symlink, is an error.
+//!
+//! Reads the host file system; knows nothing of the engine.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::archive::{EntryKind, TarEntry, TarWriter};
+use super::owner::Owner;
+use super::pathmatch::{BadPattern, has_wildcard, path_match};
+
+/// Which context paths `.dockerignore` leaves out (paths are `/`-separated,
+/// relative to the context root).
+pub trait ContextFilter {
+    fn excluded(&self, path: &str) -> bool;
+    /// Whether an excluded directory may hold re-included paths (`!` lines),
+    /// so the walk must still enter it.
+    fn may_reinclude_under(&self, _dir: &str) -> bool {
+        false
+    }
+}
+
+/// No `.dockerignore`.
+pub struct NoFilter;
+
+impl ContextFilter for NoFilter {
+    fn excluded(&self, _path: &str) -> bool {
+        false
+    }
+}
+
+/// One COPY or ADD from the context, with every word already expanded.
+pub struct CopyRequest<'a> {
+    pub context: &'a Path,
+    pub sources: &'a [String],
+    pub dest: &'a str,
+    /// The stage's WORKDIR at this step (absolute).
+    pub workdir: &'a str,
+    pub owner: Owner,
+    pub chmod: Option<u32>,
+    pub exclude: &'a [String],
+    pub filter: &'a dyn ContextFilter,
+    /// ADD: extract local tar archives.
+    pub extract_archives: bool,
+    /// The destination already exists as a directory in the image.
+    pub dest_is_dir: bool,
+}
+
+/// The tar to upload at `/`, and a digest of what it holds (paths, kinds,
+/// modes, owners, link targets, contents; not timestamps).
+#[derive(Debug, Clone)]
+pub struct CopyPlan {
+    pub tar: Vec<u8>,
+    pub digest: String,
+    pub entries: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("{0:?} is outside the build context")]
+    Escapes(String),
+    #[error("{0:?} not found in the build context or excluded by .dockerignore")]
+    NotFound(String),
+    #[error("no source files were specified by {0:?}")]
+    NoMatch(String),
+    #[error("with more than one source file, the destination must be a directory and end with a /")]
+    DestNotDir,
+    #[error(transparent)]
+    Pattern(#[from] BadPattern),
+    #[error("reading {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("archive {archive}: entry {entry:?} leaves the destination")]
+    ArchiveEscapes { archive: String, entry: String },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CopyError + '_ {
+    move |source| CopyError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Plan a COPY or ADD from the context.
+pub fn plan_copy(request: &CopyRequest) -> Result<CopyPlan, CopyError> {
+    let root = fs::canonicalize(request.context).map_err(io_error(request.context))?;
+    let mut sources = Vec::new();
+    for source in request.sources {
+        let clean = clean_relative(source).ok_or_else(|| CopyError::Escapes(source.clone()))?;
+        if has_wildcard(&clean) {
+            let matched = match_wildcard(&root, &clean, request.filter)?;
+            if matched.is_empty() {
+                return Err(CopyError::NoMatch(source.clone()));
+            }
+            sources.extend(matched);
+        } else {
+            sources.push(clean);
+        }
+    }
+    let dest = absolute_dest(request.workdir, request.dest);
+    let dest_is_dir = request.dest_is_dir || ends_as_dir(request.dest);
+    if sources.len() > 1 && !ends_as_dir(request.dest) {
+        return Err(CopyError::DestNotDir);
+    }
+    let into_dir = dest_is_dir || sources.len() > 1;
+    let mut writer = TarWriter::new(request.owner, request.chmod);
+    for source in &sources {
+        add_source(request, &root, source, &dest, into_dir, &mut writer)?;
+    }
+    writer.finish()
+}
+
+fn add_source(
+    request: &CopyRequest,
+    root: &Path,
+    source: &str,
+    dest: &str,
+    into_dir: bool,
+    writer: &mut TarWriter,
+) -> Result<(), CopyError> {
+    if !source.is_empty() && request.filter.excluded(source) {
+        return Err(CopyError::NotFound(source.to_owned()));
+    }
+    let path = resolve_inside(root, source)?;
+    let meta = fs::metadata(&path).map_err(io_error(&path))?;
+    if meta.is_dir() {
+        return add_dir_contents(request, &path, source, dest, writer);
+    }
+    let name = source.rsplit('/').next().unwrap_or(source);
+    if request.extract_archives
+        && let Some(archive) = read_archive(&path)?
+    {
+        return extract_archive(&archive, source, dest, writer);
+    }
+    let target = if into_dir {
+        join(dest, name)
+    } else {
+        dest.trim_end_matches('/').to_owned()
+    };
+    writer.add_file(&target, &path, &meta)
+}
+
+fn add_dir_contents(
+    request: &CopyRequest,
+    dir: &Path,
+    source: &str,
+    dest: &str,
+    writer: &mut TarWriter,
+) -> Result<(), CopyError> {
+    let mut stack = vec![String::new()];
+    while let Some(inner) = stack.pop() {
+        let host = if inner.is_empty() {
+            dir.to_path_buf()
+        } else {
+            dir.join(&inner)
+        };
+        let mut children: Vec<_> = fs::read_dir(&host)
+            .map_err(io_error(&host))?
+            .collect::<Result<_, _>>()
+            .map_err(io_error(&host))?;
+        children.sort_by_key(|entry| entry.file_name());
+        for child in children {
+            let Some(name) = child.file_name().to_str().map(str::to_owned) else {
+                return Err(CopyError::Io {
+                    path: child.path().display().to_string(),
+                    source: std::io::Error::other("file name is not UTF-8"),
+                });
+            };
+            let relative = join_rel(&inner, &name);
+            let context_path = join_rel(source, &relative);
+            let child_path = child.path();
+            let meta = fs::symlink_metadata(&child_path).map_err(io_error(&child_path))?;
+            let excluded =
+                request.filter.excluded(&context_path) || excluded_by(request.exclude, &relative)?;
+            if meta.is_dir() {
+                if excluded && !request.filter.may_reinclude_under(&context_path) {
+                    continue;
+                }
+                if !excluded {
+                    writer.add_dir(&join(dest, &relative), &meta)?;
+                }
+                stack.push(relative);
+                continue;
+            }
+            if excluded {
+                continue;
+            }
+            let target = join(dest, &relative);
+            if meta.file_type().is_symlink() {
+                let link = fs::read_link(&child_path).map_err(io_error(&child_path))?;
+                writer.add_symlink(&target, &link, &meta)?;
+            } else if meta.is_file() {
+                writer.add_file(&target, &child_path, &meta)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn excluded_by(patterns: &[String], relative: &str) -> Result<bool, CopyError> {
+    for pattern in patterns {
+        let pattern = pattern.trim_start_matches("./").trim_start_matches('/');
+        // A pattern excludes a path or any directory above it.
+        let mut prefix = String::new();
+        for part in relative.split('/') {
+            prefix = join_rel(&prefix, part);
+            if path_match(pattern, &prefix)? {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Context paths matching a wildcard source, in sorted order.
+fn match_wildcard(
+    root: &Path,
+    pattern: &str,
+    filter: &dyn ContextFilter,
+) -> Result<Vec<String>, CopyError> {
+    let depth = pattern.split('/').count();
+    let mut found = Vec::new();
+    let mut stack = vec![(String::new(), 0usize)];
+    while let Some((dir, level)) = stack.pop() {
+        let host = resolve_inside(root, &dir)?;
+        let entries = fs::read_dir(&host).map_err(io_error(&host))?;
+        for entry in entries {
+            let entry = entry.map_err(io_error(&host))?;
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            let path = join_rel(&dir, &name);
+            if filter.excluded(&path) {
+                continue;
+            }
+            if level + 1 == depth {
+                if path_match(pattern, &path)? {
+                    found.push(path);
+                }
+            } else if entry.file_type().map_err(io_error(&host))?.is_dir() {
+                stack.push((path, level + 1));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The host path of a context path, after checking that neither `..` nor a
+/// symlink leads outside the context.
+fn resolve_inside(root: &Path, relative: &str) -> Result<PathBuf, CopyError> {
+    let joined = if relative.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(relative)
+    };
+    match fs::canonicalize(&joined) {
+        Ok(real) if real.starts_with(root) => Ok(real),
+        Ok(_) => Err(CopyError::Escapes(relative.to_owned())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            Err(CopyError::NotFound(relative.to_owned()))
+        }
+        Err(error) => Err(io_error(&joined)(error)),
+    }
+}
+
+/// `./a/../b/` → `b`; `None` when it climbs above the root.
+pub fn clean_relative(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for component in Path::new(path).components() {
+        match component {
+            Component::Normal(part) => parts.push(part.to_str()?),
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// The absolute destination, without a trailing slash (`/` stays `/`).
+pub fn absolute_dest(workdir: &str, dest: &str) -> String {
+    let joined = if dest.starts_with('/') {
+        dest.to_owned()
+    } else {
+        format!("{}/{}", workdir.trim_end_matches('/'), dest)
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in joined.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// `dir/`, `.`, `dir/.` name a directory.
+pub fn ends_as_dir(dest: &str) -> bool {
+    dest.ends_with('/')
+        || dest == "."
+        || dest.ends_with("/.")
+        || dest == ".."
+        || dest.ends_with("/..")
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if name.is_empty() {
+        return dir.to_owned();
+    }
+    format!("{}/{}", dir.trim_end_matches('/'), name)
+}
+
+fn join_rel(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// A local tar archive's bytes (decompressed), or `None` if the file is not one.
+fn read_archive(path: &Path) -> Result<Option<Vec<u8>>, CopyError> {
+    let mut bytes = Vec::new();
+    fs::File::open(path)
+        .and_then(|mut file| file.read_to_end(&mut bytes))
+        .map_err(io_error(path))?;
+    let plain = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        if flate2::read::GzDecoder::new(bytes.as_slice())
+            .read_to_end(&mut out)
+            .is_err()
+        {
+            return Ok(None);
+        }
+        out
+    } else {
+        bytes
+    };
+    let is_tar = plain.len() >= 512 && &plain[257..262] == b"ustar";
+    Ok(is_tar.then_some(plain))
+}
+
+fn extract_archive(
+    archive: &[u8],
+    source: &str,
+    dest: &str,
+    writer: &mut TarWriter,
+) -> Result<(), CopyError> {
+    let escapes = |entry: &str| CopyError::ArchiveEscapes {
+        archive: source.to_owned(),
+        entry: entry.to_owned(),
+    };
+    let read_error = |error| CopyError::Io {
+        path: source.to_owned(),
+        source: error,
+    };
+    let mut reader = tar::Archive::new(archive);
+    for entry in reader.entries().map_err(read_error)? {
+        let mut entry = entry.map_err(read_error)?;
+        let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let relative = clean_relative(&raw_path).ok_or_else(|| escapes(&raw_path))?;
+        if relative.is_empty() {
+            continue;
+        }
+        let header = entry.header().clone();
+        let kind = match header.entry_type() {
+            tar::EntryType::Directory => EntryKind::Dir,
+            tar::EntryType::Symlink => {
+                let link = entry.link_name().map_err(read_error)?.unwrap_or_default();
+                EntryKind::Symlink(link.to_string_lossy().into_owned())
+            }
+            tar::EntryType::Link => {
+                let link = entry.link_name().map_err(read_error)?.unwrap_or_default();
+                let link = link.to_string_lossy().into_owned();
+                let inside = clean_relative(&link).ok_or_else(|| escapes(&link))?;
+                EntryKind::HardLink(join(dest, &inside))
+            }
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                let mut data = Vec::new();
+                entry.read_to_end(&mut data).map_err(read_error)?;
+                EntryKind::File(data)
+            }
+            _ => continue,
+        };
+        writer.add_entry(TarEntry {
+            path: join(dest, &relative),
+            kind,
+            mode: header.mode().unwrap_or(0o644),
+            owner: Owner {
+                uid: header.uid().unwrap_or(0),
+                gid: header.gid().unwrap_or(0),
+            },
+            mtime: header.mtime().unwrap_or(0),
+            keep_owner: true,
+        })?;
+    }
+    Ok(())
+}
+
+/// The digest of one file's content.
+pub fn file_digest(path: &Path) -> Result<String, CopyError> {
+    let mut file = fs::File::open(path).map_err(io_error(path))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(io_error(path))?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+#[cfg(test)]
+#[path = "copy_tests.rs"]
+mod tests;

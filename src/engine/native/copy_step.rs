@@ -1,0 +1,418 @@
+//! COPY, ADD and artifact copies as steps: the key comes from the planned
+//! content (context) or the source image id and paths (`--from`, artifacts);
+//! on a miss the tar is uploaded into a container of the current image and
+//! committed. `--chown` names are looked up in the image's own
+//! `/etc/passwd` and `/etc/group`.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use super::archive::{EntryKind, TarEntry, TarWriter};
+use super::build::{NativeBuild, StageFailure, StageOutput};
+use super::cache_key::image_path_input;
+use super::copy::{CopyPlan, CopyRequest, absolute_dest, ends_as_dir, plan_copy};
+use super::engine_api::{OpError, PathKind, StepEngine};
+use super::owner::{Owner, needs_lookup, parse_chmod, resolve_chown};
+use super::pathmatch::has_wildcard;
+use super::retarget::retarget;
+use super::step_common::{StageState, StepRef, cached, commit, idle_container, with_container};
+use crate::config::model::{CopyFrom, CopyOptions, StepKind};
+use crate::located::Located;
+
+/// One copy, with its words expanded.
+struct Expanded {
+    sources: Vec<String>,
+    dest: String,
+    chown: Option<String>,
+    chmod: Option<u32>,
+    exclude: Vec<String>,
+}
+
+fn expand(
+    state: &StageState,
+    at: &StepRef,
+    sources: &[Located<String>],
+    to: &Located<String>,
+    options: &CopyOptions,
+    exclude: &[Located<String>],
+) -> Result<Expanded, StageFailure> {
+    let word = |w: &str| state.scope.expand(w).map_err(|e| at.fail(state, e));
+    let chmod = match &options.chmod {
+        Some(mode) => Some(parse_chmod(&word(&mode.value)?).map_err(|e| at.fail(state, e))?),
+        None => None,
+    };
+    Ok(Expanded {
+        sources: sources
+            .iter()
+            .map(|s| word(&s.value))
+            .collect::<Result<_, _>>()?,
+        dest: word(&to.value)?,
+        chown: options.chown.as_ref().map(|c| word(&c.value)).transpose()?,
+        chmod,
+        exclude: exclude
+            .iter()
+            .map(|s| word(&s.value))
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+pub async fn copy<E: StepEngine>(
+    build: &NativeBuild<E>,
+    state: &mut StageState,
+    at: &StepRef,
+    kind: &StepKind,
+    inputs: &BTreeMap<String, StageOutput>,
+) -> Result<(), StageFailure> {
+    match kind {
+        StepKind::Copy(copy) => {
+            if copy.parents {
+                return Err(at.fail(
+                    state,
+                    "COPY --parents is not supported by the native back end",
+                ));
+            }
+            let words = expand(
+                state,
+                at,
+                &copy.sources,
+                &copy.to,
+                &copy.options,
+                &copy.exclude,
+            )?;
+            match &copy.from {
+                None => from_context(build, state, at, &words, false).await,
+                Some(CopyFrom::Stage(stage)) => {
+                    let image = inputs
+                        .get(&stage.value)
+                        .map(|o| o.image.clone())
+                        .ok_or_else(|| {
+                            at.fail(state, format!("stage {} was not built", stage.value))
+                        })?;
+                    from_image(build, state, at, &image, &words).await
+                }
+                Some(CopyFrom::Image(reference)) => {
+                    let reference = state
+                        .scope
+                        .expand(&reference.value)
+                        .map_err(|e| at.fail(state, e))?;
+                    let details = build
+                        .engine
+                        .inspect_image(&reference)
+                        .await
+                        .map_err(|e| at.fail(state, e))?
+                        .ok_or_else(|| {
+                            at.fail(
+                                state,
+                                format!("image {reference} is not on the Engine; pull it first"),
+                            )
+                        })?;
+                    from_image(build, state, at, &details.id, &words).await
+                }
+            }
+        }
+        StepKind::Add(add) => {
+            if add.parents || add.checksum.is_some() || add.keep_git_dir {
+                return Err(at.fail(
+                    state,
+                    "ADD --parents, --checksum and --keep-git-dir are not supported by the native back end",
+                ));
+            }
+            if let Some(url) = add
+                .sources
+                .iter()
+                .find(|s| s.value.contains("://") || s.value.starts_with("git@"))
+            {
+                return Err(at.fail(
+                    state,
+                    format!(
+                        "ADD from a URL or git ({}) is not supported by the native back end",
+                        url.value
+                    ),
+                ));
+            }
+            let words = expand(state, at, &add.sources, &add.to, &add.options, &add.exclude)?;
+            from_context(build, state, at, &words, true).await
+        }
+        StepKind::Artifact(copy) => {
+            let artifact = build
+                .project
+                .artifact(&copy.artifact.value)
+                .ok_or_else(|| at.fail(state, format!("no artifact {}", copy.artifact.value)))?;
+            let image = inputs
+                .get(&artifact.stage.value)
+                .map(|o| o.image.clone())
+                .ok_or_else(|| {
+                    at.fail(
+                        state,
+                        format!("stage {} was not built", artifact.stage.value),
+                    )
+                })?;
+            let words = expand(
+                state,
+                at,
+                std::slice::from_ref(&artifact.path),
+                &copy.to,
+                &copy.options,
+                &[],
+            )?;
+            from_image(build, state, at, &image, &words).await
+        }
+        _ => Err(at.fail(state, "not a copy step")),
+    }
+}
+
+fn plan<E: StepEngine>(
+    build: &NativeBuild<E>,
+    state: &StageState,
+    words: &Expanded,
+    extract: bool,
+    owner: Owner,
+    dest_is_dir: bool,
+) -> Result<CopyPlan, super::copy::CopyError> {
+    plan_copy(&CopyRequest {
+        context: &build.options.context_dir,
+        sources: &words.sources,
+        dest: &words.dest,
+        workdir: workdir(state),
+        owner,
+        chmod: words.chmod,
+        exclude: &words.exclude,
+        filter: &*build.filter,
+        extract_archives: extract,
+        dest_is_dir,
+    })
+}
+
+fn workdir(state: &StageState) -> &str {
+    if state.settings.workdir.is_empty() {
+        "/"
+    } else {
+        &state.settings.workdir
+    }
+}
+
+async fn from_context<E: StepEngine>(
+    build: &NativeBuild<E>,
+    state: &mut StageState,
+    at: &StepRef,
+    words: &Expanded,
+    extract: bool,
+) -> Result<(), StageFailure> {
+    // The key's plan uses root and a file destination: the real owner and
+    // destination kind follow from the parent image, which the key holds.
+    let probe = plan(build, state, words, extract, Owner::default(), false)
+        .map_err(|e| at.fail(state, e))?;
+    let key = state.key(&at.text, Vec::new(), vec![probe.digest]);
+    if reuse(build, state, at, &key).await? {
+        return Ok(());
+    }
+    let dest = absolute_dest(workdir(state), &words.dest);
+    let snapshot: &StageState = state;
+    let image = with_container(
+        build,
+        idle_container(&snapshot.image, build.container_labels()),
+        |id| async move {
+            let owner = resolve_owner(build, &id, words.chown.as_deref()).await?;
+            let dest_is_dir = !ends_as_dir(&words.dest)
+                && build.engine.path_kind(&id, &dest).await? == Some(PathKind::Dir);
+            let planned = plan(build, snapshot, words, extract, owner, dest_is_dir)
+                .map_err(|e| OpError::new("copy", e.to_string()))?;
+            create_missing_parents(build, &id, &planned.entries, owner).await?;
+            build.engine.upload(&id, planned.tar).await?;
+            commit(build, snapshot, &id, &key, &at.text).await
+        },
+    )
+    .await
+    .map_err(|e| at.fail(state, e))?;
+    state.image = image;
+    state.committed = state.settings.clone();
+    Ok(())
+}
+
+async fn from_image<E: StepEngine>(
+    build: &NativeBuild<E>,
+    state: &mut StageState,
+    at: &StepRef,
+    source_image: &str,
+    words: &Expanded,
+) -> Result<(), StageFailure> {
+    if let Some(pattern) = words.sources.iter().find(|s| has_wildcard(s)) {
+        return Err(at.fail(
+            state,
+            format!("wildcards in a copy from another image ({pattern}) are not supported by the native back end"),
+        ));
+    }
+    let sources: Vec<String> = words
+        .sources
+        .iter()
+        .map(|s| absolute_dest("/", s))
+        .collect();
+    let inputs = sources
+        .iter()
+        .map(|s| image_path_input(source_image, s))
+        .collect();
+    let key = state.key(&at.text, Vec::new(), inputs);
+    if reuse(build, state, at, &key).await? {
+        return Ok(());
+    }
+    let downloads = with_container(
+        build,
+        idle_container(source_image, build.container_labels()),
+        |id| {
+            let sources = &sources;
+            async move {
+                let mut tars = Vec::new();
+                for source in sources {
+                    tars.push(build.engine.download(&id, source).await?);
+                }
+                Ok(tars)
+            }
+        },
+    )
+    .await
+    .map_err(|e| at.fail(state, e))?;
+    let dest = absolute_dest(workdir(state), &words.dest);
+    let snapshot: &StageState = state;
+    let image = with_container(
+        build,
+        idle_container(&snapshot.image, build.container_labels()),
+        |id| async move {
+            let owner = resolve_owner(build, &id, words.chown.as_deref()).await?;
+            let dest_is_dir = build.engine.path_kind(&id, &dest).await? == Some(PathKind::Dir);
+            let into_dir = ends_as_dir(&words.dest) || dest_is_dir || sources.len() > 1;
+            let mut writer = TarWriter::new(owner, words.chmod);
+            for (source, tar) in sources.iter().zip(&downloads) {
+                retarget(tar, source, &dest, into_dir, &mut writer)
+                    .map_err(|e| OpError::new("copy", e.to_string()))?;
+            }
+            let planned = writer
+                .finish()
+                .map_err(|e| OpError::new("copy", e.to_string()))?;
+            create_missing_parents(build, &id, &planned.entries, owner).await?;
+            build.engine.upload(&id, planned.tar).await?;
+            commit(build, snapshot, &id, &key, &at.text).await
+        },
+    )
+    .await
+    .map_err(|e| at.fail(state, e))?;
+    state.image = image;
+    state.committed = state.settings.clone();
+    Ok(())
+}
+
+/// Docker creates the missing directories above what a copy writes with
+/// the copy's owner (`--chown`), mode 0755; the upload alone would leave
+/// them to root.
+async fn create_missing_parents<E: StepEngine>(
+    build: &NativeBuild<E>,
+    container: &str,
+    entries: &[String],
+    owner: Owner,
+) -> Result<(), OpError> {
+    let mut parents: Vec<String> = Vec::new();
+    for entry in entries {
+        let mut path = entry.trim_end_matches('/').to_owned();
+        while let Some((parent, _)) = path.rsplit_once('/') {
+            let parent = parent.to_owned();
+            if parent.is_empty() || entries.contains(&parent) || parents.contains(&parent) {
+                break;
+            }
+            parents.push(parent.clone());
+            path = parent;
+        }
+    }
+    let mut missing = Vec::new();
+    for parent in parents {
+        if build.engine.path_kind(container, &parent).await?.is_none() {
+            missing.push(parent);
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    missing.sort();
+    let mut writer = TarWriter::new(owner, None);
+    for dir in missing {
+        writer
+            .add_entry(TarEntry {
+                path: dir,
+                kind: EntryKind::Dir,
+                mode: 0o755,
+                owner,
+                mtime: 0,
+                keep_owner: true,
+            })
+            .map_err(|e| OpError::new("copy", e.to_string()))?;
+    }
+    let plan = writer
+        .finish()
+        .map_err(|e| OpError::new("copy", e.to_string()))?;
+    build.engine.upload(container, plan.tar).await
+}
+
+/// Take the cached image for `key`, if there is one.
+async fn reuse<E: StepEngine>(
+    build: &NativeBuild<E>,
+    state: &mut StageState,
+    at: &StepRef,
+    key: &str,
+) -> Result<bool, StageFailure> {
+    match cached(build, state, key)
+        .await
+        .map_err(|e| at.fail(state, e))?
+    {
+        Some(image) => {
+            state.image = image;
+            state.committed = state.settings.clone();
+            build.observer.step_cached(&state.stage, at.index);
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// The numeric owner for `--chown`, reading the image's account files when
+/// the value holds names.
+async fn resolve_owner<E: StepEngine>(
+    build: &NativeBuild<E>,
+    container: &str,
+    spec: Option<&str>,
+) -> Result<Owner, OpError> {
+    let Some(spec) = spec else {
+        return Ok(Owner::default());
+    };
+    let chown_error = |e: super::owner::OwnerError| OpError::new("chown", e.to_string());
+    if !needs_lookup(spec) {
+        return resolve_chown(spec, None, None).map_err(chown_error);
+    }
+    let passwd = read_file(build, container, "/etc/passwd").await?;
+    let group = read_file(build, container, "/etc/group").await?;
+    resolve_chown(spec, passwd.as_deref(), group.as_deref()).map_err(chown_error)
+}
+
+/// A small text file from a container, `None` when it does not exist.
+async fn read_file<E: StepEngine>(
+    build: &NativeBuild<E>,
+    container: &str,
+    path: &str,
+) -> Result<Option<String>, OpError> {
+    let tar = match build.engine.download(container, path).await {
+        Ok(tar) => tar,
+        Err(error) if error.not_found => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let mut archive = tar::Archive::new(tar.as_slice());
+    let read_error = |e: std::io::Error| OpError::new("download", format!("{path}: {e}"));
+    let mut entries = archive.entries().map_err(read_error)?;
+    match entries.next() {
+        Some(entry) => {
+            let mut text = String::new();
+            entry
+                .map_err(read_error)?
+                .read_to_string(&mut text)
+                .map_err(read_error)?;
+            Ok(Some(text))
+        }
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,309 @@
+//! Step execution against the in-memory Engine: what is created, run,
+//! committed, cached and cleaned up.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::build::{BuildOptions, NativeBuild, StageFailure, StageOutput, run_build};
+use super::cache_key::BUILD_LABEL;
+use super::copy::NoFilter;
+use super::engine_api::{ImageSettings, MountSpec};
+use super::fake_engine::{FakeEngine, Node};
+use super::observer::Silent;
+use super::scheduler::{Outcome, ScheduleOptions};
+use super::stage_plan::stage_plan;
+use crate::diagnostics::SourceFile;
+use crate::graph::ProjectGraph;
+
+const PROJECT: &str = r#"
+[project]
+context = "."
+
+[args]
+BASE = "busybox:test"
+
+[stages.build]
+from = "${BASE}"
+workdir = "/src"
+args = { VERSION = "1.0" }
+env = { MODE = "release" }
+steps = [
+  { copy = ["main.c", "lib/"], to = "./" },
+  { run = "cc -o /out/app main.c" },
+]
+
+[artifacts.app]
+stage = "build"
+path = "/src/main.c"
+
+[stages.runtime]
+from = "scratch"
+steps = [
+  { artifact = "app", to = "/app/", chown = "10:20" },
+]
+entrypoint = ["/app/main.c"]
+expose = ["8080"]
+labels = { "org.example.mode" = "fast" }
+
+[stages.tools]
+from = "busybox:test"
+steps = [
+  { run = "echo tools", mounts = [
+      { type = "cache", target = "/root/.cache", sharing = "locked" },
+      { type = "secret", id = "token", target = "/run/secrets/token" },
+  ] },
+]
+
+[stages.broken]
+from = "busybox:test"
+steps = [{ run = "echo first" }, { run = "fail now" }]
+"#;
+
+fn engine() -> Arc<FakeEngine> {
+    Arc::new(FakeEngine::with_image(
+        "busybox:test",
+        &[
+            ("/bin/sh", "#!"),
+            ("/etc/passwd", "root:x:0:0::/:/bin/sh\n"),
+        ],
+        ImageSettings {
+            env: vec![("PATH".into(), "/bin".into())],
+            cmd: Some(vec!["sh".into()]),
+            ..ImageSettings::default()
+        },
+    ))
+}
+
+fn context() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.c"), "int main;").unwrap();
+    std::fs::create_dir(dir.path().join("lib")).unwrap();
+    std::fs::write(dir.path().join("lib/util.h"), "#pragma once").unwrap();
+    std::fs::write(dir.path().join("token"), "s3cret").unwrap();
+    dir
+}
+
+async fn build(
+    engine: &Arc<FakeEngine>,
+    context: &Path,
+    roots: &[&str],
+    tweak: impl FnOnce(&mut BuildOptions),
+) -> BTreeMap<String, Outcome<StageOutput, StageFailure>> {
+    let outcome = crate::check::check(&SourceFile::new("stages.toml", PROJECT));
+    let project = outcome
+        .project
+        .unwrap_or_else(|| panic!("{:?}", outcome.diagnostics));
+    let roots: Vec<String> = roots.iter().map(|s| s.to_string()).collect();
+    let (stages, deps) = stage_plan(&ProjectGraph::new(&project), &roots);
+    let mut options = BuildOptions {
+        build_id: "build-1".into(),
+        context_dir: context.to_path_buf(),
+        secrets: BTreeMap::from([("token".into(), context.join("token"))]),
+        ..BuildOptions::default()
+    };
+    tweak(&mut options);
+    let native = NativeBuild::new(
+        Arc::clone(engine),
+        Arc::new(project),
+        stages.clone(),
+        options,
+        Arc::new(NoFilter),
+        Arc::new(Silent),
+    )
+    .unwrap();
+    let outcomes = run_build(Arc::new(native), &deps, ScheduleOptions::new(Some(2), true)).await;
+    stages.into_iter().zip(outcomes).collect()
+}
+
+fn done(
+    outcomes: &BTreeMap<String, Outcome<StageOutput, StageFailure>>,
+    stage: &str,
+) -> StageOutput {
+    match &outcomes[stage] {
+        Outcome::Done(output) => output.clone(),
+        other => panic!("{stage}: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn stages_run_their_steps_and_commit_the_configuration() {
+    let engine = engine();
+    let ctx = context();
+    let outcomes = build(&engine, ctx.path(), &["runtime", "tools"], |_| {}).await;
+    let runtime = done(&outcomes, "runtime");
+    let image = engine.image(&runtime.image).unwrap();
+    assert_eq!(
+        image.files["/app/main.c"].0,
+        Node::File(b"int main;".to_vec())
+    );
+    assert_eq!(
+        (image.files["/app/main.c"].2, image.files["/app/main.c"].3),
+        (10, 20)
+    );
+    assert!(!image.files.contains_key("/bin/sh"), "scratch starts empty");
+    assert_eq!(
+        image.settings.entrypoint,
+        Some(vec!["/app/main.c".to_owned()])
+    );
+    assert!(image.settings.exposed_ports.contains("8080/tcp"));
+    assert_eq!(image.settings.labels["org.example.mode"], "fast");
+
+    let build_image = engine.image(&done(&outcomes, "build").image).unwrap();
+    assert!(build_image.files.contains_key("/src/main.c"));
+    assert!(
+        build_image.files.contains_key("/src/util.h"),
+        "a directory's contents are copied"
+    );
+    assert_eq!(build_image.settings.workdir, "/src");
+    assert_eq!(
+        build_image.settings.env,
+        [
+            ("PATH".to_owned(), "/bin".to_owned()),
+            ("MODE".to_owned(), "release".to_owned())
+        ],
+        "the build arg stays out of the image"
+    );
+
+    let state = engine.lock();
+    let run = state
+        .created
+        .iter()
+        .find(|spec| {
+            spec.entrypoint
+                .iter()
+                .flatten()
+                .any(|w| w.contains("cc -o"))
+        })
+        .unwrap();
+    assert_eq!(
+        run.entrypoint.as_deref().unwrap(),
+        [
+            "/bin/sh",
+            "-c",
+            "export VERSION='1.0'\ncc -o /out/app main.c"
+        ]
+    );
+    assert_eq!(run.cmd, None);
+    assert_eq!(run.env, ["PATH=/bin", "MODE=release"]);
+    assert_eq!(run.workdir.as_deref(), Some("/src"));
+
+    let tools = state
+        .created
+        .iter()
+        .find(|spec| {
+            spec.entrypoint
+                .iter()
+                .flatten()
+                .any(|w| w.contains("echo tools"))
+        })
+        .unwrap();
+    assert!(
+        matches!(&tools.mounts[0], MountSpec::Volume { target, .. } if target == "/root/.cache")
+    );
+    assert!(
+        matches!(&tools.mounts[1], MountSpec::Bind { target, readonly: true, .. } if target == "/run/secrets/token")
+    );
+    assert_eq!(state.volumes.len(), 1);
+
+    assert!(
+        state
+            .created
+            .iter()
+            .all(|spec| spec.labels[BUILD_LABEL] == "build-1")
+    );
+    assert!(state.containers.is_empty(), "every container is removed");
+}
+
+#[tokio::test]
+async fn a_warm_rebuild_runs_no_container_and_gives_the_same_images() {
+    let engine = engine();
+    let ctx = context();
+    let first = build(&engine, ctx.path(), &["runtime", "tools"], |_| {}).await;
+    let started = engine.lock().started;
+    let commits = engine.lock().commits;
+    let second = build(&engine, ctx.path(), &["runtime", "tools"], |_| {}).await;
+    assert_eq!(engine.lock().started, started, "no RUN again");
+    assert_eq!(engine.lock().commits, commits, "no commit again");
+    for stage in ["build", "runtime", "tools"] {
+        assert_eq!(
+            done(&first, stage).image,
+            done(&second, stage).image,
+            "{stage}"
+        );
+    }
+
+    build(&engine, ctx.path(), &["tools"], |o| o.no_cache = true).await;
+    assert_eq!(engine.lock().started, started + 1, "--no-cache runs again");
+}
+
+#[tokio::test]
+async fn a_changed_input_reruns_its_step_and_the_steps_after_it() {
+    let engine = engine();
+    let ctx = context();
+    build(&engine, ctx.path(), &["runtime"], |_| {}).await;
+    let started = engine.lock().started;
+    std::fs::write(ctx.path().join("main.c"), "int main(void);").unwrap();
+    let outcomes = build(&engine, ctx.path(), &["runtime"], |_| {}).await;
+    assert_eq!(
+        engine.lock().started,
+        started + 1,
+        "the RUN after the COPY runs again"
+    );
+    let image = engine.image(&done(&outcomes, "runtime").image).unwrap();
+    assert_eq!(
+        image.files["/app/main.c"].0,
+        Node::File(b"int main(void);".to_vec())
+    );
+
+    let started = engine.lock().started;
+    build(&engine, ctx.path(), &["runtime"], |o| {
+        o.overrides.insert("VERSION".into(), "2.0".into());
+    })
+    .await;
+    assert_eq!(
+        engine.lock().started,
+        started + 1,
+        "a build arg the RUN sees changes its key"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_run_reports_its_step_and_output_and_leaves_nothing() {
+    let engine = engine();
+    let ctx = context();
+    let outcomes = build(&engine, ctx.path(), &["broken", "tools"], |_| {}).await;
+    let Outcome::Failed(failure) = &outcomes["broken"] else {
+        panic!("{:?}", outcomes["broken"]);
+    };
+    assert_eq!(failure.step.as_deref(), Some("RUN fail now"));
+    assert!(
+        failure.message.contains("exited with code 1"),
+        "{}",
+        failure.message
+    );
+    assert!(failure.message.contains("running:"), "{}", failure.message);
+    assert!(failure.span.is_some());
+    assert!(
+        outcomes["tools"].is_done(),
+        "keep-going lets independent stages finish"
+    );
+    assert!(engine.lock().containers.is_empty());
+}
+
+#[tokio::test]
+async fn a_missing_base_image_is_a_clear_failure() {
+    let engine = Arc::new(FakeEngine::default());
+    let ctx = context();
+    let outcomes = build(&engine, ctx.path(), &["tools"], |_| {}).await;
+    let Outcome::Failed(failure) = &outcomes["tools"] else {
+        panic!("{:?}", outcomes["tools"]);
+    };
+    assert!(
+        failure
+            .message
+            .contains("busybox:test is not on the Engine"),
+        "{}",
+        failure.message
+    );
+}

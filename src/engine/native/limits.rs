@@ -1,0 +1,108 @@
+//! What the native back end cannot honour, as diagnostics before anything
+//! runs: on top of the checker's list for this back end (`ssh` mounts,
+//! git sources…), ADD from URLs, `--checksum`, `--parents`, wildcards in
+//! copies from another image, bind mounts from an external image,
+//! `security` on a run step, a FROM platform, and secrets that a step
+//! requires but `--secret` does not give.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::pathmatch::has_wildcard;
+use crate::check::{Backend as CheckedBackend, unsupported_features};
+use crate::config::model::{MountKind, Project, StepKind};
+use crate::diagnostics::{Diagnostic, Label};
+use crate::engine::codes;
+use crate::located::Span;
+
+const HELP: &str = "use `--backend dockerfile`, or change the step";
+
+fn refuse(feature: &str, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        codes::UNSUPPORTED_FEATURE,
+        format!("the native builder cannot honour {feature}"),
+    )
+    .with_label(Label::primary(span, format!("{feature} is used here")))
+    .with_help(HELP)
+}
+
+/// Every feature of `stages` the native back end cannot honour.
+pub fn native_limits(
+    project: &Project,
+    stages: &[String],
+    secrets: &BTreeMap<String, PathBuf>,
+) -> Vec<Diagnostic> {
+    let mut out = unsupported_features(project, CheckedBackend::Native, stages);
+    for stage in project
+        .stages
+        .iter()
+        .filter(|s| stages.contains(&s.name.value))
+    {
+        if let Some(platform) = &stage.platform {
+            out.push(refuse("a stage platform", platform.span));
+        }
+        for step in &stage.steps {
+            match &step.kind {
+                StepKind::Run(run) => {
+                    if let Some(security) = &run.security {
+                        out.push(refuse("`security` on a run step", security.span));
+                    }
+                    for mount in &run.mounts {
+                        let m = &mount.value;
+                        if m.kind == MountKind::Bind
+                            && let Some(from) = &m.from
+                            && project.stage(&from.value).is_none()
+                        {
+                            out.push(refuse("bind mounts from an external image", from.span));
+                        }
+                        if m.kind == MountKind::Secret && m.required == Some(true) {
+                            let id = m.id.clone().or_else(|| {
+                                m.target
+                                    .as_ref()
+                                    .and_then(|t| t.rsplit('/').next().map(str::to_owned))
+                            });
+                            if let Some(id) = id.filter(|id| !secrets.contains_key(id)) {
+                                out.push(
+                                    Diagnostic::error(
+                                        codes::UNSUPPORTED_FEATURE,
+                                        format!(
+                                            "the step requires secret `{id}`, which was not given"
+                                        ),
+                                    )
+                                    .with_label(Label::primary(mount.span, "required here"))
+                                    .with_help(format!("pass `--secret id={id},src=PATH`")),
+                                );
+                            }
+                        }
+                    }
+                }
+                StepKind::Copy(copy) => {
+                    if copy.parents {
+                        out.push(refuse("`parents` on copies", step.span));
+                    }
+                    if copy.from.is_some()
+                        && let Some(source) = copy.sources.iter().find(|s| has_wildcard(&s.value))
+                    {
+                        out.push(refuse(
+                            "wildcards in a copy from another stage or image",
+                            source.span,
+                        ));
+                    }
+                }
+                StepKind::Add(add) => {
+                    if add.parents {
+                        out.push(refuse("`parents` on add", step.span));
+                    }
+                    if let Some(checksum) = &add.checksum {
+                        out.push(refuse("`checksum` on add", checksum.span));
+                    }
+                    if let Some(url) = add.sources.iter().find(|s| s.value.contains("://")) {
+                        out.push(refuse("add from a URL", url.span));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,198 @@
+//! One stage, step by step: its base, its settings (args, env, workdir,
+//! user, shell), its steps in order, then its image configuration.
+//! Configuration-only steps change the tracked settings and cost nothing;
+//! filesystem steps (RUN, COPY, ADD) commit an image, or find it cached.
+
+use std::collections::BTreeMap;
+
+use super::build::{NativeBuild, StageFailure, StageOutput};
+use super::engine_api::{ImageSettings, StepEngine};
+use super::expand::expand_word;
+use super::scope::StageScope;
+use super::step_common::{StageState, StepRef};
+use super::step_text::step_text;
+use super::{config_step, copy_step, run_step};
+use crate::config::model::{Base, Stage, StepKind};
+
+/// The PATH Docker gives a stage whose base sets no environment.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+pub async fn run_stage<E: StepEngine>(
+    build: &NativeBuild<E>,
+    name: &str,
+    inputs: &BTreeMap<String, StageOutput>,
+) -> Result<StageOutput, StageFailure> {
+    let stage = build
+        .project
+        .stage(name)
+        .ok_or_else(|| StageFailure::new(name, "no such stage"))?;
+    let (image, mut settings) = resolve_base(build, stage, inputs).await?;
+    // ONBUILD triggers are not inherited.
+    settings.onbuild.clear();
+    // Like Docker's builders, a base without an environment gets the default PATH.
+    if settings.env.is_empty() {
+        settings
+            .env
+            .push(("PATH".to_owned(), DEFAULT_PATH.to_owned()));
+    }
+    let scope = StageScope::new(
+        &build.globals,
+        &build.options.overrides,
+        settings.env.clone(),
+    );
+    let mut state = StageState {
+        stage: name.to_owned(),
+        image,
+        committed: settings.clone(),
+        settings,
+        scope,
+        workdirs: Vec::new(),
+        no_cache: build.no_cache_for(name),
+    };
+    apply_stage_settings(&mut state, stage)?;
+    for (index, step) in stage.steps.iter().enumerate() {
+        let text = step_text(&step.kind);
+        let at = StepRef {
+            index,
+            text: text.clone(),
+            span: step.span,
+        };
+        match &step.kind {
+            StepKind::Env(pairs) => {
+                for (key, value) in pairs {
+                    state
+                        .scope
+                        .set_env(&key.value, &value.value)
+                        .map_err(|e| at.fail(&state, e))?;
+                }
+                state.settings.env = state.scope.env().to_vec();
+            }
+            StepKind::Arg(decls) => {
+                for decl in decls {
+                    state
+                        .scope
+                        .declare_arg(decl)
+                        .map_err(|e| at.fail(&state, e))?;
+                }
+            }
+            StepKind::Workdir(dir) => {
+                let dir = state
+                    .scope
+                    .expand(&dir.value)
+                    .map_err(|e| at.fail(&state, e))?;
+                set_workdir(&mut state, &dir);
+            }
+            StepKind::User(user) => {
+                state.settings.user = state
+                    .scope
+                    .expand(&user.value)
+                    .map_err(|e| at.fail(&state, e))?;
+            }
+            StepKind::Shell(words) => state.settings.shell = Some(words.value.clone()),
+            StepKind::Run(run) => {
+                build.observer.step_started(name, index, &text);
+                run_step::run(build, &mut state, &at, run, inputs).await?;
+            }
+            StepKind::Copy(_) | StepKind::Add(_) | StepKind::Artifact(_) => {
+                build.observer.step_started(name, index, &text);
+                copy_step::copy(build, &mut state, &at, &step.kind, inputs).await?;
+            }
+        }
+    }
+    let final_step = StepRef {
+        index: stage.steps.len(),
+        text: "image configuration".to_owned(),
+        span: stage.name.span,
+    };
+    config_step::finish(build, &mut state, &final_step, &stage.config).await?;
+    Ok(StageOutput {
+        image: state.image,
+        settings: state.settings,
+    })
+}
+
+async fn resolve_base<E: StepEngine>(
+    build: &NativeBuild<E>,
+    stage: &Stage,
+    inputs: &BTreeMap<String, StageOutput>,
+) -> Result<(String, ImageSettings), StageFailure> {
+    let name = &stage.name.value;
+    let fail = |message: String| StageFailure {
+        stage: name.clone(),
+        step: Some("FROM".to_owned()),
+        span: Some(stage.from.span),
+        message,
+    };
+    match &stage.from.value {
+        Base::Stage(base) => inputs
+            .get(base)
+            .map(|output| (output.image.clone(), output.settings.clone()))
+            .ok_or_else(|| fail(format!("stage {base} was not built"))),
+        Base::Image(reference) => {
+            let reference =
+                expand_word(reference, build.globals.vars()).map_err(|e| fail(e.to_string()))?;
+            if reference == "scratch" {
+                let image = build
+                    .scratch_image()
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                return Ok((image, ImageSettings::default()));
+            }
+            match build.engine.inspect_image(&reference).await {
+                Ok(Some(details)) => Ok((details.id, details.settings)),
+                Ok(None) => Err(fail(format!(
+                    "image {reference} is not on the Engine; stages does not pull images, \
+                     so pull or build it first"
+                ))),
+                Err(error) => Err(fail(error.to_string())),
+            }
+        }
+    }
+}
+
+fn apply_stage_settings(state: &mut StageState, stage: &Stage) -> Result<(), StageFailure> {
+    let fail = |state: &StageState, error: super::expand::ExpandError| StageFailure {
+        stage: state.stage.clone(),
+        step: None,
+        span: Some(stage.name.span),
+        message: error.to_string(),
+    };
+    for decl in &stage.args {
+        state.scope.declare_arg(decl).map_err(|e| fail(state, e))?;
+    }
+    for (key, value) in &stage.env {
+        state
+            .scope
+            .set_env(&key.value, &value.value)
+            .map_err(|e| fail(state, e))?;
+    }
+    state.settings.env = state.scope.env().to_vec();
+    if let Some(dir) = &stage.workdir {
+        let dir = state.scope.expand(&dir.value).map_err(|e| fail(state, e))?;
+        set_workdir(state, &dir);
+    }
+    if let Some(user) = &stage.user {
+        state.settings.user = state
+            .scope
+            .expand(&user.value)
+            .map_err(|e| fail(state, e))?;
+    }
+    if let Some(shell) = &stage.shell {
+        state.settings.shell = Some(shell.value.clone());
+    }
+    Ok(())
+}
+
+/// WORKDIR: relative paths are under the current one.
+fn set_workdir(state: &mut StageState, dir: &str) {
+    let base = if state.settings.workdir.is_empty() {
+        "/"
+    } else {
+        &state.settings.workdir
+    };
+    let absolute = super::copy::absolute_dest(base, dir);
+    state.settings.workdir = absolute.clone();
+    if !state.workdirs.contains(&absolute) {
+        state.workdirs.push(absolute);
+    }
+}

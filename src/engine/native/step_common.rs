@@ -1,0 +1,135 @@
+//! What every filesystem step does the same way: the state a stage carries
+//! from step to step, the cache look-up, the commit with the cache labels,
+//! and containers that are created but never started.
+
+use std::collections::BTreeMap;
+
+use super::build::{NativeBuild, StageFailure};
+use super::cache_key::{CACHE_KEY_LABEL, CACHE_STAGE_LABEL, CACHE_STEP_LABEL, StepKeyInput};
+use super::engine_api::{ContainerSpec, ImageSettings, OpError, StepEngine};
+use super::scope::StageScope;
+use crate::located::Span;
+
+/// Longest step text kept in the `dev.stages.step` label.
+const STEP_LABEL_MAX: usize = 200;
+
+/// A stage between two steps.
+pub struct StageState {
+    pub stage: String,
+    /// The image the next step starts from.
+    pub image: String,
+    /// The configuration the image should have after the steps so far.
+    pub settings: ImageSettings,
+    /// The configuration `image` was committed with.
+    pub committed: ImageSettings,
+    pub scope: StageScope,
+    /// Every WORKDIR set in the stage (Docker creates them).
+    pub workdirs: Vec<String>,
+    pub no_cache: bool,
+}
+
+/// The step being executed, for error reports.
+#[derive(Debug, Clone)]
+pub struct StepRef {
+    pub index: usize,
+    pub text: String,
+    pub span: Span,
+}
+
+impl StepRef {
+    pub fn fail(&self, state: &StageState, message: impl std::fmt::Display) -> StageFailure {
+        StageFailure {
+            stage: state.stage.clone(),
+            step: Some(self.text.clone()),
+            span: Some(self.span),
+            message: message.to_string(),
+        }
+    }
+}
+
+impl StageState {
+    /// The key of a step from this state, with the step's own inputs.
+    pub fn key(&self, text: &str, args: Vec<(String, String)>, inputs: Vec<String>) -> String {
+        let mut all_inputs = vec![format!("{:?}", self.settings)];
+        all_inputs.extend(inputs);
+        StepKeyInput {
+            parent_image: self.image.clone(),
+            step_text: text.to_owned(),
+            args,
+            env: self.settings.env.clone(),
+            inputs: all_inputs,
+        }
+        .key()
+    }
+}
+
+/// The image a previous build committed for `key`, if any.
+pub async fn cached<E: StepEngine>(
+    build: &NativeBuild<E>,
+    state: &StageState,
+    key: &str,
+) -> Result<Option<String>, OpError> {
+    if state.no_cache {
+        return Ok(None);
+    }
+    let mut found = build
+        .engine
+        .images_with_label(CACHE_KEY_LABEL, Some(key))
+        .await?;
+    found.sort_by_key(|image| std::cmp::Reverse(image.created));
+    Ok(found.into_iter().next().map(|image| image.id))
+}
+
+/// Commit `container` with the state's settings and the cache labels.
+pub async fn commit<E: StepEngine>(
+    build: &NativeBuild<E>,
+    state: &StageState,
+    container: &str,
+    key: &str,
+    text: &str,
+) -> Result<String, OpError> {
+    let mut settings = state.settings.clone();
+    settings
+        .labels
+        .insert(CACHE_KEY_LABEL.to_owned(), key.to_owned());
+    settings
+        .labels
+        .insert(CACHE_STAGE_LABEL.to_owned(), state.stage.clone());
+    let short: String = text.chars().take(STEP_LABEL_MAX).collect();
+    settings.labels.insert(CACHE_STEP_LABEL.to_owned(), short);
+    build.engine.commit(container, &settings).await
+}
+
+/// A container of `image` that is never started (to upload into, download
+/// from, or commit). The Engine wants a command even so: it goes in the
+/// entrypoint, which every commit overrides, so it never reaches an image.
+pub fn idle_container(image: &str, labels: BTreeMap<String, String>) -> ContainerSpec {
+    ContainerSpec {
+        image: image.to_owned(),
+        entrypoint: Some(vec!["stages-never-started".to_owned()]),
+        cmd: None,
+        labels,
+        network_mode: Some("none".to_owned()),
+        ..ContainerSpec::default()
+    }
+}
+
+/// Run `work` with a container, then remove the container whatever
+/// happened (removal errors come second to the work's own).
+pub async fn with_container<E, T, F, Fut>(
+    build: &NativeBuild<E>,
+    spec: ContainerSpec,
+    work: F,
+) -> Result<T, OpError>
+where
+    E: StepEngine,
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = Result<T, OpError>>,
+{
+    let container = build.engine.create_container(spec).await?;
+    let outcome = work(container.clone()).await;
+    let removed = build.engine.remove_container(&container).await;
+    let value = outcome?;
+    removed?;
+    Ok(value)
+}

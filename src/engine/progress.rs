@@ -1,0 +1,313 @@
+//! Build progress for people and tools. `tty`: a live view with one line
+//! per stage (indicatif); `plain`: `[stage] …` log lines (the default off a
+//! terminal or when `CI` is set); `json`: one event object per line on
+//! standard output; `quiet`: only the ids of the images built, on standard
+//! output. The only part of the engine that knows about the terminal.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressMode {
+    Tty,
+    Plain,
+    Json,
+    Quiet,
+}
+
+impl ProgressMode {
+    /// `tty` when standard error is a terminal and `CI` is not set, else `plain`.
+    pub fn auto() -> Self {
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+        if std::io::stderr().is_terminal() && !ci {
+            ProgressMode::Tty
+        } else {
+            ProgressMode::Plain
+        }
+    }
+}
+
+/// What happened during a build.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// A target starts; these stages will be built, in this order.
+    TargetStarted {
+        target: &'a str,
+        stages: &'a [String],
+    },
+    /// A step of a stage starts (`index` of `total` builder steps).
+    Step {
+        stage: &'a str,
+        index: usize,
+        total: usize,
+        text: &'a str,
+    },
+    /// The step just started was found in the cache.
+    Cached {
+        stage: &'a str,
+    },
+    /// A line of output of the running step.
+    Output {
+        stage: &'a str,
+        line: &'a str,
+    },
+    /// A target's image is complete.
+    ImageBuilt {
+        target: &'a str,
+        stage: &'a str,
+        image: &'a str,
+    },
+    Tagged {
+        target: &'a str,
+        tag: &'a str,
+    },
+    Exported {
+        target: &'a str,
+        path: &'a Path,
+    },
+    /// A target stopped on an error (reported separately as a diagnostic).
+    Failed {
+        target: &'a str,
+    },
+}
+
+/// Something that shows build events.
+pub trait ProgressSink {
+    fn event(&mut self, event: Event<'_>);
+}
+
+/// The terminal reporter.
+pub struct Reporter {
+    mode: ProgressMode,
+    view: Option<LiveView>,
+}
+
+impl Reporter {
+    pub fn new(mode: ProgressMode) -> Self {
+        Self { mode, view: None }
+    }
+
+    pub fn mode(&self) -> ProgressMode {
+        self.mode
+    }
+
+    /// Ends the live view so diagnostics print below it.
+    pub fn finish(&mut self) {
+        if let Some(view) = self.view.take() {
+            view.close("stopped");
+        }
+    }
+
+    fn json(&self, value: serde_json::Value) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{value}");
+    }
+
+    fn plain(&self, prefix: &str, text: &str) {
+        eprintln!("[{prefix}] {text}");
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl ProgressSink for Reporter {
+    fn event(&mut self, event: Event<'_>) {
+        match self.mode {
+            ProgressMode::Quiet => {
+                if let Event::ImageBuilt { image, .. } = event {
+                    println!("{image}");
+                }
+            }
+            ProgressMode::Json => self.json(event_json(&event)),
+            ProgressMode::Plain => match event {
+                Event::TargetStarted { target, stages } => {
+                    self.plain(target, &format!("building stages: {}", stages.join(", ")));
+                }
+                Event::Step {
+                    stage,
+                    index,
+                    total,
+                    text,
+                } => self.plain(stage, &format!("step {index}/{total}: {text}")),
+                Event::Cached { stage } => self.plain(stage, "cached"),
+                Event::Output { stage, line } => self.plain(stage, line),
+                Event::ImageBuilt { target, image, .. } => {
+                    self.plain(target, &format!("built {image}"))
+                }
+                Event::Tagged { target, tag } => self.plain(target, &format!("tagged {tag}")),
+                Event::Exported { target, path } => {
+                    self.plain(target, &format!("exported {}", path.display()));
+                }
+                Event::Failed { target } => self.plain(target, "failed"),
+            },
+            ProgressMode::Tty => self.live(event),
+        }
+    }
+}
+
+impl Reporter {
+    fn live(&mut self, event: Event<'_>) {
+        match event {
+            Event::TargetStarted { target, stages } => {
+                if let Some(view) = self.view.take() {
+                    view.close("✔ done");
+                }
+                self.view = Some(LiveView::new(target, stages));
+            }
+            Event::Step {
+                stage,
+                index,
+                total,
+                text,
+            } => {
+                if let Some(view) = &mut self.view {
+                    view.step(stage, &format!("[{index}/{total}] {}", one_line(text)));
+                }
+            }
+            Event::Cached { stage } => {
+                if let Some(view) = &mut self.view {
+                    view.suffix(stage, "cached");
+                }
+            }
+            Event::Output { stage, line } => {
+                if let Some(view) = &mut self.view {
+                    view.suffix(stage, line);
+                }
+            }
+            Event::ImageBuilt { target, image, .. } => {
+                if let Some(view) = self.view.take() {
+                    view.close("✔ done");
+                }
+                eprintln!("✔ {target}: built {image}");
+            }
+            Event::Tagged { target, tag } => eprintln!("✔ {target}: tagged {tag}"),
+            Event::Exported { target, path } => {
+                eprintln!("✔ {target}: exported {}", path.display())
+            }
+            Event::Failed { .. } => {
+                if let Some(view) = self.view.take() {
+                    view.close("stopped");
+                }
+            }
+        }
+    }
+}
+
+/// One spinner line per stage.
+struct LiveView {
+    multi: MultiProgress,
+    bars: Vec<(String, ProgressBar, String)>,
+}
+
+impl LiveView {
+    fn new(target: &str, stages: &[String]) -> Self {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let width = stages.iter().map(String::len).max().unwrap_or(0);
+        let style = ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let _ = multi.println(format!("building {target}"));
+        let bars = stages
+            .iter()
+            .map(|stage| {
+                let bar = multi.add(ProgressBar::new_spinner());
+                bar.set_style(style.clone());
+                bar.set_prefix(format!("{stage:width$}"));
+                bar.set_message("waiting");
+                bar.enable_steady_tick(Duration::from_millis(120));
+                (stage.clone(), bar, String::new())
+            })
+            .collect();
+        Self { multi, bars }
+    }
+
+    /// The classic builder runs stages in order: a step of `stage` means
+    /// every stage before it is done.
+    fn step(&mut self, stage: &str, text: &str) {
+        let Some(position) = self.bars.iter().position(|(s, _, _)| s == stage) else {
+            return;
+        };
+        for (_, bar, _) in &self.bars[..position] {
+            if !bar.is_finished() {
+                bar.finish_with_message("✔ done");
+            }
+        }
+        let (_, bar, current) = &mut self.bars[position];
+        *current = text.to_owned();
+        bar.set_message(text.to_owned());
+    }
+
+    fn suffix(&mut self, stage: &str, text: &str) {
+        if let Some((_, bar, current)) = self.bars.iter().find(|(s, _, _)| s == stage) {
+            bar.set_message(format!("{current}  {}", one_line(text)));
+        }
+    }
+
+    fn close(self, last: &str) {
+        for (_, bar, _) in &self.bars {
+            if !bar.is_finished() {
+                bar.finish_with_message(last.to_owned());
+            }
+        }
+        let _ = self.multi.clear();
+    }
+}
+
+fn one_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("");
+    if line.chars().count() > 80 {
+        let cut: String = line.chars().take(79).collect();
+        format!("{cut}…")
+    } else {
+        line.to_owned()
+    }
+}
+
+/// The JSON object for one event.
+pub fn event_json(event: &Event<'_>) -> serde_json::Value {
+    match *event {
+        Event::TargetStarted { target, stages } => {
+            json!({ "event": "target-started", "target": target, "stages": stages })
+        }
+        Event::Step {
+            stage,
+            index,
+            total,
+            text,
+        } => {
+            json!({ "event": "step", "stage": stage, "index": index, "total": total, "text": text })
+        }
+        Event::Cached { stage } => json!({ "event": "cached", "stage": stage }),
+        Event::Output { stage, line } => json!({ "event": "output", "stage": stage, "line": line }),
+        Event::ImageBuilt {
+            target,
+            stage,
+            image,
+        } => json!({ "event": "image-built", "target": target, "stage": stage, "image": image }),
+        Event::Tagged { target, tag } => json!({ "event": "tagged", "target": target, "tag": tag }),
+        Event::Exported { target, path } => {
+            json!({ "event": "exported", "target": target, "path": path.display().to_string() })
+        }
+        Event::Failed { target } => json!({ "event": "failed", "target": target }),
+    }
+}
+
+/// Records events, for tests of what a back end reports.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    pub events: Vec<serde_json::Value>,
+}
+
+impl ProgressSink for Recorder {
+    fn event(&mut self, event: Event<'_>) {
+        self.events.push(event_json(&event));
+    }
+}

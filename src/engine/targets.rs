@@ -1,0 +1,530 @@
+//! Building resolved targets with any back end: image targets are built,
+//! then tagged — every tag, and only once the image is complete; artifact
+//! targets have their stages built and their artifacts exported
+//! (`artifacts`), placed in the output directory only when every artifact
+//! was extracted safely.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::artifacts::{clashing_artifacts, copy_out, extract_failure};
+use super::backend::{Backend, BuildFailure, StageBuild};
+use super::client::{Engine, EngineError};
+use super::codes;
+use super::extract::Staging;
+use super::image_labels::{LabelInputs, build_time, image_labels};
+use super::interrupt::{Interrupt, Janitor};
+use super::progress::{Event, ProgressSink};
+use crate::config::model::Project;
+use crate::diagnostics::{Diagnostic, Label};
+use crate::graph::{ProjectGraph, ResolvedArtifact, ResolvedKind, ResolvedTarget};
+
+/// Everything a build of targets needs besides the Engine and back end.
+#[derive(Debug, Clone)]
+pub struct BuildSettings<'a> {
+    pub project: &'a Project,
+    pub graph: &'a ProjectGraph,
+    /// The text of stages.toml (its digest labels the images).
+    pub config_text: &'a str,
+    /// The directory of stages.toml: outputs are relative to it.
+    pub config_dir: &'a Path,
+    pub context_dir: &'a Path,
+    /// `--build-arg` values; they override the target's own.
+    pub build_args: &'a BTreeMap<String, String>,
+    pub no_cache: bool,
+}
+
+/// What one target produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetOutcome {
+    Image {
+        target: String,
+        image: String,
+        tags: Vec<String>,
+    },
+    Artifacts {
+        target: String,
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Builds `targets` in order, stopping at the first failure.
+pub async fn build_targets<E: Engine, B: Backend>(
+    engine: &E,
+    backend: &B,
+    settings: &BuildSettings<'_>,
+    targets: &[ResolvedTarget],
+    progress: &mut dyn ProgressSink,
+    janitor: &Janitor,
+    interrupt: &Interrupt,
+) -> Result<Vec<TargetOutcome>, BuildFailure> {
+    let mut outcomes = Vec::new();
+    for target in targets {
+        let outcome = build_target(
+            engine, backend, settings, target, progress, janitor, interrupt,
+        )
+        .await;
+        match outcome {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(failure) => {
+                progress.event(Event::Failed {
+                    target: &target.name,
+                });
+                return Err(failure);
+            }
+        }
+    }
+    Ok(outcomes)
+}
+
+async fn build_target<E: Engine, B: Backend>(
+    engine: &E,
+    backend: &B,
+    settings: &BuildSettings<'_>,
+    target: &ResolvedTarget,
+    progress: &mut dyn ProgressSink,
+    janitor: &Janitor,
+    interrupt: &Interrupt,
+) -> Result<TargetOutcome, BuildFailure> {
+    let mut args: BTreeMap<String, String> = target.args().iter().cloned().collect();
+    args.extend(
+        settings
+            .build_args
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    let needed = settings.graph.needed_stages(&target.stages());
+    progress.event(Event::TargetStarted {
+        target: &target.name,
+        stages: &needed,
+    });
+    match &target.kind {
+        ResolvedKind::Image {
+            stage,
+            tags,
+            labels,
+            ..
+        } => {
+            let image = build_one(
+                backend,
+                settings,
+                stage,
+                Some(labels),
+                &args,
+                progress,
+                janitor,
+                interrupt,
+            )
+            .await?;
+            progress.event(Event::ImageBuilt {
+                target: &target.name,
+                stage,
+                image: &image,
+            });
+            for tag in tags {
+                // A tag moves only when nothing asked the build to stop.
+                if interrupt.is_requested() {
+                    return Err(BuildFailure::Interrupted);
+                }
+                engine
+                    .tag(&image, tag)
+                    .await
+                    .map_err(|error| tag_failure(settings, target, tag, error))?;
+                progress.event(Event::Tagged {
+                    target: &target.name,
+                    tag,
+                });
+            }
+            Ok(TargetOutcome::Image {
+                target: target.name.clone(),
+                image,
+                tags: tags.clone(),
+            })
+        }
+        ResolvedKind::Artifacts {
+            artifacts, output, ..
+        } => {
+            if let Some(clash) = clashing_artifacts(settings, artifacts) {
+                return Err(BuildFailure::Reported(vec![clash]));
+            }
+            let output_dir = settings.config_dir.join(output);
+            let staging = Staging::beside(&output_dir)
+                .map_err(|e| extract_failure(settings, target, None, e))?;
+            for stage in target.stages() {
+                let image = build_one(
+                    backend, settings, &stage, None, &args, progress, janitor, interrupt,
+                )
+                .await?;
+                let of_stage: Vec<&ResolvedArtifact> =
+                    artifacts.iter().filter(|a| a.stage == stage).collect();
+                copy_out(
+                    engine, settings, target, &image, &of_stage, &staging, janitor,
+                )
+                .await?;
+            }
+            if interrupt.is_requested() {
+                return Err(BuildFailure::Interrupted);
+            }
+            let files = staging
+                .commit()
+                .map_err(|e| extract_failure(settings, target, None, e))?;
+            progress.event(Event::Exported {
+                target: &target.name,
+                path: &output_dir,
+            });
+            Ok(TargetOutcome::Artifacts {
+                target: target.name.clone(),
+                files,
+            })
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn build_one<B: Backend>(
+    backend: &B,
+    settings: &BuildSettings<'_>,
+    stage: &str,
+    image_target_labels: Option<&[(String, String)]>,
+    args: &BTreeMap<String, String>,
+    progress: &mut dyn ProgressSink,
+    janitor: &Janitor,
+    interrupt: &Interrupt,
+) -> Result<String, BuildFailure> {
+    let stages = settings.graph.needed_stages(&[stage.to_owned()]);
+    let labels = image_labels(&LabelInputs {
+        project_name: settings.project.name.as_deref(),
+        stage,
+        config_text: settings.config_text,
+        revision: args.get("REVISION").map(String::as_str),
+        // An artifact build's image is only a means to its files: without
+        // a timestamp a warm rebuild is all cache hits and makes no new image.
+        created: image_target_labels.map(|_| build_time()),
+        target_labels: image_target_labels.unwrap_or_default(),
+    });
+    let request = StageBuild {
+        project: settings.project,
+        stage,
+        stages: &stages,
+        build_args: args,
+        labels,
+        no_cache: settings.no_cache,
+        context_dir: settings.context_dir,
+    };
+    backend
+        .build_stage(&request, progress, janitor, interrupt)
+        .await
+}
+
+fn tag_failure(
+    settings: &BuildSettings<'_>,
+    target: &ResolvedTarget,
+    tag: &str,
+    error: EngineError,
+) -> BuildFailure {
+    let span = settings
+        .project
+        .target(&target.name)
+        .and_then(|t| match &t.kind {
+            crate::config::model::TargetKind::Image { tags, .. } => {
+                tags.iter().find(|t| t.value == tag).map(|t| t.span)
+            }
+            crate::config::model::TargetKind::Artifacts { .. } => None,
+        })
+        .unwrap_or_default();
+    let mut message = format!("target `{}`: {error}", target.name);
+    if let Some(cause) = std::error::Error::source(&error) {
+        message.push_str(&format!(": {cause}"));
+    }
+    BuildFailure::Reported(vec![
+        Diagnostic::error(codes::TAG_FAILED, message)
+            .with_label(Label::primary(span, "this tag"))
+            .with_help("use a valid image reference: name[:tag], lowercase"),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::SourceFile;
+    use crate::engine::backend::dockerfile::DockerfileBackend;
+    use crate::engine::client::BuildMessage;
+    use crate::engine::fake::{Call, FakeEngine, output};
+    use crate::engine::progress::Recorder;
+    use crate::graph::resolve_targets;
+
+    const TOML: &str = r#"
+[stages.build]
+from = "busybox:stages-test"
+steps = [
+  { run = "echo one" },
+  { run = "mkdir -p /out && echo app > /out/app" },
+]
+
+[artifacts.app]
+stage = "build"
+path = "/out/app"
+
+[targets.image]
+stage = "build"
+tags = ["demo:1", "demo:latest"]
+
+[targets.files]
+artifacts = ["app"]
+output = "dist/"
+"#;
+
+    struct Fixture {
+        project: Project,
+        graph: ProjectGraph,
+        dir: tempfile::TempDir,
+    }
+
+    fn fixture() -> Fixture {
+        let outcome = crate::check::check(&SourceFile::new("stages.toml", TOML));
+        let project = outcome.project.expect("valid project");
+        let graph = ProjectGraph::new(&project);
+        Fixture {
+            project,
+            graph,
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    async fn run(
+        fixture: &Fixture,
+        engine: &FakeEngine,
+        target: &str,
+    ) -> (Result<Vec<TargetOutcome>, BuildFailure>, Janitor, Recorder) {
+        let targets = resolve_targets(&fixture.project, &[target.to_owned()]).expect("target");
+        let args = BTreeMap::new();
+        let settings = BuildSettings {
+            project: &fixture.project,
+            graph: &fixture.graph,
+            config_text: TOML,
+            config_dir: fixture.dir.path(),
+            context_dir: fixture.dir.path(),
+            build_args: &args,
+            no_cache: false,
+        };
+        let janitor = Janitor::new();
+        let mut recorder = Recorder::default();
+        let backend = DockerfileBackend::new(engine);
+        let result = build_targets(
+            engine,
+            &backend,
+            &settings,
+            &targets,
+            &mut recorder,
+            &janitor,
+            &Interrupt::never(),
+        )
+        .await;
+        (result, janitor, recorder)
+    }
+
+    fn succeeding_build() -> Vec<BuildMessage> {
+        vec![
+            output(&[
+                "Step 1/3 : FROM busybox:stages-test AS build",
+                " ---> 024426f400c6",
+            ]),
+            output(&["Step 2/3 : RUN echo one", " ---> Running in 5f2c0a1b9e3d"]),
+            output(&[
+                "one",
+                "Removing intermediate container 5f2c0a1b9e3d",
+                " ---> 1a2b3c4d5e6f",
+            ]),
+            output(&["Step 3/3 : RUN mkdir -p /out && echo app > /out/app"]),
+            output(&[
+                " ---> Running in 6f2c0a1b9e3d",
+                "Removing intermediate container 6f2c0a1b9e3d",
+            ]),
+            BuildMessage::ImageId("sha256:built".to_owned()),
+            output(&["Successfully built 0a1b2c3d4e5f"]),
+        ]
+    }
+
+    #[tokio::test]
+    async fn an_image_target_is_tagged_with_every_tag_after_its_build() {
+        let fixture = fixture();
+        let engine = FakeEngine::with_builds(vec![succeeding_build()]);
+        let (result, janitor, recorder) = run(&fixture, &engine, "image").await;
+        let outcomes = result.expect("build succeeds");
+        assert_eq!(
+            outcomes,
+            vec![TargetOutcome::Image {
+                target: "image".into(),
+                image: "sha256:built".into(),
+                tags: vec!["demo:1".into(), "demo:latest".into()],
+            }]
+        );
+        let calls = engine.calls();
+        assert_eq!(
+            calls,
+            vec![
+                Call::Build {
+                    target: Some("build".into()),
+                    no_cache: false
+                },
+                Call::Tag {
+                    image: "sha256:built".into(),
+                    reference: "demo:1".into()
+                },
+                Call::Tag {
+                    image: "sha256:built".into(),
+                    reference: "demo:latest".into()
+                },
+            ]
+        );
+        assert!(
+            janitor.tracked().is_empty(),
+            "removed containers are forgotten"
+        );
+        let steps: Vec<_> = recorder
+            .events
+            .iter()
+            .filter(|e| e["event"] == "step")
+            .map(|e| (e["stage"].clone(), e["index"].clone()))
+            .collect();
+        assert_eq!(steps.len(), 3);
+        assert!(
+            recorder
+                .events
+                .iter()
+                .any(|e| e["event"] == "output" && e["line"] == "one")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_step_is_a_diagnostic_on_that_step_and_moves_no_tag() {
+        let fixture = fixture();
+        let engine = FakeEngine::with_builds(vec![vec![
+            output(&[
+                "Step 1/3 : FROM busybox:stages-test AS build",
+                " ---> 024426f400c6",
+            ]),
+            output(&["Step 2/3 : RUN echo one", " ---> Running in 5f2c0a1b9e3d"]),
+            output(&["one", "two"]),
+            BuildMessage::Error(
+                "The command '/bin/sh -c echo one' returned a non-zero code: 4".into(),
+            ),
+        ]]);
+        let (result, janitor, _) = run(&fixture, &engine, "image").await;
+        let Err(BuildFailure::Reported(diagnostics)) = result else {
+            panic!("expected a reported failure");
+        };
+        let diagnostic = &diagnostics[0];
+        assert_eq!(diagnostic.code, codes::STEP_FAILED);
+        assert!(
+            diagnostic
+                .message
+                .starts_with("step 1 (RUN) of stage `build` failed: it exited with code 4")
+        );
+        assert!(diagnostic.message.contains("│ two"));
+        let step_span = fixture.project.stages[0].steps[0].span;
+        assert_eq!(diagnostic.primary_span(), Some(step_span));
+        assert!(!engine.calls().iter().any(|c| matches!(c, Call::Tag { .. })));
+        // The builder never said it removed the container: the janitor will.
+        assert_eq!(janitor.tracked(), vec!["5f2c0a1b9e3d".to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn an_artifact_target_copies_out_of_a_container_it_removes() {
+        let fixture = fixture();
+        let mut engine = FakeEngine::with_builds(vec![succeeding_build()]);
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_path("app").expect("path");
+        header.set_size(4);
+        header.set_mode(0o755);
+        header.set_cksum();
+        tar.append(&header, &b"app\n"[..]).expect("append");
+        engine
+            .archives
+            .insert("/out/app".into(), tar.into_inner().expect("tar"));
+        let (result, janitor, recorder) = run(&fixture, &engine, "files").await;
+        result.expect("export succeeds");
+        let exported = fixture.dir.path().join("dist/app");
+        assert_eq!(
+            std::fs::read_to_string(exported).expect("exported"),
+            "app\n"
+        );
+        let calls = engine.calls();
+        assert!(calls.contains(&Call::Create {
+            image: "sha256:built".into()
+        }));
+        assert!(calls.contains(&Call::Download {
+            container: "container-of-sha256:built".into(),
+            path: "/out/app".into()
+        }));
+        assert_eq!(
+            calls.last(),
+            Some(&Call::Remove {
+                container: "container-of-sha256:built".into()
+            })
+        );
+        assert!(janitor.tracked().is_empty());
+        assert!(recorder.events.iter().any(|e| e["event"] == "exported"));
+    }
+
+    #[test]
+    fn artifacts_landing_on_the_same_name_clash() {
+        let fixture = fixture();
+        let args = BTreeMap::new();
+        let settings = BuildSettings {
+            project: &fixture.project,
+            graph: &fixture.graph,
+            config_text: TOML,
+            config_dir: fixture.dir.path(),
+            context_dir: fixture.dir.path(),
+            build_args: &args,
+            no_cache: false,
+        };
+        let artifact = |name: &str, path: &str| ResolvedArtifact {
+            name: name.into(),
+            stage: "build".into(),
+            path: path.into(),
+        };
+        let clash = clashing_artifacts(
+            &settings,
+            &[artifact("a", "/x/app"), artifact("b", "/y/app/")],
+        );
+        assert!(
+            clash
+                .expect("a clash")
+                .message
+                .contains("would both be written to `app`")
+        );
+        assert!(
+            clashing_artifacts(
+                &settings,
+                &[artifact("a", "/x/app"), artifact("b", "/x/lib")]
+            )
+            .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_context_sent_holds_the_exported_dockerfile() {
+        let fixture = fixture();
+        let engine = FakeEngine::with_builds(vec![succeeding_build()]);
+        let (result, _, _) = run(&fixture, &engine, "image").await;
+        result.expect("build succeeds");
+        let contexts = engine.contexts.lock().expect("contexts").clone();
+        let mut archive = tar::Archive::new(&contexts[0][..]);
+        let mut dockerfile = String::new();
+        for entry in archive.entries().expect("entries") {
+            let mut entry = entry.expect("entry");
+            if entry.path().expect("path").to_str() == Some(crate::engine::context::DOCKERFILE_NAME)
+            {
+                std::io::Read::read_to_string(&mut entry, &mut dockerfile).expect("read");
+            }
+        }
+        assert!(
+            dockerfile.contains("FROM busybox:stages-test AS build"),
+            "{dockerfile}"
+        );
+        assert!(dockerfile.contains("RUN echo one"), "{dockerfile}");
+    }
+}

@@ -1,0 +1,277 @@
+//! The native back end against its oracle, the Engine's own (classic)
+//! builder fed the exported Dockerfile: the same project built both ways
+//! must give the same files (paths, kinds, modes, owners, symlink targets,
+//! contents) and the same image configuration. A warm native rebuild runs
+//! no container. Runs against the real Engine; FAILS when it is unreachable.
+//!
+//! The differences allowed on purpose are listed in `ALLOWED` below.
+
+mod engine_support;
+
+use std::collections::BTreeMap;
+
+use engine_support::{
+    FileEntry, Project, Run, engine, files, inspect, remove_images, stages, unique,
+};
+
+/// What may differ between the two back ends, on purpose:
+/// - timestamps (files, image creation) and the number of layers;
+/// - builder labels: `dev.stages.*` (cache key, stage, step, build id) and
+///   `org.opencontainers.image.created`;
+/// - an empty ENTRYPOINT: `[]` from a native commit, `null` from the
+///   classic builder; both mean "none";
+/// - the files the Engine writes into every container it commits
+///   (`/etc/hostname`, `/etc/hosts`, `/etc/resolv.conf`, `/.dockerenv`).
+const ALLOWED: &[&str] = &[
+    "timestamps and layer count",
+    "labels dev.stages.* and org.opencontainers.image.created",
+    "Entrypoint [] and null",
+    "/etc/hostname /etc/hosts /etc/resolv.conf /.dockerenv",
+];
+
+const ENGINE_FILES: &[&str] = &["etc/hostname", "etc/hosts", "etc/resolv.conf", ".dockerenv"];
+
+fn manifest(tag: &str) -> String {
+    format!(
+        r#"
+[project]
+context = "."
+
+[args]
+BASE = "busybox:stages-test"
+
+[stages.build]
+from = "${{BASE}}"
+workdir = "/src"
+args = {{ VERSION = "1.0" }}
+env = {{ MODE = "release" }}
+steps = [
+  {{ copy = ["hello.txt", "lib/"], to = "./" }},
+  {{ run = "mkdir -p /out/bin && echo $VERSION-$MODE > /out/version && cp hello.txt /out/ && ln -s version /out/current && chmod 700 /out/bin" }},
+]
+
+[artifacts.out]
+stage = "build"
+path = "/out"
+
+[stages.runtime]
+from = "busybox:stages-test"
+env = {{ APP_HOME = "/app" }}
+workdir = "/app"
+steps = [
+  {{ artifact = "out", to = "./" }},
+  {{ copy = "conf", to = "/etc/demo/", chown = "1000:1000" }},
+  {{ run = "echo demo:x:1001:1001::/home/demo:/bin/sh >> /etc/passwd && mkdir -p /data && chown demo /data" }},
+  {{ user = "demo" }},
+  {{ workdir = "sub" }},
+]
+cmd = ["cat", "/app/version"]
+expose = ["8080", "53/udp"]
+labels = {{ "org.example.mode" = "fast" }}
+volumes = ["/data"]
+healthcheck = {{ cmd = "true", interval = "30s", retries = 3 }}
+stop-signal = "SIGINT"
+
+[stages.minimal]
+from = "scratch"
+steps = [{{ artifact = "out", to = "/" }}]
+entrypoint = ["/version"]
+
+[targets.runtime]
+stage = "runtime"
+tags = ["{tag}-runtime:native"]
+
+[targets.minimal]
+stage = "minimal"
+tags = ["{tag}-minimal:native"]
+"#
+    )
+}
+
+fn fixture(tag: &str) -> Project {
+    Project::new(&manifest(tag))
+        .file("hello.txt", "hello\n")
+        .file("lib/util.h", "#pragma once\n")
+        .file("conf/app.conf", "key = value\n")
+        .file("conf/nested/more.conf", "more\n")
+}
+
+fn build(project: &Project, backend: &str, extra: &[&str]) -> Run {
+    let output = stages()
+        .current_dir(project.path())
+        .args(["build", "--backend", backend, "--progress", "plain"])
+        .args(extra)
+        .output()
+        .expect("run stages");
+    Run::from(output)
+}
+
+/// The image's files, without what the Engine adds to every commit.
+/// Mode, uid, gid, kind, link target and contents of one file.
+type Compared = (u32, u64, u64, String, Option<String>, Vec<u8>);
+
+fn tree(image: &str) -> BTreeMap<String, Compared> {
+    files(image, "/")
+        .into_iter()
+        .filter(|(path, _)| {
+            let path = path.trim_start_matches("./").trim_start_matches('/');
+            !ENGINE_FILES.contains(&path.trim_end_matches('/'))
+        })
+        .map(|(path, entry): (String, FileEntry)| {
+            (
+                path,
+                (
+                    entry.mode,
+                    entry.uid,
+                    entry.gid,
+                    format!("{:?}", entry.kind),
+                    entry.link,
+                    entry.contents,
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The configuration fields compared, with builder labels left out.
+fn config(image: &str) -> serde_json::Value {
+    let inspected = inspect(image);
+    let config = inspected.config.unwrap_or_default();
+    let labels: BTreeMap<String, String> = config
+        .labels
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("dev.stages.") && k != "org.opencontainers.image.created")
+        .collect();
+    let mut ports = config.exposed_ports.unwrap_or_default();
+    ports.sort();
+    let mut volumes = config.volumes.unwrap_or_default();
+    volumes.sort();
+    serde_json::json!({
+        "Env": config.env,
+        "Cmd": config.cmd,
+        "Entrypoint": config.entrypoint.filter(|e| !e.is_empty()),
+        "WorkingDir": config.working_dir,
+        "User": config.user,
+        "ExposedPorts": ports,
+        "Labels": labels,
+        "Volumes": volumes,
+        "Healthcheck": config.healthcheck.map(|h| format!("{h:?}")),
+        "StopSignal": config.stop_signal,
+    })
+}
+
+fn assert_same_image(native: &str, oracle: &str) {
+    assert_eq!(
+        config(native),
+        config(oracle),
+        "image config of {native} vs {oracle}"
+    );
+    let (ours, theirs) = (tree(native), tree(oracle));
+    let only_ours: Vec<&String> = ours.keys().filter(|k| !theirs.contains_key(*k)).collect();
+    let only_theirs: Vec<&String> = theirs.keys().filter(|k| !ours.contains_key(*k)).collect();
+    assert!(
+        only_ours.is_empty() && only_theirs.is_empty(),
+        "file lists differ (allowed differences: {ALLOWED:?})\nonly native: {only_ours:?}\nonly classic: {only_theirs:?}"
+    );
+    for (path, entry) in &ours {
+        assert_eq!(Some(entry), theirs.get(path), "{path} differs");
+    }
+}
+
+#[test]
+fn native_and_classic_builds_give_the_same_images() {
+    let _serial = serial();
+    engine();
+    let tag = unique("stages-compare");
+    let project = fixture(&tag);
+    build(&project, "native", &[]).success();
+    // The classic build of the same project, tagged apart.
+    let toml = manifest(&tag).replace(":native\"", ":classic\"");
+    std::fs::write(project.path().join("stages.toml"), toml).expect("write");
+    build(&project, "dockerfile", &[]).success();
+    for target in ["runtime", "minimal"] {
+        assert_same_image(
+            &format!("{tag}-{target}:native"),
+            &format!("{tag}-{target}:classic"),
+        );
+    }
+    remove_images(&[
+        &format!("{tag}-runtime:native"),
+        &format!("{tag}-runtime:classic"),
+        &format!("{tag}-minimal:native"),
+        &format!("{tag}-minimal:classic"),
+    ]);
+}
+
+/// The tests of this file count container starts: one at a time.
+static ENGINE_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ENGINE_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Containers started by native builds (they carry `dev.stages.build`).
+fn container_starts_since(since: &str) -> Vec<String> {
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() + 1);
+    let output = std::process::Command::new("docker")
+        .args([
+            "events",
+            "--since",
+            since,
+            "--until",
+            &until.to_string(),
+            "--filter",
+            "type=container",
+            "--filter",
+            "event=start",
+            "--filter",
+            "label=dev.stages.build",
+            "--format",
+            "{{.Actor.Attributes.image}}",
+        ])
+        .output()
+        .expect("docker events");
+    assert!(output.status.success(), "docker events failed");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_warm_native_rebuild_runs_no_container() {
+    let _serial = serial();
+    engine();
+    let tag = unique("stages-warm");
+    let project = fixture(&tag);
+    build(&project, "native", &["runtime"]).success();
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        .to_string();
+    let warm = build(&project, "native", &["runtime"]).success();
+    assert!(warm.stderr.contains("cached"), "{}", warm.stderr);
+    let starts = container_starts_since(&since);
+    assert!(
+        starts.is_empty(),
+        "a warm rebuild started containers of {starts:?}"
+    );
+    // A changed input runs its step again (content no earlier run had).
+    std::fs::write(project.path().join("hello.txt"), unique("changed")).expect("write");
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        .to_string();
+    build(&project, "native", &["runtime"]).success();
+    assert_eq!(
+        container_starts_since(&since).len(),
+        2,
+        "the build RUN and the runtime RUN"
+    );
+    remove_images(&[&format!("{tag}-runtime:native")]);
+}

@@ -1,0 +1,311 @@
+//! Shared by the `engine_*` tests, which run against the real Docker Engine.
+//! They FAIL, never skip, when the Engine is unreachable.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, ImageInspect};
+use bollard::query_parameters::{
+    DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
+};
+use futures_util::StreamExt;
+
+pub const BASE_IMAGE: &str = "busybox:stages-test";
+
+static BASE_IMAGES: Once = Once::new();
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Checks the Engine answers and makes the base images, once per test binary
+/// (and under a lock file across binaries).
+pub fn engine() {
+    BASE_IMAGES.call_once(|| {
+        let version = Command::new("docker")
+            .args(["version", "--format", "{{.Server.APIVersion}}"])
+            .output();
+        match version {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => panic!(
+                "the Docker Engine is unreachable; engine tests need it:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+            Err(e) => panic!("cannot run the docker CLI: {e}"),
+        }
+        let root = env!("CARGO_MANIFEST_DIR");
+        let status = Command::new("flock")
+            .arg(std::env::temp_dir().join("stages-base-images.lock"))
+            .arg(format!("{root}/scripts/base-images.sh"))
+            .status()
+            .expect("run scripts/base-images.sh");
+        assert!(status.success(), "scripts/base-images.sh failed");
+    });
+}
+
+/// A name no other test (or test run) uses.
+pub fn unique(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}-{}-{n}-{nanos:x}", std::process::id())
+}
+
+/// A project in a temporary directory.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new(stages_toml: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("stages.toml"), stages_toml).expect("write stages.toml");
+        Self { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn file(self, path: &str, contents: &str) -> Self {
+        let full = self.dir.path().join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(full, contents).expect("write file");
+        self
+    }
+
+    /// Runs `stages build --backend dockerfile ARGS…` here, with plain
+    /// progress unless ARGS choose another.
+    pub fn build(&self, args: &[&str]) -> Run {
+        let mut command = stages();
+        command
+            .current_dir(self.path())
+            .args(["build", "--backend", "dockerfile"]);
+        if !args.contains(&"--progress") {
+            command.args(["--progress", "plain"]);
+        }
+        command.args(args);
+        Run::from(command.output().expect("run stages"))
+    }
+}
+
+pub fn stages() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stages"));
+    command.env_remove("DOCKER_HOST").env("NO_COLOR", "1");
+    command
+}
+
+/// What a run printed, and how it ended.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Self {
+        Self {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn success(self) -> Self {
+        assert_eq!(self.code, Some(0), "expected success:\n{}", self.describe());
+        self
+    }
+
+    #[track_caller]
+    pub fn exit(self, code: i32) -> Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "expected exit {code}:\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    /// Standard error with line wrapping and box drawing undone, so a
+    /// message can be matched whatever the terminal width.
+    pub fn flat_stderr(&self) -> String {
+        self.stderr
+            .split_whitespace()
+            .filter(|word| *word != "│")
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    pub fn describe(&self) -> String {
+        format!("--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// A one-shot runtime for the bollard checks.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
+async fn docker() -> Docker {
+    Docker::connect_with_local_defaults()
+        .expect("connect")
+        .negotiate_version()
+        .await
+        .expect("negotiate")
+}
+
+pub fn inspect(image: &str) -> ImageInspect {
+    block_on(async {
+        docker()
+            .await
+            .inspect_image(image)
+            .await
+            .expect("inspect image")
+    })
+}
+
+pub fn image_exists(image: &str) -> bool {
+    block_on(async { docker().await.inspect_image(image).await.is_ok() })
+}
+
+/// One file of an image, as a tar entry read through a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    pub path: String,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub kind: tar::EntryType,
+    pub link: Option<String>,
+    pub contents: Vec<u8>,
+}
+
+impl FileEntry {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.contents).into_owned()
+    }
+}
+
+/// Every entry under `path` in `image` (paths as the archive names them).
+pub fn files(image: &str, path: &str) -> BTreeMap<String, FileEntry> {
+    block_on(async {
+        let docker = docker().await;
+        let body = ContainerCreateBody {
+            image: Some(image.to_owned()),
+            cmd: Some(vec!["never-started".to_owned()]),
+            ..Default::default()
+        };
+        let id = docker
+            .create_container(None, body)
+            .await
+            .expect("create container")
+            .id;
+        let options = DownloadFromContainerOptionsBuilder::new()
+            .path(path)
+            .build();
+        let mut stream = docker.download_from_container(&id, Some(options));
+        let mut bytes = Vec::new();
+        let mut failure = None;
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(chunk) => bytes.extend_from_slice(&chunk),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        let remove = RemoveContainerOptionsBuilder::new().force(true).build();
+        let _ = docker.remove_container(&id, Some(remove)).await;
+        if let Some(e) = failure {
+            panic!("download {path} from {image}: {e}");
+        }
+        read_tar(&bytes)
+    })
+}
+
+pub fn read_tar(bytes: &[u8]) -> BTreeMap<String, FileEntry> {
+    let mut archive = tar::Archive::new(bytes);
+    let mut out = BTreeMap::new();
+    for entry in archive.entries().expect("tar") {
+        let mut entry = entry.expect("entry");
+        let header = entry.header().clone();
+        let path = entry.path().expect("path").to_string_lossy().into_owned();
+        let link = entry
+            .link_name()
+            .ok()
+            .flatten()
+            .map(|l| l.to_string_lossy().into_owned());
+        let mut contents = Vec::new();
+        entry.read_to_end(&mut contents).expect("read");
+        out.insert(
+            path.trim_end_matches('/').to_owned(),
+            FileEntry {
+                path,
+                mode: header.mode().expect("mode") & 0o7777,
+                uid: header.uid().expect("uid"),
+                gid: header.gid().expect("gid"),
+                kind: header.entry_type(),
+                link,
+                contents,
+            },
+        );
+    }
+    out
+}
+
+/// Ids of all containers carrying `label=value`.
+pub fn containers_labelled(label: &str, value: &str) -> Vec<String> {
+    block_on(async {
+        let mut filters = std::collections::HashMap::new();
+        filters.insert("label", vec![format!("{label}={value}")]);
+        let options = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        docker()
+            .await
+            .list_containers(Some(options))
+            .await
+            .expect("list containers")
+            .into_iter()
+            .filter_map(|c| c.id)
+            .collect()
+    })
+}
+
+/// Removes images by tag; missing ones are fine.
+pub fn remove_images(tags: &[&str]) {
+    block_on(async {
+        let docker = docker().await;
+        for tag in tags {
+            let options = RemoveImageOptionsBuilder::new().force(true).build();
+            let _ = docker.remove_image(tag, Some(options), None).await;
+        }
+    });
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The label value of an image, if set.
+pub fn label(inspect: &ImageInspect, key: &str) -> Option<String> {
+    inspect.config.as_ref()?.labels.as_ref()?.get(key).cloned()
+}

@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod backend;
 pub mod build;
+pub mod cache_admin;
 pub mod cache_key;
 pub mod config_step;
 pub mod copy;

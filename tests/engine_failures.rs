@@ -131,23 +131,18 @@ fn an_unreachable_daemon_is_one_clear_error() {
 }
 
 #[test]
-fn the_native_back_end_says_it_is_not_available_yet() {
+fn the_native_back_end_is_the_default() {
+    engine_support::engine();
     let project = Project::new("[stages.app]\nfrom = \"busybox:stages-test\"\n");
     let run = engine_support::Run::from(
         stages()
             .current_dir(project.path())
-            .args(["build"])
+            .args(["build", "--progress", "plain"])
             .output()
             .expect("run"),
     )
-    .exit(2);
-    let flat = run.flat_stderr();
-    assert!(
-        flat.contains("native back end is not available yet"),
-        "{}",
-        run.describe()
-    );
-    assert!(flat.contains("--backend dockerfile"), "{}", run.describe());
+    .success();
+    assert!(run.stderr.contains("[app] built"), "{}", run.describe());
 }
 
 #[test]

@@ -187,13 +187,19 @@ impl Backend for NativeBackend<'_> {
         )
         .map_err(|failure| BuildFailure::Reported(vec![failure_diagnostic(&failure)]))?;
         let schedule = ScheduleOptions::new(self.settings.jobs, self.settings.keep_going);
-        let run = run_build(Arc::new(native), &deps, schedule);
-        tokio::pin!(run);
+        let native = Arc::new(native);
+        let mut run = Box::pin(run_build(Arc::clone(&native), &deps, schedule));
         let outcomes = loop {
             tokio::select! {
                 outcomes = &mut run => break outcomes,
                 Some(message) = receiver.recv() => forward(progress, message),
-                () = interrupt.requested() => return Err(BuildFailure::Interrupted),
+                () = interrupt.requested() => {
+                    // Abort the stages, then remove what they created,
+                    // including containers whose creation was under way.
+                    drop(run);
+                    let _ = native.clean_up().await;
+                    return Err(BuildFailure::Interrupted);
+                }
             }
         };
         while let Ok(message) = receiver.try_recv() {

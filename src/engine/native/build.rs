@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use super::cache_key::BUILD_LABEL;
 use super::copy::ContextFilter;
-use super::engine_api::{ImageSettings, OpError, StepEngine};
+use super::engine_api::{ContainerSpec, ImageSettings, OpError, StepEngine};
 use super::expand::Vars;
 use super::observer::BuildObserver;
 use super::scheduler::{Outcome, ScheduleOptions, StageRunner, run_stages};
@@ -78,6 +78,9 @@ pub struct NativeBuild<E: StepEngine> {
     scratch: tokio::sync::OnceCell<String>,
     cache_locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
     pub(super) workspace: tempfile::TempDir,
+    /// Container creations under way; they finish even when their stage is
+    /// aborted, so the clean-up that follows can see every container.
+    creating: Arc<tokio::sync::watch::Sender<usize>>,
 }
 
 impl<E: StepEngine> NativeBuild<E> {
@@ -105,6 +108,7 @@ impl<E: StepEngine> NativeBuild<E> {
             scratch: tokio::sync::OnceCell::new(),
             cache_locks: Mutex::new(BTreeMap::new()),
             workspace,
+            creating: Arc::new(tokio::sync::watch::Sender::new(0)),
         })
     }
 
@@ -127,6 +131,29 @@ impl<E: StepEngine> NativeBuild<E> {
             })
             .await
             .cloned()
+    }
+
+    /// Create a container in a task of its own: a stage aborted half-way
+    /// through the request cannot leave a container the clean-up misses.
+    pub(super) async fn create_container(&self, spec: ContainerSpec) -> Result<String, OpError> {
+        let engine = Arc::clone(&self.engine);
+        let creating = Arc::clone(&self.creating);
+        creating.send_modify(|n| *n += 1);
+        let task = tokio::spawn(async move {
+            let created = engine.create_container(spec).await;
+            creating.send_modify(|n| *n = n.saturating_sub(1));
+            created
+        });
+        task.await
+            .map_err(|error| OpError::new("create container", error.to_string()))?
+    }
+
+    /// Wait until no container creation is under way, then remove every
+    /// container of this build.
+    pub async fn clean_up(&self) -> Result<usize, OpError> {
+        let mut creating = self.creating.subscribe();
+        let _ = creating.wait_for(|n| *n == 0).await;
+        remove_build_containers(&*self.engine, &self.options.build_id).await
     }
 
     /// The lock serialising users of one cache mount (`sharing=locked`).
@@ -186,8 +213,8 @@ pub async fn run_build<E: StepEngine>(
     schedule: ScheduleOptions,
 ) -> Vec<Outcome<StageOutput, StageFailure>> {
     let outcomes = run_stages(Arc::clone(&build), deps, schedule).await;
-    // Best effort: a container left behind is reported by the next build's cleanup.
-    let _ = remove_build_containers(&*build.engine, &build.options.build_id).await;
+    // Best effort: the build command sweeps the build's label once more.
+    let _ = build.clean_up().await;
     outcomes
 }
 

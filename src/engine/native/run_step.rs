@@ -103,7 +103,7 @@ async fn execute<E: StepEngine>(
     text: &str,
 ) -> Result<RunResult, OpError> {
     let engine = &build.engine;
-    let container = engine.create_container(spec).await?;
+    let container = build.create_container(spec).await?;
     let outcome = async {
         engine.start_container(&container).await?;
         let mut tail: Vec<u8> = Vec::new();

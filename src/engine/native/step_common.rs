@@ -126,7 +126,7 @@ where
     F: FnOnce(String) -> Fut,
     Fut: std::future::Future<Output = Result<T, OpError>>,
 {
-    let container = build.engine.create_container(spec).await?;
+    let container = build.create_container(spec).await?;
     let outcome = work(container.clone()).await;
     let removed = build.engine.remove_container(&container).await;
     let value = outcome?;

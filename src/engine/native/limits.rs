@@ -106,3 +106,59 @@ pub fn native_limits(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::SourceFile;
+
+    fn project(text: &str) -> Project {
+        let outcome = crate::check::check(&SourceFile::new("stages.toml", text));
+        outcome
+            .project
+            .unwrap_or_else(|| panic!("{:?}", outcome.diagnostics))
+    }
+
+    #[test]
+    fn refuses_what_the_native_builder_cannot_honour_before_the_build() {
+        let project = project(
+            r#"
+[stages.a]
+from = "busybox"
+steps = [
+  { run = "true", mounts = [{ type = "ssh" }] },
+  { run = "true", mounts = [{ type = "secret", id = "token", required = true }] },
+  { add = "https://example.com/x.tar", to = "/x" },
+  { copy = "/out/*.bin", from = "b", to = "/bin/" },
+]
+
+[stages.b]
+from = "busybox"
+"#,
+        );
+        let stages = vec!["a".to_owned(), "b".to_owned()];
+        let found = native_limits(&project, &stages, &BTreeMap::new());
+        let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            messages.iter().any(|m| m.contains("`ssh` mounts")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("secret `token`")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("add from a URL")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("wildcards")),
+            "{messages:?}"
+        );
+        assert!(found.iter().all(|d| d.primary_span().is_some()));
+
+        let secrets = BTreeMap::from([("token".to_owned(), PathBuf::from("/dev/null"))]);
+        let found = native_limits(&project, &["b".to_owned()], &secrets);
+        assert!(found.is_empty(), "{found:?}");
+    }
+}

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use super::cache_key::BUILD_LABEL;
+use super::cache_key::{BUILD_LABEL, CACHE_KEY_LABEL};
 use super::copy::ContextFilter;
 use super::engine_api::{ContainerSpec, ImageSettings, OpError, StepEngine};
 use super::expand::Vars;
@@ -81,6 +81,9 @@ pub struct NativeBuild<E: StepEngine> {
     /// Container creations under way; they finish even when their stage is
     /// aborted, so the clean-up that follows can see every container.
     creating: Arc<tokio::sync::watch::Sender<usize>>,
+    /// Cache key → newest image with it, read once per build: a warm
+    /// rebuild costs one Engine listing, not one per step.
+    cache_index: tokio::sync::OnceCell<BTreeMap<String, String>>,
 }
 
 impl<E: StepEngine> NativeBuild<E> {
@@ -109,6 +112,7 @@ impl<E: StepEngine> NativeBuild<E> {
             cache_locks: Mutex::new(BTreeMap::new()),
             workspace,
             creating: Arc::new(tokio::sync::watch::Sender::new(0)),
+            cache_index: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -116,10 +120,13 @@ impl<E: StepEngine> NativeBuild<E> {
     pub(super) async fn scratch_image(&self) -> Result<String, OpError> {
         self.scratch
             .get_or_try_init(|| async {
-                let found = self
+                let mut found = self
                     .engine
                     .images_with_label(SCRATCH_LABEL, Some("1"))
                     .await?;
+                // Always the same one (the oldest), so that step keys stay
+                // stable when several builds imported one at the same time.
+                found.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
                 if let Some(image) = found.into_iter().next() {
                     return Ok(image.id);
                 }
@@ -131,6 +138,28 @@ impl<E: StepEngine> NativeBuild<E> {
             })
             .await
             .cloned()
+    }
+
+    /// The image an earlier build committed for `key`, if any.
+    pub(super) async fn cached_image(&self, key: &str) -> Result<Option<String>, OpError> {
+        let index = self
+            .cache_index
+            .get_or_try_init(|| async {
+                let mut images = self.engine.images_with_label(CACHE_KEY_LABEL, None).await?;
+                images.sort_by_key(|image| image.created);
+                // Newest last, so it wins.
+                Ok::<_, OpError>(
+                    images
+                        .into_iter()
+                        .filter_map(|image| {
+                            let key = image.labels.get(CACHE_KEY_LABEL)?.clone();
+                            Some((key, image.id))
+                        })
+                        .collect(),
+                )
+            })
+            .await?;
+        Ok(index.get(key).cloned())
     }
 
     /// Create a container in a task of its own: a stage aborted half-way

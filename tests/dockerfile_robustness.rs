@@ -20,11 +20,16 @@ fn exercise(text: &str) {
     let target = program.stages.iter().position(|s| s.name().is_some());
     let _ = dockerfile::outline::outline(&program, target).to_text();
     let printed = dockerfile::print(&program);
-    // What the printer prints must read back.
-    assert!(
-        dockerfile::parse(&printed).is_ok(),
-        "printed text does not parse:\n{printed}"
-    );
+    // What the printer prints must read back as the same instructions.
+    let again = dockerfile::parse(&printed);
+    assert!(again.is_ok(), "printed text does not parse:\n{printed}");
+    if let Ok(again) = again {
+        assert_eq!(
+            dockerfile::dump(&again),
+            dockerfile::dump(&file),
+            "input {text:?}\nprinted {printed:?}"
+        );
+    }
 }
 
 /// Dockerfile-flavoured fragments, so random text reaches deep paths.

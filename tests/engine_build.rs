@@ -156,6 +156,7 @@ onbuild = ["RUN echo child"]
 stage = "app"
 tags = ["TAG"]
 args = { VERSION = "1.2.3" }
+labels = { "com.example.note" = 'costs $5 "now" \ for ${VERSION}' }
 "#;
 
 #[test]
@@ -208,6 +209,10 @@ fn every_step_kind_lands_in_the_image() {
     assert_eq!(health.interval, Some(30_000_000_000));
     assert_eq!(health.retries, Some(3));
     assert_eq!(label(&image, "com.example.kind").as_deref(), Some("all"));
+    assert_eq!(
+        label(&image, "com.example.note").as_deref(),
+        Some(r#"costs $5 "now" \ for ${VERSION}"#)
+    );
     assert_eq!(label(&image, "dev.stages.stage").as_deref(), Some("app"));
     assert_eq!(
         label(&image, "org.opencontainers.image.title").as_deref(),
@@ -325,5 +330,83 @@ fn json_progress_is_one_object_per_line_and_quiet_prints_the_image_id() {
     let quiet = project.build(&["--progress", "quiet"]).success();
     let id = inspect(&tag).id.expect("id");
     assert_eq!(quiet.stdout.trim(), id);
+    remove_images(&[&tag]);
+}
+
+#[test]
+fn a_directory_artifact_keeps_its_tree_modes_and_inner_links() {
+    engine();
+    let project = Project::new(
+        r#"[stages.site]
+from = "busybox:stages-test"
+steps = [
+  { run = "mkdir -p /out/site/css /out/site/bin && echo '<h1>hi</h1>' > /out/site/index.html && echo 'body{}' > /out/site/css/main.css && printf '#!/bin/sh\\necho tool\\n' > /out/site/bin/tool && chmod 0750 /out/site/bin/tool && ln -s index.html /out/site/home.html" },
+]
+
+[artifacts.site]
+stage = "site"
+path = "/out/site"
+
+[targets.site]
+artifacts = ["site"]
+output = "public/"
+"#,
+    )
+    .file("public/unrelated.txt", "stays");
+    project.build(&[]).success();
+    let public = project.path().join("public");
+    assert_eq!(
+        std::fs::read_to_string(public.join("site/index.html")).expect("index"),
+        "<h1>hi</h1>\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(public.join("site/css/main.css")).expect("css"),
+        "body{}\n"
+    );
+    let link = std::fs::read_link(public.join("site/home.html")).expect("inner link kept");
+    assert_eq!(link, std::path::PathBuf::from("index.html"));
+    assert_eq!(
+        std::fs::read_to_string(public.join("unrelated.txt")).expect("unrelated"),
+        "stays"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(public.join("site/bin/tool"))
+            .expect("tool")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o750);
+    }
+    // A second export replaces the artifact and still keeps the rest.
+    project.build(&[]).success();
+    assert!(public.join("site/index.html").is_file());
+    assert!(public.join("unrelated.txt").is_file());
+}
+
+#[cfg(unix)]
+#[test]
+fn the_live_view_runs_on_a_terminal() {
+    engine();
+    let tag = format!("{}:v1", unique("stages-tty"));
+    let project = Project::new(&format!(
+        "[stages.one]\nfrom = \"busybox:stages-test\"\nsteps = [{{ run = \"echo one > /one\" }}]\n\n[stages.two]\nfrom = \"busybox:stages-test\"\nsteps = [{{ copy = \"/one\", to = \"/one\", from = \"one\" }}]\n\n[targets.app]\nstage = \"two\"\ntags = [\"{tag}\"]\n"
+    ));
+    // `script` gives the build a pseudo-terminal, as an interactive shell would.
+    let command = format!(
+        "{} build --backend dockerfile --progress tty",
+        env!("CARGO_BIN_EXE_stages")
+    );
+    let out = std::process::Command::new("script")
+        .current_dir(project.path())
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("DOCKER_HOST")
+        .output()
+        .expect("run script");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("✔ app: built sha256:"), "{text}");
+    assert!(text.contains(&format!("✔ app: tagged {tag}")), "{text}");
+    assert!(text.contains("one"), "{text}");
     remove_images(&[&tag]);
 }

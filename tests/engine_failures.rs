@@ -1,5 +1,5 @@
 //! How builds fail against the real Engine: a failing RUN, an unreachable
-//! daemon, a back end that is not there, sources that escape the context,
+//! daemon, features the classic builder cannot run, sources that escape the context,
 //! artifacts that would escape the output directory. Every failure leaves
 //! no container behind.
 
@@ -131,18 +131,31 @@ fn an_unreachable_daemon_is_one_clear_error() {
 }
 
 #[test]
-fn the_native_back_end_is_the_default() {
-    engine_support::engine();
+fn tls_without_certificates_names_where_they_were_looked_for() {
     let project = Project::new("[stages.app]\nfrom = \"busybox:stages-test\"\n");
     let run = engine_support::Run::from(
         stages()
             .current_dir(project.path())
-            .args(["build", "--progress", "plain"])
+            .env("DOCKER_HOST", "tcp://127.0.0.1:1")
+            .env("DOCKER_TLS_VERIFY", "1")
+            .env("DOCKER_CERT_PATH", "/nonexistent/certs")
+            .args(["build", "--backend", "dockerfile"])
             .output()
             .expect("run"),
     )
-    .success();
-    assert!(run.stderr.contains("[app] built"), "{}", run.describe());
+    .exit(2);
+    let flat = run.flat_stderr();
+    assert!(
+        flat.contains("cannot reach the Docker Engine at tcp://127.0.0.1:1"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        flat.contains("/nonexistent/certs/ca.pem"),
+        "{}",
+        run.describe()
+    );
+    assert!(flat.contains("DOCKER_CERT_PATH"), "{}", run.describe());
 }
 
 #[test]

@@ -5,6 +5,8 @@
 //! - `import(export(c))` equals `c` after `model::normalise`.
 
 mod corpus;
+#[path = "roundtrip/generate.rs"]
+mod generate;
 #[path = "roundtrip/model.rs"]
 mod model;
 #[path = "roundtrip/reading.rs"]
@@ -263,7 +265,7 @@ mod generated {
             ..ProptestConfig::default()
         })]
         #[test]
-        fn configs_survive_export_then_import(project in super::model::project()) {
+        fn configs_survive_export_then_import(project in super::generate::project()) {
             super::model::assert_survives(&project, "generated");
         }
     }

@@ -124,17 +124,34 @@ fn first_line_len(text: &str) -> usize {
     text.lines().next().map_or(0, str::len)
 }
 
-/// `--name=value`, quoted when the value would not survive as one word.
+/// `--name=value`, quoted when it would not survive as one word.
 fn flag_text(flag: &Flag) -> String {
+    let needs_quotes =
+        |t: &str| t.is_empty() || t.contains(|c: char| c.is_whitespace() || "\"'\\".contains(c));
+    let quoted = |t: &str| format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\""));
+    let name = restore_bytes(&flag.name);
     match &flag.value {
-        Some(v)
-            if v.is_empty() || v.contains(|c: char| c.is_whitespace() || "\"'\\".contains(c)) =>
-        {
-            let escaped = v.replace('\\', "\\\\").replace('"', "\\\"");
-            format!("--{}=\"{escaped}\"", flag.name)
+        _ if needs_quotes(&name) || name.contains('=') => {
+            let whole = flag.to_text();
+            format!("--{}", quoted(&restore_bytes(&whole[2..])))
         }
-        _ => flag.to_text(),
+        Some(v) if needs_quotes(&restore_bytes(v)) => {
+            format!("--{name}={}", quoted(&restore_bytes(v)))
+        }
+        Some(v) => format!("--{name}={}", restore_bytes(v)),
+        None => format!("--{name}"),
     }
+}
+
+/// BuildKit reads flags byte by byte, turning each byte of a UTF-8
+/// character into its own Latin-1 character; this puts the bytes back so
+/// that reading the printed flag gives the same characters again.
+fn restore_bytes(text: &str) -> String {
+    if text.is_ascii() || text.chars().any(|c| c as u32 > 0xff) {
+        return text.to_string();
+    }
+    let bytes: Vec<u8> = text.chars().map(|c| c as u32 as u8).collect();
+    String::from_utf8(bytes).unwrap_or_else(|_| text.to_string())
 }
 
 fn json_array(items: &[String]) -> String {
@@ -181,7 +198,7 @@ fn body(command: &Command, escape: char, indent: usize) -> (String, Vec<Heredoc>
             if v.json {
                 (json_array(&v.paths), Vec::new())
             } else {
-                (v.paths.join(" "), Vec::new())
+                (word_list(&v.paths), Vec::new())
             }
         }
         Command::Healthcheck(Healthcheck::None(word)) => {
@@ -257,7 +274,21 @@ fn paths(p: &Paths) -> (String, Vec<Heredoc>) {
     if p.json {
         (json_array(&all), Vec::new())
     } else {
-        (all.join(" "), p.heredocs.clone())
+        (word_list(&all), p.heredocs.clone())
+    }
+}
+
+/// Words split on blanks when read. Should the words joined by spaces read
+/// as a JSON array (the file separated them with a vertical tab, which JSON
+/// refuses), a vertical tab keeps them a word list.
+fn word_list(words: &[String]) -> String {
+    let text = words.join(" ");
+    let reads_as_json = text.trim_start().starts_with('[')
+        && serde_json::from_str::<Vec<serde_json::Value>>(&text).is_ok();
+    if reads_as_json {
+        words.join("\u{b}")
+    } else {
+        text
     }
 }
 
@@ -288,7 +319,26 @@ fn wrap_words(words: &[String], escape: char, indent: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::break_before_and;
+    use super::{break_before_and, flag_text};
+    use crate::dockerfile::instructions::Flag;
+    use crate::dockerfile::split::split_command;
+
+    #[test]
+    fn flags_read_back_the_same() {
+        for text in [
+            r#"--mount="type=bind,source=a b""#,
+            "--x=é",
+            r#"--"a b"=c"#,
+            r#"--chown=a\"b"#,
+            "--link",
+        ] {
+            let (_, flags, _) = split_command(&format!("COPY {text} a b"));
+            let flag = Flag::from_text(&flags[0]);
+            let printed = flag_text(&flag);
+            let (_, again, _) = split_command(&format!("COPY {printed} a b"));
+            assert_eq!(again, flags, "{text} printed as {printed}");
+        }
+    }
 
     #[test]
     fn breaks_keep_the_joined_line() {

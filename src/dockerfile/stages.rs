@@ -319,3 +319,32 @@ fn resolve_in(
     }
     reference.parse::<usize>().ok().filter(|i| *i < count)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::read;
+    use crate::dockerfile::codes;
+
+    #[test]
+    fn target_closure_follows_bases_copies_and_mounts() {
+        let program = read(
+            "FROM a AS tools\nFROM b AS deps\nFROM deps AS build\n\
+             RUN --mount=from=tools,target=/t make\nFROM scratch AS out\nCOPY --from=2 /x /x\n",
+        )
+        .expect("valid");
+        let out = program.target("OUT").expect("named stage");
+        assert_eq!(program.closure(out), vec![0, 1, 2, 3]);
+        assert!(program.check_graph().is_empty());
+        assert!(program.target("bild").is_err());
+    }
+
+    #[test]
+    fn duplicate_names_and_cycles_are_reported() {
+        let program = read("FROM a AS x\nFROM b AS X\nCOPY --from=x /a /a\n").expect("valid");
+        let codes: Vec<_> = program.check_graph().iter().map(|d| d.code).collect();
+        assert_eq!(codes, vec![codes::DUPLICATE_STAGE_NAME]);
+        let program = read("FROM a AS x\nCOPY --from=x /a /a\n").expect("valid");
+        let codes: Vec<_> = program.check_graph().iter().map(|d| d.code).collect();
+        assert_eq!(codes, vec![codes::CIRCULAR_DEPENDENCY]);
+    }
+}

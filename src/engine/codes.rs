@@ -12,8 +12,6 @@ pub const BUILD_FAILED: &str = "stages::engine::build-failed";
 pub const SOURCE_ESCAPES_CONTEXT: &str = "stages::engine::source-escapes-context";
 /// The chosen back end cannot express a feature the build uses.
 pub const UNSUPPORTED_FEATURE: &str = "stages::engine::unsupported-feature";
-/// The chosen back end is not available in this version.
-pub const BACKEND_UNAVAILABLE: &str = "stages::engine::backend-unavailable";
 /// An artifact could not be exported to the host.
 pub const ARTIFACT_EXPORT: &str = "stages::engine::artifact-export";
 /// A tag could not be applied.
@@ -27,7 +25,6 @@ pub const ALL: &[&str] = &[
     BUILD_FAILED,
     SOURCE_ESCAPES_CONTEXT,
     UNSUPPORTED_FEATURE,
-    BACKEND_UNAVAILABLE,
     ARTIFACT_EXPORT,
     TAG_FAILED,
 ];

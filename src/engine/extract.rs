@@ -167,6 +167,14 @@ impl Staging {
     /// Moves every top-level entry into the output directory (created if
     /// missing), replacing entries of the same name; returns their paths.
     pub fn commit(self) -> Result<Vec<PathBuf>, ExtractError> {
+        self.commit_with(|from, to| fs::rename(from, to))
+    }
+
+    /// `commit` with the rename given, so a failing one can be tested.
+    fn commit_with(
+        self,
+        mut rename: impl FnMut(&Path, &Path) -> io::Result<()>,
+    ) -> Result<Vec<PathBuf>, ExtractError> {
         let output = &self.output;
         fs::create_dir_all(output).map_err(|source| write_error(output, source))?;
         let trash = tempfile::Builder::new()
@@ -180,20 +188,53 @@ impl Staging {
             .filter(|name| Some(name.as_os_str()) != trash.path().file_name())
             .collect();
         names.sort();
-        let mut placed = Vec::new();
+        let mut moves: Vec<Move> = Vec::new();
         for name in names {
             let staged = self.dir.path().join(&name);
             let destination = output.join(&name);
-            if fs::symlink_metadata(&destination).is_ok() {
-                let aside = trash.path().join(&name);
-                fs::rename(&destination, &aside)
-                    .map_err(|source| write_error(&destination, source))?;
+            let aside = trash.path().join(&name);
+            let replaced = fs::symlink_metadata(&destination).is_ok();
+            let placed = (|| {
+                if replaced {
+                    rename(&destination, &aside)?;
+                }
+                rename(&staged, &destination).inspect_err(|_| {
+                    if replaced {
+                        let _ = fs::rename(&aside, &destination);
+                    }
+                })
+            })();
+            if let Err(source) = placed {
+                roll_back(&moves);
+                return Err(write_error(&destination, source));
             }
-            fs::rename(&staged, &destination)
-                .map_err(|source| write_error(&destination, source))?;
-            placed.push(destination);
+            moves.push(Move {
+                destination,
+                aside: replaced.then_some(aside),
+            });
         }
-        Ok(placed)
+        Ok(moves.into_iter().map(|m| m.destination).collect())
+    }
+}
+
+/// One entry put in place, and where the entry it replaced was moved.
+struct Move {
+    destination: PathBuf,
+    aside: Option<PathBuf>,
+}
+
+/// Undoes the moves already made, so a commit that fails half-way leaves
+/// the output directory as it was.
+fn roll_back(moves: &[Move]) {
+    for done in moves.iter().rev() {
+        let removed = match fs::symlink_metadata(&done.destination) {
+            Ok(meta) if meta.is_dir() => fs::remove_dir_all(&done.destination),
+            Ok(_) => fs::remove_file(&done.destination),
+            Err(_) => Ok(()),
+        };
+        if let (Ok(()), Some(aside)) = (removed, &done.aside) {
+            let _ = fs::rename(aside, &done.destination);
+        }
     }
 }
 
@@ -440,6 +481,37 @@ mod tests {
         staging.commit().unwrap();
         assert_eq!(fs::read_to_string(output.join("app")).unwrap(), "new");
         assert_eq!(fs::read_to_string(output.join("unrelated")).unwrap(), "u");
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "staging must be gone: {left:?}");
+    }
+
+    #[test]
+    fn a_commit_that_fails_half_way_restores_the_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("dist");
+        fs::create_dir_all(output.join("b")).unwrap();
+        fs::write(output.join("a"), "old a").unwrap();
+        fs::write(output.join("b/inner"), "old b").unwrap();
+        let staging = Staging::beside(&output).unwrap();
+        let items = [
+            Item::File("a", "new a"),
+            Item::File("b", "new b"),
+            Item::File("c", "new c"),
+        ];
+        staging.unpack(&raw_tar(&items)[..]).unwrap();
+        // Renames: a aside, a in place, b aside — then putting b in place fails.
+        let mut calls = 0;
+        let result = staging.commit_with(|from, to| {
+            calls += 1;
+            if calls == 4 {
+                return Err(io::Error::other("disk gone"));
+            }
+            fs::rename(from, to)
+        });
+        assert!(matches!(result, Err(ExtractError::Write { .. })));
+        assert_eq!(fs::read_to_string(output.join("a")).unwrap(), "old a");
+        assert_eq!(fs::read_to_string(output.join("b/inner")).unwrap(), "old b");
+        assert!(!output.join("c").exists());
         let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1, "staging must be gone: {left:?}");
     }

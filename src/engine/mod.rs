@@ -1,12 +1,15 @@
 //! Everything that talks to the Docker Engine: the connection, one client
-//! wrapper over bollard, the build context (`.dockerignore`, the context tar,
-//! COPY sources that would escape it), safe artifact extraction, build
-//! progress and the build back ends.
+//! wrapper over bollard (`client::Engine`), the build context
+//! (`.dockerignore`, the context tar, COPY sources that would escape it),
+//! the build back ends (`backend`), building targets with any of them
+//! (`targets`: tags, artifact export through safe extraction), stopping
+//! cleanly (`interrupt`) and build progress.
 //!
 //! Reads the checked model (`crate::config::model`) and diagnostics; nothing
 //! in `config/`, `check` or `convert/` imports this module. Only `progress`
 //! writes to the terminal.
 
+pub mod artifacts;
 pub mod backend;
 pub mod build_log;
 pub mod client;

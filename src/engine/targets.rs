@@ -1,25 +1,23 @@
 //! Building resolved targets with any back end: image targets are built,
 //! then tagged — every tag, and only once the image is complete; artifact
-//! targets have their stages built, each artifact copied out of a
-//! never-started container, and the files placed in the output directory
-//! only when every artifact was extracted safely.
+//! targets have their stages built and their artifacts exported
+//! (`artifacts`), placed in the output directory only when every artifact
+//! was extracted safely.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use futures_util::StreamExt;
-
+use super::artifacts::{clashing_artifacts, copy_out, extract_failure};
 use super::backend::{Backend, BuildFailure, StageBuild};
 use super::client::{Engine, EngineError};
 use super::codes;
-use super::extract::{ExtractError, Staging};
+use super::extract::Staging;
 use super::image_labels::{LabelInputs, build_time, image_labels};
 use super::interrupt::{Interrupt, Janitor};
 use super::progress::{Event, ProgressSink};
 use crate::config::model::Project;
 use crate::diagnostics::{Diagnostic, Label};
 use crate::graph::{ProjectGraph, ResolvedArtifact, ResolvedKind, ResolvedTarget};
-use crate::located::Span;
 
 /// Everything a build of targets needs besides the Engine and back end.
 #[derive(Debug, Clone)]
@@ -146,6 +144,9 @@ async fn build_target<E: Engine, B: Backend>(
         ResolvedKind::Artifacts {
             artifacts, output, ..
         } => {
+            if let Some(clash) = clashing_artifacts(settings, artifacts) {
+                return Err(BuildFailure::Reported(vec![clash]));
+            }
             let output_dir = settings.config_dir.join(output);
             let staging = Staging::beside(&output_dir)
                 .map_err(|e| extract_failure(settings, target, None, e))?;
@@ -213,116 +214,6 @@ async fn build_one<B: Backend>(
     backend
         .build_stage(&request, progress, janitor, interrupt)
         .await
-}
-
-/// Copies each artifact out of a container made from `image` (never
-/// started) into the staging directory; the container is always removed.
-async fn copy_out<E: Engine>(
-    engine: &E,
-    settings: &BuildSettings<'_>,
-    target: &ResolvedTarget,
-    image: &str,
-    artifacts: &[&ResolvedArtifact],
-    staging: &Staging,
-    janitor: &Janitor,
-) -> Result<(), BuildFailure> {
-    let labels: BTreeMap<String, String> = [janitor.label()].into_iter().collect();
-    let container = engine.create_container(image, &labels).await?;
-    janitor.track(&container);
-    let mut result = Ok(());
-    for artifact in artifacts {
-        result = copy_one(engine, settings, target, &container, artifact, staging).await;
-        if result.is_err() {
-            break;
-        }
-    }
-    let removed = engine.remove_container(&container).await;
-    if removed.is_ok() {
-        janitor.forget(&container);
-    }
-    result?;
-    removed?;
-    Ok(())
-}
-
-async fn copy_one<E: Engine>(
-    engine: &E,
-    settings: &BuildSettings<'_>,
-    target: &ResolvedTarget,
-    container: &str,
-    artifact: &ResolvedArtifact,
-    staging: &Staging,
-) -> Result<(), BuildFailure> {
-    let mut archive = Vec::new();
-    let mut stream = engine.download(container, &artifact.path);
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(bytes) => archive.extend_from_slice(&bytes),
-            Err(error) if error.is_not_found() => {
-                return Err(BuildFailure::Reported(vec![missing_artifact(
-                    settings, artifact,
-                )]));
-            }
-            Err(error) => return Err(error.into()),
-        }
-    }
-    staging
-        .unpack(&archive[..])
-        .map(|_| ())
-        .map_err(|e| extract_failure(settings, target, Some(artifact), e))
-}
-
-fn artifact_span(settings: &BuildSettings<'_>, name: &str) -> Span {
-    settings
-        .project
-        .artifact(name)
-        .map_or_else(Span::default, |a| a.path.span)
-}
-
-fn missing_artifact(settings: &BuildSettings<'_>, artifact: &ResolvedArtifact) -> Diagnostic {
-    Diagnostic::error(
-        codes::ARTIFACT_EXPORT,
-        format!(
-            "artifact `{}`: `{}` does not exist in the image of stage `{}`",
-            artifact.name, artifact.path, artifact.stage
-        ),
-    )
-    .with_label(Label::primary(
-        artifact_span(settings, &artifact.name),
-        "nothing at this path after the stage's last step",
-    ))
-    .with_help("make a step of the stage write this path, or fix the path")
-}
-
-fn extract_failure(
-    settings: &BuildSettings<'_>,
-    target: &ResolvedTarget,
-    artifact: Option<&ResolvedArtifact>,
-    error: ExtractError,
-) -> BuildFailure {
-    let mut message = format!(
-        "target `{}`: cannot export to the host: {error}",
-        target.name
-    );
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        message.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    let mut diagnostic = Diagnostic::error(codes::ARTIFACT_EXPORT, message);
-    if let Some(artifact) = artifact {
-        diagnostic = diagnostic.with_label(Label::primary(
-            artifact_span(settings, &artifact.name),
-            format!("the archive of artifact `{}` was refused", artifact.name),
-        ));
-    }
-    if matches!(error, ExtractError::Refused { .. }) {
-        diagnostic = diagnostic.with_help(
-            "the stage produced an entry that would land outside the output directory; \
-             nothing was written there",
-        );
-    }
-    BuildFailure::Reported(vec![diagnostic])
 }
 
 fn tag_failure(
@@ -575,6 +466,43 @@ output = "dist/"
         );
         assert!(janitor.tracked().is_empty());
         assert!(recorder.events.iter().any(|e| e["event"] == "exported"));
+    }
+
+    #[test]
+    fn artifacts_landing_on_the_same_name_clash() {
+        let fixture = fixture();
+        let args = BTreeMap::new();
+        let settings = BuildSettings {
+            project: &fixture.project,
+            graph: &fixture.graph,
+            config_text: TOML,
+            config_dir: fixture.dir.path(),
+            context_dir: fixture.dir.path(),
+            build_args: &args,
+            no_cache: false,
+        };
+        let artifact = |name: &str, path: &str| ResolvedArtifact {
+            name: name.into(),
+            stage: "build".into(),
+            path: path.into(),
+        };
+        let clash = clashing_artifacts(
+            &settings,
+            &[artifact("a", "/x/app"), artifact("b", "/y/app/")],
+        );
+        assert!(
+            clash
+                .expect("a clash")
+                .message
+                .contains("would both be written to `app`")
+        );
+        assert!(
+            clashing_artifacts(
+                &settings,
+                &[artifact("a", "/x/app"), artifact("b", "/x/lib")]
+            )
+            .is_none()
+        );
     }
 
     #[tokio::test]

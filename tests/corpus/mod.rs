@@ -213,6 +213,16 @@ pub fn ast_mismatch(
             ));
         }
     }
+    let want_warnings = json
+        .get("warnings")
+        .cloned()
+        .unwrap_or(serde_json::json!([]));
+    if serde_json::json!(file.warnings) != want_warnings {
+        return Some(format!(
+            "warnings {:?}, expected {want_warnings}",
+            file.warnings
+        ));
+    }
     let escape = json
         .get("escape_token")
         .and_then(|e| e.as_str())

@@ -15,7 +15,6 @@ use crate::config::deps::{Needed, stage_dependencies};
 use crate::config::model::{Base, Project, Stage, StepKind};
 use crate::convert::codes;
 use crate::diagnostics::{Diagnostic, Label, did_you_mean};
-use crate::located::Span;
 
 /// The first line of a file that needs BuildKit.
 pub const SYNTAX_LINE: &str = "# syntax=docker/dockerfile:1";
@@ -74,8 +73,7 @@ pub fn export_dockerfile(
 fn find_stage<'a>(project: &'a Project, name: &str) -> Result<&'a Stage, Diagnostic> {
     project.stage(name).ok_or_else(|| {
         let mut diagnostic =
-            Diagnostic::error(codes::UNKNOWN_STAGE, format!("no stage is named `{name}`"))
-                .with_label(Label::primary(Span::default(), "asked to export it"));
+            Diagnostic::error(codes::UNKNOWN_STAGE, format!("no stage is named `{name}`"));
         let names = project.stages.iter().map(|s| s.name.value.as_str());
         if let Some(close) = did_you_mean(name, names) {
             diagnostic = diagnostic.with_help(format!("did you mean `{close}`?"));

@@ -6,7 +6,7 @@ use crate::config::forms::HealthcheckTable;
 use crate::config::model::{
     ArgDecl, Artifact, ArtifactCopy, Copy, CopyOptions, Health, ImageConfig, Run, Step,
 };
-use crate::located::Located;
+use crate::located::{Located, Span};
 
 fn stage(name: &str, from: Base, steps: Vec<StepKind>) -> Stage {
     Stage {

@@ -12,6 +12,7 @@ mod artifacts;
 mod comments;
 mod config;
 mod context;
+mod mount;
 mod stage;
 mod steps;
 mod words;

@@ -131,3 +131,48 @@ fn copy_heredocs_import_and_no_backend_builds_them_yet() {
         assert_eq!(found.len(), 1, "{backend:?}: {found:#?}");
     }
 }
+
+mod no_panic {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("FROM alpine AS a".to_owned()),
+            Just("FROM a".to_owned()),
+            Just("FROM --platform=$X img".to_owned()),
+            Just("ARG A=1 B".to_owned()),
+            Just("ENV A=1 B=\"x y\"".to_owned()),
+            Just("ENV A".to_owned()),
+            Just("LABEL a=b".to_owned()),
+            Just("COPY --from=0 /a /b".to_owned()),
+            Just("COPY --from=9 a b".to_owned()),
+            Just("COPY <<EOF /x\nhi\nEOF".to_owned()),
+            Just("RUN <<EOF\necho\nEOF".to_owned()),
+            Just("RUN --mount=type=cache,target=/c,ro=maybe x".to_owned()),
+            Just("RUN --mount=\"type=bind,src=a,b\" x".to_owned()),
+            Just("HEALTHCHECK --retries=x CMD true".to_owned()),
+            Just("HEALTHCHECK".to_owned()),
+            Just("ONBUILD".to_owned()),
+            Just("SHELL sh".to_owned()),
+            Just("CMD".to_owned()),
+            Just("WORKDIR".to_owned()),
+            Just("# comment".to_owned()),
+            "[ -~]{0,20}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+        #[test]
+        fn import_and_export_never_panic(lines in prop::collection::vec(line(), 0..12)) {
+            let text = lines.join("\n");
+            if let Ok(file) = parse(&text)
+                && let Ok(imported) = import_dockerfile_source(&file, Some(&text), &ImportOptions::default())
+            {
+                let names: Vec<String> = imported.project.stages.iter().map(|s| s.name.value.clone()).collect();
+                let _ = crate::convert::export_dockerfile(&imported.project, &names, &crate::convert::ExportOptions::default());
+            }
+        }
+    }
+}

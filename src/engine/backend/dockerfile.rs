@@ -3,7 +3,7 @@
 //! (`version=1`), streaming its output as progress. BuildKit-only features
 //! are refused before anything is sent, naming the feature.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use futures_util::StreamExt;
 
@@ -90,7 +90,9 @@ impl<E: Engine> Backend for DockerfileBackend<'_, E> {
     ) -> Result<String, BuildFailure> {
         let exported = prepare(request).map_err(BuildFailure::Reported)?;
         let context_dir = request.context_dir.to_owned();
-        let text = exported.text.clone();
+        // One LABEL instruction for all the image's labels: the builder's
+        // `labels` option would add one step (one container commit) per label.
+        let text = with_labels(&exported.text, &request.labels);
         let context = tokio::task::spawn_blocking(move || pack_context(&context_dir, &text))
             .await
             .map_err(|join| ContextError::Read {
@@ -101,9 +103,12 @@ impl<E: Engine> Backend for DockerfileBackend<'_, E> {
             dockerfile: DOCKERFILE_NAME.to_owned(),
             target: Some(request.stage.to_owned()),
             build_args: request.build_args.clone(),
-            labels: request.labels.clone(),
+            labels: BTreeMap::new(),
             no_cache: request.no_cache,
         };
+        if interrupt.is_requested() {
+            return Err(BuildFailure::Interrupted);
+        }
         let mut watch = Watch::new(&exported.instructions, request.stage, progress, janitor);
         let mut stream = self.engine.build(build, context.bytes.into());
         let mut buffer = LineBuffer::default();
@@ -170,6 +175,39 @@ impl<E: Engine> Backend for DockerfileBackend<'_, E> {
     }
 }
 
+/// The Dockerfile with one `LABEL` line appended to its last stage (the
+/// target). Values are double-quoted with `\\`, `"` and `$` escaped, so
+/// the builder reads them literally; a line break becomes a space.
+pub fn with_labels(dockerfile: &str, labels: &BTreeMap<String, String>) -> String {
+    if labels.is_empty() {
+        return dockerfile.to_owned();
+    }
+    let quote = |text: &str| {
+        let mut quoted = String::from("\"");
+        for ch in text.chars() {
+            match ch {
+                '\\' | '"' | '$' => {
+                    quoted.push('\\');
+                    quoted.push(ch);
+                }
+                '\n' | '\r' => quoted.push(' '),
+                _ => quoted.push(ch),
+            }
+        }
+        quoted.push('"');
+        quoted
+    };
+    let pairs: Vec<String> = labels
+        .iter()
+        .map(|(key, value)| format!("{}={}", quote(key), quote(value)))
+        .collect();
+    let mut text = dockerfile.trim_end_matches('\n').to_owned();
+    text.push_str("\nLABEL ");
+    text.push_str(&pairs.join(" "));
+    text.push('\n');
+    text
+}
+
 /// Follows the builder's output: which step runs, its recent output, and
 /// the containers it creates.
 struct Watch<'a> {
@@ -206,7 +244,7 @@ impl<'a> Watch<'a> {
     fn line(&mut self, line: &str, image: &mut Option<String>) {
         match LogLine::classify(line) {
             LogLine::Step { index, total, text } => {
-                // Steps past the exported ones are the builder's own (the labels).
+                // Steps past the exported ones are the appended LABEL.
                 self.stage = match self.instructions.get(index.wrapping_sub(1)) {
                     Some(origin) if origin.stage.is_empty() => "args".to_owned(),
                     Some(origin) => origin.stage.clone(),
@@ -268,5 +306,32 @@ impl<'a> Watch<'a> {
             tail: self.tail.iter().cloned().collect(),
             ..self.current.clone()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_one_quoted_instruction_at_the_end() {
+        let labels: BTreeMap<String, String> = [
+            ("dev.stages.stage".to_owned(), "app".to_owned()),
+            (
+                "note".to_owned(),
+                "costs $5 \"now\"\\\nsecond line".to_owned(),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let text = with_labels("FROM scratch AS app\n\n", &labels);
+        assert_eq!(
+            text,
+            "FROM scratch AS app\nLABEL \"dev.stages.stage\"=\"app\" \"note\"=\"costs \\$5 \\\"now\\\"\\\\ second line\"\n"
+        );
+        assert_eq!(
+            with_labels("FROM scratch\n", &BTreeMap::new()),
+            "FROM scratch\n"
+        );
     }
 }

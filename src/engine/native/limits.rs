@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::pathmatch::has_wildcard;
+use super::run_step::is_posix_shell;
 use crate::check::{Backend as CheckedBackend, unsupported_features};
+use crate::config::forms::CommandForm;
 use crate::config::model::{MountKind, Project, StepKind};
 use crate::diagnostics::{Diagnostic, Label};
 use crate::engine::codes;
@@ -41,9 +43,28 @@ pub fn native_limits(
         if let Some(platform) = &stage.platform {
             out.push(refuse("a stage platform", platform.span));
         }
+        let mut shell = stage.shell.as_ref().map(|s| s.value.clone());
         for step in &stage.steps {
             match &step.kind {
+                StepKind::Shell(words) => shell = Some(words.value.clone()),
                 StepKind::Run(run) => {
+                    let exported = matches!(run.command.value, CommandForm::Shell(_))
+                        && shell
+                            .as_ref()
+                            .and_then(|words| words.first())
+                            .is_none_or(|program| is_posix_shell(program));
+                    if !exported
+                        && let Some(mount) = run
+                            .mounts
+                            .iter()
+                            .find(|m| m.value.kind == MountKind::Secret && m.value.env.is_some())
+                    {
+                        // The Engine's commit would keep the variable in the image.
+                        out.push(refuse(
+                            "a secret as an environment variable outside a POSIX shell-form run",
+                            mount.span,
+                        ));
+                    }
                     if let Some(security) = &run.security {
                         out.push(refuse("`security` on a run step", security.span));
                     }
@@ -130,6 +151,7 @@ steps = [
   { run = "true", mounts = [{ type = "secret", id = "token", required = true }] },
   { add = "https://example.com/x.tar", to = "/x" },
   { copy = "/out/*.bin", from = "b", to = "/bin/" },
+  { run = ["cat"], mounts = [{ type = "secret", id = "k", env = "K" }] },
 ]
 
 [stages.b]

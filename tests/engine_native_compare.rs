@@ -56,7 +56,7 @@ path = "/out"
 
 [stages.runtime]
 from = "busybox:stages-test"
-env = {{ APP_HOME = "/app" }}
+env = {{ APP_HOME = "/app", NOTE = "it's a \"note\" \\ for [$APP_HOME]" }}
 workdir = "/app"
 steps = [
   {{ artifact = "out", to = "./" }},

@@ -56,7 +56,7 @@ path = "/out"
 
 [stages.runtime]
 from = "busybox:stages-test"
-env = {{ APP_HOME = "/app" }}
+env = {{ APP_HOME = "/app", NOTE = "it's a \"note\" \\ for [$APP_HOME]" }}
 workdir = "/app"
 steps = [
   {{ artifact = "out", to = "./" }},
@@ -274,4 +274,25 @@ fn a_warm_native_rebuild_runs_no_container() {
         "the build RUN and the runtime RUN"
     );
     remove_images(&[&format!("{tag}-runtime:native")]);
+}
+
+#[test]
+fn the_quickstart_example_builds_the_same_both_ways() {
+    let _serial = serial();
+    engine();
+    let source = engine_support::repo_root().join("examples/quickstart");
+    let tag = unique("stages-quickstart-compare");
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in ["greet.sh.in", "message.txt", ".dockerignore"] {
+        std::fs::copy(source.join(name), dir.path().join(name)).expect("copy example");
+    }
+    let toml = std::fs::read_to_string(source.join("stages.toml")).expect("read example");
+    let project = Project { dir };
+    for backend in ["native", "dockerfile"] {
+        let tagged = toml.replace("stages-quickstart:latest", &format!("{tag}:{backend}"));
+        std::fs::write(project.path().join("stages.toml"), tagged).expect("write");
+        build(&project, backend, &["app"]).success();
+    }
+    assert_same_image(&format!("{tag}:native"), &format!("{tag}:dockerfile"));
+    remove_images(&[&format!("{tag}:native"), &format!("{tag}:dockerfile")]);
 }

@@ -70,6 +70,12 @@ pub enum Event<'a> {
         target: &'a str,
         path: &'a Path,
     },
+    /// A stage finished (back ends that run stages at once report it;
+    /// `cached`: every step came from the cache).
+    StageDone {
+        stage: &'a str,
+        cached: bool,
+    },
     /// A target stopped on an error (reported separately as a diagnostic).
     Failed {
         target: &'a str,
@@ -147,6 +153,9 @@ impl ProgressSink for Reporter {
                 Event::Exported { target, path } => {
                     self.plain(target, &format!("exported {}", path.display()));
                 }
+                Event::StageDone { stage, cached } => {
+                    self.plain(stage, if cached { "done (cached)" } else { "done" })
+                }
                 Event::Failed { target } => self.plain(target, "failed"),
             },
             ProgressMode::Tty => self.live(event),
@@ -193,6 +202,11 @@ impl Reporter {
             Event::Exported { target, path } => {
                 eprintln!("✔ {target}: exported {}", path.display())
             }
+            Event::StageDone { stage, cached } => {
+                if let Some(view) = &mut self.view {
+                    view.stage_done(stage, cached);
+                }
+            }
             Event::Failed { .. } => {
                 if let Some(view) = self.view.take() {
                     view.close("stopped");
@@ -206,14 +220,18 @@ impl Reporter {
 struct LiveView {
     multi: MultiProgress,
     bars: Vec<(String, ProgressBar, String)>,
+    /// The back end reports when each stage ends (stages may run at once),
+    /// so the view stops inferring it from the order of steps.
+    reports_ends: bool,
 }
 
 impl LiveView {
     fn new(target: &str, stages: &[String]) -> Self {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let width = stages.iter().map(String::len).max().unwrap_or(0);
-        let style = ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let style =
+            ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {msg} {elapsed:.dim}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
         let _ = multi.println(format!("building {target}"));
         let bars = stages
             .iter()
@@ -226,7 +244,19 @@ impl LiveView {
                 (stage.clone(), bar, String::new())
             })
             .collect();
-        Self { multi, bars }
+        Self {
+            multi,
+            bars,
+            reports_ends: false,
+        }
+    }
+
+    /// `stage` is finished; the others run on.
+    fn stage_done(&mut self, stage: &str, cached: bool) {
+        self.reports_ends = true;
+        if let Some((_, bar, _)) = self.bars.iter().find(|(s, _, _)| s == stage) {
+            bar.finish_with_message(if cached { "✔ cached" } else { "✔ done" });
+        }
     }
 
     /// The classic builder runs stages in order: a step of `stage` means
@@ -235,12 +265,18 @@ impl LiveView {
         let Some(position) = self.bars.iter().position(|(s, _, _)| s == stage) else {
             return;
         };
-        for (_, bar, _) in &self.bars[..position] {
-            if !bar.is_finished() {
-                bar.finish_with_message("✔ done");
+        if !self.reports_ends {
+            for (_, bar, _) in &self.bars[..position] {
+                if !bar.is_finished() {
+                    bar.finish_with_message("✔ done");
+                }
             }
         }
         let (_, bar, current) = &mut self.bars[position];
+        if current.is_empty() {
+            // Waiting time is not the stage's own.
+            bar.reset_elapsed();
+        }
         *current = text.to_owned();
         bar.set_message(text.to_owned());
     }
@@ -295,6 +331,9 @@ pub fn event_json(event: &Event<'_>) -> serde_json::Value {
         Event::Tagged { target, tag } => json!({ "event": "tagged", "target": target, "tag": tag }),
         Event::Exported { target, path } => {
             json!({ "event": "exported", "target": target, "path": path.display().to_string() })
+        }
+        Event::StageDone { stage, cached } => {
+            json!({ "event": "stage-done", "stage": stage, "cached": cached })
         }
         Event::Failed { target } => json!({ "event": "failed", "target": target }),
     }

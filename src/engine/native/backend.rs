@@ -70,15 +70,34 @@ enum Message {
     },
     Cached(String),
     Output(String, String),
+    StageDone {
+        stage: String,
+        cached: bool,
+    },
 }
 
 struct ChannelObserver {
     sender: mpsc::UnboundedSender<Message>,
     totals: BTreeMap<String, usize>,
+    /// Per stage: steps started, steps found in the cache.
+    counts: std::sync::Mutex<BTreeMap<String, (usize, usize)>>,
+}
+
+impl ChannelObserver {
+    fn count(&self, stage: &str, started: usize, cached: usize) {
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = counts.entry(stage.to_owned()).or_default();
+        entry.0 += started;
+        entry.1 += cached;
+    }
 }
 
 impl BuildObserver for ChannelObserver {
     fn step_started(&self, stage: &str, index: usize, text: &str) {
+        self.count(stage, 1, 0);
         let total = self.totals.get(stage).copied().unwrap_or(index + 1);
         let _ = self.sender.send(Message::Step {
             stage: stage.to_owned(),
@@ -89,7 +108,20 @@ impl BuildObserver for ChannelObserver {
     }
 
     fn step_cached(&self, stage: &str, _index: usize) {
+        self.count(stage, 0, 1);
         let _ = self.sender.send(Message::Cached(stage.to_owned()));
+    }
+
+    fn stage_done(&self, stage: &str, _image: &str) {
+        let (started, cached) = self
+            .counts
+            .lock()
+            .map(|counts| counts.get(stage).copied().unwrap_or_default())
+            .unwrap_or_default();
+        let _ = self.sender.send(Message::StageDone {
+            stage: stage.to_owned(),
+            cached: started == cached,
+        });
     }
 
     fn output(&self, stage: &str, chunk: &[u8]) {
@@ -118,6 +150,10 @@ fn forward(progress: &mut dyn ProgressSink, message: Message) {
         Message::Output(stage, line) => progress.event(Event::Output {
             stage: &stage,
             line: &line,
+        }),
+        Message::StageDone { stage, cached } => progress.event(Event::StageDone {
+            stage: &stage,
+            cached,
         }),
     }
 }
@@ -183,17 +219,27 @@ impl Backend for NativeBackend<'_> {
             stages.clone(),
             options,
             Arc::new(filter),
-            Arc::new(ChannelObserver { sender, totals }),
+            Arc::new(ChannelObserver {
+                sender,
+                totals,
+                counts: std::sync::Mutex::default(),
+            }),
         )
         .map_err(|failure| BuildFailure::Reported(vec![failure_diagnostic(&failure)]))?;
         let schedule = ScheduleOptions::new(self.settings.jobs, self.settings.keep_going);
-        let run = run_build(Arc::new(native), &deps, schedule);
-        tokio::pin!(run);
+        let native = Arc::new(native);
+        let mut run = Box::pin(run_build(Arc::clone(&native), &deps, schedule));
         let outcomes = loop {
             tokio::select! {
                 outcomes = &mut run => break outcomes,
                 Some(message) = receiver.recv() => forward(progress, message),
-                () = interrupt.requested() => return Err(BuildFailure::Interrupted),
+                () = interrupt.requested() => {
+                    // Abort the stages, then remove what they created,
+                    // including containers whose creation was under way.
+                    drop(run);
+                    let _ = native.clean_up().await;
+                    return Err(BuildFailure::Interrupted);
+                }
             }
         };
         while let Ok(message) = receiver.try_recv() {

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use super::cache_key::BUILD_LABEL;
+use super::cache_key::{BUILD_LABEL, CACHE_KEY_LABEL};
 use super::copy::ContextFilter;
-use super::engine_api::{ImageSettings, OpError, StepEngine};
+use super::engine_api::{ContainerSpec, ImageSettings, OpError, StepEngine};
 use super::expand::Vars;
 use super::observer::BuildObserver;
 use super::scheduler::{Outcome, ScheduleOptions, StageRunner, run_stages};
@@ -78,6 +78,12 @@ pub struct NativeBuild<E: StepEngine> {
     scratch: tokio::sync::OnceCell<String>,
     cache_locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
     pub(super) workspace: tempfile::TempDir,
+    /// Container creations under way; they finish even when their stage is
+    /// aborted, so the clean-up that follows can see every container.
+    creating: Arc<tokio::sync::watch::Sender<usize>>,
+    /// Cache key → newest image with it, read once per build: a warm
+    /// rebuild costs one Engine listing, not one per step.
+    cache_index: tokio::sync::OnceCell<BTreeMap<String, String>>,
 }
 
 impl<E: StepEngine> NativeBuild<E> {
@@ -105,6 +111,8 @@ impl<E: StepEngine> NativeBuild<E> {
             scratch: tokio::sync::OnceCell::new(),
             cache_locks: Mutex::new(BTreeMap::new()),
             workspace,
+            creating: Arc::new(tokio::sync::watch::Sender::new(0)),
+            cache_index: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -112,10 +120,13 @@ impl<E: StepEngine> NativeBuild<E> {
     pub(super) async fn scratch_image(&self) -> Result<String, OpError> {
         self.scratch
             .get_or_try_init(|| async {
-                let found = self
+                let mut found = self
                     .engine
                     .images_with_label(SCRATCH_LABEL, Some("1"))
                     .await?;
+                // Always the same one (the oldest), so that step keys stay
+                // stable when several builds imported one at the same time.
+                found.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
                 if let Some(image) = found.into_iter().next() {
                     return Ok(image.id);
                 }
@@ -127,6 +138,51 @@ impl<E: StepEngine> NativeBuild<E> {
             })
             .await
             .cloned()
+    }
+
+    /// The image an earlier build committed for `key`, if any.
+    pub(super) async fn cached_image(&self, key: &str) -> Result<Option<String>, OpError> {
+        let index = self
+            .cache_index
+            .get_or_try_init(|| async {
+                let mut images = self.engine.images_with_label(CACHE_KEY_LABEL, None).await?;
+                images.sort_by_key(|image| image.created);
+                // Newest last, so it wins.
+                Ok::<_, OpError>(
+                    images
+                        .into_iter()
+                        .filter_map(|image| {
+                            let key = image.labels.get(CACHE_KEY_LABEL)?.clone();
+                            Some((key, image.id))
+                        })
+                        .collect(),
+                )
+            })
+            .await?;
+        Ok(index.get(key).cloned())
+    }
+
+    /// Create a container in a task of its own: a stage aborted half-way
+    /// through the request cannot leave a container the clean-up misses.
+    pub(super) async fn create_container(&self, spec: ContainerSpec) -> Result<String, OpError> {
+        let engine = Arc::clone(&self.engine);
+        let creating = Arc::clone(&self.creating);
+        creating.send_modify(|n| *n += 1);
+        let task = tokio::spawn(async move {
+            let created = engine.create_container(spec).await;
+            creating.send_modify(|n| *n = n.saturating_sub(1));
+            created
+        });
+        task.await
+            .map_err(|error| OpError::new("create container", error.to_string()))?
+    }
+
+    /// Wait until no container creation is under way, then remove every
+    /// container of this build.
+    pub async fn clean_up(&self) -> Result<usize, OpError> {
+        let mut creating = self.creating.subscribe();
+        let _ = creating.wait_for(|n| *n == 0).await;
+        remove_build_containers(&*self.engine, &self.options.build_id).await
     }
 
     /// The lock serialising users of one cache mount (`sharing=locked`).
@@ -186,8 +242,8 @@ pub async fn run_build<E: StepEngine>(
     schedule: ScheduleOptions,
 ) -> Vec<Outcome<StageOutput, StageFailure>> {
     let outcomes = run_stages(Arc::clone(&build), deps, schedule).await;
-    // Best effort: a container left behind is reported by the next build's cleanup.
-    let _ = remove_build_containers(&*build.engine, &build.options.build_id).await;
+    // Best effort: the build command sweeps the build's label once more.
+    let _ = build.clean_up().await;
     outcomes
 }
 

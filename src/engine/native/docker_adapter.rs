@@ -308,6 +308,11 @@ impl StepEngine for DockerEngine {
                 labels: image.labels.into_iter().collect(),
                 size: image.size,
                 created: image.created,
+                tags: image
+                    .repo_tags
+                    .into_iter()
+                    .filter(|t| t != "<none>:<none>")
+                    .collect(),
             })
             .collect())
     }

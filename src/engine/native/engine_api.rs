@@ -81,6 +81,8 @@ pub struct CachedImage {
     pub size: i64,
     /// Unix seconds.
     pub created: i64,
+    /// `name:tag` references.
+    pub tags: Vec<String>,
 }
 
 /// A mount for one RUN.

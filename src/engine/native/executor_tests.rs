@@ -307,3 +307,20 @@ async fn a_missing_base_image_is_a_clear_failure() {
         failure.message
     );
 }
+
+#[tokio::test]
+async fn no_cache_filter_reruns_only_the_named_stages() {
+    let engine = engine();
+    let ctx = context();
+    build(&engine, ctx.path(), &["runtime", "tools"], |_| {}).await;
+    let started = engine.lock().started;
+    build(&engine, ctx.path(), &["runtime", "tools"], |o| {
+        o.no_cache_stages.insert("tools".into());
+    })
+    .await;
+    assert_eq!(
+        engine.lock().started,
+        started + 1,
+        "only the tools RUN runs again"
+    );
+}

@@ -37,6 +37,22 @@ pub fn expand_words(word: &str, vars: &Vars) -> Result<Vec<String>, ExpandError>
     Ok(Lexer::new(word, vars).run()?.1)
 }
 
+/// A value of ENV, LABEL or ARG as stages.toml holds it: literal text in
+/// which only `$` expands, the way the exported Dockerfile spells it
+/// (double-quoted, with `"` and `\` escaped).
+pub fn expand_value(text: &str, vars: &Vars) -> Result<String, ExpandError> {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for c in text.chars() {
+        if c == '"' || c == ESCAPE {
+            quoted.push(ESCAPE);
+        }
+        quoted.push(c);
+    }
+    quoted.push('"');
+    expand_word(&quoted, vars)
+}
+
 const ESCAPE: char = '\\';
 
 struct Lexer<'a> {
@@ -474,6 +490,24 @@ mod tests {
                 expand_word(input, &vars()).as_deref(),
                 Ok(*expected),
                 "input {input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_are_literal_but_for_expansions() {
+        let cases: &[(&str, &str)] = &[
+            ("it's $FOO", "it's foo"),
+            (r#"say "hi" \ ${FOO}"#, r#"say "hi" \ foo"#),
+            ("a  b", "a  b"),
+            ("${UNSET:-x y}", "x y"),
+            ("", ""),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(
+                expand_value(input, &vars()).as_deref(),
+                Ok(*expected),
+                "{input:?}"
             );
         }
     }

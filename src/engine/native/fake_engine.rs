@@ -360,6 +360,12 @@ impl StepEngine for FakeEngine {
                 labels: image.settings.labels.clone(),
                 size: image.files.len() as i64,
                 created: image.created,
+                tags: state
+                    .tags
+                    .iter()
+                    .filter(|(_, target)| *target == id)
+                    .map(|(tag, _)| tag.clone())
+                    .collect(),
             })
             .collect())
     }

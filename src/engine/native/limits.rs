@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::pathmatch::has_wildcard;
+use super::run_step::is_posix_shell;
 use crate::check::{Backend as CheckedBackend, unsupported_features};
+use crate::config::forms::CommandForm;
 use crate::config::model::{MountKind, Project, StepKind};
 use crate::diagnostics::{Diagnostic, Label};
 use crate::engine::codes;
@@ -41,9 +43,28 @@ pub fn native_limits(
         if let Some(platform) = &stage.platform {
             out.push(refuse("a stage platform", platform.span));
         }
+        let mut shell = stage.shell.as_ref().map(|s| s.value.clone());
         for step in &stage.steps {
             match &step.kind {
+                StepKind::Shell(words) => shell = Some(words.value.clone()),
                 StepKind::Run(run) => {
+                    let exported = matches!(run.command.value, CommandForm::Shell(_))
+                        && shell
+                            .as_ref()
+                            .and_then(|words| words.first())
+                            .is_none_or(|program| is_posix_shell(program));
+                    if !exported
+                        && let Some(mount) = run
+                            .mounts
+                            .iter()
+                            .find(|m| m.value.kind == MountKind::Secret && m.value.env.is_some())
+                    {
+                        // The Engine's commit would keep the variable in the image.
+                        out.push(refuse(
+                            "a secret as an environment variable outside a POSIX shell-form run",
+                            mount.span,
+                        ));
+                    }
                     if let Some(security) = &run.security {
                         out.push(refuse("`security` on a run step", security.span));
                     }
@@ -105,4 +126,61 @@ pub fn native_limits(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::SourceFile;
+
+    fn project(text: &str) -> Project {
+        let outcome = crate::check::check(&SourceFile::new("stages.toml", text));
+        outcome
+            .project
+            .unwrap_or_else(|| panic!("{:?}", outcome.diagnostics))
+    }
+
+    #[test]
+    fn refuses_what_the_native_builder_cannot_honour_before_the_build() {
+        let project = project(
+            r#"
+[stages.a]
+from = "busybox"
+steps = [
+  { run = "true", mounts = [{ type = "ssh" }] },
+  { run = "true", mounts = [{ type = "secret", id = "token", required = true }] },
+  { add = "https://example.com/x.tar", to = "/x" },
+  { copy = "/out/*.bin", from = "b", to = "/bin/" },
+  { run = ["cat"], mounts = [{ type = "secret", id = "k", env = "K" }] },
+]
+
+[stages.b]
+from = "busybox"
+"#,
+        );
+        let stages = vec!["a".to_owned(), "b".to_owned()];
+        let found = native_limits(&project, &stages, &BTreeMap::new());
+        let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            messages.iter().any(|m| m.contains("`ssh` mounts")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("secret `token`")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("add from a URL")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("wildcards")),
+            "{messages:?}"
+        );
+        assert!(found.iter().all(|d| d.primary_span().is_some()));
+
+        let secrets = BTreeMap::from([("token".to_owned(), PathBuf::from("/dev/null"))]);
+        let found = native_limits(&project, &["b".to_owned()], &secrets);
+        assert!(found.is_empty(), "{found:?}");
+    }
 }

@@ -1,13 +1,19 @@
 //! The `native` back end: stages' own scheduler over Engine primitives.
 //!
-//! It owns variable expansion and ARG/ENV scoping, the stage scheduler,
-//! COPY/ADD planning, the step cache key and step execution over an engine
-//! trait. It reads the checked model (`crate::config::model`) and must not
-//! import the terminal layers (`cli`, `commands`).
+//! Owns variable expansion (`expand`) and ARG/ENV scoping (`scope`), the
+//! stage scheduler (`scheduler`), COPY/ADD planning (`copy`, `pathmatch`,
+//! `archive`, `retarget`, `owner`), the step cache key (`cache_key`,
+//! `cache_admin`), step execution over the `StepEngine` trait
+//! (`engine_api`, `stage_exec`, `run_step`, `copy_step`, `config_step`,
+//! `mounts`, `settings`), its bollard implementation (`docker_adapter`) and
+//! the `Backend` the build command uses (`backend`, `limits`). Reads the
+//! checked model and the graph; must not import the terminal layers (`cli`,
+//! `commands`). See `docs/native-backend.md`.
 
 pub mod archive;
 pub mod backend;
 pub mod build;
+pub mod cache_admin;
 pub mod cache_key;
 pub mod config_step;
 pub mod copy;

@@ -49,6 +49,13 @@ pub async fn run<E: StepEngine>(
     for lock in &prepared.locks {
         guards.push(lock.clone().lock_owned().await);
     }
+    if !prepared.secret_env.is_empty() && !exports_step_env(state, &run.command.value) {
+        // In the container's environment the Engine's commit would keep it.
+        return Err(at.fail(
+            state,
+            "a secret as an environment variable needs a shell-form run with a POSIX shell",
+        ));
+    }
     let mut step_env: Vec<(String, String)> = args;
     step_env.extend(state.scope.proxy_args());
     step_env.extend(prepared.secret_env.iter().cloned());
@@ -103,7 +110,7 @@ async fn execute<E: StepEngine>(
     text: &str,
 ) -> Result<RunResult, OpError> {
     let engine = &build.engine;
-    let container = engine.create_container(spec).await?;
+    let container = build.create_container(spec).await?;
     let outcome = async {
         engine.start_container(&container).await?;
         let mut tail: Vec<u8> = Vec::new();
@@ -148,8 +155,7 @@ fn command_and_env(
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    let posix = matches!(command, CommandForm::Shell(_))
-        && argv.first().is_some_and(|program| is_posix_shell(program));
+    let posix = exports_step_env(state, command);
     let (exported, in_env): (Vec<_>, Vec<_>) = step_env
         .iter()
         .partition(|(name, _)| posix && is_shell_name(name));
@@ -166,7 +172,16 @@ fn command_and_env(
     (argv, env)
 }
 
-fn is_posix_shell(program: &str) -> bool {
+/// Whether step-only variables go in as `export` lines (shell form run by
+/// a POSIX shell) rather than in the container's environment.
+fn exports_step_env(state: &StageState, command: &CommandForm) -> bool {
+    let argv = command_argv(command, state.settings.shell.as_deref());
+    matches!(command, CommandForm::Shell(_))
+        && argv.first().is_some_and(|program| is_posix_shell(program))
+}
+
+/// Whether a SHELL program understands `export NAME=value` lines.
+pub fn is_posix_shell(program: &str) -> bool {
     let name = program.rsplit('/').next().unwrap_or(program);
     matches!(
         name,

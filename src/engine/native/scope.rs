@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::expand::{ExpandError, Vars, expand_word};
+use super::expand::{ExpandError, Vars, expand_value, expand_word};
 use crate::config::model::ArgDecl;
 
 /// ARGs every build knows without a declaration.
@@ -46,7 +46,7 @@ impl GlobalScope {
             if let Some(value) = overrides.get(name) {
                 values.insert(name.clone(), value.clone());
             } else if let Some(default) = &decl.default {
-                let value = expand_word(default, &values)?;
+                let value = expand_value(default, &values)?;
                 values.insert(name.clone(), value);
             }
         }
@@ -83,13 +83,19 @@ impl StageScope {
         }
     }
 
+    /// Several declarations: one `ARG` each (as exported, since the classic
+    /// builder takes one name per ARG), so each sees the ones before it.
+    pub fn declare_args(&mut self, decls: &[ArgDecl]) -> Result<(), ExpandError> {
+        decls.iter().try_for_each(|decl| self.declare_arg(decl))
+    }
+
     /// `ARG NAME[=default]` in the stage.
     pub fn declare_arg(&mut self, decl: &ArgDecl) -> Result<(), ExpandError> {
         let name = decl.name.value.clone();
         let value = if let Some(value) = self.overrides.get(&name) {
             Some(value.clone())
         } else if let Some(default) = &decl.default {
-            Some(expand_word(default, &self.vars())?)
+            Some(expand_value(default, &self.vars())?)
         } else {
             self.globals.get(&name).cloned()
         };
@@ -107,12 +113,30 @@ impl StageScope {
 
     /// `ENV NAME=value`: the value is expanded first, then set.
     pub fn set_env(&mut self, name: &str, raw_value: &str) -> Result<String, ExpandError> {
-        let value = expand_word(raw_value, &self.vars())?;
-        match self.env.iter_mut().find(|(key, _)| key == name) {
-            Some(entry) => entry.1 = value.clone(),
-            None => self.env.push((name.to_owned(), value.clone())),
-        }
+        let value = expand_value(raw_value, &self.vars())?;
+        self.put_env(name, &value);
         Ok(value)
+    }
+
+    /// One `ENV a=… b=…` instruction: every value expands with what was
+    /// visible before the instruction, as in Docker.
+    pub fn set_envs<'a>(
+        &mut self,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<(), ExpandError> {
+        let before = self.vars();
+        for (name, raw_value) in pairs {
+            let value = expand_value(raw_value, &before)?;
+            self.put_env(name, &value);
+        }
+        Ok(())
+    }
+
+    fn put_env(&mut self, name: &str, value: &str) {
+        match self.env.iter_mut().find(|(key, _)| key == name) {
+            Some(entry) => entry.1 = value.to_owned(),
+            None => self.env.push((name.to_owned(), value.to_owned())),
+        }
     }
 
     /// The variables an instruction expands with: ARGs, overlaid by ENV.
@@ -125,6 +149,11 @@ impl StageScope {
     /// Expand one word in this scope.
     pub fn expand(&self, word: &str) -> Result<String, ExpandError> {
         expand_word(word, &self.vars())
+    }
+
+    /// Expand an ENV/LABEL/ARG value in this scope (literal but for `$`).
+    pub fn expand_value(&self, text: &str) -> Result<String, ExpandError> {
+        expand_value(text, &self.vars())
     }
 
     /// The image environment (persisted in the image config).
@@ -310,6 +339,22 @@ mod tests {
             }
             assert_eq!(scope.expand(case.word).unwrap(), case.expected, "case {i}");
         }
+    }
+
+    #[test]
+    fn one_instruction_sees_the_values_from_before_it() {
+        let mut scope = StageScope::new(&GlobalScope::default(), &Vars::new(), vec![]);
+        scope.set_env("A", "old").unwrap();
+        scope.set_envs([("A", "new"), ("B", "$A")]).unwrap();
+        assert_eq!(scope.expand("$A $B").unwrap(), "new old");
+        scope
+            .declare_args(&[arg("X", Some("x")), arg("Y", Some("[$X]"))])
+            .unwrap();
+        assert_eq!(
+            scope.expand("$Y").unwrap(),
+            "[x]",
+            "one ARG per declaration"
+        );
     }
 
     #[test]

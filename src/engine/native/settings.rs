@@ -64,7 +64,7 @@ pub fn apply_image_config(
     for (key, value) in &config.labels {
         settings
             .labels
-            .insert(scope.expand(key)?, scope.expand(value)?);
+            .insert(scope.expand_value(key)?, scope.expand_value(value)?);
     }
     for volume in &config.volumes {
         let path = scope.expand(&volume.value)?;

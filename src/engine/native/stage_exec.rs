@@ -59,21 +59,21 @@ pub async fn run_stage<E: StepEngine>(
         };
         match &step.kind {
             StepKind::Env(pairs) => {
-                for (key, value) in pairs {
-                    state
-                        .scope
-                        .set_env(&key.value, &value.value)
-                        .map_err(|e| at.fail(&state, e))?;
-                }
+                state
+                    .scope
+                    .set_envs(
+                        pairs
+                            .iter()
+                            .map(|(k, v)| (k.value.as_str(), v.value.as_str())),
+                    )
+                    .map_err(|e| at.fail(&state, e))?;
                 state.settings.env = state.scope.env().to_vec();
             }
             StepKind::Arg(decls) => {
-                for decl in decls {
-                    state
-                        .scope
-                        .declare_arg(decl)
-                        .map_err(|e| at.fail(&state, e))?;
-                }
+                state
+                    .scope
+                    .declare_args(decls)
+                    .map_err(|e| at.fail(&state, e))?;
             }
             StepKind::Workdir(dir) => {
                 let dir = state
@@ -157,15 +157,19 @@ fn apply_stage_settings(state: &mut StageState, stage: &Stage) -> Result<(), Sta
         span: Some(stage.name.span),
         message: error.to_string(),
     };
-    for decl in &stage.args {
-        state.scope.declare_arg(decl).map_err(|e| fail(state, e))?;
-    }
-    for (key, value) in &stage.env {
-        state
-            .scope
-            .set_env(&key.value, &value.value)
-            .map_err(|e| fail(state, e))?;
-    }
+    state
+        .scope
+        .declare_args(&stage.args)
+        .map_err(|e| fail(state, e))?;
+    state
+        .scope
+        .set_envs(
+            stage
+                .env
+                .iter()
+                .map(|(k, v)| (k.value.as_str(), v.value.as_str())),
+        )
+        .map_err(|e| fail(state, e))?;
     state.settings.env = state.scope.env().to_vec();
     if let Some(dir) = &stage.workdir {
         let dir = state.scope.expand(&dir.value).map_err(|e| fail(state, e))?;

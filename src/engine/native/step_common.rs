@@ -72,12 +72,7 @@ pub async fn cached<E: StepEngine>(
     if state.no_cache {
         return Ok(None);
     }
-    let mut found = build
-        .engine
-        .images_with_label(CACHE_KEY_LABEL, Some(key))
-        .await?;
-    found.sort_by_key(|image| std::cmp::Reverse(image.created));
-    Ok(found.into_iter().next().map(|image| image.id))
+    build.cached_image(key).await
 }
 
 /// Commit `container` with the state's settings and the cache labels.
@@ -126,7 +121,7 @@ where
     F: FnOnce(String) -> Fut,
     Fut: std::future::Future<Output = Result<T, OpError>>,
 {
-    let container = build.engine.create_container(spec).await?;
+    let container = build.create_container(spec).await?;
     let outcome = work(container.clone()).await;
     let removed = build.engine.remove_container(&container).await;
     let value = outcome?;

@@ -74,6 +74,11 @@ pub enum Event<'a> {
     Failed {
         target: &'a str,
     },
+    /// The build is over; it sent this many bytes of build context and
+    /// file uploads to the Engine.
+    Sent {
+        bytes: u64,
+    },
 }
 
 /// Something that shows build events.
@@ -148,6 +153,7 @@ impl ProgressSink for Reporter {
                     self.plain(target, &format!("exported {}", path.display()));
                 }
                 Event::Failed { target } => self.plain(target, "failed"),
+                Event::Sent { bytes } => self.plain("engine", &sent_text(bytes)),
             },
             ProgressMode::Tty => self.live(event),
         }
@@ -198,8 +204,13 @@ impl Reporter {
                     view.close("stopped");
                 }
             }
+            Event::Sent { bytes } => eprintln!("✔ {}", sent_text(bytes)),
         }
     }
+}
+
+fn sent_text(bytes: u64) -> String {
+    format!("sent {bytes} bytes to the Engine (build context and file uploads)")
 }
 
 /// One spinner line per stage.
@@ -297,6 +308,7 @@ pub fn event_json(event: &Event<'_>) -> serde_json::Value {
             json!({ "event": "exported", "target": target, "path": path.display().to_string() })
         }
         Event::Failed { target } => json!({ "event": "failed", "target": target }),
+        Event::Sent { bytes } => json!({ "event": "sent", "bytes": bytes }),
     }
 }
 

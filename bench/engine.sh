@@ -74,6 +74,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -111,17 +112,21 @@ export_dockerfile() { (cd "$1" && "$STAGES" export-dockerfile -o Dockerfile --fo
 
 # Cold runs of the three builders, alternating; results in times.<s>.<builder>.
 cold_runs() {
-    local s=$1 dir=$2 target=$3 run
+    local s=$1 dir=$2 target=$3 extra=${4:-} run
     for run in $(seq 1 "$RUNS"); do
         remove_images
         timed "$s.native" build_native "$dir" "$target" --no-cache
+        if [ -n "$extra" ]; then
+            remove_images
+            timed "$s.native-extra" build_native "$dir" "$target" "--no-cache $extra"
+        fi
         remove_images
         timed "$s.stages-classic" build_stages_classic "$dir" "$target" --no-cache
         remove_images
         timed "$s.docker-classic" build_docker_classic "$dir" "$target" --no-cache
         echo "  run $run/$RUNS: native $(tail -1 "$work/times.$s.native") ms," \
-            "stages --backend dockerfile $(tail -1 "$work/times.$s.stages-classic") ms," \
-            "docker build $(tail -1 "$work/times.$s.docker-classic") ms" >&2
+            "${extra:+native $extra $(tail -1 "$work/times.$s.native-extra") ms, }stages --backend dockerfile" \
+            "$(tail -1 "$work/times.$s.stages-classic") ms, docker build $(tail -1 "$work/times.$s.docker-classic") ms" >&2
     done
     remove_images
 }
@@ -151,8 +156,11 @@ scenario_1() {
     } >"$dir/stages.toml"
     export_dockerfile "$dir"
     echo "1 fan-out (4 stages x 3 s, one copying from all)" >&2
-    cold_runs 1 "$dir" final
+    # --jobs defaults to the number of CPUs; the extra column shows the
+    # four stages really at once.
+    cold_runs 1 "$dir" final "--jobs 4"
     summarize 1 "fan-out: 4 x 3 s stages + 1 (cold)" "≤ 0.4"
+    summarize 1 "fan-out, native with --jobs 4" "≤ 0.4" native-extra
 }
 
 scenario_2() {
@@ -287,9 +295,9 @@ scenario_5() {
 }
 
 timing_header_done=0
-summarize() { # scenario title target
+summarize() { # scenario title target [native-times-key]
     local s=$1 n c d
-    n=$(med "$s.native")
+    n=$(med "$s.${4:-native}")
     c=$(med "$s.stages-classic")
     d=$(med "$s.docker-classic")
     if [ $timing_header_done = 0 ]; then

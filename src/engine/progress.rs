@@ -204,7 +204,12 @@ impl Reporter {
                     view.close("stopped");
                 }
             }
-            Event::Sent { bytes } => eprintln!("✔ {}", sent_text(bytes)),
+            Event::Sent { bytes } => {
+                if let Some(view) = self.view.take() {
+                    view.close("✔ done");
+                }
+                eprintln!("✔ {}", sent_text(bytes));
+            }
         }
     }
 }

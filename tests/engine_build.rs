@@ -410,3 +410,46 @@ fn the_live_view_runs_on_a_terminal() {
     assert!(text.contains("one"), "{text}");
     remove_images(&[&tag]);
 }
+
+/// The `sent` event of `--progress json`: bytes of contexts and uploads.
+fn bytes_sent(stdout: &str) -> u64 {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["event"] == "sent")
+        .and_then(|e| e["bytes"].as_u64())
+        .unwrap_or_else(|| panic!("no sent event in {stdout}"))
+}
+
+#[test]
+fn each_back_end_reports_the_bytes_it_sent() {
+    engine();
+    let tag = format!("{}:v1", unique("stages-sent"));
+    let unused = "x".repeat(1 << 20);
+    let project = Project::new(&format!(
+        "[stages.app]\nfrom = \"busybox:stages-test\"\nsteps = [{{ copy = \"used.txt\", to = \"/used.txt\" }}]\n\n[targets.app]\nstage = \"app\"\ntags = [\"{tag}\"]\n"
+    ))
+    .file("used.txt", "the only file a COPY reads\n")
+    .file("unused.bin", &unused);
+
+    // The classic builder is sent the whole context, the unused file too.
+    let classic = project
+        .build(&["--progress", "json", "--no-cache"])
+        .success();
+    let classic_sent = bytes_sent(&classic.stdout);
+    assert!(classic_sent > 1 << 20, "classic sent {classic_sent} bytes");
+
+    // The native back end uploads only what its COPY reads.
+    let native = engine_support::stages()
+        .current_dir(project.path())
+        .args(["build", "--progress", "json", "--no-cache"])
+        .output()
+        .expect("run stages");
+    assert!(native.status.success(), "{native:?}");
+    let native_sent = bytes_sent(&String::from_utf8_lossy(&native.stdout));
+    assert!(
+        native_sent > 0 && native_sent < 64 * 1024,
+        "native sent {native_sent} bytes"
+    );
+    remove_images(&[&tag]);
+}

@@ -17,7 +17,7 @@ use crate::engine::client::DockerEngine;
 use crate::engine::connection::EngineAddress;
 use crate::engine::interrupt::{Interrupt, Janitor};
 use crate::engine::native::backend::{NativeBackend, NativeSettings};
-use crate::engine::progress::{ProgressMode, Reporter};
+use crate::engine::progress::{Event, ProgressMode, ProgressSink, Reporter};
 use crate::engine::targets::{BuildSettings, build_targets};
 use crate::graph::ResolvedTarget;
 
@@ -163,6 +163,11 @@ async fn build(
             }
         }
     };
+    if outcome.is_ok() {
+        reporter.event(Event::Sent {
+            bytes: engine.bytes_sent(),
+        });
+    }
     reporter.finish();
     let exit = match outcome {
         Ok(_) => return Ok(Exit::Success),

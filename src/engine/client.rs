@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
@@ -176,12 +178,29 @@ pub trait Engine: Send + Sync {
 pub struct DockerEngine {
     docker: Docker,
     address: String,
+    /// Bytes of build contexts and file tars sent to the daemon, shared by
+    /// clones, so that a build can say what it uploaded.
+    sent: Arc<AtomicU64>,
 }
 
 impl DockerEngine {
     /// Wraps a connected, version-negotiated client.
     pub fn new(docker: Docker, address: String) -> Self {
-        Self { docker, address }
+        Self {
+            docker,
+            address,
+            sent: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Bytes sent so far as build contexts or file uploads.
+    pub fn bytes_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Counts a body about to be sent (a context or an upload tar).
+    pub fn count_sent(&self, bytes: usize) {
+        self.sent.fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     /// The bollard client, for the native back end's step primitives
@@ -221,6 +240,7 @@ impl Engine for DockerEngine {
         if let Some(target) = &request.target {
             options = options.target(target);
         }
+        self.count_sent(context.len());
         self.docker
             .build_image(options.build(), None, Some(bollard::body_full(context)))
             .filter_map(|item| async move {

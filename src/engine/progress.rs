@@ -80,6 +80,11 @@ pub enum Event<'a> {
     Failed {
         target: &'a str,
     },
+    /// The build is over; it sent this many bytes of build context and
+    /// file uploads to the Engine.
+    Sent {
+        bytes: u64,
+    },
 }
 
 /// Something that shows build events.
@@ -157,6 +162,7 @@ impl ProgressSink for Reporter {
                     self.plain(stage, if cached { "done (cached)" } else { "done" })
                 }
                 Event::Failed { target } => self.plain(target, "failed"),
+                Event::Sent { bytes } => self.plain("engine", &sent_text(bytes)),
             },
             ProgressMode::Tty => self.live(event),
         }
@@ -212,8 +218,18 @@ impl Reporter {
                     view.close("stopped");
                 }
             }
+            Event::Sent { bytes } => {
+                if let Some(view) = self.view.take() {
+                    view.close("✔ done");
+                }
+                eprintln!("✔ {}", sent_text(bytes));
+            }
         }
     }
+}
+
+fn sent_text(bytes: u64) -> String {
+    format!("sent {bytes} bytes to the Engine (build context and file uploads)")
 }
 
 /// One spinner line per stage.
@@ -336,6 +352,7 @@ pub fn event_json(event: &Event<'_>) -> serde_json::Value {
             json!({ "event": "stage-done", "stage": stage, "cached": cached })
         }
         Event::Failed { target } => json!({ "event": "failed", "target": target }),
+        Event::Sent { bytes } => json!({ "event": "sent", "bytes": bytes }),
     }
 }
 

@@ -217,6 +217,7 @@ impl StepEngine for DockerEngine {
 
     async fn upload(&self, container: &str, tar: Vec<u8>) -> Result<(), OpError> {
         let options = UploadToContainerOptionsBuilder::new().path("/").build();
+        self.count_sent(tar.len());
         self.docker()
             .upload_to_container(
                 container,

@@ -1,6 +1,6 @@
 //! The labels `stages` puts on every image it builds: the OCI annotations
 //! it knows (`org.opencontainers.image.title`, `.created` for image
-//! targets, `.revision`)
+//! targets when `SOURCE_DATE_EPOCH` is set, `.revision`)
 //! and its own (`dev.stages.stage`, `dev.stages.config-digest`), then the
 //! target's labels, which win.
 
@@ -59,15 +59,15 @@ pub fn config_digest(text: &str) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
 }
 
-/// When the image counts as made: `SOURCE_DATE_EPOCH` when set (for
-/// reproducible builds), else now.
-pub fn build_time() -> SystemTime {
+/// The `created` label's time: `SOURCE_DATE_EPOCH` when set (reproducible
+/// builds), else none. The Engine records every image's creation time
+/// anyway; a label that changed on each build would make every warm rebuild
+/// commit a new image and move the tag although nothing changed.
+pub fn build_time() -> Option<SystemTime> {
     std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or_else(SystemTime::now, |secs| {
-            UNIX_EPOCH + std::time::Duration::from_secs(secs)
-        })
+        .map(|secs| UNIX_EPOCH + std::time::Duration::from_secs(secs))
 }
 
 /// A UTC timestamp as RFC 3339 (`2026-11-23T18:05:00Z`).

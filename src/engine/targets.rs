@@ -199,7 +199,7 @@ async fn build_one<B: Backend>(
         revision: args.get("REVISION").map(String::as_str),
         // An artifact build's image is only a means to its files: without
         // a timestamp a warm rebuild is all cache hits and makes no new image.
-        created: image_target_labels.map(|_| build_time()),
+        created: image_target_labels.and_then(|_| build_time()),
         target_labels: image_target_labels.unwrap_or_default(),
     });
     let request = StageBuild {

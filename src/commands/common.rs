@@ -159,12 +159,38 @@ pub fn write_atomic(path: &Path, contents: &[u8], force: bool) -> miette::Result
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot create a file in {}", dir.display()))?;
     temp.write_all(contents)
+        .and_then(|()| temp.as_file().sync_all())
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot write {}", path.display()))?;
-    temp.persist(path)
-        .map_err(|e| e.error)
+    match_permissions(temp.path(), path)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot write {}", path.display()))?;
+    let persisted = if force {
+        temp.persist(path).map_err(|e| e.error)
+    } else {
+        // A file that appeared since the check above is not replaced either.
+        temp.persist_noclobber(path).map_err(|e| e.error)
+    };
+    persisted
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// The temporary file is private (0600); the result gets the replaced
+/// file's permissions, or a new file's usual 0644.
+#[cfg(unix)]
+fn match_permissions(temp: &Path, path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let permissions = match std::fs::metadata(path) {
+        Ok(meta) => meta.permissions(),
+        Err(_) => std::fs::Permissions::from_mode(0o644),
+    };
+    std::fs::set_permissions(temp, permissions)
+}
+
+#[cfg(not(unix))]
+fn match_permissions(_temp: &Path, _path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use std::path::Path;
 use miette::{IntoDiagnostic, WrapErr};
 
 use super::Exit;
+use super::common::write_atomic;
 use crate::cli::{DockerfileFileArg, FmtArgs, OutlineArgs, OutlineFormat};
 use crate::diagnostics::{Diagnostic, SourceFile, Style, render_human};
 use crate::dockerfile;
@@ -125,30 +126,6 @@ pub fn fmt(args: FmtArgs) -> miette::Result<Exit> {
     if args.file == Path::new("-") {
         return write_stdout(&printed);
     }
-    write_atomically(&args.file, &printed)?;
+    write_atomic(&args.file, printed.as_bytes(), true)?;
     Ok(Exit::Success)
-}
-
-/// Writes through a temporary file in the same directory, then renames it
-/// over the original, keeping the original's permissions.
-fn write_atomically(path: &Path, text: &str) -> miette::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    temp.write_all(text.as_bytes())
-        .and_then(|()| temp.as_file().sync_all())
-        .into_diagnostic()
-        .wrap_err("cannot write the formatted file")?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(temp.path(), meta.permissions());
-    }
-    temp.persist(path)
-        .map_err(|e| e.error)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot replace {}", path.display()))?;
-    Ok(())
 }

@@ -150,9 +150,16 @@ fn export_all(project: &Project) -> Result<String, String> {
         .iter()
         .map(|s| s.name.value.clone())
         .collect();
-    export_dockerfile(project, &names, &ExportOptions { header: true })
-        .map(|e| e.text)
-        .map_err(|d| format!("export: {}", d.message))
+    export_dockerfile(
+        project,
+        &names,
+        &ExportOptions {
+            header: true,
+            ..ExportOptions::default()
+        },
+    )
+    .map(|e| e.text)
+    .map_err(|d| format!("export: {}", d.message))
 }
 
 fn first_difference(before: &reading::Reading, after: &reading::Reading) -> String {

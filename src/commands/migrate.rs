@@ -124,13 +124,19 @@ fn dockerfile_text(migration: &Migration) -> Result<String, Exit> {
         .map(|s| s.name.value.clone())
         .collect();
     let stages = graph.needed_stages(&all);
-    let exported = export_dockerfile(project, &stages, &ExportOptions { header: false }).map_err(
-        |diagnostic| {
-            let file = SourceFile::new("stages.toml (migrated)", "");
-            print_diagnostics(&file, &[diagnostic]);
-            Exit::Failure
+    let exported = export_dockerfile(
+        project,
+        &stages,
+        &ExportOptions {
+            header: false,
+            ..ExportOptions::default()
         },
-    )?;
+    )
+    .map_err(|diagnostic| {
+        let file = SourceFile::new("stages.toml (migrated)", "");
+        print_diagnostics(&file, &[diagnostic]);
+        Exit::Failure
+    })?;
     let comments: String = migration
         .notes
         .header

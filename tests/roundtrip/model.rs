@@ -100,8 +100,15 @@ pub fn assert_survives(project: &Project, what: &str) {
         .map(|s| s.name.value.clone())
         .collect();
     let order = ProjectGraph::new(project).needed_stages(&all);
-    let exported = export_dockerfile(project, &order, &ExportOptions { header: true })
-        .unwrap_or_else(|d| panic!("{what}: export: {}", d.message));
+    let exported = export_dockerfile(
+        project,
+        &order,
+        &ExportOptions {
+            header: true,
+            ..ExportOptions::default()
+        },
+    )
+    .unwrap_or_else(|d| panic!("{what}: export: {}", d.message));
     let file = parse(&exported.text)
         .unwrap_or_else(|d| panic!("{what}: parse: {}\n{}", d.message, exported.text));
     let imported = import_dockerfile(&file, &ImportOptions::default()).unwrap_or_else(|errors| {

@@ -129,7 +129,10 @@ fn instructions_point_at_their_lines() {
     let out = export_dockerfile(
         &href_counter(),
         &names(&["builder", "runtime"]),
-        &ExportOptions { header: true },
+        &ExportOptions {
+            header: true,
+            ..ExportOptions::default()
+        },
     )
     .expect("exports");
     let lines: Vec<&str> = out.text.lines().collect();
@@ -160,7 +163,10 @@ fn buildkit_features_add_the_syntax_line_first() {
     let out = export_dockerfile(
         &project,
         &names(&["builder"]),
-        &ExportOptions { header: true },
+        &ExportOptions {
+            header: true,
+            ..ExportOptions::default()
+        },
     )
     .expect("exports");
     assert!(out.needs_buildkit);

@@ -53,7 +53,10 @@ pub fn prepare(request: &StageBuild<'_>) -> Result<ExportedDockerfile, Vec<Diagn
     let exported = export_dockerfile(
         request.project,
         request.stages,
-        &ExportOptions { header: true },
+        &ExportOptions {
+            header: true,
+            ..ExportOptions::default()
+        },
     )
     .map_err(|d| vec![d])?;
     if exported.needs_buildkit {

@@ -295,13 +295,20 @@ fn csv(text: &str) -> Vec<String> {
     out
 }
 
-/// The lexer's quote removal, variables left as written.
+/// The lexer's quote removal, variables left as written; a `$` that quotes
+/// or the escape character protect from expansion is kept as `\$`, so a
+/// literal dollar and an expansion never compare equal.
 fn unquote(word: &str, escape: char) -> String {
     let mut out = String::new();
     let mut chars = word.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '\'' {
-            out.extend(chars.by_ref().take_while(|&c| c != '\''));
+            for c in chars.by_ref().take_while(|&c| c != '\'') {
+                if c == '$' {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
         } else if c == '"' {
             while let Some(c) = chars.next() {
                 if c == '"' {
@@ -309,12 +316,18 @@ fn unquote(word: &str, escape: char) -> String {
                 }
                 if c == escape && matches!(chars.peek(), Some(&n) if n == '"' || n == escape) {
                     out.extend(chars.next());
+                } else if c == escape && chars.peek() == Some(&'$') {
+                    out.push('\\');
                 } else {
                     out.push(c);
                 }
             }
         } else if c == escape {
-            out.push(chars.next().unwrap_or(c));
+            match chars.next() {
+                Some('$') => out.push_str("\\$"),
+                Some(next) => out.push(next),
+                None => out.push(c),
+            }
         } else {
             out.push(c);
         }

@@ -7,7 +7,9 @@ use crate::diagnostics::{Diagnostic, Label};
 use crate::located::Span;
 
 /// A value of ENV, LABEL or ARG: bare when the lexer reads it back as is,
-/// else double-quoted with `"` and `\` escaped. `$VAR` stays an expansion.
+/// else double-quoted with `"` and `\` escaped. `$VAR` stays an expansion
+/// and `\$`, stages.toml's literal dollar, stays `\$`, which the lexer also
+/// reads as a literal dollar inside double quotes.
 pub fn value(text: &str, span: Span, what: &str) -> Result<String, Diagnostic> {
     single_line(text, span, what)?;
     if is_bare(text) {
@@ -15,8 +17,9 @@ pub fn value(text: &str, span: Span, what: &str) -> Result<String, Diagnostic> {
     }
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
-    for c in text.chars() {
-        if c == '"' || c == '\\' {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '"' || (c == '\\' && chars.peek() != Some(&'$')) {
             out.push('\\');
         }
         out.push(c);
@@ -131,6 +134,10 @@ mod tests {
             Some(r#""say \"hi\"\\""#)
         );
         assert!(value("a\nb", span, "v").is_err());
+        assert_eq!(
+            value(r"\$HOME/x", span, "v").ok().as_deref(),
+            Some(r#""\$HOME/x""#)
+        );
     }
 
     #[test]

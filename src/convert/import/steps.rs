@@ -2,7 +2,7 @@
 //! model steps.
 
 use super::context::{Context, malformed, unsupported};
-use super::words::{Flag, flag, flag_bool, unquote};
+use super::words::{Flag, flag, flag_bool, unquote, unquote_value};
 use crate::config::forms::CommandForm;
 use crate::config::model::{Add, ArgDecl, Copy, CopyFrom, CopyOptions, Run, StepKind};
 use crate::diagnostics::Diagnostic;
@@ -61,7 +61,7 @@ pub fn pairs(node: &Node, cx: &Context) -> Result<Pairs, Diagnostic> {
         .map(|kv| {
             (
                 Located::new(unquote(&kv[0], cx.escape), node.span),
-                Located::new(unquote(&kv[1], cx.escape), node.span),
+                Located::new(unquote_value(&kv[1], cx.escape), node.span),
             )
         })
         .collect())
@@ -77,7 +77,7 @@ pub fn args(node: &Node, cx: &Context) -> Result<Vec<ArgDecl>, Diagnostic> {
         .iter()
         .map(|word| {
             let (name, default) = match word.split_once('=') {
-                Some((name, value)) => (name, Some(unquote(value, cx.escape))),
+                Some((name, value)) => (name, Some(unquote_value(value, cx.escape))),
                 None => (word.as_str(), None),
             };
             ArgDecl {

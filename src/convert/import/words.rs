@@ -5,6 +5,17 @@
 /// The value a word stands for, variables left unexpanded. Whitespace is
 /// kept (legacy `ENV key value with spaces` is one word here).
 pub fn unquote(word: &str, escape: char) -> String {
+    unquote_with(word, escape, "$")
+}
+
+/// A value as stages.toml spells it: like `unquote`, but a `$` the
+/// Dockerfile protected from expansion (`'$HOME'`, `\$HOME`) becomes `\$`,
+/// stages.toml's literal dollar, so that it is not expanded after export.
+pub fn unquote_value(word: &str, escape: char) -> String {
+    unquote_with(word, escape, "\\$")
+}
+
+fn unquote_with(word: &str, escape: char, literal_dollar: &str) -> String {
     let mut out = String::with_capacity(word.len());
     let mut chars = word.chars().peekable();
     while let Some(c) = chars.next() {
@@ -14,7 +25,11 @@ pub fn unquote(word: &str, escape: char) -> String {
                     if c == '\'' {
                         break;
                     }
-                    out.push(c);
+                    if c == '$' {
+                        out.push_str(literal_dollar);
+                    } else {
+                        out.push(c);
+                    }
                 }
             }
             '"' => {
@@ -28,6 +43,10 @@ pub fn unquote(word: &str, escape: char) -> String {
                                 out.push(next);
                                 chars.next();
                             }
+                            Some('$') => {
+                                out.push_str(literal_dollar);
+                                chars.next();
+                            }
                             _ => out.push(c),
                         }
                     } else {
@@ -36,6 +55,7 @@ pub fn unquote(word: &str, escape: char) -> String {
                 }
             }
             c if c == escape => match chars.next() {
+                Some('$') => out.push_str(literal_dollar),
                 Some(next) => out.push(next),
                 None => out.push(c),
             },
@@ -57,7 +77,7 @@ pub fn flag(word: &str, escape: char) -> Option<Flag> {
     Some(match body.split_once('=') {
         Some((name, value)) => Flag {
             name: name.to_ascii_lowercase(),
-            value: Some(unquote(value, escape)),
+            value: Some(unquote_value(value, escape)),
         },
         None => Flag {
             name: body.to_ascii_lowercase(),
@@ -109,6 +129,15 @@ mod tests {
         assert_eq!(unquote("${A}/bin", '\\'), "${A}/bin");
         assert_eq!(unquote(r#""C:\dir""#, '`'), r"C:\dir");
         assert_eq!(unquote("hello world", '\\'), "hello world");
+    }
+
+    #[test]
+    fn protected_dollars_stay_literal() {
+        assert_eq!(unquote_value("'$HOME'/x", '\\'), r"\$HOME/x");
+        assert_eq!(unquote_value(r"\$HOME", '\\'), r"\$HOME");
+        assert_eq!(unquote_value(r#""\$HOME $USER""#, '\\'), r"\$HOME $USER");
+        assert_eq!(unquote_value("$HOME", '\\'), "$HOME");
+        assert_eq!(unquote_value("`$X", '`'), r"\$X");
     }
 
     #[test]

@@ -38,13 +38,15 @@ pub fn expand_words(word: &str, vars: &Vars) -> Result<Vec<String>, ExpandError>
 }
 
 /// A value of ENV, LABEL or ARG as stages.toml holds it: literal text in
-/// which only `$` expands, the way the exported Dockerfile spells it
-/// (double-quoted, with `"` and `\` escaped).
+/// which only `$` expands and `\$` is a literal dollar, the way the
+/// exported Dockerfile spells it (double-quoted, with `"` and `\` escaped
+/// but for the `\` of `\$`).
 pub fn expand_value(text: &str, vars: &Vars) -> Result<String, ExpandError> {
     let mut quoted = String::with_capacity(text.len() + 2);
     quoted.push('"');
-    for c in text.chars() {
-        if c == '"' || c == ESCAPE {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '"' || (c == ESCAPE && chars.peek() != Some(&'$')) {
             quoted.push(ESCAPE);
         }
         quoted.push(c);
@@ -502,6 +504,8 @@ mod tests {
             ("a  b", "a  b"),
             ("${UNSET:-x y}", "x y"),
             ("", ""),
+            (r"\$FOO and $FOO", "$FOO and foo"),
+            (r"C:\dir", r"C:\dir"),
         ];
         for (input, expected) in cases {
             assert_eq!(

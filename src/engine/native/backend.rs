@@ -1,7 +1,8 @@
 //! The native back end behind the engine layer's `Backend` trait: a stage
 //! and every stage it needs are run by the scheduler (independent stages at
 //! once, up to `--jobs`), step results come from the cache when their key
-//! matches, and the wanted stage's image gets the target's labels.
+//! matches, and the wanted stage's image gets the target's labels in its
+//! last commit.
 //! Progress events cross from the stage tasks over a channel; a stop
 //! request drops the build and its containers go by label.
 
@@ -12,14 +13,11 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::build::{BuildOptions, NativeBuild, StageFailure, run_build};
-use super::cache_key::{CACHE_KEY_LABEL, StepKeyInput};
 use super::copy::ContextFilter;
-use super::engine_api::StepEngine;
 use super::limits::native_limits;
 use super::observer::BuildObserver;
 use super::scheduler::{Outcome, ScheduleOptions};
 use super::stage_plan::stage_plan;
-use super::step_common::idle_container;
 use crate::diagnostics::{Diagnostic, Label};
 use crate::engine::backend::{Backend, BuildFailure, StageBuild};
 use crate::engine::client::DockerEngine;
@@ -211,6 +209,8 @@ impl Backend for NativeBackend<'_> {
             no_cache: request.no_cache,
             no_cache_stages: self.settings.no_cache_stages.iter().cloned().collect(),
             secrets: self.settings.secrets.clone(),
+            labelled_stage: Some(request.stage.to_owned()),
+            target_labels: request.labels.clone(),
         };
         let engine = Arc::new(self.engine.clone());
         let native = NativeBuild::new(
@@ -262,58 +262,6 @@ impl Backend for NativeBackend<'_> {
                 format!("stage `{}` was not built", request.stage),
             )]));
         };
-        if request.labels.is_empty() {
-            return Ok(output.image.clone());
-        }
-        label_image(
-            &*engine,
-            &output.image,
-            &output.settings,
-            &request.labels,
-            janitor,
-        )
-        .await
-        .map_err(|error| {
-            BuildFailure::Reported(vec![Diagnostic::error(
-                codes::BUILD_FAILED,
-                format!("labelling the image of stage `{}`: {error}", request.stage),
-            )])
-        })
+        Ok(output.image.clone())
     }
-}
-
-/// The image with the target's labels on top, cached like a step.
-async fn label_image<E: StepEngine>(
-    engine: &E,
-    image: &str,
-    settings: &super::engine_api::ImageSettings,
-    labels: &BTreeMap<String, String>,
-    janitor: &Janitor,
-) -> Result<String, super::engine_api::OpError> {
-    let mut settings = settings.clone();
-    settings.labels.extend(labels.clone());
-    let key = StepKeyInput {
-        parent_image: image.to_owned(),
-        step_text: "LABEL (target)".to_owned(),
-        inputs: vec![format!("{settings:?}")],
-        ..StepKeyInput::default()
-    }
-    .key();
-    let mut found = engine
-        .images_with_label(CACHE_KEY_LABEL, Some(&key))
-        .await?;
-    found.sort_by_key(|i| std::cmp::Reverse(i.created));
-    if let Some(cached) = found.into_iter().next() {
-        return Ok(cached.id);
-    }
-    settings.labels.insert(CACHE_KEY_LABEL.to_owned(), key);
-    let (label, value) = janitor.label();
-    let container = engine
-        .create_container(idle_container(image, BTreeMap::from([(label, value)])))
-        .await?;
-    let committed = engine.commit(&container, &settings).await;
-    let removed = engine.remove_container(&container).await;
-    let id = committed?;
-    removed?;
-    Ok(id)
 }

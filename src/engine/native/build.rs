@@ -32,6 +32,9 @@ pub struct BuildOptions {
     pub no_cache_stages: BTreeSet<String>,
     /// `--secret id=…,src=…`: id → host file.
     pub secrets: BTreeMap<String, PathBuf>,
+    /// The stage whose image gets `target_labels` (the target's stage).
+    pub labelled_stage: Option<String>,
+    pub target_labels: BTreeMap<String, String>,
 }
 
 /// What a finished stage hands on.

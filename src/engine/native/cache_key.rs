@@ -20,7 +20,7 @@ pub const CACHE_STEP_LABEL: &str = "dev.stages.step";
 pub const BUILD_LABEL: &str = "dev.stages.build";
 
 /// Bumped when the meaning of a key changes, so old images stop matching.
-const KEY_VERSION: &str = "stages-step-cache-v2";
+const KEY_VERSION: &str = "stages-step-cache-v3";
 
 /// Everything a step's result depends on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

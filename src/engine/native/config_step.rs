@@ -1,12 +1,16 @@
-//! The end of a stage: its image configuration applied, the WORKDIRs it set
-//! created when missing (Docker creates them), and one commit when the
-//! image's configuration differs from what it should be.
+//! The end of a stage: its image configuration applied (and, on the
+//! target's stage, the target's labels), the WORKDIRs it set created when
+//! missing (Docker creates them), and one commit when the image's
+//! configuration differs from what it should be. `copy_group` folds the
+//! same work into the commit of a stage's last copies.
+
+use std::collections::BTreeMap;
 
 use super::archive::{EntryKind, TarEntry, TarWriter};
 use super::build::{NativeBuild, StageFailure};
 use super::engine_api::{OpError, StepEngine};
 use super::owner::Owner;
-use super::settings::apply_image_config;
+use super::settings::{SettingsError, apply_image_config};
 use super::step_common::{StageState, StepRef, cached, commit, idle_container, with_container};
 use crate::config::model::ImageConfig;
 
@@ -16,14 +20,14 @@ pub async fn finish<E: StepEngine>(
     at: &StepRef,
     config: &ImageConfig,
 ) -> Result<(), StageFailure> {
-    apply_image_config(&mut state.settings, config, &state.scope).map_err(|e| at.fail(state, e))?;
+    final_settings(build, state, config).map_err(|e| at.fail(state, e))?;
     if state.settings == state.committed && state.workdirs.is_empty() {
         return Ok(());
     }
     build
         .observer
         .step_started(&state.stage, at.index, &at.text);
-    let key = state.key("CONFIG", Vec::new(), state.workdirs.clone());
+    let key = key(state);
     if let Some(image) = cached(build, state, &key)
         .await
         .map_err(|e| at.fail(state, e))?
@@ -39,31 +43,7 @@ pub async fn finish<E: StepEngine>(
         build,
         idle_container(&snapshot.image, build.container_labels()),
         |id| async move {
-            let mut missing = Vec::new();
-            for dir in &snapshot.workdirs {
-                if build.engine.path_kind(&id, dir).await?.is_none() {
-                    missing.push(dir.clone());
-                }
-            }
-            if !missing.is_empty() {
-                let mut writer = TarWriter::new(Owner::default(), None);
-                for dir in missing {
-                    writer
-                        .add_entry(TarEntry {
-                            path: dir,
-                            kind: EntryKind::Dir,
-                            mode: 0o755,
-                            owner: Owner::default(),
-                            mtime: 0,
-                            keep_owner: true,
-                        })
-                        .map_err(|e| OpError::new("workdir", e.to_string()))?;
-                }
-                let plan = writer
-                    .finish()
-                    .map_err(|e| OpError::new("workdir", e.to_string()))?;
-                build.engine.upload(&id, plan.tar).await?;
-            }
+            create_workdirs(build, &id, &snapshot.workdirs).await?;
             commit(build, snapshot, &id, key_ref, &at.text).await
         },
     )
@@ -72,4 +52,58 @@ pub async fn finish<E: StepEngine>(
     state.image = image;
     state.committed = state.settings.clone();
     Ok(())
+}
+
+/// The settings the stage's image ends with: its image configuration, and
+/// the target's labels when the stage is the one the target wants.
+pub fn final_settings<E: StepEngine>(
+    build: &NativeBuild<E>,
+    state: &mut StageState,
+    config: &ImageConfig,
+) -> Result<(), SettingsError> {
+    apply_image_config(&mut state.settings, config, &state.scope)?;
+    if build.options.labelled_stage.as_deref() == Some(state.stage.as_str()) {
+        let labels: &BTreeMap<String, String> = &build.options.target_labels;
+        state.settings.labels.extend(labels.clone());
+    }
+    Ok(())
+}
+
+/// The key of the configuration step, from `state` with its final settings.
+pub fn key(state: &StageState) -> String {
+    state.key("CONFIG", Vec::new(), state.workdirs.clone())
+}
+
+/// Create the `workdirs` missing in `container`, owned by root, mode 0755.
+pub async fn create_workdirs<E: StepEngine>(
+    build: &NativeBuild<E>,
+    container: &str,
+    workdirs: &[String],
+) -> Result<(), OpError> {
+    let mut missing = Vec::new();
+    for dir in workdirs {
+        if build.engine.path_kind(container, dir).await?.is_none() {
+            missing.push(dir.clone());
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut writer = TarWriter::new(Owner::default(), None);
+    for dir in missing {
+        writer
+            .add_entry(TarEntry {
+                path: dir,
+                kind: EntryKind::Dir,
+                mode: 0o755,
+                owner: Owner::default(),
+                mtime: 0,
+                keep_owner: true,
+            })
+            .map_err(|e| OpError::new("workdir", e.to_string()))?;
+    }
+    let plan = writer
+        .finish()
+        .map_err(|e| OpError::new("workdir", e.to_string()))?;
+    build.engine.upload(container, plan.tar).await
 }

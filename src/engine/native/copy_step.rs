@@ -1,7 +1,9 @@
-//! COPY, ADD and artifact copies as steps: the key comes from the planned
-//! content (context) or the source image id and paths (`--from`, artifacts);
-//! on a miss the tar is uploaded into a container of the current image and
-//! committed. `--chown` names are looked up in the image's own
+//! COPY, ADD and artifact copies as steps, in two halves: `prepare`
+//! expands the words, resolves the source and computes the key (from the
+//! planned content for the context, from the source image id and paths for
+//! `--from` and artifacts) without touching the stage's container; `apply`
+//! writes the files into a container the caller owns (see `copy_group`,
+//! which commits). `--chown` names are looked up in that container's own
 //! `/etc/passwd` and `/etc/group`.
 
 use std::collections::BTreeMap;
@@ -15,11 +17,12 @@ use super::engine_api::{OpError, PathKind, StepEngine};
 use super::owner::{Owner, needs_lookup, parse_chmod, resolve_chown};
 use super::pathmatch::has_wildcard;
 use super::retarget::retarget;
-use super::step_common::{StageState, StepRef, cached, commit, idle_container, with_container};
+use super::step_common::{StageState, StepRef, idle_container, with_container};
 use crate::config::model::{CopyFrom, CopyOptions, StepKind};
 use crate::located::Located;
 
 /// One copy, with its words expanded.
+#[derive(Debug, Clone)]
 struct Expanded {
     sources: Vec<String>,
     dest: String,
@@ -56,13 +59,32 @@ fn expand(
     })
 }
 
-pub async fn copy<E: StepEngine>(
+/// A copy step ready to apply.
+#[derive(Debug, Clone)]
+pub struct PreparedCopy {
+    words: Expanded,
+    source: CopySource,
+    /// The step's cache key.
+    pub key: String,
+}
+
+#[derive(Debug, Clone)]
+enum CopySource {
+    /// The build context; ADD extracts local archives.
+    Context { extract: bool },
+    /// Absolute paths in another image (a stage, `from-image`, an artifact).
+    Image { image: String, paths: Vec<String> },
+}
+
+/// Expand a copy step in `state`, resolve its source and compute its key
+/// (with `state.image` as the parent).
+pub async fn prepare<E: StepEngine>(
     build: &NativeBuild<E>,
-    state: &mut StageState,
+    state: &StageState,
     at: &StepRef,
     kind: &StepKind,
     inputs: &BTreeMap<String, StageOutput>,
-) -> Result<(), StageFailure> {
+) -> Result<PreparedCopy, StageFailure> {
     match kind {
         StepKind::Copy(copy) => {
             if copy.parents {
@@ -80,7 +102,7 @@ pub async fn copy<E: StepEngine>(
                 &copy.exclude,
             )?;
             match &copy.from {
-                None => from_context(build, state, at, &words, false).await,
+                None => from_context(build, state, at, words, false),
                 Some(CopyFrom::Stage(stage)) => {
                     let image = inputs
                         .get(&stage.value)
@@ -88,7 +110,7 @@ pub async fn copy<E: StepEngine>(
                         .ok_or_else(|| {
                             at.fail(state, format!("stage {} was not built", stage.value))
                         })?;
-                    from_image(build, state, at, &image, &words).await
+                    from_image(state, at, image, words)
                 }
                 Some(CopyFrom::Image(reference)) => {
                     let reference = state
@@ -106,7 +128,7 @@ pub async fn copy<E: StepEngine>(
                                 format!("image {reference} is not on the Engine; pull it first"),
                             )
                         })?;
-                    from_image(build, state, at, &details.id, &words).await
+                    from_image(state, at, details.id, words)
                 }
             }
         }
@@ -131,7 +153,7 @@ pub async fn copy<E: StepEngine>(
                 ));
             }
             let words = expand(state, at, &add.sources, &add.to, &add.options, &add.exclude)?;
-            from_context(build, state, at, &words, true).await
+            from_context(build, state, at, words, true)
         }
         StepKind::Artifact(copy) => {
             let artifact = build
@@ -155,10 +177,108 @@ pub async fn copy<E: StepEngine>(
                 &copy.options,
                 &[],
             )?;
-            from_image(build, state, at, &image, &words).await
+            from_image(state, at, image, words)
         }
         _ => Err(at.fail(state, "not a copy step")),
     }
+}
+
+fn from_context<E: StepEngine>(
+    build: &NativeBuild<E>,
+    state: &StageState,
+    at: &StepRef,
+    words: Expanded,
+    extract: bool,
+) -> Result<PreparedCopy, StageFailure> {
+    // The key's plan uses root and a file destination: the real owner and
+    // destination kind follow from the parent image, which the key holds.
+    let probe = plan(build, state, &words, extract, Owner::default(), false)
+        .map_err(|e| at.fail(state, e))?;
+    let key = state.key(&at.text, Vec::new(), vec![probe.digest]);
+    Ok(PreparedCopy {
+        words,
+        source: CopySource::Context { extract },
+        key,
+    })
+}
+
+fn from_image(
+    state: &StageState,
+    at: &StepRef,
+    image: String,
+    words: Expanded,
+) -> Result<PreparedCopy, StageFailure> {
+    if let Some(pattern) = words.sources.iter().find(|s| has_wildcard(s)) {
+        return Err(at.fail(
+            state,
+            format!("wildcards in a copy from another image ({pattern}) are not supported by the native back end"),
+        ));
+    }
+    let paths: Vec<String> = words
+        .sources
+        .iter()
+        .map(|s| absolute_dest("/", s))
+        .collect();
+    let inputs = paths.iter().map(|s| image_path_input(&image, s)).collect();
+    let key = state.key(&at.text, Vec::new(), inputs);
+    Ok(PreparedCopy {
+        words,
+        source: CopySource::Image { image, paths },
+        key,
+    })
+}
+
+/// Write the files of a prepared copy into `container`, whose file system
+/// is the stage's as `state` describes it.
+pub async fn apply<E: StepEngine>(
+    build: &NativeBuild<E>,
+    state: &StageState,
+    copy: &PreparedCopy,
+    container: &str,
+) -> Result<(), OpError> {
+    let words = &copy.words;
+    let owner = resolve_owner(build, container, words.chown.as_deref()).await?;
+    let dest = absolute_dest(workdir(state), &words.dest);
+    let dest_is_dir = !ends_as_dir(&words.dest)
+        && build.engine.path_kind(container, &dest).await? == Some(PathKind::Dir);
+    let planned = match &copy.source {
+        CopySource::Context { extract } => plan(build, state, words, *extract, owner, dest_is_dir)
+            .map_err(|e| OpError::new("copy", e.to_string()))?,
+        CopySource::Image { image, paths } => {
+            let downloads = download(build, image, paths).await?;
+            let into_dir = ends_as_dir(&words.dest) || dest_is_dir || paths.len() > 1;
+            let mut writer = TarWriter::new(owner, words.chmod);
+            for (source, tar) in paths.iter().zip(&downloads) {
+                retarget(tar, source, &dest, into_dir, &mut writer)
+                    .map_err(|e| OpError::new("copy", e.to_string()))?;
+            }
+            writer
+                .finish()
+                .map_err(|e| OpError::new("copy", e.to_string()))?
+        }
+    };
+    create_missing_parents(build, container, &planned.entries, owner).await?;
+    build.engine.upload(container, planned.tar).await
+}
+
+/// Tars of `paths` in `image`, read through a container that is never started.
+async fn download<E: StepEngine>(
+    build: &NativeBuild<E>,
+    image: &str,
+    paths: &[String],
+) -> Result<Vec<Vec<u8>>, OpError> {
+    with_container(
+        build,
+        idle_container(image, build.container_labels()),
+        |id| async move {
+            let mut tars = Vec::new();
+            for path in paths {
+                tars.push(build.engine.download(&id, path).await?);
+            }
+            Ok(tars)
+        },
+    )
+    .await
 }
 
 fn plan<E: StepEngine>(
@@ -189,115 +309,6 @@ fn workdir(state: &StageState) -> &str {
     } else {
         &state.settings.workdir
     }
-}
-
-async fn from_context<E: StepEngine>(
-    build: &NativeBuild<E>,
-    state: &mut StageState,
-    at: &StepRef,
-    words: &Expanded,
-    extract: bool,
-) -> Result<(), StageFailure> {
-    // The key's plan uses root and a file destination: the real owner and
-    // destination kind follow from the parent image, which the key holds.
-    let probe = plan(build, state, words, extract, Owner::default(), false)
-        .map_err(|e| at.fail(state, e))?;
-    let key = state.key(&at.text, Vec::new(), vec![probe.digest]);
-    if reuse(build, state, at, &key).await? {
-        return Ok(());
-    }
-    let dest = absolute_dest(workdir(state), &words.dest);
-    let snapshot: &StageState = state;
-    let image = with_container(
-        build,
-        idle_container(&snapshot.image, build.container_labels()),
-        |id| async move {
-            let owner = resolve_owner(build, &id, words.chown.as_deref()).await?;
-            let dest_is_dir = !ends_as_dir(&words.dest)
-                && build.engine.path_kind(&id, &dest).await? == Some(PathKind::Dir);
-            let planned = plan(build, snapshot, words, extract, owner, dest_is_dir)
-                .map_err(|e| OpError::new("copy", e.to_string()))?;
-            create_missing_parents(build, &id, &planned.entries, owner).await?;
-            build.engine.upload(&id, planned.tar).await?;
-            commit(build, snapshot, &id, &key, &at.text).await
-        },
-    )
-    .await
-    .map_err(|e| at.fail(state, e))?;
-    state.image = image;
-    state.committed = state.settings.clone();
-    Ok(())
-}
-
-async fn from_image<E: StepEngine>(
-    build: &NativeBuild<E>,
-    state: &mut StageState,
-    at: &StepRef,
-    source_image: &str,
-    words: &Expanded,
-) -> Result<(), StageFailure> {
-    if let Some(pattern) = words.sources.iter().find(|s| has_wildcard(s)) {
-        return Err(at.fail(
-            state,
-            format!("wildcards in a copy from another image ({pattern}) are not supported by the native back end"),
-        ));
-    }
-    let sources: Vec<String> = words
-        .sources
-        .iter()
-        .map(|s| absolute_dest("/", s))
-        .collect();
-    let inputs = sources
-        .iter()
-        .map(|s| image_path_input(source_image, s))
-        .collect();
-    let key = state.key(&at.text, Vec::new(), inputs);
-    if reuse(build, state, at, &key).await? {
-        return Ok(());
-    }
-    let downloads = with_container(
-        build,
-        idle_container(source_image, build.container_labels()),
-        |id| {
-            let sources = &sources;
-            async move {
-                let mut tars = Vec::new();
-                for source in sources {
-                    tars.push(build.engine.download(&id, source).await?);
-                }
-                Ok(tars)
-            }
-        },
-    )
-    .await
-    .map_err(|e| at.fail(state, e))?;
-    let dest = absolute_dest(workdir(state), &words.dest);
-    let snapshot: &StageState = state;
-    let image = with_container(
-        build,
-        idle_container(&snapshot.image, build.container_labels()),
-        |id| async move {
-            let owner = resolve_owner(build, &id, words.chown.as_deref()).await?;
-            let dest_is_dir = build.engine.path_kind(&id, &dest).await? == Some(PathKind::Dir);
-            let into_dir = ends_as_dir(&words.dest) || dest_is_dir || sources.len() > 1;
-            let mut writer = TarWriter::new(owner, words.chmod);
-            for (source, tar) in sources.iter().zip(&downloads) {
-                retarget(tar, source, &dest, into_dir, &mut writer)
-                    .map_err(|e| OpError::new("copy", e.to_string()))?;
-            }
-            let planned = writer
-                .finish()
-                .map_err(|e| OpError::new("copy", e.to_string()))?;
-            create_missing_parents(build, &id, &planned.entries, owner).await?;
-            build.engine.upload(&id, planned.tar).await?;
-            commit(build, snapshot, &id, &key, &at.text).await
-        },
-    )
-    .await
-    .map_err(|e| at.fail(state, e))?;
-    state.image = image;
-    state.committed = state.settings.clone();
-    Ok(())
 }
 
 /// Docker creates the missing directories above what a copy writes with
@@ -348,27 +359,6 @@ async fn create_missing_parents<E: StepEngine>(
         .finish()
         .map_err(|e| OpError::new("copy", e.to_string()))?;
     build.engine.upload(container, plan.tar).await
-}
-
-/// Take the cached image for `key`, if there is one.
-async fn reuse<E: StepEngine>(
-    build: &NativeBuild<E>,
-    state: &mut StageState,
-    at: &StepRef,
-    key: &str,
-) -> Result<bool, StageFailure> {
-    match cached(build, state, key)
-        .await
-        .map_err(|e| at.fail(state, e))?
-    {
-        Some(image) => {
-            state.image = image;
-            state.committed = state.settings.clone();
-            build.observer.step_cached(&state.stage, at.index);
-            Ok(true)
-        }
-        None => Ok(false),
-    }
 }
 
 /// The numeric owner for `--chown`, reading the image's account files when

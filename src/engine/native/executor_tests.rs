@@ -55,6 +55,16 @@ steps = [
   ] },
 ]
 
+[stages.gather]
+from = "busybox:test"
+steps = [
+  { artifact = "app", to = "/in/a/" },
+  { env = { STEP = "two" } },
+  { copy = "lib/", to = "/in/lib/" },
+  { artifact = "app", to = "/in/b/" },
+]
+cmd = ["cat", "/in/a/main.c"]
+
 [stages.broken]
 from = "busybox:test"
 steps = [{ run = "echo first" }, { run = "fail now" }]
@@ -213,6 +223,48 @@ async fn stages_run_their_steps_and_commit_the_configuration() {
             .all(|spec| spec.labels[BUILD_LABEL] == "build-1")
     );
     assert!(state.containers.is_empty(), "every container is removed");
+}
+
+#[tokio::test]
+async fn copies_up_to_the_end_share_one_commit_with_the_configuration_and_target_labels() {
+    let engine = engine();
+    let ctx = context();
+    build(&engine, ctx.path(), &["build"], |_| {}).await;
+    let commits = engine.lock().commits;
+    let label = |o: &mut BuildOptions| {
+        o.labelled_stage = Some("gather".into());
+        o.target_labels = BTreeMap::from([("org.example.target".into(), "yes".into())]);
+    };
+    let outcomes = build(&engine, ctx.path(), &["gather"], label).await;
+    assert_eq!(
+        engine.lock().commits,
+        commits + 1,
+        "three copies, one commit"
+    );
+    let image = engine.image(&done(&outcomes, "gather").image).unwrap();
+    for path in ["/in/a/main.c", "/in/lib/util.h", "/in/b/main.c"] {
+        assert!(image.files.contains_key(path), "{path}");
+    }
+    assert_eq!(image.settings.labels["org.example.target"], "yes");
+    assert!(image.settings.env.contains(&("STEP".into(), "two".into())));
+    assert_eq!(
+        image.settings.cmd,
+        Some(vec!["cat".to_owned(), "/in/a/main.c".to_owned()])
+    );
+    assert!(engine.lock().containers.is_empty());
+
+    let again = build(&engine, ctx.path(), &["gather"], label).await;
+    assert_eq!(engine.lock().commits, commits + 1, "found with one look-up");
+    assert_eq!(
+        done(&again, "gather").image,
+        done(&outcomes, "gather").image
+    );
+    let unlabelled = build(&engine, ctx.path(), &["gather"], |_| {}).await;
+    let plain = engine.image(&done(&unlabelled, "gather").image).unwrap();
+    assert!(
+        !plain.settings.labels.contains_key("org.example.target"),
+        "the target's labels are not the stage's"
+    );
 }
 
 #[tokio::test]

@@ -4,7 +4,8 @@
 //! stage scheduler (`scheduler`), COPY/ADD planning (`copy`, `pathmatch`,
 //! `archive`, `retarget`, `owner`), the step cache key (`cache_key`,
 //! `cache_admin`), step execution over the `StepEngine` trait
-//! (`engine_api`, `stage_exec`, `run_step`, `copy_step`, `config_step`,
+//! (`engine_api`, `stage_exec`, `run_step`, `copy_step`, `copy_group`,
+//! `config_step`,
 //! `mounts`, `settings`), its bollard implementation (`docker_adapter`) and
 //! the `Backend` the build command uses (`backend`, `limits`). Reads the
 //! checked model and the graph; must not import the terminal layers (`cli`,
@@ -17,6 +18,7 @@ pub mod cache_admin;
 pub mod cache_key;
 pub mod config_step;
 pub mod copy;
+pub mod copy_group;
 pub mod copy_step;
 pub mod docker_adapter;
 pub mod engine_api;

@@ -1,7 +1,8 @@
 //! One stage, step by step: its base, its settings (args, env, workdir,
 //! user, shell), its steps in order, then its image configuration.
 //! Configuration-only steps change the tracked settings and cost nothing;
-//! filesystem steps (RUN, COPY, ADD) commit an image, or find it cached.
+//! a RUN commits an image, the copies up to the next RUN commit one
+//! together (`copy_group`), or each finds its image cached.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +12,8 @@ use super::expand::expand_word;
 use super::scope::StageScope;
 use super::step_common::{StageState, StepRef};
 use super::step_text::step_text;
-use super::{config_step, copy_step, run_step};
-use crate::config::model::{Base, Stage, StepKind};
+use super::{config_step, copy_group, run_step};
+use crate::config::model::{Base, Stage, Step, StepKind};
 
 /// The PATH Docker gives a stage whose base sets no environment.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -50,65 +51,95 @@ pub async fn run_stage<E: StepEngine>(
         no_cache: build.no_cache_for(name),
     };
     apply_stage_settings(&mut state, stage)?;
-    for (index, step) in stage.steps.iter().enumerate() {
+    let final_step = StepRef {
+        index: stage.steps.len(),
+        text: "image configuration".to_owned(),
+        span: stage.name.span,
+    };
+    let steps: Vec<(usize, &Step)> = stage.steps.iter().enumerate().collect();
+    let mut next = 0;
+    let mut configured = false;
+    while let Some(&(index, step)) = steps.get(next) {
         let text = step_text(&step.kind);
         let at = StepRef {
             index,
             text: text.clone(),
             span: step.span,
         };
-        match &step.kind {
-            StepKind::Env(pairs) => {
-                state
-                    .scope
-                    .set_envs(
-                        pairs
-                            .iter()
-                            .map(|(k, v)| (k.value.as_str(), v.value.as_str())),
-                    )
-                    .map_err(|e| at.fail(&state, e))?;
-                state.settings.env = state.scope.env().to_vec();
-            }
-            StepKind::Arg(decls) => {
-                state
-                    .scope
-                    .declare_args(decls)
-                    .map_err(|e| at.fail(&state, e))?;
-            }
-            StepKind::Workdir(dir) => {
-                let dir = state
-                    .scope
-                    .expand(&dir.value)
-                    .map_err(|e| at.fail(&state, e))?;
-                set_workdir(&mut state, &dir);
-            }
-            StepKind::User(user) => {
-                state.settings.user = state
-                    .scope
-                    .expand(&user.value)
-                    .map_err(|e| at.fail(&state, e))?;
-            }
-            StepKind::Shell(words) => state.settings.shell = Some(words.value.clone()),
-            StepKind::Run(run) => {
-                build.observer.step_started(name, index, &text);
-                run_step::run(build, &mut state, &at, run, inputs).await?;
-            }
-            StepKind::Copy(_) | StepKind::Add(_) | StepKind::Artifact(_) => {
-                build.observer.step_started(name, index, &text);
-                copy_step::copy(build, &mut state, &at, &step.kind, inputs).await?;
-            }
+        if apply_setting(&mut state, &at, &step.kind)? {
+            next += 1;
+            continue;
         }
+        if let StepKind::Run(run) = &step.kind {
+            build.observer.step_started(name, index, &text);
+            run_step::run(build, &mut state, &at, run, inputs).await?;
+            next += 1;
+            continue;
+        }
+        // Copies up to the next RUN share a container and a commit; at the
+        // end of the stage, so does the image configuration.
+        let end = steps[next..]
+            .iter()
+            .position(|(_, s)| matches!(s.kind, StepKind::Run(_)))
+            .map_or(steps.len(), |offset| next + offset);
+        let config = (end == steps.len()).then_some((&final_step, &stage.config));
+        configured = config.is_some();
+        copy_group::run(build, &mut state, &steps[next..end], config, inputs).await?;
+        next = end;
     }
-    let final_step = StepRef {
-        index: stage.steps.len(),
-        text: "image configuration".to_owned(),
-        span: stage.name.span,
-    };
-    config_step::finish(build, &mut state, &final_step, &stage.config).await?;
+    if !configured {
+        config_step::finish(build, &mut state, &final_step, &stage.config).await?;
+    }
     Ok(StageOutput {
         image: state.image,
         settings: state.settings,
     })
+}
+
+/// Apply a step that only changes the stage's settings (ENV, ARG, WORKDIR,
+/// USER, SHELL); `Ok(false)` for a filesystem step, left to the caller.
+pub fn apply_setting(
+    state: &mut StageState,
+    at: &StepRef,
+    kind: &StepKind,
+) -> Result<bool, StageFailure> {
+    match kind {
+        StepKind::Env(pairs) => {
+            state
+                .scope
+                .set_envs(
+                    pairs
+                        .iter()
+                        .map(|(k, v)| (k.value.as_str(), v.value.as_str())),
+                )
+                .map_err(|e| at.fail(state, e))?;
+            state.settings.env = state.scope.env().to_vec();
+        }
+        StepKind::Arg(decls) => {
+            state
+                .scope
+                .declare_args(decls)
+                .map_err(|e| at.fail(state, e))?;
+        }
+        StepKind::Workdir(dir) => {
+            let dir = state
+                .scope
+                .expand(&dir.value)
+                .map_err(|e| at.fail(state, e))?;
+            set_workdir(state, &dir);
+        }
+        StepKind::User(user) => {
+            state.settings.user = state
+                .scope
+                .expand(&user.value)
+                .map_err(|e| at.fail(state, e))?;
+        }
+        StepKind::Shell(words) => state.settings.shell = Some(words.value.clone()),
+        StepKind::Run(_) | StepKind::Copy(_) | StepKind::Add(_) | StepKind::Artifact(_) => {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 async fn resolve_base<E: StepEngine>(

@@ -14,6 +14,7 @@ use crate::located::Span;
 const STEP_LABEL_MAX: usize = 200;
 
 /// A stage between two steps.
+#[derive(Debug, Clone)]
 pub struct StageState {
     pub stage: String,
     /// The image the next step starts from.

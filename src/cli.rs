@@ -42,7 +42,10 @@ pub enum Command {
     #[command(after_help = "Example:\n  stages completions bash > /etc/bash_completion.d/stages")]
     Completions(CompletionsArgs),
     /// Read Dockerfiles the way BuildKit does: dump, outline, format.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  stages dockerfile outline Dockerfile\n  stages dockerfile fmt Dockerfile --check"
+    )]
     Dockerfile(DockerfileCommand),
     /// Write the multi-stage Dockerfile equivalent to stages.toml.
     #[command(
@@ -72,7 +75,10 @@ pub enum Command {
     )]
     Build(BuildArgs),
     /// List or prune the images the step cache keeps.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  stages cache ls\n  stages cache prune --keep-storage 2GB"
+    )]
     Cache(CacheCommand),
 }
 

@@ -219,9 +219,29 @@ fn completions_for_bash() {
 
 #[test]
 fn every_command_help_shows_an_example() {
-    for command in ["check", "graph", "plan", "schema", "init", "completions"] {
+    let commands: &[&[&str]] = &[
+        &["check"],
+        &["graph"],
+        &["plan"],
+        &["schema"],
+        &["init"],
+        &["completions"],
+        &["export-dockerfile"],
+        &["import"],
+        &["migrate"],
+        &["build"],
+        &["dockerfile"],
+        &["dockerfile", "dump"],
+        &["dockerfile", "outline"],
+        &["dockerfile", "fmt"],
+        &["cache"],
+        &["cache", "ls"],
+        &["cache", "prune"],
+    ];
+    for command in commands {
         stages()
-            .args([command, "--help"])
+            .args(*command)
+            .arg("--help")
             .assert()
             .success()
             .stdout(predicate::str::contains("Example:"));

@@ -93,11 +93,18 @@ impl Engine for FakeEngine {
         stream::iter(messages.into_iter().map(Ok)).boxed()
     }
 
+    /// A reference with the tag `refused` is refused, as the Engine
+    /// refuses a malformed one.
     async fn tag(&self, image: &str, reference: &str) -> Result<(), EngineError> {
         self.record(Call::Tag {
             image: image.to_owned(),
             reference: reference.to_owned(),
         });
+        if reference.ends_with(":refused") {
+            return Err(EngineError::BadReference {
+                reference: reference.to_owned(),
+            });
+        }
         Ok(())
     }
 

@@ -1,8 +1,8 @@
 //! Building resolved targets with any back end: image targets are built,
-//! then tagged — every tag, and only once the image is complete; artifact
-//! targets have their stages built and their artifacts exported
-//! (`artifacts`), placed in the output directory only when every artifact
-//! was extracted safely.
+//! artifact targets have their stages built and their artifacts extracted
+//! (`artifacts`) into a staging directory; once every target is built, the
+//! files are placed in their output directories and the images tagged —
+//! every tag, or none.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,7 +48,24 @@ pub enum TargetOutcome {
     },
 }
 
-/// Builds `targets` in order, stopping at the first failure.
+/// A target built but not published yet: tags to set, files to place.
+enum Built {
+    Image {
+        target: String,
+        image: String,
+        tags: Vec<String>,
+    },
+    Artifacts {
+        target: String,
+        output_dir: PathBuf,
+        staging: Staging,
+    },
+}
+
+/// Builds `targets` in order, stopping at the first failure; then, only
+/// when every target was built and nobody asked the build to stop, places
+/// the artifacts and sets the tags. A tag that cannot be set puts back the
+/// tags set before it.
 pub async fn build_targets<E: Engine, B: Backend>(
     engine: &E,
     backend: &B,
@@ -58,14 +75,14 @@ pub async fn build_targets<E: Engine, B: Backend>(
     janitor: &Janitor,
     interrupt: &Interrupt,
 ) -> Result<Vec<TargetOutcome>, BuildFailure> {
-    let mut outcomes = Vec::new();
+    let mut built = Vec::new();
     for target in targets {
         let outcome = build_target(
             engine, backend, settings, target, progress, janitor, interrupt,
         )
         .await;
         match outcome {
-            Ok(outcome) => outcomes.push(outcome),
+            Ok(done) => built.push((target, done)),
             Err(failure) => {
                 progress.event(Event::Failed {
                     target: &target.name,
@@ -74,7 +91,98 @@ pub async fn build_targets<E: Engine, B: Backend>(
             }
         }
     }
+    if interrupt.is_requested() {
+        return Err(BuildFailure::Interrupted);
+    }
+    publish(engine, settings, built, progress).await
+}
+
+async fn publish<E: Engine>(
+    engine: &E,
+    settings: &BuildSettings<'_>,
+    built: Vec<(&ResolvedTarget, Built)>,
+    progress: &mut dyn ProgressSink,
+) -> Result<Vec<TargetOutcome>, BuildFailure> {
+    let mut outcomes = Vec::new();
+    let mut images = Vec::new();
+    for (target, done) in built {
+        match done {
+            Built::Artifacts {
+                target: name,
+                output_dir,
+                staging,
+            } => {
+                let files = staging
+                    .commit()
+                    .map_err(|e| extract_failure(settings, target, None, e))?;
+                progress.event(Event::Exported {
+                    target: &name,
+                    path: &output_dir,
+                });
+                outcomes.push(TargetOutcome::Artifacts {
+                    target: name,
+                    files,
+                });
+            }
+            Built::Image { .. } => images.push((target, done)),
+        }
+    }
+    let mut moved: Vec<MovedTag> = Vec::new();
+    for (target, done) in &images {
+        let Built::Image { image, tags, .. } = done else {
+            continue;
+        };
+        for tag in tags {
+            let previous = engine.inspect_image(tag).await.ok().and_then(|i| i.id);
+            if let Err(error) = engine.tag(image, tag).await {
+                put_back(engine, &moved).await;
+                return Err(tag_failure(settings, target, tag, error));
+            }
+            moved.push(MovedTag {
+                tag: tag.clone(),
+                previous,
+            });
+        }
+    }
+    for (_, done) in images {
+        let Built::Image {
+            target,
+            image,
+            tags,
+        } = done
+        else {
+            continue;
+        };
+        for tag in &tags {
+            progress.event(Event::Tagged {
+                target: &target,
+                tag,
+            });
+        }
+        outcomes.push(TargetOutcome::Image {
+            target,
+            image,
+            tags,
+        });
+    }
     Ok(outcomes)
+}
+
+/// A tag this build set, and the image it named before, if any.
+struct MovedTag {
+    tag: String,
+    previous: Option<String>,
+}
+
+/// Best effort: each tag back on its previous image, or removed when it
+/// is new (`noprune`: the image's parents stay).
+async fn put_back<E: Engine>(engine: &E, moved: &[MovedTag]) {
+    for moved in moved.iter().rev() {
+        let _ = match &moved.previous {
+            Some(previous) => engine.tag(previous, &moved.tag).await,
+            None => engine.remove_image(&moved.tag).await,
+        };
+    }
 }
 
 async fn build_target<E: Engine, B: Backend>(
@@ -85,7 +193,7 @@ async fn build_target<E: Engine, B: Backend>(
     progress: &mut dyn ProgressSink,
     janitor: &Janitor,
     interrupt: &Interrupt,
-) -> Result<TargetOutcome, BuildFailure> {
+) -> Result<Built, BuildFailure> {
     let mut args: BTreeMap<String, String> = target.args().iter().cloned().collect();
     args.extend(
         settings
@@ -121,21 +229,7 @@ async fn build_target<E: Engine, B: Backend>(
                 stage,
                 image: &image,
             });
-            for tag in tags {
-                // A tag moves only when nothing asked the build to stop.
-                if interrupt.is_requested() {
-                    return Err(BuildFailure::Interrupted);
-                }
-                engine
-                    .tag(&image, tag)
-                    .await
-                    .map_err(|error| tag_failure(settings, target, tag, error))?;
-                progress.event(Event::Tagged {
-                    target: &target.name,
-                    tag,
-                });
-            }
-            Ok(TargetOutcome::Image {
+            Ok(Built::Image {
                 target: target.name.clone(),
                 image,
                 tags: tags.clone(),
@@ -162,25 +256,15 @@ async fn build_target<E: Engine, B: Backend>(
                 )
                 .await?;
             }
-            if interrupt.is_requested() {
-                return Err(BuildFailure::Interrupted);
-            }
-            let files = staging
-                .commit()
-                .map_err(|e| extract_failure(settings, target, None, e))?;
-            progress.event(Event::Exported {
-                target: &target.name,
-                path: &output_dir,
-            });
-            Ok(TargetOutcome::Artifacts {
+            Ok(Built::Artifacts {
                 target: target.name.clone(),
-                files,
+                output_dir,
+                staging,
             })
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn build_one<B: Backend>(
     backend: &B,
     settings: &BuildSettings<'_>,
@@ -272,6 +356,10 @@ tags = ["demo:1", "demo:latest"]
 [targets.files]
 artifacts = ["app"]
 output = "dist/"
+
+[targets.half-tagged]
+stage = "build"
+tags = ["demo:2", "demo:refused"]
 "#;
 
     struct Fixture {
@@ -343,6 +431,32 @@ output = "dist/"
             BuildMessage::ImageId("sha256:built".to_owned()),
             output(&["Successfully built 0a1b2c3d4e5f"]),
         ]
+    }
+
+    #[tokio::test]
+    async fn a_tag_that_fails_puts_back_the_tags_set_before_it() {
+        let fixture = fixture();
+        let engine = FakeEngine::with_builds(vec![succeeding_build()]);
+        let (result, _, recorder) = run(&fixture, &engine, "half-tagged").await;
+        assert!(result.is_err(), "the refused tag fails the build");
+        let tags: Vec<_> = engine
+            .calls()
+            .into_iter()
+            .filter(|c| matches!(c, Call::Tag { .. }))
+            .collect();
+        assert_eq!(
+            tags.last(),
+            Some(&Call::Tag {
+                // The fake Engine names a reference's previous image after it.
+                image: "demo:2".into(),
+                reference: "demo:2".into()
+            }),
+            "demo:2 is put back on the image it named before: {tags:?}"
+        );
+        assert!(
+            !recorder.events.iter().any(|e| e["event"] == "tagged"),
+            "no tag is reported as set"
+        );
     }
 
     #[tokio::test]

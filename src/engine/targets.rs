@@ -265,6 +265,7 @@ async fn build_target<E: Engine, B: Backend>(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn build_one<B: Backend>(
     backend: &B,
     settings: &BuildSettings<'_>,

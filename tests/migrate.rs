@@ -227,6 +227,7 @@ const CASES: &[&str] = &[
     "tar-pipe",
     "whole-directory",
     "not-migrated",
+    "buildx-run-cat",
 ];
 
 #[test]
@@ -260,6 +261,10 @@ fn every_variant_becomes_an_artifact_copy() {
         (
             "whole-directory",
             "{ artifact = \"html\", to = \"/usr/share/nginx/html\" }",
+        ),
+        (
+            "buildx-run-cat",
+            "{ artifact = \"cli\", to = \"/usr/local/bin/cli\" }",
         ),
     ];
     for (case, step) in expectations {

@@ -338,6 +338,22 @@ impl Walker<'_> {
                     self.removals.push((path, arg.span));
                 }
             }
+            "chmod" if self.chmods_extracted_files(&args) => {
+                let shown: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+                self.warn(
+                    Diagnostic::warning(
+                        codes::NOT_MIGRATED,
+                        format!(
+                            "`{}` changes the mode of a file copied out of the builder; the artifact copy keeps the mode the file has in the builder",
+                            shown.join(" ")
+                        ),
+                    )
+                    .with_label(Label::primary(command.span, "not migrated"))
+                    .with_help(
+                        "if the file does not already have that mode in the builder, add `chmod = \"0755\"` (or the mode wanted) to the steps that copy the artifact",
+                    ),
+                );
+            }
             "docker" => self.docker(&command, &args, alone),
             "docker-compose" => self.compose(&command, &args),
             other if HOUSEKEEPING.contains(&other) => {}
@@ -450,6 +466,24 @@ impl Walker<'_> {
     }
 
     /// `rm` of what the script copied out (or made room for) is cleaning up.
+    /// `chmod MODE FILE…` where every file came out of an extraction.
+    fn chmods_extracted_files(&self, args: &[Arg]) -> bool {
+        let files: Vec<String> = args
+            .iter()
+            .skip(1)
+            .filter(|a| !a.text.starts_with('-'))
+            .skip(1)
+            .map(|a| paths::join(&self.cwd, &a.text))
+            .collect();
+        !files.is_empty()
+            && files.iter().all(|file| {
+                self.plan
+                    .extractions
+                    .iter()
+                    .any(|e| paths::is_within(file, &e.dest))
+            })
+    }
+
     fn check_removals(&mut self) {
         let removals = std::mem::take(&mut self.removals);
         for (path, span) in removals {

@@ -150,6 +150,8 @@ fn report_cached<E: StepEngine>(build: &NativeBuild<E>, state: &StageState, memb
 
 /// Apply `members` in one container of `image`, commit it with the last
 /// member's settings and key, and remove the container whatever happened.
+/// What the copies read from other images is fetched at once, while the
+/// container is created.
 async fn execute<E: StepEngine>(
     build: &NativeBuild<E>,
     image: &str,
@@ -158,16 +160,24 @@ async fn execute<E: StepEngine>(
     let (Some(first), Some(last)) = (members.first(), members.last()) else {
         return Ok(image.to_owned());
     };
-    let container = build
-        .create_container(idle_container(image, build.container_labels()))
-        .await
-        .map_err(|e| first.at.fail(&first.state, e))?;
+    let fetches = futures_util::future::join_all(members.iter().map(|member| async move {
+        match &member.work {
+            Work::Copy(copy) => copy_step::fetch(build, copy)
+                .await
+                .map_err(|e| member.at.fail(&member.state, e)),
+            Work::Configure => Ok(Vec::new()),
+        }
+    }));
+    let created = build.create_container(idle_container(image, build.container_labels()));
+    let (fetched, created) = futures_util::future::join(fetches, created).await;
+    let container = created.map_err(|e| first.at.fail(&first.state, e))?;
     let outcome = async {
-        for member in members {
+        for (member, fetched) in members.iter().zip(fetched) {
+            let fetched = fetched?;
             build
                 .observer
                 .step_started(&member.state.stage, member.at.index, &member.at.text);
-            apply(build, member, &container)
+            apply(build, member, &fetched, &container)
                 .await
                 .map_err(|e| member.at.fail(&member.state, e))?;
         }
@@ -185,10 +195,11 @@ async fn execute<E: StepEngine>(
 async fn apply<E: StepEngine>(
     build: &NativeBuild<E>,
     member: &Planned,
+    fetched: &[Vec<u8>],
     container: &str,
 ) -> Result<(), OpError> {
     match &member.work {
-        Work::Copy(copy) => copy_step::apply(build, &member.state, copy, container).await,
+        Work::Copy(copy) => copy_step::apply(build, &member.state, copy, fetched, container).await,
         Work::Configure => {
             super::config_step::create_workdirs(build, container, &member.state.workdirs).await
         }

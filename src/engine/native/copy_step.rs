@@ -228,12 +228,26 @@ fn from_image(
     })
 }
 
+/// What a copy needs from outside the stage's container before it can be
+/// applied: the tars of its paths in another image (none for the context).
+/// Fetching is independent of the stage, so a group fetches all at once.
+pub async fn fetch<E: StepEngine>(
+    build: &NativeBuild<E>,
+    copy: &PreparedCopy,
+) -> Result<Vec<Vec<u8>>, OpError> {
+    match &copy.source {
+        CopySource::Context { .. } => Ok(Vec::new()),
+        CopySource::Image { image, paths } => download(build, image, paths).await,
+    }
+}
+
 /// Write the files of a prepared copy into `container`, whose file system
-/// is the stage's as `state` describes it.
+/// is the stage's as `state` describes it; `fetched` is what `fetch` gave.
 pub async fn apply<E: StepEngine>(
     build: &NativeBuild<E>,
     state: &StageState,
     copy: &PreparedCopy,
+    fetched: &[Vec<u8>],
     container: &str,
 ) -> Result<(), OpError> {
     let words = &copy.words;
@@ -244,11 +258,10 @@ pub async fn apply<E: StepEngine>(
     let planned = match &copy.source {
         CopySource::Context { extract } => plan(build, state, words, *extract, owner, dest_is_dir)
             .map_err(|e| OpError::new("copy", e.to_string()))?,
-        CopySource::Image { image, paths } => {
-            let downloads = download(build, image, paths).await?;
+        CopySource::Image { paths, .. } => {
             let into_dir = ends_as_dir(&words.dest) || dest_is_dir || paths.len() > 1;
             let mut writer = TarWriter::new(owner, words.chmod);
-            for (source, tar) in paths.iter().zip(&downloads) {
+            for (source, tar) in paths.iter().zip(fetched) {
                 retarget(tar, source, &dest, into_dir, &mut writer)
                     .map_err(|e| OpError::new("copy", e.to_string()))?;
             }

@@ -23,7 +23,7 @@ pub struct Cli {
 pub enum Command {
     /// Check stages.toml and report every problem with its place in the file.
     #[command(
-        after_help = "Example:\n  stages check\n  stages check -f examples/href-counter/stages.toml --message-format json"
+        after_help = "Example:\n  stages check\n  stages check -f examples/href-counter/stages.toml --message-format json\n  stages check --backend dockerfile"
     )]
     Check(CheckArgs),
     /// Show the stage graph, or the part the given targets need.
@@ -104,6 +104,9 @@ pub struct CheckArgs {
     /// How diagnostics are printed.
     #[arg(long, value_enum, default_value_t)]
     pub message_format: MessageFormat,
+    /// Also report what this build back end cannot express, in every stage.
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

@@ -247,3 +247,43 @@ fn every_command_help_shows_an_example() {
             .stdout(predicate::str::contains("Example:"));
     }
 }
+
+#[test]
+fn check_with_a_backend_reports_what_it_cannot_express() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("stages.toml");
+    std::fs::write(
+        &file,
+        r#"[stages.app]
+from = "busybox:stages-test"
+steps = [
+  { run = "make", mounts = [{ type = "cache", target = "/root/.cache" }] },
+]
+"#,
+    )
+    .expect("write stages.toml");
+    stages()
+        .arg("check")
+        .arg("-f")
+        .arg(&file)
+        .assert()
+        .success();
+    stages()
+        .arg("check")
+        .arg("-f")
+        .arg(&file)
+        .args(["--backend", "native"])
+        .assert()
+        .success();
+    stages()
+        .arg("check")
+        .arg("-f")
+        .arg(&file)
+        .args(["--backend", "dockerfile", "--message-format", "json"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "\"code\":\"stages::check::unsupported-feature\"",
+        ))
+        .stdout(predicate::str::contains("\"line\":4"));
+}

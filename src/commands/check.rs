@@ -1,13 +1,14 @@
 //! `stages check`: report every problem of stages.toml, for people or as
-//! JSON lines for tools. Exit 0 when clean (warnings allowed), 1 on errors,
+//! JSON lines for tools; with `--backend`, also what that back end cannot
+//! express. Exit 0 when clean (warnings allowed), 1 on errors,
 //! 2 when the file cannot be read.
 
 use std::io::Write;
 
 use super::Exit;
 use super::common::{find_config, plural, print_diagnostics, read_source, summary};
-use crate::check::check;
-use crate::cli::{CheckArgs, MessageFormat};
+use crate::check::{Backend as CheckedBackend, check, unsupported_features};
+use crate::cli::{Backend, CheckArgs, MessageFormat};
 use crate::diagnostics::render_json;
 
 pub fn run(args: CheckArgs) -> miette::Result<Exit> {
@@ -16,7 +17,20 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
         Ok(file) => file,
         Err(exit) => return Ok(exit),
     };
-    let outcome = check(&file);
+    let mut outcome = check(&file);
+    if let (Some(backend), Some(project)) = (args.backend, &outcome.project) {
+        let backend = match backend {
+            Backend::Native => CheckedBackend::Native,
+            Backend::Dockerfile => CheckedBackend::ClassicDockerfile,
+        };
+        let all: Vec<String> = project
+            .stages
+            .iter()
+            .map(|s| s.name.value.clone())
+            .collect();
+        let unsupported = unsupported_features(project, backend, &all);
+        outcome.diagnostics.extend(unsupported);
+    }
     match args.message_format {
         MessageFormat::Json => {
             let _ =

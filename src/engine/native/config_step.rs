@@ -6,12 +6,13 @@
 
 use std::collections::BTreeMap;
 
-use super::archive::{EntryKind, TarEntry, TarWriter};
 use super::build::{NativeBuild, StageFailure};
 use super::engine_api::{OpError, StepEngine};
 use super::owner::Owner;
 use super::settings::{SettingsError, apply_image_config};
-use super::step_common::{StageState, StepRef, cached, commit, idle_container, with_container};
+use super::step_common::{
+    StageState, StepRef, cached, commit, create_missing_dirs, idle_container, with_container,
+};
 use crate::config::model::ImageConfig;
 
 pub async fn finish<E: StepEngine>(
@@ -80,30 +81,5 @@ pub async fn create_workdirs<E: StepEngine>(
     container: &str,
     workdirs: &[String],
 ) -> Result<(), OpError> {
-    let mut missing = Vec::new();
-    for dir in workdirs {
-        if build.engine.path_kind(container, dir).await?.is_none() {
-            missing.push(dir.clone());
-        }
-    }
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let mut writer = TarWriter::new(Owner::default(), None);
-    for dir in missing {
-        writer
-            .add_entry(TarEntry {
-                path: dir,
-                kind: EntryKind::Dir,
-                mode: 0o755,
-                owner: Owner::default(),
-                mtime: 0,
-                keep_owner: true,
-            })
-            .map_err(|e| OpError::new("workdir", e.to_string()))?;
-    }
-    let plan = writer
-        .finish()
-        .map_err(|e| OpError::new("workdir", e.to_string()))?;
-    build.engine.upload(container, plan.tar).await
+    create_missing_dirs(build, container, workdirs, Owner::default(), "workdir").await
 }

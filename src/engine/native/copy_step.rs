@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use super::archive::{EntryKind, TarEntry, TarWriter};
+use super::archive::TarWriter;
 use super::build::{NativeBuild, StageFailure, StageOutput};
 use super::cache_key::image_path_input;
 use super::copy::{CopyPlan, CopyRequest, absolute_dest, ends_as_dir, plan_copy};
@@ -17,7 +17,9 @@ use super::engine_api::{OpError, PathKind, StepEngine};
 use super::owner::{Owner, needs_lookup, parse_chmod, resolve_chown};
 use super::pathmatch::has_wildcard;
 use super::retarget::retarget;
-use super::step_common::{StageState, StepRef, idle_container, with_container};
+use super::step_common::{
+    StageState, StepRef, create_missing_dirs, idle_container, with_container,
+};
 use crate::config::model::{CopyFrom, CopyOptions, StepKind};
 use crate::located::Located;
 
@@ -345,33 +347,7 @@ async fn create_missing_parents<E: StepEngine>(
             path = parent;
         }
     }
-    let mut missing = Vec::new();
-    for parent in parents {
-        if build.engine.path_kind(container, &parent).await?.is_none() {
-            missing.push(parent);
-        }
-    }
-    if missing.is_empty() {
-        return Ok(());
-    }
-    missing.sort();
-    let mut writer = TarWriter::new(owner, None);
-    for dir in missing {
-        writer
-            .add_entry(TarEntry {
-                path: dir,
-                kind: EntryKind::Dir,
-                mode: 0o755,
-                owner,
-                mtime: 0,
-                keep_owner: true,
-            })
-            .map_err(|e| OpError::new("copy", e.to_string()))?;
-    }
-    let plan = writer
-        .finish()
-        .map_err(|e| OpError::new("copy", e.to_string()))?;
-    build.engine.upload(container, plan.tar).await
+    create_missing_dirs(build, container, &parents, owner, "copy").await
 }
 
 /// The numeric owner for `--chown`, reading the image's account files when

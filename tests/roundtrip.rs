@@ -15,7 +15,7 @@ mod reading;
 use stages::check::check;
 use stages::config::model::Project;
 use stages::config::write::{WriteOptions, write_project};
-use stages::convert::{ExportOptions, ImportOptions, export_dockerfile, import_dockerfile};
+use stages::convert::{ExportOptions, ImportOptions, export_dockerfile, import_dockerfile_source};
 use stages::diagnostics::SourceFile;
 use stages::dockerfile::parse;
 
@@ -105,13 +105,16 @@ const VARIABLE_MOUNT: &str = "a mount type given by a variable; stages.toml name
 const OUTSIDE: &str =
     "an absolute COPY source (`/Dockerfile`): the checker wants context paths relative";
 
-/// Dockerfile → stages.toml text → checked project → Dockerfile, compared by reading.
+/// Dockerfile → stages.toml text → checked project → Dockerfile, compared by
+/// reading. Import gets the source text, as `stages import` does, so every
+/// comment line goes into the TOML too.
 fn dockerfile_round_trip(text: &str) -> Result<(), String> {
     let original = parse(text).map_err(|d| format!("parse: {}", d.message))?;
-    let imported = import_dockerfile(&original, &ImportOptions::default()).map_err(|errors| {
-        let messages: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
-        format!("import: {}", messages.join("; "))
-    })?;
+    let imported = import_dockerfile_source(&original, Some(text), &ImportOptions::default())
+        .map_err(|errors| {
+            let messages: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
+            format!("import: {}", messages.join("; "))
+        })?;
     let toml = write_project(
         &imported.project,
         &imported.notes,

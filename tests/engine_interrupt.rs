@@ -99,3 +99,87 @@ tags = ["{tag}"]
         "kept"
     );
 }
+
+/// Targets are published together at the end: an artifact target built
+/// before the interrupted one has not written its output directory yet.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_after_an_artifact_target_leaves_its_output_directory_as_it_was() {
+    engine();
+    let marker = unique("interrupt-out");
+    let tag = format!("{marker}:v1");
+    let project = Project::new(&format!(
+        r#"[stages.base]
+from = "busybox:stages-test"
+labels = {{ "dev.stages.test" = "{marker}" }}
+steps = [{{ run = "mkdir -p /out && echo new > /out/app" }}]
+
+[artifacts.app]
+stage = "base"
+path = "/out/app"
+
+[stages.slow]
+from = {{ stage = "base" }}
+steps = [{{ run = "echo slow-step-$((40 + 2)); sleep 120; echo finished" }}]
+
+[targets.files]
+artifacts = ["app"]
+output = "dist/"
+
+[targets.slow]
+stage = "slow"
+tags = ["{tag}"]
+"#
+    ))
+    .file("dist/keep.txt", "kept");
+    let mut child = stages()
+        .current_dir(project.path())
+        .args([
+            "build",
+            "files",
+            "slow",
+            "--progress",
+            "plain",
+            "--no-cache",
+        ])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn stages");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    loop {
+        let line = lines.next().expect("the build ended early").expect("read");
+        seen.push(line.clone());
+        if line == "[slow] slow-step-42" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "{seen:?}");
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let exit = child.wait().expect("wait");
+    assert_eq!(exit.code(), Some(130), "{seen:?}\n{rest:?}");
+    assert!(
+        containers_labelled("dev.stages.test", &marker).is_empty(),
+        "containers left behind"
+    );
+    assert!(!image_exists(&tag), "a tag was set by an interrupted build");
+    let entries: Vec<String> = std::fs::read_dir(project.path().join("dist"))
+        .expect("dist")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(entries, ["keep.txt"], "the output directory changed");
+    let parent: Vec<String> = std::fs::read_dir(project.path())
+        .expect("project")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".stages-export-"))
+        .collect();
+    assert!(parent.is_empty(), "staging directories left: {parent:?}");
+}

@@ -27,12 +27,7 @@ use super::engine_api::{
 use crate::engine::client::{DockerEngine, split_reference};
 
 fn op(operation: &'static str) -> impl Fn(BollardError) -> OpError {
-    move |error| match &error {
-        BollardError::DockerResponseServerError {
-            status_code: 404, ..
-        } => OpError::not_found(operation, error.to_string()),
-        _ => OpError::new(operation, error.to_string()),
-    }
+    move |error| OpError::from_bollard(operation, error)
 }
 
 fn to_map(pairs: &BTreeMap<String, String>) -> HashMap<String, String> {

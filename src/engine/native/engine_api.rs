@@ -1,6 +1,7 @@
 //! The Engine primitives step execution needs, as a trait so that unit tests
 //! can fake the Engine. The real implementation over bollard is
-//! `docker_adapter`; nothing else in `native` touches bollard.
+//! `docker_adapter`; nothing else in `native` calls bollard, and an error
+//! from it keeps bollard's error as its source.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -8,15 +9,29 @@ use std::future::Future;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 
-/// An Engine operation failed; `operation` names it ("commit", "upload"…).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// An Engine operation failed; `operation` names it ("commit", "upload"…),
+/// and the bollard error it came from, if any, is its source.
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{operation}: {message}")]
 pub struct OpError {
     pub operation: &'static str,
     pub message: String,
     /// The Engine answered "no such object".
     pub not_found: bool,
+    #[source]
+    pub source: Option<std::sync::Arc<bollard::errors::Error>>,
 }
+
+/// Equal when they say the same; the source is not compared.
+impl PartialEq for OpError {
+    fn eq(&self, other: &Self) -> bool {
+        self.operation == other.operation
+            && self.message == other.message
+            && self.not_found == other.not_found
+    }
+}
+
+impl Eq for OpError {}
 
 impl OpError {
     pub fn new(operation: &'static str, message: impl Into<String>) -> Self {
@@ -24,6 +39,7 @@ impl OpError {
             operation,
             message: message.into(),
             not_found: false,
+            source: None,
         }
     }
 
@@ -31,6 +47,23 @@ impl OpError {
         Self {
             not_found: true,
             ..Self::new(operation, message)
+        }
+    }
+
+    /// An error of the Engine's client, kept as the source.
+    pub fn from_bollard(operation: &'static str, error: bollard::errors::Error) -> Self {
+        let not_found = matches!(
+            error,
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                ..
+            }
+        );
+        Self {
+            operation,
+            message: error.to_string(),
+            not_found,
+            source: Some(std::sync::Arc::new(error)),
         }
     }
 }
@@ -218,4 +251,27 @@ pub trait StepEngine: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), OpError>> + Send;
 
     fn remove_image(&self, image: &str) -> impl Future<Output = Result<(), OpError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OpError;
+
+    #[test]
+    fn an_engine_error_names_the_operation_and_keeps_its_source() {
+        let error = OpError::from_bollard(
+            "commit",
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                message: "No such container: abc".into(),
+            },
+        );
+        assert!(error.not_found);
+        assert!(error.to_string().starts_with("commit: "), "{error}");
+        let source = std::error::Error::source(&error).map(ToString::to_string);
+        assert!(
+            source.is_some_and(|s| s.contains("No such container")),
+            "bollard's error is the source"
+        );
+    }
 }

@@ -12,7 +12,7 @@
 //! the new steps run; a change in one copy redoes the group's copies, which
 //! is cheap next to a container and a commit per step.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use super::build::{NativeBuild, StageFailure, StageOutput};
 use super::copy_step::{self, PreparedCopy};
@@ -172,12 +172,13 @@ async fn execute<E: StepEngine>(
     let (fetched, created) = futures_util::future::join(fetches, created).await;
     let container = created.map_err(|e| first.at.fail(&first.state, e))?;
     let outcome = async {
+        let mut known = HashSet::new();
         for (member, fetched) in members.iter().zip(fetched) {
             let fetched = fetched?;
             build
                 .observer
                 .step_started(&member.state.stage, member.at.index, &member.at.text);
-            apply(build, member, &fetched, &container)
+            apply(build, member, &fetched, &container, &mut known)
                 .await
                 .map_err(|e| member.at.fail(&member.state, e))?;
         }
@@ -197,9 +198,12 @@ async fn apply<E: StepEngine>(
     member: &Planned,
     fetched: &[Vec<u8>],
     container: &str,
+    known: &mut HashSet<String>,
 ) -> Result<(), OpError> {
     match &member.work {
-        Work::Copy(copy) => copy_step::apply(build, &member.state, copy, fetched, container).await,
+        Work::Copy(copy) => {
+            copy_step::apply(build, &member.state, copy, fetched, container, known).await
+        }
         Work::Configure => {
             super::config_step::create_workdirs(build, container, &member.state.workdirs).await
         }

@@ -6,7 +6,7 @@
 //! which commits). `--chown` names are looked up in that container's own
 //! `/etc/passwd` and `/etc/group`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 
 use super::archive::TarWriter;
@@ -245,12 +245,15 @@ pub async fn fetch<E: StepEngine>(
 
 /// Write the files of a prepared copy into `container`, whose file system
 /// is the stage's as `state` describes it; `fetched` is what `fetch` gave.
+/// `known` holds paths known to exist in the container (copies add to a
+/// container, never remove), so a group of copies asks the Engine less.
 pub async fn apply<E: StepEngine>(
     build: &NativeBuild<E>,
     state: &StageState,
     copy: &PreparedCopy,
     fetched: &[Vec<u8>],
     container: &str,
+    known: &mut HashSet<String>,
 ) -> Result<(), OpError> {
     let words = &copy.words;
     let owner = resolve_owner(build, container, words.chown.as_deref()).await?;
@@ -272,8 +275,15 @@ pub async fn apply<E: StepEngine>(
                 .map_err(|e| OpError::new("copy", e.to_string()))?
         }
     };
-    create_missing_parents(build, container, &planned.entries, owner).await?;
-    build.engine.upload(container, planned.tar).await
+    create_missing_parents(build, container, &planned.entries, owner, known).await?;
+    build.engine.upload(container, planned.tar).await?;
+    known.extend(
+        planned
+            .entries
+            .iter()
+            .map(|e| e.trim_end_matches('/').to_owned()),
+    );
+    Ok(())
 }
 
 /// Tars of `paths` in `image`, read through a container that is never started.
@@ -328,26 +338,33 @@ fn workdir(state: &StageState) -> &str {
 
 /// Docker creates the missing directories above what a copy writes with
 /// the copy's owner (`--chown`), mode 0755; the upload alone would leave
-/// them to root.
+/// them to root. Paths in `known` exist already and are not asked about.
 async fn create_missing_parents<E: StepEngine>(
     build: &NativeBuild<E>,
     container: &str,
     entries: &[String],
     owner: Owner,
+    known: &mut HashSet<String>,
 ) -> Result<(), OpError> {
+    let written: HashSet<&str> = entries.iter().map(|e| e.trim_end_matches('/')).collect();
     let mut parents: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for entry in entries {
-        let mut path = entry.trim_end_matches('/').to_owned();
+        let mut path = entry.trim_end_matches('/');
         while let Some((parent, _)) = path.rsplit_once('/') {
-            let parent = parent.to_owned();
-            if parent.is_empty() || entries.contains(&parent) || parents.contains(&parent) {
+            if parent.is_empty() || written.contains(parent) || known.contains(parent) {
                 break;
             }
-            parents.push(parent.clone());
+            if !seen.insert(parent.to_owned()) {
+                break;
+            }
+            parents.push(parent.to_owned());
             path = parent;
         }
     }
-    create_missing_dirs(build, container, &parents, owner, "copy").await
+    create_missing_dirs(build, container, &parents, owner, "copy").await?;
+    known.extend(parents);
+    Ok(())
 }
 
 /// The numeric owner for `--chown`, reading the image's account files when

@@ -4,7 +4,7 @@
 
 mod engine_support;
 
-use engine_support::{Project, engine, files, inspect, label, remove_images, unique};
+use engine_support::{Project, engine, files, inspect, label, remove_images, stages, unique};
 use sha2::{Digest, Sha256};
 
 fn config_digest(path: &std::path::Path) -> String {
@@ -323,6 +323,28 @@ fn json_progress_is_one_object_per_line_and_quiet_prints_the_image_id() {
     for wanted in ["target-started", "step", "output", "image-built", "tagged"] {
         assert!(kinds.contains(&wanted), "{wanted} missing in {kinds:?}");
     }
+    // The native back end runs stages at once and reports each start and end.
+    let native = stages()
+        .current_dir(project.path())
+        .args(["build", "--progress", "json", "--no-cache"])
+        .output()
+        .expect("run stages");
+    assert!(native.status.success());
+    let native_kinds: Vec<String> = String::from_utf8_lossy(&native.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|e| e["event"].as_str().map(str::to_owned))
+        .collect();
+    let position = |kind: &str| {
+        native_kinds
+            .iter()
+            .position(|k| k == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {native_kinds:?}"))
+    };
+    assert!(
+        position("stage-started") < position("step") && position("step") < position("stage-done"),
+        "{native_kinds:?}"
+    );
     assert!(
         events.iter().any(|e| e["event"] == "output"
             && e["line"] == "progress-output"

@@ -70,6 +70,11 @@ pub enum Event<'a> {
         target: &'a str,
         path: &'a Path,
     },
+    /// A stage starts running (back ends that run stages at once report
+    /// it; before it the stage is waiting for the stages it needs).
+    StageStarted {
+        stage: &'a str,
+    },
     /// A stage finished (back ends that run stages at once report it;
     /// `cached`: every step came from the cache).
     StageDone {
@@ -158,6 +163,8 @@ impl ProgressSink for Reporter {
                 Event::Exported { target, path } => {
                     self.plain(target, &format!("exported {}", path.display()));
                 }
+                // Its first step says as much.
+                Event::StageStarted { .. } => {}
                 Event::StageDone { stage, cached } => {
                     self.plain(stage, if cached { "done (cached)" } else { "done" })
                 }
@@ -207,6 +214,11 @@ impl Reporter {
             Event::Tagged { target, tag } => eprintln!("✔ {target}: tagged {tag}"),
             Event::Exported { target, path } => {
                 eprintln!("✔ {target}: exported {}", path.display())
+            }
+            Event::StageStarted { stage } => {
+                if let Some(view) = &mut self.view {
+                    view.stage_started(stage);
+                }
             }
             Event::StageDone { stage, cached } => {
                 if let Some(view) = &mut self.view {
@@ -264,6 +276,16 @@ impl LiveView {
             multi,
             bars,
             reports_ends: false,
+        }
+    }
+
+    /// `stage` stops waiting; from now on the back end reports each end.
+    fn stage_started(&mut self, stage: &str) {
+        self.reports_ends = true;
+        if let Some((_, bar, _)) = self.bars.iter().find(|(s, _, _)| s == stage) {
+            // Waiting time is not the stage's own.
+            bar.reset_elapsed();
+            bar.set_message("running");
         }
     }
 
@@ -348,6 +370,7 @@ pub fn event_json(event: &Event<'_>) -> serde_json::Value {
         Event::Exported { target, path } => {
             json!({ "event": "exported", "target": target, "path": path.display().to_string() })
         }
+        Event::StageStarted { stage } => json!({ "event": "stage-started", "stage": stage }),
         Event::StageDone { stage, cached } => {
             json!({ "event": "stage-done", "stage": stage, "cached": cached })
         }

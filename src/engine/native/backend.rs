@@ -68,6 +68,7 @@ enum Message {
     },
     Cached(String),
     Output(String, String),
+    StageStarted(String),
     StageDone {
         stage: String,
         cached: bool,
@@ -94,6 +95,10 @@ impl ChannelObserver {
 }
 
 impl BuildObserver for ChannelObserver {
+    fn stage_started(&self, stage: &str) {
+        let _ = self.sender.send(Message::StageStarted(stage.to_owned()));
+    }
+
     fn step_started(&self, stage: &str, index: usize, text: &str) {
         self.count(stage, 1, 0);
         let total = self.totals.get(stage).copied().unwrap_or(index + 1);
@@ -145,6 +150,7 @@ fn forward(progress: &mut dyn ProgressSink, message: Message) {
             text: &text,
         }),
         Message::Cached(stage) => progress.event(Event::Cached { stage: &stage }),
+        Message::StageStarted(stage) => progress.event(Event::StageStarted { stage: &stage }),
         Message::Output(stage, line) => progress.event(Event::Output {
             stage: &stage,
             line: &line,

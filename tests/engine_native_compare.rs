@@ -77,9 +77,29 @@ from = "scratch"
 steps = [{{ artifact = "out", to = "/" }}]
 entrypoint = ["/version"]
 
+# Copies that share one container in the native build: each sees what
+# the ones before it wrote (an account file, a directory, a WORKDIR).
+[stages.gathered]
+from = "busybox:stages-test"
+steps = [
+  {{ copy = "accounts/passwd", to = "/etc/passwd" }},
+  {{ copy = "accounts/group", to = "/etc/group" }},
+  {{ copy = "conf", to = "/srv/conf", chown = "app:app" }},
+  {{ env = {{ STEP = "two" }} }},
+  {{ copy = "hello.txt", to = "/srv/conf" }},
+  {{ workdir = "/srv/new/place" }},
+  {{ artifact = "out", to = "copied/", chown = "app" }},
+  {{ copy = "lib/util.h", to = "deep/er/" }},
+]
+cmd = ["ls", "/srv"]
+
 [targets.runtime]
 stage = "runtime"
 tags = ["{tag}-runtime:native"]
+
+[targets.gathered]
+stage = "gathered"
+tags = ["{tag}-gathered:native"]
 
 [targets.minimal]
 stage = "minimal"
@@ -94,6 +114,11 @@ fn fixture(tag: &str) -> Project {
         .file("lib/util.h", "#pragma once\n")
         .file("conf/app.conf", "key = value\n")
         .file("conf/nested/more.conf", "more\n")
+        .file(
+            "accounts/passwd",
+            "root:x:0:0:root:/root:/bin/sh\napp:x:1234:2345::/srv:/bin/sh\n",
+        )
+        .file("accounts/group", "root:x:0:\napp:x:2345:\n")
 }
 
 fn build(project: &Project, backend: &str, extra: &[&str]) -> Run {
@@ -190,7 +215,7 @@ fn native_and_classic_builds_give_the_same_images() {
     let toml = manifest(&tag).replace(":native\"", ":classic\"");
     std::fs::write(project.path().join("stages.toml"), toml).expect("write");
     build(&project, "dockerfile", &[]).success();
-    for target in ["runtime", "minimal"] {
+    for target in ["runtime", "minimal", "gathered"] {
         assert_same_image(
             &format!("{tag}-{target}:native"),
             &format!("{tag}-{target}:classic"),
@@ -201,6 +226,8 @@ fn native_and_classic_builds_give_the_same_images() {
         &format!("{tag}-runtime:classic"),
         &format!("{tag}-minimal:native"),
         &format!("{tag}-minimal:classic"),
+        &format!("{tag}-gathered:native"),
+        &format!("{tag}-gathered:classic"),
     ]);
 }
 

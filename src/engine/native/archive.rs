@@ -40,6 +40,7 @@ pub struct TarWriter {
     owner: Owner,
     chmod: Option<u32>,
     entries: Vec<String>,
+    dir_destinations: Vec<String>,
 }
 
 impl TarWriter {
@@ -52,6 +53,18 @@ impl TarWriter {
             owner,
             chmod,
             entries: Vec::new(),
+            dir_destinations: Vec::new(),
+        }
+    }
+
+    /// A directory's contents are copied into `dest`: Docker gives `dest`,
+    /// when it creates it, the copy's owner, but the directories above it
+    /// to root (for a file, every directory it creates gets the owner).
+    pub fn copies_directory_into(&mut self, dest: &str) {
+        let dest = dest.trim_end_matches('/');
+        let dest = if dest.is_empty() { "/" } else { dest };
+        if !self.dir_destinations.iter().any(|d| d == dest) {
+            self.dir_destinations.push(dest.to_owned());
         }
     }
 
@@ -177,6 +190,7 @@ impl TarWriter {
             tar,
             digest,
             entries: self.entries,
+            dir_destinations: self.dir_destinations,
         })
     }
 }

@@ -65,6 +65,9 @@ pub struct CopyPlan {
     pub tar: Vec<u8>,
     pub digest: String,
     pub entries: Vec<String>,
+    /// Where directories' contents were copied into (see
+    /// `TarWriter::copies_directory_into`).
+    pub dir_destinations: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +141,7 @@ fn add_source(
     let path = resolve_inside(root, source)?;
     let meta = fs::metadata(&path).map_err(io_error(&path))?;
     if meta.is_dir() {
+        writer.copies_directory_into(dest);
         return add_dir_contents(request, &path, source, dest, writer);
     }
     let name = source.rsplit('/').next().unwrap_or(source);

@@ -275,7 +275,7 @@ pub async fn apply<E: StepEngine>(
                 .map_err(|e| OpError::new("copy", e.to_string()))?
         }
     };
-    create_missing_parents(build, container, &planned.entries, owner, known).await?;
+    create_missing_parents(build, container, &planned, owner, known).await?;
     build.engine.upload(container, planned.tar).await?;
     known.extend(
         planned
@@ -336,16 +336,19 @@ fn workdir(state: &StageState) -> &str {
     }
 }
 
-/// Docker creates the missing directories above what a copy writes with
-/// the copy's owner (`--chown`), mode 0755; the upload alone would leave
-/// them to root. Paths in `known` exist already and are not asked about.
+/// Docker creates the missing directories above what a copy writes, mode
+/// 0755: with the copy's owner (`--chown`) above a file, and above the
+/// directory a directory's contents go into, but that directory itself;
+/// the upload alone would leave them all to root. Paths in `known` exist
+/// already and are not asked about.
 async fn create_missing_parents<E: StepEngine>(
     build: &NativeBuild<E>,
     container: &str,
-    entries: &[String],
+    planned: &CopyPlan,
     owner: Owner,
     known: &mut HashSet<String>,
 ) -> Result<(), OpError> {
+    let entries = &planned.entries;
     let written: HashSet<&str> = entries.iter().map(|e| e.trim_end_matches('/')).collect();
     let mut parents: Vec<String> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
@@ -362,9 +365,32 @@ async fn create_missing_parents<E: StepEngine>(
             path = parent;
         }
     }
-    create_missing_dirs(build, container, &parents, owner, "copy").await?;
-    known.extend(parents);
+    let dirs = &planned.dir_destinations;
+    // Entries that a file copy wrote, not a directory's contents.
+    let loose: Vec<&str> = entries
+        .iter()
+        .map(|e| e.trim_end_matches('/'))
+        .filter(|e| !dirs.iter().any(|d| within(e, d)))
+        .collect();
+    let (root_owned, copy_owned): (Vec<String>, Vec<String>) =
+        parents.into_iter().partition(|parent| {
+            dirs.iter().any(|d| d != parent && within(d, parent))
+                && !loose.iter().any(|e| within(e, parent))
+        });
+    create_missing_dirs(build, container, &root_owned, Owner::default(), "copy").await?;
+    create_missing_dirs(build, container, &copy_owned, owner, "copy").await?;
+    known.extend(root_owned);
+    known.extend(copy_owned);
     Ok(())
+}
+
+/// `path` is `dir` or lies under it.
+fn within(path: &str, dir: &str) -> bool {
+    dir == "/"
+        || path == dir
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// The numeric owner for `--chown`, reading the image's account files when

@@ -36,6 +36,9 @@ pub fn retarget(
         let clean = clean_relative(&raw).ok_or_else(|| escapes(&raw))?;
         let header = entry.header().clone();
         let is_dir = header.entry_type() == tar::EntryType::Directory;
+        if root_is_dir.is_none() && is_dir {
+            writer.copies_directory_into(dest);
+        }
         let root_dir = *root_is_dir.get_or_insert(is_dir);
         let target = if root_dir {
             // Drop the root component: a directory's contents are copied.

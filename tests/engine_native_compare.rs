@@ -39,6 +39,7 @@ context = "."
 
 [args]
 BASE = "busybox:stages-test"
+CHANNEL = "stable"
 
 [stages.build]
 from = "${{BASE}}"
@@ -93,9 +94,41 @@ steps = [
 ]
 cmd = ["ls", "/srv"]
 
+# ARG scoping, ADD of a tarball, nested WORKDIR and USER changes, and
+# ONBUILD triggers that run in the stage built on this one.
+[stages.parent]
+from = "${{BASE}}"
+args = {{ CHANNEL = {{}} }}
+workdir = "/p"
+steps = [
+  {{ run = "echo ${{CHANNEL:-unset}} > /p/channel" }},
+  {{ add = "bundle.tar", to = "/p/unpacked/" }},
+  {{ workdir = "inner" }},
+  {{ user = "nobody" }},
+  {{ run = "id -u > /tmp/whoami && pwd > /tmp/where" }},
+  {{ user = "root" }},
+  {{ arg = {{ LATE = "late" }} }},
+  {{ run = "echo $LATE > late" }},
+]
+onbuild = ["RUN echo triggered > /onbuild.txt", "WORKDIR /from-trigger"]
+
+# A chain from that stage: a file straight from an image, and context files
+# through .dockerignore.
+[stages.child]
+from = {{ stage = "parent" }}
+steps = [
+  {{ copy = "/etc/group", from-image = "busybox:stages-test", to = "/copied-group" }},
+  {{ copy = "assets", to = "/ctx/" }},
+  {{ run = "ls /ctx > /ctx.list" }},
+]
+
 [targets.runtime]
 stage = "runtime"
 tags = ["{tag}-runtime:native"]
+
+[targets.child]
+stage = "child"
+tags = ["{tag}-child:native"]
 
 [targets.gathered]
 stage = "gathered"
@@ -109,7 +142,7 @@ tags = ["{tag}-minimal:native"]
 }
 
 fn fixture(tag: &str) -> Project {
-    Project::new(&manifest(tag))
+    let project = Project::new(&manifest(tag))
         .file("hello.txt", "hello\n")
         .file("lib/util.h", "#pragma once\n")
         .file("conf/app.conf", "key = value\n")
@@ -119,6 +152,37 @@ fn fixture(tag: &str) -> Project {
             "root:x:0:0:root:/root:/bin/sh\napp:x:1234:2345::/srv:/bin/sh\n",
         )
         .file("accounts/group", "root:x:0:\napp:x:2345:\n")
+        .file(".dockerignore", "assets/*.tmp\n")
+        .file("assets/keep.txt", "kept\n")
+        .file("assets/drop.tmp", "ignored\n");
+    std::fs::write(project.path().join("bundle.tar"), bundle()).expect("write bundle.tar");
+    project
+}
+
+/// A small tarball for ADD to extract: a directory, a file and a link.
+fn bundle() -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut dir = tar::Header::new_gnu();
+    dir.set_entry_type(tar::EntryType::Directory);
+    dir.set_mode(0o750);
+    dir.set_size(0);
+    builder
+        .append_data(&mut dir, "pkg/", std::io::empty())
+        .expect("dir entry");
+    let data = b"bundled\n";
+    let mut file = tar::Header::new_gnu();
+    file.set_mode(0o640);
+    file.set_size(data.len() as u64);
+    builder
+        .append_data(&mut file, "pkg/data.txt", &data[..])
+        .expect("file entry");
+    let mut link = tar::Header::new_gnu();
+    link.set_entry_type(tar::EntryType::Symlink);
+    link.set_size(0);
+    builder
+        .append_link(&mut link, "pkg/current", "data.txt")
+        .expect("link entry");
+    builder.into_inner().expect("tar")
 }
 
 fn build(project: &Project, backend: &str, extra: &[&str]) -> Run {
@@ -215,12 +279,29 @@ fn native_and_classic_builds_give_the_same_images() {
     let toml = manifest(&tag).replace(":native\"", ":classic\"");
     std::fs::write(project.path().join("stages.toml"), toml).expect("write");
     build(&project, "dockerfile", &[]).success();
-    for target in ["runtime", "minimal", "gathered"] {
+    for target in ["runtime", "minimal", "gathered", "child"] {
         assert_same_image(
             &format!("{tag}-{target}:native"),
             &format!("{tag}-{target}:classic"),
         );
     }
+    // Both ran the parent's ONBUILD triggers (and the image says where).
+    let child = tree(&format!("{tag}-child:native"));
+    let has = |name: &str| {
+        child
+            .keys()
+            .any(|k| k.trim_start_matches("./").trim_start_matches('/') == name)
+    };
+    assert!(
+        has("onbuild.txt"),
+        "no trigger output in {:?}",
+        child.keys()
+    );
+    assert!(has("ctx/keep.txt") && !has("ctx/drop.tmp"), ".dockerignore");
+    assert!(
+        has("p/unpacked/pkg/data.txt"),
+        "the tarball was not extracted"
+    );
     remove_images(&[
         &format!("{tag}-runtime:native"),
         &format!("{tag}-runtime:classic"),
@@ -228,6 +309,8 @@ fn native_and_classic_builds_give_the_same_images() {
         &format!("{tag}-minimal:classic"),
         &format!("{tag}-gathered:native"),
         &format!("{tag}-gathered:classic"),
+        &format!("{tag}-child:native"),
+        &format!("{tag}-child:classic"),
     ]);
 }
 

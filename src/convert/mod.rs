@@ -10,4 +10,6 @@ pub mod import;
 pub mod migrate;
 
 pub use export::{ExportOptions, ExportedDockerfile, ExportedStep, export_dockerfile};
-pub use import::{ImportOptions, Imported, import_dockerfile, import_dockerfile_source};
+pub use import::{
+    ImportOptions, Imported, import_dockerfile, import_dockerfile_source, trigger_step,
+};

@@ -182,5 +182,29 @@ fn stage_names(groups: &[&[Node]]) -> Vec<String> {
     names
 }
 
+/// An ONBUILD trigger, as an image keeps it (one Dockerfile instruction),
+/// as the step it becomes in a stage built on that image. `stage_names`
+/// are the project's stages, for a `--from`; `current` is the stage's
+/// index among them. Only step instructions can be run this way.
+pub fn trigger_step(
+    trigger: &str,
+    stage_names: &[String],
+    current: usize,
+) -> Result<crate::config::model::StepKind, Diagnostic> {
+    let file = crate::dockerfile::parse(trigger)?;
+    let [node] = file.nodes.as_slice() else {
+        return Err(Diagnostic::error(
+            codes::MALFORMED,
+            format!("the ONBUILD trigger `{trigger}` is not one instruction"),
+        ));
+    };
+    let cx = context::Context {
+        escape: file.escape,
+        stage_names: stage_names.iter().map(|n| n.to_lowercase()).collect(),
+        current,
+    };
+    steps::step(node, &cx)
+}
+
 #[cfg(test)]
 mod tests;

@@ -176,3 +176,22 @@ mod no_panic {
         }
     }
 }
+
+#[test]
+fn onbuild_triggers_become_the_steps_they_run() {
+    let names = vec!["build".to_owned(), "app".to_owned()];
+    let run = trigger_step("RUN make install", &names, 1).expect("a RUN trigger");
+    assert!(matches!(run, StepKind::Run(_)), "{run:?}");
+    let copy = trigger_step("COPY --from=build /out /app", &names, 1).expect("a COPY trigger");
+    match copy {
+        StepKind::Copy(copy) => assert!(
+            matches!(&copy.from, Some(CopyFrom::Stage(s)) if s.value == "build"),
+            "{:?}",
+            copy.from
+        ),
+        other => panic!("{other:?}"),
+    }
+    let cmd = trigger_step("CMD [\"serve\"]", &names, 1).expect_err("CMD is no step");
+    assert!(cmd.message.contains("CMD"), "{}", cmd.message);
+    assert!(trigger_step("", &names, 1).is_err());
+}

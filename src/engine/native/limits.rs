@@ -2,8 +2,9 @@
 //! runs: on top of the checker's list for this back end (`ssh` mounts,
 //! git sources…), ADD from URLs, `--checksum`, `--parents`, wildcards in
 //! copies from another image, bind mounts from an external image,
-//! `security` on a run step, a FROM platform, and secrets that a step
-//! requires but `--secret` does not give.
+//! `security` on a run step, a FROM platform, ONBUILD triggers of a base
+//! stage that are not steps, and secrets that a step requires but
+//! `--secret` does not give.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -42,6 +43,22 @@ pub fn native_limits(
     {
         if let Some(platform) = &stage.platform {
             out.push(refuse("a stage platform", platform.span));
+        }
+        // The base stage's ONBUILD triggers run here, as steps.
+        if let crate::config::model::Base::Stage(base) = &stage.from.value
+            && let Some(base) = project.stage(base)
+        {
+            for trigger in &base.config.onbuild {
+                if crate::convert::trigger_step(&trigger.value, &[], 0).is_err() {
+                    out.push(refuse(
+                        &format!(
+                            "the ONBUILD trigger `{}` of stage `{}`",
+                            trigger.value, base.name.value
+                        ),
+                        trigger.span,
+                    ));
+                }
+            }
         }
         let mut shell = stage.shell.as_ref().map(|s| s.value.clone());
         for step in &stage.steps {
@@ -182,5 +199,24 @@ from = "busybox"
         let secrets = BTreeMap::from([("token".to_owned(), PathBuf::from("/dev/null"))]);
         let found = native_limits(&project, &["b".to_owned()], &secrets);
         assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn onbuild_triggers_of_a_base_stage_must_be_steps() {
+        let project = project(
+            r#"
+[stages.base]
+from = "busybox"
+onbuild = ["RUN make", "CMD [\"serve\"]"]
+
+[stages.app]
+from = { stage = "base" }
+"#,
+        );
+        let stages = vec!["base".to_owned(), "app".to_owned()];
+        let found = native_limits(&project, &stages, &BTreeMap::new());
+        let messages: Vec<&str> = found.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(messages[0].contains("CMD"), "{messages:?}");
     }
 }

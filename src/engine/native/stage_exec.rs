@@ -13,7 +13,7 @@ use super::scope::StageScope;
 use super::step_common::{StageState, StepRef};
 use super::step_text::step_text;
 use super::{config_step, copy_group, run_step};
-use crate::config::model::{Base, Stage, Step, StepKind};
+use crate::config::model::{Base, ImageConfig, Stage, Step, StepKind};
 
 /// The PATH Docker gives a stage whose base sets no environment.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -28,8 +28,9 @@ pub async fn run_stage<E: StepEngine>(
         .stage(name)
         .ok_or_else(|| StageFailure::new(name, "no such stage"))?;
     let (image, mut settings) = resolve_base(build, stage, inputs).await?;
-    // ONBUILD triggers are not inherited.
-    settings.onbuild.clear();
+    // The base's ONBUILD triggers run first, and are not inherited.
+    let triggers = trigger_steps(build, stage, &std::mem::take(&mut settings.onbuild))?;
+    let trigger_count = triggers.len();
     // Like Docker's builders, a base without an environment gets the default PATH.
     if settings.env.is_empty() {
         settings
@@ -50,13 +51,49 @@ pub async fn run_stage<E: StepEngine>(
         workdirs: Vec::new(),
         no_cache: build.no_cache_for(name),
     };
+    // Triggers run as if they were the first instructions after FROM, so
+    // before the stage's own settings.
+    let triggers: Vec<(usize, &Step)> = triggers.iter().enumerate().collect();
+    run_steps(build, &mut state, &triggers, None, inputs).await?;
     apply_stage_settings(&mut state, stage)?;
     let final_step = StepRef {
-        index: stage.steps.len(),
+        index: stage.steps.len() + trigger_count,
         text: "image configuration".to_owned(),
         span: stage.name.span,
     };
-    let steps: Vec<(usize, &Step)> = stage.steps.iter().enumerate().collect();
+    let steps: Vec<(usize, &Step)> = stage
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| (trigger_count + i, step))
+        .collect();
+    let configured = run_steps(
+        build,
+        &mut state,
+        &steps,
+        Some((&final_step, &stage.config)),
+        inputs,
+    )
+    .await?;
+    if !configured {
+        config_step::finish(build, &mut state, &final_step, &stage.config).await?;
+    }
+    Ok(StageOutput {
+        image: state.image,
+        settings: state.settings,
+    })
+}
+
+/// Run `steps` in order; `Ok(true)` when `config` (the stage's image
+/// configuration, applied after the last step) went into the commit of the
+/// copies that end them.
+async fn run_steps<E: StepEngine>(
+    build: &NativeBuild<E>,
+    state: &mut StageState,
+    steps: &[(usize, &Step)],
+    config: Option<(&StepRef, &ImageConfig)>,
+    inputs: &BTreeMap<String, StageOutput>,
+) -> Result<bool, StageFailure> {
     let mut next = 0;
     let mut configured = false;
     while let Some(&(index, step)) = steps.get(next) {
@@ -66,13 +103,13 @@ pub async fn run_stage<E: StepEngine>(
             text: text.clone(),
             span: step.span,
         };
-        if apply_setting(&mut state, &at, &step.kind)? {
+        if apply_setting(state, &at, &step.kind)? {
             next += 1;
             continue;
         }
         if let StepKind::Run(run) = &step.kind {
-            build.observer.step_started(name, index, &text);
-            run_step::run(build, &mut state, &at, run, inputs).await?;
+            build.observer.step_started(&state.stage, index, &text);
+            run_step::run(build, state, &at, run, inputs).await?;
             next += 1;
             continue;
         }
@@ -82,18 +119,50 @@ pub async fn run_stage<E: StepEngine>(
             .iter()
             .position(|(_, s)| matches!(s.kind, StepKind::Run(_)))
             .map_or(steps.len(), |offset| next + offset);
-        let config = (end == steps.len()).then_some((&final_step, &stage.config));
-        configured = config.is_some();
-        copy_group::run(build, &mut state, &steps[next..end], config, inputs).await?;
+        let group_config = config.filter(|_| end == steps.len());
+        configured = group_config.is_some();
+        copy_group::run(build, state, &steps[next..end], group_config, inputs).await?;
         next = end;
     }
-    if !configured {
-        config_step::finish(build, &mut state, &final_step, &stage.config).await?;
-    }
-    Ok(StageOutput {
-        image: state.image,
-        settings: state.settings,
-    })
+    Ok(configured)
+}
+
+/// The base image's ONBUILD triggers as steps, placed at the stage's
+/// `from`, the way Docker runs them right after FROM.
+fn trigger_steps<E: StepEngine>(
+    build: &NativeBuild<E>,
+    stage: &Stage,
+    triggers: &[String],
+) -> Result<Vec<Step>, StageFailure> {
+    let names: Vec<String> = build
+        .project
+        .stages
+        .iter()
+        .map(|s| s.name.value.clone())
+        .collect();
+    let current = names
+        .iter()
+        .position(|n| *n == stage.name.value)
+        .unwrap_or(names.len());
+    triggers
+        .iter()
+        .map(|trigger| {
+            crate::convert::trigger_step(trigger, &names, current)
+                .map(|kind| Step {
+                    kind,
+                    span: stage.from.span,
+                })
+                .map_err(|diagnostic| StageFailure {
+                    stage: stage.name.value.clone(),
+                    step: Some(format!("ONBUILD {trigger}")),
+                    span: Some(stage.from.span),
+                    message: format!(
+                        "the base image's ONBUILD trigger cannot run here: {}",
+                        diagnostic.message
+                    ),
+                })
+        })
+        .collect()
 }
 
 /// Apply a step that only changes the stage's settings (ENV, ARG, WORKDIR,

@@ -122,9 +122,21 @@ steps = [
   {{ run = "ls /ctx > /ctx.list" }},
 ]
 
+# Fan-out: two independent stages (built at once natively), one copying from both.
+[stages.fan]
+from = "scratch"
+steps = [
+  {{ copy = "/out/version", from = "build", to = "/from-build" }},
+  {{ copy = "/p/channel", from = "parent", to = "/from-parent" }},
+]
+
 [targets.runtime]
 stage = "runtime"
 tags = ["{tag}-runtime:native"]
+
+[targets.fan]
+stage = "fan"
+tags = ["{tag}-fan:native"]
 
 [targets.child]
 stage = "child"
@@ -279,7 +291,7 @@ fn native_and_classic_builds_give_the_same_images() {
     let toml = manifest(&tag).replace(":native\"", ":classic\"");
     std::fs::write(project.path().join("stages.toml"), toml).expect("write");
     build(&project, "dockerfile", &[]).success();
-    for target in ["runtime", "minimal", "gathered", "child"] {
+    for target in ["runtime", "minimal", "gathered", "child", "fan"] {
         assert_same_image(
             &format!("{tag}-{target}:native"),
             &format!("{tag}-{target}:classic"),
@@ -311,6 +323,8 @@ fn native_and_classic_builds_give_the_same_images() {
         &format!("{tag}-gathered:classic"),
         &format!("{tag}-child:native"),
         &format!("{tag}-child:classic"),
+        &format!("{tag}-fan:native"),
+        &format!("{tag}-fan:classic"),
     ]);
 }
 

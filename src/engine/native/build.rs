@@ -127,6 +127,10 @@ impl<E: StepEngine> NativeBuild<E> {
                     .engine
                     .images_with_label(SCRATCH_LABEL, Some("1"))
                     .await?;
+                // A commit keeps the labels of the container's image, so
+                // images built from scratch carry the label too; only the
+                // imported one has no step key.
+                found.retain(|image| !image.labels.contains_key(CACHE_KEY_LABEL));
                 // Always the same one (the oldest), so that step keys stay
                 // stable when several builds imported one at the same time.
                 found.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));

@@ -268,6 +268,38 @@ async fn copies_up_to_the_end_share_one_commit_with_the_configuration_and_target
 }
 
 #[tokio::test]
+async fn scratch_is_the_imported_empty_image_never_one_built_on_it() {
+    let engine = engine();
+    let ctx = context();
+    let first = build(&engine, ctx.path(), &["runtime"], |_| {}).await;
+    let runtime = done(&first, "runtime").image;
+    {
+        // Built from scratch, the image kept scratch's label; make it look
+        // older than scratch, as a tie in the Engine's seconds can.
+        let mut state = engine.lock();
+        let image = state.images.get_mut(&runtime).unwrap();
+        assert_eq!(
+            image
+                .settings
+                .labels
+                .get(super::build::SCRATCH_LABEL)
+                .map(String::as_str),
+            Some("1")
+        );
+        image.created = -1;
+        let file = image.files["/app/main.c"].clone();
+        image.files.insert("/poison".into(), file);
+    }
+    let again = build(&engine, ctx.path(), &["runtime"], |o| o.no_cache = true).await;
+    let image = engine.image(&done(&again, "runtime").image).unwrap();
+    let paths: Vec<&String> = image.files.keys().collect();
+    assert!(
+        !paths.iter().any(|p| p.as_str() == "/poison"),
+        "scratch must start empty: {paths:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_warm_rebuild_runs_no_container_and_gives_the_same_images() {
     let engine = engine();
     let ctx = context();

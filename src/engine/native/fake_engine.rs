@@ -194,14 +194,28 @@ impl StepEngine for FakeEngine {
             .ok_or_else(|| missing("wait", id))
     }
 
+    /// Like the Engine, the image keeps the labels of the container and of
+    /// its image that the commit does not set.
     async fn commit(&self, container: &str, settings: &ImageSettings) -> Result<String, OpError> {
         let mut state = self.lock();
-        let files = state
+        let found = state
             .containers
             .get(container)
-            .ok_or_else(|| missing("commit", container))?
-            .files
-            .clone();
+            .ok_or_else(|| missing("commit", container))?;
+        let files = found.files.clone();
+        let mut settings = settings.clone();
+        let image_id = state
+            .tags
+            .get(&found.spec.image)
+            .unwrap_or(&found.spec.image);
+        let from_image = state
+            .images
+            .get(image_id)
+            .map(|image| image.settings.labels.clone())
+            .unwrap_or_default();
+        for (key, value) in found.spec.labels.clone().into_iter().chain(from_image) {
+            settings.labels.entry(key).or_insert(value);
+        }
         state.commits += 1;
         let id = state.next_id("sha256:image-");
         let created = state.next as i64;
@@ -209,7 +223,7 @@ impl StepEngine for FakeEngine {
             id.clone(),
             FakeImage {
                 files,
-                settings: settings.clone(),
+                settings,
                 created,
             },
         );

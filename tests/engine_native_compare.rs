@@ -130,9 +130,29 @@ steps = [
   {{ copy = "/p/channel", from = "parent", to = "/from-parent" }},
 ]
 
+# Destination and ownership rules of COPY, and variables in settings.
+[stages.edges]
+from = "busybox:stages-test"
+env = {{ ROOT = "/e" }}
+steps = [
+  {{ env = {{ SUB = "$ROOT/sub" }} }},
+  {{ workdir = "$SUB" }},
+  {{ copy = ["hello.txt", "lib/util.h"], to = "multi/" }},
+  {{ run = "mkdir -p /e/existing" }},
+  {{ copy = "hello.txt", to = "/e/existing" }},
+  {{ copy = "links", to = "/e/links" }},
+  {{ copy = "hello.txt", to = "renamed.txt", chown = "1234" }},
+  {{ user = "1234:2345" }},
+  {{ run = "touch /tmp/owned-by-user && stat -c %u:%g /tmp/owned-by-user > /tmp/owner.txt" }},
+]
+
 [targets.runtime]
 stage = "runtime"
 tags = ["{tag}-runtime:native"]
+
+[targets.edges]
+stage = "edges"
+tags = ["{tag}-edges:native"]
 
 [targets.fan]
 stage = "fan"
@@ -168,6 +188,13 @@ fn fixture(tag: &str) -> Project {
         .file("assets/keep.txt", "kept\n")
         .file("assets/drop.tmp", "ignored\n");
     std::fs::write(project.path().join("bundle.tar"), bundle()).expect("write bundle.tar");
+    #[cfg(unix)]
+    {
+        std::fs::create_dir_all(project.path().join("links")).expect("links");
+        std::fs::write(project.path().join("links/target.txt"), "target\n").expect("target");
+        std::os::unix::fs::symlink("target.txt", project.path().join("links/link.txt"))
+            .expect("symlink");
+    }
     project
 }
 
@@ -291,7 +318,7 @@ fn native_and_classic_builds_give_the_same_images() {
     let toml = manifest(&tag).replace(":native\"", ":classic\"");
     std::fs::write(project.path().join("stages.toml"), toml).expect("write");
     build(&project, "dockerfile", &[]).success();
-    for target in ["runtime", "minimal", "gathered", "child", "fan"] {
+    for target in ["runtime", "minimal", "gathered", "child", "fan", "edges"] {
         assert_same_image(
             &format!("{tag}-{target}:native"),
             &format!("{tag}-{target}:classic"),
@@ -325,6 +352,8 @@ fn native_and_classic_builds_give_the_same_images() {
         &format!("{tag}-child:classic"),
         &format!("{tag}-fan:native"),
         &format!("{tag}-fan:classic"),
+        &format!("{tag}-edges:native"),
+        &format!("{tag}-edges:classic"),
     ]);
 }
 

@@ -7,12 +7,12 @@
 use std::collections::BTreeMap;
 
 use super::build::{NativeBuild, StageFailure};
-use super::engine_api::{OpError, StepEngine};
+use super::copy_step::create_missing_dirs;
+use super::engine_api::StepEngine;
+use super::group_container::GroupContainer;
 use super::owner::Owner;
 use super::settings::{SettingsError, apply_image_config};
-use super::step_common::{
-    StageState, StepRef, cached, commit, create_missing_dirs, idle_container, with_container,
-};
+use super::step_common::{StageState, StepRef, cached, commit, idle_container, with_container};
 use crate::config::model::ImageConfig;
 
 pub async fn finish<E: StepEngine>(
@@ -44,8 +44,11 @@ pub async fn finish<E: StepEngine>(
         build,
         idle_container(&snapshot.image, build.container_labels()),
         |id| async move {
-            create_workdirs(build, &id, &snapshot.workdirs).await?;
-            commit(build, snapshot, &id, key_ref, &at.text).await
+            let mut target = GroupContainer::new(build, id);
+            create_missing_dirs(&mut target, &snapshot.workdirs, Owner::default(), "workdir")
+                .await?;
+            target.flush().await?;
+            commit(build, snapshot, target.id(), key_ref, &at.text).await
         },
     )
     .await
@@ -73,13 +76,4 @@ pub fn final_settings<E: StepEngine>(
 /// The key of the configuration step, from `state` with its final settings.
 pub fn key(state: &StageState) -> String {
     state.key("CONFIG", Vec::new(), state.workdirs.clone())
-}
-
-/// Create the `workdirs` missing in `container`, owned by root, mode 0755.
-pub async fn create_workdirs<E: StepEngine>(
-    build: &NativeBuild<E>,
-    container: &str,
-    workdirs: &[String],
-) -> Result<(), OpError> {
-    create_missing_dirs(build, container, workdirs, Owner::default(), "workdir").await
 }

@@ -12,11 +12,13 @@
 //! the new steps run; a change in one copy redoes the group's copies, which
 //! is cheap next to a container and a commit per step.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use super::build::{NativeBuild, StageFailure, StageOutput};
 use super::copy_step::{self, PreparedCopy};
 use super::engine_api::{OpError, StepEngine};
+use super::group_container::GroupContainer;
+use super::owner::Owner;
 use super::step_common::{StageState, StepRef, cached, commit, idle_container};
 use super::step_text::step_text;
 use crate::config::model::{ImageConfig, Step};
@@ -151,7 +153,8 @@ fn report_cached<E: StepEngine>(build: &NativeBuild<E>, state: &StageState, memb
 /// Apply `members` in one container of `image`, commit it with the last
 /// member's settings and key, and remove the container whatever happened.
 /// What the copies read from other images is fetched at once, while the
-/// container is created.
+/// container is created; what they write is sent in one upload
+/// (`GroupContainer`).
 async fn execute<E: StepEngine>(
     build: &NativeBuild<E>,
     image: &str,
@@ -172,17 +175,21 @@ async fn execute<E: StepEngine>(
     let (fetched, created) = futures_util::future::join(fetches, created).await;
     let container = created.map_err(|e| first.at.fail(&first.state, e))?;
     let outcome = async {
-        let mut known = HashSet::new();
+        let mut target = GroupContainer::new(build, container.clone());
         for (member, fetched) in members.iter().zip(fetched) {
             let fetched = fetched?;
             build
                 .observer
                 .step_started(&member.state.stage, member.at.index, &member.at.text);
-            apply(build, member, &fetched, &container, &mut known)
+            apply(build, member, &fetched, &mut target)
                 .await
                 .map_err(|e| member.at.fail(&member.state, e))?;
         }
-        commit(build, &last.state, &container, &last.key, &last.at.text)
+        target
+            .flush()
+            .await
+            .map_err(|e| last.at.fail(&last.state, e))?;
+        commit(build, &last.state, target.id(), &last.key, &last.at.text)
             .await
             .map_err(|e| last.at.fail(&last.state, e))
     }
@@ -197,15 +204,19 @@ async fn apply<E: StepEngine>(
     build: &NativeBuild<E>,
     member: &Planned,
     fetched: &[Vec<u8>],
-    container: &str,
-    known: &mut HashSet<String>,
+    target: &mut GroupContainer<'_, E>,
 ) -> Result<(), OpError> {
     match &member.work {
-        Work::Copy(copy) => {
-            copy_step::apply(build, &member.state, copy, fetched, container, known).await
-        }
+        Work::Copy(copy) => copy_step::apply(build, &member.state, copy, fetched, target).await,
+        // Docker creates them root's.
         Work::Configure => {
-            super::config_step::create_workdirs(build, container, &member.state.workdirs).await
+            copy_step::create_missing_dirs(
+                target,
+                &member.state.workdirs,
+                Owner::default(),
+                "workdir",
+            )
+            .await
         }
     }
 }

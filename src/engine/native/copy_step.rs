@@ -9,17 +9,16 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 
-use super::archive::TarWriter;
+use super::archive::{EntryKind, TarEntry, TarWriter};
 use super::build::{NativeBuild, StageFailure, StageOutput};
 use super::cache_key::image_path_input;
 use super::copy::{CopyPlan, CopyRequest, absolute_dest, ends_as_dir, plan_copy};
 use super::engine_api::{OpError, PathKind, StepEngine};
+use super::group_container::{GroupContainer, within};
 use super::owner::{Owner, needs_lookup, parse_chmod, resolve_chown};
 use super::pathmatch::has_wildcard;
 use super::retarget::retarget;
-use super::step_common::{
-    StageState, StepRef, create_missing_dirs, idle_container, with_container,
-};
+use super::step_common::{StageState, StepRef, idle_container, with_container};
 use crate::config::model::{CopyFrom, CopyOptions, StepKind};
 use crate::located::Located;
 
@@ -245,21 +244,18 @@ pub async fn fetch<E: StepEngine>(
 
 /// Write the files of a prepared copy into `container`, whose file system
 /// is the stage's as `state` describes it; `fetched` is what `fetch` gave.
-/// `known` holds paths known to exist in the container (copies add to a
-/// container, never remove), so a group of copies asks the Engine less.
 pub async fn apply<E: StepEngine>(
     build: &NativeBuild<E>,
     state: &StageState,
     copy: &PreparedCopy,
     fetched: &[Vec<u8>],
-    container: &str,
-    known: &mut HashSet<String>,
+    container: &mut GroupContainer<'_, E>,
 ) -> Result<(), OpError> {
     let words = &copy.words;
-    let owner = resolve_owner(build, container, words.chown.as_deref()).await?;
+    let owner = resolve_owner(container, words.chown.as_deref()).await?;
     let dest = absolute_dest(workdir(state), &words.dest);
-    let dest_is_dir = !ends_as_dir(&words.dest)
-        && build.engine.path_kind(container, &dest).await? == Some(PathKind::Dir);
+    let dest_is_dir =
+        !ends_as_dir(&words.dest) && container.path_kind(&dest).await? == Some(PathKind::Dir);
     let planned = match &copy.source {
         CopySource::Context { extract } => plan(build, state, words, *extract, owner, dest_is_dir)
             .map_err(|e| OpError::new("copy", e.to_string()))?,
@@ -275,15 +271,8 @@ pub async fn apply<E: StepEngine>(
                 .map_err(|e| OpError::new("copy", e.to_string()))?
         }
     };
-    create_missing_parents(build, container, &planned, owner, known).await?;
-    build.engine.upload(container, planned.tar).await?;
-    known.extend(
-        planned
-            .entries
-            .iter()
-            .map(|e| e.trim_end_matches('/').to_owned()),
-    );
-    Ok(())
+    create_missing_parents(container, &planned, owner).await?;
+    container.add(planned.tar)
 }
 
 /// Tars of `paths` in `image`, read through a container that is never started.
@@ -339,14 +328,11 @@ fn workdir(state: &StageState) -> &str {
 /// Docker creates the missing directories above what a copy writes, mode
 /// 0755: with the copy's owner (`--chown`) above a file, and above the
 /// directory a directory's contents go into, but that directory itself;
-/// the upload alone would leave them all to root. Paths in `known` exist
-/// already and are not asked about.
+/// the upload alone would leave them all to root.
 async fn create_missing_parents<E: StepEngine>(
-    build: &NativeBuild<E>,
-    container: &str,
+    container: &mut GroupContainer<'_, E>,
     planned: &CopyPlan,
     owner: Owner,
-    known: &mut HashSet<String>,
 ) -> Result<(), OpError> {
     let entries = &planned.entries;
     let written: HashSet<&str> = entries.iter().map(|e| e.trim_end_matches('/')).collect();
@@ -355,7 +341,7 @@ async fn create_missing_parents<E: StepEngine>(
     for entry in entries {
         let mut path = entry.trim_end_matches('/');
         while let Some((parent, _)) = path.rsplit_once('/') {
-            if parent.is_empty() || written.contains(parent) || known.contains(parent) {
+            if parent.is_empty() || written.contains(parent) {
                 break;
             }
             if !seen.insert(parent.to_owned()) {
@@ -377,27 +363,51 @@ async fn create_missing_parents<E: StepEngine>(
             dirs.iter().any(|d| d != parent && within(d, parent))
                 && !loose.iter().any(|e| within(e, parent))
         });
-    create_missing_dirs(build, container, &root_owned, Owner::default(), "copy").await?;
-    create_missing_dirs(build, container, &copy_owned, owner, "copy").await?;
-    known.extend(root_owned);
-    known.extend(copy_owned);
-    Ok(())
+    create_missing_dirs(container, &root_owned, Owner::default(), "copy").await?;
+    create_missing_dirs(container, &copy_owned, owner, "copy").await
 }
 
-/// `path` is `dir` or lies under it.
-fn within(path: &str, dir: &str) -> bool {
-    dir == "/"
-        || path == dir
-        || path
-            .strip_prefix(dir)
-            .is_some_and(|rest| rest.starts_with('/'))
+/// Gather the creation of those of `dirs` the container lacks: mode 0755,
+/// owned by `owner`, parents before children.
+pub async fn create_missing_dirs<E: StepEngine>(
+    container: &mut GroupContainer<'_, E>,
+    dirs: &[String],
+    owner: Owner,
+    operation: &'static str,
+) -> Result<(), OpError> {
+    let mut missing = Vec::new();
+    for dir in dirs {
+        if container.path_kind(dir).await?.is_none() {
+            missing.push(dir.clone());
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    missing.sort();
+    let mut writer = TarWriter::new(owner, None);
+    for dir in missing {
+        writer
+            .add_entry(TarEntry {
+                path: dir,
+                kind: EntryKind::Dir,
+                mode: 0o755,
+                owner,
+                mtime: 0,
+                keep_owner: true,
+            })
+            .map_err(|e| OpError::new(operation, e.to_string()))?;
+    }
+    let plan = writer
+        .finish()
+        .map_err(|e| OpError::new(operation, e.to_string()))?;
+    container.add(plan.tar)
 }
 
 /// The numeric owner for `--chown`, reading the image's account files when
 /// the value holds names.
 async fn resolve_owner<E: StepEngine>(
-    build: &NativeBuild<E>,
-    container: &str,
+    container: &mut GroupContainer<'_, E>,
     spec: Option<&str>,
 ) -> Result<Owner, OpError> {
     let Some(spec) = spec else {
@@ -407,18 +417,17 @@ async fn resolve_owner<E: StepEngine>(
     if !needs_lookup(spec) {
         return resolve_chown(spec, None, None).map_err(chown_error);
     }
-    let passwd = read_file(build, container, "/etc/passwd").await?;
-    let group = read_file(build, container, "/etc/group").await?;
+    let passwd = read_file(container, "/etc/passwd").await?;
+    let group = read_file(container, "/etc/group").await?;
     resolve_chown(spec, passwd.as_deref(), group.as_deref()).map_err(chown_error)
 }
 
 /// A small text file from a container, `None` when it does not exist.
 async fn read_file<E: StepEngine>(
-    build: &NativeBuild<E>,
-    container: &str,
+    container: &mut GroupContainer<'_, E>,
     path: &str,
 ) -> Result<Option<String>, OpError> {
-    let tar = match build.engine.download(container, path).await {
+    let tar = match container.download(path).await {
         Ok(tar) => tar,
         Err(error) if error.not_found => return Ok(None),
         Err(error) => return Err(error),

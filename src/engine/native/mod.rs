@@ -23,6 +23,7 @@ pub mod copy_step;
 pub mod docker_adapter;
 pub mod engine_api;
 pub mod expand;
+pub mod group_container;
 pub mod limits;
 pub mod mounts;
 pub mod observer;

@@ -4,11 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::archive::{EntryKind, TarEntry, TarWriter};
 use super::build::{NativeBuild, StageFailure};
 use super::cache_key::{CACHE_KEY_LABEL, CACHE_STAGE_LABEL, CACHE_STEP_LABEL, StepKeyInput};
 use super::engine_api::{ContainerSpec, ImageSettings, OpError, StepEngine};
-use super::owner::Owner;
 use super::scope::StageScope;
 use crate::located::Span;
 
@@ -130,42 +128,4 @@ where
     let value = outcome?;
     removed?;
     Ok(value)
-}
-
-/// Create those of `dirs` that `container` lacks: mode 0755, owned by
-/// `owner`, parents before children.
-pub async fn create_missing_dirs<E: StepEngine>(
-    build: &NativeBuild<E>,
-    container: &str,
-    dirs: &[String],
-    owner: Owner,
-    operation: &'static str,
-) -> Result<(), OpError> {
-    let mut missing = Vec::new();
-    for dir in dirs {
-        if build.engine.path_kind(container, dir).await?.is_none() {
-            missing.push(dir.clone());
-        }
-    }
-    if missing.is_empty() {
-        return Ok(());
-    }
-    missing.sort();
-    let mut writer = TarWriter::new(owner, None);
-    for dir in missing {
-        writer
-            .add_entry(TarEntry {
-                path: dir,
-                kind: EntryKind::Dir,
-                mode: 0o755,
-                owner,
-                mtime: 0,
-                keep_owner: true,
-            })
-            .map_err(|e| OpError::new(operation, e.to_string()))?;
-    }
-    let plan = writer
-        .finish()
-        .map_err(|e| OpError::new(operation, e.to_string()))?;
-    build.engine.upload(container, plan.tar).await
 }

@@ -1,0 +1,161 @@
+//! The container a group of copies writes into. Its uploads are gathered
+//! into one tar and sent once, before the commit or before a read of what
+//! they change; meanwhile the paths they write answer questions about the
+//! container, so the Engine is asked only about the others. Each upload
+//! and each question costs the Engine a mount of the container's file
+//! system.
+
+use std::collections::HashMap;
+
+use super::build::NativeBuild;
+use super::engine_api::{OpError, PathKind, StepEngine};
+
+/// The two zero blocks that end a tar.
+const END_OF_ARCHIVE: usize = 1024;
+
+pub struct GroupContainer<'a, E: StepEngine> {
+    build: &'a NativeBuild<E>,
+    id: String,
+    /// Entries not sent yet, without the end-of-archive blocks.
+    pending: Vec<u8>,
+    /// What the pending entries (and those sent) write, by path.
+    written: HashMap<String, PathKind>,
+    /// The Engine's answers so far.
+    asked: HashMap<String, Option<PathKind>>,
+}
+
+impl<'a, E: StepEngine> GroupContainer<'a, E> {
+    pub fn new(build: &'a NativeBuild<E>, id: String) -> Self {
+        Self {
+            build,
+            id,
+            pending: Vec::new(),
+            written: HashMap::new(),
+            asked: HashMap::new(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// What `path` is, counting what is still to be sent.
+    pub async fn path_kind(&mut self, path: &str) -> Result<Option<PathKind>, OpError> {
+        let path = normal(path);
+        if let Some(kind) = self.written.get(&path) {
+            return Ok(Some(*kind));
+        }
+        if self.shadowed(&path) {
+            // A file or link written over a directory above it: let the
+            // Engine say what remains.
+            self.flush().await?;
+            self.asked.clear();
+        }
+        if let Some(kind) = self.asked.get(&path) {
+            return Ok(*kind);
+        }
+        let kind = self.build.engine.path_kind(&self.id, &path).await?;
+        self.asked.insert(path, kind);
+        Ok(kind)
+    }
+
+    /// A tar of `path` in the container, after sending what touches it.
+    pub async fn download(&mut self, path: &str) -> Result<Vec<u8>, OpError> {
+        let path = normal(path);
+        if self
+            .written
+            .keys()
+            .any(|w| within(w, &path) || within(&path, w))
+        {
+            self.flush().await?;
+        }
+        self.build.engine.download(&self.id, &path).await
+    }
+
+    /// Gather a tar (as `TarWriter` finishes one) to send with the others.
+    pub fn add(&mut self, tar: Vec<u8>) -> Result<(), OpError> {
+        let bad = |e: std::io::Error| OpError::new("upload", e.to_string());
+        let mut archive = tar::Archive::new(tar.as_slice());
+        for entry in archive.entries().map_err(bad)? {
+            let entry = entry.map_err(bad)?;
+            let path = normal(&format!("/{}", entry.path().map_err(bad)?.display()));
+            let kind = match entry.header().entry_type() {
+                tar::EntryType::Directory => PathKind::Dir,
+                tar::EntryType::Symlink => PathKind::Symlink,
+                _ => PathKind::File,
+            };
+            self.written.insert(path, kind);
+        }
+        let body = tar
+            .len()
+            .checked_sub(END_OF_ARCHIVE)
+            .filter(|&end| tar[end..].iter().all(|b| *b == 0) && end.is_multiple_of(512));
+        let Some(end) = body else {
+            return Err(OpError::new(
+                "upload",
+                "a tar without its end-of-archive blocks",
+            ));
+        };
+        self.pending.extend_from_slice(&tar[..end]);
+        Ok(())
+    }
+
+    /// Send what was gathered, in one upload.
+    pub async fn flush(&mut self) -> Result<(), OpError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut tar = std::mem::take(&mut self.pending);
+        tar.extend_from_slice(&[0; END_OF_ARCHIVE]);
+        self.build.engine.upload(&self.id, tar).await
+    }
+
+    /// A directory above `path` was written as something else.
+    fn shadowed(&self, path: &str) -> bool {
+        let mut current = path;
+        while let Some((parent, _)) = current.rsplit_once('/') {
+            let parent = if parent.is_empty() { "/" } else { parent };
+            if let Some(kind) = self.written.get(parent)
+                && *kind != PathKind::Dir
+            {
+                return true;
+            }
+            if parent == "/" {
+                break;
+            }
+            current = parent;
+        }
+        false
+    }
+}
+
+/// An absolute path without a trailing `/` (`/` itself stays).
+fn normal(path: &str) -> String {
+    let trimmed = path.trim_matches('/');
+    format!("/{trimmed}")
+}
+
+/// `path` is `dir` or lies under it.
+pub fn within(path: &str, dir: &str) -> bool {
+    dir == "/"
+        || path == dir
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{normal, within};
+
+    #[test]
+    fn paths_compare_as_directories() {
+        assert_eq!(normal("in/a/"), "/in/a");
+        assert_eq!(normal("/"), "/");
+        assert_eq!(normal("//in"), "/in");
+        assert!(within("/in/a/b", "/in/a"));
+        assert!(within("/in/a", "/in/a"));
+        assert!(!within("/in/ab", "/in/a"));
+        assert!(within("/x", "/"));
+    }
+}

@@ -3,11 +3,7 @@
 
 mod engine_support;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-use engine_support::{Project, containers_labelled, engine, image_exists, stages, unique};
+use engine_support::{Project, containers_labelled, engine, image_exists, interrupt_build, unique};
 
 #[cfg(unix)]
 #[test]
@@ -48,46 +44,21 @@ tags = ["{tag}"]
 "#
     ))
     .file("dist/keep.txt", "kept");
-    let mut child = stages()
-        .current_dir(project.path())
-        .args([
-            "build",
-            "--backend",
-            "dockerfile",
-            "--progress",
-            "plain",
-            "--no-cache",
-        ])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn stages");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let started = Instant::now();
-    let mut seen = Vec::new();
-    loop {
-        let line = lines.next().expect("the build ended early").expect("read");
-        seen.push(line.clone());
-        if ready(&line) {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(120), "{seen:?}");
-    }
-    if expect_running {
-        assert!(
-            !containers_labelled("dev.stages.test", &marker).is_empty(),
-            "the slow step should be running in a container"
-        );
-    }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let exit = child.wait().expect("wait");
-    assert_eq!(exit.code(), Some(130), "{seen:?}\n{rest:?}");
+    let run = interrupt_build(
+        project.path(),
+        &["--backend", "dockerfile", "--no-cache"],
+        ready,
+        || {
+            if expect_running {
+                assert!(
+                    !containers_labelled("dev.stages.test", &marker).is_empty(),
+                    "the slow step should be running in a container"
+                );
+            }
+        },
+    );
+    let (seen, rest) = (&run.seen, &run.rest);
+    assert_eq!(run.code, Some(130), "{seen:?}\n{rest:?}");
     assert!(rest.iter().any(|l| l.contains("interrupted")), "{rest:?}");
     assert!(
         containers_labelled("dev.stages.test", &marker).is_empty(),
@@ -132,40 +103,14 @@ tags = ["{tag}"]
 "#
     ))
     .file("dist/keep.txt", "kept");
-    let mut child = stages()
-        .current_dir(project.path())
-        .args([
-            "build",
-            "files",
-            "slow",
-            "--progress",
-            "plain",
-            "--no-cache",
-        ])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn stages");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let started = Instant::now();
-    let mut seen = Vec::new();
-    loop {
-        let line = lines.next().expect("the build ended early").expect("read");
-        seen.push(line.clone());
-        if line == "[slow] slow-step-42" {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(120), "{seen:?}");
-    }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let exit = child.wait().expect("wait");
-    assert_eq!(exit.code(), Some(130), "{seen:?}\n{rest:?}");
+    let run = interrupt_build(
+        project.path(),
+        &["files", "slow", "--no-cache"],
+        |line| line == "[slow] slow-step-42",
+        || {},
+    );
+    let (seen, rest) = (&run.seen, &run.rest);
+    assert_eq!(run.code, Some(130), "{seen:?}\n{rest:?}");
     assert!(
         containers_labelled("dev.stages.test", &marker).is_empty(),
         "containers left behind"

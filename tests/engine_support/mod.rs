@@ -309,3 +309,57 @@ pub fn repo_root() -> PathBuf {
 pub fn label(inspect: &ImageInspect, key: &str) -> Option<String> {
     inspect.config.as_ref()?.labels.as_ref()?.get(key).cloned()
 }
+
+/// How an interrupted build ended: its exit code and its progress lines
+/// before and after the interrupt.
+pub struct Interrupted {
+    pub code: Option<i32>,
+    pub seen: Vec<String>,
+    pub rest: Vec<String>,
+}
+
+/// Runs `stages build ARGS --progress plain` in `dir` and sends it SIGINT,
+/// as Ctrl-C does, once a progress line satisfies `ready` (after calling
+/// `before`, which sees the build still running).
+#[cfg(unix)]
+pub fn interrupt_build(
+    dir: &Path,
+    args: &[&str],
+    ready: impl Fn(&str) -> bool,
+    before: impl FnOnce(),
+) -> Interrupted {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let mut child = stages()
+        .current_dir(dir)
+        .arg("build")
+        .args(args)
+        .args(["--progress", "plain"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn stages");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    loop {
+        let line = lines.next().expect("the build ended early").expect("read");
+        seen.push(line.clone());
+        if ready(&line) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "{seen:?}");
+    }
+    before();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let code = child.wait().expect("wait").code();
+    Interrupted { code, seen, rest }
+}

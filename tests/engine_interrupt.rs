@@ -1,5 +1,6 @@
-//! Ctrl-C during a build: exit 130, no container left, no tag moved, the
-//! output directory as it was.
+//! Ctrl-C during a build, with either back end: exit 130, no container
+//! left, no tag moved, the output directory as it was. FAILS when the
+//! Engine is unreachable.
 
 mod engine_support;
 
@@ -9,21 +10,35 @@ use engine_support::{Project, containers_labelled, engine, image_exists, interru
 #[test]
 fn ctrl_c_stops_the_build_and_removes_its_containers() {
     // Interrupted while the slow step runs.
-    interrupt_when(|line| line == "[slow] slow-step-42", true);
+    interrupt_when("dockerfile", |line| line == "[slow] slow-step-42", true);
 }
 
 #[cfg(unix)]
 #[test]
 fn ctrl_c_as_a_step_starts_still_removes_the_container_being_created() {
     // Interrupted between the step's announcement and its container's id.
-    interrupt_when(
-        |line| line.starts_with("[slow] step") && line.contains("RUN"),
-        false,
-    );
+    interrupt_when("dockerfile", starting_run, false);
 }
 
 #[cfg(unix)]
-fn interrupt_when(ready: impl Fn(&str) -> bool, expect_running: bool) {
+#[test]
+fn ctrl_c_stops_a_native_build_and_removes_its_containers() {
+    interrupt_when("native", |line| line == "[slow] slow-step-42", true);
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_as_a_native_step_starts_still_leaves_no_container() {
+    interrupt_when("native", starting_run, false);
+}
+
+#[cfg(unix)]
+fn starting_run(line: &str) -> bool {
+    line.starts_with("[slow] step") && line.contains("RUN")
+}
+
+#[cfg(unix)]
+fn interrupt_when(backend: &str, ready: impl Fn(&str) -> bool, expect_running: bool) {
     engine();
     let marker = unique("interrupt");
     let tag = format!("{marker}:v1");
@@ -46,7 +61,7 @@ tags = ["{tag}"]
     .file("dist/keep.txt", "kept");
     let run = interrupt_build(
         project.path(),
-        &["--backend", "dockerfile", "--no-cache"],
+        &["--backend", backend, "--no-cache"],
         ready,
         || {
             if expect_running {

@@ -18,6 +18,8 @@ if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
         echo "base-images.sh: busybox-static is missing; run: sudo apt-get install -y busybox-static" >&2
         exit 1
     fi
+    # A fresh machine may have no package lists yet.
+    apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q busybox-static >&2
 fi
 # The static build runs in an image with no libc; check that is what we have.

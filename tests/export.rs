@@ -90,6 +90,21 @@ fn writes_files_guards_foreign_ones_and_checks_staleness() {
         .args(["export-dockerfile", "-o", "Dockerfile", "--check"])
         .assert()
         .success();
+    let written = std::fs::read_to_string(&dockerfile).expect("read");
+    assert!(
+        written.contains("# Regenerate with: stages export-dockerfile -o Dockerfile\n"),
+        "{written}"
+    );
+    // The file does not depend on where it was generated from.
+    stages(&dir)
+        .arg("export-dockerfile")
+        .arg("-f")
+        .arg(dir.path().join("stages.toml"))
+        .arg("-o")
+        .arg(&dockerfile)
+        .arg("--check")
+        .assert()
+        .success();
     // Regenerating over a generated file needs no --force.
     stages(&dir)
         .args(["export-dockerfile", "-o", "Dockerfile"])
@@ -104,7 +119,10 @@ fn writes_files_guards_foreign_ones_and_checks_staleness() {
         .stdout(
             predicate::str::contains("-RUN echo build > /out")
                 .and(predicate::str::contains("+RUN echo rebuilt > /out")),
-        );
+        )
+        .stderr(predicate::str::contains(
+            "regenerate it with `stages export-dockerfile -o Dockerfile`",
+        ));
 }
 
 #[test]

@@ -7,8 +7,8 @@ use std::io::Write;
 
 use super::Exit;
 use super::common::{find_config, plural, print_diagnostics, read_source, summary};
-use crate::check::{Backend as CheckedBackend, check, unsupported_features};
-use crate::cli::{Backend, CheckArgs, MessageFormat};
+use crate::check::{check, unsupported_features};
+use crate::cli::{CheckArgs, MessageFormat};
 use crate::diagnostics::render_json;
 
 pub fn run(args: CheckArgs) -> miette::Result<Exit> {
@@ -19,16 +19,12 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
     };
     let mut outcome = check(&file);
     if let (Some(backend), Some(project)) = (args.backend, &outcome.project) {
-        let backend = match backend {
-            Backend::Native => CheckedBackend::Native,
-            Backend::Dockerfile => CheckedBackend::ClassicDockerfile,
-        };
         let all: Vec<String> = project
             .stages
             .iter()
             .map(|s| s.name.value.clone())
             .collect();
-        let unsupported = unsupported_features(project, backend, &all);
+        let unsupported = unsupported_features(project, backend.into(), &all);
         outcome.diagnostics.extend(unsupported);
     }
     match args.message_format {

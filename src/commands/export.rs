@@ -22,7 +22,7 @@ pub fn run(args: ExportArgs) -> miette::Result<Exit> {
     };
     let options = ExportOptions {
         header: true,
-        regenerate_with: Some(regenerate_command(&args)),
+        regenerate_with: Some(regenerate_command(&args, false)),
     };
     let exported = match export_dockerfile(&loaded.project, &stages, &options) {
         Ok(exported) => exported,
@@ -42,7 +42,7 @@ pub fn run(args: ExportArgs) -> miette::Result<Exit> {
         return Ok(check_file(
             &args.output,
             &exported.text,
-            &regenerate_command(&args),
+            &regenerate_command(&args, true),
         ));
     }
     refuse_foreign_file(&args.output, args.force)?;
@@ -93,34 +93,34 @@ fn check_file(path: &Path, text: &str, command: &str) -> Exit {
     Exit::Failure
 }
 
-/// The command line that writes the same file again.
-fn regenerate_command(args: &ExportArgs) -> String {
+/// The command line that writes the same file again. In the file's own
+/// header it names only what decides the content (targets,
+/// `--all-stages`) and the file's name, so that the file does not change
+/// with the directory it was generated from; `exact` adds `-f` and the
+/// paths as given, for a message.
+fn regenerate_command(args: &ExportArgs, exact: bool) -> String {
     let mut words = vec!["stages".to_owned(), "export-dockerfile".to_owned()];
     words.extend(args.targets.iter().map(|t| shell_word(t)));
-    if let Some(file) = &args.config.file {
+    if exact && let Some(file) = &args.config.file {
         words.push("-f".to_owned());
-        words.push(shell_word(&relative_to_cwd(file)));
+        words.push(shell_word(&file.display().to_string()));
     }
     if args.all_stages {
         words.push("--all-stages".to_owned());
     }
     words.push("-o".to_owned());
-    if args.output.as_os_str() == "-" {
-        words.push("<file>".to_owned());
+    let output = if exact {
+        Some(args.output.display().to_string())
     } else {
-        words.push(shell_word(&relative_to_cwd(&args.output)));
+        args.output
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+    };
+    match output.filter(|o| o != "-") {
+        Some(output) => words.push(shell_word(&output)),
+        None => words.push("<file>".to_owned()),
     }
     words.join(" ")
-}
-
-/// `path` as seen from the current directory, when it lies under it.
-fn relative_to_cwd(path: &Path) -> String {
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
-        .unwrap_or_else(|| path.to_path_buf())
-        .display()
-        .to_string()
 }
 
 /// A word as a POSIX shell reads it back.

@@ -51,12 +51,10 @@ pub enum TargetOutcome {
 /// A target built but not published yet: tags to set, files to place.
 enum Built {
     Image {
-        target: String,
         image: String,
         tags: Vec<String>,
     },
     Artifacts {
-        target: String,
         output_dir: PathBuf,
         staging: Staging,
     },
@@ -108,7 +106,6 @@ async fn publish<E: Engine>(
     for (target, done) in built {
         match done {
             Built::Artifacts {
-                target: name,
                 output_dir,
                 staging,
             } => {
@@ -116,22 +113,19 @@ async fn publish<E: Engine>(
                     .commit()
                     .map_err(|e| extract_failure(settings, target, None, e))?;
                 progress.event(Event::Exported {
-                    target: &name,
+                    target: &target.name,
                     path: &output_dir,
                 });
                 outcomes.push(TargetOutcome::Artifacts {
-                    target: name,
+                    target: target.name.clone(),
                     files,
                 });
             }
-            Built::Image { .. } => images.push((target, done)),
+            Built::Image { image, tags } => images.push((target, image, tags)),
         }
     }
     let mut moved: Vec<MovedTag> = Vec::new();
-    for (target, done) in &images {
-        let Built::Image { image, tags, .. } = done else {
-            continue;
-        };
+    for (target, image, tags) in &images {
         for tag in tags {
             let previous = engine.inspect_image(tag).await.ok().and_then(|i| i.id);
             if let Err(error) = engine.tag(image, tag).await {
@@ -144,23 +138,15 @@ async fn publish<E: Engine>(
             });
         }
     }
-    for (_, done) in images {
-        let Built::Image {
-            target,
-            image,
-            tags,
-        } = done
-        else {
-            continue;
-        };
+    for (target, image, tags) in images {
         for tag in &tags {
             progress.event(Event::Tagged {
-                target: &target,
+                target: &target.name,
                 tag,
             });
         }
         outcomes.push(TargetOutcome::Image {
-            target,
+            target: target.name.clone(),
             image,
             tags,
         });
@@ -230,7 +216,6 @@ async fn build_target<E: Engine, B: Backend>(
                 image: &image,
             });
             Ok(Built::Image {
-                target: target.name.clone(),
                 image,
                 tags: tags.clone(),
             })
@@ -257,7 +242,6 @@ async fn build_target<E: Engine, B: Backend>(
                 .await?;
             }
             Ok(Built::Artifacts {
-                target: target.name.clone(),
                 output_dir,
                 staging,
             })

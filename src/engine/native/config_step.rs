@@ -1,62 +1,14 @@
-//! The end of a stage: its image configuration applied (and, on the
-//! target's stage, the target's labels), the WORKDIRs it set created when
-//! missing (Docker creates them), and one commit when the image's
-//! configuration differs from what it should be. `copy_group` folds the
-//! same work into the commit of a stage's last copies.
+//! The end of a stage: the settings its image ends with (its image
+//! configuration and, on the target's stage, the target's labels) and the
+//! key of that last step. `copy_group` applies it, with the WORKDIRs the
+//! stage set (Docker creates them), in the commit of the stage's last
+//! copies or in one of its own.
 
-use std::collections::BTreeMap;
-
-use super::build::{NativeBuild, StageFailure};
-use super::copy_step::create_missing_dirs;
+use super::build::NativeBuild;
 use super::engine_api::StepEngine;
-use super::group_container::GroupContainer;
-use super::owner::Owner;
 use super::settings::{SettingsError, apply_image_config};
-use super::step_common::{StageState, StepRef, cached, commit, idle_container, with_container};
+use super::step_common::StageState;
 use crate::config::model::ImageConfig;
-
-pub async fn finish<E: StepEngine>(
-    build: &NativeBuild<E>,
-    state: &mut StageState,
-    at: &StepRef,
-    config: &ImageConfig,
-) -> Result<(), StageFailure> {
-    final_settings(build, state, config).map_err(|e| at.fail(state, e))?;
-    if state.settings == state.committed && state.workdirs.is_empty() {
-        return Ok(());
-    }
-    build
-        .observer
-        .step_started(&state.stage, at.index, &at.text);
-    let key = key(state);
-    if let Some(image) = cached(build, state, &key)
-        .await
-        .map_err(|e| at.fail(state, e))?
-    {
-        state.image = image;
-        state.committed = state.settings.clone();
-        build.observer.step_cached(&state.stage, at.index);
-        return Ok(());
-    }
-    let snapshot: &StageState = state;
-    let key_ref = &key;
-    let image = with_container(
-        build,
-        idle_container(&snapshot.image, build.container_labels()),
-        |id| async move {
-            let mut target = GroupContainer::new(build, id);
-            create_missing_dirs(&mut target, &snapshot.workdirs, Owner::default(), "workdir")
-                .await?;
-            target.flush().await?;
-            commit(build, snapshot, target.id(), key_ref, &at.text).await
-        },
-    )
-    .await
-    .map_err(|e| at.fail(state, e))?;
-    state.image = image;
-    state.committed = state.settings.clone();
-    Ok(())
-}
 
 /// The settings the stage's image ends with: its image configuration, and
 /// the target's labels when the stage is the one the target wants.
@@ -67,8 +19,10 @@ pub fn final_settings<E: StepEngine>(
 ) -> Result<(), SettingsError> {
     apply_image_config(&mut state.settings, config, &state.scope)?;
     if build.options.labelled_stage.as_deref() == Some(state.stage.as_str()) {
-        let labels: &BTreeMap<String, String> = &build.options.target_labels;
-        state.settings.labels.extend(labels.clone());
+        state
+            .settings
+            .labels
+            .extend(build.options.target_labels.clone());
     }
     Ok(())
 }

@@ -40,8 +40,9 @@ struct Planned {
     work: Work,
 }
 
-/// Run `steps` (copies and settings only) from `state`; with `config`, the
-/// stage's image configuration is applied too, as the member after them.
+/// Run `steps` (copies and settings only, maybe none) from `state`; with
+/// `config`, the stage's image configuration is applied too, as the member
+/// after them (skipped when it would change nothing).
 pub async fn run<E: StepEngine>(
     build: &NativeBuild<E>,
     state: &mut StageState,

@@ -326,9 +326,10 @@ fn workdir(state: &StageState) -> &str {
 }
 
 /// Docker creates the missing directories above what a copy writes, mode
-/// 0755: with the copy's owner (`--chown`) above a file, and above the
-/// directory a directory's contents go into, but that directory itself;
-/// the upload alone would leave them all to root.
+/// 0755. Above a file they get the copy's owner (`--chown`); when a
+/// directory's contents are copied, the directory they go into gets it,
+/// and the directories above that one stay root's. The upload alone would
+/// leave them all to root.
 async fn create_missing_parents<E: StepEngine>(
     container: &mut GroupContainer<'_, E>,
     planned: &CopyPlan,

@@ -78,7 +78,7 @@ impl<'a, E: StepEngine> GroupContainer<'a, E> {
         let mut archive = tar::Archive::new(tar.as_slice());
         for entry in archive.entries().map_err(bad)? {
             let entry = entry.map_err(bad)?;
-            let path = normal(&format!("/{}", entry.path().map_err(bad)?.display()));
+            let path = normal(&entry.path().map_err(bad)?.to_string_lossy());
             let kind = match entry.header().entry_type() {
                 tar::EntryType::Directory => PathKind::Dir,
                 tar::EntryType::Symlink => PathKind::Symlink,

@@ -12,7 +12,7 @@ use super::expand::expand_word;
 use super::scope::StageScope;
 use super::step_common::{StageState, StepRef};
 use super::step_text::step_text;
-use super::{config_step, copy_group, run_step};
+use super::{copy_group, run_step};
 use crate::config::model::{Base, ImageConfig, Stage, Step, StepKind};
 
 /// The PATH Docker gives a stage whose base sets no environment.
@@ -29,8 +29,8 @@ pub async fn run_stage<E: StepEngine>(
         .ok_or_else(|| StageFailure::new(name, "no such stage"))?;
     let (image, mut settings) = resolve_base(build, stage, inputs).await?;
     // The base's ONBUILD triggers run first, and are not inherited.
-    let triggers = trigger_steps(build, stage, &std::mem::take(&mut settings.onbuild))?;
-    let trigger_count = triggers.len();
+    let onbuild = trigger_steps(build, stage, &std::mem::take(&mut settings.onbuild))?;
+    let trigger_count = onbuild.len();
     // Like Docker's builders, a base without an environment gets the default PATH.
     if settings.env.is_empty() {
         settings
@@ -53,7 +53,7 @@ pub async fn run_stage<E: StepEngine>(
     };
     // Triggers run as if they were the first instructions after FROM, so
     // before the stage's own settings.
-    let triggers: Vec<(usize, &Step)> = triggers.iter().enumerate().collect();
+    let triggers: Vec<(usize, &Step)> = onbuild.iter().enumerate().collect();
     run_steps(build, &mut state, &triggers, None, inputs).await?;
     apply_stage_settings(&mut state, stage)?;
     let final_step = StepRef {
@@ -67,7 +67,7 @@ pub async fn run_stage<E: StepEngine>(
         .enumerate()
         .map(|(i, step)| (trigger_count + i, step))
         .collect();
-    let configured = run_steps(
+    run_steps(
         build,
         &mut state,
         &steps,
@@ -75,25 +75,22 @@ pub async fn run_stage<E: StepEngine>(
         inputs,
     )
     .await?;
-    if !configured {
-        config_step::finish(build, &mut state, &final_step, &stage.config).await?;
-    }
     Ok(StageOutput {
         image: state.image,
         settings: state.settings,
     })
 }
 
-/// Run `steps` in order; `Ok(true)` when `config` (the stage's image
-/// configuration, applied after the last step) went into the commit of the
-/// copies that end them.
+/// Run `steps` in order, then apply `config` (the stage's image
+/// configuration): in the commit of the copies that end the steps, or in
+/// one of its own when a RUN ends them or there are none.
 async fn run_steps<E: StepEngine>(
     build: &NativeBuild<E>,
     state: &mut StageState,
     steps: &[(usize, &Step)],
     config: Option<(&StepRef, &ImageConfig)>,
     inputs: &BTreeMap<String, StageOutput>,
-) -> Result<bool, StageFailure> {
+) -> Result<(), StageFailure> {
     let mut next = 0;
     let mut configured = false;
     while let Some(&(index, step)) = steps.get(next) {
@@ -124,7 +121,10 @@ async fn run_steps<E: StepEngine>(
         copy_group::run(build, state, &steps[next..end], group_config, inputs).await?;
         next = end;
     }
-    Ok(configured)
+    if !configured && config.is_some() {
+        copy_group::run(build, state, &[], config, inputs).await?;
+    }
+    Ok(())
 }
 
 /// The base image's ONBUILD triggers as steps, placed at the stage's

@@ -94,7 +94,7 @@ fn normalized(file: &Dockerfile) -> Vec<String> {
             if let Some(from) = flag.strip_prefix("--from=")
                 && let Some(index) = names.iter().position(|n| *n == from.to_ascii_lowercase())
             {
-                *flag = format!("--from={index}");
+                *flag = format!("--from={index}").into();
             }
         }
         out.push(dump_node(&node));

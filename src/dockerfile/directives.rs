@@ -19,6 +19,11 @@ pub enum DirectiveLine {
 }
 
 impl DirectiveScanner {
+    /// Whether the directives are over: no later line can be one.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
     /// Looks at one line (newline removed); once a line is not a directive,
     /// no later line is.
     pub fn scan(&mut self, line: &str) -> DirectiveLine {

@@ -142,20 +142,78 @@ pub fn parse_heredoc(word: &str) -> Option<Heredoc> {
     })
 }
 
+/// The shell words of `line` as they are written, quotes and escapes kept,
+/// so each is a slice of the line (what [`shell_words`] gives with both raw
+/// modes on, without building strings); `None` on an unterminated quote.
+fn raw_shell_words(line: &str) -> Option<Vec<&str>> {
+    let bytes = line.as_bytes();
+    let mut words = Vec::new();
+    let mut start = None;
+    let mut pos = 0;
+    while let Some(&b) = bytes.get(pos) {
+        match b {
+            b'\'' => {
+                let close = memchr::memchr(b'\'', &bytes[pos + 1..])?;
+                start.get_or_insert(pos);
+                pos += close + 2;
+            }
+            b'"' => {
+                start.get_or_insert(pos);
+                pos += 1;
+                loop {
+                    match bytes.get(pos)? {
+                        b'"' => break,
+                        b'\\' if bytes.get(pos + 1).is_none() => return None,
+                        b'\\' if matches!(bytes[pos + 1], b'"' | b'$' | b'\\') => pos += 2,
+                        _ => pos += 1,
+                    }
+                }
+                pos += 1;
+            }
+            b'\\' => {
+                start.get_or_insert(pos);
+                pos += 1;
+                match line.get(pos..).and_then(|rest| rest.chars().next()) {
+                    Some(next) => pos += next.len_utf8(),
+                    None => break,
+                }
+            }
+            _ => {
+                let ch = line.get(pos..).and_then(|rest| rest.chars().next())?;
+                if ch.is_whitespace() {
+                    if let Some(at) = start.take() {
+                        words.push(&line[at..pos]);
+                    }
+                } else {
+                    start.get_or_insert(pos);
+                }
+                pos += ch.len_utf8();
+            }
+        }
+    }
+    if let Some(at) = start {
+        words.push(&line[at..pos.min(line.len())]);
+    }
+    Some(words)
+}
+
+/// Whether `<<` occurs in `line` (a first `<` is rare, so look for that).
+fn has_double_less_than(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    memchr::memchr_iter(b'<', bytes).any(|at| bytes.get(at + 1) == Some(&b'<'))
+}
+
 /// Every heredoc started on `line`, in order.
 pub fn heredocs_in_line(line: &str) -> Vec<Heredoc> {
-    if !line.contains("<<") {
+    if !has_double_less_than(line) {
         return Vec::new();
     }
-    let words = shell_words(
-        line,
-        Mode {
-            raw_quotes: true,
-            raw_escapes: true,
-        },
-    )
-    .unwrap_or_default();
-    words.iter().filter_map(|w| parse_heredoc(w)).collect()
+    raw_shell_words(line)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|w| w.contains("<<"))
+        .filter_map(parse_heredoc)
+        .collect()
 }
 
 #[cfg(test)]
@@ -176,5 +234,28 @@ mod tests {
         );
         assert!(heredocs_in_line("RUN echo '<<EOF'").is_empty());
         assert!(heredocs_in_line("RUN a <<").is_empty());
+    }
+
+    #[test]
+    fn raw_words_are_the_slices_shell_words_builds() {
+        let raw = Mode {
+            raw_quotes: true,
+            raw_escapes: true,
+        };
+        for line in [
+            "RUN 3<<IN1 cat <<-\"EOT\" > /f",
+            "RUN a\\ b 'c d' \"e \\\" f\" g\\",
+            "RUN \"x\\y\" 'it''s' é\u{a0}ü <<E",
+            "RUN \"open",
+            "RUN 'open",
+            "RUN \"a\\",
+            "  spaced   out  ",
+            "",
+        ] {
+            let built = shell_words(line, raw);
+            let sliced = raw_shell_words(line)
+                .map(|words| words.into_iter().map(str::to_string).collect::<Vec<_>>());
+            assert_eq!(sliced, built, "{line:?}");
+        }
     }
 }

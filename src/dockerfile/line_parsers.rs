@@ -1,15 +1,35 @@
 //! Per-instruction argument parsers, after BuildKit's `line_parsers.go`:
 //! each turns the text after the keyword and flags into arguments.
 
-use super::split::{byte_is_space, split_separators};
+use std::borrow::Cow;
 
-/// What an argument parser gives back.
+use smallvec::smallvec;
+
+use super::split::{byte_is_space, split_separators};
+use super::syntax::Args;
+
+/// What an argument parser gives back; text borrowed from the line where
+/// it appears there as it is.
 #[derive(Debug, Default)]
-pub struct Parsed {
-    pub args: Vec<String>,
+pub struct Parsed<'a> {
+    pub args: Args<'a>,
     pub json: bool,
     /// For ONBUILD: the text of the nested instruction.
-    pub sub_line: Option<String>,
+    pub sub_line: Option<&'a str>,
+}
+
+impl Parsed<'_> {
+    fn into_owned<'b>(self) -> Parsed<'b> {
+        Parsed {
+            args: self
+                .args
+                .into_iter()
+                .map(|a| Cow::Owned(a.into_owned()))
+                .collect(),
+            json: self.json,
+            sub_line: None,
+        }
+    }
 }
 
 /// A parser-level error message (located by the caller).
@@ -19,13 +39,17 @@ pub struct ArgError {
     pub message: String,
 }
 
-type ParseResult = Result<Parsed, ArgError>;
+type ParseResult<'a> = Result<Parsed<'a>, ArgError>;
 
 /// Dispatches on the lower-cased keyword.
-pub fn parse_args(keyword: &str, rest: &str, escape: char) -> ParseResult {
+pub fn parse_args<'a>(keyword: &str, rest: &'a str, escape: char) -> ParseResult<'a> {
     match keyword {
         "add" | "copy" | "volume" => maybe_json_to_list(rest),
-        "arg" => Ok(plain(parse_words(rest, escape))),
+        "arg" => {
+            let mut args = Args::new();
+            for_each_word(rest, escape, |w| args.push(Cow::Borrowed(w)));
+            Ok(plain(args))
+        }
         "cmd" | "entrypoint" | "run" | "shell" => maybe_json(rest),
         "env" => name_val(rest, "ENV", escape),
         "label" => name_val(rest, "LABEL", escape),
@@ -33,73 +57,87 @@ pub fn parse_args(keyword: &str, rest: &str, escape: char) -> ParseResult {
         "healthcheck" => health_config(rest),
         "maintainer" | "stopsignal" | "user" | "workdir" => Ok(plain(string(rest))),
         "onbuild" => Ok(Parsed {
-            sub_line: (!rest.is_empty()).then(|| rest.to_string()),
+            sub_line: (!rest.is_empty()).then_some(rest),
             ..Parsed::default()
         }),
         // Unknown instructions keep one empty argument, as BuildKit's dump shows.
-        _ => Ok(plain(vec![String::new()])),
+        _ => Ok(plain(smallvec![Cow::Borrowed("")])),
     }
 }
 
-fn plain(args: Vec<String>) -> Parsed {
+fn plain(args: Args<'_>) -> Parsed<'_> {
     Parsed {
         args,
         ..Parsed::default()
     }
 }
 
-fn string(rest: &str) -> Vec<String> {
+fn string(rest: &str) -> Args<'_> {
     if rest.is_empty() {
-        Vec::new()
+        Args::new()
     } else {
-        vec![rest.to_string()]
+        smallvec![Cow::Borrowed(rest)]
     }
 }
 
-fn whitespace_delimited(rest: &str) -> Vec<String> {
-    if rest.is_empty() {
-        return Vec::new();
+fn whitespace_delimited(rest: &str) -> Args<'_> {
+    let mut args = Args::new();
+    if !rest.is_empty() {
+        for part in split_separators(rest, 0) {
+            args.push(Cow::Borrowed(part));
+        }
     }
-    split_separators(rest, 0)
-        .into_iter()
-        .map(str::to_string)
-        .collect()
+    args
 }
 
-/// Words separated by whitespace; quotes and escapes are kept in the words.
-pub fn parse_words(rest: &str, escape: char) -> Vec<String> {
+/// Words separated by whitespace; quotes and escapes are kept in the words,
+/// so each word is a slice of `rest` (a lone escape at the very end is dropped).
+pub fn parse_words(rest: &str, escape: char) -> Vec<&str> {
+    let mut words = Vec::new();
+    for_each_word(rest, escape, |w| words.push(w));
+    words
+}
+
+/// Calls `each` with every word [`parse_words`] finds.
+fn for_each_word<'a>(rest: &'a str, escape: char, mut each: impl FnMut(&'a str)) {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
         Word,
         Quote,
     }
-    let mut words = Vec::new();
     let mut phase = Phase::Spaces;
     let mut quote = '\0';
     let mut blank_ok = false;
-    let mut word = String::new();
-    let mut chars = rest.chars().peekable();
+    // The word is `rest[start..end]`.
+    let mut start = 0;
+    let mut end = 0;
+    let mut at = 0;
     loop {
-        let Some(mut ch) = chars.next() else {
-            if phase != Phase::Spaces && (blank_ok || !word.is_empty()) {
-                words.push(word);
+        let Some((ch, len)) = char_at(rest, at) else {
+            if phase != Phase::Spaces && (blank_ok || start < end) {
+                each(&rest[start..end]);
             }
             break;
         };
+        let next = at + len;
         if phase == Phase::Spaces {
             if ch.is_whitespace() {
+                at = next;
                 continue;
             }
             phase = Phase::Word;
+            start = at;
+            end = at;
         }
         if phase == Phase::Word {
             if ch.is_whitespace() {
                 phase = Phase::Spaces;
-                if blank_ok || !word.is_empty() {
-                    words.push(std::mem::take(&mut word));
+                if blank_ok || start < end {
+                    each(&rest[start..end]);
                 }
                 blank_ok = false;
+                at = next;
                 continue;
             }
             if ch == '\'' || ch == '"' {
@@ -107,55 +145,64 @@ pub fn parse_words(rest: &str, escape: char) -> Vec<String> {
                 blank_ok = true;
                 phase = Phase::Quote;
             }
+            at = next;
             if ch == escape {
-                let Some(next) = chars.next() else {
+                let Some((_, escaped)) = char_at(rest, at) else {
                     continue;
                 };
-                word.push(ch);
-                ch = next;
+                at += escaped;
             }
-            word.push(ch);
+            end = at;
             continue;
         }
         // In quotes.
         if ch == quote {
             phase = Phase::Word;
         }
+        at = next;
         if ch == escape && quote != '\'' {
-            let Some(next) = chars.next() else {
+            let Some((_, escaped)) = char_at(rest, at) else {
                 phase = Phase::Word;
                 continue;
             };
-            word.push(ch);
-            ch = next;
+            at += escaped;
         }
-        word.push(ch);
+        end = at;
     }
-    words
+}
+
+/// The character at byte `at` and its length, reading ASCII without decoding.
+fn char_at(text: &str, at: usize) -> Option<(char, usize)> {
+    let b = *text.as_bytes().get(at)?;
+    if b.is_ascii() {
+        return Some((char::from(b), 1));
+    }
+    let ch = text.get(at..)?.chars().next()?;
+    Some((ch, ch.len_utf8()))
 }
 
 /// ENV and LABEL: `k=v …` or the legacy `k v`; key, value, separator triples.
-fn name_val(rest: &str, key: &str, escape: char) -> ParseResult {
+fn name_val<'a>(rest: &'a str, key: &str, escape: char) -> ParseResult<'a> {
     let words = parse_words(rest, escape);
     let Some(first) = words.first() else {
         return Ok(Parsed::default());
     };
     if !first.contains('=') {
-        let parts = split_separators(rest, 2);
+        let parts: Vec<&str> = split_separators(rest, 2).collect();
         if parts.len() < 2 {
             return Err(ArgError {
                 code: super::codes::MISSING_VALUE,
                 message: format!("{key} must have two arguments"),
             });
         }
-        return Ok(plain(vec![
-            parts[0].to_string(),
-            parts[1].to_string(),
-            String::new(),
+        return Ok(plain(smallvec![
+            Cow::Borrowed(parts[0]),
+            Cow::Borrowed(parts[1]),
+            Cow::Borrowed(""),
         ]));
     }
-    let mut args = Vec::with_capacity(words.len() * 3);
-    for word in &words {
+    let mut args = Args::with_capacity(words.len() * 3);
+    for word in words {
         let Some((k, v)) = word.split_once('=') else {
             return Err(ArgError {
                 code: super::codes::MISSING_EQUALS,
@@ -165,7 +212,7 @@ fn name_val(rest: &str, key: &str, escape: char) -> ParseResult {
                 ),
             });
         };
-        args.extend([k.to_string(), v.to_string(), "=".to_string()]);
+        args.extend([Cow::Borrowed(k), Cow::Borrowed(v), Cow::Borrowed("=")]);
     }
     Ok(plain(args))
 }
@@ -175,8 +222,8 @@ enum JsonError {
     Invalid,
 }
 
-fn parse_json(rest: &str) -> Result<Vec<String>, JsonError> {
-    let rest = rest.trim_start();
+fn parse_json(rest: &str) -> Result<Args<'_>, JsonError> {
+    let rest = super::text::trim_start(rest);
     if !rest.starts_with('[') {
         return Err(JsonError::Invalid);
     }
@@ -185,7 +232,7 @@ fn parse_json(rest: &str) -> Result<Vec<String>, JsonError> {
     values
         .into_iter()
         .map(|v| match v {
-            serde_json::Value::String(s) => Ok(s),
+            serde_json::Value::String(s) => Ok(Cow::Owned(s)),
             _ => Err(JsonError::NotStrings),
         })
         .collect()
@@ -200,7 +247,7 @@ fn not_strings() -> ArgError {
 }
 
 /// JSON array, else the whole text as one argument.
-fn maybe_json(rest: &str) -> ParseResult {
+fn maybe_json(rest: &str) -> ParseResult<'_> {
     if rest.is_empty() {
         return Ok(Parsed::default());
     }
@@ -211,12 +258,12 @@ fn maybe_json(rest: &str) -> ParseResult {
             sub_line: None,
         }),
         Err(JsonError::NotStrings) => Err(not_strings()),
-        Err(JsonError::Invalid) => Ok(plain(vec![rest.to_string()])),
+        Err(JsonError::Invalid) => Ok(plain(smallvec![Cow::Borrowed(rest)])),
     }
 }
 
 /// JSON array, else whitespace-separated words.
-fn maybe_json_to_list(rest: &str) -> ParseResult {
+fn maybe_json_to_list(rest: &str) -> ParseResult<'_> {
     match parse_json(rest) {
         Ok(args) => Ok(Parsed {
             args,
@@ -229,7 +276,9 @@ fn maybe_json_to_list(rest: &str) -> ParseResult {
 }
 
 /// HEALTHCHECK: a type word (`CMD`, `NONE`), then a command like CMD's.
-fn health_config(rest: &str) -> ParseResult {
+/// BuildKit splits it at bytes it reads as Latin-1 blanks, which may fall
+/// inside a UTF-8 character; such pieces are repaired as Go would print them.
+fn health_config(rest: &str) -> ParseResult<'_> {
     let bytes = rest.as_bytes();
     let sep = bytes
         .iter()
@@ -242,9 +291,11 @@ fn health_config(rest: &str) -> ParseResult {
         .iter()
         .position(|b| !byte_is_space(*b))
         .map_or(bytes.len(), |p| sep + p);
-    let lossy = |r: std::ops::Range<usize>| String::from_utf8_lossy(&bytes[r]).into_owned();
-    let typ = lossy(0..sep);
-    let mut cmd = maybe_json(&lossy(next..bytes.len()))?;
+    let typ = String::from_utf8_lossy(&bytes[..sep]);
+    let mut cmd = match String::from_utf8_lossy(&bytes[next..]) {
+        Cow::Borrowed(text) => maybe_json(text)?,
+        Cow::Owned(text) => maybe_json(&text)?.into_owned(),
+    };
     cmd.args.insert(0, typ);
     Ok(cmd)
 }
@@ -264,9 +315,9 @@ mod tests {
     #[test]
     fn env_forms() {
         let p = parse_args("env", "A=1 B=\"2 3\"", '\\').unwrap_or_default();
-        assert_eq!(p.args, vec!["A", "1", "=", "B", "\"2 3\"", "="]);
+        assert_eq!(p.args.as_slice(), ["A", "1", "=", "B", "\"2 3\"", "="]);
         let p = parse_args("env", "A  1 2", '\\').unwrap_or_default();
-        assert_eq!(p.args, vec!["A", "1 2", ""]);
+        assert_eq!(p.args.as_slice(), ["A", "1 2", ""]);
         assert!(parse_args("env", "PATH", '\\').is_err());
     }
 

@@ -15,11 +15,12 @@ pub mod printer;
 pub mod quote;
 pub mod split;
 pub mod syntax;
+mod text;
 
 pub use dump::dump;
 pub use parser::parse;
 pub use printer::{print, print_instruction};
 pub use stages::{Program, Stage, parse_program, read};
-pub use syntax::{Directive, Dockerfile, Heredoc, Node};
+pub use syntax::{Args, Directive, Dockerfile, Heredoc, Node};
 pub mod instructions;
 pub mod stages;

@@ -2,50 +2,49 @@
 //! directives, comments, continuation lines, per-instruction argument
 //! parsing, then heredoc bodies.
 
+use std::borrow::Cow;
+
 use super::codes;
 use super::directives::{DirectiveLine, DirectiveScanner};
 use super::heredoc::heredocs_in_line;
 use super::line_parsers::parse_args;
 use super::split::split_command;
-use super::syntax::{Directive, Dockerfile, Node};
+use super::syntax::{Directive, Dockerfile, Node, owned_texts};
+use super::text;
 use crate::diagnostics::{Diagnostic, Label};
 use crate::located::Span;
 
-/// One physical line: its text with the line ending, and where it starts.
+/// One physical line: its text with the line ending, where it starts, and
+/// its 0-based index.
+#[derive(Clone, Copy)]
 struct PhysicalLine<'a> {
     text: &'a str,
     start: usize,
+    index: usize,
 }
 
 impl PhysicalLine<'_> {
     fn end_without_newline(&self) -> usize {
         self.start + trim_newline(self.text).len()
     }
-}
 
-fn physical_lines(text: &str) -> Vec<PhysicalLine<'_>> {
-    let mut start = 0;
-    text.split_inclusive('\n')
-        .map(|line| {
-            let l = PhysicalLine { text: line, start };
-            start += line.len();
-            l
-        })
-        .collect()
+    fn span(&self) -> Span {
+        Span::new(self.start, self.end_without_newline())
+    }
 }
 
 fn trim_newline(s: &str) -> &str {
-    s.trim_end_matches(['\r', '\n'])
+    text::trim_end_bytes(s, |b| b == b'\r' || b == b'\n')
 }
 
 fn is_comment(line: &str) -> bool {
-    trim_newline(line).trim_start().starts_with('#')
+    text::trim_start(trim_newline(line)).starts_with('#')
 }
 
 /// Removes a trailing continuation (the escape, then blanks); `true` when
 /// the line does not continue. An escaped escape does not continue.
 fn trim_continuation(line: &str, escape: char) -> (&str, bool) {
-    let trimmed = line.trim_end_matches([' ', '\t']);
+    let trimmed = text::trim_end_bytes(line, |b| b == b' ' || b == b'\t');
     let Some(before) = trimmed.strip_suffix(escape) else {
         return (line, true);
     };
@@ -55,48 +54,82 @@ fn trim_continuation(line: &str, escape: char) -> (&str, bool) {
     (before, false)
 }
 
+/// The logical line made of `parts`: a slice of the source when there is
+/// one part, else one string built at its final size.
+fn join<'a>(parts: &[&'a str]) -> Cow<'a, str> {
+    match parts {
+        [] => Cow::Borrowed(""),
+        [one] => Cow::Borrowed(one),
+        _ => Cow::Owned(parts.concat()),
+    }
+}
+
 /// Parses a Dockerfile the way BuildKit's parser does.
-pub fn parse(text: &str) -> Result<Dockerfile, Diagnostic> {
+pub fn parse(text: &str) -> Result<Dockerfile<'_>, Diagnostic> {
     Parser::new(text).run()
 }
 
 struct Parser<'a> {
     text: &'a str,
-    lines: Vec<PhysicalLine<'a>>,
+    /// Where the next physical line starts.
+    pos: usize,
+    /// The index of the next physical line.
     next: usize,
+    /// The last line read, for spans that end there.
+    last: PhysicalLine<'a>,
     escape: char,
     scanner: DirectiveScanner,
     directives: Vec<Directive>,
+    /// The non-empty pieces of the logical line being read (kept to reuse
+    /// its allocation).
+    parts: Vec<&'a str>,
 }
 
 impl<'a> Parser<'a> {
     fn new(text: &'a str) -> Self {
         Self {
             text,
-            lines: physical_lines(text),
+            pos: 0,
             next: 0,
+            last: PhysicalLine {
+                text: "",
+                start: 0,
+                index: 0,
+            },
             escape: '\\',
             scanner: DirectiveScanner::default(),
             directives: Vec::new(),
+            parts: Vec::new(),
         }
     }
 
-    fn line_span(&self, index: usize) -> Span {
-        self.lines.get(index).map_or_else(
-            || Span::new(self.text.len(), self.text.len()),
-            |l| Span::new(l.start, l.end_without_newline()),
-        )
+    /// Reads the next physical line, if any.
+    fn line(&mut self) -> Option<PhysicalLine<'a>> {
+        let rest = self.text.get(self.pos..).filter(|r| !r.is_empty())?;
+        let len = memchr::memchr(b'\n', rest.as_bytes()).map_or(rest.len(), |at| at + 1);
+        let line = PhysicalLine {
+            text: &rest[..len],
+            start: self.pos,
+            index: self.next,
+        };
+        self.pos += len;
+        self.next += 1;
+        self.last = line;
+        Some(line)
     }
 
     /// Feeds a line to the directive scanner; `Ok(true)` if it was one.
-    fn directive(&mut self, index: usize, line: &str) -> Result<bool, Diagnostic> {
-        match self.scanner.scan(line) {
+    fn directive(&mut self, line: PhysicalLine<'a>, content: &str) -> Result<bool, Diagnostic> {
+        if self.scanner.is_done() {
+            return Ok(false);
+        }
+        match self.scanner.scan(content) {
             DirectiveLine::NotADirective => Ok(false),
             DirectiveLine::Repeated(name) => Err(Diagnostic::error(
                 codes::DIRECTIVE_REPEATED,
                 format!("only one {name} parser directive can be used"),
             )
-            .with_label(Label::primary(self.line_span(index), "repeated here"))
+            .with_label(Label::primary(line.span(), "repeated here"))
             .with_help("remove all but one of these directives")),
             DirectiveLine::Directive { name, value } => {
                 if name == "escape" {
@@ -108,7 +141,7 @@ impl<'a> Parser<'a> {
                                 codes::INVALID_ESCAPE,
                                 format!("invalid escape token '{value}' does not match ` or \\"),
                             )
-                            .with_label(Label::primary(self.line_span(index), "this escape"))
+                            .with_label(Label::primary(line.span(), "this escape"))
                             .with_help("use `# escape=\\` or ``# escape=` ``"));
                         }
                     }
@@ -116,111 +149,71 @@ impl<'a> Parser<'a> {
                 self.directives.push(Directive {
                     name,
                     value,
-                    line: index + 1,
-                    span: self.line_span(index),
+                    line: line.index + 1,
+                    span: line.span(),
                 });
                 Ok(true)
             }
         }
     }
 
-    fn run(mut self) -> Result<Dockerfile, Diagnostic> {
-        let mut nodes = Vec::new();
-        let mut comments: Vec<String> = Vec::new();
+    /// The span from `start` to the end of the last line read.
+    fn span_from(&self, start: usize) -> Span {
+        Span::new(start, self.last.end_without_newline())
+    }
+
+    fn run(mut self) -> Result<Dockerfile<'a>, Diagnostic> {
+        // Instructions take some 90 bytes on average in real files; room
+        // for a few more than that saves regrowing without counting lines.
+        let mut nodes = Vec::with_capacity(self.text.len() / 64 + 1);
+        let mut comments: Vec<Cow<'a, str>> = Vec::new();
         let mut warnings = Vec::new();
-        while self.next < self.lines.len() {
-            let index = self.next;
-            self.next += 1;
-            let mut raw = self.lines[index].text;
-            let mut start = self.lines[index].start;
-            if index == 0 && raw.starts_with('\u{feff}') {
+        while let Some(first_line) = self.line() {
+            let mut raw = first_line.text;
+            let mut start = first_line.start;
+            if first_line.index == 0 && raw.starts_with('\u{feff}') {
                 raw = &raw[3..];
                 start += 3;
             }
-            let stripped = trim_newline(raw).trim_start();
-            let was_directive = self.directive(index, stripped)?;
-            if is_comment(raw) && !was_directive {
-                let mut chars = raw.chars();
-                chars.next();
-                let comment = chars.as_str().trim();
-                if comment.is_empty() {
-                    comments.clear();
-                } else {
-                    comments.push(comment.to_string());
+            let stripped = text::trim_start(trim_newline(raw));
+            let was_directive = self.directive(first_line, stripped)?;
+            if stripped.starts_with('#') {
+                if !was_directive {
+                    let mut chars = raw.chars();
+                    chars.next();
+                    let comment = text::trim(chars.as_str());
+                    if comment.is_empty() {
+                        comments.clear();
+                    } else {
+                        comments.push(Cow::Borrowed(comment));
+                    }
                 }
+                continue;
             }
-            let processed = if stripped.starts_with('#') {
-                ""
-            } else {
-                stripped
-            };
-            let (first, mut end_of_line) = trim_continuation(processed, self.escape);
+            let (first, end_of_line) = trim_continuation(stripped, self.escape);
             if end_of_line && first.is_empty() {
                 continue;
             }
-            let mut line = first.to_string();
-            let mut has_empty_continuation = false;
-            while !end_of_line && self.next < self.lines.len() {
-                let i = self.next;
-                self.next += 1;
-                let raw = self.lines[i].text;
-                let content = trim_newline(raw);
-                self.directive(i, content)?;
-                if is_comment(raw) {
-                    continue;
-                }
-                if content.trim_start().is_empty() {
-                    has_empty_continuation = true;
-                    continue;
-                }
-                let (part, eol) = trim_continuation(content, self.escape);
-                end_of_line = eol;
-                line.push_str(part);
+            self.parts.clear();
+            if !first.is_empty() {
+                self.parts.push(first);
             }
-            if has_empty_continuation {
-                warnings.push(format!("Empty continuation line found in: {line}"));
+            if !end_of_line && self.read_continuation()? {
+                warnings.push(format!(
+                    "Empty continuation line found in: {}",
+                    join(&self.parts)
+                ));
             }
-            let span_of =
-                |this: &Self, last: usize| Span::new(start, this.lines[last].end_without_newline());
-            let mut node = match new_node(line, self.escape, 0) {
-                Ok(node) => node,
-                Err(diag) => {
-                    let span = span_of(&self, self.next - 1);
-                    return Err(diag.with_label(Label::primary(span, "in this instruction")));
-                }
-            };
+            let mut node = self.node_of_parts().map_err(|diag| {
+                diag.with_label(Label::primary(self.span_from(start), "in this instruction"))
+            })?;
             if can_contain_heredoc(&node) {
-                for mut doc in heredocs_in_line(&node.original) {
-                    let mut terminated = false;
-                    while self.next < self.lines.len() {
-                        let body = self.lines[self.next].text;
-                        self.next += 1;
-                        let mut candidate = trim_newline(body);
-                        if doc.chomp {
-                            candidate = candidate.trim_start_matches('\t');
-                        }
-                        if candidate == doc.name {
-                            terminated = true;
-                            break;
-                        }
-                        doc.content.push_str(body);
-                    }
-                    if !terminated {
-                        let span = span_of(&self, self.next.saturating_sub(1).max(index));
-                        return Err(Diagnostic::error(
-                            codes::UNTERMINATED_HEREDOC,
-                            "unterminated heredoc",
-                        )
-                        .with_label(Label::primary(span, format!("`{}` never ends", doc.name)))
-                        .with_help(format!("end the here-document with a line `{}`", doc.name)));
-                    }
-                    node.heredocs.push(doc);
-                }
+                self.read_heredoc_bodies(&mut node, start)?;
             }
             node.comments = std::mem::take(&mut comments);
-            node.start_line = index + 1;
+            node.start_line = first_line.index + 1;
             node.end_line = self.next;
-            node.span = span_of(&self, self.next - 1);
+            node.span = self.span_from(start);
             nodes.push(node);
         }
         if nodes.is_empty() {
@@ -238,9 +231,100 @@ impl<'a> Parser<'a> {
             directives: self.directives,
             escape: self.escape,
             nodes,
-            trailing_comments: comments,
+            trailing_comments: comments.into_iter().map(Cow::into_owned).collect(),
             warnings,
         })
+    }
+
+    /// Reads the lines that continue a logical line into `parts`, up to one
+    /// that does not continue; `true` if blank lines were among them.
+    fn read_continuation(&mut self) -> Result<bool, Diagnostic> {
+        let mut has_empty_continuation = false;
+        while let Some(next) = self.line() {
+            let content = trim_newline(next.text);
+            self.directive(next, content)?;
+            if is_comment(next.text) {
+                continue;
+            }
+            if text::trim_start(content).is_empty() {
+                has_empty_continuation = true;
+                continue;
+            }
+            let (part, end_of_line) = trim_continuation(content, self.escape);
+            if !part.is_empty() {
+                self.parts.push(part);
+            }
+            if end_of_line {
+                break;
+            }
+        }
+        Ok(has_empty_continuation)
+    }
+
+    /// The node of the logical line in `parts`. A line joined from several
+    /// parts is parsed as a new string, which the node then owns.
+    fn node_of_parts(&self) -> Result<Node<'a>, Diagnostic> {
+        let joined = match join(&self.parts) {
+            Cow::Borrowed(single) => return new_node(single, self.escape, 0),
+            Cow::Owned(joined) => joined,
+        };
+        let first = self.parts.first().copied().unwrap_or_default();
+        let mut owned = {
+            let node = new_node(&joined, self.escape, 0)?;
+            Node {
+                keyword: keyword_in(first, &node.keyword),
+                flags: owned_texts(node.flags),
+                args: owned_texts(node.args),
+                json: node.json,
+                sub: node.sub.map(|sub| Box::new(sub.into_owned())),
+                ..Node::default()
+            }
+        };
+        owned.original = Cow::Owned(joined);
+        Ok(owned)
+    }
+
+    /// Reads the body of each heredoc the instruction starts, in order.
+    fn read_heredoc_bodies(&mut self, node: &mut Node<'a>, start: usize) -> Result<(), Diagnostic> {
+        for mut doc in heredocs_in_line(&node.original) {
+            let body_start = self.pos;
+            let mut body_end = body_start;
+            let mut terminated = false;
+            while let Some(body) = self.line() {
+                let mut candidate = trim_newline(body.text);
+                if doc.chomp {
+                    candidate = candidate.trim_start_matches('\t');
+                }
+                if candidate == doc.name {
+                    terminated = true;
+                    break;
+                }
+                body_end = self.pos;
+            }
+            if !terminated {
+                return Err(
+                    Diagnostic::error(codes::UNTERMINATED_HEREDOC, "unterminated heredoc")
+                        .with_label(Label::primary(
+                            self.span_from(start),
+                            format!("`{}` never ends", doc.name),
+                        ))
+                        .with_help(format!("end the here-document with a line `{}`", doc.name)),
+                );
+            }
+            doc.content = self.text[body_start..body_end].to_string();
+            node.heredocs.push(doc);
+        }
+        Ok(())
+    }
+}
+
+/// The keyword read from a joined line, borrowed from the line's first
+/// part when it lies whole in it (as it nearly always does).
+fn keyword_in<'a>(first: &'a str, keyword: &str) -> Cow<'a, str> {
+    let first = text::trim_start(first);
+    match first.get(..keyword.len()) {
+        Some(k) if k == keyword && first.len() > keyword.len() => Cow::Borrowed(k),
+        _ => Cow::Owned(keyword.to_string()),
     }
 }
 
@@ -249,34 +333,54 @@ impl<'a> Parser<'a> {
 const MAX_NESTING: usize = 32;
 
 /// Parses one logical line into a node (no lines, spans or heredocs yet).
-fn new_node(line: String, escape: char, depth: usize) -> Result<Node, Diagnostic> {
+fn new_node(line: &str, escape: char, depth: usize) -> Result<Node<'_>, Diagnostic> {
     if depth > MAX_NESTING {
         return Err(Diagnostic::error(
             codes::INVALID_ARGUMENTS,
             "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
         ));
     }
-    let (keyword, flags, rest) = split_command(&line);
-    let parsed = parse_args(&dispatch_name(keyword), &rest, escape)
-        .map_err(|e| Diagnostic::error(e.code, e.message))?;
-    let keyword = keyword.to_string();
-    let sub = match parsed.sub_line {
-        Some(sub_line) => Some(Box::new(new_node(sub_line, escape, depth + 1)?)),
-        None => None,
+    let (keyword, flags, rest) = split_command(line);
+    let name = dispatch_name(keyword);
+    let (args, json, sub) = match rest {
+        Cow::Borrowed(rest) => {
+            let parsed = parse_args(&name, rest, escape).map_err(arg_error)?;
+            let sub = match parsed.sub_line {
+                Some(sub_line) => Some(Box::new(new_node(sub_line, escape, depth + 1)?)),
+                None => None,
+            };
+            (parsed.args, parsed.json, sub)
+        }
+        // The rest was repaired from broken UTF-8: parse the repaired copy.
+        Cow::Owned(rest) => {
+            let parsed = parse_args(&name, &rest, escape).map_err(arg_error)?;
+            let sub = match parsed.sub_line {
+                Some(sub_line) => Some(Box::new(
+                    new_node(sub_line, escape, depth + 1)?.into_owned(),
+                )),
+                None => None,
+            };
+            let args = parsed.args.into_iter().map(|a| Cow::Owned(a.into_owned()));
+            (args.collect(), parsed.json, sub)
+        }
     };
     Ok(Node {
-        keyword,
+        keyword: Cow::Borrowed(keyword),
         flags,
-        args: parsed.args,
-        json: parsed.json,
+        args,
+        json,
         sub,
-        original: line,
+        original: Cow::Borrowed(line),
         ..Node::default()
     })
 }
 
+fn arg_error(e: super::line_parsers::ArgError) -> Diagnostic {
+    Diagnostic::error(e.code, e.message)
+}
+
 /// The keyword lower-cased for dispatch, without allocating for ASCII keywords.
-fn dispatch_name(keyword: &str) -> std::borrow::Cow<'static, str> {
+fn dispatch_name(keyword: &str) -> Cow<'static, str> {
     const KNOWN: &[&str] = &[
         "add",
         "arg",
@@ -297,14 +401,19 @@ fn dispatch_name(keyword: &str) -> std::borrow::Cow<'static, str> {
         "volume",
         "workdir",
     ];
-    if keyword.is_ascii() {
-        match KNOWN.iter().find(|k| k.eq_ignore_ascii_case(keyword)) {
-            Some(k) => std::borrow::Cow::Borrowed(k),
-            None => std::borrow::Cow::Borrowed(""),
-        }
-    } else {
-        std::borrow::Cow::Owned(keyword.to_lowercase())
+    if !keyword.is_ascii() {
+        return Cow::Owned(keyword.to_lowercase());
     }
+    let mut buffer = [0u8; 11];
+    let Some(lower) = buffer.get_mut(..keyword.len()) else {
+        return Cow::Borrowed("");
+    };
+    lower.copy_from_slice(keyword.as_bytes());
+    lower.make_ascii_lowercase();
+    KNOWN
+        .iter()
+        .find(|k| k.as_bytes() == lower)
+        .map_or(Cow::Borrowed(""), |k| Cow::Borrowed(k))
 }
 
 /// RUN, COPY and ADD in shell form (also under ONBUILD) may carry heredocs.

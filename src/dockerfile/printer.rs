@@ -332,10 +332,12 @@ mod tests {
             r#"--chown=a\"b"#,
             "--link",
         ] {
-            let (_, flags, _) = split_command(&format!("COPY {text} a b"));
+            let line = format!("COPY {text} a b");
+            let (_, flags, _) = split_command(&line);
             let flag = Flag::from_text(&flags[0]);
             let printed = flag_text(&flag);
-            let (_, again, _) = split_command(&format!("COPY {printed} a b"));
+            let line = format!("COPY {printed} a b");
+            let (_, again, _) = split_command(&line);
             assert_eq!(again, flags, "{text} printed as {printed}");
         }
     }

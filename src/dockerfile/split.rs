@@ -3,49 +3,98 @@
 
 use std::borrow::Cow;
 
+use super::text;
+
 /// Go's `unicode.IsSpace` on a single byte read as a Latin-1 rune, which is
 /// how BuildKit scans flags and HEALTHCHECK.
 pub fn byte_is_space(b: u8) -> bool {
-    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | 0x85 | 0xa0)
+    CLASSES[usize::from(b)] & SPACE != 0
 }
+
+const SPACE: u8 = 1;
+const SEPARATOR: u8 = 2;
+/// Ends the plain run of a flag word: a blank, a quote, an escape, non-ASCII.
+const FLAG_STOP: u8 = 4;
+
+/// What each byte is to the scanners here, looked up rather than compared.
+static CLASSES: [u8; 256] = {
+    let mut classes = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        let space = matches!(
+            byte,
+            b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | 0x85 | 0xa0
+        );
+        let separator = matches!(byte, b'\t' | 0x0b | 0x0c | b'\r' | b' ');
+        let flag_stop = space || !byte.is_ascii() || matches!(byte, b'\\' | b'\'' | b'"');
+        classes[b] =
+            (space as u8) * SPACE | (separator as u8) * SEPARATOR | (flag_stop as u8) * FLAG_STOP;
+        b += 1;
+    }
+    classes
+};
 
 /// BuildKit's `reWhitespace`: `[\t\v\f\r ]`.
 pub fn is_separator(c: char) -> bool {
     matches!(c, '\t' | '\u{b}' | '\u{c}' | '\r' | ' ')
 }
 
+fn byte_is_separator(b: u8) -> bool {
+    CLASSES[usize::from(b)] & SEPARATOR != 0
+}
+
 /// Splits on runs of `[\t\v\f\r ]`, at most `limit` parts (0 = no limit).
-pub fn split_separators(s: &str, limit: usize) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut rest = s;
-    loop {
-        if limit != 0 && parts.len() + 1 == limit {
-            parts.push(rest);
-            return parts;
+pub fn split_separators(s: &str, limit: usize) -> SplitSeparators<'_> {
+    SplitSeparators {
+        text: s,
+        start: Some(0),
+        limit,
+        parts: 0,
+    }
+}
+
+/// The parts [`split_separators`] gives, in order.
+pub struct SplitSeparators<'a> {
+    text: &'a str,
+    /// Where the next part starts; `None` once the last was given.
+    start: Option<usize>,
+    limit: usize,
+    parts: usize,
+}
+
+impl<'a> Iterator for SplitSeparators<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        // The separators are ASCII, so every cut falls on a character boundary.
+        let start = self.start?;
+        let bytes = self.text.as_bytes();
+        self.parts += 1;
+        let len = bytes[start..].iter().position(|&b| byte_is_separator(b));
+        let (Some(len), false) = (len, self.limit != 0 && self.parts == self.limit) else {
+            self.start = None;
+            return Some(&self.text[start..]);
+        };
+        let mut next = start + len;
+        while bytes.get(next).is_some_and(|&b| byte_is_separator(b)) {
+            next += 1;
         }
-        match rest.find(is_separator) {
-            Some(at) => {
-                parts.push(&rest[..at]);
-                rest = rest[at..].trim_start_matches(is_separator);
-            }
-            None => {
-                parts.push(rest);
-                return parts;
-            }
-        }
+        self.start = Some(next);
+        Some(&self.text[start..start + len])
     }
 }
 
 /// Keyword as written, flags, and the arguments text (trimmed).
-pub fn split_command(line: &str) -> (&str, Vec<String>, Cow<'_, str>) {
-    let trimmed = line.trim();
-    match trimmed.find(is_separator) {
+pub fn split_command(line: &str) -> (&str, Vec<Cow<'_, str>>, Cow<'_, str>) {
+    let trimmed = text::trim(line);
+    match trimmed.bytes().position(byte_is_separator) {
         None => (trimmed, Vec::new(), Cow::Borrowed("")),
         Some(at) => {
-            let rest = trimmed[at..].trim_start_matches(is_separator);
+            let rest = text::trim_start_bytes(&trimmed[at..], byte_is_separator);
             let (args, flags) = extract_flags(rest);
             let args = match args {
-                Cow::Borrowed(a) => Cow::Borrowed(a.trim()),
+                Cow::Borrowed(a) => Cow::Borrowed(text::trim(a)),
                 Cow::Owned(a) => Cow::Owned(a.trim().to_string()),
             };
             (&trimmed[..at], flags, args)
@@ -53,8 +102,51 @@ pub fn split_command(line: &str) -> (&str, Vec<String>, Cow<'_, str>) {
     }
 }
 
+/// One flag word being read. It stays a slice of the line until a quote,
+/// an escape or a non-ASCII byte makes its text differ from the line's.
+struct FlagWord {
+    start: usize,
+    built: Option<String>,
+}
+
+impl FlagWord {
+    fn new(start: usize) -> Self {
+        Self { start, built: None }
+    }
+
+    /// The text built so far, from here on kept apart from the line.
+    fn built<'w>(&'w mut self, line: &[u8], pos: usize) -> &'w mut String {
+        let start = self.start;
+        self.built
+            .get_or_insert_with(|| line[start..pos].iter().map(|&b| char::from(b)).collect())
+    }
+
+    /// Appends `b` at `pos`; a plain ASCII byte just widens the slice.
+    fn push(&mut self, line: &[u8], pos: usize, b: u8) {
+        match &mut self.built {
+            Some(text) => text.push(char::from(b)),
+            None if b.is_ascii() => {}
+            None => self.built(line, pos).push(char::from(b)),
+        }
+    }
+
+    fn text<'a>(&self, line: &'a str, end: usize) -> Cow<'a, str> {
+        match &self.built {
+            Some(text) => Cow::Owned(text.clone()),
+            None => Cow::Borrowed(&line[self.start..end]),
+        }
+    }
+
+    fn into_text(self, line: &str, end: usize) -> Cow<'_, str> {
+        match self.built {
+            Some(text) => Cow::Owned(text),
+            None => Cow::Borrowed(&line[self.start..end]),
+        }
+    }
+}
+
 /// Leading `--words` are flags; a bare `--` ends them and is dropped.
-fn extract_flags(line: &str) -> (Cow<'_, str>, Vec<String>) {
+fn extract_flags(line: &str) -> (Cow<'_, str>, Vec<Cow<'_, str>>) {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -64,12 +156,14 @@ fn extract_flags(line: &str) -> (Cow<'_, str>, Vec<String>) {
     let bytes = line.as_bytes();
     let mut words = Vec::new();
     let mut phase = Phase::Spaces;
-    let mut word = String::new();
+    let mut word = FlagWord::new(0);
+    // Where the unbuilt slice of the word ends.
+    let mut end = 0;
     let mut quote = 0u8;
     let mut blank_ok = false;
     let mut pos = 0;
     while pos <= bytes.len() {
-        let mut ch = bytes.get(pos).copied().unwrap_or(0);
+        let ch = bytes.get(pos).copied().unwrap_or(0);
         if phase == Phase::Spaces {
             if pos == bytes.len() {
                 break;
@@ -82,26 +176,44 @@ fn extract_flags(line: &str) -> (Cow<'_, str>, Vec<String>) {
                 return (lossy_from(line, pos), words);
             }
             phase = Phase::Word;
+            word = FlagWord::new(pos);
+            end = pos;
         }
         if pos == bytes.len() {
-            if word != "--" && (blank_ok || !word.is_empty()) {
-                words.push(word);
+            let text = word.into_text(line, end);
+            if text != "--" && (blank_ok || !text.is_empty()) {
+                words.push(text);
             }
             break;
         }
         if phase == Phase::Word {
+            if word.built.is_none() {
+                // Plain ASCII only widens the slice: skip over it at once.
+                let plain = bytes[pos..]
+                    .iter()
+                    .position(|&b| CLASSES[usize::from(b)] & FLAG_STOP != 0)
+                    .unwrap_or(bytes.len() - pos);
+                if plain > 0 {
+                    pos += plain;
+                    end = pos;
+                    continue;
+                }
+            }
             if byte_is_space(ch) {
                 phase = Phase::Spaces;
-                if word == "--" {
+                let text = word.text(line, end);
+                if text == "--" {
                     return (lossy_from(line, pos), words);
                 }
-                if blank_ok || !word.is_empty() {
-                    words.push(std::mem::take(&mut word));
+                if blank_ok || !text.is_empty() {
+                    words.push(text);
                 }
-                word.clear();
                 blank_ok = false;
                 pos += 1;
                 continue;
+            }
+            if ch == b'\\' || ch == b'\'' || ch == b'"' {
+                word.built(bytes, end);
             }
             if ch == b'\'' || ch == b'"' {
                 quote = ch;
@@ -116,11 +228,10 @@ fn extract_flags(line: &str) -> (Cow<'_, str>, Vec<String>) {
                     continue;
                 }
                 pos += 1;
-                ch = bytes[pos];
             }
-            // Go appends the byte as a Latin-1 rune.
-            word.push(char::from(ch));
+            word.push(bytes, pos, bytes[pos]);
             pos += 1;
+            end = pos;
             continue;
         }
         // In quotes.
@@ -136,9 +247,8 @@ fn extract_flags(line: &str) -> (Cow<'_, str>, Vec<String>) {
                 continue;
             }
             pos += 1;
-            ch = bytes[pos];
         }
-        word.push(char::from(ch));
+        word.push(bytes, pos, bytes[pos]);
         pos += 1;
     }
     (Cow::Borrowed(""), words)

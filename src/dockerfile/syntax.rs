@@ -1,16 +1,25 @@
 //! The untyped syntax tree: one node per instruction, as BuildKit's parser
 //! reads it, with the original text, line range and byte span kept.
+//!
+//! Text is borrowed from the source wherever it appears there as it is
+//! (`Cow::Borrowed`); only what the parser had to build, such as an
+//! instruction joined from continuation lines or a flag with its quotes
+//! removed, is owned. Parsing allocates little that way.
+
+use std::borrow::Cow;
+
+use smallvec::SmallVec;
 
 use crate::located::Span;
 
 /// A whole Dockerfile as read by the parser.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Dockerfile {
+pub struct Dockerfile<'a> {
     /// Parser directives (`# syntax=…`, `# escape=…`, `# check=…`) in file order.
     pub directives: Vec<Directive>,
     /// The escape character: `\` or `` ` ``.
     pub escape: char,
-    pub nodes: Vec<Node>,
+    pub nodes: Vec<Node<'a>>,
     /// Comments after the last instruction (kept so a rewrite loses nothing).
     pub trailing_comments: Vec<String>,
     /// Non-fatal findings, e.g. empty continuation lines.
@@ -29,23 +38,23 @@ pub struct Directive {
 
 /// One instruction.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Node {
+pub struct Node<'a> {
     /// The keyword as written (`run`, `Run`, `RUN`).
-    pub keyword: String,
+    pub keyword: Cow<'a, str>,
     /// Flags as written, without a bare `--` (`--from=build`).
-    pub flags: Vec<String>,
+    pub flags: Vec<Cow<'a, str>>,
     /// Arguments as BuildKit's parser splits them. ENV and LABEL give
     /// key, value, separator triples.
-    pub args: Vec<String>,
+    pub args: Args<'a>,
     /// The exec (JSON array) form was used.
     pub json: bool,
     /// For ONBUILD: the nested instruction.
-    pub sub: Option<Box<Node>>,
+    pub sub: Option<Box<Node<'a>>>,
     pub heredocs: Vec<Heredoc>,
     /// Comment lines just before the instruction, without their `#`.
-    pub comments: Vec<String>,
+    pub comments: Vec<Cow<'a, str>>,
     /// The logical line (continuations joined), without heredoc bodies.
-    pub original: String,
+    pub original: Cow<'a, str>,
     /// 1-based, inclusive; the end covers heredoc bodies. 0 for nested nodes.
     pub start_line: usize,
     pub end_line: usize,
@@ -53,11 +62,43 @@ pub struct Node {
     pub span: Span,
 }
 
-impl Node {
+impl Node<'_> {
     /// The keyword lower-cased, which is how instructions are matched.
     pub fn name(&self) -> String {
         self.keyword.to_lowercase()
     }
+
+    /// The same node owning all its text, free of the source it was read from.
+    pub fn into_owned<'b>(self) -> Node<'b> {
+        Node {
+            keyword: Cow::Owned(self.keyword.into_owned()),
+            flags: owned_texts(self.flags),
+            args: owned_texts(self.args),
+            json: self.json,
+            sub: self.sub.map(|sub| Box::new(sub.into_owned())),
+            heredocs: self.heredocs,
+            comments: owned_texts(self.comments),
+            original: Cow::Owned(self.original.into_owned()),
+            start_line: self.start_line,
+            end_line: self.end_line,
+            span: self.span,
+        }
+    }
+}
+
+/// An instruction's arguments. Most instructions have one or two, which
+/// are kept inline: a vector each would be most of what parsing allocates.
+pub type Args<'a> = SmallVec<[Cow<'a, str>; 2]>;
+
+/// The same texts, each owning its characters.
+pub fn owned_texts<'a, 'b, C>(texts: impl IntoIterator<Item = Cow<'a, str>>) -> C
+where
+    C: FromIterator<Cow<'b, str>>,
+{
+    texts
+        .into_iter()
+        .map(|t| Cow::Owned(t.into_owned()))
+        .collect()
 }
 
 /// A here-document attached to an instruction.

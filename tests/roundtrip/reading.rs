@@ -111,7 +111,7 @@ pub fn read(file: &Dockerfile) -> Result<Reading, String> {
     let mut stages = Vec::new();
     for (index, group) in groups.iter().enumerate() {
         let from = &group[0];
-        let base = from.args.first().cloned().unwrap_or_default();
+        let base = from.args.first().map(|b| b.to_string()).unwrap_or_default();
         let base = match names[..index]
             .iter()
             .position(|n| n.as_deref() == Some(base.to_ascii_lowercase().as_str()))
@@ -183,7 +183,7 @@ fn instruction(node: &Node, escape: char, stage_ref: &dyn Fn(&str) -> String) ->
             .flat_map(|kv| {
                 [
                     unquote(&kv[0], escape),
-                    unquote(kv.get(1).map_or("", String::as_str), escape),
+                    unquote(kv.get(1).map_or("", |v| v.as_ref()), escape),
                 ]
             })
             .collect(),
@@ -195,7 +195,7 @@ fn instruction(node: &Node, escape: char, stage_ref: &dyn Fn(&str) -> String) ->
                 v.map_or(k.clone(), |v| format!("{k}={v}"))
             })
             .collect(),
-        _ => node.args.clone(),
+        _ => node.args.iter().map(|a| a.to_string()).collect(),
     };
     let mut flags: Vec<String> = node
         .flags

@@ -20,7 +20,12 @@ impl Comments {
                 before: file
                     .nodes
                     .iter()
-                    .map(|n| (n.span.start, n.comments.clone()))
+                    .map(|n| {
+                        (
+                            n.span.start,
+                            n.comments.iter().map(|c| c.to_string()).collect(),
+                        )
+                    })
                     .collect(),
                 trailing: file.trailing_comments.clone(),
             };

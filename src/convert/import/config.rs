@@ -39,9 +39,11 @@ pub fn apply(node: &Node, cx: &Context, config: &mut ImageConfig) -> Result<(), 
         }
         "expose" => {
             no_flags(node)?;
-            config
-                .expose
-                .extend(node.args.iter().map(|p| Located::new(p.clone(), node.span)));
+            config.expose.extend(
+                node.args
+                    .iter()
+                    .map(|p| Located::new(p.to_string(), node.span)),
+            );
         }
         "label" => {
             for (key, value) in pairs(node, cx)? {
@@ -51,9 +53,11 @@ pub fn apply(node: &Node, cx: &Context, config: &mut ImageConfig) -> Result<(), 
         }
         "volume" => {
             no_flags(node)?;
-            config
-                .volumes
-                .extend(node.args.iter().map(|p| Located::new(p.clone(), node.span)));
+            config.volumes.extend(
+                node.args
+                    .iter()
+                    .map(|p| Located::new(p.to_string(), node.span)),
+            );
         }
         "healthcheck" => config.healthcheck = Some(Located::new(healthcheck(node, cx)?, node.span)),
         "stopsignal" => config.stop_signal = Some(Located::new(one(node)?, node.span)),
@@ -91,7 +95,7 @@ fn healthcheck(node: &Node, cx: &Context) -> Result<Health, Diagnostic> {
         ));
     }
     let cmd = if node.json {
-        CommandForm::Exec(rest.to_vec())
+        CommandForm::Exec(rest.iter().map(|a| a.to_string()).collect())
     } else {
         CommandForm::Shell(rest.join(" "))
     };

@@ -147,7 +147,7 @@ fn global_args(
 }
 
 /// Each FROM and the instructions up to the next one.
-fn split_stages(nodes: &[Node]) -> Vec<&[Node]> {
+fn split_stages<'n, 'a>(nodes: &'n [Node<'a>]) -> Vec<&'n [Node<'a>]> {
     let mut groups = Vec::new();
     let mut start = 0;
     for (i, node) in nodes.iter().enumerate().skip(1) {

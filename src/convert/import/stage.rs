@@ -12,7 +12,7 @@ use crate::dockerfile::Node;
 use crate::located::{Located, Span};
 
 /// The name in `FROM base AS name`, as written.
-pub fn given_name(from: &Node) -> Option<&str> {
+pub fn given_name<'n>(from: &'n Node<'_>) -> Option<&'n str> {
     match from.args.as_slice() {
         [_, kw, name] if kw.eq_ignore_ascii_case("as") => Some(name),
         _ => None,
@@ -163,7 +163,7 @@ fn base(from: &Node, cx: &Context) -> Result<(Base, Option<String>), Diagnostic>
     let earlier = &cx.stage_names[..cx.current];
     Ok(match earlier.iter().find(|n| **n == lower) {
         Some(stage) => (Base::Stage(stage.clone()), platform),
-        None => (Base::Image(image.clone()), platform),
+        None => (Base::Image(image.to_string()), platform),
     })
 }
 

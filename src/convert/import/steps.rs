@@ -30,7 +30,7 @@ pub fn step(node: &Node, cx: &Context) -> Result<StepKind, Diagnostic> {
 pub fn one(node: &Node) -> Result<String, Diagnostic> {
     no_flags(node)?;
     match node.args.as_slice() {
-        [one] => Ok(one.clone()),
+        [one] => Ok(one.to_string()),
         _ => Err(malformed(
             node,
             &format!("{} takes one argument", node.keyword),
@@ -43,7 +43,7 @@ pub fn shell(node: &Node) -> Result<Vec<String>, Diagnostic> {
     if !node.json {
         return Err(malformed(node, "SHELL takes a JSON array"));
     }
-    Ok(node.args.clone())
+    Ok(node.args.iter().map(|a| a.to_string()).collect())
 }
 
 /// ENV and LABEL: key, value, separator triples, values unquoted.
@@ -78,7 +78,7 @@ pub fn args(node: &Node, cx: &Context) -> Result<Vec<ArgDecl>, Diagnostic> {
         .map(|word| {
             let (name, default) = match word.split_once('=') {
                 Some((name, value)) => (name, Some(unquote_value(value, cx.escape))),
-                None => (word.as_str(), None),
+                None => (word.as_ref(), None),
             };
             ArgDecl {
                 name: Located::new(name.to_owned(), node.span),
@@ -91,7 +91,9 @@ pub fn args(node: &Node, cx: &Context) -> Result<Vec<ArgDecl>, Diagnostic> {
 /// Exec form, shell form, or a shell form with heredocs.
 pub fn command(node: &Node) -> Result<CommandForm, Diagnostic> {
     if node.json {
-        return Ok(CommandForm::Exec(node.args.clone()));
+        return Ok(CommandForm::Exec(
+            node.args.iter().map(|a| a.to_string()).collect(),
+        ));
     }
     let [text] = node.args.as_slice() else {
         return Err(malformed(
@@ -100,7 +102,7 @@ pub fn command(node: &Node) -> Result<CommandForm, Diagnostic> {
         ));
     };
     if node.heredocs.is_empty() {
-        return Ok(CommandForm::Shell(text.clone()));
+        return Ok(CommandForm::Shell(text.to_string()));
     }
     // `RUN <<EOF` alone is a script: its body is the command. Any other use
     // keeps the instruction text with its bodies and terminators, which
@@ -114,7 +116,7 @@ pub fn command(node: &Node) -> Result<CommandForm, Diagnostic> {
     {
         return Ok(CommandForm::Shell(only.content.clone()));
     }
-    let mut verbatim = text.clone();
+    let mut verbatim = text.to_string();
     for heredoc in &node.heredocs {
         verbatim.push('\n');
         verbatim.push_str(&heredoc.content);
@@ -168,7 +170,7 @@ fn paths(node: &Node) -> Result<(Vec<Located<String>>, Located<String>), Diagnos
             &format!("{} needs a source and a destination", node.keyword),
         ));
     }
-    let here = |v: &String| Located::new(v.clone(), node.span);
+    let here = |v: &std::borrow::Cow<str>| Located::new(v.to_string(), node.span);
     Ok((sources.iter().map(here).collect(), here(to)))
 }
 

@@ -134,7 +134,7 @@ pub fn load_units(
 fn maintainer_to_label(node: &mut crate::dockerfile::Node) {
     let name = node.args.join(" ");
     let quoted = format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""));
-    node.keyword = "LABEL".to_owned();
-    node.args = vec!["maintainer".to_owned(), quoted, "=".to_owned()];
+    node.keyword = "LABEL".into();
+    node.args = smallvec::smallvec!["maintainer".into(), quoted.into(), "=".into()];
     node.flags.clear();
 }

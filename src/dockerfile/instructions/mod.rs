@@ -341,5 +341,5 @@ pub struct Onbuild {
     /// The trigger as written, heredoc bodies appended (BuildKit's `Expression`).
     pub expression: String,
     /// The trigger's syntax node, when read from a file.
-    pub trigger: Option<Node>,
+    pub trigger: Option<Node<'static>>,
 }

@@ -1,5 +1,7 @@
 //! `RUN --mount=type=…,target=…` values: CSV fields, typed.
 
+use std::borrow::Cow;
+
 use super::super::codes;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -27,7 +29,7 @@ impl MountType {
     }
 
     fn parse(s: &str) -> Self {
-        match s.to_lowercase().as_str() {
+        match lower(s).as_ref() {
             "bind" => MountType::Bind,
             "cache" => MountType::Cache,
             "tmpfs" => MountType::Tmpfs,
@@ -114,52 +116,60 @@ pub struct MountError {
     pub message: String,
 }
 
-/// Splits CSV fields like Go's `encoding/csv` (strict quotes).
-fn csv_fields(value: &str) -> Result<Vec<String>, String> {
+/// Splits CSV fields like Go's `encoding/csv` (strict quotes). Unquoted
+/// fields are slices of `value`.
+fn csv_fields(value: &str) -> Result<Vec<Cow<'_, str>>, String> {
+    let bytes = value.as_bytes();
     let mut fields = Vec::new();
-    let mut chars = value.chars().peekable();
     if value.is_empty() {
         return Ok(fields);
     }
+    let mut pos = 0;
     loop {
-        let mut field = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
+        if bytes.get(pos) == Some(&b'"') {
+            let mut field = String::new();
+            let mut chars = value[pos + 1..].char_indices().peekable();
+            let end = loop {
                 match chars.next() {
                     None => return Err("extraneous or missing \" in quoted-field".to_string()),
-                    Some('"') if chars.peek() == Some(&'"') => {
+                    Some((_, '"')) if chars.peek().is_some_and(|&(_, c)| c == '"') => {
                         chars.next();
                         field.push('"');
                     }
-                    Some('"') => break,
-                    Some(c) => field.push(c),
+                    Some((at, '"')) => break pos + 1 + at + 1,
+                    Some((_, c)) => field.push(c),
                 }
-            }
-            match chars.next() {
-                None => {
-                    fields.push(field);
-                    return Ok(fields);
-                }
-                Some(',') => fields.push(field),
+            };
+            fields.push(Cow::Owned(field));
+            match bytes.get(end) {
+                None => return Ok(fields),
+                Some(b',') => pos = end + 1,
                 Some(_) => return Err("extraneous or missing \" in quoted-field".to_string()),
             }
         } else {
-            loop {
-                match chars.next() {
-                    None => {
-                        fields.push(field);
-                        return Ok(fields);
-                    }
-                    Some(',') => {
-                        fields.push(field);
-                        break;
-                    }
-                    Some('"') => return Err("bare \" in non-quoted-field".to_string()),
-                    Some(c) => field.push(c),
+            match memchr::memchr2(b',', b'"', &bytes[pos..]).map(|at| pos + at) {
+                None => {
+                    fields.push(Cow::Borrowed(&value[pos..]));
+                    return Ok(fields);
+                }
+                Some(at) if bytes[at] == b'"' => {
+                    return Err("bare \" in non-quoted-field".to_string());
+                }
+                Some(at) => {
+                    fields.push(Cow::Borrowed(&value[pos..at]));
+                    pos = at + 1;
                 }
             }
         }
+    }
+}
+
+/// `key.to_lowercase()`, borrowing when it is already lower case.
+fn lower(key: &str) -> Cow<'_, str> {
+    if key.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        Cow::Borrowed(key)
+    } else {
+        Cow::Owned(key.to_lowercase())
     }
 }
 
@@ -179,17 +189,17 @@ pub fn parse_mount(value: &str) -> Result<Mount, MountError> {
         message: format!("failed to parse csv mounts: {e}"),
     })?;
     let mut m = Mount::default();
-    for field in fields {
+    for field in &fields {
         let (key, value) = match field.split_once('=') {
-            Some((k, v)) => (k.to_lowercase(), Some(v.to_string())),
-            None => (field.to_lowercase(), None),
+            Some((k, v)) => (lower(k), Some(v)),
+            None => (lower(field), None),
         };
         let Some(value) = value else {
-            match key.as_str() {
+            match key.as_ref() {
                 "readonly" | "ro" => m.readonly = Some(true),
                 "readwrite" | "rw" => m.readonly = Some(false),
                 "required" => m.required = Some(true),
-                _ => m.other.push((key, None)),
+                _ => m.other.push((key.into_owned(), None)),
             }
             continue;
         };
@@ -200,21 +210,21 @@ pub fn parse_mount(value: &str) -> Result<Mount, MountError> {
                     .to_string(),
             });
         }
-        let slot = match key.as_str() {
+        let slot = match key.as_ref() {
             "type" => {
-                m.kind = MountType::parse(&value);
+                m.kind = MountType::parse(value);
                 continue;
             }
             "readonly" | "ro" => {
-                m.readonly = parse_bool(&value).or(m.readonly);
+                m.readonly = parse_bool(value).or(m.readonly);
                 continue;
             }
             "readwrite" | "rw" => {
-                m.readonly = parse_bool(&value).map(|b| !b).or(m.readonly);
+                m.readonly = parse_bool(value).map(|b| !b).or(m.readonly);
                 continue;
             }
             "required" => {
-                m.required = parse_bool(&value).or(m.required);
+                m.required = parse_bool(value).or(m.required);
                 continue;
             }
             "from" => &mut m.from,
@@ -228,11 +238,11 @@ pub fn parse_mount(value: &str) -> Result<Mount, MountError> {
             "size" => &mut m.size,
             "env" => &mut m.env,
             _ => {
-                m.other.push((key, Some(value)));
+                m.other.push((key.into_owned(), Some(value.to_string())));
                 continue;
             }
         };
-        *slot = Some(value);
+        *slot = Some(value.to_string());
     }
     Ok(m)
 }
@@ -251,5 +261,28 @@ mod tests {
         assert!(parse_mount("from=a$,target=/a").is_ok());
         let back = parse_mount(&m.to_flag_value()).unwrap_or_default();
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn splits_csv_like_go() {
+        fn ok(v: &str) -> Vec<Cow<'_, str>> {
+            csv_fields(v).unwrap_or_default()
+        }
+        assert_eq!(ok("a,b=c,"), ["a", "b=c", ""]);
+        assert_eq!(ok("\"x,\"\"y\"\"\",z"), ["x,\"y\"", "z"]);
+        assert_eq!(ok("\"\""), [""]);
+        assert!(csv_fields("a\"b").is_err());
+        assert!(csv_fields("\"a\"b").is_err());
+        assert!(csv_fields("\"open").is_err());
+        let m = parse_mount("Type=Cache,TARGET=/x,Other=1,flag").unwrap_or_default();
+        assert_eq!(m.kind, MountType::Cache);
+        assert_eq!(m.target.as_deref(), Some("/x"));
+        assert_eq!(
+            m.other,
+            [
+                ("other".to_string(), Some("1".to_string())),
+                ("flag".to_string(), None)
+            ]
+        );
     }
 }

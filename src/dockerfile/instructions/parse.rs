@@ -1,6 +1,8 @@
 //! Syntax node → typed instruction, after BuildKit's `instructions.ParseInstruction`:
 //! the same argument counts, flag checks and messages.
 
+use std::borrow::Cow;
+
 use super::flags::{FlagError, FlagKind, FlagSpec, FlagValues, check_flags};
 use super::mount::parse_mount;
 use super::{
@@ -82,18 +84,22 @@ pub const HEALTHCHECK_FLAGS: &[FlagSpec] = &[
 ];
 
 /// Context for building diagnostics about one node.
-struct Req<'a> {
-    node: &'a Node,
+struct Req<'a, 'n> {
+    node: &'a Node<'n>,
     source: &'a str,
-    upper: String,
     flags: Vec<Flag>,
 }
 
-impl Req<'_> {
+impl Req<'_, '_> {
+    /// The keyword as messages name it; only errors need it.
+    fn upper(&self) -> String {
+        self.node.keyword.to_uppercase()
+    }
+
     fn error(&self, code: &'static str, message: impl Into<String>) -> Diagnostic {
         Diagnostic::error(code, message).with_label(Label::primary(
             self.node.span,
-            format!("in this {}", self.upper),
+            format!("in this {}", self.upper()),
         ))
     }
 
@@ -128,14 +134,14 @@ impl Req<'_> {
     fn at_least_one(&self) -> Diagnostic {
         self.error(
             codes::MISSING_ARGUMENTS,
-            format!("{} requires at least one argument", self.upper),
+            format!("{} requires at least one argument", self.upper()),
         )
     }
 
     fn exactly_one(&self) -> Diagnostic {
         self.error(
             codes::INVALID_ARGUMENTS,
-            format!("{} requires exactly one argument", self.upper),
+            format!("{} requires exactly one argument", self.upper()),
         )
     }
 }
@@ -146,15 +152,14 @@ pub fn parse_instruction(node: &Node, source: &str) -> Result<Instruction, Diagn
     let req = Req {
         node,
         source,
-        upper: node.keyword.to_uppercase(),
         flags: node.flags.iter().map(|f| Flag::from_text(f)).collect(),
     };
     let command = parse_command(&req)?;
     Ok(Instruction {
-        keyword: node.keyword.clone(),
+        keyword: node.keyword.to_string(),
         flags: req.flags,
         command,
-        comments: node.comments.clone(),
+        comments: owned(&node.comments),
         span: node.span,
         start_line: node.start_line,
         end_line: node.end_line,
@@ -178,7 +183,7 @@ fn parse_command(req: &Req) -> Result<Command, Diagnostic> {
                 return Err(req.exactly_one());
             };
             req.check(&[])?;
-            Ok(Command::Maintainer(one.clone()))
+            Ok(Command::Maintainer(one.to_string()))
         }
         "add" => {
             if args.len() < 2 {
@@ -218,7 +223,7 @@ fn parse_command(req: &Req) -> Result<Command, Diagnostic> {
                 return Err(req.exactly_one());
             };
             req.check(&[])?;
-            Ok(Command::Workdir(one.clone()))
+            Ok(Command::Workdir(one.to_string()))
         }
         "run" => {
             let f = req.check(RUN_FLAGS)?;
@@ -253,14 +258,14 @@ fn parse_command(req: &Req) -> Result<Command, Diagnostic> {
                 return Err(req.at_least_one());
             }
             req.check(&[])?;
-            Ok(Command::Expose(args.clone()))
+            Ok(Command::Expose(owned(args)))
         }
         "user" => {
             let [one] = args.as_slice() else {
                 return Err(req.exactly_one());
             };
             req.check(&[])?;
-            Ok(Command::User(one.clone()))
+            Ok(Command::User(one.to_string()))
         }
         "volume" => {
             if args.is_empty() {
@@ -274,7 +279,7 @@ fn parse_command(req: &Req) -> Result<Command, Diagnostic> {
                 ));
             }
             Ok(Command::Volume(Volume {
-                paths: args.clone(),
+                paths: owned(args),
                 json: node.json,
             }))
         }
@@ -283,7 +288,7 @@ fn parse_command(req: &Req) -> Result<Command, Diagnostic> {
             let [one] = args.as_slice() else {
                 return Err(req.exactly_one());
             };
-            Ok(Command::StopSignal(one.clone()))
+            Ok(Command::StopSignal(one.to_string()))
         }
         "arg" => {
             if args.is_empty() {
@@ -302,7 +307,7 @@ fn parse_command(req: &Req) -> Result<Command, Diagnostic> {
                         default: Some(v.to_string()),
                     },
                     None => ArgDecl {
-                        name: arg.clone(),
+                        name: arg.to_string(),
                         default: None,
                     },
                 };
@@ -323,7 +328,7 @@ fn parse_command(req: &Req) -> Result<Command, Diagnostic> {
                     )
                     .with_help("write it as a JSON array: SHELL [\"/bin/sh\", \"-c\"]"));
             }
-            Ok(Command::Shell(args.clone()))
+            Ok(Command::Shell(owned(args)))
         }
         _ => Err(unknown_instruction(req)),
     }
@@ -354,7 +359,7 @@ fn no_destination(req: &Req) -> Diagnostic {
         codes::MISSING_ARGUMENTS,
         format!(
             "{} requires at least two arguments, but only one was provided. Destination could not be determined",
-            req.upper
+            req.upper()
         ),
     )
     .with_help("give one or more sources, then the destination")
@@ -370,18 +375,18 @@ fn key_values(req: &Req) -> Result<Vec<KeyValue>, Diagnostic> {
         let [key, value, sep] = triple else {
             return Err(req.error(
                 codes::INVALID_ARGUMENTS,
-                format!("Bad input to {}, too many arguments", req.upper),
+                format!("Bad input to {}, too many arguments", req.upper()),
             ));
         };
         if key.is_empty() {
             return Err(req.error(
                 codes::INVALID_ARGUMENTS,
-                format!("{} names can not be blank", req.upper),
+                format!("{} names can not be blank", req.upper()),
             ));
         }
         pairs.push(KeyValue {
-            key: key.clone(),
-            value: value.clone(),
+            key: key.to_string(),
+            value: value.to_string(),
             legacy: sep.is_empty(),
         });
     }
@@ -391,13 +396,13 @@ fn key_values(req: &Req) -> Result<Vec<KeyValue>, Diagnostic> {
 fn paths(req: &Req) -> Result<Paths, Diagnostic> {
     let node = req.node;
     let (sources, dest) = match node.args.split_last() {
-        Some((dest, sources)) => (sources.to_vec(), dest.clone()),
+        Some((dest, sources)) => (owned(sources), dest.to_string()),
         None => return Err(no_destination(req)),
     };
     if parse_heredoc(&dest).is_some() {
         return Err(req.error(
             codes::INVALID_HEREDOC,
-            format!("{} cannot accept a heredoc as a destination", req.upper),
+            format!("{} cannot accept a heredoc as a destination", req.upper()),
         ));
     }
     Ok(Paths {
@@ -410,7 +415,7 @@ fn paths(req: &Req) -> Result<Paths, Diagnostic> {
 
 fn command_line(node: &Node) -> CommandLine {
     CommandLine {
-        args: node.args.clone(),
+        args: owned(&node.args),
         json: node.json,
         heredocs: node.heredocs.clone(),
     }
@@ -439,8 +444,8 @@ fn parse_from(req: &Req) -> Result<Command, Diagnostic> {
                 .with_help("start with a letter; use letters, digits, `-`, `_` and `.`"));
             }
             Some(StageAlias {
-                as_keyword: as_keyword.clone(),
-                name: name.clone(),
+                as_keyword: as_keyword.to_string(),
+                name: name.to_string(),
             })
         }
         [_] => None,
@@ -455,7 +460,7 @@ fn parse_from(req: &Req) -> Result<Command, Diagnostic> {
     };
     let f = req.check(FROM_FLAGS)?;
     Ok(Command::From(From {
-        image: args[0].clone(),
+        image: args[0].to_string(),
         platform: f.string("platform"),
         alias,
     }))
@@ -495,7 +500,7 @@ fn parse_onbuild(req: &Req) -> Result<Command, Diagnostic> {
     }
     Ok(Command::Onbuild(Onbuild {
         expression,
-        trigger: Some(trigger.as_ref().clone()),
+        trigger: Some(trigger.as_ref().clone().into_owned()),
     }))
 }
 
@@ -511,7 +516,7 @@ fn parse_healthcheck(req: &Req) -> Result<Command, Diagnostic> {
                 "HEALTHCHECK NONE takes no arguments",
             ));
         }
-        return Ok(Command::Healthcheck(Healthcheck::None(typ.clone())));
+        return Ok(Command::Healthcheck(Healthcheck::None(typ.to_string())));
     }
     let f = req.check(HEALTHCHECK_FLAGS)?;
     if !typ.eq_ignore_ascii_case("cmd") {
@@ -570,9 +575,9 @@ fn parse_healthcheck(req: &Req) -> Result<Command, Diagnostic> {
         }
     }
     Ok(Command::Healthcheck(Healthcheck::Cmd(HealthcheckCmd {
-        cmd_keyword: typ.clone(),
+        cmd_keyword: typ.to_string(),
         command: CommandLine {
-            args: rest.to_vec(),
+            args: owned(rest),
             json: node.json,
             heredocs: Vec::new(),
         },
@@ -612,4 +617,9 @@ fn is_go_duration(s: &str) -> bool {
         }
     }
     true
+}
+
+/// Syntax-tree text as the owned strings instructions keep.
+fn owned(texts: &[Cow<'_, str>]) -> Vec<String> {
+    texts.iter().map(|t| t.to_string()).collect()
 }

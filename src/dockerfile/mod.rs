@@ -21,6 +21,6 @@ pub use dump::dump;
 pub use parser::parse;
 pub use printer::{print, print_instruction};
 pub use stages::{Program, Stage, parse_program, read};
-pub use syntax::{Args, Directive, Dockerfile, Heredoc, Node};
+pub use syntax::{Args, Directive, Dockerfile, Heredoc, Node, Texts};
 pub mod instructions;
 pub mod stages;

@@ -9,7 +9,7 @@ use super::directives::{DirectiveLine, DirectiveScanner};
 use super::heredoc::heredocs_in_line;
 use super::line_parsers::parse_args;
 use super::split::split_command;
-use super::syntax::{Directive, Dockerfile, Node, owned_texts};
+use super::syntax::{Directive, Dockerfile, Node, Texts, owned_texts};
 use super::text;
 use crate::diagnostics::{Diagnostic, Label};
 use crate::located::Span;
@@ -166,7 +166,7 @@ impl<'a> Parser<'a> {
         // Instructions take some 90 bytes on average in real files; room
         // for a few more than that saves regrowing without counting lines.
         let mut nodes = Vec::with_capacity(self.text.len() / 64 + 1);
-        let mut comments: Vec<Cow<'a, str>> = Vec::new();
+        let mut comments: Texts<'a> = Texts::new();
         let mut warnings = Vec::new();
         while let Some(first_line) = self.line() {
             let mut raw = first_line.text;

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use super::syntax::Texts;
 use super::text;
 
 /// Go's `unicode.IsSpace` on a single byte read as a Latin-1 rune, which is
@@ -28,8 +29,9 @@ static CLASSES: [u8; 256] = {
         );
         let separator = matches!(byte, b'\t' | 0x0b | 0x0c | b'\r' | b' ');
         let flag_stop = space || !byte.is_ascii() || matches!(byte, b'\\' | b'\'' | b'"');
-        classes[b] =
-            (space as u8) * SPACE | (separator as u8) * SEPARATOR | (flag_stop as u8) * FLAG_STOP;
+        classes[b] = ((space as u8) * SPACE)
+            | ((separator as u8) * SEPARATOR)
+            | ((flag_stop as u8) * FLAG_STOP);
         b += 1;
     }
     classes
@@ -86,10 +88,10 @@ impl<'a> Iterator for SplitSeparators<'a> {
 }
 
 /// Keyword as written, flags, and the arguments text (trimmed).
-pub fn split_command(line: &str) -> (&str, Vec<Cow<'_, str>>, Cow<'_, str>) {
+pub fn split_command(line: &str) -> (&str, Texts<'_>, Cow<'_, str>) {
     let trimmed = text::trim(line);
     match trimmed.bytes().position(byte_is_separator) {
-        None => (trimmed, Vec::new(), Cow::Borrowed("")),
+        None => (trimmed, Texts::new(), Cow::Borrowed("")),
         Some(at) => {
             let rest = text::trim_start_bytes(&trimmed[at..], byte_is_separator);
             let (args, flags) = extract_flags(rest);
@@ -146,7 +148,7 @@ impl FlagWord {
 }
 
 /// Leading `--words` are flags; a bare `--` ends them and is dropped.
-fn extract_flags(line: &str) -> (Cow<'_, str>, Vec<Cow<'_, str>>) {
+fn extract_flags(line: &str) -> (Cow<'_, str>, Texts<'_>) {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -154,7 +156,7 @@ fn extract_flags(line: &str) -> (Cow<'_, str>, Vec<Cow<'_, str>>) {
         Quote,
     }
     let bytes = line.as_bytes();
-    let mut words = Vec::new();
+    let mut words = Texts::new();
     let mut phase = Phase::Spaces;
     let mut word = FlagWord::new(0);
     // Where the unbuilt slice of the word ends.
@@ -270,13 +272,13 @@ mod tests {
     fn splits_flags() {
         let (k, f, a) = split_command("COPY --from=a --link -- --x y");
         assert_eq!(k, "COPY");
-        assert_eq!(f, vec!["--from=a", "--link"]);
+        assert_eq!(f.as_slice(), ["--from=a", "--link"]);
         assert_eq!(a, "--x y");
         let (_, f, a) = split_command("CMD --doit -- [ ]");
-        assert_eq!(f, vec!["--doit"]);
+        assert_eq!(f.as_slice(), ["--doit"]);
         assert_eq!(a, "[ ]");
         let (_, f, a) = split_command("RUN --mount=\"type=cache,target=/a b\" make");
-        assert_eq!(f, vec!["--mount=type=cache,target=/a b"]);
+        assert_eq!(f.as_slice(), ["--mount=type=cache,target=/a b"]);
         assert_eq!(a, "make");
     }
 }

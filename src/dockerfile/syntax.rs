@@ -42,7 +42,7 @@ pub struct Node<'a> {
     /// The keyword as written (`run`, `Run`, `RUN`).
     pub keyword: Cow<'a, str>,
     /// Flags as written, without a bare `--` (`--from=build`).
-    pub flags: Vec<Cow<'a, str>>,
+    pub flags: Texts<'a>,
     /// Arguments as BuildKit's parser splits them. ENV and LABEL give
     /// key, value, separator triples.
     pub args: Args<'a>,
@@ -52,7 +52,7 @@ pub struct Node<'a> {
     pub sub: Option<Box<Node<'a>>>,
     pub heredocs: Vec<Heredoc>,
     /// Comment lines just before the instruction, without their `#`.
-    pub comments: Vec<Cow<'a, str>>,
+    pub comments: Texts<'a>,
     /// The logical line (continuations joined), without heredoc bodies.
     pub original: Cow<'a, str>,
     /// 1-based, inclusive; the end covers heredoc bodies. 0 for nested nodes.
@@ -86,9 +86,12 @@ impl Node<'_> {
     }
 }
 
-/// An instruction's arguments. Most instructions have one or two, which
+/// An instruction's arguments. Most instructions have up to three, which
 /// are kept inline: a vector each would be most of what parsing allocates.
-pub type Args<'a> = SmallVec<[Cow<'a, str>; 2]>;
+pub type Args<'a> = SmallVec<[Cow<'a, str>; 3]>;
+
+/// Flags or comments: mostly none or one, so one is kept inline.
+pub type Texts<'a> = SmallVec<[Cow<'a, str>; 1]>;
 
 /// The same texts, each owning its characters.
 pub fn owned_texts<'a, 'b, C>(texts: impl IntoIterator<Item = Cow<'a, str>>) -> C

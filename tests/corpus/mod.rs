@@ -148,9 +148,9 @@ fn node_json(node: &stages::dockerfile::Node, nested: bool) -> serde_json::Value
     v.insert("instruction".into(), json!(node.keyword.to_uppercase()));
     v.insert("keyword_as_written".into(), json!(node.keyword));
     if !node.flags.is_empty() {
-        v.insert("flags".into(), json!(node.flags));
+        v.insert("flags".into(), json!(node.flags.as_slice()));
     }
-    v.insert("args".into(), json!(node.args));
+    v.insert("args".into(), json!(node.args.as_slice()));
     if node.json {
         v.insert("json_form".into(), json!(true));
     }
@@ -166,7 +166,7 @@ fn node_json(node: &stages::dockerfile::Node, nested: bool) -> serde_json::Value
         v.insert("sub".into(), node_json(sub, true));
     }
     if !node.comments.is_empty() {
-        v.insert("prev_comment".into(), json!(node.comments));
+        v.insert("prev_comment".into(), json!(node.comments.as_slice()));
     }
     let (start, end) = if nested {
         (0, 0)

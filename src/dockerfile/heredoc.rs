@@ -114,6 +114,16 @@ pub fn parse_heredoc(word: &str) -> Option<Heredoc> {
     } else {
         fd_text.parse().unwrap_or(u64::MAX)
     };
+    // A plain word is its own name, and nothing in it stops expansion.
+    if !rest.contains(['\'', '"', '\\']) && !rest.chars().any(char::is_whitespace) {
+        return Some(Heredoc {
+            name: rest.to_string(),
+            fd,
+            expand: true,
+            chomp,
+            content: String::new(),
+        });
+    }
     let cooked = shell_words(
         rest,
         Mode {

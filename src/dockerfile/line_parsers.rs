@@ -113,7 +113,29 @@ fn for_each_word<'a>(rest: &'a str, escape: char, mut each: impl FnMut(&'a str))
     let mut start = 0;
     let mut end = 0;
     let mut at = 0;
+    let bytes = rest.as_bytes();
+    // The escape is `\` or `` ` ``, both ASCII.
+    let escape_byte = u8::try_from(escape).unwrap_or(b'\\');
     loop {
+        // Runs of bytes that only lengthen the word are skipped at once; they
+        // stop at an ASCII byte, so `at` stays on a character boundary.
+        let skip = match phase {
+            Phase::Spaces => 0,
+            Phase::Word => bytes[at..]
+                .iter()
+                .position(|&b| !b.is_ascii() || ends_plain_run(b, escape_byte))
+                .unwrap_or(bytes.len() - at),
+            Phase::Quote if quote == '\'' => {
+                memchr::memchr(b'\'', &bytes[at..]).unwrap_or(bytes.len() - at)
+            }
+            Phase::Quote => {
+                memchr::memchr2(b'"', escape_byte, &bytes[at..]).unwrap_or(bytes.len() - at)
+            }
+        };
+        if skip > 0 {
+            at += skip;
+            end = at;
+        }
         let Some((ch, len)) = char_at(rest, at) else {
             if phase != Phase::Spaces && (blank_ok || start < end) {
                 each(&rest[start..end]);
@@ -169,6 +191,12 @@ fn for_each_word<'a>(rest: &'a str, escape: char, mut each: impl FnMut(&'a str))
         }
         end = at;
     }
+}
+
+/// Whether an ASCII byte in a word is more than part of it: a blank, a
+/// quote or the escape.
+fn ends_plain_run(b: u8, escape: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b'\'' | b'"') || b == escape
 }
 
 /// The character at byte `at` and its length, reading ASCII without decoding.
@@ -303,6 +331,86 @@ fn health_config(rest: &str) -> ParseResult<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// BuildKit's word splitting as first written here, a character at a
+    /// time, building each word: what the slicing version must agree with.
+    fn reference_words(rest: &str, escape: char) -> Vec<String> {
+        #[derive(PartialEq)]
+        enum Phase {
+            Spaces,
+            Word,
+            Quote,
+        }
+        let mut words = Vec::new();
+        let mut phase = Phase::Spaces;
+        let mut quote = '\0';
+        let mut blank_ok = false;
+        let mut word = String::new();
+        let mut chars = rest.chars();
+        loop {
+            let Some(mut ch) = chars.next() else {
+                if phase != Phase::Spaces && (blank_ok || !word.is_empty()) {
+                    words.push(word);
+                }
+                break;
+            };
+            if phase == Phase::Spaces {
+                if ch.is_whitespace() {
+                    continue;
+                }
+                phase = Phase::Word;
+            }
+            if phase == Phase::Word {
+                if ch.is_whitespace() {
+                    phase = Phase::Spaces;
+                    if blank_ok || !word.is_empty() {
+                        words.push(std::mem::take(&mut word));
+                    }
+                    blank_ok = false;
+                    continue;
+                }
+                if ch == '\'' || ch == '"' {
+                    quote = ch;
+                    blank_ok = true;
+                    phase = Phase::Quote;
+                }
+                if ch == escape {
+                    let Some(next) = chars.next() else {
+                        continue;
+                    };
+                    word.push(ch);
+                    ch = next;
+                }
+                word.push(ch);
+                continue;
+            }
+            if ch == quote {
+                phase = Phase::Word;
+            }
+            if ch == escape && quote != '\'' {
+                let Some(next) = chars.next() else {
+                    phase = Phase::Word;
+                    continue;
+                };
+                word.push(ch);
+                ch = next;
+            }
+            word.push(ch);
+        }
+        words
+    }
+
+    proptest! {
+        #[test]
+        fn words_match_the_reference(
+            rest in "[ a\t\"'\\\\`=é\u{a0}\u{2003}x]{0,24}",
+            backtick in any::<bool>(),
+        ) {
+            let escape = if backtick { '`' } else { '\\' };
+            prop_assert_eq!(parse_words(&rest, escape), reference_words(&rest, escape));
+        }
+    }
 
     #[test]
     fn words_keep_quotes() {

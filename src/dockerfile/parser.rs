@@ -14,18 +14,18 @@ use super::text;
 use crate::diagnostics::{Diagnostic, Label};
 use crate::located::Span;
 
-/// One physical line: its text with the line ending, where it starts, and
-/// its 0-based index.
+/// One physical line: its text without the line ending, where it starts,
+/// and its 0-based index.
 #[derive(Clone, Copy)]
 struct PhysicalLine<'a> {
-    text: &'a str,
+    content: &'a str,
     start: usize,
     index: usize,
 }
 
 impl PhysicalLine<'_> {
     fn end_without_newline(&self) -> usize {
-        self.start + trim_newline(self.text).len()
+        self.start + self.content.len()
     }
 
     fn span(&self) -> Span {
@@ -37,18 +37,20 @@ fn trim_newline(s: &str) -> &str {
     text::trim_end_bytes(s, |b| b == b'\r' || b == b'\n')
 }
 
-fn is_comment(line: &str) -> bool {
-    text::trim_start(trim_newline(line)).starts_with('#')
+fn is_comment(content: &str) -> bool {
+    text::trim_start(content).starts_with('#')
 }
 
 /// Removes a trailing continuation (the escape, then blanks); `true` when
 /// the line does not continue. An escaped escape does not continue.
 fn trim_continuation(line: &str, escape: char) -> (&str, bool) {
+    // The escape is `\` or `` ` ``, both ASCII.
+    let escape = u8::try_from(escape).unwrap_or(b'\\');
     let trimmed = text::trim_end_bytes(line, |b| b == b' ' || b == b'\t');
-    let Some(before) = trimmed.strip_suffix(escape) else {
+    let Some(before) = trimmed.strip_suffix(char::from(escape)) else {
         return (line, true);
     };
-    if !before.is_empty() && before.ends_with(escape) {
+    if before.as_bytes().last() == Some(&escape) {
         return (line, true);
     }
     (before, false)
@@ -92,7 +94,7 @@ impl<'a> Parser<'a> {
             pos: 0,
             next: 0,
             last: PhysicalLine {
-                text: "",
+                content: "",
                 start: 0,
                 index: 0,
             },
@@ -108,7 +110,7 @@ impl<'a> Parser<'a> {
         let rest = self.text.get(self.pos..).filter(|r| !r.is_empty())?;
         let len = memchr::memchr(b'\n', rest.as_bytes()).map_or(rest.len(), |at| at + 1);
         let line = PhysicalLine {
-            text: &rest[..len],
+            content: trim_newline(&rest[..len]),
             start: self.pos,
             index: self.next,
         };
@@ -119,10 +121,20 @@ impl<'a> Parser<'a> {
     }
 
     /// Feeds a line to the directive scanner; `Ok(true)` if it was one.
+    #[inline]
     fn directive(&mut self, line: PhysicalLine<'a>, content: &str) -> Result<bool, Diagnostic> {
         if self.scanner.is_done() {
             return Ok(false);
         }
+        self.scan_directive(line, content)
+    }
+
+    /// [`Self::directive`] while directives may still come.
+    fn scan_directive(
+        &mut self,
+        line: PhysicalLine<'a>,
+        content: &str,
+    ) -> Result<bool, Diagnostic> {
         match self.scanner.scan(content) {
             DirectiveLine::NotADirective => Ok(false),
             DirectiveLine::Repeated(name) => Err(Diagnostic::error(
@@ -169,13 +181,13 @@ impl<'a> Parser<'a> {
         let mut comments: Texts<'a> = Texts::new();
         let mut warnings = Vec::new();
         while let Some(first_line) = self.line() {
-            let mut raw = first_line.text;
+            let mut raw = first_line.content;
             let mut start = first_line.start;
             if first_line.index == 0 && raw.starts_with('\u{feff}') {
                 raw = &raw[3..];
                 start += 3;
             }
-            let stripped = text::trim_start(trim_newline(raw));
+            let stripped = text::trim_start(raw);
             let was_directive = self.directive(first_line, stripped)?;
             if stripped.starts_with('#') {
                 if !was_directive {
@@ -204,17 +216,20 @@ impl<'a> Parser<'a> {
                     join(&self.parts)
                 ));
             }
-            let mut node = self.node_of_parts().map_err(|diag| {
+            nodes.push(Node::default());
+            let Some(node) = nodes.last_mut() else {
+                continue;
+            };
+            self.node_of_parts(node).map_err(|diag| {
                 diag.with_label(Label::primary(self.span_from(start), "in this instruction"))
             })?;
-            if can_contain_heredoc(&node) {
-                self.read_heredoc_bodies(&mut node, start)?;
+            if can_contain_heredoc(node) {
+                self.read_heredoc_bodies(node, start)?;
             }
             node.comments = std::mem::take(&mut comments);
             node.start_line = first_line.index + 1;
             node.end_line = self.next;
             node.span = self.span_from(start);
-            nodes.push(node);
         }
         if nodes.is_empty() {
             let end = self.text.len();
@@ -241,9 +256,9 @@ impl<'a> Parser<'a> {
     fn read_continuation(&mut self) -> Result<bool, Diagnostic> {
         let mut has_empty_continuation = false;
         while let Some(next) = self.line() {
-            let content = trim_newline(next.text);
+            let content = next.content;
             self.directive(next, content)?;
-            if is_comment(next.text) {
+            if is_comment(content) {
                 continue;
             }
             if text::trim_start(content).is_empty() {
@@ -261,27 +276,25 @@ impl<'a> Parser<'a> {
         Ok(has_empty_continuation)
     }
 
-    /// The node of the logical line in `parts`. A line joined from several
-    /// parts is parsed as a new string, which the node then owns.
-    fn node_of_parts(&self) -> Result<Node<'a>, Diagnostic> {
+    /// Fills `node` from the logical line in `parts`. A line joined from
+    /// several parts is parsed as a new string, which the node then owns.
+    fn node_of_parts(&self, node: &mut Node<'a>) -> Result<(), Diagnostic> {
         let joined = match join(&self.parts) {
-            Cow::Borrowed(single) => return new_node(single, self.escape, 0),
+            Cow::Borrowed(single) => return fill_node(node, single, self.escape, 0),
             Cow::Owned(joined) => joined,
         };
         let first = self.parts.first().copied().unwrap_or_default();
-        let mut owned = {
-            let node = new_node(&joined, self.escape, 0)?;
-            Node {
-                keyword: keyword_in(first, &node.keyword),
-                flags: owned_texts(node.flags),
-                args: owned_texts(node.args),
-                json: node.json,
-                sub: node.sub.map(|sub| Box::new(sub.into_owned())),
-                ..Node::default()
-            }
-        };
-        owned.original = Cow::Owned(joined);
-        Ok(owned)
+        {
+            let mut parsed = Node::default();
+            fill_node(&mut parsed, &joined, self.escape, 0)?;
+            node.keyword = keyword_in(first, &parsed.keyword);
+            node.flags = owned_texts(std::mem::take(&mut parsed.flags));
+            node.args = owned_texts(std::mem::take(&mut parsed.args));
+            node.json = parsed.json;
+            node.sub = parsed.sub.take().map(|sub| Box::new(sub.into_owned()));
+        }
+        node.original = Cow::Owned(joined);
+        Ok(())
     }
 
     /// Reads the body of each heredoc the instruction starts, in order.
@@ -291,7 +304,7 @@ impl<'a> Parser<'a> {
             let mut body_end = body_start;
             let mut terminated = false;
             while let Some(body) = self.line() {
-                let mut candidate = trim_newline(body.text);
+                let mut candidate = body.content;
                 if doc.chomp {
                     candidate = candidate.trim_start_matches('\t');
                 }
@@ -332,8 +345,15 @@ fn keyword_in<'a>(first: &'a str, keyword: &str) -> Cow<'a, str> {
 /// (BuildKit refuses any nesting one layer later; this bounds the recursion).
 const MAX_NESTING: usize = 32;
 
-/// Parses one logical line into a node (no lines, spans or heredocs yet).
-fn new_node(line: &str, escape: char, depth: usize) -> Result<Node<'_>, Diagnostic> {
+/// Parses one logical line into `node` (no lines, spans or heredocs yet).
+/// Nodes are filled where they lie rather than returned: they are large,
+/// and moving each several times was a visible part of parsing.
+fn fill_node<'b>(
+    node: &mut Node<'b>,
+    line: &'b str,
+    escape: char,
+    depth: usize,
+) -> Result<(), Diagnostic> {
     if depth > MAX_NESTING {
         return Err(Diagnostic::error(
             codes::INVALID_ARGUMENTS,
@@ -342,37 +362,33 @@ fn new_node(line: &str, escape: char, depth: usize) -> Result<Node<'_>, Diagnost
     }
     let (keyword, flags, rest) = split_command(line);
     let name = dispatch_name(keyword);
-    let (args, json, sub) = match rest {
+    node.keyword = Cow::Borrowed(keyword);
+    node.flags = flags;
+    node.original = Cow::Borrowed(line);
+    match rest {
         Cow::Borrowed(rest) => {
             let parsed = parse_args(&name, rest, escape).map_err(arg_error)?;
-            let sub = match parsed.sub_line {
-                Some(sub_line) => Some(Box::new(new_node(sub_line, escape, depth + 1)?)),
-                None => None,
-            };
-            (parsed.args, parsed.json, sub)
+            node.args = parsed.args;
+            node.json = parsed.json;
+            if let Some(sub_line) = parsed.sub_line {
+                let mut sub = Box::<Node<'b>>::default();
+                fill_node(&mut sub, sub_line, escape, depth + 1)?;
+                node.sub = Some(sub);
+            }
         }
         // The rest was repaired from broken UTF-8: parse the repaired copy.
         Cow::Owned(rest) => {
             let parsed = parse_args(&name, &rest, escape).map_err(arg_error)?;
-            let sub = match parsed.sub_line {
-                Some(sub_line) => Some(Box::new(
-                    new_node(sub_line, escape, depth + 1)?.into_owned(),
-                )),
-                None => None,
-            };
-            let args = parsed.args.into_iter().map(|a| Cow::Owned(a.into_owned()));
-            (args.collect(), parsed.json, sub)
+            node.json = parsed.json;
+            if let Some(sub_line) = parsed.sub_line {
+                let mut sub = Node::default();
+                fill_node(&mut sub, sub_line, escape, depth + 1)?;
+                node.sub = Some(Box::new(sub.into_owned()));
+            }
+            node.args = owned_texts(parsed.args);
         }
-    };
-    Ok(Node {
-        keyword: Cow::Borrowed(keyword),
-        flags,
-        args,
-        json,
-        sub,
-        original: Cow::Borrowed(line),
-        ..Node::default()
-    })
+    }
+    Ok(())
 }
 
 fn arg_error(e: super::line_parsers::ArgError) -> Diagnostic {

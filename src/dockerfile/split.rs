@@ -8,6 +8,7 @@ use super::text;
 
 /// Go's `unicode.IsSpace` on a single byte read as a Latin-1 rune, which is
 /// how BuildKit scans flags and HEALTHCHECK.
+#[inline]
 pub fn byte_is_space(b: u8) -> bool {
     CLASSES[usize::from(b)] & SPACE != 0
 }
@@ -42,6 +43,7 @@ pub fn is_separator(c: char) -> bool {
     matches!(c, '\t' | '\u{b}' | '\u{c}' | '\r' | ' ')
 }
 
+#[inline]
 fn byte_is_separator(b: u8) -> bool {
     CLASSES[usize::from(b)] & SEPARATOR != 0
 }
@@ -132,13 +134,6 @@ impl FlagWord {
         }
     }
 
-    fn text<'a>(&self, line: &'a str, end: usize) -> Cow<'a, str> {
-        match &self.built {
-            Some(text) => Cow::Owned(text.clone()),
-            None => Cow::Borrowed(&line[self.start..end]),
-        }
-    }
-
     fn into_text(self, line: &str, end: usize) -> Cow<'_, str> {
         match self.built {
             Some(text) => Cow::Owned(text),
@@ -203,7 +198,7 @@ fn extract_flags(line: &str) -> (Cow<'_, str>, Texts<'_>) {
             }
             if byte_is_space(ch) {
                 phase = Phase::Spaces;
-                let text = word.text(line, end);
+                let text = std::mem::replace(&mut word, FlagWord::new(pos)).into_text(line, end);
                 if text == "--" {
                     return (lossy_from(line, pos), words);
                 }

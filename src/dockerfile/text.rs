@@ -6,8 +6,16 @@ fn ascii_whitespace(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
+/// Whether `b` needs no trimming: ASCII and not white space.
+fn solid(b: Option<&u8>) -> bool {
+    b.is_some_and(|&b| b.is_ascii() && !ascii_whitespace(b))
+}
+
 /// `s.trim_start()`.
 pub fn trim_start(s: &str) -> &str {
+    if solid(s.as_bytes().first()) {
+        return s;
+    }
     let skip = s
         .bytes()
         .position(|b| !ascii_whitespace(b))
@@ -22,6 +30,9 @@ pub fn trim_start(s: &str) -> &str {
 
 /// `s.trim_end()`.
 pub fn trim_end(s: &str) -> &str {
+    if solid(s.as_bytes().last()) {
+        return s;
+    }
     let keep = s
         .bytes()
         .rposition(|b| !ascii_whitespace(b))

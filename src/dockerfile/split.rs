@@ -44,7 +44,7 @@ pub fn is_separator(c: char) -> bool {
 }
 
 #[inline]
-fn byte_is_separator(b: u8) -> bool {
+pub fn byte_is_separator(b: u8) -> bool {
     CLASSES[usize::from(b)] & SEPARATOR != 0
 }
 

@@ -268,4 +268,17 @@ mod tests {
             assert_eq!(sliced, built, "{line:?}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn raw_words_match_shell_words_on_any_line(line in "[ a<\t\"'\\\\$é\u{a0}-]{0,20}") {
+            let raw = Mode {
+                raw_quotes: true,
+                raw_escapes: true,
+            };
+            let sliced = raw_shell_words(&line)
+                .map(|words| words.into_iter().map(str::to_string).collect::<Vec<_>>());
+            proptest::prop_assert_eq!(sliced, shell_words(&line, raw));
+        }
+    }
 }

@@ -5,8 +5,8 @@ use std::borrow::Cow;
 
 use smallvec::smallvec;
 
-use super::split::{byte_is_separator, byte_is_space, split_separators};
-use super::syntax::Args;
+use super::split::{byte_is_space, split_separators};
+use super::syntax::{Args, owned_texts};
 
 /// What an argument parser gives back; text borrowed from the line where
 /// it appears there as it is.
@@ -21,11 +21,7 @@ pub struct Parsed<'a> {
 impl Parsed<'_> {
     fn into_owned<'b>(self) -> Parsed<'b> {
         Parsed {
-            args: self
-                .args
-                .into_iter()
-                .map(|a| Cow::Owned(a.into_owned()))
-                .collect(),
+            args: owned_texts(self.args),
             json: self.json,
             sub_line: None,
         }
@@ -81,27 +77,10 @@ fn string(rest: &str) -> Args<'_> {
 }
 
 fn whitespace_delimited(rest: &str) -> Args<'_> {
-    let mut args = Args::new();
     if rest.is_empty() {
-        return args;
+        return Args::new();
     }
-    // `split_separators(rest, 0)`, as one loop over the bytes.
-    let bytes = rest.as_bytes();
-    let mut start = 0;
-    let mut at = 0;
-    while at < bytes.len() {
-        if !byte_is_separator(bytes[at]) {
-            at += 1;
-            continue;
-        }
-        args.push(Cow::Borrowed(&rest[start..at]));
-        while at < bytes.len() && byte_is_separator(bytes[at]) {
-            at += 1;
-        }
-        start = at;
-    }
-    args.push(Cow::Borrowed(&rest[start..]));
-    args
+    split_separators(rest, 0)
 }
 
 /// Words separated by whitespace; quotes and escapes are kept in the words,
@@ -230,18 +209,15 @@ fn name_val<'a>(rest: &'a str, key: &str, escape: char) -> ParseResult<'a> {
         return Ok(Parsed::default());
     };
     if !first.contains('=') {
-        let parts: Vec<&str> = split_separators(rest, 2).collect();
+        let mut parts = split_separators(rest, 2);
         if parts.len() < 2 {
             return Err(ArgError {
                 code: super::codes::MISSING_VALUE,
                 message: format!("{key} must have two arguments"),
             });
         }
-        return Ok(plain(smallvec![
-            Cow::Borrowed(parts[0]),
-            Cow::Borrowed(parts[1]),
-            Cow::Borrowed(""),
-        ]));
+        parts.push(Cow::Borrowed(""));
+        return Ok(plain(parts));
     }
     let mut args = Args::with_capacity(words.len() * 3);
     for word in words {

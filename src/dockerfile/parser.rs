@@ -332,11 +332,12 @@ impl<'a> Parser<'a> {
 }
 
 /// The keyword read from a joined line, borrowed from the line's first
-/// part when it lies whole in it (as it nearly always does).
+/// part when it lies whole in it (as it nearly always does). The joined
+/// line starts with that part, so an equal prefix is the same text.
 fn keyword_in<'a>(first: &'a str, keyword: &str) -> Cow<'a, str> {
     let first = text::trim_start(first);
     match first.get(..keyword.len()) {
-        Some(k) if k == keyword && first.len() > keyword.len() => Cow::Borrowed(k),
+        Some(k) if k == keyword => Cow::Borrowed(k),
         _ => Cow::Owned(keyword.to_string()),
     }
 }

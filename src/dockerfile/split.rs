@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::syntax::Texts;
+use super::syntax::{Args, Texts};
 use super::text;
 
 /// Go's `unicode.IsSpace` on a single byte read as a Latin-1 rune, which is
@@ -39,54 +39,34 @@ static CLASSES: [u8; 256] = {
 };
 
 /// BuildKit's `reWhitespace`: `[\t\v\f\r ]`.
-pub fn is_separator(c: char) -> bool {
-    matches!(c, '\t' | '\u{b}' | '\u{c}' | '\r' | ' ')
-}
-
 #[inline]
 pub fn byte_is_separator(b: u8) -> bool {
     CLASSES[usize::from(b)] & SEPARATOR != 0
 }
 
 /// Splits on runs of `[\t\v\f\r ]`, at most `limit` parts (0 = no limit).
-pub fn split_separators(s: &str, limit: usize) -> SplitSeparators<'_> {
-    SplitSeparators {
-        text: s,
-        start: Some(0),
-        limit,
-        parts: 0,
-    }
-}
-
-/// The parts [`split_separators`] gives, in order.
-pub struct SplitSeparators<'a> {
-    text: &'a str,
-    /// Where the next part starts; `None` once the last was given.
-    start: Option<usize>,
-    limit: usize,
-    parts: usize,
-}
-
-impl<'a> Iterator for SplitSeparators<'a> {
-    type Item = &'a str;
-
-    fn next(&mut self) -> Option<&'a str> {
-        // The separators are ASCII, so every cut falls on a character boundary.
-        let start = self.start?;
-        let bytes = self.text.as_bytes();
-        self.parts += 1;
-        let len = bytes[start..].iter().position(|&b| byte_is_separator(b));
-        let (Some(len), false) = (len, self.limit != 0 && self.parts == self.limit) else {
-            self.start = None;
-            return Some(&self.text[start..]);
-        };
-        let mut next = start + len;
-        while bytes.get(next).is_some_and(|&b| byte_is_separator(b)) {
-            next += 1;
+pub fn split_separators(s: &str, limit: usize) -> Args<'_> {
+    // The separators are ASCII, so every cut falls on a character boundary.
+    let bytes = s.as_bytes();
+    let mut parts = Args::new();
+    let mut start = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        if !byte_is_separator(bytes[at]) {
+            at += 1;
+            continue;
         }
-        self.start = Some(next);
-        Some(&self.text[start..start + len])
+        if parts.len() + 1 == limit {
+            break;
+        }
+        parts.push(Cow::Borrowed(&s[start..at]));
+        while at < bytes.len() && byte_is_separator(bytes[at]) {
+            at += 1;
+        }
+        start = at;
     }
+    parts.push(Cow::Borrowed(&s[start..]));
+    parts
 }
 
 /// Keyword as written, flags, and the arguments text (trimmed).
@@ -118,8 +98,8 @@ impl FlagWord {
         Self { start, built: None }
     }
 
-    /// The text built so far, from here on kept apart from the line.
-    fn built<'w>(&'w mut self, line: &[u8], pos: usize) -> &'w mut String {
+    /// Keeps the word apart from the line from `pos` on: its text is built.
+    fn detach<'w>(&'w mut self, line: &[u8], pos: usize) -> &'w mut String {
         let start = self.start;
         self.built
             .get_or_insert_with(|| line[start..pos].iter().map(|&b| char::from(b)).collect())
@@ -130,7 +110,7 @@ impl FlagWord {
         match &mut self.built {
             Some(text) => text.push(char::from(b)),
             None if b.is_ascii() => {}
-            None => self.built(line, pos).push(char::from(b)),
+            None => self.detach(line, pos).push(char::from(b)),
         }
     }
 
@@ -210,7 +190,7 @@ fn extract_flags(line: &str) -> (Cow<'_, str>, Texts<'_>) {
                 continue;
             }
             if ch == b'\\' || ch == b'\'' || ch == b'"' {
-                word.built(bytes, end);
+                word.detach(bytes, end);
             }
             if ch == b'\'' || ch == b'"' {
                 quote = ch;
@@ -261,7 +241,18 @@ fn lossy_from(line: &str, pos: usize) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::split_command;
+    use super::{split_command, split_separators};
+
+    #[test]
+    fn splits_on_separator_runs_up_to_a_limit() {
+        let parts = |s, limit| split_separators(s, limit).into_vec();
+        assert_eq!(parts("a \t b  c", 0), ["a", "b", "c"]);
+        assert_eq!(parts("a  b c", 2), ["a", "b c"]);
+        assert_eq!(parts("a b", 1), ["a b"]);
+        assert_eq!(parts(" a ", 0), ["", "a", ""]);
+        assert_eq!(parts("", 0), [""]);
+        assert_eq!(parts("a\nb", 0), ["a\nb"]);
+    }
 
     #[test]
     fn splits_flags() {

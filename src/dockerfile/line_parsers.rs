@@ -245,6 +245,9 @@ fn parse_json(rest: &str) -> Result<Args<'_>, JsonError> {
     if !rest.starts_with('[') {
         return Err(JsonError::Invalid);
     }
+    if let Some(args) = plain_json_strings(rest) {
+        return Ok(args);
+    }
     let values: Vec<serde_json::Value> =
         serde_json::from_str(rest).map_err(|_| JsonError::Invalid)?;
     values
@@ -254,6 +257,47 @@ fn parse_json(rest: &str) -> Result<Args<'_>, JsonError> {
             _ => Err(JsonError::NotStrings),
         })
         .collect()
+}
+
+/// A JSON array of strings without escapes, read as slices of `text`;
+/// `None` for anything else, which the full JSON reader then decides.
+/// Exec forms are nearly always this simple.
+fn plain_json_strings(text: &str) -> Option<Args<'_>> {
+    let bytes = text.as_bytes();
+    let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let skip_blanks = |mut at: usize| {
+        while bytes.get(at).copied().is_some_and(blank) {
+            at += 1;
+        }
+        at
+    };
+    let mut args = Args::new();
+    let mut at = skip_blanks(1);
+    if bytes.get(at) == Some(&b']') {
+        return (skip_blanks(at + 1) == bytes.len()).then_some(args);
+    }
+    loop {
+        if bytes.get(at) != Some(&b'"') {
+            return None;
+        }
+        let start = at + 1;
+        let len = bytes
+            .get(start..)?
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let end = start + len;
+        if bytes[end] != b'"' {
+            return None;
+        }
+        // The quotes are ASCII, so both cuts fall between characters.
+        args.push(Cow::Borrowed(&text[start..end]));
+        at = skip_blanks(end + 1);
+        match bytes.get(at) {
+            Some(b',') => at = skip_blanks(at + 1),
+            Some(b']') => return (skip_blanks(at + 1) == bytes.len()).then_some(args),
+            _ => return None,
+        }
+    }
 }
 
 fn not_strings() -> ArgError {
@@ -389,6 +433,51 @@ mod tests {
             word.push(ch);
         }
         words
+    }
+
+    /// The full reader, for comparison with the slicing one.
+    fn serde_strings(text: &str) -> Option<Vec<String>> {
+        serde_json::from_str::<Vec<serde_json::Value>>(text)
+            .ok()?
+            .into_iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn plain_json_strings_are_sliced() {
+        let plain = |t| plain_json_strings(t).map(|a| a.into_vec());
+        assert_eq!(plain(r#"["a", "b c"]"#).unwrap(), ["a", "b c"]);
+        assert_eq!(plain("[ ]\n").unwrap(), Vec::<Cow<str>>::new());
+        assert_eq!(plain(r#"["é"]"#).unwrap(), ["é"]);
+        for other in [
+            r#"["a\"b"]"#,
+            r#"["a",]"#,
+            r#"["a"] x"#,
+            "[1]",
+            "[",
+            r#"["a"#,
+            "[\"\t\"]",
+        ] {
+            assert!(plain(other).is_none(), "{other}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn plain_json_strings_agree_with_the_json_reader(tokens in proptest::collection::vec(
+            prop_oneof![
+                Just("]"), Just(","), Just(" "), Just("\n"), Just("\"a b\""), Just("\"é\""),
+                Just("\"\\\"\""), Just("\""), Just("1"), Just("\"\u{1}\""), Just("x"),
+            ],
+            0..8,
+        )) {
+            let text = format!("[{}", tokens.concat());
+            if let Some(args) = plain_json_strings(&text) {
+                let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+                prop_assert_eq!(Some(args), serde_strings(&text), "{}", text);
+            }
+        }
     }
 
     proptest! {

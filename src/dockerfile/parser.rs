@@ -9,7 +9,7 @@ use super::directives::{DirectiveLine, DirectiveScanner};
 use super::heredoc::heredocs_in_line;
 use super::line_parsers::parse_args;
 use super::split::split_command;
-use super::syntax::{Directive, Dockerfile, Node, Texts, owned_texts};
+use super::syntax::{Directive, Dockerfile, Node, Texts, lower_keyword, owned_texts};
 use super::text;
 use crate::diagnostics::{Diagnostic, Label};
 use crate::located::Span;
@@ -362,7 +362,7 @@ fn fill_node<'b>(
         ));
     }
     let (keyword, flags, rest) = split_command(line);
-    let name = dispatch_name(keyword);
+    let name = lower_keyword(keyword);
     node.keyword = Cow::Borrowed(keyword);
     node.flags = flags;
     node.original = Cow::Borrowed(line);
@@ -394,43 +394,6 @@ fn fill_node<'b>(
 
 fn arg_error(e: super::line_parsers::ArgError) -> Diagnostic {
     Diagnostic::error(e.code, e.message)
-}
-
-/// The keyword lower-cased for dispatch, without allocating for ASCII keywords.
-fn dispatch_name(keyword: &str) -> Cow<'static, str> {
-    const KNOWN: &[&str] = &[
-        "add",
-        "arg",
-        "cmd",
-        "copy",
-        "entrypoint",
-        "env",
-        "expose",
-        "from",
-        "healthcheck",
-        "label",
-        "maintainer",
-        "onbuild",
-        "run",
-        "shell",
-        "stopsignal",
-        "user",
-        "volume",
-        "workdir",
-    ];
-    if !keyword.is_ascii() {
-        return Cow::Owned(keyword.to_lowercase());
-    }
-    let mut buffer = [0u8; 11];
-    let Some(lower) = buffer.get_mut(..keyword.len()) else {
-        return Cow::Borrowed("");
-    };
-    lower.copy_from_slice(keyword.as_bytes());
-    lower.make_ascii_lowercase();
-    KNOWN
-        .iter()
-        .find(|k| k.as_bytes() == lower)
-        .map_or(Cow::Borrowed(""), |k| Cow::Borrowed(k))
 }
 
 /// RUN, COPY and ADD in shell form (also under ONBUILD) may carry heredocs.

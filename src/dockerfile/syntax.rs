@@ -64,8 +64,8 @@ pub struct Node<'a> {
 
 impl Node<'_> {
     /// The keyword lower-cased, which is how instructions are matched.
-    pub fn name(&self) -> String {
-        self.keyword.to_lowercase()
+    pub fn name(&self) -> Cow<'static, str> {
+        lower_keyword(&self.keyword)
     }
 
     /// The same node owning all its text, free of the source it was read from.
@@ -84,6 +84,48 @@ impl Node<'_> {
             span: self.span,
         }
     }
+}
+
+/// Every instruction keyword BuildKit knows, lower-cased.
+pub const KEYWORDS: &[&str] = &[
+    "add",
+    "arg",
+    "cmd",
+    "copy",
+    "entrypoint",
+    "env",
+    "expose",
+    "from",
+    "healthcheck",
+    "label",
+    "maintainer",
+    "onbuild",
+    "run",
+    "shell",
+    "stopsignal",
+    "user",
+    "volume",
+    "workdir",
+];
+
+/// A keyword lower-cased as Go's `strings.ToLower` does; a known one is
+/// given without allocating, since every instruction is matched this way.
+pub fn lower_keyword(keyword: &str) -> Cow<'static, str> {
+    let known = |lower: &[u8]| KEYWORDS.iter().find(|k| k.as_bytes() == lower).copied();
+    if keyword.is_ascii() {
+        let mut buffer = [0u8; 11];
+        if let Some(lower) = buffer.get_mut(..keyword.len()) {
+            lower.copy_from_slice(keyword.as_bytes());
+            lower.make_ascii_lowercase();
+            if let Some(k) = known(lower) {
+                return Cow::Borrowed(k);
+            }
+        }
+        return Cow::Owned(keyword.to_ascii_lowercase());
+    }
+    // Non-ASCII letters may lower-case to ASCII ones (the Kelvin sign is `k`).
+    let lower = keyword.to_lowercase();
+    known(lower.as_bytes()).map_or(Cow::Owned(lower), Cow::Borrowed)
 }
 
 /// An instruction's arguments. Most instructions have up to three, which

@@ -302,7 +302,7 @@ pub fn stages_mismatch(text: &str, json: &serde_json::Value) -> Option<String> {
         let commands: Vec<&str> = stage
             .instructions
             .iter()
-            .map(|i| i.keyword.as_str())
+            .map(|i| i.keyword.as_ref())
             .collect();
         v.insert("commands".into(), json!(commands));
         let copy_from = stage.copy_from();

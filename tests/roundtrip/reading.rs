@@ -175,7 +175,7 @@ fn onbuild_text(node: &Node) -> String {
 }
 
 fn instruction(node: &Node, escape: char, stage_ref: &dyn Fn(&str) -> String) -> Instruction {
-    let keyword = node.name();
+    let keyword = node.name().into_owned();
     let args = match keyword.as_str() {
         "env" | "label" => node
             .args

@@ -28,7 +28,7 @@ pub fn key_of(keyword: &str) -> Option<&'static str> {
 
 pub fn apply(node: &Node, cx: &Context, config: &mut ImageConfig) -> Result<(), Diagnostic> {
     let here = |v| Located::new(v, node.span);
-    match node.name().as_str() {
+    match node.name().as_ref() {
         "cmd" => {
             no_flags(node)?;
             config.cmd = Some(here(command(node)?));

@@ -83,7 +83,7 @@ pub fn stage(
             }
             continue;
         }
-        if matches!(keyword.as_str(), "env" | "arg") && config_with_variables.is_some() {
+        if matches!(keyword.as_ref(), "env" | "arg") && config_with_variables.is_some() {
             errors.push(unsupported(
                 node,
                 "an ENV or ARG after image configuration that uses a variable (stage keys are applied before image configuration)",
@@ -178,7 +178,7 @@ fn lift(
     if phase == Phase::Done {
         return Ok(None);
     }
-    Ok(match node.name().as_str() {
+    Ok(match node.name().as_ref() {
         "arg" if phase <= Phase::Args => {
             let decls = steps::args(node, cx)?;
             let clash = decls.iter().enumerate().any(|(i, d)| {

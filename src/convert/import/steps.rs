@@ -13,7 +13,7 @@ type Pairs = Vec<(Located<String>, Located<String>)>;
 
 pub fn step(node: &Node, cx: &Context) -> Result<StepKind, Diagnostic> {
     let here = |v: String| Located::new(v, node.span);
-    match node.name().as_str() {
+    match node.name().as_ref() {
         "run" => run(node, cx).map(StepKind::Run),
         "copy" => copy(node, cx).map(StepKind::Copy),
         "add" => add(node, cx).map(StepKind::Add),

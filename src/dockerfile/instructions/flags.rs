@@ -60,34 +60,41 @@ pub struct FlagSpec {
     pub kind: FlagKind,
 }
 
-/// Flag values after checking, looked up by name.
+/// Flag values after checking, looked up by name. They are the flags' own
+/// text: only what an instruction keeps is copied.
 #[derive(Debug, Default)]
-pub struct FlagValues {
-    values: Vec<(&'static str, Vec<String>)>,
+pub struct FlagValues<'f> {
+    /// Every value in the order written, with the name it was given for.
+    values: Vec<(&'static str, &'f str)>,
 }
 
-impl FlagValues {
+impl<'f> FlagValues<'f> {
     pub fn string(&self, name: &str) -> Option<String> {
-        self.all(name).last().cloned()
+        self.last(name).map(str::to_string)
     }
 
     pub fn strings(&self, name: &str) -> Vec<String> {
-        self.all(name).to_vec()
+        self.values
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_string())
+            .collect()
     }
 
     pub fn bool(&self, name: &str) -> bool {
-        self.all(name).last().is_some_and(|v| v == "true")
+        self.last(name) == Some("true")
     }
 
     pub fn optional_bool(&self, name: &str) -> Option<bool> {
-        self.all(name).last().map(|v| v == "true")
+        self.last(name).map(|v| v == "true")
     }
 
-    fn all(&self, name: &str) -> &[String] {
+    fn last(&self, name: &str) -> Option<&'f str> {
         self.values
             .iter()
+            .rev()
             .find(|(n, _)| *n == name)
-            .map_or(&[], |(_, v)| v.as_slice())
+            .map(|(_, v)| *v)
     }
 }
 
@@ -101,8 +108,10 @@ pub struct FlagError {
 }
 
 /// Checks `flags` against what the instruction accepts.
-pub fn check_flags(flags: &[Flag], specs: &[FlagSpec]) -> Result<FlagValues, FlagError> {
-    let mut values = FlagValues::default();
+pub fn check_flags<'f>(flags: &'f [Flag], specs: &[FlagSpec]) -> Result<FlagValues<'f>, FlagError> {
+    let mut values = FlagValues {
+        values: Vec::with_capacity(flags.len()),
+    };
     for (index, flag) in flags.iter().enumerate() {
         let error = |code, message: String| FlagError {
             code,
@@ -127,46 +136,40 @@ pub fn check_flags(flags: &[Flag], specs: &[FlagSpec]) -> Result<FlagValues, Fla
                 ..error(super::super::codes::UNKNOWN_FLAG, message)
             });
         };
-        let slot = match values.values.iter().position(|(n, _)| *n == spec.name) {
-            Some(i) if spec.kind != FlagKind::Strings => {
-                let _ = i;
-                return Err(error(
-                    super::super::codes::INVALID_FLAG,
-                    format!("duplicate flag specified: {}", flag.name),
-                ));
-            }
-            Some(i) => i,
-            None => {
-                values.values.push((spec.name, Vec::new()));
-                values.values.len() - 1
-            }
-        };
+        let repeated = values.values.iter().any(|(n, _)| *n == spec.name);
+        if repeated && spec.kind != FlagKind::Strings {
+            return Err(error(
+                super::super::codes::INVALID_FLAG,
+                format!("duplicate flag specified: {}", flag.name),
+            ));
+        }
         let value = match (spec.kind, &flag.value) {
-            (FlagKind::Bool, None) => "true".to_string(),
+            (FlagKind::Bool, None) => "true",
             (FlagKind::Bool, Some(v)) if v.is_empty() => {
                 return Err(error(
                     super::super::codes::INVALID_FLAG,
                     format!("missing a value on flag: {}", flag.name),
                 ));
             }
-            (FlagKind::Bool, Some(v)) => match v.to_lowercase().as_str() {
-                l @ ("true" | "false") => l.to_string(),
-                _ => {
-                    return Err(error(
-                        super::super::codes::INVALID_FLAG,
-                        format!("expecting boolean value for flag {}, not: {v}", flag.name),
-                    ));
-                }
-            },
+            // BuildKit lower-cases the value first; no other letter lower-cases
+            // to one of `true` or `false`, so an ASCII comparison is the same.
+            (FlagKind::Bool, Some(v)) if v.eq_ignore_ascii_case("true") => "true",
+            (FlagKind::Bool, Some(v)) if v.eq_ignore_ascii_case("false") => "false",
+            (FlagKind::Bool, Some(v)) => {
+                return Err(error(
+                    super::super::codes::INVALID_FLAG,
+                    format!("expecting boolean value for flag {}, not: {v}", flag.name),
+                ));
+            }
             (_, None) => {
                 return Err(error(
                     super::super::codes::INVALID_FLAG,
                     format!("missing a value on flag: {}", flag.name),
                 ));
             }
-            (_, Some(v)) => v.clone(),
+            (_, Some(v)) => v.as_str(),
         };
-        values.values[slot].1.push(value);
+        values.values.push((spec.name, value));
     }
     Ok(values)
 }

@@ -14,6 +14,8 @@ pub use flags::{Flag, FlagKind, FlagSpec};
 pub use mount::{Mount, MountType, parse_mount};
 pub use parse::parse_instruction;
 
+use std::borrow::Cow;
+
 use super::syntax::{Heredoc, Node};
 use crate::located::Span;
 
@@ -23,7 +25,7 @@ use crate::located::Span;
 #[derive(Debug, Clone, Eq)]
 pub struct Instruction {
     /// The keyword as written (`run`, `Run`, `RUN`); empty means upper case.
-    pub keyword: String,
+    pub keyword: Cow<'static, str>,
     /// Flags in the order written. This is what the printer prints;
     /// [`Instruction::new`] derives it from the typed fields.
     pub flags: Vec<Flag>,
@@ -50,7 +52,7 @@ impl Instruction {
     pub fn new(command: Command) -> Self {
         let flags = command.canonical_flags();
         Self {
-            keyword: String::new(),
+            keyword: Cow::Borrowed(""),
             flags,
             command,
             comments: Vec::new(),

@@ -12,30 +12,8 @@ use super::{
 use crate::diagnostics::{Diagnostic, Label, did_you_mean};
 use crate::dockerfile::codes;
 use crate::dockerfile::heredoc::parse_heredoc;
-use crate::dockerfile::syntax::Node;
+use crate::dockerfile::syntax::{KEYWORDS, Node};
 use crate::located::Span;
-
-/// Every instruction keyword BuildKit knows.
-pub const INSTRUCTIONS: &[&str] = &[
-    "ADD",
-    "ARG",
-    "CMD",
-    "COPY",
-    "ENTRYPOINT",
-    "ENV",
-    "EXPOSE",
-    "FROM",
-    "HEALTHCHECK",
-    "LABEL",
-    "MAINTAINER",
-    "ONBUILD",
-    "RUN",
-    "SHELL",
-    "STOPSIGNAL",
-    "USER",
-    "VOLUME",
-    "WORKDIR",
-];
 
 const fn s(name: &'static str) -> FlagSpec {
     FlagSpec {
@@ -114,7 +92,7 @@ impl Req<'_, '_> {
             })
     }
 
-    fn check(&self, specs: &[FlagSpec]) -> Result<FlagValues, Diagnostic> {
+    fn check(&self, specs: &[FlagSpec]) -> Result<FlagValues<'_>, Diagnostic> {
         check_flags(&self.flags, specs).map_err(|e: FlagError| {
             let text = self
                 .flags
@@ -155,8 +133,14 @@ pub fn parse_instruction(node: &Node, source: &str) -> Result<Instruction, Diagn
         flags: node.flags.iter().map(|f| Flag::from_text(f)).collect(),
     };
     let command = parse_command(&req)?;
+    // Nearly every keyword is written in upper case: that one is not copied.
+    let keyword = if node.keyword == command.name() {
+        Cow::Borrowed(command.name())
+    } else {
+        Cow::Owned(node.keyword.to_string())
+    };
     Ok(Instruction {
-        keyword: node.keyword.to_string(),
+        keyword,
         flags: req.flags,
         command,
         comments: owned(&node.comments),
@@ -169,7 +153,7 @@ pub fn parse_instruction(node: &Node, source: &str) -> Result<Instruction, Diagn
 fn parse_command(req: &Req) -> Result<Command, Diagnostic> {
     let node = req.node;
     let args = &node.args;
-    match node.name().as_str() {
+    match node.name().as_ref() {
         "env" => {
             req.check(&[])?;
             Ok(Command::Env(key_values(req)?))
@@ -338,8 +322,9 @@ fn unknown_instruction(req: &Req) -> Diagnostic {
     let keyword = &req.node.keyword;
     let mut message = format!("unknown instruction: {keyword}");
     let upper = keyword.to_uppercase();
+    let instructions: Vec<String> = KEYWORDS.iter().map(|k| k.to_uppercase()).collect();
     let mut d = Diagnostic::error(codes::UNKNOWN_INSTRUCTION, String::new());
-    if let Some(s) = did_you_mean(&upper, INSTRUCTIONS.iter().copied()) {
+    if let Some(s) = did_you_mean(&upper, instructions.iter().map(String::as_str)) {
         let s = if keyword.chars().any(|c| c.is_uppercase()) {
             s.to_string()
         } else {
@@ -348,7 +333,7 @@ fn unknown_instruction(req: &Req) -> Diagnostic {
         message.push_str(&format!(" (did you mean {s}?)"));
         d = d.with_help(format!("did you mean `{s}`?"));
     } else {
-        d = d.with_help(format!("instructions are: {}", INSTRUCTIONS.join(", ")));
+        d = d.with_help(format!("instructions are: {}", instructions.join(", ")));
     }
     d.message = message;
     d.with_label(Label::primary(req.span_of(keyword), "not an instruction"))
@@ -370,7 +355,7 @@ fn key_values(req: &Req) -> Result<Vec<KeyValue>, Diagnostic> {
     if args.is_empty() {
         return Err(req.at_least_one());
     }
-    let mut pairs = Vec::new();
+    let mut pairs = Vec::with_capacity(args.len() / 3);
     for triple in args.chunks(3) {
         let [key, value, sep] = triple else {
             return Err(req.error(

@@ -50,23 +50,47 @@ pub fn split_separators(s: &str, limit: usize) -> Args<'_> {
     let bytes = s.as_bytes();
     let mut parts = Args::new();
     let mut start = 0;
-    let mut at = 0;
-    while at < bytes.len() {
-        if !byte_is_separator(bytes[at]) {
-            at += 1;
-            continue;
-        }
-        if parts.len() + 1 == limit {
+    loop {
+        let at = next_separator(bytes, start);
+        if at == bytes.len() || parts.len() + 1 == limit {
             break;
         }
         parts.push(Cow::Borrowed(&s[start..at]));
-        while at < bytes.len() && byte_is_separator(bytes[at]) {
-            at += 1;
+        start = at + 1;
+        while start < bytes.len() && byte_is_separator(bytes[start]) {
+            start += 1;
         }
-        start = at;
     }
     parts.push(Cow::Borrowed(&s[start..]));
     parts
+}
+
+/// Where the first separator at or after `from` is, else the length.
+/// Words are looked at eight bytes at a time: a byte-at-a-time loop costs
+/// a step and a test per byte of every word.
+fn next_separator(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([b'x'; 8]));
+        // The lowest flagged byte is the first below 0x21; bytes above it
+        // may be flagged wrongly by the borrow, so only it is trusted.
+        let below = word.wrapping_sub(ONES * 0x21) & !word & HIGH;
+        if below == 0 {
+            at += 8;
+            continue;
+        }
+        let first = at + (below.trailing_zeros() / 8) as usize;
+        if byte_is_separator(bytes[first]) {
+            return first;
+        }
+        at = first + 1;
+    }
+    bytes[at.min(bytes.len())..]
+        .iter()
+        .position(|&b| byte_is_separator(b))
+        .map_or(bytes.len(), |p| at + p)
 }
 
 /// Keyword as written, flags, and the arguments text (trimmed).
@@ -252,6 +276,37 @@ mod tests {
         assert_eq!(parts(" a ", 0), ["", "a", ""]);
         assert_eq!(parts("", 0), [""]);
         assert_eq!(parts("a\nb", 0), ["a\nb"]);
+        assert_eq!(
+            parts("abcdefghij\u{b}k\x00\x1f\nlmnopqrs\ttuvwxyz é", 0),
+            ["abcdefghij", "k\x00\x1f\nlmnopqrs", "tuvwxyz", "é"]
+        );
+    }
+
+    /// The splitter written plainly, to check the word-at-a-time one.
+    fn reference(s: &str, limit: usize) -> Vec<String> {
+        let sep = |c: char| matches!(c, '\t' | '\u{b}' | '\u{c}' | '\r' | ' ');
+        let mut parts = Vec::new();
+        let mut rest = s;
+        while let Some(at) = rest.find(sep) {
+            if parts.len() + 1 == limit {
+                break;
+            }
+            parts.push(rest[..at].to_string());
+            rest = rest[at..].trim_start_matches(sep);
+        }
+        parts.push(rest.to_string());
+        parts
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn separator_splitting_agrees_with_the_plain_version(
+            s in "[ \t\u{b}\u{c}\r\n\u{0}\u{1f}!a-z0-9é\u{85}\u{a0}]{0,40}",
+            limit in 0usize..4,
+        ) {
+            let ours: Vec<String> = split_separators(&s, limit).iter().map(|p| p.to_string()).collect();
+            proptest::prop_assert_eq!(ours, reference(&s, limit));
+        }
     }
 
     #[test]

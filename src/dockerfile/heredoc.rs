@@ -152,6 +152,11 @@ pub fn parse_heredoc(word: &str) -> Option<Heredoc> {
     })
 }
 
+/// ASCII that is neither white space nor a quote or escape.
+fn is_plain_ascii(b: u8) -> bool {
+    b.is_ascii() && !b.is_ascii_whitespace() && b != 0x0b && !matches!(b, b'\'' | b'"' | b'\\')
+}
+
 /// The shell words of `line` as they are written, quotes and escapes kept,
 /// so each is a slice of the line (what [`shell_words`] gives with both raw
 /// modes on, without building strings); `None` on an unterminated quote.
@@ -187,6 +192,14 @@ fn raw_shell_words(line: &str) -> Option<Vec<&str>> {
                     Some(next) => pos += next.len_utf8(),
                     None => break,
                 }
+            }
+            // A run of plain ASCII belongs to the word: step over it at once.
+            _ if is_plain_ascii(b) => {
+                start.get_or_insert(pos);
+                pos += bytes[pos..]
+                    .iter()
+                    .position(|&b| !is_plain_ascii(b))
+                    .unwrap_or(bytes.len() - pos);
             }
             _ => {
                 let ch = line.get(pos..).and_then(|rest| rest.chars().next())?;
@@ -271,7 +284,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn raw_words_match_shell_words_on_any_line(line in "[ a<\t\"'\\\\$é\u{a0}-]{0,20}") {
+        fn raw_words_match_shell_words_on_any_line(line in "[ a<\t\u{b}\u{c}\r\n\"'\\\\$é\u{a0}\u{85}-]{0,20}") {
             let raw = Mode {
                 raw_quotes: true,
                 raw_escapes: true,

@@ -111,21 +111,24 @@ pub const KEYWORDS: &[&str] = &[
 /// A keyword lower-cased as Go's `strings.ToLower` does; a known one is
 /// given without allocating, since every instruction is matched this way.
 pub fn lower_keyword(keyword: &str) -> Cow<'static, str> {
-    let known = |lower: &[u8]| KEYWORDS.iter().find(|k| k.as_bytes() == lower).copied();
+    let bytes = keyword.as_bytes();
+    // Compared in place: copying the keyword to lower-case it first costs
+    // a copy of a different length on every line.
+    let known = KEYWORDS
+        .iter()
+        .find(|k| k.len() == bytes.len() && k.as_bytes().eq_ignore_ascii_case(bytes));
+    if let Some(k) = known {
+        return Cow::Borrowed(k);
+    }
     if keyword.is_ascii() {
-        let mut buffer = [0u8; 11];
-        if let Some(lower) = buffer.get_mut(..keyword.len()) {
-            lower.copy_from_slice(keyword.as_bytes());
-            lower.make_ascii_lowercase();
-            if let Some(k) = known(lower) {
-                return Cow::Borrowed(k);
-            }
-        }
         return Cow::Owned(keyword.to_ascii_lowercase());
     }
     // Non-ASCII letters may lower-case to ASCII ones (the Kelvin sign is `k`).
     let lower = keyword.to_lowercase();
-    known(lower.as_bytes()).map_or(Cow::Owned(lower), Cow::Borrowed)
+    KEYWORDS
+        .iter()
+        .find(|k| **k == lower)
+        .map_or(Cow::Owned(lower), |k| Cow::Borrowed(k))
 }
 
 /// An instruction's arguments. Most instructions have up to three, which

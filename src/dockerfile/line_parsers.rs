@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use smallvec::smallvec;
+use smallvec::{SmallVec, smallvec};
 
 use super::split::{byte_is_space, split_separators};
 use super::syntax::{Args, owned_texts};
@@ -204,7 +204,9 @@ fn char_at(text: &str, at: usize) -> Option<(char, usize)> {
 
 /// ENV and LABEL: `k=v …` or the legacy `k v`; key, value, separator triples.
 fn name_val<'a>(rest: &'a str, key: &str, escape: char) -> ParseResult<'a> {
-    let words = parse_words(rest, escape);
+    // Most ENV and LABEL lines hold a few pairs: no vector for those.
+    let mut words: SmallVec<[&str; 4]> = SmallVec::new();
+    for_each_word(rest, escape, |w| words.push(w));
     let Some(first) = words.first() else {
         return Ok(Parsed::default());
     };

@@ -101,7 +101,9 @@ impl<'a> Parser<'a> {
             escape: '\\',
             scanner: DirectiveScanner::default(),
             directives: Vec::new(),
-            parts: Vec::new(),
+            // Room for an instruction of many continuation lines, so that
+            // the first such instruction does not regrow it several times.
+            parts: Vec::with_capacity(32),
         }
     }
 

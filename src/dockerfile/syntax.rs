@@ -111,14 +111,9 @@ pub const KEYWORDS: &[&str] = &[
 /// A keyword lower-cased as Go's `strings.ToLower` does; a known one is
 /// given without allocating, since every instruction is matched this way.
 pub fn lower_keyword(keyword: &str) -> Cow<'static, str> {
-    let bytes = keyword.as_bytes();
-    // Compared in place: copying the keyword to lower-case it first costs
-    // a copy of a different length on every line.
-    let known = KEYWORDS
-        .iter()
-        .find(|k| k.len() == bytes.len() && k.as_bytes().eq_ignore_ascii_case(bytes));
-    if let Some(k) = known {
-        return Cow::Borrowed(k);
+    let candidate = keyword_candidate(keyword.as_bytes());
+    if candidate.as_bytes().eq_ignore_ascii_case(keyword.as_bytes()) {
+        return Cow::Borrowed(candidate);
     }
     if keyword.is_ascii() {
         return Cow::Owned(keyword.to_ascii_lowercase());
@@ -129,6 +124,33 @@ pub fn lower_keyword(keyword: &str) -> Cow<'static, str> {
         .iter()
         .find(|k| **k == lower)
         .map_or(Cow::Owned(lower), |k| Cow::Borrowed(k))
+}
+
+/// The only keyword `bytes` can be, told by its length and first letters
+/// (one comparison per line instead of a search); `""` when there is none.
+fn keyword_candidate(bytes: &[u8]) -> &'static str {
+    let letter = |i: usize| bytes.get(i).map_or(0, u8::to_ascii_lowercase);
+    match (bytes.len(), letter(0)) {
+        (3, b'a') if letter(1) == b'd' => "add",
+        (3, b'a') => "arg",
+        (3, b'c') => "cmd",
+        (3, b'e') => "env",
+        (3, b'r') => "run",
+        (4, b'c') => "copy",
+        (4, b'f') => "from",
+        (4, b'u') => "user",
+        (5, b'l') => "label",
+        (5, b's') => "shell",
+        (6, b'e') => "expose",
+        (6, b'v') => "volume",
+        (7, b'o') => "onbuild",
+        (7, b'w') => "workdir",
+        (10, b'e') => "entrypoint",
+        (10, b'm') => "maintainer",
+        (10, b's') => "stopsignal",
+        (11, b'h') => "healthcheck",
+        _ => "",
+    }
 }
 
 /// An instruction's arguments. Most instructions have up to three, which
@@ -174,5 +196,25 @@ impl Heredoc {
             .split_inclusive('\n')
             .map(|line| line.trim_start_matches('\t'))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_keyword_is_its_own_candidate() {
+        for k in KEYWORDS {
+            assert_eq!(keyword_candidate(k.as_bytes()), *k);
+            assert_eq!(lower_keyword(&k.to_uppercase()), *k);
+            assert_eq!(lower_keyword(&k[..1].to_uppercase()), k[..1]);
+        }
+        assert_eq!(lower_keyword("RuN"), "run");
+        assert_eq!(lower_keyword("RUNS"), "runs");
+        assert_eq!(lower_keyword("ARD"), "ard");
+        assert_eq!(lower_keyword("WOR\u{212a}DIR"), "workdir");
+        assert_eq!(lower_keyword("É"), "é");
+        assert!(matches!(lower_keyword("Copy"), Cow::Borrowed("copy")));
     }
 }

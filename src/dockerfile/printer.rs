@@ -11,6 +11,7 @@ use super::directives::looks_like_directive;
 use super::instructions::{Command, CommandLine, Flag, Healthcheck, Instruction, KeyValue, Paths};
 use super::stages::Program;
 use super::syntax::Heredoc;
+use std::borrow::Cow;
 
 /// Lines longer than this are broken where that changes nothing.
 const WIDTH: usize = 80;
@@ -154,7 +155,7 @@ fn restore_bytes(text: &str) -> String {
     String::from_utf8(bytes).unwrap_or_else(|_| text.to_string())
 }
 
-fn json_array(items: &[String]) -> String {
+fn json_array(items: &[impl serde::Serialize]) -> String {
     let parts: Vec<String> = items
         .iter()
         .map(|s| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string()))
@@ -166,12 +167,12 @@ fn json_array(items: &[String]) -> String {
 fn body(command: &Command, escape: char, indent: usize) -> (String, Vec<Heredoc>) {
     match command {
         Command::From(f) => {
-            let mut s = f.image.clone();
+            let mut s = f.image.to_string();
             if let Some(alias) = &f.alias {
                 let as_keyword = if alias.as_keyword.is_empty() {
                     "AS"
                 } else {
-                    alias.as_keyword.as_str()
+                    alias.as_keyword.as_ref()
                 };
                 s.push_str(&format!(" {as_keyword} {}", alias.name));
             }
@@ -192,7 +193,7 @@ fn body(command: &Command, escape: char, indent: usize) -> (String, Vec<Heredoc>
         Command::Workdir(s)
         | Command::User(s)
         | Command::StopSignal(s)
-        | Command::Maintainer(s) => (s.clone(), Vec::new()),
+        | Command::Maintainer(s) => (s.to_string(), Vec::new()),
         Command::Expose(ports) => (ports.join(" "), Vec::new()),
         Command::Volume(v) => {
             if v.json {
@@ -209,13 +210,13 @@ fn body(command: &Command, escape: char, indent: usize) -> (String, Vec<Heredoc>
             let word = if h.cmd_keyword.is_empty() {
                 "CMD"
             } else {
-                h.cmd_keyword.as_str()
+                h.cmd_keyword.as_ref()
             };
             let (cmd, _) = command_line(&h.command, escape, indent, false);
             (format!("{word} {cmd}"), Vec::new())
         }
         // The trigger keeps its own heredoc bodies in the expression.
-        Command::Onbuild(o) => (o.expression.clone(), Vec::new()),
+        Command::Onbuild(o) => (o.expression.to_string(), Vec::new()),
     }
 }
 
@@ -281,7 +282,7 @@ fn paths(p: &Paths) -> (String, Vec<Heredoc>) {
 /// Words split on blanks when read. Should the words joined by spaces read
 /// as a JSON array (the file separated them with a vertical tab, which JSON
 /// refuses), a vertical tab keeps them a word list.
-fn word_list(words: &[String]) -> String {
+fn word_list(words: &[Cow<'_, str>]) -> String {
     let text = words.join(" ");
     let reads_as_json = text.trim_start().starts_with('[')
         && serde_json::from_str::<Vec<serde_json::Value>>(&text).is_ok();
@@ -365,13 +366,13 @@ mod code_made {
 
     #[test]
     fn instructions_made_in_code_print_and_read_back() {
-        let from = |image: &str, name: &str| {
+        let from = |image: &'static str, name: &'static str| {
             Instruction::new(Command::From(From {
-                image: image.to_string(),
+                image: image.into(),
                 platform: None,
                 alias: Some(StageAlias {
-                    as_keyword: "AS".to_string(),
-                    name: name.to_string(),
+                    as_keyword: "AS".into(),
+                    name: name.into(),
                 }),
             }))
         };
@@ -384,11 +385,11 @@ mod code_made {
             }],
             ..Run::default()
         }))
-        .with_comments(vec!["build once".to_string()]);
+        .with_comments(vec!["build once".into()]);
         let script = Instruction::new(Command::Copy(Copy {
             paths: Paths {
-                sources: vec!["<<EOF".to_string()],
-                dest: "/start.sh".to_string(),
+                sources: vec!["<<EOF".into()],
+                dest: "/start.sh".into(),
                 json: false,
                 heredocs: vec![Heredoc {
                     name: "EOF".to_string(),
@@ -397,22 +398,22 @@ mod code_made {
                     ..Heredoc::default()
                 }],
             },
-            chmod: Some("0755".to_string()),
+            chmod: Some("0755".into()),
             link: true,
             ..Copy::default()
         }));
         let copy = Instruction::new(Command::Copy(Copy {
             paths: Paths {
-                sources: vec!["/src/target/release/app".to_string()],
-                dest: "/app".to_string(),
+                sources: vec!["/src/target/release/app".into()],
+                dest: "/app".into(),
                 ..Paths::default()
             },
-            from: Some("build".to_string()),
+            from: Some("build".into()),
             ..Copy::default()
         }));
         let env = Instruction::new(Command::Env(vec![KeyValue {
-            key: "RUST_LOG".to_string(),
-            value: "info".to_string(),
+            key: "RUST_LOG".into(),
+            value: "info".into(),
             legacy: false,
         }]));
         let entry = Instruction::new(Command::Entrypoint(CommandLine::exec(["/start.sh"])));

@@ -9,18 +9,18 @@ use crate::diagnostics::{Diagnostic, Label, did_you_mean};
 
 /// A whole Dockerfile, typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Program {
+pub struct Program<'a> {
     pub directives: Vec<Directive>,
     /// `\` or `` ` ``.
     pub escape: char,
     /// ARG instructions before the first FROM.
-    pub meta_args: Vec<Instruction>,
-    pub stages: Vec<Stage>,
+    pub meta_args: Vec<Instruction<'a>>,
+    pub stages: Vec<Stage<'a>>,
     /// Comments after the last instruction.
     pub trailing_comments: Vec<String>,
 }
 
-impl Default for Program {
+impl Default for Program<'_> {
     fn default() -> Self {
         Self {
             directives: Vec::new(),
@@ -34,14 +34,14 @@ impl Default for Program {
 
 /// One FROM and the instructions after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stage {
+pub struct Stage<'a> {
     /// Its FROM instruction (`Command::From`).
-    pub from: Instruction,
-    pub instructions: Vec<Instruction>,
+    pub from: Instruction<'a>,
+    pub instructions: Vec<Instruction<'a>>,
 }
 
-impl Stage {
-    fn base_command(&self) -> Option<&super::instructions::From> {
+impl<'a> Stage<'a> {
+    fn base_command(&self) -> Option<&super::instructions::From<'a>> {
         match &self.from.command {
             Command::From(f) => Some(f),
             _ => None,
@@ -58,7 +58,7 @@ impl Stage {
 
     /// The base: an image or an earlier stage's name.
     pub fn base(&self) -> &str {
-        self.base_command().map_or("", |f| f.image.as_str())
+        self.base_command().map_or("", |f| f.image.as_ref())
     }
 
     pub fn platform(&self) -> Option<&str> {
@@ -90,20 +90,22 @@ impl Stage {
 
 /// Groups parsed nodes into meta-ARGs and stages; the first instruction
 /// BuildKit rejects is the error.
-pub fn parse_program(file: &Dockerfile, source: &str) -> Result<Program, Diagnostic> {
+pub fn parse_program<'a>(file: &Dockerfile<'a>, source: &str) -> Result<Program<'a>, Diagnostic> {
     let mut program = Program {
         directives: file.directives.clone(),
         escape: file.escape,
         trailing_comments: file.trailing_comments.clone(),
         ..Program::default()
     };
-    for node in &file.nodes {
+    for (index, node) in file.nodes.iter().enumerate() {
         let instruction = parse_instruction(node, source)?;
         match instruction.command {
             Command::Arg(_) if program.stages.is_empty() => program.meta_args.push(instruction),
             Command::From(_) => program.stages.push(Stage {
                 from: instruction,
-                instructions: Vec::new(),
+                // Sized at once: instructions are large, and regrowing
+                // the list moves every one of them.
+                instructions: Vec::with_capacity(stage_length(&file.nodes[index + 1..])),
             }),
             _ => match program.stages.last_mut() {
                 Some(stage) => stage.instructions.push(instruction),
@@ -121,13 +123,21 @@ pub fn parse_program(file: &Dockerfile, source: &str) -> Result<Program, Diagnos
     Ok(program)
 }
 
+/// How many of `nodes` come before the next FROM.
+fn stage_length(nodes: &[super::syntax::Node]) -> usize {
+    nodes
+        .iter()
+        .take_while(|n| !n.keyword.eq_ignore_ascii_case("from"))
+        .count()
+}
+
 /// Parses text all the way to typed stages.
-pub fn read(text: &str) -> Result<Program, Diagnostic> {
+pub fn read(text: &str) -> Result<Program<'_>, Diagnostic> {
     let file = super::parse(text)?;
     parse_program(&file, text)
 }
 
-impl Program {
+impl Program<'_> {
     /// Stage names (lower-cased) to the first stage with that name.
     fn names(&self) -> std::collections::HashMap<String, usize> {
         let mut names = std::collections::HashMap::new();

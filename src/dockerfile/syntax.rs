@@ -112,7 +112,10 @@ pub const KEYWORDS: &[&str] = &[
 /// given without allocating, since every instruction is matched this way.
 pub fn lower_keyword(keyword: &str) -> Cow<'static, str> {
     let candidate = keyword_candidate(keyword.as_bytes());
-    if candidate.as_bytes().eq_ignore_ascii_case(keyword.as_bytes()) {
+    if candidate
+        .as_bytes()
+        .eq_ignore_ascii_case(keyword.as_bytes())
+    {
         return Cow::Borrowed(candidate);
     }
     if keyword.is_ascii() {
@@ -159,6 +162,14 @@ pub type Args<'a> = SmallVec<[Cow<'a, str>; 3]>;
 
 /// Flags or comments: mostly none or one, so one is kept inline.
 pub type Texts<'a> = SmallVec<[Cow<'a, str>; 1]>;
+
+/// `text[range]`, still borrowed from the source when `text` is.
+pub fn piece<'a>(text: &Cow<'a, str>, range: std::ops::Range<usize>) -> Cow<'a, str> {
+    match text {
+        Cow::Borrowed(t) => Cow::Borrowed(&t[range]),
+        Cow::Owned(t) => Cow::Owned(t[range].to_string()),
+    }
+}
 
 /// The same texts, each owning its characters.
 pub fn owned_texts<'a, 'b, C>(texts: impl IntoIterator<Item = Cow<'a, str>>) -> C

@@ -315,8 +315,8 @@ pub fn stages_mismatch(text: &str, json: &serde_json::Value) -> Option<String> {
             if let Command::Run(_) = i.command {
                 let mut used: Vec<String> = Vec::new();
                 for f in &i.flags {
-                    if !used.contains(&f.name) {
-                        used.push(f.name.clone());
+                    if !used.iter().any(|u| *u == f.name) {
+                        used.push(f.name.to_string());
                     }
                 }
                 run_flags.extend(used);

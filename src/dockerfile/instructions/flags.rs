@@ -1,36 +1,43 @@
 //! Instruction flags (`--from=build`, `--link`, repeated `--mount=…`),
 //! checked like BuildKit's `BFlags`.
 
+use std::borrow::Cow;
+
 use crate::diagnostics::did_you_mean;
+use crate::dockerfile::syntax::piece;
 
 /// One flag as written: `--name` or `--name=value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Flag {
-    pub name: String,
-    pub value: Option<String>,
+pub struct Flag<'a> {
+    pub name: Cow<'a, str>,
+    pub value: Option<Cow<'a, str>>,
 }
 
-impl Flag {
-    pub fn bare(name: &str) -> Self {
+impl<'a> Flag<'a> {
+    pub fn bare(name: impl Into<Cow<'a, str>>) -> Self {
         Self {
-            name: name.to_string(),
+            name: name.into(),
             value: None,
         }
     }
 
-    pub fn with_value(name: &str, value: &str) -> Self {
+    pub fn with_value(name: impl Into<Cow<'a, str>>, value: impl Into<Cow<'a, str>>) -> Self {
         Self {
-            name: name.to_string(),
-            value: Some(value.to_string()),
+            name: name.into(),
+            value: Some(value.into()),
         }
     }
 
-    /// Reads `--name[=value]` as the parser split it.
-    pub fn from_text(text: &str) -> Self {
-        let body = text.strip_prefix("--").unwrap_or(text);
-        match body.split_once('=') {
-            Some((name, value)) => Self::with_value(name, value),
-            None => Self::bare(body),
+    /// Reads `--name[=value]` as the parser split it; a flag that is a
+    /// slice of the file gives slices of it.
+    pub fn from_text(text: &Cow<'a, str>) -> Self {
+        let body_at = if text.starts_with("--") { 2 } else { 0 };
+        match text[body_at..].find('=') {
+            Some(at) => Self {
+                name: piece(text, body_at..body_at + at),
+                value: Some(piece(text, body_at + at + 1..text.len())),
+            },
+            None => Self::bare(piece(text, body_at..text.len())),
         }
     }
 
@@ -61,40 +68,40 @@ pub struct FlagSpec {
 }
 
 /// Flag values after checking, looked up by name. They are the flags' own
-/// text: only what an instruction keeps is copied.
+/// text: a value that is a slice of the file stays one.
 #[derive(Debug, Default)]
-pub struct FlagValues<'f> {
+pub struct FlagValues<'a> {
     /// Every value in the order written, with the name it was given for.
-    values: Vec<(&'static str, &'f str)>,
+    values: Vec<(&'static str, Cow<'a, str>)>,
 }
 
-impl<'f> FlagValues<'f> {
-    pub fn string(&self, name: &str) -> Option<String> {
-        self.last(name).map(str::to_string)
+impl<'a> FlagValues<'a> {
+    pub fn string(&self, name: &str) -> Option<Cow<'a, str>> {
+        self.last(name).cloned()
     }
 
-    pub fn strings(&self, name: &str) -> Vec<String> {
+    pub fn strings(&self, name: &str) -> Vec<Cow<'a, str>> {
         self.values
             .iter()
             .filter(|(n, _)| *n == name)
-            .map(|(_, v)| v.to_string())
+            .map(|(_, v)| v.clone())
             .collect()
     }
 
     pub fn bool(&self, name: &str) -> bool {
-        self.last(name) == Some("true")
+        self.last(name).is_some_and(|v| v == "true")
     }
 
     pub fn optional_bool(&self, name: &str) -> Option<bool> {
         self.last(name).map(|v| v == "true")
     }
 
-    fn last(&self, name: &str) -> Option<&'f str> {
+    fn last(&self, name: &str) -> Option<&Cow<'a, str>> {
         self.values
             .iter()
             .rev()
             .find(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
+            .map(|(_, v)| v)
     }
 }
 
@@ -108,7 +115,10 @@ pub struct FlagError {
 }
 
 /// Checks `flags` against what the instruction accepts.
-pub fn check_flags<'f>(flags: &'f [Flag], specs: &[FlagSpec]) -> Result<FlagValues<'f>, FlagError> {
+pub fn check_flags<'a>(
+    flags: &[Flag<'a>],
+    specs: &[FlagSpec],
+) -> Result<FlagValues<'a>, FlagError> {
     let mut values = FlagValues {
         values: Vec::with_capacity(flags.len()),
     };
@@ -144,7 +154,7 @@ pub fn check_flags<'f>(flags: &'f [Flag], specs: &[FlagSpec]) -> Result<FlagValu
             ));
         }
         let value = match (spec.kind, &flag.value) {
-            (FlagKind::Bool, None) => "true",
+            (FlagKind::Bool, None) => Cow::Borrowed("true"),
             (FlagKind::Bool, Some(v)) if v.is_empty() => {
                 return Err(error(
                     super::super::codes::INVALID_FLAG,
@@ -153,8 +163,8 @@ pub fn check_flags<'f>(flags: &'f [Flag], specs: &[FlagSpec]) -> Result<FlagValu
             }
             // BuildKit lower-cases the value first; no other letter lower-cases
             // to one of `true` or `false`, so an ASCII comparison is the same.
-            (FlagKind::Bool, Some(v)) if v.eq_ignore_ascii_case("true") => "true",
-            (FlagKind::Bool, Some(v)) if v.eq_ignore_ascii_case("false") => "false",
+            (FlagKind::Bool, Some(v)) if v.eq_ignore_ascii_case("true") => Cow::Borrowed("true"),
+            (FlagKind::Bool, Some(v)) if v.eq_ignore_ascii_case("false") => Cow::Borrowed("false"),
             (FlagKind::Bool, Some(v)) => {
                 return Err(error(
                     super::super::codes::INVALID_FLAG,
@@ -167,7 +177,7 @@ pub fn check_flags<'f>(flags: &'f [Flag], specs: &[FlagSpec]) -> Result<FlagValu
                     format!("missing a value on flag: {}", flag.name),
                 ));
             }
-            (_, Some(v)) => v.as_str(),
+            (_, Some(v)) => v.clone(),
         };
         values.values.push((spec.name, value));
     }

@@ -23,22 +23,22 @@ use crate::located::Span;
 /// the instruction means and says (flags, arguments, comments), not at the
 /// keyword's case or where it was written.
 #[derive(Debug, Clone, Eq)]
-pub struct Instruction {
+pub struct Instruction<'a> {
     /// The keyword as written (`run`, `Run`, `RUN`); empty means upper case.
-    pub keyword: Cow<'static, str>,
+    pub keyword: Cow<'a, str>,
     /// Flags in the order written. This is what the printer prints;
     /// [`Instruction::new`] derives it from the typed fields.
-    pub flags: Vec<Flag>,
-    pub command: Command,
+    pub flags: Vec<Flag<'a>>,
+    pub command: Command<'a>,
     /// Comment lines just before the instruction, without `#`.
-    pub comments: Vec<String>,
+    pub comments: Vec<Cow<'a, str>>,
     pub span: Span,
     /// 1-based; 0 for instructions made in code.
     pub start_line: usize,
     pub end_line: usize,
 }
 
-impl PartialEq for Instruction {
+impl PartialEq for Instruction<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.flags == other.flags
             && self.command == other.command
@@ -46,10 +46,10 @@ impl PartialEq for Instruction {
     }
 }
 
-impl Instruction {
+impl<'a> Instruction<'a> {
     /// An instruction made in code: upper-case keyword, flags derived from
     /// the typed fields, no comments, no place in a file.
-    pub fn new(command: Command) -> Self {
+    pub fn new(command: Command<'a>) -> Self {
         let flags = command.canonical_flags();
         Self {
             keyword: Cow::Borrowed(""),
@@ -62,7 +62,7 @@ impl Instruction {
         }
     }
 
-    pub fn with_comments(mut self, comments: Vec<String>) -> Self {
+    pub fn with_comments(mut self, comments: Vec<Cow<'a, str>>) -> Self {
         self.comments = comments;
         self
     }
@@ -84,29 +84,29 @@ impl Instruction {
 
 /// What an instruction does, with its typed arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    From(From),
-    Run(Run),
-    Cmd(CommandLine),
-    Entrypoint(CommandLine),
+pub enum Command<'a> {
+    From(From<'a>),
+    Run(Run<'a>),
+    Cmd(CommandLine<'a>),
+    Entrypoint(CommandLine<'a>),
     /// Always the JSON form.
-    Shell(Vec<String>),
-    Copy(Copy),
-    Add(Add),
-    Env(Vec<KeyValue>),
-    Label(Vec<KeyValue>),
-    Arg(Vec<ArgDecl>),
-    Workdir(String),
-    User(String),
-    Expose(Vec<String>),
-    Volume(Volume),
-    Healthcheck(Healthcheck),
-    StopSignal(String),
-    Onbuild(Onbuild),
-    Maintainer(String),
+    Shell(Vec<Cow<'a, str>>),
+    Copy(Copy<'a>),
+    Add(Add<'a>),
+    Env(Vec<KeyValue<'a>>),
+    Label(Vec<KeyValue<'a>>),
+    Arg(Vec<ArgDecl<'a>>),
+    Workdir(Cow<'a, str>),
+    User(Cow<'a, str>),
+    Expose(Vec<Cow<'a, str>>),
+    Volume(Volume<'a>),
+    Healthcheck(Healthcheck<'a>),
+    StopSignal(Cow<'a, str>),
+    Onbuild(Onbuild<'a>),
+    Maintainer(Cow<'a, str>),
 }
 
-impl Command {
+impl<'a> Command<'a> {
     pub fn name(&self) -> &'static str {
         match self {
             Command::From(_) => "FROM",
@@ -131,23 +131,23 @@ impl Command {
     }
 
     /// Flags that express the typed fields, in a fixed order.
-    pub fn canonical_flags(&self) -> Vec<Flag> {
+    pub fn canonical_flags(&self) -> Vec<Flag<'a>> {
         let mut flags = Vec::new();
-        fn opt(flags: &mut Vec<Flag>, name: &str, v: &Option<String>) {
+        fn opt<'a>(flags: &mut Vec<Flag<'a>>, name: &'static str, v: &Option<Cow<'a, str>>) {
             if let Some(v) = v {
-                flags.push(Flag::with_value(name, v));
+                flags.push(Flag::with_value(name, v.clone()));
             }
         }
         match self {
             Command::From(f) => opt(&mut flags, "platform", &f.platform),
             Command::Run(r) => {
                 for m in &r.mounts {
-                    flags.push(Flag::with_value("mount", &m.to_flag_value()));
+                    flags.push(Flag::with_value("mount", m.to_flag_value()));
                 }
                 opt(&mut flags, "network", &r.network);
                 opt(&mut flags, "security", &r.security);
                 for d in &r.devices {
-                    flags.push(Flag::with_value("device", d));
+                    flags.push(Flag::with_value("device", d.clone()));
                 }
             }
             Command::Copy(c) => {
@@ -161,7 +161,7 @@ impl Command {
                     flags.push(Flag::bare("parents"));
                 }
                 for e in &c.exclude {
-                    flags.push(Flag::with_value("exclude", e));
+                    flags.push(Flag::with_value("exclude", e.clone()));
                 }
             }
             Command::Add(a) => {
@@ -175,10 +175,10 @@ impl Command {
                     flags.push(Flag::bare("keep-git-dir"));
                 }
                 if let Some(unpack) = a.unpack {
-                    flags.push(Flag::with_value("unpack", &unpack.to_string()));
+                    flags.push(Flag::with_value("unpack", unpack.to_string()));
                 }
                 for e in &a.exclude {
-                    flags.push(Flag::with_value("exclude", e));
+                    flags.push(Flag::with_value("exclude", e.clone()));
                 }
             }
             Command::Healthcheck(Healthcheck::Cmd(h)) => {
@@ -196,34 +196,34 @@ impl Command {
 
 /// `FROM [--platform=…] image [AS name]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct From {
-    pub image: String,
-    pub platform: Option<String>,
-    pub alias: Option<StageAlias>,
+pub struct From<'a> {
+    pub image: Cow<'a, str>,
+    pub platform: Option<Cow<'a, str>>,
+    pub alias: Option<StageAlias<'a>>,
 }
 
 /// The `AS name` of a FROM.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StageAlias {
+pub struct StageAlias<'a> {
     /// `AS` as written (`as`, `AS`).
-    pub as_keyword: String,
+    pub as_keyword: Cow<'a, str>,
     /// The name as written; stage names compare lower-cased.
-    pub name: String,
+    pub name: Cow<'a, str>,
 }
 
 /// The command of RUN, CMD, ENTRYPOINT and HEALTHCHECK CMD.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CommandLine {
+pub struct CommandLine<'a> {
     /// Exec form: the JSON elements. Shell form: one element, the line.
-    pub args: Vec<String>,
+    pub args: Vec<Cow<'a, str>>,
     /// Exec (JSON array) form.
     pub json: bool,
     pub heredocs: Vec<Heredoc>,
 }
 
-impl CommandLine {
+impl<'a> CommandLine<'a> {
     /// A shell-form command.
-    pub fn shell(line: impl Into<String>) -> Self {
+    pub fn shell(line: impl Into<Cow<'a, str>>) -> Self {
         Self {
             args: vec![line.into()],
             json: false,
@@ -232,7 +232,7 @@ impl CommandLine {
     }
 
     /// An exec-form command.
-    pub fn exec(args: impl IntoIterator<Item = impl Into<String>>) -> Self {
+    pub fn exec(args: impl IntoIterator<Item = impl Into<Cow<'a, str>>>) -> Self {
         Self {
             args: args.into_iter().map(Into::into).collect(),
             json: true,
@@ -242,20 +242,20 @@ impl CommandLine {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Run {
-    pub command: CommandLine,
+pub struct Run<'a> {
+    pub command: CommandLine<'a>,
     pub mounts: Vec<Mount>,
-    pub network: Option<String>,
-    pub security: Option<String>,
-    pub devices: Vec<String>,
+    pub network: Option<Cow<'a, str>>,
+    pub security: Option<Cow<'a, str>>,
+    pub devices: Vec<Cow<'a, str>>,
 }
 
 /// Sources and destination of COPY and ADD.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Paths {
+pub struct Paths<'a> {
     /// As written, heredoc markers (`<<EOF`) included.
-    pub sources: Vec<String>,
-    pub dest: String,
+    pub sources: Vec<Cow<'a, str>>,
+    pub dest: Cow<'a, str>,
     /// Written as a JSON array.
     pub json: bool,
     /// Bodies of heredoc sources.
@@ -263,85 +263,85 @@ pub struct Paths {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Copy {
-    pub paths: Paths,
+pub struct Copy<'a> {
+    pub paths: Paths<'a>,
     /// `--from`: a stage name, index or image.
-    pub from: Option<String>,
-    pub chown: Option<String>,
-    pub chmod: Option<String>,
+    pub from: Option<Cow<'a, str>>,
+    pub chown: Option<Cow<'a, str>>,
+    pub chmod: Option<Cow<'a, str>>,
     pub link: bool,
     pub parents: bool,
-    pub exclude: Vec<String>,
+    pub exclude: Vec<Cow<'a, str>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Add {
-    pub paths: Paths,
-    pub chown: Option<String>,
-    pub chmod: Option<String>,
-    pub checksum: Option<String>,
+pub struct Add<'a> {
+    pub paths: Paths<'a>,
+    pub chown: Option<Cow<'a, str>>,
+    pub chmod: Option<Cow<'a, str>>,
+    pub checksum: Option<Cow<'a, str>>,
     pub link: bool,
     pub keep_git_dir: bool,
     pub unpack: Option<bool>,
-    pub exclude: Vec<String>,
+    pub exclude: Vec<Cow<'a, str>>,
 }
 
 /// One ENV or LABEL pair; the value keeps its quotes, as BuildKit does.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyValue {
-    pub key: String,
-    pub value: String,
+pub struct KeyValue<'a> {
+    pub key: Cow<'a, str>,
+    pub value: Cow<'a, str>,
     /// Written in the legacy `ENV key value` form.
     pub legacy: bool,
 }
 
 /// One ARG name with its default.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArgDecl {
-    pub name: String,
-    pub default: Option<String>,
+pub struct ArgDecl<'a> {
+    pub name: Cow<'a, str>,
+    pub default: Option<Cow<'a, str>>,
 }
 
-impl ArgDecl {
+impl ArgDecl<'_> {
     /// `NAME` or `NAME=default`, as BuildKit lists meta-ARGs.
     pub fn to_text(&self) -> String {
         match &self.default {
             Some(d) => format!("{}={d}", self.name),
-            None => self.name.clone(),
+            None => self.name.to_string(),
         }
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Volume {
-    pub paths: Vec<String>,
+pub struct Volume<'a> {
+    pub paths: Vec<Cow<'a, str>>,
     pub json: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Healthcheck {
+pub enum Healthcheck<'a> {
     /// `HEALTHCHECK NONE`; the word as written.
-    None(String),
-    Cmd(HealthcheckCmd),
+    None(Cow<'a, str>),
+    Cmd(HealthcheckCmd<'a>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct HealthcheckCmd {
+pub struct HealthcheckCmd<'a> {
     /// `CMD` as written.
-    pub cmd_keyword: String,
-    pub command: CommandLine,
-    pub interval: Option<String>,
-    pub timeout: Option<String>,
-    pub start_period: Option<String>,
-    pub start_interval: Option<String>,
-    pub retries: Option<String>,
+    pub cmd_keyword: Cow<'a, str>,
+    pub command: CommandLine<'a>,
+    pub interval: Option<Cow<'a, str>>,
+    pub timeout: Option<Cow<'a, str>>,
+    pub start_period: Option<Cow<'a, str>>,
+    pub start_interval: Option<Cow<'a, str>>,
+    pub retries: Option<Cow<'a, str>>,
 }
 
 /// `ONBUILD <instruction>`: BuildKit keeps the trigger as text.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Onbuild {
+pub struct Onbuild<'a> {
     /// The trigger as written, heredoc bodies appended (BuildKit's `Expression`).
-    pub expression: String,
+    pub expression: Cow<'a, str>,
     /// The trigger's syntax node, when read from a file.
     pub trigger: Option<Node<'static>>,
 }

@@ -12,7 +12,7 @@ use super::{
 use crate::diagnostics::{Diagnostic, Label, did_you_mean};
 use crate::dockerfile::codes;
 use crate::dockerfile::heredoc::parse_heredoc;
-use crate::dockerfile::syntax::{KEYWORDS, Node};
+use crate::dockerfile::syntax::{KEYWORDS, Node, piece};
 use crate::located::Span;
 
 const fn s(name: &'static str) -> FlagSpec {
@@ -62,13 +62,13 @@ pub const HEALTHCHECK_FLAGS: &[FlagSpec] = &[
 ];
 
 /// Context for building diagnostics about one node.
-struct Req<'a, 'n> {
-    node: &'a Node<'n>,
-    source: &'a str,
-    flags: Vec<Flag>,
+struct Req<'r, 'a> {
+    node: &'r Node<'a>,
+    source: &'r str,
+    flags: Vec<Flag<'a>>,
 }
 
-impl Req<'_, '_> {
+impl<'a> Req<'_, 'a> {
     /// The keyword as messages name it; only errors need it.
     fn upper(&self) -> String {
         self.node.keyword.to_uppercase()
@@ -92,7 +92,7 @@ impl Req<'_, '_> {
             })
     }
 
-    fn check(&self, specs: &[FlagSpec]) -> Result<FlagValues<'_>, Diagnostic> {
+    fn check(&self, specs: &[FlagSpec]) -> Result<FlagValues<'a>, Diagnostic> {
         check_flags(&self.flags, specs).map_err(|e: FlagError| {
             let text = self
                 .flags
@@ -126,31 +126,25 @@ impl Req<'_, '_> {
 
 /// Reads one syntax node as a typed instruction. `source` is the file text
 /// the node's span points into (used to place diagnostics on flags).
-pub fn parse_instruction(node: &Node, source: &str) -> Result<Instruction, Diagnostic> {
+pub fn parse_instruction<'a>(node: &Node<'a>, source: &str) -> Result<Instruction<'a>, Diagnostic> {
     let req = Req {
         node,
         source,
-        flags: node.flags.iter().map(|f| Flag::from_text(f)).collect(),
+        flags: node.flags.iter().map(Flag::from_text).collect(),
     };
     let command = parse_command(&req)?;
-    // Nearly every keyword is written in upper case: that one is not copied.
-    let keyword = if node.keyword == command.name() {
-        Cow::Borrowed(command.name())
-    } else {
-        Cow::Owned(node.keyword.to_string())
-    };
     Ok(Instruction {
-        keyword,
+        keyword: node.keyword.clone(),
         flags: req.flags,
         command,
-        comments: owned(&node.comments),
+        comments: node.comments.to_vec(),
         span: node.span,
         start_line: node.start_line,
         end_line: node.end_line,
     })
 }
 
-fn parse_command(req: &Req) -> Result<Command, Diagnostic> {
+fn parse_command<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
     let node = req.node;
     let args = &node.args;
     match node.name().as_ref() {
@@ -167,7 +161,7 @@ fn parse_command(req: &Req) -> Result<Command, Diagnostic> {
                 return Err(req.exactly_one());
             };
             req.check(&[])?;
-            Ok(Command::Maintainer(one.to_string()))
+            Ok(Command::Maintainer(one.clone()))
         }
         "add" => {
             if args.len() < 2 {
@@ -207,12 +201,13 @@ fn parse_command(req: &Req) -> Result<Command, Diagnostic> {
                 return Err(req.exactly_one());
             };
             req.check(&[])?;
-            Ok(Command::Workdir(one.to_string()))
+            Ok(Command::Workdir(one.clone()))
         }
         "run" => {
             let f = req.check(RUN_FLAGS)?;
-            let mut mounts = Vec::new();
-            for value in f.strings("mount") {
+            let values = f.strings("mount");
+            let mut mounts = Vec::with_capacity(values.len());
+            for value in values {
                 let mount = parse_mount(&value).map_err(|e| {
                     Diagnostic::error(e.code, e.message)
                         .with_label(Label::primary(req.span_of(&value), "this mount"))
@@ -242,14 +237,14 @@ fn parse_command(req: &Req) -> Result<Command, Diagnostic> {
                 return Err(req.at_least_one());
             }
             req.check(&[])?;
-            Ok(Command::Expose(owned(args)))
+            Ok(Command::Expose(args.to_vec()))
         }
         "user" => {
             let [one] = args.as_slice() else {
                 return Err(req.exactly_one());
             };
             req.check(&[])?;
-            Ok(Command::User(one.to_string()))
+            Ok(Command::User(one.clone()))
         }
         "volume" => {
             if args.is_empty() {
@@ -263,7 +258,7 @@ fn parse_command(req: &Req) -> Result<Command, Diagnostic> {
                 ));
             }
             Ok(Command::Volume(Volume {
-                paths: owned(args),
+                paths: args.to_vec(),
                 json: node.json,
             }))
         }
@@ -272,13 +267,13 @@ fn parse_command(req: &Req) -> Result<Command, Diagnostic> {
             let [one] = args.as_slice() else {
                 return Err(req.exactly_one());
             };
-            Ok(Command::StopSignal(one.to_string()))
+            Ok(Command::StopSignal(one.clone()))
         }
         "arg" => {
             if args.is_empty() {
                 return Err(req.at_least_one());
             }
-            let mut decls = Vec::new();
+            let mut decls = Vec::with_capacity(args.len());
             for arg in args {
                 let decl = match arg.split_once('=') {
                     Some(("", _)) => {
@@ -286,12 +281,12 @@ fn parse_command(req: &Req) -> Result<Command, Diagnostic> {
                             req.error(codes::INVALID_ARGUMENTS, "ARG names can not be blank")
                         );
                     }
-                    Some((k, v)) => ArgDecl {
-                        name: k.to_string(),
-                        default: Some(v.to_string()),
+                    Some((k, _)) => ArgDecl {
+                        name: piece(arg, 0..k.len()),
+                        default: Some(piece(arg, k.len() + 1..arg.len())),
                     },
                     None => ArgDecl {
-                        name: arg.to_string(),
+                        name: arg.clone(),
                         default: None,
                     },
                 };
@@ -312,7 +307,7 @@ fn parse_command(req: &Req) -> Result<Command, Diagnostic> {
                     )
                     .with_help("write it as a JSON array: SHELL [\"/bin/sh\", \"-c\"]"));
             }
-            Ok(Command::Shell(owned(args)))
+            Ok(Command::Shell(args.to_vec()))
         }
         _ => Err(unknown_instruction(req)),
     }
@@ -350,7 +345,7 @@ fn no_destination(req: &Req) -> Diagnostic {
     .with_help("give one or more sources, then the destination")
 }
 
-fn key_values(req: &Req) -> Result<Vec<KeyValue>, Diagnostic> {
+fn key_values<'a>(req: &Req<'_, 'a>) -> Result<Vec<KeyValue<'a>>, Diagnostic> {
     let args = &req.node.args;
     if args.is_empty() {
         return Err(req.at_least_one());
@@ -370,18 +365,18 @@ fn key_values(req: &Req) -> Result<Vec<KeyValue>, Diagnostic> {
             ));
         }
         pairs.push(KeyValue {
-            key: key.to_string(),
-            value: value.to_string(),
+            key: key.clone(),
+            value: value.clone(),
             legacy: sep.is_empty(),
         });
     }
     Ok(pairs)
 }
 
-fn paths(req: &Req) -> Result<Paths, Diagnostic> {
+fn paths<'a>(req: &Req<'_, 'a>) -> Result<Paths<'a>, Diagnostic> {
     let node = req.node;
     let (sources, dest) = match node.args.split_last() {
-        Some((dest, sources)) => (owned(sources), dest.to_string()),
+        Some((dest, sources)) => (sources.to_vec(), dest.clone()),
         None => return Err(no_destination(req)),
     };
     if parse_heredoc(&dest).is_some() {
@@ -398,26 +393,27 @@ fn paths(req: &Req) -> Result<Paths, Diagnostic> {
     })
 }
 
-fn command_line(node: &Node) -> CommandLine {
+fn command_line<'a>(node: &Node<'a>) -> CommandLine<'a> {
     CommandLine {
-        args: owned(&node.args),
+        args: node.args.to_vec(),
         json: node.json,
         heredocs: node.heredocs.clone(),
     }
 }
 
-/// BuildKit's `^[a-z][a-z0-9-_.]*$` for stage names (after lower-casing).
-pub fn is_valid_stage_name(name: &str) -> bool {
-    let mut chars = name.chars();
+/// BuildKit's `^[a-z][a-z0-9-_.]*$` for stage names, after lower-casing
+/// (done character by character rather than into a new string).
+fn is_valid_stage_name_in_any_case(name: &str) -> bool {
+    let mut chars = name.chars().flat_map(char::to_lowercase);
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
 }
 
-fn parse_from(req: &Req) -> Result<Command, Diagnostic> {
+fn parse_from<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
     let args = &req.node.args;
     let alias = match args.as_slice() {
         [_, as_keyword, name] if as_keyword.eq_ignore_ascii_case("as") => {
-            if !is_valid_stage_name(&name.to_lowercase()) {
+            if !is_valid_stage_name_in_any_case(name) {
                 return Err(Diagnostic::error(
                     codes::INVALID_STAGE_NAME,
                     format!(
@@ -429,8 +425,8 @@ fn parse_from(req: &Req) -> Result<Command, Diagnostic> {
                 .with_help("start with a letter; use letters, digits, `-`, `_` and `.`"));
             }
             Some(StageAlias {
-                as_keyword: as_keyword.to_string(),
-                name: name.to_string(),
+                as_keyword: as_keyword.clone(),
+                name: name.clone(),
             })
         }
         [_] => None,
@@ -445,13 +441,13 @@ fn parse_from(req: &Req) -> Result<Command, Diagnostic> {
     };
     let f = req.check(FROM_FLAGS)?;
     Ok(Command::From(From {
-        image: args[0].to_string(),
+        image: args[0].clone(),
         platform: f.string("platform"),
         alias,
     }))
 }
 
-fn parse_onbuild(req: &Req) -> Result<Command, Diagnostic> {
+fn parse_onbuild<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
     let Some(trigger) = &req.node.sub else {
         return Err(req.at_least_one());
     };
@@ -484,12 +480,12 @@ fn parse_onbuild(req: &Req) -> Result<Command, Diagnostic> {
         expression.push_str(&doc.name);
     }
     Ok(Command::Onbuild(Onbuild {
-        expression,
+        expression: Cow::Owned(expression),
         trigger: Some(trigger.as_ref().clone().into_owned()),
     }))
 }
 
-fn parse_healthcheck(req: &Req) -> Result<Command, Diagnostic> {
+fn parse_healthcheck<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
     let node = req.node;
     let Some((typ, rest)) = node.args.split_first() else {
         return Err(req.at_least_one());
@@ -501,7 +497,7 @@ fn parse_healthcheck(req: &Req) -> Result<Command, Diagnostic> {
                 "HEALTHCHECK NONE takes no arguments",
             ));
         }
-        return Ok(Command::Healthcheck(Healthcheck::None(typ.to_string())));
+        return Ok(Command::Healthcheck(Healthcheck::None(typ.clone())));
     }
     let f = req.check(HEALTHCHECK_FLAGS)?;
     if !typ.eq_ignore_ascii_case("cmd") {
@@ -560,9 +556,9 @@ fn parse_healthcheck(req: &Req) -> Result<Command, Diagnostic> {
         }
     }
     Ok(Command::Healthcheck(Healthcheck::Cmd(HealthcheckCmd {
-        cmd_keyword: typ.to_string(),
+        cmd_keyword: typ.clone(),
         command: CommandLine {
-            args: owned(rest),
+            args: rest.to_vec(),
             json: node.json,
             heredocs: Vec::new(),
         },
@@ -602,9 +598,4 @@ fn is_go_duration(s: &str) -> bool {
         }
     }
     true
-}
-
-/// Syntax-tree text as the owned strings instructions keep.
-fn owned(texts: &[Cow<'_, str>]) -> Vec<String> {
-    texts.iter().map(|t| t.to_string()).collect()
 }

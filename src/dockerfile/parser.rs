@@ -34,7 +34,12 @@ impl PhysicalLine<'_> {
 }
 
 fn trim_newline(s: &str) -> &str {
-    text::trim_end_bytes(s, |b| b == b'\r' || b == b'\n')
+    let bytes = s.as_bytes();
+    // Nearly every line ends in one `\n` after a byte that is no line end.
+    match bytes {
+        [.., last, b'\n'] if !matches!(last, b'\r' | b'\n') => &s[..s.len() - 1],
+        _ => text::trim_end_bytes(s, |b| b == b'\r' || b == b'\n'),
+    }
 }
 
 fn is_comment(content: &str) -> bool {

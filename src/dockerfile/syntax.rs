@@ -112,10 +112,14 @@ pub const KEYWORDS: &[&str] = &[
 /// given without allocating, since every instruction is matched this way.
 pub fn lower_keyword(keyword: &str) -> Cow<'static, str> {
     let candidate = keyword_candidate(keyword.as_bytes());
-    if candidate
-        .as_bytes()
-        .eq_ignore_ascii_case(keyword.as_bytes())
-    {
+    // Keywords are letters only, and a byte is a given lower-case letter
+    // in either case exactly when setting its 0x20 bit gives that letter.
+    let same = candidate.len() == keyword.len()
+        && candidate
+            .bytes()
+            .zip(keyword.bytes())
+            .all(|(k, b)| (b | 0x20) == k);
+    if same {
         return Cow::Borrowed(candidate);
     }
     if keyword.is_ascii() {
@@ -132,7 +136,7 @@ pub fn lower_keyword(keyword: &str) -> Cow<'static, str> {
 /// The only keyword `bytes` can be, told by its length and first letters
 /// (one comparison per line instead of a search); `""` when there is none.
 fn keyword_candidate(bytes: &[u8]) -> &'static str {
-    let letter = |i: usize| bytes.get(i).map_or(0, u8::to_ascii_lowercase);
+    let letter = |i: usize| bytes.get(i).map_or(0, |b| b | 0x20);
     match (bytes.len(), letter(0)) {
         (3, b'a') if letter(1) == b'd' => "add",
         (3, b'a') => "arg",

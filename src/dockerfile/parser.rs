@@ -51,14 +51,15 @@ fn is_comment(content: &str) -> bool {
 fn trim_continuation(line: &str, escape: char) -> (&str, bool) {
     // The escape is `\` or `` ` ``, both ASCII.
     let escape = u8::try_from(escape).unwrap_or(b'\\');
-    let trimmed = text::trim_end_bytes(line, |b| b == b' ' || b == b'\t');
-    let Some(before) = trimmed.strip_suffix(char::from(escape)) else {
-        return (line, true);
-    };
-    if before.as_bytes().last() == Some(&escape) {
+    let bytes = line.as_bytes();
+    let mut end = bytes.len();
+    while end > 0 && matches!(bytes[end - 1], b' ' | b'\t') {
+        end -= 1;
+    }
+    if end == 0 || bytes[end - 1] != escape || (end >= 2 && bytes[end - 2] == escape) {
         return (line, true);
     }
-    (before, false)
+    (&line[..end - 1], false)
 }
 
 /// The logical line made of `parts`: a slice of the source when there is
@@ -411,4 +412,23 @@ fn can_contain_heredoc(node: &Node) -> bool {
         _ => node,
     };
     (is(target, "run") || is(target, "copy") || is(target, "add")) && !target.json
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trim_continuation;
+
+    #[test]
+    fn a_trailing_escape_continues_the_line_unless_escaped() {
+        assert_eq!(trim_continuation("RUN a \\", '\\'), ("RUN a ", false));
+        assert_eq!(trim_continuation("RUN a \\ \t ", '\\'), ("RUN a ", false));
+        assert_eq!(trim_continuation("\\", '\\'), ("", false));
+        assert_eq!(trim_continuation("RUN a \\\\", '\\'), ("RUN a \\\\", true));
+        assert_eq!(trim_continuation("RUN a", '\\'), ("RUN a", true));
+        assert_eq!(trim_continuation("  ", '\\'), ("  ", true));
+        assert_eq!(trim_continuation("", '\\'), ("", true));
+        assert_eq!(trim_continuation("RUN a `", '`'), ("RUN a ", false));
+        assert_eq!(trim_continuation("RUN a \\", '`'), ("RUN a \\", true));
+        assert_eq!(trim_continuation("é\\", '\\'), ("é", false));
+    }
 }

@@ -228,10 +228,10 @@ impl<'a> Parser<'a> {
             let Some(node) = nodes.last_mut() else {
                 continue;
             };
-            self.node_of_parts(node).map_err(|diag| {
+            let may_carry_heredocs = self.node_of_parts(node).map_err(|diag| {
                 diag.with_label(Label::primary(self.span_from(start), "in this instruction"))
             })?;
-            if can_contain_heredoc(node) {
+            if may_carry_heredocs {
                 self.read_heredoc_bodies(node, start)?;
             }
             node.comments = std::mem::take(&mut comments);
@@ -286,23 +286,25 @@ impl<'a> Parser<'a> {
 
     /// Fills `node` from the logical line in `parts`. A line joined from
     /// several parts is parsed as a new string, which the node then owns.
-    fn node_of_parts(&self, node: &mut Node<'a>) -> Result<(), Diagnostic> {
+    /// `true` when heredocs may follow (see [`fill_node`]).
+    fn node_of_parts(&self, node: &mut Node<'a>) -> Result<bool, Diagnostic> {
         let joined = match join(&self.parts) {
             Cow::Borrowed(single) => return fill_node(node, single, self.escape, 0),
             Cow::Owned(joined) => joined,
         };
         let first = self.parts.first().copied().unwrap_or_default();
-        {
+        let may_carry_heredocs = {
             let mut parsed = Node::default();
-            fill_node(&mut parsed, &joined, self.escape, 0)?;
+            let may_carry_heredocs = fill_node(&mut parsed, &joined, self.escape, 0)?;
             node.keyword = keyword_in(first, &parsed.keyword);
             node.flags = owned_texts(std::mem::take(&mut parsed.flags));
             node.args = owned_texts(std::mem::take(&mut parsed.args));
             node.json = parsed.json;
             node.sub = parsed.sub.take().map(|sub| Box::new(sub.into_owned()));
-        }
+            may_carry_heredocs
+        };
         node.original = Cow::Owned(joined);
-        Ok(())
+        Ok(may_carry_heredocs)
     }
 
     /// Reads the body of each heredoc the instruction starts, in order.
@@ -357,12 +359,15 @@ const MAX_NESTING: usize = 32;
 /// Parses one logical line into `node` (no lines, spans or heredocs yet).
 /// Nodes are filled where they lie rather than returned: they are large,
 /// and moving each several times was a visible part of parsing.
+///
+/// `true` when heredoc bodies may follow: RUN, COPY and ADD in shell form,
+/// also as an ONBUILD trigger.
 fn fill_node<'b>(
     node: &mut Node<'b>,
     line: &'b str,
     escape: char,
     depth: usize,
-) -> Result<(), Diagnostic> {
+) -> Result<bool, Diagnostic> {
     if depth > MAX_NESTING {
         return Err(Diagnostic::error(
             codes::INVALID_ARGUMENTS,
@@ -374,6 +379,7 @@ fn fill_node<'b>(
     node.keyword = Cow::Borrowed(keyword);
     node.flags = flags;
     node.original = Cow::Borrowed(line);
+    let mut trigger_may_carry_heredocs = false;
     match rest {
         Cow::Borrowed(rest) => {
             let parsed = parse_args(&name, rest, escape).map_err(arg_error)?;
@@ -381,7 +387,7 @@ fn fill_node<'b>(
             node.json = parsed.json;
             if let Some(sub_line) = parsed.sub_line {
                 let mut sub = Box::<Node<'b>>::default();
-                fill_node(&mut sub, sub_line, escape, depth + 1)?;
+                trigger_may_carry_heredocs = fill_node(&mut sub, sub_line, escape, depth + 1)?;
                 node.sub = Some(sub);
             }
         }
@@ -391,27 +397,21 @@ fn fill_node<'b>(
             node.json = parsed.json;
             if let Some(sub_line) = parsed.sub_line {
                 let mut sub = Node::default();
-                fill_node(&mut sub, sub_line, escape, depth + 1)?;
+                trigger_may_carry_heredocs = fill_node(&mut sub, sub_line, escape, depth + 1)?;
                 node.sub = Some(Box::new(sub.into_owned()));
             }
             node.args = owned_texts(parsed.args);
         }
     }
-    Ok(())
+    Ok(match name.as_ref() {
+        "run" | "copy" | "add" => !node.json,
+        "onbuild" => trigger_may_carry_heredocs,
+        _ => false,
+    })
 }
 
 fn arg_error(e: super::line_parsers::ArgError) -> Diagnostic {
     Diagnostic::error(e.code, e.message)
-}
-
-/// RUN, COPY and ADD in shell form (also under ONBUILD) may carry heredocs.
-fn can_contain_heredoc(node: &Node) -> bool {
-    let is = |n: &Node, k: &str| n.keyword.eq_ignore_ascii_case(k);
-    let target = match &node.sub {
-        Some(sub) if is(node, "onbuild") => sub.as_ref(),
-        _ => node,
-    };
-    (is(target, "run") || is(target, "copy") || is(target, "add")) && !target.json
 }
 
 #[cfg(test)]

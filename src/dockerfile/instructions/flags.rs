@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use smallvec::SmallVec;
+
 use crate::diagnostics::did_you_mean;
 use crate::dockerfile::syntax::piece;
 
@@ -72,7 +74,8 @@ pub struct FlagSpec {
 #[derive(Debug, Default)]
 pub struct FlagValues<'a> {
     /// Every value in the order written, with the name it was given for.
-    values: Vec<(&'static str, Cow<'a, str>)>,
+    /// Instructions rarely carry more than two flags.
+    values: SmallVec<[(&'static str, Cow<'a, str>); 2]>,
 }
 
 impl<'a> FlagValues<'a> {
@@ -119,9 +122,7 @@ pub fn check_flags<'a>(
     flags: &[Flag<'a>],
     specs: &[FlagSpec],
 ) -> Result<FlagValues<'a>, FlagError> {
-    let mut values = FlagValues {
-        values: Vec::with_capacity(flags.len()),
-    };
+    let mut values = FlagValues::default();
     for (index, flag) in flags.iter().enumerate() {
         let error = |code, message: String| FlagError {
             code,

@@ -380,7 +380,7 @@ mod code_made {
             command: CommandLine::shell("cargo build --release"),
             mounts: vec![Mount {
                 kind: MountType::Cache,
-                target: Some("/usr/local/cargo/registry".to_string()),
+                target: Some("/usr/local/cargo/registry".into()),
                 ..Mount::default()
             }],
             ..Run::default()

@@ -244,7 +244,7 @@ impl<'a> CommandLine<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Run<'a> {
     pub command: CommandLine<'a>,
-    pub mounts: Vec<Mount>,
+    pub mounts: Vec<Mount<'a>>,
     pub network: Option<Cow<'a, str>>,
     pub security: Option<Cow<'a, str>>,
     pub devices: Vec<Cow<'a, str>>,

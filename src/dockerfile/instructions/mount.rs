@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use super::super::codes;
+use crate::dockerfile::syntax::piece;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum MountType {
@@ -43,34 +44,61 @@ impl MountType {
 /// One `--mount`. Keys BuildKit spells several ways (`target`, `dst`,
 /// `destination`) land in one field.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Mount {
+pub struct Mount<'a> {
     pub kind: MountType,
-    pub target: Option<String>,
-    pub source: Option<String>,
+    pub target: Option<Cow<'a, str>>,
+    pub source: Option<Cow<'a, str>>,
     /// A stage or image to mount from (bind and cache).
-    pub from: Option<String>,
+    pub from: Option<Cow<'a, str>>,
     pub readonly: Option<bool>,
     /// Cache and secret id.
-    pub id: Option<String>,
+    pub id: Option<Cow<'a, str>>,
     /// Cache sharing: `shared`, `private`, `locked`.
-    pub sharing: Option<String>,
-    pub mode: Option<String>,
-    pub uid: Option<String>,
-    pub gid: Option<String>,
+    pub sharing: Option<Cow<'a, str>>,
+    pub mode: Option<Cow<'a, str>>,
+    pub uid: Option<Cow<'a, str>>,
+    pub gid: Option<Cow<'a, str>>,
     /// tmpfs size.
-    pub size: Option<String>,
+    pub size: Option<Cow<'a, str>>,
     /// Secret exposed as an environment variable.
-    pub env: Option<String>,
+    pub env: Option<Cow<'a, str>>,
     pub required: Option<bool>,
     /// Fields not named above, in order: `(key, value)`.
-    pub other: Vec<(String, Option<String>)>,
+    pub other: Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>,
 }
 
-impl Mount {
+impl Mount<'_> {
+    /// The same mount owning all its text.
+    pub fn into_owned<'b>(self) -> Mount<'b> {
+        fn own<'b>(v: Option<Cow<'_, str>>) -> Option<Cow<'b, str>> {
+            v.map(|v| Cow::Owned(v.into_owned()))
+        }
+        Mount {
+            kind: self.kind,
+            target: own(self.target),
+            source: own(self.source),
+            from: own(self.from),
+            readonly: self.readonly,
+            id: own(self.id),
+            sharing: own(self.sharing),
+            mode: own(self.mode),
+            uid: own(self.uid),
+            gid: own(self.gid),
+            size: own(self.size),
+            env: own(self.env),
+            required: self.required,
+            other: self
+                .other
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k.into_owned()), own(v)))
+                .collect(),
+        }
+    }
+
     /// The `--mount=` value for this mount.
     pub fn to_flag_value(&self) -> String {
         let mut fields = vec![format!("type={}", self.kind.as_str())];
-        let mut push = |k: &str, v: &Option<String>| {
+        let mut push = |k: &str, v: &Option<Cow<'_, str>>| {
             if let Some(v) = v {
                 fields.push(csv_field(&format!("{k}={v}")));
             }
@@ -94,7 +122,7 @@ impl Mount {
         for (k, v) in &self.other {
             fields.push(csv_field(&match v {
                 Some(v) => format!("{k}={v}"),
-                None => k.clone(),
+                None => k.to_string(),
             }));
         }
         fields.join(",")
@@ -164,6 +192,14 @@ fn csv_fields(value: &str) -> Result<Vec<Cow<'_, str>>, String> {
     }
 }
 
+/// `key.to_lowercase()`, keeping the text when it is already lower case.
+fn lower_text(key: Cow<'_, str>) -> Cow<'_, str> {
+    match lower(&key) {
+        Cow::Borrowed(_) => key,
+        Cow::Owned(lowered) => Cow::Owned(lowered),
+    }
+}
+
 /// `key.to_lowercase()`, borrowing when it is already lower case.
 fn lower(key: &str) -> Cow<'_, str> {
     if key.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
@@ -183,23 +219,28 @@ fn parse_bool(v: &str) -> Option<bool> {
 
 /// Reads a `--mount` value. Like BuildKit before variables are known, only
 /// a malformed value or a variable in `from` is an error here.
-pub fn parse_mount(value: &str) -> Result<Mount, MountError> {
+pub fn parse_mount(value: &str) -> Result<Mount<'_>, MountError> {
     let fields = csv_fields(value).map_err(|e| MountError {
         code: codes::INVALID_MOUNT,
         message: format!("failed to parse csv mounts: {e}"),
     })?;
     let mut m = Mount::default();
-    for field in &fields {
-        let (key, value) = match field.split_once('=') {
-            Some((k, v)) => (lower(k), Some(v)),
-            None => (lower(field), None),
+    for field in fields {
+        // Key and value are pieces of the field: slices of the flag unless
+        // the field was quoted.
+        let (key, value) = match field.find('=') {
+            Some(at) => (
+                lower_text(piece(&field, 0..at)),
+                Some(piece(&field, at + 1..field.len())),
+            ),
+            None => (lower_text(field), None),
         };
         let Some(value) = value else {
             match key.as_ref() {
                 "readonly" | "ro" => m.readonly = Some(true),
                 "readwrite" | "rw" => m.readonly = Some(false),
                 "required" => m.required = Some(true),
-                _ => m.other.push((key.into_owned(), None)),
+                _ => m.other.push((key, None)),
             }
             continue;
         };
@@ -212,19 +253,19 @@ pub fn parse_mount(value: &str) -> Result<Mount, MountError> {
         }
         let slot = match key.as_ref() {
             "type" => {
-                m.kind = MountType::parse(value);
+                m.kind = MountType::parse(&value);
                 continue;
             }
             "readonly" | "ro" => {
-                m.readonly = parse_bool(value).or(m.readonly);
+                m.readonly = parse_bool(&value).or(m.readonly);
                 continue;
             }
             "readwrite" | "rw" => {
-                m.readonly = parse_bool(value).map(|b| !b).or(m.readonly);
+                m.readonly = parse_bool(&value).map(|b| !b).or(m.readonly);
                 continue;
             }
             "required" => {
-                m.required = parse_bool(value).or(m.required);
+                m.required = parse_bool(&value).or(m.required);
                 continue;
             }
             "from" => &mut m.from,
@@ -238,11 +279,11 @@ pub fn parse_mount(value: &str) -> Result<Mount, MountError> {
             "size" => &mut m.size,
             "env" => &mut m.env,
             _ => {
-                m.other.push((key.into_owned(), Some(value.to_string())));
+                m.other.push((key, Some(value)));
                 continue;
             }
         };
-        *slot = Some(value.to_string());
+        *slot = Some(value);
     }
     Ok(m)
 }
@@ -259,7 +300,8 @@ mod tests {
         assert_eq!(m.readonly, Some(true));
         assert!(parse_mount("from=$X,target=/a").is_err());
         assert!(parse_mount("from=a$,target=/a").is_ok());
-        let back = parse_mount(&m.to_flag_value()).unwrap_or_default();
+        let text = m.to_flag_value();
+        let back = parse_mount(&text).unwrap_or_default();
         assert_eq!(back, m);
     }
 
@@ -280,8 +322,8 @@ mod tests {
         assert_eq!(
             m.other,
             [
-                ("other".to_string(), Some("1".to_string())),
-                ("flag".to_string(), None)
+                (Cow::from("other"), Some(Cow::from("1"))),
+                (Cow::from("flag"), None)
             ]
         );
     }

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use super::flags::{FlagError, FlagKind, FlagSpec, FlagValues, check_flags};
-use super::mount::parse_mount;
+use super::mount::{Mount, parse_mount};
 use super::{
     Add, ArgDecl, Command, CommandLine, Copy, Flag, From, Healthcheck, HealthcheckCmd, Instruction,
     KeyValue, Onbuild, Paths, Run, StageAlias, Volume,
@@ -208,7 +208,11 @@ fn parse_command<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
             let values = f.strings("mount");
             let mut mounts = Vec::with_capacity(values.len());
             for value in values {
-                let mount = parse_mount(&value).map_err(|e| {
+                let mount = match &value {
+                    Cow::Borrowed(v) => parse_mount(v),
+                    Cow::Owned(v) => parse_mount(v).map(Mount::into_owned),
+                };
+                let mount = mount.map_err(|e| {
                     Diagnostic::error(e.code, e.message)
                         .with_label(Label::primary(req.span_of(&value), "this mount"))
                         .with_help("name the stage with `FROM … AS name` and mount from that name")

@@ -342,6 +342,7 @@ pub struct HealthcheckCmd<'a> {
 pub struct Onbuild<'a> {
     /// The trigger as written, heredoc bodies appended (BuildKit's `Expression`).
     pub expression: Cow<'a, str>,
-    /// The trigger's syntax node, when read from a file.
-    pub trigger: Option<Node<'static>>,
+    /// The trigger's syntax node, when read from a file. Boxed: a node is
+    /// larger than any other command, and every instruction would grow to it.
+    pub trigger: Option<Box<Node<'static>>>,
 }

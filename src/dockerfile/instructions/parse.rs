@@ -485,7 +485,7 @@ fn parse_onbuild<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
     }
     Ok(Command::Onbuild(Onbuild {
         expression: Cow::Owned(expression),
-        trigger: Some(trigger.as_ref().clone().into_owned()),
+        trigger: Some(Box::new(trigger.as_ref().clone().into_owned())),
     }))
 }
 

@@ -223,7 +223,17 @@ fn raw_shell_words(line: &str) -> Option<Vec<&str>> {
 /// Whether `<<` occurs in `line` (a first `<` is rare, so look for that).
 fn has_double_less_than(line: &str) -> bool {
     let bytes = line.as_bytes();
-    memchr::memchr_iter(b'<', bytes).any(|at| bytes.get(at + 1) == Some(&b'<'))
+    let mut from = 0;
+    while let Some(at) = bytes
+        .get(from..)
+        .and_then(|rest| memchr::memchr(b'<', rest))
+    {
+        if bytes.get(from + at + 1) == Some(&b'<') {
+            return true;
+        }
+        from += at + 1;
+    }
+    false
 }
 
 /// Every heredoc started on `line`, in order.

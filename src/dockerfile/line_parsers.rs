@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use smallvec::{SmallVec, smallvec};
 
+use super::keyword::Keyword;
 use super::split::{byte_is_space, split_separators};
 use super::syntax::{Args, owned_texts};
 
@@ -37,27 +38,31 @@ pub struct ArgError {
 
 type ParseResult<'a> = Result<Parsed<'a>, ArgError>;
 
-/// Dispatches on the lower-cased keyword.
-pub fn parse_args<'a>(keyword: &str, rest: &'a str, escape: char) -> ParseResult<'a> {
+/// Dispatches on the keyword; `None` is an instruction BuildKit does not know.
+pub fn parse_args<'a>(keyword: Option<Keyword>, rest: &'a str, escape: char) -> ParseResult<'a> {
+    let Some(keyword) = keyword else {
+        // Unknown instructions keep one empty argument, as BuildKit's dump shows.
+        return Ok(plain(smallvec![Cow::Borrowed("")]));
+    };
     match keyword {
-        "add" | "copy" | "volume" => maybe_json_to_list(rest),
-        "arg" => {
+        Keyword::Add | Keyword::Copy | Keyword::Volume => maybe_json_to_list(rest),
+        Keyword::Arg => {
             let mut args = Args::new();
             for_each_word(rest, escape, |w| args.push(Cow::Borrowed(w)));
             Ok(plain(args))
         }
-        "cmd" | "entrypoint" | "run" | "shell" => maybe_json(rest),
-        "env" => name_val(rest, "ENV", escape),
-        "label" => name_val(rest, "LABEL", escape),
-        "expose" | "from" => Ok(plain(whitespace_delimited(rest))),
-        "healthcheck" => health_config(rest),
-        "maintainer" | "stopsignal" | "user" | "workdir" => Ok(plain(string(rest))),
-        "onbuild" => Ok(Parsed {
+        Keyword::Cmd | Keyword::Entrypoint | Keyword::Run | Keyword::Shell => maybe_json(rest),
+        Keyword::Env => name_val(rest, "ENV", escape),
+        Keyword::Label => name_val(rest, "LABEL", escape),
+        Keyword::Expose | Keyword::From => Ok(plain(whitespace_delimited(rest))),
+        Keyword::Healthcheck => health_config(rest),
+        Keyword::Maintainer | Keyword::Stopsignal | Keyword::User | Keyword::Workdir => {
+            Ok(plain(string(rest)))
+        }
+        Keyword::Onbuild => Ok(Parsed {
             sub_line: (!rest.is_empty()).then_some(rest),
             ..Parsed::default()
         }),
-        // Unknown instructions keep one empty argument, as BuildKit's dump shows.
-        _ => Ok(plain(smallvec![Cow::Borrowed("")])),
     }
 }
 
@@ -503,17 +508,17 @@ mod tests {
 
     #[test]
     fn env_forms() {
-        let p = parse_args("env", "A=1 B=\"2 3\"", '\\').unwrap_or_default();
+        let p = parse_args(Some(Keyword::Env), "A=1 B=\"2 3\"", '\\').unwrap_or_default();
         assert_eq!(p.args.as_slice(), ["A", "1", "=", "B", "\"2 3\"", "="]);
-        let p = parse_args("env", "A  1 2", '\\').unwrap_or_default();
+        let p = parse_args(Some(Keyword::Env), "A  1 2", '\\').unwrap_or_default();
         assert_eq!(p.args.as_slice(), ["A", "1 2", ""]);
-        assert!(parse_args("env", "PATH", '\\').is_err());
+        assert!(parse_args(Some(Keyword::Env), "PATH", '\\').is_err());
     }
 
     #[test]
     fn json_fallback() {
-        let p = parse_args("cmd", "[\"a\", 'b']", '\\').unwrap_or_default();
+        let p = parse_args(Some(Keyword::Cmd), "[\"a\", 'b']", '\\').unwrap_or_default();
         assert!(!p.json);
-        assert!(parse_args("cmd", "[\"a\", [\"b\"]]", '\\').is_err());
+        assert!(parse_args(Some(Keyword::Cmd), "[\"a\", [\"b\"]]", '\\').is_err());
     }
 }

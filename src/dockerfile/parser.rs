@@ -7,9 +7,10 @@ use std::borrow::Cow;
 use super::codes;
 use super::directives::{DirectiveLine, DirectiveScanner};
 use super::heredoc::heredocs_in_line;
+use super::keyword::Keyword;
 use super::line_parsers::parse_args;
 use super::split::split_command;
-use super::syntax::{Directive, Dockerfile, Node, Texts, lower_keyword, owned_texts};
+use super::syntax::{Directive, Dockerfile, Node, Texts, owned_texts};
 use super::text;
 use crate::diagnostics::{Diagnostic, Label};
 use crate::located::Span;
@@ -40,10 +41,6 @@ fn trim_newline(s: &str) -> &str {
         [.., last, b'\n'] if !matches!(last, b'\r' | b'\n') => &s[..s.len() - 1],
         _ => text::trim_end_bytes(s, |b| b == b'\r' || b == b'\n'),
     }
-}
-
-fn is_comment(content: &str) -> bool {
-    text::trim_start(content).starts_with('#')
 }
 
 /// Removes a trailing continuation (the escape, then blanks); `true` when
@@ -266,10 +263,11 @@ impl<'a> Parser<'a> {
         while let Some(next) = self.line() {
             let content = next.content;
             self.directive(next, content)?;
-            if is_comment(content) {
+            let stripped = text::trim_start(content);
+            if stripped.starts_with('#') {
                 continue;
             }
-            if text::trim_start(content).is_empty() {
+            if stripped.is_empty() {
                 has_empty_continuation = true;
                 continue;
             }
@@ -285,20 +283,25 @@ impl<'a> Parser<'a> {
     }
 
     /// Fills `node` from the logical line in `parts`. A line joined from
-    /// several parts is parsed as a new string, which the node then owns.
+    /// several parts is parsed as a new string, which the node then owns;
+    /// what lies whole within one part is borrowed from the source again.
     /// `true` when heredocs may follow (see [`fill_node`]).
     fn node_of_parts(&self, node: &mut Node<'a>) -> Result<bool, Diagnostic> {
         let joined = match join(&self.parts) {
             Cow::Borrowed(single) => return fill_node(node, single, self.escape, 0),
             Cow::Owned(joined) => joined,
         };
-        let first = self.parts.first().copied().unwrap_or_default();
         let may_carry_heredocs = {
             let mut parsed = Node::default();
             let may_carry_heredocs = fill_node(&mut parsed, &joined, self.escape, 0)?;
-            node.keyword = keyword_in(first, &parsed.keyword);
-            node.flags = owned_texts(std::mem::take(&mut parsed.flags));
-            node.args = owned_texts(std::mem::take(&mut parsed.args));
+            let parts = &self.parts;
+            node.keyword = in_parts(std::mem::take(&mut parsed.keyword), &joined, parts);
+            node.flags = (parsed.flags.drain(..))
+                .map(|flag| in_parts(flag, &joined, parts))
+                .collect();
+            node.args = (parsed.args.drain(..))
+                .map(|arg| in_parts(arg, &joined, parts))
+                .collect();
             node.json = parsed.json;
             node.sub = parsed.sub.take().map(|sub| Box::new(sub.into_owned()));
             may_carry_heredocs
@@ -341,15 +344,32 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// The keyword read from a joined line, borrowed from the line's first
-/// part when it lies whole in it (as it nearly always does). The joined
-/// line starts with that part, so an equal prefix is the same text.
-fn keyword_in<'a>(first: &'a str, keyword: &str) -> Cow<'a, str> {
-    let first = text::trim_start(first);
-    match first.get(..keyword.len()) {
-        Some(k) if k == keyword => Cow::Borrowed(k),
-        _ => Cow::Owned(keyword.to_string()),
+/// `text`, read from `joined` (the concatenation of `parts`), as a slice
+/// of the part it lies whole in; a copy when it spans parts or was built.
+fn in_parts<'a>(text: Cow<'_, str>, joined: &str, parts: &[&'a str]) -> Cow<'a, str> {
+    let Cow::Borrowed(slice) = text else {
+        return Cow::Owned(text.into_owned());
+    };
+    // Where the slice lies in `joined`, told by address: it was cut from it
+    // unless it is text of the parser's own, such as an empty argument.
+    let start = (slice.as_ptr() as usize).wrapping_sub(joined.as_ptr() as usize);
+    let end = start.wrapping_add(slice.len());
+    let mut part_start = 0;
+    for part in parts {
+        let part_end = part_start + part.len();
+        if start >= part_start
+            && end <= part_end
+            && start <= joined.len()
+            && let Some(same) = part.get(start - part_start..end - part_start)
+        {
+            return Cow::Borrowed(same);
+        }
+        if part_end > start {
+            break;
+        }
+        part_start = part_end;
     }
+    Cow::Owned(slice.to_string())
 }
 
 /// How deep `ONBUILD ONBUILD …` may nest before the line is refused
@@ -375,14 +395,14 @@ fn fill_node<'b>(
         ));
     }
     let (keyword, flags, rest) = split_command(line);
-    let name = lower_keyword(keyword);
+    let known = Keyword::of(keyword);
     node.keyword = Cow::Borrowed(keyword);
     node.flags = flags;
     node.original = Cow::Borrowed(line);
     let mut trigger_may_carry_heredocs = false;
     match rest {
         Cow::Borrowed(rest) => {
-            let parsed = parse_args(&name, rest, escape).map_err(arg_error)?;
+            let parsed = parse_args(known, rest, escape).map_err(arg_error)?;
             node.args = parsed.args;
             node.json = parsed.json;
             if let Some(sub_line) = parsed.sub_line {
@@ -393,7 +413,7 @@ fn fill_node<'b>(
         }
         // The rest was repaired from broken UTF-8: parse the repaired copy.
         Cow::Owned(rest) => {
-            let parsed = parse_args(&name, &rest, escape).map_err(arg_error)?;
+            let parsed = parse_args(known, &rest, escape).map_err(arg_error)?;
             node.json = parsed.json;
             if let Some(sub_line) = parsed.sub_line {
                 let mut sub = Node::default();
@@ -403,10 +423,10 @@ fn fill_node<'b>(
             node.args = owned_texts(parsed.args);
         }
     }
-    Ok(match name.as_ref() {
-        "run" | "copy" | "add" => !node.json,
-        "onbuild" => trigger_may_carry_heredocs,
-        _ => false,
+    Ok(match known {
+        Some(Keyword::Onbuild) => trigger_may_carry_heredocs,
+        Some(keyword) => keyword.takes_heredocs() && !node.json,
+        None => false,
     })
 }
 
@@ -416,7 +436,41 @@ fn arg_error(e: super::line_parsers::ArgError) -> Diagnostic {
 
 #[cfg(test)]
 mod tests {
-    use super::trim_continuation;
+    use std::borrow::Cow;
+
+    use super::{in_parts, trim_continuation};
+
+    #[test]
+    fn text_within_one_part_of_a_joined_line_is_borrowed_from_the_source() {
+        let source = "RUN --mount=a \\\n    make all";
+        let parts = [&source[..14], &source[20..]];
+        let joined = parts.concat();
+        let within = |range: std::ops::Range<usize>| {
+            in_parts(Cow::Borrowed(&joined[range]), &joined, &parts)
+        };
+        // `--mount=a` lies in the first part, `make` in the second.
+        for (range, text) in [(4..13, "--mount=a"), (14..18, "make"), (14..14, "")] {
+            let Cow::Borrowed(found) = within(range) else {
+                panic!("{text:?} was copied");
+            };
+            assert_eq!(found, text);
+            let at = found.as_ptr() as usize - source.as_ptr() as usize;
+            assert_eq!(
+                &source[at..at + found.len()],
+                text,
+                "not a slice of the source"
+            );
+        }
+        // Across the join, the text exists only in the joined line.
+        assert!(matches!(within(11..17), Cow::Owned(t) if t == "=a mak"));
+        // Text of the parser's own is copied, not mistaken for the line.
+        assert!(
+            matches!(in_parts(Cow::Borrowed("make"), &joined, &parts), Cow::Owned(t) if t == "make")
+        );
+        assert!(
+            matches!(in_parts(Cow::Owned("x".into()), &joined, &parts), Cow::Owned(t) if t == "x")
+        );
+    }
 
     #[test]
     fn a_trailing_escape_continues_the_line_unless_escaped() {

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::syntax::{Args, Texts};
+use super::syntax::{Args, Flags};
 use super::text;
 
 /// Go's `unicode.IsSpace` on a single byte read as a Latin-1 rune, which is
@@ -94,10 +94,10 @@ fn next_separator(bytes: &[u8], from: usize) -> usize {
 }
 
 /// Keyword as written, flags, and the arguments text (trimmed).
-pub fn split_command(line: &str) -> (&str, Texts<'_>, Cow<'_, str>) {
+pub fn split_command(line: &str) -> (&str, Flags<'_>, Cow<'_, str>) {
     let trimmed = text::trim(line);
     match trimmed.bytes().position(byte_is_separator) {
-        None => (trimmed, Texts::new(), Cow::Borrowed("")),
+        None => (trimmed, Flags::new(), Cow::Borrowed("")),
         Some(at) => {
             let rest = text::trim_start_bytes(&trimmed[at..], byte_is_separator);
             let (args, flags) = extract_flags(rest);
@@ -147,7 +147,7 @@ impl FlagWord {
 }
 
 /// Leading `--words` are flags; a bare `--` ends them and is dropped.
-fn extract_flags(line: &str) -> (Cow<'_, str>, Texts<'_>) {
+fn extract_flags(line: &str) -> (Cow<'_, str>, Flags<'_>) {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -155,7 +155,7 @@ fn extract_flags(line: &str) -> (Cow<'_, str>, Texts<'_>) {
         Quote,
     }
     let bytes = line.as_bytes();
-    let mut words = Texts::new();
+    let mut words = Flags::new();
     let mut phase = Phase::Spaces;
     let mut word = FlagWord::new(0);
     // Where the unbuilt slice of the word ends.

@@ -12,6 +12,8 @@ use smallvec::SmallVec;
 
 use crate::located::Span;
 
+pub use super::keyword::{KEYWORDS, Keyword, lower_keyword};
+
 /// A whole Dockerfile as read by the parser.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Dockerfile<'a> {
@@ -42,7 +44,7 @@ pub struct Node<'a> {
     /// The keyword as written (`run`, `Run`, `RUN`).
     pub keyword: Cow<'a, str>,
     /// Flags as written, without a bare `--` (`--from=build`).
-    pub flags: Texts<'a>,
+    pub flags: Flags<'a>,
     /// Arguments as BuildKit's parser splits them. ENV and LABEL give
     /// key, value, separator triples.
     pub args: Args<'a>,
@@ -68,6 +70,11 @@ impl Node<'_> {
         lower_keyword(&self.keyword)
     }
 
+    /// The instruction the keyword names, if BuildKit knows it.
+    pub fn known_keyword(&self) -> Option<Keyword> {
+        Keyword::of(&self.keyword)
+    }
+
     /// The same node owning all its text, free of the source it was read from.
     pub fn into_owned<'b>(self) -> Node<'b> {
         Node {
@@ -86,86 +93,26 @@ impl Node<'_> {
     }
 }
 
-/// Every instruction keyword BuildKit knows, lower-cased.
-pub const KEYWORDS: &[&str] = &[
-    "add",
-    "arg",
-    "cmd",
-    "copy",
-    "entrypoint",
-    "env",
-    "expose",
-    "from",
-    "healthcheck",
-    "label",
-    "maintainer",
-    "onbuild",
-    "run",
-    "shell",
-    "stopsignal",
-    "user",
-    "volume",
-    "workdir",
-];
-
-/// A keyword lower-cased as Go's `strings.ToLower` does; a known one is
-/// given without allocating, since every instruction is matched this way.
-pub fn lower_keyword(keyword: &str) -> Cow<'static, str> {
-    let candidate = keyword_candidate(keyword.as_bytes());
-    // Keywords are letters only, and a byte is a given lower-case letter
-    // in either case exactly when setting its 0x20 bit gives that letter.
-    let same = candidate.len() == keyword.len()
-        && candidate
-            .bytes()
-            .zip(keyword.bytes())
-            .all(|(k, b)| (b | 0x20) == k);
-    if same {
-        return Cow::Borrowed(candidate);
-    }
-    if keyword.is_ascii() {
-        return Cow::Owned(keyword.to_ascii_lowercase());
-    }
-    // Non-ASCII letters may lower-case to ASCII ones (the Kelvin sign is `k`).
-    let lower = keyword.to_lowercase();
-    KEYWORDS
-        .iter()
-        .find(|k| **k == lower)
-        .map_or(Cow::Owned(lower), |k| Cow::Borrowed(k))
-}
-
-/// The only keyword `bytes` can be, told by its length and first letters
-/// (one comparison per line instead of a search); `""` when there is none.
-fn keyword_candidate(bytes: &[u8]) -> &'static str {
-    let letter = |i: usize| bytes.get(i).map_or(0, |b| b | 0x20);
-    match (bytes.len(), letter(0)) {
-        (3, b'a') if letter(1) == b'd' => "add",
-        (3, b'a') => "arg",
-        (3, b'c') => "cmd",
-        (3, b'e') => "env",
-        (3, b'r') => "run",
-        (4, b'c') => "copy",
-        (4, b'f') => "from",
-        (4, b'u') => "user",
-        (5, b'l') => "label",
-        (5, b's') => "shell",
-        (6, b'e') => "expose",
-        (6, b'v') => "volume",
-        (7, b'o') => "onbuild",
-        (7, b'w') => "workdir",
-        (10, b'e') => "entrypoint",
-        (10, b'm') => "maintainer",
-        (10, b's') => "stopsignal",
-        (11, b'h') => "healthcheck",
-        _ => "",
-    }
-}
-
 /// An instruction's arguments. Most instructions have up to three, which
 /// are kept inline: a vector each would be most of what parsing allocates.
 pub type Args<'a> = SmallVec<[Cow<'a, str>; 3]>;
 
-/// Flags or comments: mostly none or one, so one is kept inline.
+/// Comments: mostly none or one, so one is kept inline.
 pub type Texts<'a> = SmallVec<[Cow<'a, str>; 1]>;
+
+/// Flags: RUN and COPY often have two (`--mount` twice, `--from` and
+/// `--chown`), so two are kept inline.
+pub type Flags<'a> = SmallVec<[Cow<'a, str>; 2]>;
+
+/// Arguments as a list that keeps one inline: a list already on the heap
+/// is handed over, not copied.
+pub fn into_texts(args: Args<'_>) -> Texts<'_> {
+    if args.spilled() {
+        Texts::from_vec(args.into_vec())
+    } else {
+        args.into_iter().collect()
+    }
+}
 
 /// `text[range]`, still borrowed from the source when `text` is.
 pub fn piece<'a>(text: &Cow<'a, str>, range: std::ops::Range<usize>) -> Cow<'a, str> {
@@ -211,42 +158,5 @@ impl Heredoc {
             .split_inclusive('\n')
             .map(|line| line.trim_start_matches('\t'))
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_keyword_is_its_own_candidate() {
-        // The match spells the keywords again: it names no word that is not one.
-        for len in 0..13 {
-            for first in b'a'..=b'z' {
-                for second in [b'd', b'r', b'x'] {
-                    let mut word = vec![b'x'; len];
-                    if let Some(b) = word.get_mut(0) {
-                        *b = first;
-                    }
-                    if let Some(b) = word.get_mut(1) {
-                        *b = second;
-                    }
-                    let candidate = keyword_candidate(&word);
-                    assert!(candidate.is_empty() || KEYWORDS.contains(&candidate));
-                    assert!(candidate.is_empty() || candidate.len() == len);
-                }
-            }
-        }
-        for k in KEYWORDS {
-            assert_eq!(keyword_candidate(k.as_bytes()), *k);
-            assert_eq!(lower_keyword(&k.to_uppercase()), *k);
-            assert_eq!(lower_keyword(&k[..1].to_uppercase()), k[..1]);
-        }
-        assert_eq!(lower_keyword("RuN"), "run");
-        assert_eq!(lower_keyword("RUNS"), "runs");
-        assert_eq!(lower_keyword("ARD"), "ard");
-        assert_eq!(lower_keyword("WOR\u{212a}DIR"), "workdir");
-        assert_eq!(lower_keyword("É"), "é");
-        assert!(matches!(lower_keyword("Copy"), Cow::Borrowed("copy")));
     }
 }

@@ -12,10 +12,16 @@ fn solid(b: Option<&u8>) -> bool {
 }
 
 /// `s.trim_start()`.
+#[inline]
 pub fn trim_start(s: &str) -> &str {
     if solid(s.as_bytes().first()) {
         return s;
     }
+    trim_start_slowly(s)
+}
+
+#[inline(never)]
+fn trim_start_slowly(s: &str) -> &str {
     let skip = s
         .bytes()
         .position(|b| !ascii_whitespace(b))
@@ -29,10 +35,16 @@ pub fn trim_start(s: &str) -> &str {
 }
 
 /// `s.trim_end()`.
+#[inline]
 pub fn trim_end(s: &str) -> &str {
     if solid(s.as_bytes().last()) {
         return s;
     }
+    trim_end_slowly(s)
+}
+
+#[inline(never)]
+fn trim_end_slowly(s: &str) -> &str {
     let keep = s
         .bytes()
         .rposition(|b| !ascii_whitespace(b))
@@ -46,6 +58,7 @@ pub fn trim_end(s: &str) -> &str {
 }
 
 /// `s.trim()`.
+#[inline]
 pub fn trim(s: &str) -> &str {
     trim_end(trim_start(s))
 }

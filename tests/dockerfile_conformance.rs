@@ -148,8 +148,8 @@ fn printer_round_trips() {
     let mut rejected = Vec::new();
     for folder in ["buildkit-parser", "buildkit-integration", "real"] {
         for case in corpus::cases(folder) {
-            let program = match dockerfile::read(&case.text) {
-                Ok(program) => program,
+            match dockerfile::read(&case.text) {
+                Ok(_) => {}
                 Err(diagnostic) => {
                     let buildkit_rejects = case.json().get("stages_error").is_some();
                     let cycle = diagnostic.code.ends_with("circular-dependency");
@@ -162,9 +162,9 @@ fn printer_round_trips() {
                     rejected.push(case.name.clone());
                     continue;
                 }
-            };
+            }
             total += 1;
-            match corpus::round_trip_mismatch(&case.text, &program) {
+            match corpus::round_trip_mismatch(&case.text) {
                 None => report.pass(),
                 Some(why) => report.fail(&case.name, why),
             }

@@ -364,8 +364,9 @@ mod code_made {
     };
     use crate::dockerfile::{Heredoc, Program, Stage, print, read};
 
-    #[test]
-    fn instructions_made_in_code_print_and_read_back() {
+    /// Made for any lifetime, so that it compares with what is read back
+    /// from its own printed text.
+    fn program_made_in_code<'a>() -> Program<'a> {
         let from = |image: &'static str, name: &'static str| {
             Instruction::new(Command::From(From {
                 image: image.into(),
@@ -388,7 +389,7 @@ mod code_made {
         .with_comments(vec!["build once".into()]);
         let script = Instruction::new(Command::Copy(Copy {
             paths: Paths {
-                sources: vec!["<<EOF".into()],
+                sources: smallvec::smallvec!["<<EOF".into()],
                 dest: "/start.sh".into(),
                 json: false,
                 heredocs: vec![Heredoc {
@@ -404,7 +405,7 @@ mod code_made {
         }));
         let copy = Instruction::new(Command::Copy(Copy {
             paths: Paths {
-                sources: vec!["/src/target/release/app".into()],
+                sources: smallvec::smallvec!["/src/target/release/app".into()],
                 dest: "/app".into(),
                 ..Paths::default()
             },
@@ -417,7 +418,7 @@ mod code_made {
             legacy: false,
         }]));
         let entry = Instruction::new(Command::Entrypoint(CommandLine::exec(["/start.sh"])));
-        let program = Program {
+        Program {
             stages: vec![
                 Stage {
                     from: from("rust:1", "build"),
@@ -429,8 +430,12 @@ mod code_made {
                 },
             ],
             ..Program::default()
-        };
-        let text = print(&program);
+        }
+    }
+
+    #[test]
+    fn instructions_made_in_code_print_and_read_back() {
+        let text = print(&program_made_in_code());
         assert_eq!(
             text,
             "FROM rust:1 AS build\n\
@@ -448,6 +453,6 @@ mod code_made {
              ENTRYPOINT [\"/start.sh\"]\n"
         );
         let back = read(&text).expect("printed text reads back");
-        assert_eq!(back.stages, program.stages);
+        assert_eq!(back.stages, program_made_in_code().stages);
     }
 }

@@ -3,7 +3,7 @@
 //! the stages a target needs, and the cycle check.
 
 use super::codes;
-use super::instructions::{Command, Instruction, parse_instruction};
+use super::instructions::{Command, Instruction, instruction_of};
 use super::syntax::{Directive, Dockerfile};
 use crate::diagnostics::{Diagnostic, Label, did_you_mean};
 
@@ -91,21 +91,32 @@ impl<'a> Stage<'a> {
 /// Groups parsed nodes into meta-ARGs and stages; the first instruction
 /// BuildKit rejects is the error.
 pub fn parse_program<'a>(file: &Dockerfile<'a>, source: &str) -> Result<Program<'a>, Diagnostic> {
+    program_of(file.clone(), source)
+}
+
+/// [`parse_program`] taking the file, whose nodes then move into the
+/// instructions instead of being copied.
+pub fn program_of<'a>(file: Dockerfile<'a>, source: &str) -> Result<Program<'a>, Diagnostic> {
+    let lengths = stage_lengths(&file.nodes);
     let mut program = Program {
-        directives: file.directives.clone(),
+        directives: file.directives,
         escape: file.escape,
-        trailing_comments: file.trailing_comments.clone(),
+        trailing_comments: file.trailing_comments,
+        stages: Vec::with_capacity(lengths.len()),
         ..Program::default()
     };
-    for (index, node) in file.nodes.iter().enumerate() {
-        let instruction = parse_instruction(node, source)?;
+    let mut lengths = lengths.iter();
+    let mut nodes = file.nodes;
+    for node in &mut nodes {
+        let span = node.span;
+        let instruction = instruction_of(node, source)?;
         match instruction.command {
             Command::Arg(_) if program.stages.is_empty() => program.meta_args.push(instruction),
             Command::From(_) => program.stages.push(Stage {
                 from: instruction,
                 // Sized at once: instructions are large, and regrowing
                 // the list moves every one of them.
-                instructions: Vec::with_capacity(stage_length(&file.nodes[index + 1..])),
+                instructions: Vec::with_capacity(lengths.next().copied().unwrap_or_default()),
             }),
             _ => match program.stages.last_mut() {
                 Some(stage) => stage.instructions.push(instruction),
@@ -114,7 +125,7 @@ pub fn parse_program<'a>(file: &Dockerfile<'a>, source: &str) -> Result<Program<
                         codes::NO_STAGE,
                         "no build stage in current context",
                     )
-                    .with_label(Label::primary(node.span, "before any FROM"))
+                    .with_label(Label::primary(span, "before any FROM"))
                     .with_help("start the file with `FROM image`; only ARG may come before it"));
                 }
             },
@@ -123,18 +134,23 @@ pub fn parse_program<'a>(file: &Dockerfile<'a>, source: &str) -> Result<Program<
     Ok(program)
 }
 
-/// How many of `nodes` come before the next FROM.
-fn stage_length(nodes: &[super::syntax::Node]) -> usize {
-    nodes
-        .iter()
-        .take_while(|n| !n.keyword.eq_ignore_ascii_case("from"))
-        .count()
+/// How many instructions follow each FROM in `nodes`, up to the next.
+fn stage_lengths(nodes: &[super::syntax::Node]) -> Vec<usize> {
+    let mut lengths = Vec::new();
+    for node in nodes {
+        if node.keyword.eq_ignore_ascii_case("from") {
+            lengths.push(0);
+        } else if let Some(last) = lengths.last_mut() {
+            *last += 1;
+        }
+    }
+    lengths
 }
 
 /// Parses text all the way to typed stages.
 pub fn read(text: &str) -> Result<Program<'_>, Diagnostic> {
     let file = super::parse(text)?;
-    parse_program(&file, text)
+    program_of(file, text)
 }
 
 impl Program<'_> {

@@ -352,11 +352,15 @@ pub fn stages_mismatch(text: &str, json: &serde_json::Value) -> Option<String> {
     None
 }
 
-/// What changes when a program is printed and read again, if anything.
-pub fn round_trip_mismatch(text: &str, program: &stages::dockerfile::Program) -> Option<String> {
+/// What changes when the program `text` reads as is printed and read
+/// again, if anything. The program is read here, not passed in, so that it
+/// borrows for no longer than the printed text it is compared with.
+pub fn round_trip_mismatch(text: &str) -> Option<String> {
     use stages::dockerfile;
+    let printed = dockerfile::print(&dockerfile::read(text).ok()?);
+    // Read again after `printed`, so as to be dropped before it.
     let original = dockerfile::parse(text).ok()?;
-    let printed = dockerfile::print(program);
+    let program = &dockerfile::parse_program(&original, text).ok()?;
     let reparsed = match dockerfile::parse(&printed) {
         Ok(f) => f,
         Err(d) => return Some(format!("printed text rejected: {}\n{printed}", d.message)),

@@ -12,11 +12,11 @@ mod parse;
 
 pub use flags::{Flag, FlagKind, FlagSpec};
 pub use mount::{Mount, MountType, parse_mount};
-pub use parse::parse_instruction;
+pub use parse::{instruction_of, parse_instruction};
 
 use std::borrow::Cow;
 
-use super::syntax::{Heredoc, Node};
+use super::syntax::{Heredoc, Node, Texts};
 use crate::located::Span;
 
 /// One instruction with what it was written with. Equality looks at what
@@ -31,7 +31,7 @@ pub struct Instruction<'a> {
     pub flags: Vec<Flag<'a>>,
     pub command: Command<'a>,
     /// Comment lines just before the instruction, without `#`.
-    pub comments: Vec<Cow<'a, str>>,
+    pub comments: Texts<'a>,
     pub span: Span,
     /// 1-based; 0 for instructions made in code.
     pub start_line: usize,
@@ -55,7 +55,7 @@ impl<'a> Instruction<'a> {
             keyword: Cow::Borrowed(""),
             flags,
             command,
-            comments: Vec::new(),
+            comments: Texts::new(),
             span: Span::default(),
             start_line: 0,
             end_line: 0,
@@ -63,7 +63,7 @@ impl<'a> Instruction<'a> {
     }
 
     pub fn with_comments(mut self, comments: Vec<Cow<'a, str>>) -> Self {
-        self.comments = comments;
+        self.comments = Texts::from_vec(comments);
         self
     }
 
@@ -215,7 +215,7 @@ pub struct StageAlias<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CommandLine<'a> {
     /// Exec form: the JSON elements. Shell form: one element, the line.
-    pub args: Vec<Cow<'a, str>>,
+    pub args: Texts<'a>,
     /// Exec (JSON array) form.
     pub json: bool,
     pub heredocs: Vec<Heredoc>,
@@ -225,7 +225,7 @@ impl<'a> CommandLine<'a> {
     /// A shell-form command.
     pub fn shell(line: impl Into<Cow<'a, str>>) -> Self {
         Self {
-            args: vec![line.into()],
+            args: smallvec::smallvec![line.into()],
             json: false,
             heredocs: Vec::new(),
         }
@@ -254,7 +254,7 @@ pub struct Run<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Paths<'a> {
     /// As written, heredoc markers (`<<EOF`) included.
-    pub sources: Vec<Cow<'a, str>>,
+    pub sources: Texts<'a>,
     pub dest: Cow<'a, str>,
     /// Written as a JSON array.
     pub json: bool,

@@ -12,7 +12,8 @@ use super::{
 use crate::diagnostics::{Diagnostic, Label, did_you_mean};
 use crate::dockerfile::codes;
 use crate::dockerfile::heredoc::parse_heredoc;
-use crate::dockerfile::syntax::{KEYWORDS, Node, piece};
+use crate::dockerfile::keyword::{KEYWORDS, Keyword};
+use crate::dockerfile::syntax::{Args, Heredoc, Node, into_texts, piece};
 use crate::located::Span;
 
 const fn s(name: &'static str) -> FlagSpec {
@@ -127,49 +128,75 @@ impl<'a> Req<'_, 'a> {
 /// Reads one syntax node as a typed instruction. `source` is the file text
 /// the node's span points into (used to place diagnostics on flags).
 pub fn parse_instruction<'a>(node: &Node<'a>, source: &str) -> Result<Instruction<'a>, Diagnostic> {
+    instruction_of(&mut node.clone(), source)
+}
+
+/// What an instruction takes from its node, rather than copies: its
+/// arguments and heredocs.
+struct Parts<'a> {
+    args: Args<'a>,
+    heredocs: Vec<Heredoc>,
+}
+
+/// [`parse_instruction`] taking from the node what the instruction keeps,
+/// so that its text and lists move instead of being copied. The node is
+/// left without arguments, heredocs, comments or keyword.
+pub fn instruction_of<'a>(
+    node: &mut Node<'a>,
+    source: &str,
+) -> Result<Instruction<'a>, Diagnostic> {
+    let parts = Parts {
+        args: std::mem::take(&mut node.args),
+        heredocs: std::mem::take(&mut node.heredocs),
+    };
+    let comments = std::mem::take(&mut node.comments);
     let req = Req {
         node,
         source,
         flags: node.flags.iter().map(Flag::from_text).collect(),
     };
-    let command = parse_command(&req)?;
+    let command = parse_command(&req, parts)?;
+    let flags = req.flags;
     Ok(Instruction {
-        keyword: node.keyword.clone(),
-        flags: req.flags,
+        keyword: std::mem::take(&mut node.keyword),
+        flags,
         command,
-        comments: node.comments.to_vec(),
+        comments,
         span: node.span,
         start_line: node.start_line,
         end_line: node.end_line,
     })
 }
 
-fn parse_command<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
+fn parse_command<'a>(req: &Req<'_, 'a>, parts: Parts<'a>) -> Result<Command<'a>, Diagnostic> {
     let node = req.node;
-    let args = &node.args;
-    match node.name().as_ref() {
-        "env" => {
+    let Parts { args, heredocs } = parts;
+    let Some(keyword) = node.known_keyword() else {
+        return Err(unknown_instruction(req));
+    };
+    match keyword {
+        Keyword::Env => {
             req.check(&[])?;
-            Ok(Command::Env(key_values(req)?))
+            Ok(Command::Env(key_values(req, &args)?))
         }
-        "label" => {
+        Keyword::Label => {
             req.check(&[])?;
-            Ok(Command::Label(key_values(req)?))
+            Ok(Command::Label(key_values(req, &args)?))
         }
-        "maintainer" => {
+        Keyword::Maintainer => {
             let [one] = args.as_slice() else {
                 return Err(req.exactly_one());
             };
             req.check(&[])?;
             Ok(Command::Maintainer(one.clone()))
         }
-        "add" => {
+        Keyword::Add => {
             if args.len() < 2 {
                 return Err(no_destination(req));
             }
             let f = req.check(ADD_FLAGS)?;
             Ok(Command::Add(Add {
-                paths: paths(req)?,
+                paths: paths(req, args, heredocs)?,
                 chown: f.string("chown"),
                 chmod: f.string("chmod"),
                 checksum: f.string("checksum"),
@@ -179,13 +206,13 @@ fn parse_command<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
                 exclude: f.strings("exclude"),
             }))
         }
-        "copy" => {
+        Keyword::Copy => {
             if args.len() < 2 {
                 return Err(no_destination(req));
             }
             let f = req.check(COPY_FLAGS)?;
             Ok(Command::Copy(Copy {
-                paths: paths(req)?,
+                paths: paths(req, args, heredocs)?,
                 from: f.string("from"),
                 chown: f.string("chown"),
                 chmod: f.string("chmod"),
@@ -194,16 +221,16 @@ fn parse_command<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
                 exclude: f.strings("exclude"),
             }))
         }
-        "from" => parse_from(req),
-        "onbuild" => parse_onbuild(req),
-        "workdir" => {
+        Keyword::From => parse_from(req, &args),
+        Keyword::Onbuild => parse_onbuild(req, &heredocs),
+        Keyword::Workdir => {
             let [one] = args.as_slice() else {
                 return Err(req.exactly_one());
             };
             req.check(&[])?;
             Ok(Command::Workdir(one.clone()))
         }
-        "run" => {
+        Keyword::Run => {
             let f = req.check(RUN_FLAGS)?;
             let values = f.strings("mount");
             let mut mounts = Vec::with_capacity(values.len());
@@ -220,37 +247,37 @@ fn parse_command<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
                 mounts.push(mount);
             }
             Ok(Command::Run(Run {
-                command: command_line(node),
+                command: command_line(node, args, heredocs),
                 mounts,
                 network: f.string("network"),
                 security: f.string("security"),
                 devices: f.strings("device"),
             }))
         }
-        "cmd" => {
+        Keyword::Cmd => {
             req.check(&[])?;
-            Ok(Command::Cmd(command_line(node)))
+            Ok(Command::Cmd(command_line(node, args, heredocs)))
         }
-        "entrypoint" => {
+        Keyword::Entrypoint => {
             req.check(&[])?;
-            Ok(Command::Entrypoint(command_line(node)))
+            Ok(Command::Entrypoint(command_line(node, args, heredocs)))
         }
-        "healthcheck" => parse_healthcheck(req),
-        "expose" => {
+        Keyword::Healthcheck => parse_healthcheck(req, &args),
+        Keyword::Expose => {
             if args.is_empty() {
                 return Err(req.at_least_one());
             }
             req.check(&[])?;
-            Ok(Command::Expose(args.to_vec()))
+            Ok(Command::Expose(args.into_vec()))
         }
-        "user" => {
+        Keyword::User => {
             let [one] = args.as_slice() else {
                 return Err(req.exactly_one());
             };
             req.check(&[])?;
             Ok(Command::User(one.clone()))
         }
-        "volume" => {
+        Keyword::Volume => {
             if args.is_empty() {
                 return Err(req.at_least_one());
             }
@@ -262,23 +289,23 @@ fn parse_command<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
                 ));
             }
             Ok(Command::Volume(Volume {
-                paths: args.to_vec(),
+                paths: args.into_vec(),
                 json: node.json,
             }))
         }
         // BuildKit reads no flags for STOPSIGNAL and ARG: they are ignored.
-        "stopsignal" => {
+        Keyword::Stopsignal => {
             let [one] = args.as_slice() else {
                 return Err(req.exactly_one());
             };
             Ok(Command::StopSignal(one.clone()))
         }
-        "arg" => {
+        Keyword::Arg => {
             if args.is_empty() {
                 return Err(req.at_least_one());
             }
             let mut decls = Vec::with_capacity(args.len());
-            for arg in args {
+            for arg in &args {
                 let decl = match arg.split_once('=') {
                     Some(("", _)) => {
                         return Err(
@@ -298,7 +325,7 @@ fn parse_command<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
             }
             Ok(Command::Arg(decls))
         }
-        "shell" => {
+        Keyword::Shell => {
             req.check(&[])?;
             if args.is_empty() {
                 return Err(req.at_least_one());
@@ -311,9 +338,8 @@ fn parse_command<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
                     )
                     .with_help("write it as a JSON array: SHELL [\"/bin/sh\", \"-c\"]"));
             }
-            Ok(Command::Shell(args.to_vec()))
+            Ok(Command::Shell(args.into_vec()))
         }
-        _ => Err(unknown_instruction(req)),
     }
 }
 
@@ -349,8 +375,10 @@ fn no_destination(req: &Req) -> Diagnostic {
     .with_help("give one or more sources, then the destination")
 }
 
-fn key_values<'a>(req: &Req<'_, 'a>) -> Result<Vec<KeyValue<'a>>, Diagnostic> {
-    let args = &req.node.args;
+fn key_values<'a>(
+    req: &Req<'_, 'a>,
+    args: &[Cow<'a, str>],
+) -> Result<Vec<KeyValue<'a>>, Diagnostic> {
     if args.is_empty() {
         return Err(req.at_least_one());
     }
@@ -377,12 +405,16 @@ fn key_values<'a>(req: &Req<'_, 'a>) -> Result<Vec<KeyValue<'a>>, Diagnostic> {
     Ok(pairs)
 }
 
-fn paths<'a>(req: &Req<'_, 'a>) -> Result<Paths<'a>, Diagnostic> {
+fn paths<'a>(
+    req: &Req<'_, 'a>,
+    mut args: Args<'a>,
+    heredocs: Vec<Heredoc>,
+) -> Result<Paths<'a>, Diagnostic> {
     let node = req.node;
-    let (sources, dest) = match node.args.split_last() {
-        Some((dest, sources)) => (sources.to_vec(), dest.clone()),
-        None => return Err(no_destination(req)),
+    let Some(dest) = args.pop() else {
+        return Err(no_destination(req));
     };
+    let sources = into_texts(args);
     if parse_heredoc(&dest).is_some() {
         return Err(req.error(
             codes::INVALID_HEREDOC,
@@ -393,15 +425,15 @@ fn paths<'a>(req: &Req<'_, 'a>) -> Result<Paths<'a>, Diagnostic> {
         sources,
         dest,
         json: node.json,
-        heredocs: node.heredocs.clone(),
+        heredocs,
     })
 }
 
-fn command_line<'a>(node: &Node<'a>) -> CommandLine<'a> {
+fn command_line<'a>(node: &Node<'a>, args: Args<'a>, heredocs: Vec<Heredoc>) -> CommandLine<'a> {
     CommandLine {
-        args: node.args.to_vec(),
+        args: into_texts(args),
         json: node.json,
-        heredocs: node.heredocs.clone(),
+        heredocs,
     }
 }
 
@@ -413,9 +445,8 @@ fn is_valid_stage_name_in_any_case(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
 }
 
-fn parse_from<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
-    let args = &req.node.args;
-    let alias = match args.as_slice() {
+fn parse_from<'a>(req: &Req<'_, 'a>, args: &[Cow<'a, str>]) -> Result<Command<'a>, Diagnostic> {
+    let alias = match args {
         [_, as_keyword, name] if as_keyword.eq_ignore_ascii_case("as") => {
             if !is_valid_stage_name_in_any_case(name) {
                 return Err(Diagnostic::error(
@@ -451,7 +482,7 @@ fn parse_from<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
     }))
 }
 
-fn parse_onbuild<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
+fn parse_onbuild<'a>(req: &Req<'_, 'a>, heredocs: &[Heredoc]) -> Result<Command<'a>, Diagnostic> {
     let Some(trigger) = &req.node.sub else {
         return Err(req.at_least_one());
     };
@@ -478,7 +509,7 @@ fn parse_onbuild<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
         .filter(|k| k.eq_ignore_ascii_case("onbuild"))
         .map_or(original, |_| original[7..].trim_start());
     let mut expression = after_keyword.to_string();
-    for doc in &req.node.heredocs {
+    for doc in heredocs {
         expression.push('\n');
         expression.push_str(&doc.content);
         expression.push_str(&doc.name);
@@ -489,9 +520,12 @@ fn parse_onbuild<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
     }))
 }
 
-fn parse_healthcheck<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
+fn parse_healthcheck<'a>(
+    req: &Req<'_, 'a>,
+    args: &[Cow<'a, str>],
+) -> Result<Command<'a>, Diagnostic> {
     let node = req.node;
-    let Some((typ, rest)) = node.args.split_first() else {
+    let Some((typ, rest)) = args.split_first() else {
         return Err(req.at_least_one());
     };
     if typ.eq_ignore_ascii_case("none") {
@@ -562,7 +596,7 @@ fn parse_healthcheck<'a>(req: &Req<'_, 'a>) -> Result<Command<'a>, Diagnostic> {
     Ok(Command::Healthcheck(Healthcheck::Cmd(HealthcheckCmd {
         cmd_keyword: typ.clone(),
         command: CommandLine {
-            args: rest.to_vec(),
+            args: rest.iter().cloned().collect(),
             json: node.json,
             heredocs: Vec::new(),
         },

@@ -61,6 +61,7 @@ fn trim_continuation(line: &str, escape: char) -> (&str, bool) {
 
 /// The logical line made of `parts`: a slice of the source when there is
 /// one part, else one string built at its final size.
+#[inline]
 fn join<'a>(parts: &[&'a str]) -> Cow<'a, str> {
     match parts {
         [] => Cow::Borrowed(""),
@@ -111,6 +112,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Reads the next physical line, if any.
+    #[inline(always)]
     fn line(&mut self) -> Option<PhysicalLine<'a>> {
         let rest = self.text.get(self.pos..).filter(|r| !r.is_empty())?;
         let len = memchr::memchr(b'\n', rest.as_bytes()).map_or(rest.len(), |at| at + 1);
@@ -221,7 +223,7 @@ impl<'a> Parser<'a> {
                     join(&self.parts)
                 ));
             }
-            nodes.push(Node::default());
+            nodes.resize_with(nodes.len() + 1, Node::default);
             let Some(node) = nodes.last_mut() else {
                 continue;
             };

@@ -2,8 +2,11 @@
 //! first FROM, then one [`Stage`] per FROM. Also what a stage depends on,
 //! the stages a target needs, and the cycle check.
 
+use smallvec::SmallVec;
+
 use super::codes;
-use super::instructions::{Command, Instruction, instruction_of};
+use super::instructions::{Command, Instruction, instruction_as};
+use super::keyword::Keyword;
 use super::syntax::{Directive, Dockerfile};
 use crate::diagnostics::{Diagnostic, Label, did_you_mean};
 
@@ -108,35 +111,41 @@ pub fn program_of<'a>(file: Dockerfile<'a>, source: &str) -> Result<Program<'a>,
     let mut lengths = lengths.iter();
     let mut nodes = file.nodes;
     for node in &mut nodes {
-        let span = node.span;
-        let instruction = instruction_of(node, source)?;
-        match instruction.command {
-            Command::Arg(_) if program.stages.is_empty() => program.meta_args.push(instruction),
-            Command::From(_) => program.stages.push(Stage {
-                from: instruction,
-                // Sized at once: instructions are large, and regrowing
-                // the list moves every one of them.
+        // Where the instruction goes is told from its keyword before it is
+        // read, so that it is moved once, into its place: instructions are
+        // large.
+        let keyword = node.known_keyword();
+        if keyword == Some(Keyword::From) {
+            let from = instruction_as(node, keyword, source)?;
+            program.stages.push(Stage {
+                from,
+                // Sized at once, so that no instruction moves again.
                 instructions: Vec::with_capacity(lengths.next().copied().unwrap_or_default()),
-            }),
-            _ => match program.stages.last_mut() {
-                Some(stage) => stage.instructions.push(instruction),
-                None => {
-                    return Err(Diagnostic::error(
-                        codes::NO_STAGE,
-                        "no build stage in current context",
-                    )
-                    .with_label(Label::primary(span, "before any FROM"))
-                    .with_help("start the file with `FROM image`; only ARG may come before it"));
-                }
-            },
+            });
+            continue;
         }
+        let into = match program.stages.last_mut() {
+            Some(stage) => &mut stage.instructions,
+            None if keyword == Some(Keyword::Arg) => &mut program.meta_args,
+            None => {
+                // An instruction BuildKit rejects is reported as that first.
+                instruction_as(node, keyword, source)?;
+                return Err(Diagnostic::error(
+                    codes::NO_STAGE,
+                    "no build stage in current context",
+                )
+                .with_label(Label::primary(node.span, "before any FROM"))
+                .with_help("start the file with `FROM image`; only ARG may come before it"));
+            }
+        };
+        into.push(instruction_as(node, keyword, source)?);
     }
     Ok(program)
 }
 
 /// How many instructions follow each FROM in `nodes`, up to the next.
-fn stage_lengths(nodes: &[super::syntax::Node]) -> Vec<usize> {
-    let mut lengths = Vec::new();
+fn stage_lengths(nodes: &[super::syntax::Node]) -> SmallVec<[usize; 8]> {
+    let mut lengths = SmallVec::new();
     for node in nodes {
         if node.keyword.eq_ignore_ascii_case("from") {
             lengths.push(0);

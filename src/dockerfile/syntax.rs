@@ -106,11 +106,14 @@ pub type Flags<'a> = SmallVec<[Cow<'a, str>; 2]>;
 
 /// Arguments as a list that keeps one inline: a list already on the heap
 /// is handed over, not copied.
-pub fn into_texts(args: Args<'_>) -> Texts<'_> {
+pub fn into_texts(mut args: Args<'_>) -> Texts<'_> {
     if args.spilled() {
-        Texts::from_vec(args.into_vec())
-    } else {
-        args.into_iter().collect()
+        return Texts::from_vec(args.into_vec());
+    }
+    match args.len() {
+        0 => Texts::new(),
+        1 => args.pop().into_iter().collect(),
+        _ => Texts::from_vec(args.into_vec()),
     }
 }
 

@@ -8,6 +8,9 @@ use smallvec::SmallVec;
 use crate::diagnostics::did_you_mean;
 use crate::dockerfile::syntax::piece;
 
+/// An instruction's flags: mostly none or one, so one is kept inline.
+pub type FlagList<'a> = SmallVec<[Flag<'a>; 1]>;
+
 /// One flag as written: `--name` or `--name=value`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flag<'a> {

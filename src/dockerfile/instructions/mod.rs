@@ -10,8 +10,9 @@ mod flags;
 mod mount;
 mod parse;
 
-pub use flags::{Flag, FlagKind, FlagSpec};
+pub use flags::{Flag, FlagKind, FlagList, FlagSpec};
 pub use mount::{Mount, MountType, parse_mount};
+pub(crate) use parse::instruction_as;
 pub use parse::{instruction_of, parse_instruction};
 
 use std::borrow::Cow;
@@ -28,7 +29,7 @@ pub struct Instruction<'a> {
     pub keyword: Cow<'a, str>,
     /// Flags in the order written. This is what the printer prints;
     /// [`Instruction::new`] derives it from the typed fields.
-    pub flags: Vec<Flag<'a>>,
+    pub flags: FlagList<'a>,
     pub command: Command<'a>,
     /// Comment lines just before the instruction, without `#`.
     pub comments: Texts<'a>,
@@ -131,9 +132,9 @@ impl<'a> Command<'a> {
     }
 
     /// Flags that express the typed fields, in a fixed order.
-    pub fn canonical_flags(&self) -> Vec<Flag<'a>> {
-        let mut flags = Vec::new();
-        fn opt<'a>(flags: &mut Vec<Flag<'a>>, name: &'static str, v: &Option<Cow<'a, str>>) {
+    pub fn canonical_flags(&self) -> FlagList<'a> {
+        let mut flags = FlagList::new();
+        fn opt<'a>(flags: &mut FlagList<'a>, name: &'static str, v: &Option<Cow<'a, str>>) {
             if let Some(v) = v {
                 flags.push(Flag::with_value(name, v.clone()));
             }

@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use smallvec::SmallVec;
+
 use super::super::codes;
 use crate::dockerfile::syntax::piece;
 
@@ -144,11 +146,14 @@ pub struct MountError {
     pub message: String,
 }
 
+/// The fields of one mount: a handful, kept inline.
+type Fields<'a> = SmallVec<[Cow<'a, str>; 6]>;
+
 /// Splits CSV fields like Go's `encoding/csv` (strict quotes). Unquoted
 /// fields are slices of `value`.
-fn csv_fields(value: &str) -> Result<Vec<Cow<'_, str>>, String> {
+fn csv_fields(value: &str) -> Result<Fields<'_>, String> {
     let bytes = value.as_bytes();
-    let mut fields = Vec::new();
+    let mut fields = Fields::new();
     if value.is_empty() {
         return Ok(fields);
     }
@@ -308,7 +313,7 @@ mod tests {
     #[test]
     fn splits_csv_like_go() {
         fn ok(v: &str) -> Vec<Cow<'_, str>> {
-            csv_fields(v).unwrap_or_default()
+            csv_fields(v).unwrap_or_default().into_vec()
         }
         assert_eq!(ok("a,b=c,"), ["a", "b=c", ""]);
         assert_eq!(ok("\"x,\"\"y\"\"\",z"), ["x,\"y\"", "z"]);

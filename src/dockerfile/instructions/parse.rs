@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use super::flags::{FlagError, FlagKind, FlagSpec, FlagValues, check_flags};
 use super::mount::{Mount, parse_mount};
 use super::{
-    Add, ArgDecl, Command, CommandLine, Copy, Flag, From, Healthcheck, HealthcheckCmd, Instruction,
-    KeyValue, Onbuild, Paths, Run, StageAlias, Volume,
+    Add, ArgDecl, Command, CommandLine, Copy, Flag, FlagList, From, Healthcheck, HealthcheckCmd,
+    Instruction, KeyValue, Onbuild, Paths, Run, StageAlias, Volume,
 };
 use crate::diagnostics::{Diagnostic, Label, did_you_mean};
 use crate::dockerfile::codes;
@@ -66,7 +66,7 @@ pub const HEALTHCHECK_FLAGS: &[FlagSpec] = &[
 struct Req<'r, 'a> {
     node: &'r Node<'a>,
     source: &'r str,
-    flags: Vec<Flag<'a>>,
+    flags: FlagList<'a>,
 }
 
 impl<'a> Req<'_, 'a> {
@@ -145,6 +145,15 @@ pub fn instruction_of<'a>(
     node: &mut Node<'a>,
     source: &str,
 ) -> Result<Instruction<'a>, Diagnostic> {
+    instruction_as(node, node.known_keyword(), source)
+}
+
+/// [`instruction_of`] for a node whose keyword is already known to be `keyword`.
+pub(crate) fn instruction_as<'a>(
+    node: &mut Node<'a>,
+    keyword: Option<Keyword>,
+    source: &str,
+) -> Result<Instruction<'a>, Diagnostic> {
     let parts = Parts {
         args: std::mem::take(&mut node.args),
         heredocs: std::mem::take(&mut node.heredocs),
@@ -155,7 +164,7 @@ pub fn instruction_of<'a>(
         source,
         flags: node.flags.iter().map(Flag::from_text).collect(),
     };
-    let command = parse_command(&req, parts)?;
+    let command = parse_command(&req, keyword, parts)?;
     let flags = req.flags;
     Ok(Instruction {
         keyword: std::mem::take(&mut node.keyword),
@@ -168,10 +177,14 @@ pub fn instruction_of<'a>(
     })
 }
 
-fn parse_command<'a>(req: &Req<'_, 'a>, parts: Parts<'a>) -> Result<Command<'a>, Diagnostic> {
+fn parse_command<'a>(
+    req: &Req<'_, 'a>,
+    keyword: Option<Keyword>,
+    parts: Parts<'a>,
+) -> Result<Command<'a>, Diagnostic> {
     let node = req.node;
     let Parts { args, heredocs } = parts;
-    let Some(keyword) = node.known_keyword() else {
+    let Some(keyword) = keyword else {
         return Err(unknown_instruction(req));
     };
     match keyword {

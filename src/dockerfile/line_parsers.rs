@@ -3,30 +3,20 @@
 
 use std::borrow::Cow;
 
-use smallvec::{SmallVec, smallvec};
+use smallvec::SmallVec;
 
 use super::keyword::Keyword;
-use super::split::{byte_is_space, split_separators};
+use super::split::{byte_is_space, split_separators_into};
 use super::syntax::{Args, owned_texts};
 
-/// What an argument parser gives back; text borrowed from the line where
-/// it appears there as it is.
+/// What an argument parser tells besides the arguments, which it adds to
+/// the list it is given (text borrowed from the line where it appears
+/// there as it is).
 #[derive(Debug, Default)]
 pub struct Parsed<'a> {
-    pub args: Args<'a>,
     pub json: bool,
     /// For ONBUILD: the text of the nested instruction.
     pub sub_line: Option<&'a str>,
-}
-
-impl Parsed<'_> {
-    fn into_owned<'b>(self) -> Parsed<'b> {
-        Parsed {
-            args: owned_texts(self.args),
-            json: self.json,
-            sub_line: None,
-        }
-    }
 }
 
 /// A parser-level error message (located by the caller).
@@ -38,26 +28,42 @@ pub struct ArgError {
 
 type ParseResult<'a> = Result<Parsed<'a>, ArgError>;
 
-/// Dispatches on the keyword; `None` is an instruction BuildKit does not know.
-pub fn parse_args<'a>(keyword: Option<Keyword>, rest: &'a str, escape: char) -> ParseResult<'a> {
+/// Dispatches on the keyword; `None` is an instruction BuildKit does not
+/// know. The arguments are added to `args`, which starts empty: the parser
+/// passes the node's own list, so they are made where they are kept.
+pub fn parse_args<'a>(
+    keyword: Option<Keyword>,
+    rest: &'a str,
+    escape: char,
+    args: &mut Args<'a>,
+) -> ParseResult<'a> {
+    let plain = Ok(Parsed::default());
     let Some(keyword) = keyword else {
         // Unknown instructions keep one empty argument, as BuildKit's dump shows.
-        return Ok(plain(smallvec![Cow::Borrowed("")]));
+        args.push(Cow::Borrowed(""));
+        return plain;
     };
     match keyword {
-        Keyword::Add | Keyword::Copy | Keyword::Volume => maybe_json_to_list(rest),
+        Keyword::Add | Keyword::Copy | Keyword::Volume => maybe_json_to_list(rest, args),
         Keyword::Arg => {
-            let mut args = Args::new();
             for_each_word(rest, escape, |w| args.push(Cow::Borrowed(w)));
-            Ok(plain(args))
+            plain
         }
-        Keyword::Cmd | Keyword::Entrypoint | Keyword::Run | Keyword::Shell => maybe_json(rest),
-        Keyword::Env => name_val(rest, "ENV", escape),
-        Keyword::Label => name_val(rest, "LABEL", escape),
-        Keyword::Expose | Keyword::From => Ok(plain(whitespace_delimited(rest))),
-        Keyword::Healthcheck => health_config(rest),
+        Keyword::Cmd | Keyword::Entrypoint | Keyword::Run | Keyword::Shell => {
+            maybe_json(rest, args)
+        }
+        Keyword::Env => name_val(rest, "ENV", escape, args).and(plain),
+        Keyword::Label => name_val(rest, "LABEL", escape, args).and(plain),
+        Keyword::Expose | Keyword::From => {
+            whitespace_delimited(rest, args);
+            plain
+        }
+        Keyword::Healthcheck => health_config(rest, args),
         Keyword::Maintainer | Keyword::Stopsignal | Keyword::User | Keyword::Workdir => {
-            Ok(plain(string(rest)))
+            if !rest.is_empty() {
+                args.push(Cow::Borrowed(rest));
+            }
+            plain
         }
         Keyword::Onbuild => Ok(Parsed {
             sub_line: (!rest.is_empty()).then_some(rest),
@@ -66,26 +72,10 @@ pub fn parse_args<'a>(keyword: Option<Keyword>, rest: &'a str, escape: char) -> 
     }
 }
 
-fn plain(args: Args<'_>) -> Parsed<'_> {
-    Parsed {
-        args,
-        ..Parsed::default()
+fn whitespace_delimited<'a>(rest: &'a str, args: &mut Args<'a>) {
+    if !rest.is_empty() {
+        split_separators_into(rest, 0, args);
     }
-}
-
-fn string(rest: &str) -> Args<'_> {
-    if rest.is_empty() {
-        Args::new()
-    } else {
-        smallvec![Cow::Borrowed(rest)]
-    }
-}
-
-fn whitespace_delimited(rest: &str) -> Args<'_> {
-    if rest.is_empty() {
-        return Args::new();
-    }
-    split_separators(rest, 0)
 }
 
 /// Words separated by whitespace; quotes and escapes are kept in the words,
@@ -208,25 +198,30 @@ fn char_at(text: &str, at: usize) -> Option<(char, usize)> {
 }
 
 /// ENV and LABEL: `k=v …` or the legacy `k v`; key, value, separator triples.
-fn name_val<'a>(rest: &'a str, key: &str, escape: char) -> ParseResult<'a> {
+fn name_val<'a>(
+    rest: &'a str,
+    key: &str,
+    escape: char,
+    args: &mut Args<'a>,
+) -> Result<(), ArgError> {
     // Most ENV and LABEL lines hold a few pairs: no vector for those.
     let mut words: SmallVec<[&str; 4]> = SmallVec::new();
     for_each_word(rest, escape, |w| words.push(w));
     let Some(first) = words.first() else {
-        return Ok(Parsed::default());
+        return Ok(());
     };
     if !first.contains('=') {
-        let mut parts = split_separators(rest, 2);
-        if parts.len() < 2 {
+        split_separators_into(rest, 2, args);
+        if args.len() < 2 {
             return Err(ArgError {
                 code: super::codes::MISSING_VALUE,
                 message: format!("{key} must have two arguments"),
             });
         }
-        parts.push(Cow::Borrowed(""));
-        return Ok(plain(parts));
+        args.push(Cow::Borrowed(""));
+        return Ok(());
     }
-    let mut args = Args::with_capacity(words.len() * 3);
+    args.reserve(words.len() * 3);
     for word in words {
         let Some((k, v)) = word.split_once('=') else {
             return Err(ArgError {
@@ -239,7 +234,7 @@ fn name_val<'a>(rest: &'a str, key: &str, escape: char) -> ParseResult<'a> {
         };
         args.extend([Cow::Borrowed(k), Cow::Borrowed(v), Cow::Borrowed("=")]);
     }
-    Ok(plain(args))
+    Ok(())
 }
 
 enum JsonError {
@@ -247,29 +242,36 @@ enum JsonError {
     Invalid,
 }
 
-fn parse_json(rest: &str) -> Result<Args<'_>, JsonError> {
+/// Adds the strings of the JSON array `rest` to `args`; on an error,
+/// `args` is left as it was.
+fn parse_json<'a>(rest: &'a str, args: &mut Args<'a>) -> Result<(), JsonError> {
     let rest = super::text::trim_start(rest);
     if !rest.starts_with('[') {
         return Err(JsonError::Invalid);
     }
-    if let Some(args) = plain_json_strings(rest) {
-        return Ok(args);
+    let before = args.len();
+    if plain_json_strings(rest, args).is_some() {
+        return Ok(());
     }
+    args.truncate(before);
     let values: Vec<serde_json::Value> =
         serde_json::from_str(rest).map_err(|_| JsonError::Invalid)?;
-    values
+    let strings: Result<Args<'a>, JsonError> = values
         .into_iter()
         .map(|v| match v {
             serde_json::Value::String(s) => Ok(Cow::Owned(s)),
             _ => Err(JsonError::NotStrings),
         })
-        .collect()
+        .collect();
+    args.extend(strings?);
+    Ok(())
 }
 
-/// A JSON array of strings without escapes, read as slices of `text`;
-/// `None` for anything else, which the full JSON reader then decides.
-/// Exec forms are nearly always this simple.
-fn plain_json_strings(text: &str) -> Option<Args<'_>> {
+/// A JSON array of strings without escapes, added to `args` as slices of
+/// `text`; `None` for anything else (with some strings perhaps added),
+/// which the full JSON reader then decides. Exec forms are nearly always
+/// this simple.
+fn plain_json_strings<'a>(text: &'a str, args: &mut Args<'a>) -> Option<()> {
     let bytes = text.as_bytes();
     let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
     let skip_blanks = |mut at: usize| {
@@ -278,10 +280,9 @@ fn plain_json_strings(text: &str) -> Option<Args<'_>> {
         }
         at
     };
-    let mut args = Args::new();
     let mut at = skip_blanks(1);
     if bytes.get(at) == Some(&b']') {
-        return (skip_blanks(at + 1) == bytes.len()).then_some(args);
+        return (skip_blanks(at + 1) == bytes.len()).then_some(());
     }
     loop {
         if bytes.get(at) != Some(&b'"') {
@@ -301,7 +302,7 @@ fn plain_json_strings(text: &str) -> Option<Args<'_>> {
         at = skip_blanks(end + 1);
         match bytes.get(at) {
             Some(b',') => at = skip_blanks(at + 1),
-            Some(b']') => return (skip_blanks(at + 1) == bytes.len()).then_some(args),
+            Some(b']') => return (skip_blanks(at + 1) == bytes.len()).then_some(()),
             _ => return None,
         }
     }
@@ -315,39 +316,42 @@ fn not_strings() -> ArgError {
     }
 }
 
+const JSON: Parsed<'static> = Parsed {
+    json: true,
+    sub_line: None,
+};
+
 /// JSON array, else the whole text as one argument.
-fn maybe_json(rest: &str) -> ParseResult<'_> {
+fn maybe_json<'a>(rest: &'a str, args: &mut Args<'a>) -> ParseResult<'a> {
     if rest.is_empty() {
         return Ok(Parsed::default());
     }
-    match parse_json(rest) {
-        Ok(args) => Ok(Parsed {
-            args,
-            json: true,
-            sub_line: None,
-        }),
+    match parse_json(rest, args) {
+        Ok(()) => Ok(JSON),
         Err(JsonError::NotStrings) => Err(not_strings()),
-        Err(JsonError::Invalid) => Ok(plain(smallvec![Cow::Borrowed(rest)])),
+        Err(JsonError::Invalid) => {
+            args.push(Cow::Borrowed(rest));
+            Ok(Parsed::default())
+        }
     }
 }
 
 /// JSON array, else whitespace-separated words.
-fn maybe_json_to_list(rest: &str) -> ParseResult<'_> {
-    match parse_json(rest) {
-        Ok(args) => Ok(Parsed {
-            args,
-            json: true,
-            sub_line: None,
-        }),
+fn maybe_json_to_list<'a>(rest: &'a str, args: &mut Args<'a>) -> ParseResult<'a> {
+    match parse_json(rest, args) {
+        Ok(()) => Ok(JSON),
         Err(JsonError::NotStrings) => Err(not_strings()),
-        Err(JsonError::Invalid) => Ok(plain(whitespace_delimited(rest))),
+        Err(JsonError::Invalid) => {
+            whitespace_delimited(rest, args);
+            Ok(Parsed::default())
+        }
     }
 }
 
 /// HEALTHCHECK: a type word (`CMD`, `NONE`), then a command like CMD's.
 /// BuildKit splits it at bytes it reads as Latin-1 blanks, which may fall
 /// inside a UTF-8 character; such pieces are repaired as Go would print them.
-fn health_config(rest: &str) -> ParseResult<'_> {
+fn health_config<'a>(rest: &'a str, args: &mut Args<'a>) -> ParseResult<'a> {
     let bytes = rest.as_bytes();
     let sep = bytes
         .iter()
@@ -360,13 +364,19 @@ fn health_config(rest: &str) -> ParseResult<'_> {
         .iter()
         .position(|b| !byte_is_space(*b))
         .map_or(bytes.len(), |p| sep + p);
-    let typ = String::from_utf8_lossy(&bytes[..sep]);
-    let mut cmd = match String::from_utf8_lossy(&bytes[next..]) {
-        Cow::Borrowed(text) => maybe_json(text)?,
-        Cow::Owned(text) => maybe_json(&text)?.into_owned(),
-    };
-    cmd.args.insert(0, typ);
-    Ok(cmd)
+    args.push(String::from_utf8_lossy(&bytes[..sep]));
+    match String::from_utf8_lossy(&bytes[next..]) {
+        Cow::Borrowed(text) => maybe_json(text, args),
+        Cow::Owned(text) => {
+            let mut owned = Args::new();
+            let parsed = maybe_json(&text, &mut owned)?;
+            args.extend(owned_texts::<Args<'_>>(owned));
+            Ok(Parsed {
+                json: parsed.json,
+                sub_line: None,
+            })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -453,7 +463,10 @@ mod tests {
 
     #[test]
     fn plain_json_strings_are_sliced() {
-        let plain = |t| plain_json_strings(t).map(|a| a.into_vec());
+        let plain = |t| {
+            let mut args = Args::new();
+            plain_json_strings(t, &mut args).map(|()| args.into_vec())
+        };
         assert_eq!(plain(r#"["a", "b c"]"#).unwrap(), ["a", "b c"]);
         assert_eq!(plain("[ ]\n").unwrap(), Vec::<Cow<str>>::new());
         assert_eq!(plain(r#"["é"]"#).unwrap(), ["é"]);
@@ -480,7 +493,8 @@ mod tests {
             0..8,
         )) {
             let text = format!("[{}", tokens.concat());
-            if let Some(args) = plain_json_strings(&text) {
+            let mut args = Args::new();
+            if plain_json_strings(&text, &mut args).is_some() {
                 let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
                 prop_assert_eq!(Some(args), serde_strings(&text), "{}", text);
             }
@@ -508,17 +522,26 @@ mod tests {
 
     #[test]
     fn env_forms() {
-        let p = parse_args(Some(Keyword::Env), "A=1 B=\"2 3\"", '\\').unwrap_or_default();
-        assert_eq!(p.args.as_slice(), ["A", "1", "=", "B", "\"2 3\"", "="]);
-        let p = parse_args(Some(Keyword::Env), "A  1 2", '\\').unwrap_or_default();
-        assert_eq!(p.args.as_slice(), ["A", "1 2", ""]);
-        assert!(parse_args(Some(Keyword::Env), "PATH", '\\').is_err());
+        let args = |keyword, rest| {
+            let mut args = Args::new();
+            parse_args(Some(keyword), rest, '\\', &mut args).map(|_| args.into_vec())
+        };
+        let pairs = args(Keyword::Env, "A=1 B=\"2 3\"").unwrap_or_default();
+        assert_eq!(pairs, ["A", "1", "=", "B", "\"2 3\"", "="]);
+        assert_eq!(
+            args(Keyword::Env, "A  1 2").unwrap_or_default(),
+            ["A", "1 2", ""]
+        );
+        assert!(args(Keyword::Env, "PATH").is_err());
     }
 
     #[test]
     fn json_fallback() {
-        let p = parse_args(Some(Keyword::Cmd), "[\"a\", 'b']", '\\').unwrap_or_default();
+        let mut args = Args::new();
+        let p = parse_args(Some(Keyword::Cmd), "[\"a\", 'b']", '\\', &mut args).unwrap_or_default();
         assert!(!p.json);
-        assert!(parse_args(Some(Keyword::Cmd), "[\"a\", [\"b\"]]", '\\').is_err());
+        assert_eq!(args.as_slice(), ["[\"a\", 'b']"]);
+        let mut args = Args::new();
+        assert!(parse_args(Some(Keyword::Cmd), "[\"a\", [\"b\"]]", '\\', &mut args).is_err());
     }
 }

@@ -9,8 +9,8 @@ use super::directives::{DirectiveLine, DirectiveScanner};
 use super::heredoc::heredocs_in_line;
 use super::keyword::Keyword;
 use super::line_parsers::parse_args;
-use super::split::split_command;
-use super::syntax::{Directive, Dockerfile, Node, Texts, owned_texts};
+use super::split::split_command_into;
+use super::syntax::{Args, Directive, Dockerfile, Node, Texts, owned_texts};
 use super::text;
 use crate::diagnostics::{Diagnostic, Label};
 use crate::located::Span;
@@ -396,16 +396,14 @@ fn fill_node<'b>(
             "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
         ));
     }
-    let (keyword, flags, rest) = split_command(line);
+    let (keyword, rest) = split_command_into(line, &mut node.flags);
     let known = Keyword::of(keyword);
     node.keyword = Cow::Borrowed(keyword);
-    node.flags = flags;
     node.original = Cow::Borrowed(line);
     let mut trigger_may_carry_heredocs = false;
     match rest {
         Cow::Borrowed(rest) => {
-            let parsed = parse_args(known, rest, escape).map_err(arg_error)?;
-            node.args = parsed.args;
+            let parsed = parse_args(known, rest, escape, &mut node.args).map_err(arg_error)?;
             node.json = parsed.json;
             if let Some(sub_line) = parsed.sub_line {
                 let mut sub = Box::<Node<'b>>::default();
@@ -415,14 +413,15 @@ fn fill_node<'b>(
         }
         // The rest was repaired from broken UTF-8: parse the repaired copy.
         Cow::Owned(rest) => {
-            let parsed = parse_args(known, &rest, escape).map_err(arg_error)?;
+            let mut args = Args::new();
+            let parsed = parse_args(known, &rest, escape, &mut args).map_err(arg_error)?;
             node.json = parsed.json;
             if let Some(sub_line) = parsed.sub_line {
                 let mut sub = Node::default();
                 trigger_may_carry_heredocs = fill_node(&mut sub, sub_line, escape, depth + 1)?;
                 node.sub = Some(Box::new(sub.into_owned()));
             }
-            node.args = owned_texts(parsed.args);
+            node.args = owned_texts(args);
         }
     }
     Ok(match known {

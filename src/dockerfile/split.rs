@@ -46,13 +46,21 @@ pub fn byte_is_separator(b: u8) -> bool {
 
 /// Splits on runs of `[\t\v\f\r ]`, at most `limit` parts (0 = no limit).
 pub fn split_separators(s: &str, limit: usize) -> Args<'_> {
+    let mut parts = Args::new();
+    split_separators_into(s, limit, &mut parts);
+    parts
+}
+
+/// [`split_separators`] adding the parts to `parts`; `limit` counts only
+/// the parts added.
+pub fn split_separators_into<'a>(s: &'a str, limit: usize, parts: &mut Args<'a>) {
     // The separators are ASCII, so every cut falls on a character boundary.
     let bytes = s.as_bytes();
-    let mut parts = Args::new();
+    let first = parts.len();
     let mut start = 0;
     loop {
         let at = next_separator(bytes, start);
-        if at == bytes.len() || parts.len() + 1 == limit {
+        if at == bytes.len() || parts.len() - first + 1 == limit {
             break;
         }
         parts.push(Cow::Borrowed(&s[start..at]));
@@ -62,7 +70,6 @@ pub fn split_separators(s: &str, limit: usize) -> Args<'_> {
         }
     }
     parts.push(Cow::Borrowed(&s[start..]));
-    parts
 }
 
 /// Where the first separator at or after `from` is, else the length.
@@ -95,17 +102,24 @@ fn next_separator(bytes: &[u8], from: usize) -> usize {
 
 /// Keyword as written, flags, and the arguments text (trimmed).
 pub fn split_command(line: &str) -> (&str, Flags<'_>, Cow<'_, str>) {
+    let mut flags = Flags::new();
+    let (keyword, args) = split_command_into(line, &mut flags);
+    (keyword, flags, args)
+}
+
+/// [`split_command`] adding the flags to `flags`, which is how the parser
+/// fills a node where it lies.
+pub fn split_command_into<'a>(line: &'a str, flags: &mut Flags<'a>) -> (&'a str, Cow<'a, str>) {
     let trimmed = text::trim(line);
     match trimmed.bytes().position(byte_is_separator) {
-        None => (trimmed, Flags::new(), Cow::Borrowed("")),
+        None => (trimmed, Cow::Borrowed("")),
         Some(at) => {
             let rest = text::trim_start_bytes(&trimmed[at..], byte_is_separator);
-            let (args, flags) = extract_flags(rest);
-            let args = match args {
+            let args = match extract_flags(rest, flags) {
                 Cow::Borrowed(a) => Cow::Borrowed(text::trim(a)),
                 Cow::Owned(a) => Cow::Owned(a.trim().to_string()),
             };
-            (&trimmed[..at], flags, args)
+            (&trimmed[..at], args)
         }
     }
 }
@@ -146,8 +160,9 @@ impl FlagWord {
     }
 }
 
-/// Leading `--words` are flags; a bare `--` ends them and is dropped.
-fn extract_flags(line: &str) -> (Cow<'_, str>, Flags<'_>) {
+/// Leading `--words` are flags, added to `words`; a bare `--` ends them
+/// and is dropped. Gives the text after them.
+fn extract_flags<'a>(line: &'a str, words: &mut Flags<'a>) -> Cow<'a, str> {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,
@@ -155,7 +170,6 @@ fn extract_flags(line: &str) -> (Cow<'_, str>, Flags<'_>) {
         Quote,
     }
     let bytes = line.as_bytes();
-    let mut words = Flags::new();
     let mut phase = Phase::Spaces;
     let mut word = FlagWord::new(0);
     // Where the unbuilt slice of the word ends.
@@ -174,7 +188,7 @@ fn extract_flags(line: &str) -> (Cow<'_, str>, Flags<'_>) {
                 continue;
             }
             if ch != b'-' || bytes.get(pos + 1) != Some(&b'-') {
-                return (lossy_from(line, pos), words);
+                return lossy_from(line, pos);
             }
             phase = Phase::Word;
             word = FlagWord::new(pos);
@@ -204,7 +218,7 @@ fn extract_flags(line: &str) -> (Cow<'_, str>, Flags<'_>) {
                 phase = Phase::Spaces;
                 let text = std::mem::replace(&mut word, FlagWord::new(pos)).into_text(line, end);
                 if text == "--" {
-                    return (lossy_from(line, pos), words);
+                    return lossy_from(line, pos);
                 }
                 if blank_ok || !text.is_empty() {
                     words.push(text);
@@ -252,7 +266,7 @@ fn extract_flags(line: &str) -> (Cow<'_, str>, Flags<'_>) {
         word.push(bytes, pos, bytes[pos]);
         pos += 1;
     }
-    (Cow::Borrowed(""), words)
+    Cow::Borrowed("")
 }
 
 /// `line[pos..]`, even when `pos` falls inside a character.

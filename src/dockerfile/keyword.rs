@@ -59,6 +59,7 @@ impl Keyword {
 
     /// The instruction `word` names, in any case; `None` for a word that
     /// is no instruction.
+    #[inline]
     pub fn of(word: &str) -> Option<Keyword> {
         if let Some(keyword) = candidate(word.as_bytes())
             && letters_match(word.as_bytes(), keyword.as_str().as_bytes())
@@ -68,7 +69,12 @@ impl Keyword {
         if word.is_ascii() {
             return None;
         }
-        // Non-ASCII letters may lower-case to ASCII ones (the Kelvin sign is `k`).
+        Self::of_non_ascii(word)
+    }
+
+    /// Non-ASCII letters may lower-case to ASCII ones (the Kelvin sign is `k`).
+    #[cold]
+    fn of_non_ascii(word: &str) -> Option<Keyword> {
         let lower = word.to_lowercase();
         let at = KEYWORDS.iter().position(|k| *k == lower)?;
         ALL.get(at).copied()

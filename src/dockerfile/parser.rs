@@ -89,6 +89,8 @@ struct Parser<'a> {
     /// The non-empty pieces of the logical line being read (kept to reuse
     /// its allocation).
     parts: Vec<&'a str>,
+    /// A `<` was among the lines read since this was last cleared.
+    less_than: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -108,6 +110,7 @@ impl<'a> Parser<'a> {
             // Room for an instruction of many continuation lines, so that
             // the first such instruction does not regrow it several times.
             parts: Vec::with_capacity(32),
+            less_than: false,
         }
     }
 
@@ -115,7 +118,17 @@ impl<'a> Parser<'a> {
     #[inline(always)]
     fn line(&mut self) -> Option<PhysicalLine<'a>> {
         let rest = self.text.get(self.pos..).filter(|r| !r.is_empty())?;
-        let len = memchr::memchr(b'\n', rest.as_bytes()).map_or(rest.len(), |at| at + 1);
+        let bytes = rest.as_bytes();
+        // The search for the line end also notes a `<`, so that lines that
+        // cannot open a heredoc are not searched again for `<<`.
+        let len = match memchr::memchr2(b'\n', b'<', bytes) {
+            Some(at) if bytes[at] == b'\n' => at + 1,
+            Some(at) => {
+                self.less_than = true;
+                memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |end| at + end + 1)
+            }
+            None => bytes.len(),
+        };
         let line = PhysicalLine {
             content: trim_newline(&rest[..len]),
             start: self.pos,
@@ -187,7 +200,10 @@ impl<'a> Parser<'a> {
         let mut nodes = Vec::with_capacity(self.text.len() / 64 + 1);
         let mut comments: Texts<'a> = Texts::new();
         let mut warnings = Vec::new();
-        while let Some(first_line) = self.line() {
+        while let Some(first_line) = {
+            self.less_than = false;
+            self.line()
+        } {
             let mut raw = first_line.content;
             let mut start = first_line.start;
             if first_line.index == 0 && raw.starts_with('\u{feff}') {
@@ -230,7 +246,7 @@ impl<'a> Parser<'a> {
             let may_carry_heredocs = self.node_of_parts(node).map_err(|diag| {
                 diag.with_label(Label::primary(self.span_from(start), "in this instruction"))
             })?;
-            if may_carry_heredocs {
+            if may_carry_heredocs && self.less_than {
                 self.read_heredoc_bodies(node, start)?;
             }
             node.comments = std::mem::take(&mut comments);
@@ -440,6 +456,27 @@ mod tests {
     use std::borrow::Cow;
 
     use super::{in_parts, trim_continuation};
+
+    #[test]
+    fn heredocs_are_found_wherever_the_continued_line_has_them() {
+        for text in [
+            "FROM a\nRUN cat <<EOF\nhi\nEOF\n",
+            "FROM a\nRUN cat \\\n  <<EOF\nhi\nEOF\n",
+            // `<<` only once the lines are joined.
+            "FROM a\nRUN cat <\\\n<EOF\nhi\nEOF\n",
+        ] {
+            let file = super::parse(text).unwrap_or_default();
+            let docs = file
+                .nodes
+                .get(1)
+                .map(|n| n.heredocs.clone())
+                .unwrap_or_default();
+            assert_eq!(docs.len(), 1, "{text:?}");
+            assert_eq!(docs[0].content, "hi\n");
+        }
+        let file = super::parse("FROM a\nRUN echo '<' a < b\n").unwrap_or_default();
+        assert!(file.nodes.iter().all(|n| n.heredocs.is_empty()));
+    }
 
     #[test]
     fn text_within_one_part_of_a_joined_line_is_borrowed_from_the_source() {

@@ -270,6 +270,7 @@ fn extract_flags<'a>(line: &'a str, words: &mut Flags<'a>) -> Cow<'a, str> {
 }
 
 /// `line[pos..]`, even when `pos` falls inside a character.
+#[inline]
 fn lossy_from(line: &str, pos: usize) -> Cow<'_, str> {
     match line.get(pos..) {
         Some(s) => Cow::Borrowed(s),

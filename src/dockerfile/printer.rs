@@ -412,7 +412,7 @@ mod code_made {
             from: Some("build".into()),
             ..Copy::default()
         }));
-        let env = Instruction::new(Command::Env(vec![KeyValue {
+        let env = Instruction::new(Command::Env(smallvec::smallvec![KeyValue {
             key: "RUST_LOG".into(),
             value: "info".into(),
             legacy: false,

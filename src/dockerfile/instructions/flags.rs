@@ -87,11 +87,15 @@ impl<'a> FlagValues<'a> {
     }
 
     pub fn strings(&self, name: &str) -> Vec<Cow<'a, str>> {
+        self.each(name).cloned().collect()
+    }
+
+    /// The values given for `name`, in order, without collecting them.
+    pub fn each<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Cow<'a, str>> {
         self.values
             .iter()
-            .filter(|(n, _)| *n == name)
-            .map(|(_, v)| v.clone())
-            .collect()
+            .filter(move |(n, _)| *n == name)
+            .map(|(_, v)| v)
     }
 
     pub fn bool(&self, name: &str) -> bool {

@@ -17,6 +17,8 @@ pub use parse::{instruction_of, parse_instruction};
 
 use std::borrow::Cow;
 
+use smallvec::SmallVec;
+
 use super::syntax::{Heredoc, Node, Texts};
 use crate::located::Span;
 
@@ -94,12 +96,13 @@ pub enum Command<'a> {
     Shell(Vec<Cow<'a, str>>),
     Copy(Copy<'a>),
     Add(Add<'a>),
-    Env(Vec<KeyValue<'a>>),
-    Label(Vec<KeyValue<'a>>),
-    Arg(Vec<ArgDecl<'a>>),
+    /// Pairs, and names with defaults, keep the usual one inline.
+    Env(SmallVec<[KeyValue<'a>; 1]>),
+    Label(SmallVec<[KeyValue<'a>; 1]>),
+    Arg(SmallVec<[ArgDecl<'a>; 1]>),
     Workdir(Cow<'a, str>),
     User(Cow<'a, str>),
-    Expose(Vec<Cow<'a, str>>),
+    Expose(Texts<'a>),
     Volume(Volume<'a>),
     Healthcheck(Healthcheck<'a>),
     StopSignal(Cow<'a, str>),
@@ -315,7 +318,7 @@ impl ArgDecl<'_> {
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Volume<'a> {
-    pub paths: Vec<Cow<'a, str>>,
+    pub paths: Texts<'a>,
     pub json: bool,
 }
 

@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use smallvec::SmallVec;
+
 use super::flags::{FlagError, FlagKind, FlagSpec, FlagValues, check_flags};
 use super::mount::{Mount, parse_mount};
 use super::{
@@ -245,16 +247,15 @@ fn parse_command<'a>(
         }
         Keyword::Run => {
             let f = req.check(RUN_FLAGS)?;
-            let values = f.strings("mount");
-            let mut mounts = Vec::with_capacity(values.len());
-            for value in values {
-                let mount = match &value {
+            let mut mounts = Vec::with_capacity(f.each("mount").count());
+            for value in f.each("mount") {
+                let mount = match value {
                     Cow::Borrowed(v) => parse_mount(v),
                     Cow::Owned(v) => parse_mount(v).map(Mount::into_owned),
                 };
                 let mount = mount.map_err(|e| {
                     Diagnostic::error(e.code, e.message)
-                        .with_label(Label::primary(req.span_of(&value), "this mount"))
+                        .with_label(Label::primary(req.span_of(value), "this mount"))
                         .with_help("name the stage with `FROM … AS name` and mount from that name")
                 })?;
                 mounts.push(mount);
@@ -281,7 +282,7 @@ fn parse_command<'a>(
                 return Err(req.at_least_one());
             }
             req.check(&[])?;
-            Ok(Command::Expose(args.into_vec()))
+            Ok(Command::Expose(into_texts(args)))
         }
         Keyword::User => {
             let [one] = args.as_slice() else {
@@ -302,7 +303,7 @@ fn parse_command<'a>(
                 ));
             }
             Ok(Command::Volume(Volume {
-                paths: args.into_vec(),
+                paths: into_texts(args),
                 json: node.json,
             }))
         }
@@ -317,7 +318,7 @@ fn parse_command<'a>(
             if args.is_empty() {
                 return Err(req.at_least_one());
             }
-            let mut decls = Vec::with_capacity(args.len());
+            let mut decls = SmallVec::with_capacity(args.len());
             for arg in &args {
                 let decl = match arg.split_once('=') {
                     Some(("", _)) => {
@@ -391,11 +392,11 @@ fn no_destination(req: &Req) -> Diagnostic {
 fn key_values<'a>(
     req: &Req<'_, 'a>,
     args: &[Cow<'a, str>],
-) -> Result<Vec<KeyValue<'a>>, Diagnostic> {
+) -> Result<SmallVec<[KeyValue<'a>; 1]>, Diagnostic> {
     if args.is_empty() {
         return Err(req.at_least_one());
     }
-    let mut pairs = Vec::with_capacity(args.len() / 3);
+    let mut pairs = SmallVec::with_capacity(args.len() / 3);
     for triple in args.chunks(3) {
         let [key, value, sep] = triple else {
             return Err(req.error(

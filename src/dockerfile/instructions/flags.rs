@@ -8,6 +8,12 @@ use smallvec::SmallVec;
 use crate::diagnostics::did_you_mean;
 use crate::dockerfile::syntax::piece;
 
+/// Where the ASCII byte `b` first is in `text`. Flags and mount fields are
+/// short, and a plain loop over them is cheaper than a character search.
+pub fn byte_at(text: &str, b: u8) -> Option<usize> {
+    text.bytes().position(|c| c == b)
+}
+
 /// An instruction's flags: mostly none or one, so one is kept inline.
 pub type FlagList<'a> = SmallVec<[Flag<'a>; 1]>;
 
@@ -37,7 +43,7 @@ impl<'a> Flag<'a> {
     /// slice of the file gives slices of it.
     pub fn from_text(text: &Cow<'a, str>) -> Self {
         let body_at = if text.starts_with("--") { 2 } else { 0 };
-        match text[body_at..].find('=') {
+        match byte_at(&text[body_at..], b'=') {
             Some(at) => Self {
                 name: piece(text, body_at..body_at + at),
                 value: Some(piece(text, body_at + at + 1..text.len())),

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use smallvec::SmallVec;
 
 use super::super::codes;
+use super::flags::byte_at;
 use crate::dockerfile::syntax::piece;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -233,7 +234,7 @@ pub fn parse_mount(value: &str) -> Result<Mount<'_>, MountError> {
     for field in fields {
         // Key and value are pieces of the field: slices of the flag unless
         // the field was quoted.
-        let (key, value) = match field.find('=') {
+        let (key, value) = match byte_at(&field, b'=') {
             Some(at) => (
                 lower_text(piece(&field, 0..at)),
                 Some(piece(&field, at + 1..field.len())),

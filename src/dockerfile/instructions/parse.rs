@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use smallvec::SmallVec;
 
-use super::flags::{FlagError, FlagKind, FlagSpec, FlagValues, check_flags};
+use super::flags::{FlagError, FlagKind, FlagSpec, FlagValues, byte_at, check_flags};
 use super::mount::{Mount, parse_mount};
 use super::{
     Add, ArgDecl, Command, CommandLine, Copy, Flag, FlagList, From, Healthcheck, HealthcheckCmd,
@@ -320,7 +320,7 @@ fn parse_command<'a>(
             }
             let mut decls = SmallVec::with_capacity(args.len());
             for arg in &args {
-                let decl = match arg.split_once('=') {
+                let decl = match byte_at(arg, b'=').map(|at| (&arg[..at], &arg[at + 1..])) {
                     Some(("", _)) => {
                         return Err(
                             req.error(codes::INVALID_ARGUMENTS, "ARG names can not be blank")
@@ -452,11 +452,46 @@ fn command_line<'a>(node: &Node<'a>, args: Args<'a>, heredocs: Vec<Heredoc>) -> 
 }
 
 /// BuildKit's `^[a-z][a-z0-9-_.]*$` for stage names, after lower-casing
-/// (done character by character rather than into a new string).
+/// (done character by character rather than into a new string; byte by
+/// byte for ASCII names, which are nearly all of them).
 fn is_valid_stage_name_in_any_case(name: &str) -> bool {
+    if !name.is_ascii() {
+        return is_valid_stage_name_by_chars(name);
+    }
+    let valid = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b);
+    let mut bytes = name.bytes().map(|b| b.to_ascii_lowercase());
+    bytes.next().is_some_and(|b| b.is_ascii_lowercase()) && bytes.all(valid)
+}
+
+fn is_valid_stage_name_by_chars(name: &str) -> bool {
     let mut chars = name.chars().flat_map(char::to_lowercase);
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+}
+
+#[cfg(test)]
+mod stage_names {
+    use super::{is_valid_stage_name_by_chars, is_valid_stage_name_in_any_case};
+
+    #[test]
+    fn ascii_names_are_checked_as_characters_would_be() {
+        let ascii: Vec<char> = (0u8..128).map(char::from).collect();
+        for first in &ascii {
+            for second in ['a', 'Z', '0', '-', '_', '.', '/', ' ', *first] {
+                let name = format!("{first}{second}");
+                assert_eq!(
+                    is_valid_stage_name_in_any_case(&name),
+                    is_valid_stage_name_by_chars(&name),
+                    "{name:?}"
+                );
+            }
+        }
+        assert!(is_valid_stage_name_in_any_case("Build-2.x_y"));
+        assert!(!is_valid_stage_name_in_any_case("2build"));
+        assert!(!is_valid_stage_name_in_any_case(""));
+        // The Kelvin sign lower-cases to `k`.
+        assert!(is_valid_stage_name_in_any_case("\u{212a}ernel"));
+    }
 }
 
 fn parse_from<'a>(req: &Req<'_, 'a>, args: &[Cow<'a, str>]) -> Result<Command<'a>, Diagnostic> {

@@ -469,31 +469,6 @@ fn is_valid_stage_name_by_chars(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
 }
 
-#[cfg(test)]
-mod stage_names {
-    use super::{is_valid_stage_name_by_chars, is_valid_stage_name_in_any_case};
-
-    #[test]
-    fn ascii_names_are_checked_as_characters_would_be() {
-        let ascii: Vec<char> = (0u8..128).map(char::from).collect();
-        for first in &ascii {
-            for second in ['a', 'Z', '0', '-', '_', '.', '/', ' ', *first] {
-                let name = format!("{first}{second}");
-                assert_eq!(
-                    is_valid_stage_name_in_any_case(&name),
-                    is_valid_stage_name_by_chars(&name),
-                    "{name:?}"
-                );
-            }
-        }
-        assert!(is_valid_stage_name_in_any_case("Build-2.x_y"));
-        assert!(!is_valid_stage_name_in_any_case("2build"));
-        assert!(!is_valid_stage_name_in_any_case(""));
-        // The Kelvin sign lower-cases to `k`.
-        assert!(is_valid_stage_name_in_any_case("\u{212a}ernel"));
-    }
-}
-
 fn parse_from<'a>(req: &Req<'_, 'a>, args: &[Cow<'a, str>]) -> Result<Command<'a>, Diagnostic> {
     let alias = match args {
         [_, as_keyword, name] if as_keyword.eq_ignore_ascii_case("as") => {
@@ -685,4 +660,29 @@ fn is_go_duration(s: &str) -> bool {
         }
     }
     true
+}
+
+#[cfg(test)]
+mod stage_names {
+    use super::{is_valid_stage_name_by_chars, is_valid_stage_name_in_any_case};
+
+    #[test]
+    fn ascii_names_are_checked_as_characters_would_be() {
+        let ascii: Vec<char> = (0u8..128).map(char::from).collect();
+        for first in &ascii {
+            for second in ['a', 'Z', '0', '-', '_', '.', '/', ' ', *first] {
+                let name = format!("{first}{second}");
+                assert_eq!(
+                    is_valid_stage_name_in_any_case(&name),
+                    is_valid_stage_name_by_chars(&name),
+                    "{name:?}"
+                );
+            }
+        }
+        assert!(is_valid_stage_name_in_any_case("Build-2.x_y"));
+        assert!(!is_valid_stage_name_in_any_case("2build"));
+        assert!(!is_valid_stage_name_in_any_case(""));
+        // The Kelvin sign lower-cases to `k`.
+        assert!(is_valid_stage_name_in_any_case("\u{212a}ernel"));
+    }
 }

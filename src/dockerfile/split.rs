@@ -111,7 +111,8 @@ pub fn split_command(line: &str) -> (&str, Flags<'_>, Cow<'_, str>) {
 /// fills a node where it lies.
 pub fn split_command_into<'a>(line: &'a str, flags: &mut Flags<'a>) -> (&'a str, Cow<'a, str>) {
     let trimmed = text::trim(line);
-    match trimmed.bytes().position(byte_is_separator) {
+    // The keyword ends at the first separator, found a word at a time.
+    match Some(next_separator(trimmed.as_bytes(), 0)).filter(|&at| at < trimmed.len()) {
         None => (trimmed, Cow::Borrowed("")),
         Some(at) => {
             let rest = text::trim_start_bytes(&trimmed[at..], byte_is_separator);

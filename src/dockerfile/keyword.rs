@@ -1,7 +1,8 @@
 //! Instruction keywords: which of BuildKit's instructions a line starts
 //! with, matched without case as BuildKit does. Every line is matched, so
-//! the match is told by length and first letter and then compared a few
-//! bytes at a time, without lower-casing a copy.
+//! the one keyword a word can be is looked up by a hash of its length and
+//! first two letters, then compared a few bytes at a time, without
+//! lower-casing a copy.
 
 use std::borrow::Cow;
 
@@ -118,31 +119,31 @@ pub fn lower_keyword(word: &str) -> Cow<'static, str> {
     }
 }
 
-/// The only keyword `bytes` can be, told by its length and first letters.
+/// The only keyword `bytes` can be: the one with the same [`hash`], if any.
 fn candidate(bytes: &[u8]) -> Option<Keyword> {
-    let letter = |i: usize| bytes.get(i).map_or(0, |b| b | 0x20);
-    Some(match (bytes.len(), letter(0)) {
-        (3, b'a') if letter(1) == b'd' => Keyword::Add,
-        (3, b'a') => Keyword::Arg,
-        (3, b'c') => Keyword::Cmd,
-        (3, b'e') => Keyword::Env,
-        (3, b'r') => Keyword::Run,
-        (4, b'c') => Keyword::Copy,
-        (4, b'f') => Keyword::From,
-        (4, b'u') => Keyword::User,
-        (5, b'l') => Keyword::Label,
-        (5, b's') => Keyword::Shell,
-        (6, b'e') => Keyword::Expose,
-        (6, b'v') => Keyword::Volume,
-        (7, b'o') => Keyword::Onbuild,
-        (7, b'w') => Keyword::Workdir,
-        (10, b'e') => Keyword::Entrypoint,
-        (10, b'm') => Keyword::Maintainer,
-        (10, b's') => Keyword::Stopsignal,
-        (11, b'h') => Keyword::Healthcheck,
-        _ => return None,
-    })
+    let letter = |i: usize| bytes.get(i).copied().unwrap_or(0);
+    BY_HASH[hash(letter(0), letter(1), bytes.len())]
 }
+
+/// A hash of a word's length and first two letters, in either case, under
+/// which no two keywords fall together (building [`BY_HASH`] checks it).
+const fn hash(first: u8, second: u8, len: usize) -> usize {
+    ((first | 0x20) ^ (second | 0x20) ^ ((len as u8) << 3)) as usize & 63
+}
+
+/// Each keyword at its [`hash`].
+static BY_HASH: [Option<Keyword>; 64] = {
+    let mut table = [None; 64];
+    let mut i = 0;
+    while i < ALL.len() {
+        let k = KEYWORDS[i].as_bytes();
+        let at = hash(k[0], k[1], k.len());
+        assert!(table[at].is_none(), "two keywords share a hash");
+        table[at] = Some(ALL[i]);
+        i += 1;
+    }
+    table
+};
 
 /// Whether `word` spells `keyword` (lower-case letters, 3 to 16 of them)
 /// in any case. A byte is a given lower-case letter in either case exactly
@@ -191,10 +192,17 @@ mod tests {
 
     #[test]
     fn every_keyword_is_its_own_candidate() {
-        // The match spells the keywords again: it names no word that is not one.
+        for k in KEYWORDS {
+            assert_eq!(candidate(k.as_bytes()).map(Keyword::as_str), Some(*k));
+            assert_eq!(
+                candidate(k.to_uppercase().as_bytes()).map(Keyword::as_str),
+                Some(*k)
+            );
+        }
+        // Any other word is no keyword, whatever its hash finds.
         for len in 0..13 {
             for first in b'a'..=b'z' {
-                for second in [b'd', b'r', b'x'] {
+                for second in [b'd', b'r', b'x', b'N'] {
                     let mut word = vec![b'x'; len];
                     if let Some(b) = word.get_mut(0) {
                         *b = first;
@@ -202,15 +210,11 @@ mod tests {
                     if let Some(b) = word.get_mut(1) {
                         *b = second;
                     }
-                    if let Some(found) = candidate(&word) {
-                        assert_eq!(found.as_str().len(), len);
-                        assert_eq!(found.as_str().as_bytes()[0], first);
-                    }
+                    let word = String::from_utf8(word).unwrap_or_default();
+                    let known = KEYWORDS.iter().position(|k| k.eq_ignore_ascii_case(&word));
+                    assert_eq!(Keyword::of(&word), known.map(|at| ALL[at]), "{word}");
                 }
             }
-        }
-        for k in KEYWORDS {
-            assert_eq!(candidate(k.as_bytes()).map(Keyword::as_str), Some(*k));
         }
     }
 

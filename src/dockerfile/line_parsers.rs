@@ -198,6 +198,7 @@ fn char_at(text: &str, at: usize) -> Option<(char, usize)> {
 }
 
 /// ENV and LABEL: `k=v …` or the legacy `k v`; key, value, separator triples.
+#[inline(never)]
 fn name_val<'a>(
     rest: &'a str,
     key: &str,
@@ -254,6 +255,14 @@ fn parse_json<'a>(rest: &'a str, args: &mut Args<'a>) -> Result<(), JsonError> {
         return Ok(());
     }
     args.truncate(before);
+    json_by_reader(rest, args)
+}
+
+/// [`parse_json`] for what the slicing reader leaves: the JSON reader
+/// decides. Rare, so kept out of the parser's common path.
+#[cold]
+#[inline(never)]
+fn json_by_reader<'a>(rest: &'a str, args: &mut Args<'a>) -> Result<(), JsonError> {
     let values: Vec<serde_json::Value> =
         serde_json::from_str(rest).map_err(|_| JsonError::Invalid)?;
     let strings: Result<Args<'a>, JsonError> = values
@@ -351,6 +360,7 @@ fn maybe_json_to_list<'a>(rest: &'a str, args: &mut Args<'a>) -> ParseResult<'a>
 /// HEALTHCHECK: a type word (`CMD`, `NONE`), then a command like CMD's.
 /// BuildKit splits it at bytes it reads as Latin-1 blanks, which may fall
 /// inside a UTF-8 character; such pieces are repaired as Go would print them.
+#[inline(never)]
 fn health_config<'a>(rest: &'a str, args: &mut Args<'a>) -> ParseResult<'a> {
     let bytes = rest.as_bytes();
     let sep = bytes

@@ -416,35 +416,61 @@ fn fill_node<'b>(
     let known = Keyword::of(keyword);
     node.keyword = Cow::Borrowed(keyword);
     node.original = Cow::Borrowed(line);
-    let mut trigger_may_carry_heredocs = false;
-    match rest {
+    let trigger_may_carry_heredocs = match rest {
         Cow::Borrowed(rest) => {
             let parsed = parse_args(known, rest, escape, &mut node.args).map_err(arg_error)?;
             node.json = parsed.json;
-            if let Some(sub_line) = parsed.sub_line {
-                let mut sub = Box::<Node<'b>>::default();
-                trigger_may_carry_heredocs = fill_node(&mut sub, sub_line, escape, depth + 1)?;
-                node.sub = Some(sub);
+            match parsed.sub_line {
+                Some(sub_line) => fill_trigger(node, sub_line, escape, depth)?,
+                None => false,
             }
         }
-        // The rest was repaired from broken UTF-8: parse the repaired copy.
-        Cow::Owned(rest) => {
-            let mut args = Args::new();
-            let parsed = parse_args(known, &rest, escape, &mut args).map_err(arg_error)?;
-            node.json = parsed.json;
-            if let Some(sub_line) = parsed.sub_line {
-                let mut sub = Node::default();
-                trigger_may_carry_heredocs = fill_node(&mut sub, sub_line, escape, depth + 1)?;
-                node.sub = Some(Box::new(sub.into_owned()));
-            }
-            node.args = owned_texts(args);
-        }
-    }
+        Cow::Owned(rest) => fill_from_repaired(node, known, &rest, escape, depth)?,
+    };
     Ok(match known {
         Some(Keyword::Onbuild) => trigger_may_carry_heredocs,
         Some(keyword) => keyword.takes_heredocs() && !node.json,
         None => false,
     })
+}
+
+/// The ONBUILD trigger `sub_line` as `node`'s nested node; `true` when
+/// heredoc bodies may follow it. Rare, so kept out of the common path.
+#[inline(never)]
+fn fill_trigger<'b>(
+    node: &mut Node<'b>,
+    sub_line: &'b str,
+    escape: char,
+    depth: usize,
+) -> Result<bool, Diagnostic> {
+    let mut sub = Box::<Node<'b>>::default();
+    let may_carry_heredocs = fill_node(&mut sub, sub_line, escape, depth + 1)?;
+    node.sub = Some(sub);
+    Ok(may_carry_heredocs)
+}
+
+/// The arguments when the text after the flags was repaired from broken
+/// UTF-8: they are read from the repaired copy, and owned.
+#[cold]
+#[inline(never)]
+fn fill_from_repaired(
+    node: &mut Node<'_>,
+    known: Option<Keyword>,
+    rest: &str,
+    escape: char,
+    depth: usize,
+) -> Result<bool, Diagnostic> {
+    let mut args = Args::new();
+    let parsed = parse_args(known, rest, escape, &mut args).map_err(arg_error)?;
+    node.json = parsed.json;
+    let mut may_carry_heredocs = false;
+    if let Some(sub_line) = parsed.sub_line {
+        let mut sub = Node::default();
+        may_carry_heredocs = fill_node(&mut sub, sub_line, escape, depth + 1)?;
+        node.sub = Some(Box::new(sub.into_owned()));
+    }
+    node.args = owned_texts(args);
+    Ok(may_carry_heredocs)
 }
 
 fn arg_error(e: super::line_parsers::ArgError) -> Diagnostic {

@@ -163,7 +163,20 @@ impl FlagWord {
 
 /// Leading `--words` are flags, added to `words`; a bare `--` ends them
 /// and is dropped. Gives the text after them.
+#[inline]
 fn extract_flags<'a>(line: &'a str, words: &mut Flags<'a>) -> Cow<'a, str> {
+    // Most lines have no flags: they are told at once, and the scanner
+    // below stays out of line.
+    let bytes = line.as_bytes();
+    match bytes.first() {
+        None => Cow::Borrowed(line),
+        Some(&b) if b != b'-' && !byte_is_space(b) => Cow::Borrowed(line),
+        Some(_) => read_flags(line, words),
+    }
+}
+
+#[inline(never)]
+fn read_flags<'a>(line: &'a str, words: &mut Flags<'a>) -> Cow<'a, str> {
     #[derive(PartialEq)]
     enum Phase {
         Spaces,

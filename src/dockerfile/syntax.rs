@@ -118,6 +118,7 @@ pub fn into_texts(mut args: Args<'_>) -> Texts<'_> {
 }
 
 /// `text[range]`, still borrowed from the source when `text` is.
+#[inline]
 pub fn piece<'a>(text: &Cow<'a, str>, range: std::ops::Range<usize>) -> Cow<'a, str> {
     match text {
         Cow::Borrowed(t) => Cow::Borrowed(&t[range]),

@@ -112,17 +112,16 @@ pub fn split_command(line: &str) -> (&str, Flags<'_>, Cow<'_, str>) {
 pub fn split_command_into<'a>(line: &'a str, flags: &mut Flags<'a>) -> (&'a str, Cow<'a, str>) {
     let trimmed = text::trim(line);
     // The keyword ends at the first separator, found a word at a time.
-    match Some(next_separator(trimmed.as_bytes(), 0)).filter(|&at| at < trimmed.len()) {
-        None => (trimmed, Cow::Borrowed("")),
-        Some(at) => {
-            let rest = text::trim_start_bytes(&trimmed[at..], byte_is_separator);
-            let args = match extract_flags(rest, flags) {
-                Cow::Borrowed(a) => Cow::Borrowed(text::trim(a)),
-                Cow::Owned(a) => Cow::Owned(a.trim().to_string()),
-            };
-            (&trimmed[..at], args)
-        }
+    let at = next_separator(trimmed.as_bytes(), 0);
+    if at == trimmed.len() {
+        return (trimmed, Cow::Borrowed(""));
     }
+    let rest = text::trim_start_bytes(&trimmed[at..], byte_is_separator);
+    let args = match extract_flags(rest, flags) {
+        Cow::Borrowed(a) => Cow::Borrowed(text::trim(a)),
+        Cow::Owned(a) => Cow::Owned(a.trim().to_string()),
+    };
+    (&trimmed[..at], args)
 }
 
 /// One flag word being read. It stays a slice of the line until a quote,

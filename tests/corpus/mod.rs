@@ -357,10 +357,16 @@ pub fn stages_mismatch(text: &str, json: &serde_json::Value) -> Option<String> {
 /// borrows for no longer than the printed text it is compared with.
 pub fn round_trip_mismatch(text: &str) -> Option<String> {
     use stages::dockerfile;
-    let printed = dockerfile::print(&dockerfile::read(text).ok()?);
-    // Read again after `printed`, so as to be dropped before it.
+    // Declared first so as to be dropped last: the program read from
+    // `text` is compared with one read from it.
+    #[allow(
+        clippy::needless_late_init,
+        reason = "the late start sets the drop order the borrows need"
+    )]
+    let printed: String;
     let original = dockerfile::parse(text).ok()?;
     let program = &dockerfile::parse_program(&original, text).ok()?;
+    printed = dockerfile::print(program);
     let reparsed = match dockerfile::parse(&printed) {
         Ok(f) => f,
         Err(d) => return Some(format!("printed text rejected: {}\n{printed}", d.message)),

@@ -156,11 +156,20 @@ pub(super) fn extract_failure(
             format!("the archive of artifact `{}` was refused", artifact.name),
         ));
     }
-    if matches!(error, ExtractError::Refused { .. }) {
-        diagnostic = diagnostic.with_help(
-            "the stage produced an entry that would land outside the output directory; \
-             nothing was written there",
-        );
+    match error {
+        ExtractError::Refused { .. } => {
+            diagnostic = diagnostic.with_help(
+                "the stage produced an entry that would land outside the output directory; \
+                 nothing was written there",
+            );
+        }
+        ExtractError::Redirected { .. } => {
+            diagnostic = diagnostic.with_help(
+                "remove that link from the output directory, or export to another one; \
+                 nothing was written there",
+            );
+        }
+        _ => {}
     }
     BuildFailure::Reported(vec![diagnostic])
 }

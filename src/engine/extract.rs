@@ -8,6 +8,13 @@
 //! - absolute paths, `..` components, symlinks or hard links that lead
 //!   outside, writing through a symlink, and device files are refused.
 //!
+//! A symlink's target is followed through the links it meets, as the
+//! kernel would once the files are in place (`links`): in the staging
+//! directory for the names it holds, in the output directory for the
+//! others. Each link is checked when written, and every link again, in
+//! both directories, before anything is renamed into place, so a link
+//! written later cannot re-aim one written earlier.
+//!
 //! Permission bits are kept (without setuid, setgid and sticky bits);
 //! ownership is not. Imports nothing from the rest of the crate.
 
@@ -17,11 +24,17 @@ use std::path::{Component, Path, PathBuf};
 
 use tar::EntryType;
 
+mod links;
+
 /// An artifact tar that cannot be extracted safely, or an I/O failure.
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     #[error("the archive entry `{entry}` is refused: {reason}")]
     Refused { entry: String, reason: &'static str },
+    #[error(
+        "the link `{link}` already in the output directory would lead outside it once the new entries are in place"
+    )]
+    Redirected { link: String },
     #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,
@@ -120,17 +133,7 @@ impl Staging {
                         .map_err(|source| ExtractError::Archive { source })?
                         .ok_or_else(|| refuse("a symlink without a target"))?
                         .into_owned();
-                    if link.is_absolute() {
-                        return Err(refuse(
-                            "its symlink target is an absolute path outside the output directory",
-                        ));
-                    }
-                    let parent = relative.parent().unwrap_or(Path::new(""));
-                    if escapes(&parent.join(&link)) {
-                        return Err(refuse(
-                            "its symlink target leads outside the output directory",
-                        ));
-                    }
+                    links::check_link(&self.view(), &relative, &link).map_err(refuse)?;
                     remove_existing_file(&target)?;
                     make_symlink(&link, &target)?;
                 }
@@ -170,12 +173,21 @@ impl Staging {
         self.commit_with(|from, to| fs::rename(from, to))
     }
 
+    /// The output directory as it will be once the staged entries are in place.
+    fn view(&self) -> links::View<'_> {
+        links::View {
+            staging: Some(self.dir.path()),
+            output: &self.output,
+        }
+    }
+
     /// `commit` with the rename given, so a failing one can be tested.
     fn commit_with(
         self,
         mut rename: impl FnMut(&Path, &Path) -> io::Result<()>,
     ) -> Result<Vec<PathBuf>, ExtractError> {
         let output = &self.output;
+        links::check_all(&self.view())?;
         fs::create_dir_all(output).map_err(|source| write_error(output, source))?;
         let trash = tempfile::Builder::new()
             .prefix(".stages-replaced-")
@@ -250,23 +262,6 @@ fn safe_relative(path: &Path) -> Result<PathBuf, &'static str> {
         }
     }
     Ok(clean)
-}
-
-/// Whether a relative path climbs above its starting directory.
-fn escapes(path: &Path) -> bool {
-    let mut depth: usize = 0;
-    for component in path.components() {
-        match component {
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-            Component::ParentDir => match depth.checked_sub(1) {
-                Some(d) => depth = d,
-                None => return true,
-            },
-            Component::RootDir | Component::Prefix(_) => return true,
-        }
-    }
-    false
 }
 
 /// Creates the entry's parent directories, refusing any that is a symlink.
@@ -454,6 +449,184 @@ mod tests {
             &[Item::Symlink("f", "g"), Item::File("f", "x")],
             "through a symlink",
         );
+    }
+
+    fn refused_entry(items: &[Item]) -> String {
+        let (dir, result) = unpack(items);
+        assert!(!dir.path().join("dist").exists());
+        match result {
+            Err(ExtractError::Refused { entry, .. }) => entry,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn stacked_dot_links_before_parent_steps_are_refused() {
+        let items = [
+            Item::Dir("out/"),
+            Item::Symlink("out/c", "."),
+            Item::Symlink("out/e", "c/c/c/c/../../../../etc/passwd"),
+        ];
+        assert_refused(&items, "outside");
+        assert_eq!(refused_entry(&items), "out/e");
+    }
+
+    #[test]
+    fn a_chain_of_links_is_followed_to_its_end() {
+        // `d/up` alone stays inside; `e` through it climbs out.
+        assert_refused(
+            &[
+                Item::Dir("d/"),
+                Item::Symlink("d/up", ".."),
+                Item::Symlink("e", "d/up/../escaped"),
+            ],
+            "outside",
+        );
+        assert_refused(
+            &[
+                Item::Dir("a/b/"),
+                Item::Symlink("a/b/top", "../.."),
+                Item::Symlink("to-top", "a/b/top"),
+                Item::Symlink("e", "to-top/../escaped"),
+            ],
+            "outside",
+        );
+    }
+
+    #[test]
+    fn a_link_re_aimed_by_a_later_entry_is_refused() {
+        // When `e` is written, `x` does not exist and `x/x/../..` is the
+        // output directory itself; the later `x -> .` makes it its parent.
+        let items = [
+            Item::Symlink("e", "x/x/../../escaped"),
+            Item::Symlink("x", "."),
+        ];
+        assert_refused(&items, "outside");
+        assert_eq!(refused_entry(&items), "e");
+        // The same when `x` was a file that a link replaces.
+        assert_refused(
+            &[
+                Item::File("x", "plain"),
+                Item::Symlink("e", "x/x/../../escaped"),
+                Item::Symlink("x", "."),
+            ],
+            "outside",
+        );
+    }
+
+    #[test]
+    fn absolute_targets_are_refused_even_when_they_point_inside() {
+        assert_refused(&[Item::Symlink("link", "/")], "absolute");
+        assert_refused(&[Item::Symlink("a/link", "/a")], "absolute");
+    }
+
+    #[test]
+    fn hard_links_to_links_are_refused() {
+        assert_refused(
+            &[
+                Item::File("f", "x"),
+                Item::Symlink("s", "f"),
+                Item::Hardlink("h", "s"),
+            ],
+            "not a regular file",
+        );
+        assert_refused(
+            &[
+                Item::Dir("d/"),
+                Item::File("d/f", "x"),
+                Item::Symlink("l", "d"),
+                Item::Hardlink("h", "l/f"),
+            ],
+            "through a symlink",
+        );
+    }
+
+    #[test]
+    fn a_link_is_never_replaced_by_a_directory_nor_a_directory_by_a_link() {
+        assert_refused(
+            &[Item::Symlink("c", "."), Item::Dir("c/")],
+            "through a symlink",
+        );
+        assert_refused(
+            &[
+                Item::Symlink("c", "."),
+                Item::Dir("c/c/"),
+                Item::File("c/c/f", "x"),
+            ],
+            "through a symlink",
+        );
+        assert_refused(
+            &[Item::Dir("c/"), Item::Symlink("c", ".")],
+            "replace a directory",
+        );
+    }
+
+    #[test]
+    fn loops_of_links_are_refused() {
+        assert_refused(&[Item::Symlink("a", "b"), Item::Symlink("b", "a")], "loop");
+        assert_refused(&[Item::Symlink("self", "self/x")], "loop");
+    }
+
+    #[test]
+    fn links_that_stay_inside_through_other_links_are_kept() {
+        let (dir, result) = unpack(&[
+            Item::Dir("out/d/"),
+            Item::File("out/d/f", "data"),
+            Item::Symlink("out/c", "."),
+            Item::Symlink("out/l", "d"),
+            Item::Symlink("out/m", "l/f"),
+            Item::Symlink("out/n", "c/c/l/../d/f"),
+            Item::Symlink("out/up", ".."),
+            Item::Symlink("out/dangling", "not-there"),
+        ]);
+        result.unwrap();
+        let out = dir.path().join("dist/out");
+        assert_eq!(fs::read_to_string(out.join("m")).unwrap(), "data");
+        assert_eq!(fs::read_to_string(out.join("n")).unwrap(), "data");
+        assert!(fs::symlink_metadata(out.join("dangling")).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_already_in_the_output_directory_are_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("dist");
+        fs::create_dir_all(&output).unwrap();
+        std::os::unix::fs::symlink(".", output.join("x")).unwrap();
+        std::os::unix::fs::symlink("/etc", output.join("abs")).unwrap();
+        for (name, target) in [("e", "x/x/../../escaped"), ("p", "abs/passwd")] {
+            let staging = Staging::beside(&output).unwrap();
+            let tar = raw_tar(&[Item::Symlink(name, target)]);
+            match staging.unpack(&tar[..]) {
+                Err(ExtractError::Refused { entry, reason }) => {
+                    assert_eq!(entry, name);
+                    assert!(reason.contains("outside"), "{reason}");
+                }
+                other => panic!("expected a refusal of {name}, got {other:?}"),
+            }
+            assert!(fs::symlink_metadata(output.join(name)).is_err());
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_export_that_would_re_aim_a_link_already_in_place_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("dist");
+        fs::create_dir_all(output.join("app/app")).unwrap();
+        std::os::unix::fs::symlink("app/app/../../escaped", output.join("old")).unwrap();
+        let staging = Staging::beside(&output).unwrap();
+        // `app -> .` is inside by itself, but makes `old` climb out.
+        staging
+            .unpack(&raw_tar(&[Item::Symlink("app", ".")])[..])
+            .unwrap();
+        match staging.commit() {
+            Err(ExtractError::Redirected { link }) => assert_eq!(link, "old"),
+            other => panic!("expected the existing link to be named, got {other:?}"),
+        }
+        assert!(output.join("app/app").is_dir(), "the output is untouched");
+        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "staging must be gone: {left:?}");
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub const INVALID_STAGE_NAME: &str = "stages::check::invalid-stage-name";
 pub const RELATIVE_ARTIFACT_PATH: &str = "stages::check::relative-artifact-path";
 /// A context source that is absolute or climbs out with `..`.
 pub const SOURCE_OUTSIDE_CONTEXT: &str = "stages::check::source-outside-context";
+/// An artifact target's `output` outside the project directory.
+pub const OUTPUT_OUTSIDE_PROJECT: &str = "stages::check::output-outside-project";
 /// An `expose` entry Docker rejects.
 pub const INVALID_PORT: &str = "stages::check::invalid-port";
 /// A health-check duration without units or with a bad one.
@@ -93,6 +95,7 @@ pub const ALL: &[&str] = &[
     INVALID_STAGE_NAME,
     RELATIVE_ARTIFACT_PATH,
     SOURCE_OUTSIDE_CONTEXT,
+    OUTPUT_OUTSIDE_PROJECT,
     INVALID_PORT,
     INVALID_DURATION,
     UNDECLARED_VARIABLE,

@@ -14,6 +14,7 @@ mod lower_mount;
 mod lower_step;
 mod lower_target;
 mod names;
+mod outputs;
 mod paths;
 mod reachability;
 mod references;
@@ -21,6 +22,7 @@ mod variables;
 
 pub use backend::{Backend, unsupported_features};
 pub use names::is_valid_stage_name;
+pub use outputs::{OutputOutside, output_outside_project};
 pub use paths::stays_in_context;
 pub use reachability::{reachable, root_stages};
 pub use variables::{PREDEFINED_ARGS, variable_uses};
@@ -87,6 +89,7 @@ fn rules(project: &Project, declared_artifacts: &[String]) -> Vec<Diagnostic> {
     };
     diagnostics.extend(cycles::check_cycles(project));
     diagnostics.extend(paths::check_paths(project));
+    diagnostics.extend(outputs::check_outputs(project));
     diagnostics.extend(image_config::check_image_config(project));
     diagnostics.extend(variables::check_variables(project));
     // Reachability through a dangling reference would only repeat that error.

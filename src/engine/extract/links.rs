@@ -159,10 +159,7 @@ pub(super) fn check_all(view: &View<'_>) -> Result<(), ExtractError> {
 
 /// The symlinks under `root` (paths relative to it, and their targets),
 /// without following any; of the top-level names, only those `keep` accepts.
-fn links_under(
-    root: &Path,
-    keep: impl Fn(&std::ffi::OsStr) -> bool,
-) -> Vec<(PathBuf, PathBuf)> {
+fn links_under(root: &Path, keep: impl Fn(&std::ffi::OsStr) -> bool) -> Vec<(PathBuf, PathBuf)> {
     let mut found = Vec::new();
     let mut directories = vec![PathBuf::new()];
     while let Some(relative) = directories.pop() {

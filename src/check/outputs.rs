@@ -1,6 +1,5 @@
-//! Artifact targets' `output`: a directory inside the project directory
-//! (the one holding stages.toml), never the project directory itself nor
-//! anywhere else on the host. Exporting elsewhere takes the user's word on
+//! Artifact targets' `output`: the project directory (the one holding
+//! stages.toml) or a directory inside it, never anywhere else on the host. Exporting elsewhere takes the user's word on
 //! the command line (`stages build --output NAME=DIR`). Symlinks on the
 //! way are resolved at build time by the engine.
 
@@ -8,16 +7,15 @@ use super::codes;
 use crate::config::model::{Project, TargetKind};
 use crate::diagnostics::{Diagnostic, Label};
 
-/// Why an `output` is not a directory inside the project.
+/// Why an `output` is outside the project directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputOutside {
     Absolute,
     ClimbsOut,
-    ProjectItself,
 }
 
-/// Whether `output`, read relative to the project directory, names a
-/// directory strictly inside it (without looking at the file system).
+/// Whether `output`, read relative to the project directory, names it or
+/// a directory inside it (without looking at the file system).
 pub fn output_outside_project(output: &str) -> Option<OutputOutside> {
     if output.starts_with('/')
         || output.starts_with('\\')
@@ -36,7 +34,7 @@ pub fn output_outside_project(output: &str) -> Option<OutputOutside> {
             _ => depth += 1,
         }
     }
-    (depth == 0).then_some(OutputOutside::ProjectItself)
+    None
 }
 
 pub(super) fn check_outputs(project: &Project) -> Vec<Diagnostic> {
@@ -51,13 +49,12 @@ pub(super) fn check_outputs(project: &Project) -> Vec<Diagnostic> {
         let label = match why {
             OutputOutside::Absolute => "an absolute path",
             OutputOutside::ClimbsOut => "climbs out of the project directory",
-            OutputOutside::ProjectItself => "the project directory itself",
         };
         out.push(
             Diagnostic::error(
                 codes::OUTPUT_OUTSIDE_PROJECT,
                 format!(
-                    "target `{}`: output `{}` is not a directory inside the project",
+                    "target `{}`: output `{}` is outside the project directory",
                     target.name.value, output.value
                 ),
             )
@@ -78,7 +75,16 @@ mod tests {
 
     #[test]
     fn outputs_inside_the_project() {
-        for ok in ["dist/", "dist", "./out", "a/b/../c", "build/out/"] {
+        for ok in [
+            "dist/",
+            "dist",
+            "./out",
+            "a/b/../c",
+            "build/out/",
+            ".",
+            "",
+            "dist/..",
+        ] {
             assert_eq!(output_outside_project(ok), None, "{ok}");
         }
         for (bad, why) in [
@@ -87,9 +93,6 @@ mod tests {
             ("..", OutputOutside::ClimbsOut),
             ("../sibling", OutputOutside::ClimbsOut),
             ("dist/../../x", OutputOutside::ClimbsOut),
-            ("", OutputOutside::ProjectItself),
-            (".", OutputOutside::ProjectItself),
-            ("dist/..", OutputOutside::ProjectItself),
         ] {
             assert_eq!(output_outside_project(bad), Some(why), "{bad}");
         }

@@ -34,6 +34,8 @@ pub const PARTIAL_DIRECTORY: &str = "stages::migrate::partial-directory";
 pub const ADD_ARCHIVE: &str = "stages::migrate::add-archive";
 /// A file extracted under another name than it has in the image.
 pub const RENAMED_ON_HOST: &str = "stages::migrate::renamed-on-host";
+/// Files the script writes outside the directory of the result.
+pub const OUTPUT_OUTSIDE_RESULT: &str = "stages::migrate::output-outside-result";
 /// A `--build-arg` no Dockerfile declares.
 pub const UNUSED_BUILD_ARG: &str = "stages::migrate::unused-build-arg";
 /// Two builds give the same build argument different values.
@@ -61,6 +63,7 @@ pub const ALL: &[&str] = &[
     PARTIAL_DIRECTORY,
     ADD_ARCHIVE,
     RENAMED_ON_HOST,
+    OUTPUT_OUTSIDE_RESULT,
     UNUSED_BUILD_ARG,
     CONFLICTING_ARG,
     MAINTAINER,

@@ -10,7 +10,7 @@ use super::paths;
 use super::plan::{ArgValue, BuildArg, Plan};
 use super::rewrite::Landed;
 use super::units::{Finding, Unit};
-use crate::check::PREDEFINED_ARGS;
+use crate::check::{PREDEFINED_ARGS, output_outside_project};
 use crate::config::model::{Project, StepKind, Target, TargetKind};
 use crate::diagnostics::{Diagnostic, Label};
 use crate::located::Located;
@@ -287,7 +287,25 @@ fn add_artifact_targets(
         };
         let name = naming::unique(&wanted, taken);
         taken.push(name.clone());
-        let output = paths::join(input.root_from_output, &dir);
+        let mut output = paths::join(input.root_from_output, &dir);
+        if output_outside_project(&output).is_some() {
+            // stages.toml may only name directories beside or below itself.
+            let span = artifacts.first().map(|a| a.span).unwrap_or_default();
+            findings.push(Finding {
+                file: 0,
+                diagnostic: Diagnostic::warning(
+                    codes::OUTPUT_OUTSIDE_RESULT,
+                    format!(
+                        "the script writes these files to `{output}`, outside the directory of stages.toml; target `{name}` exports them beside stages.toml"
+                    ),
+                )
+                .with_label(Label::primary(span, "copied out here"))
+                .with_help(format!(
+                    "to write them where the script did, run `stages build --output {name}={output}` from that directory"
+                )),
+            });
+            output = ".".to_owned();
+        }
         let output = if output == "." {
             "./".to_owned()
         } else {

@@ -334,6 +334,10 @@ pub struct BuildArgs {
     /// A secret for RUN --mount=type=secret: id=ID,src=PATH (repeatable).
     #[arg(long, value_name = "id=ID,src=PATH")]
     pub secret: Vec<String>,
+    /// Export artifact target TARGET into DIR instead of its `output`;
+    /// DIR may be anywhere, relative to the current directory (repeatable).
+    #[arg(long = "output", value_name = "TARGET=DIR")]
+    pub outputs: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,12 +4,15 @@
 //! also leaves no container behind. Tags move only when a build succeeded.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use miette::{IntoDiagnostic, miette};
 
 use super::Exit;
 use super::common::{LoadedProject, load_project, print_diagnostics, resolve};
 use crate::cli::{Backend, BuildArgs, Progress};
+use crate::config::model::{Project, TargetKind};
+use crate::diagnostics::did_you_mean;
 use crate::diagnostics::render_json;
 use crate::engine::backend::BuildFailure;
 use crate::engine::backend::dockerfile::DockerfileBackend;
@@ -38,6 +41,8 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
         Ok(targets) => targets,
         Err(exit) => return Ok(exit),
     };
+    let current_dir = std::env::current_dir().into_diagnostic()?;
+    let outputs = parse_outputs(&args.outputs, &loaded.project, &current_dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -47,6 +52,7 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
         &loaded,
         &targets,
         &build_args,
+        &outputs,
         native_settings,
     ))
 }
@@ -102,6 +108,7 @@ async fn build(
     loaded: &LoadedProject,
     targets: &[ResolvedTarget],
     build_args: &BTreeMap<String, String>,
+    outputs: &BTreeMap<String, PathBuf>,
     native_settings: NativeSettings,
 ) -> miette::Result<Exit> {
     let address = EngineAddress::resolve(args.engine.host.as_deref())?;
@@ -114,6 +121,7 @@ async fn build(
         graph: &loaded.graph,
         config_text: &loaded.file.text,
         config_dir: &loaded.dir,
+        output_overrides: outputs,
         context_dir: &context_dir,
         build_args,
         no_cache: args.no_cache,
@@ -233,6 +241,58 @@ fn refuse_unsupported_options(args: &BuildArgs) -> miette::Result<()> {
     Ok(())
 }
 
+/// `--output TARGET=DIR`: each TARGET an artifact target of the project,
+/// named once; DIR made absolute from `current_dir`.
+pub fn parse_outputs(
+    raw: &[String],
+    project: &Project,
+    current_dir: &Path,
+) -> miette::Result<BTreeMap<String, PathBuf>> {
+    let artifact_targets: Vec<&str> = project
+        .targets
+        .iter()
+        .filter(|t| matches!(t.kind, TargetKind::Artifacts { .. }))
+        .map(|t| t.name.value.as_str())
+        .collect();
+    let mut outputs = BTreeMap::new();
+    for item in raw {
+        let Some((name, dir)) = item
+            .split_once('=')
+            .filter(|(n, d)| !n.is_empty() && !d.is_empty())
+        else {
+            return Err(miette!(
+                help = "write --output TARGET=DIR",
+                "`{item}` is not an output directory for a target"
+            ));
+        };
+        if !artifact_targets.contains(&name) {
+            let kind = if project.target(name).is_some() {
+                "an image target; only artifact targets have an output directory"
+            } else {
+                "not a target of this project"
+            };
+            let help = match did_you_mean(name, artifact_targets.iter().copied()) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None if artifact_targets.is_empty() => {
+                    "this project has no artifact target".to_owned()
+                }
+                None => format!("artifact targets: {}", artifact_targets.join(", ")),
+            };
+            return Err(miette!(help = help, "--output {item}: `{name}` is {kind}"));
+        }
+        if outputs
+            .insert(name.to_owned(), current_dir.join(dir))
+            .is_some()
+        {
+            return Err(miette!(
+                help = "give one --output per target",
+                "--output names target `{name}` twice"
+            ));
+        }
+    }
+    Ok(outputs)
+}
+
 /// `KEY=VALUE`, or `KEY` alone to take the value from the environment
 /// (skipped when unset), like `docker build --build-arg`.
 pub fn parse_build_args(
@@ -260,7 +320,46 @@ pub fn parse_build_args(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_build_args;
+    use super::{parse_build_args, parse_outputs};
+    use crate::diagnostics::SourceFile;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn outputs_name_artifact_targets_and_are_taken_from_the_current_directory() {
+        let text = r#"
+[stages.build]
+from = "busybox:stages-test"
+[artifacts.app]
+stage = "build"
+path = "/app"
+[targets.dist]
+artifacts = ["app"]
+output = "dist/"
+[targets.image]
+stage = "build"
+"#;
+        let project = crate::check::check(&SourceFile::new("stages.toml", text))
+            .project
+            .expect("valid project");
+        let here = Path::new("/work/here");
+        let raw = ["dist=out".to_owned()];
+        let outputs = parse_outputs(&raw, &project, here).unwrap();
+        assert_eq!(outputs["dist"], PathBuf::from("/work/here/out"));
+        let raw = ["dist=/tmp/x".to_owned()];
+        let outputs = parse_outputs(&raw, &project, here).unwrap();
+        assert_eq!(outputs["dist"], PathBuf::from("/tmp/x"));
+        let error = |raw: &[&str]| {
+            let raw: Vec<String> = raw.iter().map(|s| s.to_string()).collect();
+            let report = parse_outputs(&raw, &project, here).unwrap_err();
+            let help = report.help().map(|h| h.to_string()).unwrap_or_default();
+            format!("{report} / {help}")
+        };
+        assert!(error(&["dsit=out"]).contains("did you mean `dist`?"));
+        assert!(error(&["image=out"]).contains("an image target"));
+        assert!(error(&["dist"]).contains("TARGET=DIR"));
+        assert!(error(&["dist="]).contains("TARGET=DIR"));
+        assert!(error(&["dist=a", "dist=b"]).contains("twice"));
+    }
 
     #[test]
     fn build_args_parse_like_docker() {

@@ -14,6 +14,8 @@ pub const SOURCE_ESCAPES_CONTEXT: &str = "stages::engine::source-escapes-context
 pub const UNSUPPORTED_FEATURE: &str = "stages::engine::unsupported-feature";
 /// An artifact could not be exported to the host.
 pub const ARTIFACT_EXPORT: &str = "stages::engine::artifact-export";
+/// An artifact target's output directory resolves outside the project.
+pub const OUTPUT_OUTSIDE_PROJECT: &str = "stages::engine::output-outside-project";
 /// A tag could not be applied.
 pub const TAG_FAILED: &str = "stages::engine::tag-failed";
 
@@ -26,6 +28,7 @@ pub const ALL: &[&str] = &[
     SOURCE_ESCAPES_CONTEXT,
     UNSUPPORTED_FEATURE,
     ARTIFACT_EXPORT,
+    OUTPUT_OUTSIDE_PROJECT,
     TAG_FAILED,
 ];
 

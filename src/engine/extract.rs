@@ -75,6 +75,20 @@ impl Staging {
         })
     }
 
+    /// Creates the staging directory inside `output` (created if missing),
+    /// for an output directory whose parent is not to be written.
+    pub fn within(output: &Path) -> Result<Self, ExtractError> {
+        fs::create_dir_all(output).map_err(|source| write_error(output, source))?;
+        let dir = tempfile::Builder::new()
+            .prefix(".stages-export-")
+            .tempdir_in(output)
+            .map_err(|source| write_error(output, source))?;
+        Ok(Self {
+            output: output.to_owned(),
+            dir,
+        })
+    }
+
     /// Unpacks one tar into the staging directory, checking every entry.
     pub fn unpack(&self, archive: impl io::Read) -> Result<usize, ExtractError> {
         let root = self.dir.path();
@@ -687,6 +701,26 @@ mod tests {
         assert!(!output.join("c").exists());
         let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 1, "staging must be gone: {left:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_staging_directory_within_the_output_is_left_out_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("project");
+        fs::create_dir_all(&output).unwrap();
+        fs::write(output.join("stages.toml"), "kept").unwrap();
+        let staging = Staging::within(&output).unwrap();
+        let items = [Item::Dir("app/"), Item::Symlink("app/up", "..")];
+        staging.unpack(&raw_tar(&items)[..]).unwrap();
+        staging.commit().unwrap();
+        let mut names: Vec<_> = fs::read_dir(&output)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["app", "stages.toml"]);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

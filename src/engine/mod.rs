@@ -23,6 +23,7 @@ pub mod fake;
 pub mod image_labels;
 pub mod interrupt;
 pub mod native;
+pub mod output_dir;
 pub mod progress;
 pub mod source_check;
 pub mod targets;

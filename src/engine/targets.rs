@@ -14,6 +14,7 @@ use super::codes;
 use super::extract::Staging;
 use super::image_labels::{LabelInputs, build_time, image_labels};
 use super::interrupt::{Interrupt, Janitor};
+use super::output_dir::{OutputDir, given_on_command_line, inside_project};
 use super::progress::{Event, ProgressSink};
 use crate::config::model::Project;
 use crate::diagnostics::{Diagnostic, Label};
@@ -28,6 +29,9 @@ pub struct BuildSettings<'a> {
     pub config_text: &'a str,
     /// The directory of stages.toml: outputs are relative to it.
     pub config_dir: &'a Path,
+    /// `--output TARGET=DIR`: output directories given on the command
+    /// line (absolute), used as given instead of the target's `output`.
+    pub output_overrides: &'a BTreeMap<String, PathBuf>,
     pub context_dir: &'a Path,
     /// `--build-arg` values; they override the target's own.
     pub build_args: &'a BTreeMap<String, String>,
@@ -73,10 +77,15 @@ pub async fn build_targets<E: Engine, B: Backend>(
     janitor: &Janitor,
     interrupt: &Interrupt,
 ) -> Result<Vec<TargetOutcome>, BuildFailure> {
-    let mut built = Vec::new();
+    // Every output directory is settled before anything is built.
+    let mut outputs = Vec::new();
     for target in targets {
+        outputs.push(output_dir(settings, target)?);
+    }
+    let mut built = Vec::new();
+    for (target, output) in targets.iter().zip(outputs) {
         let outcome = build_target(
-            engine, backend, settings, target, progress, janitor, interrupt,
+            engine, backend, settings, target, output, progress, janitor, interrupt,
         )
         .await;
         match outcome {
@@ -171,11 +180,13 @@ async fn put_back<E: Engine>(engine: &E, moved: &[MovedTag]) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn build_target<E: Engine, B: Backend>(
     engine: &E,
     backend: &B,
     settings: &BuildSettings<'_>,
     target: &ResolvedTarget,
+    output: Option<OutputDir>,
     progress: &mut dyn ProgressSink,
     janitor: &Janitor,
     interrupt: &Interrupt,
@@ -220,15 +231,26 @@ async fn build_target<E: Engine, B: Backend>(
                 tags: tags.clone(),
             })
         }
-        ResolvedKind::Artifacts {
-            artifacts, output, ..
-        } => {
+        ResolvedKind::Artifacts { artifacts, .. } => {
             if let Some(clash) = clashing_artifacts(settings, artifacts) {
                 return Err(BuildFailure::Reported(vec![clash]));
             }
-            let output_dir = settings.config_dir.join(output);
-            let staging = Staging::beside(&output_dir)
-                .map_err(|e| extract_failure(settings, target, None, e))?;
+            let Some(OutputDir {
+                path: output_dir,
+                stage_within,
+            }) = output
+            else {
+                return Err(BuildFailure::Reported(vec![Diagnostic::error(
+                    codes::ARTIFACT_EXPORT,
+                    format!("target `{}` has no output directory", target.name),
+                )]));
+            };
+            let staging = if stage_within {
+                Staging::within(&output_dir)
+            } else {
+                Staging::beside(&output_dir)
+            }
+            .map_err(|e| extract_failure(settings, target, None, e))?;
             for stage in target.stages() {
                 let image = build_one(
                     backend, settings, &stage, None, &args, progress, janitor, interrupt,
@@ -247,6 +269,46 @@ async fn build_target<E: Engine, B: Backend>(
             })
         }
     }
+}
+
+/// The output directory of an artifact target (`None` for an image
+/// target): the one `--output` gave, else its own, inside the project.
+fn output_dir(
+    settings: &BuildSettings<'_>,
+    target: &ResolvedTarget,
+) -> Result<Option<OutputDir>, BuildFailure> {
+    let ResolvedKind::Artifacts { output, .. } = &target.kind else {
+        return Ok(None);
+    };
+    if let Some(given) = settings.output_overrides.get(&target.name) {
+        return Ok(Some(given_on_command_line(given)));
+    }
+    inside_project(settings.config_dir, output)
+        .map(Some)
+        .map_err(|error| {
+            let span = settings
+                .project
+                .target(&target.name)
+                .and_then(|t| match &t.kind {
+                    crate::config::model::TargetKind::Artifacts { output, .. } => Some(output.span),
+                    crate::config::model::TargetKind::Image { .. } => None,
+                })
+                .unwrap_or_default();
+            BuildFailure::Reported(vec![
+                Diagnostic::error(
+                    codes::OUTPUT_OUTSIDE_PROJECT,
+                    format!(
+                        "target `{}`: output `{output}` is refused: {error}",
+                        target.name
+                    ),
+                )
+                .with_label(Label::primary(span, "this output directory"))
+                .with_help(format!(
+                    "make it a directory inside the project, or pass `--output {}=DIR` to `stages build` to export elsewhere; nothing was built or written",
+                    target.name
+                )),
+            ])
+        })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -376,6 +438,7 @@ tags = ["demo:2", "demo:refused"]
             graph: &fixture.graph,
             config_text: TOML,
             config_dir: fixture.dir.path(),
+            output_overrides: &BTreeMap::new(),
             context_dir: fixture.dir.path(),
             build_args: &args,
             no_cache: false,
@@ -576,6 +639,7 @@ tags = ["demo:2", "demo:refused"]
             graph: &fixture.graph,
             config_text: TOML,
             config_dir: fixture.dir.path(),
+            output_overrides: &BTreeMap::new(),
             context_dir: fixture.dir.path(),
             build_args: &args,
             no_cache: false,

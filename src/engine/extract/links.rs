@@ -140,7 +140,11 @@ pub(super) fn check_all(view: &View<'_>) -> Result<(), ExtractError> {
         staging: None,
         output: view.output,
     };
-    let staged = |name: &std::ffi::OsStr| fs::symlink_metadata(staging.join(name)).is_err();
+    // The staging directory itself, when made inside the output directory.
+    let own = (staging.parent() == Some(view.output)).then(|| staging.file_name());
+    let staged = |name: &std::ffi::OsStr| {
+        own != Some(Some(name)) && fs::symlink_metadata(staging.join(name)).is_err()
+    };
     for (relative, target) in links_under(view.output, staged) {
         if target.is_absolute() {
             // Never written by an export: the user's own, whose meaning no

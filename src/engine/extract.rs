@@ -582,6 +582,27 @@ mod tests {
     }
 
     #[test]
+    fn overlong_link_targets_are_refused() {
+        // Written as a GNU long-link entry, as `tar` does past 100 bytes.
+        let target = "a/".repeat(3000);
+        let mut header = Header::new_gnu();
+        header.set_entry_type(EntryType::Symlink);
+        header.set_size(0);
+        let mut builder = tar::Builder::new(Vec::new());
+        builder.append_link(&mut header, "long", &target).unwrap();
+        let bytes = builder.into_inner().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::beside(&dir.path().join("dist")).unwrap();
+        match staging.unpack(&bytes[..]) {
+            Err(ExtractError::Refused { entry, reason }) => {
+                assert_eq!(entry, "long");
+                assert!(reason.contains("longer"), "{reason}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn links_that_stay_inside_through_other_links_are_kept() {
         let (dir, result) = unpack(&[
             Item::Dir("out/d/"),

@@ -15,6 +15,10 @@ use super::ExtractError;
 /// How many links one path may pass through, as Linux's `ELOOP` limit.
 const MAX_HOPS: usize = 40;
 
+/// The longest symlink target the system follows (`PATH_MAX` less the
+/// terminating NUL); a longer one could only make the walk slow.
+const MAX_TARGET_BYTES: usize = 4095;
+
 /// The output directory as it will be: a top-level name held by the
 /// staging directory is read there (it replaces the output's entry of that
 /// name), any other in the output directory.
@@ -52,6 +56,9 @@ impl View<'_> {
 pub(super) fn check_link(view: &View<'_>, at: &Path, link: &Path) -> Result<(), &'static str> {
     if link.is_absolute() {
         return Err("its symlink target is an absolute path outside the output directory");
+    }
+    if link.as_os_str().len() > MAX_TARGET_BYTES {
+        return Err("its symlink target is longer than the system follows");
     }
     match follow(view, at, link) {
         Followed::Inside => Ok(()),

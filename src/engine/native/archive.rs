@@ -9,7 +9,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::copy::{CopyError, CopyPlan};
+use super::copy::{CopyError, CopyPlan, ImpliedDir};
 use super::owner::Owner;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +41,7 @@ pub struct TarWriter {
     chmod: Option<u32>,
     entries: Vec<String>,
     dir_destinations: Vec<String>,
+    implied_dirs: Vec<ImpliedDir>,
 }
 
 impl TarWriter {
@@ -54,7 +55,13 @@ impl TarWriter {
             chmod,
             entries: Vec::new(),
             dir_destinations: Vec::new(),
+            implied_dirs: Vec::new(),
         }
+    }
+
+    /// An extracted archive writes under `dir` without making it.
+    pub fn needs_directory(&mut self, dir: ImpliedDir) {
+        self.implied_dirs.push(dir);
     }
 
     /// A directory's contents are copied into `dest`: Docker gives `dest`,
@@ -191,6 +198,7 @@ impl TarWriter {
             digest,
             entries: self.entries,
             dir_destinations: self.dir_destinations,
+            implied_dirs: self.implied_dirs,
         })
     }
 }

@@ -18,6 +18,7 @@ use std::path::{Component, Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::archive::{EntryKind, TarEntry, TarWriter};
+use super::extract_tree::{ExtractTree, Made, Unresolvable};
 use super::owner::Owner;
 use super::pathmatch::{BadPattern, has_wildcard, path_match};
 
@@ -68,6 +69,19 @@ pub struct CopyPlan {
     /// Where directories' contents were copied into (see
     /// `TarWriter::copies_directory_into`).
     pub dir_destinations: Vec<String>,
+    /// Directories an extracted archive writes under without making them:
+    /// they must not be links or files in the image (see `extract_tree`).
+    pub implied_dirs: Vec<ImpliedDir>,
+}
+
+/// A directory above an extracted entry that the archive does not make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImpliedDir {
+    /// Absolute path in the image.
+    pub path: String,
+    pub archive: String,
+    /// The first entry written under it, as the archive names it.
+    pub entry: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +103,12 @@ pub enum CopyError {
     },
     #[error("archive {archive}: entry {entry:?} leaves the destination")]
     ArchiveEscapes { archive: String, entry: String },
+    #[error("archive {archive}: entry {entry:?} is refused: {why}")]
+    ArchiveLink {
+        archive: String,
+        entry: String,
+        why: Unresolvable,
+    },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CopyError + '_ {
@@ -373,10 +393,16 @@ fn extract_archive(
         archive: source.to_owned(),
         entry: entry.to_owned(),
     };
+    let unresolvable = |entry: &str, why| CopyError::ArchiveLink {
+        archive: source.to_owned(),
+        entry: entry.to_owned(),
+        why,
+    };
     let read_error = |error| CopyError::Io {
         path: source.to_owned(),
         source: error,
     };
+    let mut tree = ExtractTree::new();
     let mut reader = tar::Archive::new(archive);
     for entry in reader.entries().map_err(read_error)? {
         let mut entry = entry.map_err(read_error)?;
@@ -396,7 +422,10 @@ fn extract_archive(
                 let link = entry.link_name().map_err(read_error)?.unwrap_or_default();
                 let link = link.to_string_lossy().into_owned();
                 let inside = clean_relative(&link).ok_or_else(|| escapes(&link))?;
-                EntryKind::HardLink(join(dest, &inside))
+                let target = tree
+                    .resolve_link_target(&inside, &relative)
+                    .map_err(|why| unresolvable(&relative, why))?;
+                EntryKind::HardLink(join(dest, &target))
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 let mut data = Vec::new();
@@ -405,8 +434,16 @@ fn extract_archive(
             }
             _ => continue,
         };
+        let made = match &kind {
+            EntryKind::Dir => Made::Dir,
+            EntryKind::Symlink(link) => Made::Link(link),
+            EntryKind::File(_) | EntryKind::HardLink(_) => Made::File,
+        };
+        let landed = tree
+            .place(&relative, made)
+            .map_err(|why| unresolvable(&relative, why))?;
         writer.add_entry(TarEntry {
-            path: join(dest, &relative),
+            path: join(dest, &landed),
             kind,
             mode: header.mode().unwrap_or(0o644),
             owner: Owner {
@@ -416,6 +453,13 @@ fn extract_archive(
             mtime: header.mtime().unwrap_or(0),
             keep_owner: true,
         })?;
+    }
+    for (dir, entry) in tree.implied_dirs() {
+        writer.needs_directory(ImpliedDir {
+            path: join(dest, dir),
+            archive: source.to_owned(),
+            entry: entry.clone(),
+        });
     }
     Ok(())
 }

@@ -271,8 +271,34 @@ pub async fn apply<E: StepEngine>(
                 .map_err(|e| OpError::new("copy", e.to_string()))?
         }
     };
+    refuse_links_of_the_image(container, &planned).await?;
     create_missing_parents(container, &planned, owner).await?;
     container.add(planned.tar)
+}
+
+/// The Engine's upload would follow a link of the image that an extracted
+/// entry is written under, maybe out of the destination; the classic
+/// builder would resolve it inside the destination. Neither is known here
+/// to be what the image holds, so such an entry is refused.
+async fn refuse_links_of_the_image<E: StepEngine>(
+    container: &mut GroupContainer<'_, E>,
+    planned: &CopyPlan,
+) -> Result<(), OpError> {
+    for dir in &planned.implied_dirs {
+        let found = match container.path_kind(&dir.path).await? {
+            Some(PathKind::Symlink) => "a link",
+            Some(PathKind::File) => "a file",
+            Some(PathKind::Dir) | None => continue,
+        };
+        return Err(OpError::new(
+            "copy",
+            format!(
+                "archive {}: entry {:?} is refused: it goes through {}, which is {found} in the image; the native back end does not follow the image's links when it extracts an archive",
+                dir.archive, dir.entry, dir.path
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Tars of `paths` in `image`, read through a container that is never started.

@@ -336,3 +336,75 @@ fn path_helpers() {
     assert_eq!(absolute_dest("/srv", "/abs"), "/abs");
     assert!(ends_as_dir("x/") && ends_as_dir(".") && !ends_as_dir("x"));
 }
+
+/// A plain tar of links (`Some(target)`) and files (`None`, content "x").
+fn linked_tarball(entries: &[(&str, Option<&str>)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, link) in entries {
+        let mut header = tar::Header::new_ustar();
+        header.set_mode(0o644);
+        match link {
+            Some(target) => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                builder.append_link(&mut header, path, target).unwrap();
+            }
+            None => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(1);
+                builder.append_data(&mut header, path, &b"x"[..]).unwrap();
+            }
+        }
+    }
+    builder.into_inner().unwrap()
+}
+
+#[test]
+fn add_never_follows_a_link_of_the_archive_out_of_the_destination() {
+    let ctx = Context::new(&[]);
+    let cases: &[(&str, &[(&str, Option<&str>)])] = &[
+        ("abs.tar", &[("l", Some("/etc")), ("l/probe-evil", None)]),
+        ("tmp.tar", &[("d", Some("/tmp")), ("d/sub/f", None)]),
+    ];
+    for (name, entries) in cases {
+        fs::write(ctx.path().join(name), linked_tarball(entries)).unwrap();
+        let refused = ctx.plan_with(&[name], "/dest/", |r| r.extract_archives = true);
+        let Err(error @ CopyError::ArchiveLink { .. }) = refused else {
+            panic!("{name}: {refused:?}");
+        };
+        let message = error.to_string();
+        assert!(message.contains(entries[1].0), "{message}");
+        assert!(message.contains(name), "{message}");
+    }
+
+    // A link climbing above the destination stays at its root.
+    fs::write(
+        ctx.path().join("up.tar"),
+        linked_tarball(&[("l2", Some("../../..")), ("l2/tmp/x", None)]),
+    )
+    .unwrap();
+    let plan = ctx
+        .plan_with(&["up.tar"], "/dest/", |r| r.extract_archives = true)
+        .unwrap();
+    assert_eq!(paths(&plan), ["/dest/l2", "/dest/tmp/x"]);
+    assert_eq!(listing(&plan)["/dest/l2"].4, "../../..");
+    assert_eq!(
+        plan.implied_dirs,
+        [ImpliedDir {
+            path: "/dest/tmp".to_owned(),
+            archive: "up.tar".to_owned(),
+            entry: "l2/tmp/x".to_owned(),
+        }]
+    );
+
+    // A link to a directory the archive made leads there.
+    fs::write(
+        ctx.path().join("in.tar"),
+        linked_tarball(&[("etc/a", None), ("l", Some("/etc")), ("l/b", None)]),
+    )
+    .unwrap();
+    let plan = ctx
+        .plan_with(&["in.tar"], "/dest/", |r| r.extract_archives = true)
+        .unwrap();
+    assert_eq!(paths(&plan), ["/dest/etc/a", "/dest/etc/b", "/dest/l"]);
+}

@@ -286,6 +286,30 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_left_out_unopened() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a.txt"), "a").unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(dir.path().join("pipe"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("sock")).unwrap();
+        let root = dir.path().to_owned();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sender.send(pack_context(&root, "").map(|tar| names(&tar.bytes)));
+        });
+        let names = receiver
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("packing the context blocked")
+            .unwrap();
+        assert!(names.contains(&"a.txt".to_owned()), "{names:?}");
+        assert!(!names.iter().any(|n| n == "pipe" || n == "sock"), "{names:?}");
+    }
+
     #[test]
     fn a_bad_dockerignore_is_an_error() {
         let dir = tempfile::tempdir().unwrap();

@@ -94,6 +94,10 @@ pub enum CopyError {
     NoMatch(String),
     #[error("with more than one source file, the destination must be a directory and end with a /")]
     DestNotDir,
+    #[error(
+        "{path:?} is {kind}: only files, directories and links can be copied from the build context"
+    )]
+    Special { path: String, kind: &'static str },
     #[error(transparent)]
     Pattern(#[from] BadPattern),
     #[error("reading {path}: {source}")]
@@ -160,6 +164,13 @@ fn add_source(
     }
     let path = resolve_inside(root, source)?;
     let meta = fs::metadata(&path).map_err(io_error(&path))?;
+    if let Some(kind) = special_kind(&meta) {
+        // Never opened: a named pipe would block the build for good.
+        return Err(CopyError::Special {
+            path: source.to_owned(),
+            kind,
+        });
+    }
     if meta.is_dir() {
         writer.copies_directory_into(dest);
         return add_dir_contents(request, &path, source, dest, writer);
@@ -230,9 +241,28 @@ fn add_dir_contents(
             } else if meta.is_file() {
                 writer.add_file(&target, &child_path, &meta)?;
             }
+            // Pipes, sockets and devices inside a directory are left out
+            // unopened, as the dockerfile back end's context leaves them out.
         }
     }
     Ok(())
+}
+
+/// What a file that is neither a regular file, a directory nor a link is.
+fn special_kind(meta: &fs::Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    if kind.is_fifo() {
+        Some("a named pipe")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else if kind.is_char_device() {
+        Some("a character device")
+    } else if kind.is_block_device() {
+        Some("a block device")
+    } else {
+        None
+    }
 }
 
 fn excluded_by(patterns: &[String], relative: &str) -> Result<bool, CopyError> {

@@ -408,3 +408,64 @@ fn add_never_follows_a_link_of_the_archive_out_of_the_destination() {
         .unwrap();
     assert_eq!(paths(&plan), ["/dest/etc/a", "/dest/etc/b", "/dest/l"]);
 }
+
+/// Plans on a thread of its own: a plan that blocks fails the test
+/// instead of hanging it.
+fn plan_in_time(
+    ctx: &Context,
+    sources: &[&str],
+    dest: &str,
+    extract: bool,
+) -> Result<Vec<String>, String> {
+    let context = ctx.path().to_owned();
+    let sources: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+    let dest = dest.to_owned();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let planned = plan_copy(&CopyRequest {
+            context: &context,
+            sources: &sources,
+            dest: &dest,
+            workdir: "/",
+            owner: Owner::default(),
+            chmod: None,
+            exclude: &[],
+            filter: &NoFilter,
+            extract_archives: extract,
+            dest_is_dir: false,
+        });
+        let _ = sender.send(planned.map(|p| paths(&p)).map_err(|e| e.to_string()));
+    });
+    receiver
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("planning the copy blocked")
+}
+
+#[test]
+fn special_files_are_never_opened() {
+    let ctx = Context::new(&[("dir/a", "A")]);
+    let fifo = ctx.path().join("dir/pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let _socket = std::os::unix::net::UnixListener::bind(ctx.path().join("dir/sock")).unwrap();
+
+    for extract in [false, true] {
+        let refused = plan_in_time(&ctx, &["dir/pipe"], "/p", extract).unwrap_err();
+        assert!(refused.contains("\"dir/pipe\" is a named pipe"), "{refused}");
+        let refused = plan_in_time(&ctx, &["dir/sock"], "/s", extract).unwrap_err();
+        assert!(refused.contains("\"dir/sock\" is a socket"), "{refused}");
+        let refused = plan_in_time(&ctx, &["dir/p*"], "/x/", extract).unwrap_err();
+        assert!(refused.contains("named pipe"), "{refused}");
+    }
+    // A link to one is followed when named, as any named source is.
+    std::os::unix::fs::symlink("dir/pipe", ctx.path().join("to-pipe")).unwrap();
+    let refused = plan_in_time(&ctx, &["to-pipe"], "/p", false).unwrap_err();
+    assert!(refused.contains("named pipe"), "{refused}");
+
+    // Inside a copied directory they are left out.
+    let copied = plan_in_time(&ctx, &["."], "/all/", false).unwrap();
+    assert_eq!(copied, ["/all/dir", "/all/dir/a", "/all/to-pipe"]);
+}

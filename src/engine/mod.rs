@@ -23,6 +23,8 @@ pub mod fake;
 pub mod image_labels;
 pub mod interrupt;
 pub mod native;
+pub mod planned_tar;
 pub mod progress;
 pub mod source_check;
+pub mod tar_stream;
 pub mod targets;

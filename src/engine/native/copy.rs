@@ -21,6 +21,7 @@ use super::archive::{EntryKind, TarEntry, TarWriter};
 use super::extract_tree::{ExtractTree, Made, Unresolvable};
 use super::owner::Owner;
 use super::pathmatch::{BadPattern, has_wildcard, path_match};
+use crate::engine::planned_tar::PlannedTar;
 
 /// Which context paths `.dockerignore` leaves out (paths are `/`-separated,
 /// relative to the context root).
@@ -63,7 +64,7 @@ pub struct CopyRequest<'a> {
 /// modes, owners, link targets, contents; not timestamps).
 #[derive(Debug, Clone)]
 pub struct CopyPlan {
-    pub tar: Vec<u8>,
+    pub tar: PlannedTar,
     pub digest: String,
     pub entries: Vec<String>,
     /// Where directories' contents were copied into (see
@@ -467,7 +468,7 @@ fn extract_archive(
         let made = match &kind {
             EntryKind::Dir => Made::Dir,
             EntryKind::Symlink(link) => Made::Link(link),
-            EntryKind::File(_) | EntryKind::HardLink(_) => Made::File,
+            EntryKind::File(_) | EntryKind::HostFile { .. } | EntryKind::HardLink(_) => Made::File,
         };
         let landed = tree
             .place(&relative, made)

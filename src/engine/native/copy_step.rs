@@ -273,7 +273,8 @@ pub async fn apply<E: StepEngine>(
     };
     refuse_links_of_the_image(container, &planned).await?;
     create_missing_parents(container, &planned, owner).await?;
-    container.add(planned.tar)
+    container.add(planned.tar);
+    Ok(())
 }
 
 /// The Engine's upload would follow a link of the image that an extracted
@@ -428,7 +429,8 @@ pub async fn create_missing_dirs<E: StepEngine>(
     let plan = writer
         .finish()
         .map_err(|e| OpError::new(operation, e.to_string()))?;
-    container.add(plan.tar)
+    container.add(plan.tar);
+    Ok(())
 }
 
 /// The numeric owner for `--chown`, reading the image's account files when

@@ -8,7 +8,8 @@ use super::*;
 type Listing = BTreeMap<String, (char, u32, u64, u64, String)>;
 
 fn listing(plan: &CopyPlan) -> Listing {
-    let mut archive = tar::Archive::new(plan.tar.as_slice());
+    let bytes = plan.tar.to_bytes().unwrap();
+    let mut archive = tar::Archive::new(bytes.as_slice());
     let mut out = Listing::new();
     for entry in archive.entries().unwrap() {
         let mut entry = entry.unwrap();
@@ -454,7 +455,10 @@ fn special_files_are_never_opened() {
 
     for extract in [false, true] {
         let refused = plan_in_time(&ctx, &["dir/pipe"], "/p", extract).unwrap_err();
-        assert!(refused.contains("\"dir/pipe\" is a named pipe"), "{refused}");
+        assert!(
+            refused.contains("\"dir/pipe\" is a named pipe"),
+            "{refused}"
+        );
         let refused = plan_in_time(&ctx, &["dir/sock"], "/s", extract).unwrap_err();
         assert!(refused.contains("\"dir/sock\" is a socket"), "{refused}");
         let refused = plan_in_time(&ctx, &["dir/p*"], "/x/", extract).unwrap_err();
@@ -468,4 +472,51 @@ fn special_files_are_never_opened() {
     // Inside a copied directory they are left out.
     let copied = plan_in_time(&ctx, &["."], "/all/", false).unwrap();
     assert_eq!(copied, ["/all/dir", "/all/dir/a", "/all/to-pipe"]);
+}
+
+#[test]
+fn a_planned_copy_holds_no_file_content_in_memory() {
+    let ctx = Context::new(&[("small", "s")]);
+    let size: u64 = 64 << 20;
+    // Sparse: costs no disk, reads as zeros.
+    fs::File::create(ctx.path().join("big"))
+        .unwrap()
+        .set_len(size)
+        .unwrap();
+    let plan = ctx.plan(&["big", "small"], "/in/").unwrap();
+    assert!(
+        plan.tar.bytes_held() < 64 * 1024,
+        "the plan holds {} bytes",
+        plan.tar.bytes_held()
+    );
+    // What is sent is the file, read from disk.
+    let sent = plan.tar.to_bytes().unwrap();
+    let mut archive = tar::Archive::new(sent.as_slice());
+    let sizes: Vec<(String, u64)> = archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.path().unwrap().display().to_string(), e.size())
+        })
+        .collect();
+    assert_eq!(
+        sizes,
+        [("in/big".to_owned(), size), ("in/small".to_owned(), 1)]
+    );
+    // The digest is the content's, as when the file was held in memory.
+    let zeros = vec![0u8; size as usize];
+    let mut writer = TarWriter::new(Owner::default(), None);
+    writer
+        .add_entry(TarEntry {
+            path: "/in/big".to_owned(),
+            kind: EntryKind::File(zeros),
+            mode: 0o644,
+            owner: Owner::default(),
+            mtime: 0,
+            keep_owner: false,
+        })
+        .unwrap();
+    let alone = ctx.plan(&["big"], "/in/").unwrap();
+    assert_eq!(writer.finish().unwrap().digest, alone.digest);
 }

@@ -171,7 +171,8 @@ pub async fn prepare<E: StepEngine>(
                 let host = match bind_source(mount, inputs).map_err(fail)? {
                     BindSource::Context => {
                         let plan = plan_context(build, &source).map_err(fail)?;
-                        unpack(&plan.tar, &dir).map_err(fail)?;
+                        let tar = plan.tar.to_bytes().map_err(|e| fail(e.to_string()))?;
+                        unpack(&tar, &dir).map_err(fail)?;
                         dir.join("mount")
                     }
                     BindSource::Image(image) => {

@@ -9,7 +9,6 @@
 //! engine.
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -86,28 +85,22 @@ impl TarWriter {
         }
     }
 
+    /// A file of the host, of `size` bytes with content digest `digest`
+    /// (read by the caller in a stream): sent from disk later.
     pub fn add_file(
         &mut self,
         target: &str,
         host: &Path,
         meta: &fs::Metadata,
+        size: u64,
+        digest: Vec<u8>,
     ) -> Result<(), CopyError> {
-        // Read in a stream for the digest; sent from disk later.
-        let mut file = fs::File::open(host).map_err(|source| CopyError::Io {
-            path: host.display().to_string(),
-            source,
-        })?;
-        let mut hasher = Sha256::new();
-        let size = io::copy(&mut file, &mut hasher).map_err(|source| CopyError::Io {
-            path: host.display().to_string(),
-            source,
-        })?;
         self.add_entry(TarEntry {
             path: target.to_owned(),
             kind: EntryKind::HostFile {
                 path: host.to_owned(),
                 size,
-                digest: hasher.finalize().to_vec(),
+                digest,
             },
             mode: mode_of(meta),
             owner: self.owner,

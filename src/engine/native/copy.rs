@@ -14,6 +14,7 @@
 use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -58,6 +59,9 @@ pub struct CopyRequest<'a> {
     pub extract_archives: bool,
     /// The destination already exists as a directory in the image.
     pub dest_is_dir: bool,
+    /// Set when the build no longer wants the plan: reading the context
+    /// stops at the next file or chunk.
+    pub cancel: Option<&'a AtomicBool>,
 }
 
 /// The tar to upload at `/`, and a digest of what it holds (paths, kinds,
@@ -106,6 +110,8 @@ pub enum CopyError {
         path: String,
         source: std::io::Error,
     },
+    #[error("the build stopped while the context was being read")]
+    Cancelled,
     #[error("archive {archive}: entry {entry:?} leaves the destination")]
     ArchiveEscapes { archive: String, entry: String },
     #[error("archive {archive}: entry {entry:?} is refused: {why}")]
@@ -187,7 +193,8 @@ fn add_source(
     } else {
         dest.trim_end_matches('/').to_owned()
     };
-    writer.add_file(&target, &path, &meta)
+    let (size, digest) = digest_file(request, &path)?;
+    writer.add_file(&target, &path, &meta, size, digest)
 }
 
 fn add_dir_contents(
@@ -210,6 +217,7 @@ fn add_dir_contents(
             .map_err(io_error(&host))?;
         children.sort_by_key(|entry| entry.file_name());
         for child in children {
+            checkpoint(request)?;
             let Some(name) = child.file_name().to_str().map(str::to_owned) else {
                 return Err(CopyError::Io {
                     path: child.path().display().to_string(),
@@ -240,13 +248,41 @@ fn add_dir_contents(
                 let link = fs::read_link(&child_path).map_err(io_error(&child_path))?;
                 writer.add_symlink(&target, &link, &meta)?;
             } else if meta.is_file() {
-                writer.add_file(&target, &child_path, &meta)?;
+                let (size, digest) = digest_file(request, &child_path)?;
+                writer.add_file(&target, &child_path, &meta, size, digest)?;
             }
             // Pipes, sockets and devices inside a directory are left out
             // unopened, as the dockerfile back end's context leaves them out.
         }
     }
     Ok(())
+}
+
+fn checkpoint(request: &CopyRequest) -> Result<(), CopyError> {
+    match request.cancel {
+        Some(cancel) if cancel.load(Ordering::Relaxed) => Err(CopyError::Cancelled),
+        _ => Ok(()),
+    }
+}
+
+/// A file's size and content digest, read in a stream, a chunk at a time.
+fn digest_file(request: &CopyRequest, path: &Path) -> Result<(u64, Vec<u8>), CopyError> {
+    let mut file = fs::File::open(path).map_err(io_error(path))?;
+    let mut hasher = Sha256::new();
+    let mut chunk = vec![0; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        checkpoint(request)?;
+        let read = match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(io_error(path)(error)),
+        };
+        hasher.update(&chunk[..read]);
+        size += read as u64;
+    }
+    Ok((size, hasher.finalize().to_vec()))
 }
 
 /// What a file that is neither a regular file, a directory nor a link is.

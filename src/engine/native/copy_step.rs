@@ -8,11 +8,13 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::archive::{EntryKind, TarEntry, TarWriter};
 use super::build::{NativeBuild, StageFailure, StageOutput};
 use super::cache_key::image_path_input;
-use super::copy::{CopyPlan, CopyRequest, absolute_dest, ends_as_dir, plan_copy};
+use super::copy::{CopyError, CopyPlan, CopyRequest, absolute_dest, ends_as_dir, plan_copy};
 use super::engine_api::{OpError, PathKind, StepEngine};
 use super::group_container::{GroupContainer, within};
 use super::owner::{Owner, needs_lookup, parse_chmod, resolve_chown};
@@ -103,7 +105,7 @@ pub async fn prepare<E: StepEngine>(
                 &copy.exclude,
             )?;
             match &copy.from {
-                None => from_context(build, state, at, words, false),
+                None => from_context(build, state, at, words, false).await,
                 Some(CopyFrom::Stage(stage)) => {
                     let image = inputs
                         .get(&stage.value)
@@ -154,7 +156,7 @@ pub async fn prepare<E: StepEngine>(
                 ));
             }
             let words = expand(state, at, &add.sources, &add.to, &add.options, &add.exclude)?;
-            from_context(build, state, at, words, true)
+            from_context(build, state, at, words, true).await
         }
         StepKind::Artifact(copy) => {
             let artifact = build
@@ -184,7 +186,7 @@ pub async fn prepare<E: StepEngine>(
     }
 }
 
-fn from_context<E: StepEngine>(
+async fn from_context<E: StepEngine>(
     build: &NativeBuild<E>,
     state: &StageState,
     at: &StepRef,
@@ -194,6 +196,7 @@ fn from_context<E: StepEngine>(
     // The key's plan uses root and a file destination: the real owner and
     // destination kind follow from the parent image, which the key holds.
     let probe = plan(build, state, &words, extract, Owner::default(), false)
+        .await
         .map_err(|e| at.fail(state, e))?;
     let key = state.key(&at.text, Vec::new(), vec![probe.digest]);
     Ok(PreparedCopy {
@@ -258,6 +261,7 @@ pub async fn apply<E: StepEngine>(
         !ends_as_dir(&words.dest) && container.path_kind(&dest).await? == Some(PathKind::Dir);
     let planned = match &copy.source {
         CopySource::Context { extract } => plan(build, state, words, *extract, owner, dest_is_dir)
+            .await
             .map_err(|e| OpError::new("copy", e.to_string()))?,
         CopySource::Image { paths, .. } => {
             let into_dir = ends_as_dir(&words.dest) || dest_is_dir || paths.len() > 1;
@@ -322,26 +326,54 @@ async fn download<E: StepEngine>(
     .await
 }
 
-fn plan<E: StepEngine>(
+/// Plan a copy from the context on a blocking thread: reading the context
+/// never holds up the runtime, and when the build drops the step (a
+/// failure elsewhere, Ctrl-C), the reading stops at the next file or chunk.
+async fn plan<E: StepEngine>(
     build: &NativeBuild<E>,
     state: &StageState,
     words: &Expanded,
     extract: bool,
     owner: Owner,
     dest_is_dir: bool,
-) -> Result<CopyPlan, super::copy::CopyError> {
-    plan_copy(&CopyRequest {
-        context: &build.options.context_dir,
-        sources: &words.sources,
-        dest: &words.dest,
-        workdir: workdir(state),
-        owner,
-        chmod: words.chmod,
-        exclude: &words.exclude,
-        filter: &*build.filter,
-        extract_archives: extract,
-        dest_is_dir,
-    })
+) -> Result<CopyPlan, CopyError> {
+    struct CancelOnDrop(Arc<AtomicBool>);
+    impl Drop for CancelOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let context = build.options.context_dir.clone();
+    let filter = Arc::clone(&build.filter);
+    let words = words.clone();
+    let workdir = workdir(state).to_owned();
+    let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
+    let flag = Arc::clone(&cancel.0);
+    let task = tokio::task::spawn_blocking(move || {
+        plan_copy(&CopyRequest {
+            context: &context,
+            sources: &words.sources,
+            dest: &words.dest,
+            workdir: &workdir,
+            owner,
+            chmod: words.chmod,
+            exclude: &words.exclude,
+            filter: &*filter,
+            extract_archives: extract,
+            dest_is_dir,
+            cancel: Some(&flag),
+        })
+    });
+    let planned = task.await.map_err(|error| CopyError::Io {
+        path: context_name(build),
+        source: std::io::Error::other(error.to_string()),
+    })?;
+    drop(cancel);
+    planned
+}
+
+fn context_name<E: StepEngine>(build: &NativeBuild<E>) -> String {
+    build.options.context_dir.display().to_string()
 }
 
 fn workdir(state: &StageState) -> &str {

@@ -94,6 +94,7 @@ impl Context {
             filter: &NoFilter,
             extract_archives: false,
             dest_is_dir: false,
+            cancel: None,
         };
         tweak(&mut request);
         plan_copy(&request)
@@ -434,6 +435,7 @@ fn plan_in_time(
             filter: &NoFilter,
             extract_archives: extract,
             dest_is_dir: false,
+            cancel: None,
         });
         let _ = sender.send(planned.map(|p| paths(&p)).map_err(|e| e.to_string()));
     });
@@ -519,4 +521,19 @@ fn a_planned_copy_holds_no_file_content_in_memory() {
         .unwrap();
     let alone = ctx.plan(&["big"], "/in/").unwrap();
     assert_eq!(writer.finish().unwrap().digest, alone.digest);
+}
+
+#[test]
+fn a_cancelled_plan_stops_reading_the_context() {
+    let ctx = Context::new(&[("dir/a", "A"), ("f", "F")]);
+    let cancel = AtomicBool::new(true);
+    for source in ["f", "dir"] {
+        let refused = ctx.plan_with(&[source], "/x/", |r| r.cancel = Some(&cancel));
+        assert!(matches!(refused, Err(CopyError::Cancelled)), "{refused:?}");
+    }
+    let running = AtomicBool::new(false);
+    assert!(
+        ctx.plan_with(&["dir"], "/x/", |r| r.cancel = Some(&running))
+            .is_ok()
+    );
 }

@@ -106,6 +106,7 @@ fn plan_context<E: StepEngine>(
         filter: &*build.filter,
         extract_archives: false,
         dest_is_dir: true,
+        cancel: None,
     };
     plan_copy(&request).map_err(|e| e.to_string())
 }

@@ -10,6 +10,9 @@ mod engine_support;
 
 use engine_support::{Project, Run, engine, files, image_exists, remove_images, stages, unique};
 
+/// Entries of a test tar: a path and, for a link, its target.
+type Entries<'a> = &'a [(&'a str, Option<&'a str>)];
+
 /// A plain tar of links (`Some(target)`) and one-byte files (`None`).
 fn tarball(entries: &[(&str, Option<&str>)]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
@@ -74,7 +77,7 @@ fn paths(image: &str) -> Vec<String> {
 #[test]
 fn links_in_an_added_tar_never_lead_out_of_the_destination() {
     engine();
-    let refused: &[(&[(&str, Option<&str>)], &str)] = &[
+    let refused: &[(Entries, &str)] = &[
         (
             &[("l", Some("/etc")), ("l/probe-evil", None)],
             "l/probe-evil",

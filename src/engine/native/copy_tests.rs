@@ -339,6 +339,9 @@ fn path_helpers() {
     assert!(ends_as_dir("x/") && ends_as_dir(".") && !ends_as_dir("x"));
 }
 
+/// Entries of a test tar: a path and, for a link, its target.
+type Entries<'a> = &'a [(&'a str, Option<&'a str>)];
+
 /// A plain tar of links (`Some(target)`) and files (`None`, content "x").
 fn linked_tarball(entries: &[(&str, Option<&str>)]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
@@ -364,7 +367,7 @@ fn linked_tarball(entries: &[(&str, Option<&str>)]) -> Vec<u8> {
 #[test]
 fn add_never_follows_a_link_of_the_archive_out_of_the_destination() {
     let ctx = Context::new(&[]);
-    let cases: &[(&str, &[(&str, Option<&str>)])] = &[
+    let cases: &[(&str, Entries)] = &[
         ("abs.tar", &[("l", Some("/etc")), ("l/probe-evil", None)]),
         ("tmp.tar", &[("d", Some("/tmp")), ("d/sub/f", None)]),
     ];

@@ -17,7 +17,9 @@ use bollard::query_parameters::{
     RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder,
 };
 use bytes::Bytes;
-use futures_util::stream::{BoxStream, StreamExt};
+use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
+
+use super::tar_stream::Body;
 
 /// An Engine operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -127,11 +129,12 @@ pub enum BuildMessage {
 
 /// The Engine operations the back ends use.
 pub trait Engine: Send + Sync {
-    /// Runs a classic build; the stream ends after the build's last message.
+    /// Runs a classic build on the context tar `context` streams; the
+    /// stream ends after the build's last message.
     fn build(
         &self,
         request: ClassicBuild,
-        context: Bytes,
+        context: Body,
     ) -> BoxStream<'_, Result<BuildMessage, EngineError>>;
 
     /// Tags `image` as `reference` (`name[:tag]`).
@@ -225,7 +228,7 @@ impl Engine for DockerEngine {
     fn build(
         &self,
         request: ClassicBuild,
-        context: Bytes,
+        context: Body,
     ) -> BoxStream<'_, Result<BuildMessage, EngineError>> {
         let build_args: HashMap<String, String> = request.build_args.into_iter().collect();
         let labels: HashMap<String, String> = request.labels.into_iter().collect();
@@ -240,9 +243,16 @@ impl Engine for DockerEngine {
         if let Some(target) = &request.target {
             options = options.target(target);
         }
-        self.count_sent(context.len());
+        let sent = Arc::clone(&self.sent);
+        let context = context.inspect_ok(move |chunk| {
+            sent.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        });
         self.docker
-            .build_image(options.build(), None, Some(bollard::body_full(context)))
+            .build_image(
+                options.build(),
+                None,
+                Some(bollard::body_try_stream(context)),
+            )
             .filter_map(|item| async move {
                 match item {
                     Ok(info) => {

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use tar::{EntryType, Header, HeaderMode};
 
 use super::dockerignore::{DockerIgnore, IgnoreError};
+use super::planned_tar::{EntryBody, PlannedTar};
 
 /// The generated Dockerfile's name inside the context tar.
 pub const DOCKERFILE_NAME: &str = ".stages.Dockerfile";
@@ -40,10 +41,11 @@ pub enum ContextError {
     },
 }
 
-/// A packed context, ready to send.
+/// A packed context, ready to send: planned, its files read only while
+/// it is sent.
 #[derive(Debug)]
 pub struct ContextTar {
-    pub bytes: Vec<u8>,
+    pub tar: PlannedTar,
     /// How many files, links and directories of the context it holds.
     pub entries: usize,
 }
@@ -70,9 +72,8 @@ pub fn read_dockerignore(
 pub fn pack_context(context_dir: &Path, dockerfile: &str) -> Result<ContextTar, ContextError> {
     let (rules, ignore_text) = read_dockerignore(context_dir)?;
     let mut packer = Packer {
-        root: context_dir,
         rules: &rules,
-        builder: tar::Builder::new(Vec::new()),
+        tar: PlannedTar::default(),
         entries: 0,
     };
     packer.walk(context_dir, "")?;
@@ -82,18 +83,22 @@ pub fn pack_context(context_dir: &Path, dockerfile: &str) -> Result<ContextTar, 
     };
     packer.add_generated(IGNORE_FILE, sent_ignore.as_bytes())?;
     packer.add_generated(DOCKERFILE_NAME, dockerfile.as_bytes())?;
-    let entries = packer.entries;
-    let bytes = packer
-        .builder
-        .into_inner()
-        .map_err(|source| read_error(context_dir, source))?;
-    Ok(ContextTar { bytes, entries })
+    Ok(ContextTar {
+        tar: packer.tar,
+        entries: packer.entries,
+    })
+}
+
+impl ContextTar {
+    /// The whole tar in memory.
+    pub fn to_bytes(&self) -> io::Result<Vec<u8>> {
+        self.tar.to_bytes()
+    }
 }
 
 struct Packer<'a> {
-    root: &'a Path,
     rules: &'a DockerIgnore,
-    builder: tar::Builder<Vec<u8>>,
+    tar: PlannedTar,
     entries: usize,
 }
 
@@ -149,24 +154,27 @@ impl Packer<'_> {
         header.set_uid(0);
         header.set_gid(0);
         let kind = meta.file_type();
-        let result = if kind.is_symlink() {
+        let (name, body) = if kind.is_symlink() {
             let target = fs::read_link(path).map_err(|source| read_error(path, source))?;
             header.set_entry_type(EntryType::Symlink);
             header.set_size(0);
-            self.builder.append_link(&mut header, relative, target)
+            let target = target.to_string_lossy().into_owned();
+            (relative.to_owned(), EntryBody::Link(target))
         } else if kind.is_dir() {
             header.set_entry_type(EntryType::Directory);
             header.set_size(0);
-            self.builder
-                .append_data(&mut header, format!("{relative}/"), io::empty())
+            (format!("{relative}/"), EntryBody::Empty)
         } else if kind.is_file() {
-            let file = fs::File::open(path).map_err(|source| read_error(path, source))?;
-            self.builder.append_data(&mut header, relative, file)
+            let body = EntryBody::Host {
+                path: path.to_owned(),
+                size: meta.len(),
+            };
+            (relative.to_owned(), body)
         } else {
-            // Sockets, fifos and devices are not build inputs.
+            // Sockets, fifos and devices are not build inputs; never opened.
             return Ok(());
         };
-        result.map_err(|source| read_error(path, source))?;
+        self.tar.push(header, name, body);
         self.entries += 1;
         Ok(())
     }
@@ -179,9 +187,9 @@ impl Packer<'_> {
         header.set_mtime(0);
         header.set_uid(0);
         header.set_gid(0);
-        self.builder
-            .append_data(&mut header, name, data)
-            .map_err(|source| read_error(self.root, source))
+        self.tar
+            .push(header, name.to_owned(), EntryBody::Bytes(data.to_vec()));
+        Ok(())
     }
 }
 
@@ -236,7 +244,7 @@ mod tests {
         )
         .unwrap();
         let tar = pack_context(root, "FROM scratch\n").unwrap();
-        let names = names(&tar.bytes);
+        let names = names(&tar.to_bytes().unwrap());
         assert!(names.contains(&"src/target/x.rs".to_owned()), "{names:?}");
         assert!(names.contains(&"src/main.rs".to_owned()));
         assert!(names.contains(&"docs/keep/b.md".to_owned()));
@@ -244,7 +252,7 @@ mod tests {
         assert!(!names.contains(&"secret.key".to_owned()));
         assert!(!names.contains(&"docs/a.md".to_owned()));
         assert!(!names.contains(&"docs/".to_owned()));
-        let all = entries(&tar.bytes);
+        let all = entries(&tar.to_bytes().unwrap());
         let ignore = all.iter().find(|(p, _)| p == ".dockerignore").unwrap();
         assert!(ignore.1.starts_with("target\n*.key"));
         assert!(ignore.1.ends_with("/.stages.Dockerfile\n"));
@@ -257,7 +265,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("a.txt"), "a").unwrap();
         let tar = pack_context(dir.path(), "FROM scratch\n").unwrap();
-        let all = entries(&tar.bytes);
+        let all = entries(&tar.to_bytes().unwrap());
         let ignore = all.iter().find(|(p, _)| p == ".dockerignore").unwrap();
         let rules = DockerIgnore::parse(&ignore.1).unwrap();
         assert!(rules.is_excluded(".dockerignore"));
@@ -272,7 +280,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink("/etc/passwd", dir.path().join("link")).unwrap();
         let tar = pack_context(dir.path(), "").unwrap();
-        let mut archive = tar::Archive::new(&tar.bytes[..]);
+        let bytes = tar.to_bytes().unwrap();
+        let mut archive = tar::Archive::new(&bytes[..]);
         let link = archive
             .entries()
             .unwrap()
@@ -284,6 +293,58 @@ mod tests {
             link.link_name().unwrap().unwrap().to_str(),
             Some("/etc/passwd")
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_left_out_unopened() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a.txt"), "a").unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(dir.path().join("pipe"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let _socket = std::os::unix::net::UnixListener::bind(dir.path().join("sock")).unwrap();
+        let root = dir.path().to_owned();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sender.send(pack_context(&root, "").map(|tar| names(&tar.to_bytes().unwrap())));
+        });
+        let names = receiver
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("packing the context blocked")
+            .unwrap();
+        assert!(names.contains(&"a.txt".to_owned()), "{names:?}");
+        assert!(
+            !names.iter().any(|n| n == "pipe" || n == "sock"),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn a_packed_context_holds_no_file_content_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let size: u64 = 64 << 20;
+        fs::File::create(dir.path().join("big"))
+            .unwrap()
+            .set_len(size)
+            .unwrap();
+        let tar = pack_context(dir.path(), "FROM scratch\n").unwrap();
+        assert!(
+            tar.tar.bytes_held() < 64 * 1024,
+            "the context holds {} bytes",
+            tar.tar.bytes_held()
+        );
+        let bytes = tar.to_bytes().unwrap();
+        let mut archive = tar::Archive::new(&bytes[..]);
+        let big = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap())
+            .find(|e| e.path().unwrap().to_str() == Some("big"))
+            .unwrap();
+        assert_eq!(big.size(), size);
     }
 
     #[test]

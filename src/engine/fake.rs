@@ -6,9 +6,10 @@ use std::sync::Mutex;
 
 use bollard::models::ImageInspect;
 use bytes::Bytes;
-use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use super::client::{BuildMessage, ClassicBuild, Engine, EngineError};
+use super::tar_stream::Body;
 
 /// One recorded call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,22 +76,27 @@ impl Engine for FakeEngine {
     fn build(
         &self,
         request: ClassicBuild,
-        context: Bytes,
+        context: Body,
     ) -> BoxStream<'_, Result<BuildMessage, EngineError>> {
         self.record(Call::Build {
             target: request.target.clone(),
             no_cache: request.no_cache,
         });
-        if let Ok(mut contexts) = self.contexts.lock() {
-            contexts.push(context);
-        }
         let messages = self
             .builds
             .lock()
             .ok()
             .and_then(|mut b| b.pop())
             .unwrap_or_default();
-        stream::iter(messages.into_iter().map(Ok)).boxed()
+        // The context is read whole before the build answers, as the Engine does.
+        let received = async move {
+            let chunks: Vec<Bytes> = context.try_collect().await.unwrap_or_default();
+            if let Ok(mut contexts) = self.contexts.lock() {
+                contexts.push(Bytes::from(chunks.concat()));
+            }
+            stream::iter(messages.into_iter().map(Ok))
+        };
+        stream::once(received).flatten().boxed()
     }
 
     /// A reference with the tag `refused` is refused, as the Engine

@@ -24,6 +24,8 @@ pub mod image_labels;
 pub mod interrupt;
 pub mod native;
 pub mod output_dir;
+pub mod planned_tar;
 pub mod progress;
 pub mod source_check;
+pub mod tar_stream;
 pub mod targets;

@@ -19,6 +19,7 @@ use crate::engine::context::{ContextError, DOCKERFILE_NAME, pack_context};
 use crate::engine::interrupt::{Interrupt, Janitor};
 use crate::engine::progress::{Event, ProgressSink};
 use crate::engine::source_check::escaping_sources;
+use crate::engine::tar_stream::streamed;
 
 /// How long an interrupted build waits to learn the id of a container the
 /// builder is creating.
@@ -113,7 +114,12 @@ impl<E: Engine> Backend for DockerfileBackend<'_, E> {
             return Err(BuildFailure::Interrupted);
         }
         let mut watch = Watch::new(&exported.instructions, request.stage, progress, janitor);
-        let mut stream = self.engine.build(build, context.bytes.into());
+        let body = streamed(move |writer| {
+            let mut builder = tar::Builder::new(writer);
+            context.tar.append_to(&mut builder)?;
+            builder.finish()
+        });
+        let mut stream = self.engine.build(build, body);
         let mut buffer = LineBuffer::default();
         let mut image = None;
         let mut error = None;

@@ -1,21 +1,33 @@
-//! Writing the tar a step uploads at `/`, and digesting what it holds.
+//! Planning the tar a step uploads at `/`, and digesting what it holds.
 //!
 //! The digest covers each entry's path, kind, mode, owner, link target and
 //! content, never timestamps, so touching a file does not invalidate the
-//! step cache while changing it does. Knows nothing of the engine.
+//! step cache while changing it does. A file of the context is planned by
+//! its path and size and digested by reading it in a stream; its content
+//! is read again only while the tar is sent (`engine::planned_tar`), so
+//! a plan holds no file of the context in memory. Knows nothing of the
+//! engine.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::copy::{CopyError, CopyPlan};
+use super::copy::{CopyError, CopyPlan, ImpliedDir};
 use super::owner::Owner;
+use crate::engine::planned_tar::{EntryBody, PlannedTar};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
     Dir,
+    /// Content held in memory (extracted from an archive or another image).
     File(Vec<u8>),
+    /// A file of the host, read only when the tar is sent.
+    HostFile {
+        path: PathBuf,
+        size: u64,
+        digest: Vec<u8>,
+    },
     Symlink(String),
     /// A hard link to an earlier entry (absolute path in the image).
     HardLink(String),
@@ -35,26 +47,31 @@ pub struct TarEntry {
 }
 
 pub struct TarWriter {
-    builder: tar::Builder<Vec<u8>>,
+    planned: PlannedTar,
     hasher: Sha256,
     owner: Owner,
     chmod: Option<u32>,
     entries: Vec<String>,
     dir_destinations: Vec<String>,
+    implied_dirs: Vec<ImpliedDir>,
 }
 
 impl TarWriter {
     pub fn new(owner: Owner, chmod: Option<u32>) -> Self {
-        let mut builder = tar::Builder::new(Vec::new());
-        builder.mode(tar::HeaderMode::Complete);
         Self {
-            builder,
+            planned: PlannedTar::default(),
             hasher: Sha256::new(),
             owner,
             chmod,
             entries: Vec::new(),
             dir_destinations: Vec::new(),
+            implied_dirs: Vec::new(),
         }
+    }
+
+    /// An extracted archive writes under `dir` without making it.
+    pub fn needs_directory(&mut self, dir: ImpliedDir) {
+        self.implied_dirs.push(dir);
     }
 
     /// A directory's contents are copied into `dest`: Docker gives `dest`,
@@ -68,19 +85,23 @@ impl TarWriter {
         }
     }
 
+    /// A file of the host, of `size` bytes with content digest `digest`
+    /// (read by the caller in a stream): sent from disk later.
     pub fn add_file(
         &mut self,
         target: &str,
         host: &Path,
         meta: &fs::Metadata,
+        size: u64,
+        digest: Vec<u8>,
     ) -> Result<(), CopyError> {
-        let data = fs::read(host).map_err(|source| CopyError::Io {
-            path: host.display().to_string(),
-            source,
-        })?;
         self.add_entry(TarEntry {
             path: target.to_owned(),
-            kind: EntryKind::File(data),
+            kind: EntryKind::HostFile {
+                path: host.to_owned(),
+                size,
+                digest,
+            },
             mode: mode_of(meta),
             owner: self.owner,
             mtime: mtime_of(meta),
@@ -132,44 +153,42 @@ impl TarWriter {
         header.set_uid(owner.uid);
         header.set_gid(owner.gid);
         header.set_mtime(entry.mtime);
-        let write_error = |source| CopyError::Io {
-            path: entry.path.clone(),
-            source,
-        };
-        let (tag, detail): (&str, Vec<u8>) = match &entry.kind {
+        let (tag, detail, name, body): (&str, Vec<u8>, String, EntryBody) = match entry.kind {
             EntryKind::Dir => {
                 header.set_entry_type(tar::EntryType::Directory);
                 header.set_size(0);
-                self.builder
-                    .append_data(&mut header, format!("{path}/"), std::io::empty())
-                    .map_err(write_error)?;
-                ("dir", Vec::new())
+                ("dir", Vec::new(), format!("{path}/"), EntryBody::Empty)
             }
             EntryKind::File(data) => {
                 header.set_entry_type(tar::EntryType::Regular);
                 header.set_size(data.len() as u64);
-                self.builder
-                    .append_data(&mut header, path, data.as_slice())
-                    .map_err(write_error)?;
-                ("file", Sha256::digest(data).to_vec())
+                let digest = Sha256::digest(&data).to_vec();
+                ("file", digest, path.to_owned(), EntryBody::Bytes(data))
+            }
+            EntryKind::HostFile {
+                path: host,
+                size,
+                digest,
+            } => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(size);
+                let body = EntryBody::Host { path: host, size };
+                ("file", digest, path.to_owned(), body)
             }
             EntryKind::Symlink(link) => {
                 header.set_entry_type(tar::EntryType::Symlink);
                 header.set_size(0);
-                self.builder
-                    .append_link(&mut header, path, link)
-                    .map_err(write_error)?;
-                ("symlink", link.as_bytes().to_vec())
+                let detail = link.as_bytes().to_vec();
+                ("symlink", detail, path.to_owned(), EntryBody::Link(link))
             }
             EntryKind::HardLink(link) => {
                 header.set_entry_type(tar::EntryType::Link);
                 header.set_size(0);
-                self.builder
-                    .append_link(&mut header, path, link.trim_start_matches('/'))
-                    .map_err(write_error)?;
-                ("hardlink", link.as_bytes().to_vec())
+                let body = EntryBody::Link(link.trim_start_matches('/').to_owned());
+                ("hardlink", link.as_bytes().to_vec(), path.to_owned(), body)
             }
         };
+        self.planned.push(header, name, body);
         self.hasher.update(format!(
             "{tag}\0{}\0{mode:o}\0{}:{}\0",
             entry.path, owner.uid, owner.gid
@@ -182,15 +201,12 @@ impl TarWriter {
 
     pub fn finish(self) -> Result<CopyPlan, CopyError> {
         let digest = hex::encode(self.hasher.finalize());
-        let tar = self.builder.into_inner().map_err(|source| CopyError::Io {
-            path: "tar".to_owned(),
-            source,
-        })?;
         Ok(CopyPlan {
-            tar,
+            tar: self.planned,
             digest,
             entries: self.entries,
             dir_destinations: self.dir_destinations,
+            implied_dirs: self.implied_dirs,
         })
     }
 }

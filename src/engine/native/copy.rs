@@ -14,12 +14,15 @@
 use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
 
 use super::archive::{EntryKind, TarEntry, TarWriter};
+use super::extract_tree::{ExtractTree, Made, Unresolvable};
 use super::owner::Owner;
 use super::pathmatch::{BadPattern, has_wildcard, path_match};
+use crate::engine::planned_tar::PlannedTar;
 
 /// Which context paths `.dockerignore` leaves out (paths are `/`-separated,
 /// relative to the context root).
@@ -56,18 +59,34 @@ pub struct CopyRequest<'a> {
     pub extract_archives: bool,
     /// The destination already exists as a directory in the image.
     pub dest_is_dir: bool,
+    /// Set when the build no longer wants the plan: reading the context
+    /// stops at the next file or chunk.
+    pub cancel: Option<&'a AtomicBool>,
 }
 
 /// The tar to upload at `/`, and a digest of what it holds (paths, kinds,
 /// modes, owners, link targets, contents; not timestamps).
 #[derive(Debug, Clone)]
 pub struct CopyPlan {
-    pub tar: Vec<u8>,
+    pub tar: PlannedTar,
     pub digest: String,
     pub entries: Vec<String>,
     /// Where directories' contents were copied into (see
     /// `TarWriter::copies_directory_into`).
     pub dir_destinations: Vec<String>,
+    /// Directories an extracted archive writes under without making them:
+    /// they must not be links or files in the image (see `extract_tree`).
+    pub implied_dirs: Vec<ImpliedDir>,
+}
+
+/// A directory above an extracted entry that the archive does not make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImpliedDir {
+    /// Absolute path in the image.
+    pub path: String,
+    pub archive: String,
+    /// The first entry written under it, as the archive names it.
+    pub entry: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +99,10 @@ pub enum CopyError {
     NoMatch(String),
     #[error("with more than one source file, the destination must be a directory and end with a /")]
     DestNotDir,
+    #[error(
+        "{path:?} is {kind}: only files, directories and links can be copied from the build context"
+    )]
+    Special { path: String, kind: &'static str },
     #[error(transparent)]
     Pattern(#[from] BadPattern),
     #[error("reading {path}: {source}")]
@@ -87,8 +110,16 @@ pub enum CopyError {
         path: String,
         source: std::io::Error,
     },
+    #[error("the build stopped while the context was being read")]
+    Cancelled,
     #[error("archive {archive}: entry {entry:?} leaves the destination")]
     ArchiveEscapes { archive: String, entry: String },
+    #[error("archive {archive}: entry {entry:?} is refused: {why}")]
+    ArchiveLink {
+        archive: String,
+        entry: String,
+        why: Unresolvable,
+    },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CopyError + '_ {
@@ -140,6 +171,13 @@ fn add_source(
     }
     let path = resolve_inside(root, source)?;
     let meta = fs::metadata(&path).map_err(io_error(&path))?;
+    if let Some(kind) = special_kind(&meta) {
+        // Never opened: a named pipe would block the build for good.
+        return Err(CopyError::Special {
+            path: source.to_owned(),
+            kind,
+        });
+    }
     if meta.is_dir() {
         writer.copies_directory_into(dest);
         return add_dir_contents(request, &path, source, dest, writer);
@@ -155,7 +193,8 @@ fn add_source(
     } else {
         dest.trim_end_matches('/').to_owned()
     };
-    writer.add_file(&target, &path, &meta)
+    let (size, digest) = digest_file(request, &path)?;
+    writer.add_file(&target, &path, &meta, size, digest)
 }
 
 fn add_dir_contents(
@@ -178,6 +217,7 @@ fn add_dir_contents(
             .map_err(io_error(&host))?;
         children.sort_by_key(|entry| entry.file_name());
         for child in children {
+            checkpoint(request)?;
             let Some(name) = child.file_name().to_str().map(str::to_owned) else {
                 return Err(CopyError::Io {
                     path: child.path().display().to_string(),
@@ -208,11 +248,58 @@ fn add_dir_contents(
                 let link = fs::read_link(&child_path).map_err(io_error(&child_path))?;
                 writer.add_symlink(&target, &link, &meta)?;
             } else if meta.is_file() {
-                writer.add_file(&target, &child_path, &meta)?;
+                let (size, digest) = digest_file(request, &child_path)?;
+                writer.add_file(&target, &child_path, &meta, size, digest)?;
             }
+            // Pipes, sockets and devices inside a directory are left out
+            // unopened, as the dockerfile back end's context leaves them out.
         }
     }
     Ok(())
+}
+
+fn checkpoint(request: &CopyRequest) -> Result<(), CopyError> {
+    match request.cancel {
+        Some(cancel) if cancel.load(Ordering::Relaxed) => Err(CopyError::Cancelled),
+        _ => Ok(()),
+    }
+}
+
+/// A file's size and content digest, read in a stream, a chunk at a time.
+fn digest_file(request: &CopyRequest, path: &Path) -> Result<(u64, Vec<u8>), CopyError> {
+    let mut file = fs::File::open(path).map_err(io_error(path))?;
+    let mut hasher = Sha256::new();
+    let mut chunk = vec![0; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        checkpoint(request)?;
+        let read = match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(io_error(path)(error)),
+        };
+        hasher.update(&chunk[..read]);
+        size += read as u64;
+    }
+    Ok((size, hasher.finalize().to_vec()))
+}
+
+/// What a file that is neither a regular file, a directory nor a link is.
+fn special_kind(meta: &fs::Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    if kind.is_fifo() {
+        Some("a named pipe")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else if kind.is_char_device() {
+        Some("a character device")
+    } else if kind.is_block_device() {
+        Some("a block device")
+    } else {
+        None
+    }
 }
 
 fn excluded_by(patterns: &[String], relative: &str) -> Result<bool, CopyError> {
@@ -373,10 +460,16 @@ fn extract_archive(
         archive: source.to_owned(),
         entry: entry.to_owned(),
     };
+    let unresolvable = |entry: &str, why| CopyError::ArchiveLink {
+        archive: source.to_owned(),
+        entry: entry.to_owned(),
+        why,
+    };
     let read_error = |error| CopyError::Io {
         path: source.to_owned(),
         source: error,
     };
+    let mut tree = ExtractTree::new();
     let mut reader = tar::Archive::new(archive);
     for entry in reader.entries().map_err(read_error)? {
         let mut entry = entry.map_err(read_error)?;
@@ -396,7 +489,10 @@ fn extract_archive(
                 let link = entry.link_name().map_err(read_error)?.unwrap_or_default();
                 let link = link.to_string_lossy().into_owned();
                 let inside = clean_relative(&link).ok_or_else(|| escapes(&link))?;
-                EntryKind::HardLink(join(dest, &inside))
+                let target = tree
+                    .resolve_link_target(&inside, &relative)
+                    .map_err(|why| unresolvable(&relative, why))?;
+                EntryKind::HardLink(join(dest, &target))
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 let mut data = Vec::new();
@@ -405,8 +501,16 @@ fn extract_archive(
             }
             _ => continue,
         };
+        let made = match &kind {
+            EntryKind::Dir => Made::Dir,
+            EntryKind::Symlink(link) => Made::Link(link),
+            EntryKind::File(_) | EntryKind::HostFile { .. } | EntryKind::HardLink(_) => Made::File,
+        };
+        let landed = tree
+            .place(&relative, made)
+            .map_err(|why| unresolvable(&relative, why))?;
         writer.add_entry(TarEntry {
-            path: join(dest, &relative),
+            path: join(dest, &landed),
             kind,
             mode: header.mode().unwrap_or(0o644),
             owner: Owner {
@@ -416,6 +520,13 @@ fn extract_archive(
             mtime: header.mtime().unwrap_or(0),
             keep_owner: true,
         })?;
+    }
+    for (dir, entry) in tree.implied_dirs() {
+        writer.needs_directory(ImpliedDir {
+            path: join(dest, dir),
+            archive: source.to_owned(),
+            entry: entry.clone(),
+        });
     }
     Ok(())
 }

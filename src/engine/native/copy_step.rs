@@ -8,11 +8,13 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::archive::{EntryKind, TarEntry, TarWriter};
 use super::build::{NativeBuild, StageFailure, StageOutput};
 use super::cache_key::image_path_input;
-use super::copy::{CopyPlan, CopyRequest, absolute_dest, ends_as_dir, plan_copy};
+use super::copy::{CopyError, CopyPlan, CopyRequest, absolute_dest, ends_as_dir, plan_copy};
 use super::engine_api::{OpError, PathKind, StepEngine};
 use super::group_container::{GroupContainer, within};
 use super::owner::{Owner, needs_lookup, parse_chmod, resolve_chown};
@@ -103,7 +105,7 @@ pub async fn prepare<E: StepEngine>(
                 &copy.exclude,
             )?;
             match &copy.from {
-                None => from_context(build, state, at, words, false),
+                None => from_context(build, state, at, words, false).await,
                 Some(CopyFrom::Stage(stage)) => {
                     let image = inputs
                         .get(&stage.value)
@@ -154,7 +156,7 @@ pub async fn prepare<E: StepEngine>(
                 ));
             }
             let words = expand(state, at, &add.sources, &add.to, &add.options, &add.exclude)?;
-            from_context(build, state, at, words, true)
+            from_context(build, state, at, words, true).await
         }
         StepKind::Artifact(copy) => {
             let artifact = build
@@ -184,7 +186,7 @@ pub async fn prepare<E: StepEngine>(
     }
 }
 
-fn from_context<E: StepEngine>(
+async fn from_context<E: StepEngine>(
     build: &NativeBuild<E>,
     state: &StageState,
     at: &StepRef,
@@ -194,6 +196,7 @@ fn from_context<E: StepEngine>(
     // The key's plan uses root and a file destination: the real owner and
     // destination kind follow from the parent image, which the key holds.
     let probe = plan(build, state, &words, extract, Owner::default(), false)
+        .await
         .map_err(|e| at.fail(state, e))?;
     let key = state.key(&at.text, Vec::new(), vec![probe.digest]);
     Ok(PreparedCopy {
@@ -258,6 +261,7 @@ pub async fn apply<E: StepEngine>(
         !ends_as_dir(&words.dest) && container.path_kind(&dest).await? == Some(PathKind::Dir);
     let planned = match &copy.source {
         CopySource::Context { extract } => plan(build, state, words, *extract, owner, dest_is_dir)
+            .await
             .map_err(|e| OpError::new("copy", e.to_string()))?,
         CopySource::Image { paths, .. } => {
             let into_dir = ends_as_dir(&words.dest) || dest_is_dir || paths.len() > 1;
@@ -271,8 +275,35 @@ pub async fn apply<E: StepEngine>(
                 .map_err(|e| OpError::new("copy", e.to_string()))?
         }
     };
+    refuse_links_of_the_image(container, &planned).await?;
     create_missing_parents(container, &planned, owner).await?;
-    container.add(planned.tar)
+    container.add(planned.tar);
+    Ok(())
+}
+
+/// The Engine's upload would follow a link of the image that an extracted
+/// entry is written under, maybe out of the destination; the classic
+/// builder would resolve it inside the destination. Neither is known here
+/// to be what the image holds, so such an entry is refused.
+async fn refuse_links_of_the_image<E: StepEngine>(
+    container: &mut GroupContainer<'_, E>,
+    planned: &CopyPlan,
+) -> Result<(), OpError> {
+    for dir in &planned.implied_dirs {
+        let found = match container.path_kind(&dir.path).await? {
+            Some(PathKind::Symlink) => "a link",
+            Some(PathKind::File) => "a file",
+            Some(PathKind::Dir) | None => continue,
+        };
+        return Err(OpError::new(
+            "copy",
+            format!(
+                "archive {}: entry {:?} is refused: it goes through {}, which is {found} in the image; the native back end does not follow the image's links when it extracts an archive",
+                dir.archive, dir.entry, dir.path
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Tars of `paths` in `image`, read through a container that is never started.
@@ -295,26 +326,54 @@ async fn download<E: StepEngine>(
     .await
 }
 
-fn plan<E: StepEngine>(
+/// Plan a copy from the context on a blocking thread: reading the context
+/// never holds up the runtime, and when the build drops the step (a
+/// failure elsewhere, Ctrl-C), the reading stops at the next file or chunk.
+async fn plan<E: StepEngine>(
     build: &NativeBuild<E>,
     state: &StageState,
     words: &Expanded,
     extract: bool,
     owner: Owner,
     dest_is_dir: bool,
-) -> Result<CopyPlan, super::copy::CopyError> {
-    plan_copy(&CopyRequest {
-        context: &build.options.context_dir,
-        sources: &words.sources,
-        dest: &words.dest,
-        workdir: workdir(state),
-        owner,
-        chmod: words.chmod,
-        exclude: &words.exclude,
-        filter: &*build.filter,
-        extract_archives: extract,
-        dest_is_dir,
-    })
+) -> Result<CopyPlan, CopyError> {
+    struct CancelOnDrop(Arc<AtomicBool>);
+    impl Drop for CancelOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let context = build.options.context_dir.clone();
+    let filter = Arc::clone(&build.filter);
+    let words = words.clone();
+    let workdir = workdir(state).to_owned();
+    let cancel = CancelOnDrop(Arc::new(AtomicBool::new(false)));
+    let flag = Arc::clone(&cancel.0);
+    let task = tokio::task::spawn_blocking(move || {
+        plan_copy(&CopyRequest {
+            context: &context,
+            sources: &words.sources,
+            dest: &words.dest,
+            workdir: &workdir,
+            owner,
+            chmod: words.chmod,
+            exclude: &words.exclude,
+            filter: &*filter,
+            extract_archives: extract,
+            dest_is_dir,
+            cancel: Some(&flag),
+        })
+    });
+    let planned = task.await.map_err(|error| CopyError::Io {
+        path: context_name(build),
+        source: std::io::Error::other(error.to_string()),
+    })?;
+    drop(cancel);
+    planned
+}
+
+fn context_name<E: StepEngine>(build: &NativeBuild<E>) -> String {
+    build.options.context_dir.display().to_string()
 }
 
 fn workdir(state: &StageState) -> &str {
@@ -402,7 +461,8 @@ pub async fn create_missing_dirs<E: StepEngine>(
     let plan = writer
         .finish()
         .map_err(|e| OpError::new(operation, e.to_string()))?;
-    container.add(plan.tar)
+    container.add(plan.tar);
+    Ok(())
 }
 
 /// The numeric owner for `--chown`, reading the image's account files when

@@ -8,7 +8,8 @@ use super::*;
 type Listing = BTreeMap<String, (char, u32, u64, u64, String)>;
 
 fn listing(plan: &CopyPlan) -> Listing {
-    let mut archive = tar::Archive::new(plan.tar.as_slice());
+    let bytes = plan.tar.to_bytes().unwrap();
+    let mut archive = tar::Archive::new(bytes.as_slice());
     let mut out = Listing::new();
     for entry in archive.entries().unwrap() {
         let mut entry = entry.unwrap();
@@ -93,6 +94,7 @@ impl Context {
             filter: &NoFilter,
             extract_archives: false,
             dest_is_dir: false,
+            cancel: None,
         };
         tweak(&mut request);
         plan_copy(&request)
@@ -335,4 +337,206 @@ fn path_helpers() {
     assert_eq!(absolute_dest("/", "."), "/");
     assert_eq!(absolute_dest("/srv", "/abs"), "/abs");
     assert!(ends_as_dir("x/") && ends_as_dir(".") && !ends_as_dir("x"));
+}
+
+/// Entries of a test tar: a path and, for a link, its target.
+type Entries<'a> = &'a [(&'a str, Option<&'a str>)];
+
+/// A plain tar of links (`Some(target)`) and files (`None`, content "x").
+fn linked_tarball(entries: &[(&str, Option<&str>)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, link) in entries {
+        let mut header = tar::Header::new_ustar();
+        header.set_mode(0o644);
+        match link {
+            Some(target) => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                builder.append_link(&mut header, path, target).unwrap();
+            }
+            None => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(1);
+                builder.append_data(&mut header, path, &b"x"[..]).unwrap();
+            }
+        }
+    }
+    builder.into_inner().unwrap()
+}
+
+#[test]
+fn add_never_follows_a_link_of_the_archive_out_of_the_destination() {
+    let ctx = Context::new(&[]);
+    let cases: &[(&str, Entries)] = &[
+        ("abs.tar", &[("l", Some("/etc")), ("l/probe-evil", None)]),
+        ("tmp.tar", &[("d", Some("/tmp")), ("d/sub/f", None)]),
+    ];
+    for (name, entries) in cases {
+        fs::write(ctx.path().join(name), linked_tarball(entries)).unwrap();
+        let refused = ctx.plan_with(&[name], "/dest/", |r| r.extract_archives = true);
+        let Err(error @ CopyError::ArchiveLink { .. }) = refused else {
+            panic!("{name}: {refused:?}");
+        };
+        let message = error.to_string();
+        assert!(message.contains(entries[1].0), "{message}");
+        assert!(message.contains(name), "{message}");
+    }
+
+    // A link climbing above the destination stays at its root.
+    fs::write(
+        ctx.path().join("up.tar"),
+        linked_tarball(&[("l2", Some("../../..")), ("l2/tmp/x", None)]),
+    )
+    .unwrap();
+    let plan = ctx
+        .plan_with(&["up.tar"], "/dest/", |r| r.extract_archives = true)
+        .unwrap();
+    assert_eq!(paths(&plan), ["/dest/l2", "/dest/tmp/x"]);
+    assert_eq!(listing(&plan)["/dest/l2"].4, "../../..");
+    assert_eq!(
+        plan.implied_dirs,
+        [ImpliedDir {
+            path: "/dest/tmp".to_owned(),
+            archive: "up.tar".to_owned(),
+            entry: "l2/tmp/x".to_owned(),
+        }]
+    );
+
+    // A link to a directory the archive made leads there.
+    fs::write(
+        ctx.path().join("in.tar"),
+        linked_tarball(&[("etc/a", None), ("l", Some("/etc")), ("l/b", None)]),
+    )
+    .unwrap();
+    let plan = ctx
+        .plan_with(&["in.tar"], "/dest/", |r| r.extract_archives = true)
+        .unwrap();
+    assert_eq!(paths(&plan), ["/dest/etc/a", "/dest/etc/b", "/dest/l"]);
+}
+
+/// Plans on a thread of its own: a plan that blocks fails the test
+/// instead of hanging it.
+fn plan_in_time(
+    ctx: &Context,
+    sources: &[&str],
+    dest: &str,
+    extract: bool,
+) -> Result<Vec<String>, String> {
+    let context = ctx.path().to_owned();
+    let sources: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+    let dest = dest.to_owned();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let planned = plan_copy(&CopyRequest {
+            context: &context,
+            sources: &sources,
+            dest: &dest,
+            workdir: "/",
+            owner: Owner::default(),
+            chmod: None,
+            exclude: &[],
+            filter: &NoFilter,
+            extract_archives: extract,
+            dest_is_dir: false,
+            cancel: None,
+        });
+        let _ = sender.send(planned.map(|p| paths(&p)).map_err(|e| e.to_string()));
+    });
+    receiver
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("planning the copy blocked")
+}
+
+#[test]
+fn special_files_are_never_opened() {
+    let ctx = Context::new(&[("dir/a", "A")]);
+    let fifo = ctx.path().join("dir/pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let _socket = std::os::unix::net::UnixListener::bind(ctx.path().join("dir/sock")).unwrap();
+
+    for extract in [false, true] {
+        let refused = plan_in_time(&ctx, &["dir/pipe"], "/p", extract).unwrap_err();
+        assert!(
+            refused.contains("\"dir/pipe\" is a named pipe"),
+            "{refused}"
+        );
+        let refused = plan_in_time(&ctx, &["dir/sock"], "/s", extract).unwrap_err();
+        assert!(refused.contains("\"dir/sock\" is a socket"), "{refused}");
+        let refused = plan_in_time(&ctx, &["dir/p*"], "/x/", extract).unwrap_err();
+        assert!(refused.contains("named pipe"), "{refused}");
+    }
+    // A link to one is followed when named, as any named source is.
+    std::os::unix::fs::symlink("dir/pipe", ctx.path().join("to-pipe")).unwrap();
+    let refused = plan_in_time(&ctx, &["to-pipe"], "/p", false).unwrap_err();
+    assert!(refused.contains("named pipe"), "{refused}");
+
+    // Inside a copied directory they are left out.
+    let copied = plan_in_time(&ctx, &["."], "/all/", false).unwrap();
+    assert_eq!(copied, ["/all/dir", "/all/dir/a", "/all/to-pipe"]);
+}
+
+#[test]
+fn a_planned_copy_holds_no_file_content_in_memory() {
+    let ctx = Context::new(&[("small", "s")]);
+    let size: u64 = 64 << 20;
+    // Sparse: costs no disk, reads as zeros.
+    fs::File::create(ctx.path().join("big"))
+        .unwrap()
+        .set_len(size)
+        .unwrap();
+    let plan = ctx.plan(&["big", "small"], "/in/").unwrap();
+    assert!(
+        plan.tar.bytes_held() < 64 * 1024,
+        "the plan holds {} bytes",
+        plan.tar.bytes_held()
+    );
+    // What is sent is the file, read from disk.
+    let sent = plan.tar.to_bytes().unwrap();
+    let mut archive = tar::Archive::new(sent.as_slice());
+    let sizes: Vec<(String, u64)> = archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.path().unwrap().display().to_string(), e.size())
+        })
+        .collect();
+    assert_eq!(
+        sizes,
+        [("in/big".to_owned(), size), ("in/small".to_owned(), 1)]
+    );
+    // The digest is the content's, as when the file was held in memory.
+    let zeros = vec![0u8; size as usize];
+    let mut writer = TarWriter::new(Owner::default(), None);
+    writer
+        .add_entry(TarEntry {
+            path: "/in/big".to_owned(),
+            kind: EntryKind::File(zeros),
+            mode: 0o644,
+            owner: Owner::default(),
+            mtime: 0,
+            keep_owner: false,
+        })
+        .unwrap();
+    let alone = ctx.plan(&["big"], "/in/").unwrap();
+    assert_eq!(writer.finish().unwrap().digest, alone.digest);
+}
+
+#[test]
+fn a_cancelled_plan_stops_reading_the_context() {
+    let ctx = Context::new(&[("dir/a", "A"), ("f", "F")]);
+    let cancel = AtomicBool::new(true);
+    for source in ["f", "dir"] {
+        let refused = ctx.plan_with(&[source], "/x/", |r| r.cancel = Some(&cancel));
+        assert!(matches!(refused, Err(CopyError::Cancelled)), "{refused:?}");
+    }
+    let running = AtomicBool::new(false);
+    assert!(
+        ctx.plan_with(&["dir"], "/x/", |r| r.cancel = Some(&running))
+            .is_ok()
+    );
 }

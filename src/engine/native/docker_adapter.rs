@@ -25,6 +25,8 @@ use super::engine_api::{
     PathKind, StepEngine,
 };
 use crate::engine::client::{DockerEngine, split_reference};
+use crate::engine::planned_tar::PlannedTar;
+use crate::engine::tar_stream::streamed;
 
 fn op(operation: &'static str) -> impl Fn(BollardError) -> OpError {
     move |error| OpError::from_bollard(operation, error)
@@ -210,15 +212,17 @@ impl StepEngine for DockerEngine {
             .map_err(op("commit"))
     }
 
-    async fn upload(&self, container: &str, tar: Vec<u8>) -> Result<(), OpError> {
+    async fn upload(&self, container: &str, tar: PlannedTar) -> Result<(), OpError> {
         let options = UploadToContainerOptionsBuilder::new().path("/").build();
-        self.count_sent(tar.len());
+        let engine = self.clone();
+        let body = streamed(move |writer| {
+            let mut builder = tar::Builder::new(writer);
+            tar.append_to(&mut builder)?;
+            builder.finish()
+        })
+        .inspect_ok(move |chunk| engine.count_sent(chunk.len()));
         self.docker()
-            .upload_to_container(
-                container,
-                Some(options),
-                bollard::body_full(Bytes::from(tar)),
-            )
+            .upload_to_container(container, Some(options), bollard::body_try_stream(body))
             .await
             .map_err(op("upload"))
     }

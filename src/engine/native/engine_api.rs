@@ -9,6 +9,8 @@ use std::future::Future;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 
+use crate::engine::planned_tar::PlannedTar;
+
 /// An Engine operation failed; `operation` names it ("commit", "upload"…),
 /// and the bollard error it came from, if any, is its source.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -186,11 +188,12 @@ pub trait StepEngine: Send + Sync + 'static {
         settings: &ImageSettings,
     ) -> impl Future<Output = Result<String, OpError>> + Send;
 
-    /// Extracts a tar at `/` in the container.
+    /// Extracts a planned tar at `/` in the container, reading the files
+    /// it names as it sends them.
     fn upload(
         &self,
         container: &str,
-        tar: Vec<u8>,
+        tar: PlannedTar,
     ) -> impl Future<Output = Result<(), OpError>> + Send;
 
     /// A tar of `path` in the container (its last component at the root).

@@ -14,6 +14,7 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use super::engine_api::{
     CachedImage, ContainerSpec, ImageDetails, ImageSettings, OpError, PathKind, StepEngine,
 };
+use crate::engine::planned_tar::PlannedTar;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
@@ -230,7 +231,10 @@ impl StepEngine for FakeEngine {
         Ok(id)
     }
 
-    async fn upload(&self, container: &str, tar: Vec<u8>) -> Result<(), OpError> {
+    async fn upload(&self, container: &str, tar: PlannedTar) -> Result<(), OpError> {
+        let tar = tar
+            .to_bytes()
+            .map_err(|e| OpError::new("upload", e.to_string()))?;
         let mut state = self.lock();
         let target = state
             .containers

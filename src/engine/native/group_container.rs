@@ -9,15 +9,13 @@ use std::collections::HashMap;
 
 use super::build::NativeBuild;
 use super::engine_api::{OpError, PathKind, StepEngine};
-
-/// The two zero blocks that end a tar.
-const END_OF_ARCHIVE: usize = 1024;
+use crate::engine::planned_tar::PlannedTar;
 
 pub struct GroupContainer<'a, E: StepEngine> {
     build: &'a NativeBuild<E>,
     id: String,
-    /// Entries not sent yet, without the end-of-archive blocks.
-    pending: Vec<u8>,
+    /// Entries not sent yet.
+    pending: PlannedTar,
     /// What the pending entries (and those sent) write, by path.
     written: HashMap<String, PathKind>,
     /// The Engine's answers so far.
@@ -29,7 +27,7 @@ impl<'a, E: StepEngine> GroupContainer<'a, E> {
         Self {
             build,
             id,
-            pending: Vec::new(),
+            pending: PlannedTar::default(),
             written: HashMap::new(),
             asked: HashMap::new(),
         }
@@ -72,32 +70,17 @@ impl<'a, E: StepEngine> GroupContainer<'a, E> {
         self.build.engine.download(&self.id, &path).await
     }
 
-    /// Gather a tar (as `TarWriter` finishes one) to send with the others.
-    pub fn add(&mut self, tar: Vec<u8>) -> Result<(), OpError> {
-        let bad = |e: std::io::Error| OpError::new("upload", e.to_string());
-        let mut archive = tar::Archive::new(tar.as_slice());
-        for entry in archive.entries().map_err(bad)? {
-            let entry = entry.map_err(bad)?;
-            let path = normal(&entry.path().map_err(bad)?.to_string_lossy());
-            let kind = match entry.header().entry_type() {
+    /// Gather a planned tar to send with the others.
+    pub fn add(&mut self, tar: PlannedTar) {
+        for (path, entry_type) in tar.listing() {
+            let kind = match entry_type {
                 tar::EntryType::Directory => PathKind::Dir,
                 tar::EntryType::Symlink => PathKind::Symlink,
                 _ => PathKind::File,
             };
-            self.written.insert(path, kind);
+            self.written.insert(normal(&path), kind);
         }
-        let body = tar
-            .len()
-            .checked_sub(END_OF_ARCHIVE)
-            .filter(|&end| tar[end..].iter().all(|b| *b == 0) && end.is_multiple_of(512));
-        let Some(end) = body else {
-            return Err(OpError::new(
-                "upload",
-                "a tar without its end-of-archive blocks",
-            ));
-        };
-        self.pending.extend_from_slice(&tar[..end]);
-        Ok(())
+        self.pending.extend(tar);
     }
 
     /// Send what was gathered, in one upload.
@@ -105,8 +88,7 @@ impl<'a, E: StepEngine> GroupContainer<'a, E> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let mut tar = std::mem::take(&mut self.pending);
-        tar.extend_from_slice(&[0; END_OF_ARCHIVE]);
+        let tar = std::mem::take(&mut self.pending);
         self.build.engine.upload(&self.id, tar).await
     }
 

@@ -23,6 +23,7 @@ pub mod copy_step;
 pub mod docker_adapter;
 pub mod engine_api;
 pub mod expand;
+pub mod extract_tree;
 pub mod group_container;
 pub mod limits;
 pub mod mounts;

@@ -106,6 +106,7 @@ fn plan_context<E: StepEngine>(
         filter: &*build.filter,
         extract_archives: false,
         dest_is_dir: true,
+        cancel: None,
     };
     plan_copy(&request).map_err(|e| e.to_string())
 }
@@ -171,7 +172,8 @@ pub async fn prepare<E: StepEngine>(
                 let host = match bind_source(mount, inputs).map_err(fail)? {
                     BindSource::Context => {
                         let plan = plan_context(build, &source).map_err(fail)?;
-                        unpack(&plan.tar, &dir).map_err(fail)?;
+                        let tar = plan.tar.to_bytes().map_err(|e| fail(e.to_string()))?;
+                        unpack(&tar, &dir).map_err(fail)?;
                         dir.join("mount")
                     }
                     BindSource::Image(image) => {

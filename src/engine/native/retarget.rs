@@ -133,7 +133,8 @@ mod tests {
 
     fn listed(writer: TarWriter) -> Vec<(String, u32, u64)> {
         let plan = writer.finish().unwrap();
-        let mut archive = tar::Archive::new(plan.tar.as_slice());
+        let bytes = plan.tar.to_bytes().unwrap();
+        let mut archive = tar::Archive::new(bytes.as_slice());
         archive
             .entries()
             .unwrap()

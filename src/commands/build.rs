@@ -9,7 +9,7 @@ use miette::{IntoDiagnostic, miette};
 
 use super::Exit;
 use super::common::{LoadedProject, load_project, print_diagnostics, resolve};
-use crate::cli::{Backend, BuildArgs, Progress};
+use crate::cli::{Backend, BuildArgs, Progress, PullMode};
 use crate::diagnostics::render_json;
 use crate::engine::backend::BuildFailure;
 use crate::engine::backend::dockerfile::DockerfileBackend;
@@ -18,8 +18,11 @@ use crate::engine::connection::EngineAddress;
 use crate::engine::interrupt::{Interrupt, Janitor};
 use crate::engine::native::backend::{NativeBackend, NativeSettings};
 use crate::engine::progress::{Event, ProgressMode, ProgressSink, Reporter};
-use crate::engine::targets::{BuildSettings, build_targets};
-use crate::graph::ResolvedTarget;
+use crate::engine::registry::credentials::DockerConfig;
+use crate::engine::registry::pull::{PullPolicy, PullSettings, needed_images, pull_needed};
+use crate::engine::registry::push::{TagToPush, push_tags};
+use crate::engine::targets::{BuildSettings, TargetOutcome, build_targets};
+use crate::graph::{ResolvedKind, ResolvedTarget};
 
 /// How long an interrupted build may take to reach a safe stopping point.
 const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
@@ -38,6 +41,9 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
         Ok(targets) => targets,
         Err(exit) => return Ok(exit),
     };
+    if args.push {
+        refuse_push_without_tags(&targets)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -104,10 +110,28 @@ async fn build(
     build_args: &BTreeMap<String, String>,
     native_settings: NativeSettings,
 ) -> miette::Result<Exit> {
-    let address = EngineAddress::resolve(args.engine.host.as_deref())?;
+    let address =
+        EngineAddress::resolve_with(args.engine.host.as_deref(), args.engine.context.as_deref())?;
     let engine = address.connect().await?;
+    let docker_config = DockerConfig::load()?;
     let janitor = Janitor::new();
     let mut reporter = Reporter::new(progress_mode(args.progress));
+    let registry_timeout = std::time::Duration::from_secs(args.registry_timeout.max(1));
+    let images = needed_images(&loaded.project, &loaded.graph, targets, build_args);
+    let pull_settings = PullSettings {
+        policy: match args.pull {
+            PullMode::Missing => PullPolicy::Missing,
+            PullMode::Always => PullPolicy::Always,
+            PullMode::Never => PullPolicy::Never,
+        },
+        config: &docker_config,
+        idle: registry_timeout,
+    };
+    if let Err(error) = pull_needed(&engine, &images, &pull_settings, &mut reporter).await {
+        reporter.finish();
+        return Err(miette::Report::from_err(error)
+            .wrap_err("the build did not start: the images it reads are not all on the Engine"));
+    }
     let context_dir = loaded.context_dir();
     let settings = BuildSettings {
         project: &loaded.project,
@@ -168,14 +192,42 @@ async fn build(
             bytes: engine.bytes_sent(),
         });
     }
-    reporter.finish();
     let exit = match outcome {
-        Ok(_) => return Ok(Exit::Success),
+        Ok(outcomes) if args.push => {
+            let tags = tags_to_push(&outcomes);
+            let report = push_tags(
+                &engine,
+                &tags,
+                &docker_config,
+                registry_timeout,
+                &mut reporter,
+            )
+            .await;
+            reporter.finish();
+            return match report {
+                Ok(report) => match report.failed {
+                    None => Ok(Exit::Success),
+                    Some(error) => Err(miette::Report::from_err(error).wrap_err(format!(
+                        "pushed {} of {} tags; every tag is kept on the Engine as built",
+                        report.pushed.len(),
+                        tags.len()
+                    ))),
+                },
+                Err(error) => Err(miette::Report::from_err(error)
+                    .wrap_err("nothing was pushed; every tag is kept on the Engine as built")),
+            };
+        }
+        Ok(_) => {
+            reporter.finish();
+            return Ok(Exit::Success);
+        }
         Err(BuildFailure::Interrupted) => {
+            reporter.finish();
             eprintln!("interrupted: the build stopped; removing its containers");
             Exit::Interrupted
         }
         Err(BuildFailure::Reported(diagnostics)) => {
+            reporter.finish();
             if reporter.mode() == ProgressMode::Json {
                 print!("{}", render_json(&loaded.file, &diagnostics));
             } else {
@@ -184,6 +236,7 @@ async fn build(
             Exit::Failure
         }
         Err(BuildFailure::Engine(error)) => {
+            reporter.finish();
             sweep(&engine, &janitor).await;
             return Err(miette::Report::from_err(error).wrap_err(format!(
                 "the build stopped: the Engine at {} failed",
@@ -191,12 +244,47 @@ async fn build(
             )));
         }
         Err(BuildFailure::Context(error)) => {
+            reporter.finish();
             sweep(&engine, &janitor).await;
             return Err(miette::Report::from_err(error));
         }
     };
     sweep(&engine, &janitor).await;
     Ok(exit)
+}
+
+/// Every tag of every image target, in target order.
+fn tags_to_push(outcomes: &[TargetOutcome]) -> Vec<TagToPush> {
+    outcomes
+        .iter()
+        .flat_map(|outcome| match outcome {
+            TargetOutcome::Image { target, tags, .. } => tags
+                .iter()
+                .map(|tag| TagToPush {
+                    target: target.clone(),
+                    tag: tag.clone(),
+                })
+                .collect(),
+            TargetOutcome::Artifacts { .. } => Vec::new(),
+        })
+        .collect()
+}
+
+/// `--push` needs a tag to push; found out before anything is built.
+fn refuse_push_without_tags(targets: &[ResolvedTarget]) -> miette::Result<()> {
+    let tagged = targets
+        .iter()
+        .any(|target| matches!(&target.kind, ResolvedKind::Image { tags, .. } if !tags.is_empty()));
+    if tagged {
+        return Ok(());
+    }
+    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    Err(miette!(
+        code = "stages::registry::nothing-to-push",
+        help = "give an image target `tags = [\"registry/name:tag\"]`, or build without --push",
+        "--push: no target of this build has a tag to push ({})",
+        names.join(", ")
+    ))
 }
 
 /// Removes the build's containers; what cannot be removed is named.

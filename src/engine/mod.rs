@@ -16,6 +16,7 @@ pub mod client;
 pub mod codes;
 pub mod connection;
 pub mod context;
+pub mod docker_context;
 pub mod dockerignore;
 pub mod extract;
 #[cfg(test)]
@@ -24,5 +25,6 @@ pub mod image_labels;
 pub mod interrupt;
 pub mod native;
 pub mod progress;
+pub mod registry;
 pub mod source_check;
 pub mod targets;

@@ -1,0 +1,212 @@
+//! Before the first step: every external image the needed stages read
+//! (`from`, `copy.from-image`, mounts from an image) — the list `stages
+//! plan` shows — is looked up on the Engine and, by `--pull`, pulled at
+//! once, each for the platform its stage builds for. A missing image is
+//! found here, never in the middle of a build.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::credentials::DockerConfig;
+use super::errors::RegistryError;
+use super::reference::ImageRef;
+use super::transfer::run_all;
+use crate::config::model::Project;
+use crate::engine::client::{DockerEngine, Engine};
+use crate::engine::progress::{Event, ProgressSink};
+use crate::graph::{ProjectGraph, ResolvedTarget};
+
+/// When to pull (`--pull`), as `docker build` decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PullPolicy {
+    /// Pull only images the Engine does not have (for the platform needed).
+    #[default]
+    Missing,
+    /// Ask the registry for every image; only changed layers move.
+    Always,
+    /// Pull nothing; a missing image fails the build before it starts.
+    Never,
+}
+
+/// An external image the build reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeededImage {
+    /// The reference with build arguments expanded.
+    pub reference: String,
+    /// The stage's `platform`, when it names one.
+    pub platform: Option<String>,
+    /// The stages that read it.
+    pub stages: Vec<String>,
+}
+
+/// Every external image the stages of `targets` read, once per platform.
+pub fn needed_images(
+    project: &Project,
+    graph: &ProjectGraph,
+    targets: &[ResolvedTarget],
+    build_args: &BTreeMap<String, String>,
+) -> Vec<NeededImage> {
+    let mut images: Vec<NeededImage> = Vec::new();
+    for target in targets {
+        let mut args: Vec<(String, String)> = target.args().to_vec();
+        args.extend(build_args.iter().map(|(k, v)| (k.clone(), v.clone())));
+        // `expand_global` takes the first match: --build-arg values, added last, go first.
+        args.reverse();
+        for stage in graph.needed_stages(&target.stages()) {
+            let platform = project
+                .stage(&stage)
+                .and_then(|s| s.platform.as_ref())
+                .map(|p| project.expand_global(&p.value, &args))
+                .filter(|p| !p.is_empty());
+            for (image, _) in graph.image_dependencies(&stage) {
+                let reference = project.expand_global(&image, &args);
+                if reference == "scratch" {
+                    continue;
+                }
+                match images
+                    .iter_mut()
+                    .find(|i| i.reference == reference && i.platform == platform)
+                {
+                    Some(known) if !known.stages.contains(&stage) => {
+                        known.stages.push(stage.clone())
+                    }
+                    Some(_) => {}
+                    None => images.push(NeededImage {
+                        reference,
+                        platform: platform.clone(),
+                        stages: vec![stage.clone()],
+                    }),
+                }
+            }
+        }
+    }
+    images
+}
+
+/// How pulls are made.
+#[derive(Debug, Clone)]
+pub struct PullSettings<'a> {
+    pub policy: PullPolicy,
+    pub config: &'a DockerConfig,
+    /// How long a pull may go without a word from the Engine.
+    pub idle: Duration,
+}
+
+/// Makes every image in `images` present on the Engine, as `settings.policy` says.
+pub async fn pull_needed(
+    engine: &DockerEngine,
+    images: &[NeededImage],
+    settings: &PullSettings<'_>,
+    progress: &mut dyn ProgressSink,
+) -> Result<(), RegistryError> {
+    let mut to_pull: Vec<&NeededImage> = Vec::new();
+    for image in images {
+        let present = match settings.policy {
+            PullPolicy::Always => false,
+            PullPolicy::Missing | PullPolicy::Never => is_present(engine, image).await,
+        };
+        if !present {
+            to_pull.push(image);
+        }
+    }
+    if settings.policy == PullPolicy::Never {
+        if to_pull.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = to_pull
+            .iter()
+            .map(|i| {
+                let platform = i
+                    .platform
+                    .as_deref()
+                    .map(|p| format!(" for {p}"))
+                    .unwrap_or_default();
+                format!(
+                    "  {}{platform} (needed by stage {})",
+                    i.reference,
+                    i.stages.join(", ")
+                )
+            })
+            .collect();
+        return Err(RegistryError::Missing {
+            count: to_pull.len(),
+            list: list.join("\n"),
+        });
+    }
+    let mut errors = Vec::new();
+    let mut pulls: Vec<(&NeededImage, String, Option<_>)> = Vec::new();
+    for image in to_pull {
+        let Some(parsed) = ImageRef::parse(&image.reference) else {
+            errors.push(RegistryError::Failed {
+                action: "pull",
+                image: image.reference.clone(),
+                message: "not a valid image reference".to_owned(),
+            });
+            continue;
+        };
+        let credentials = settings.config.credentials_for(&parsed).await?;
+        pulls.push((image, parsed.pinned(), credentials));
+    }
+    let names: Vec<String> = pulls.iter().map(|(i, _, _)| i.reference.clone()).collect();
+    let ends = run_all(
+        "pull",
+        &names,
+        |index| {
+            let (image, pinned, credentials) = &pulls[index];
+            engine.pull(pinned, image.platform.as_deref(), credentials.as_ref())
+        },
+        settings.idle,
+        progress,
+    )
+    .await;
+    let config_path = config_path_text(settings.config);
+    for (name, end) in names.iter().zip(ends) {
+        match end {
+            Ok(state) => progress.event(Event::Pulled {
+                image: name,
+                digest: state.digest.as_deref(),
+                up_to_date: state.up_to_date,
+            }),
+            Err(error) => {
+                progress.event(Event::TransferFailed {
+                    action: "pull",
+                    name,
+                });
+                errors.push(RegistryError::of_transfer(
+                    "pull",
+                    name,
+                    error,
+                    &config_path,
+                ));
+            }
+        }
+    }
+    RegistryError::from_all(errors).map_or(Ok(()), Err)
+}
+
+/// Where credentials were looked for, for the "docker login" help.
+pub fn config_path_text(config: &DockerConfig) -> String {
+    match &config.path {
+        Some(path) => path.display().to_string(),
+        None => "Docker's config.json (there is none yet)".to_owned(),
+    }
+}
+
+/// The Engine has the image, for the stage's platform when it names one.
+async fn is_present(engine: &DockerEngine, image: &NeededImage) -> bool {
+    let Ok(details) = engine.inspect_image(&image.reference).await else {
+        return false;
+    };
+    let Some(wanted) = &image.platform else {
+        return true;
+    };
+    let mut parts = wanted.split('/');
+    let (os, arch, variant) = (parts.next(), parts.next(), parts.next());
+    let matches = |want: Option<&str>, have: Option<&String>| match want {
+        None | Some("") => true,
+        Some(want) => have.is_some_and(|have| have == want),
+    };
+    matches(os, details.os.as_ref())
+        && matches(arch, details.architecture.as_ref())
+        && matches(variant, details.variant.as_ref())
+}

@@ -129,8 +129,7 @@ async fn build(
     };
     if let Err(error) = pull_needed(&engine, &images, &pull_settings, &mut reporter).await {
         reporter.finish();
-        return Err(miette::Report::from_err(error)
-            .wrap_err("the build did not start: the images it reads are not all on the Engine"));
+        return Err(miette::Report::new(error));
     }
     let context_dir = loaded.context_dir();
     let settings = BuildSettings {
@@ -207,14 +206,19 @@ async fn build(
             return match report {
                 Ok(report) => match report.failed {
                     None => Ok(Exit::Success),
-                    Some(error) => Err(miette::Report::from_err(error).wrap_err(format!(
-                        "pushed {} of {} tags; every tag is kept on the Engine as built",
-                        report.pushed.len(),
-                        tags.len()
-                    ))),
+                    Some(error) => {
+                        eprintln!(
+                            "pushed {} of {} tags; every tag stays on the Engine as built",
+                            report.pushed.len(),
+                            tags.len()
+                        );
+                        Err(miette::Report::new(error))
+                    }
                 },
-                Err(error) => Err(miette::Report::from_err(error)
-                    .wrap_err("nothing was pushed; every tag is kept on the Engine as built")),
+                Err(error) => {
+                    eprintln!("nothing was pushed; every tag stays on the Engine as built");
+                    Err(miette::Report::new(error))
+                }
             };
         }
         Ok(_) => {

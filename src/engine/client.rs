@@ -96,8 +96,16 @@ impl EngineError {
         self.status_code() == Some(404)
     }
 
-    fn status_code(&self) -> Option<u16> {
-        let source = match self {
+    /// The daemon's own words, when it answered with an error status.
+    pub fn server_message(&self) -> Option<&str> {
+        match self.source_error()? {
+            BollardError::DockerResponseServerError { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+
+    fn source_error(&self) -> Option<&BollardError> {
+        match self {
             EngineError::Build { source }
             | EngineError::Tag { source, .. }
             | EngineError::CreateContainer { source, .. }
@@ -107,10 +115,13 @@ impl EngineError {
             | EngineError::RemoveImage { source, .. }
             | EngineError::ListContainers { source }
             | EngineError::Pull { source, .. }
-            | EngineError::Push { source, .. } => source,
-            EngineError::BadReference { .. } => return None,
-        };
-        match source {
+            | EngineError::Push { source, .. } => Some(source),
+            EngineError::BadReference { .. } => None,
+        }
+    }
+
+    fn status_code(&self) -> Option<u16> {
+        match self.source_error()? {
             BollardError::DockerResponseServerError { status_code, .. } => Some(*status_code),
             _ => None,
         }

@@ -64,6 +64,9 @@ pub struct DockerConfig {
     /// Where the file was read from (nothing when there was none).
     #[serde(skip)]
     pub path: Option<PathBuf>,
+    /// Where the file was looked for.
+    #[serde(skip)]
+    pub location: PathBuf,
 }
 
 #[derive(Clone, Default, Deserialize)]
@@ -134,7 +137,10 @@ impl DockerConfig {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Self::default());
+                return Ok(Self {
+                    location: path,
+                    ..Self::default()
+                });
             }
             Err(error) => {
                 return Err(CredentialError::Config {
@@ -149,7 +155,8 @@ impl DockerConfig {
                 // serde's message names the place, never the value.
                 reason: format!("not valid JSON ({})", position_only(&error)),
             })?;
-        config.path = Some(path);
+        config.path = Some(path.clone());
+        config.location = path;
         Ok(config)
     }
 

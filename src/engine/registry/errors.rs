@@ -87,9 +87,12 @@ impl RegistryError {
                 };
             }
             TransferError::Reported(message) => message,
-            TransferError::Engine(error) => match std::error::Error::source(&error) {
-                Some(source) => source.to_string(),
-                None => error.to_string(),
+            TransferError::Engine(error) => match error.server_message() {
+                Some(message) => message.to_owned(),
+                None => match std::error::Error::source(&error) {
+                    Some(source) => format!("{error}: {source}"),
+                    None => error.to_string(),
+                },
             },
         };
         let message = message.trim().to_owned();

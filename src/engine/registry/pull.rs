@@ -188,7 +188,7 @@ pub async fn pull_needed(
 pub fn config_path_text(config: &DockerConfig) -> String {
     match &config.path {
         Some(path) => path.display().to_string(),
-        None => "Docker's config.json (there is none yet)".to_owned(),
+        None => format!("{}, which does not exist yet", config.location.display()),
     }
 }
 

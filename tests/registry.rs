@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use engine_support::{
     BASE_IMAGE, Project, Run, engine, image_exists, inspect, label, remove_images, stages, unique,
 };
-use registry_support::{Registry, credential_helper, docker};
+use registry_support::{Registry, credential_helper, docker, remove_repositories};
 
 /// Runs `stages build ARGS…` in `project` with Docker's client
 /// configuration in `config` and an extra PATH entry.
@@ -66,6 +66,8 @@ impl Drop for Cleanup {
     fn drop(&mut self) {
         let tags: Vec<&str> = self.0.iter().map(String::as_str).collect();
         remove_images(&tags);
+        // Pulls leave `name@sha256:…` references behind.
+        remove_repositories(&self.0);
     }
 }
 

@@ -80,10 +80,10 @@ impl Registry {
     fn wait_until_up(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Ok(response) = self.request("GET", "/v2/", &[]) {
-                if response.status == 200 || response.status == 401 {
-                    return;
-                }
+            if let Ok(response) = self.request("GET", "/v2/", &[])
+                && (response.status == 200 || response.status == 401)
+            {
+                return;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -283,4 +283,37 @@ pub fn credential_helper(user: &str, password: &str) -> (tempfile::TempDir, Path
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     (dir, asked)
+}
+
+/// Removes every tag and digest reference of the repository of each of
+/// `references` (`name[:tag]`); images that keep other names stay.
+pub fn remove_repositories(references: &[String]) {
+    for reference in references {
+        let last_slash = reference.rfind('/').map_or(0, |i| i + 1);
+        let repository = match reference[last_slash..].rfind(':') {
+            Some(colon) => &reference[..last_slash + colon],
+            None => reference.as_str(),
+        };
+        let Ok(out) = Command::new("docker")
+            .args([
+                "images",
+                "--digests",
+                "--format",
+                "{{.Repository}}:{{.Tag}} {{.Repository}}@{{.Digest}}",
+                repository,
+            ])
+            .output()
+        else {
+            continue;
+        };
+        for name in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            if !name.ends_with(":<none>") && !name.ends_with("@<none>") {
+                let _ = Command::new("docker")
+                    .args(["rmi", name])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
+    }
 }

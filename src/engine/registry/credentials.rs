@@ -179,10 +179,10 @@ impl DockerConfig {
         {
             return Ok(Some(found));
         }
-        self.from_auths(image)
+        self.in_auths(image)
     }
 
-    fn from_auths(&self, image: &ImageRef) -> Result<Option<Credentials>, CredentialError> {
+    fn in_auths(&self, image: &ImageRef) -> Result<Option<Credentials>, CredentialError> {
         let key = image.auth_key();
         let entry = self.auths.get(key).map(|e| (key, e)).or_else(|| {
             self.auths

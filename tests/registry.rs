@@ -362,6 +362,45 @@ fn push_sends_every_tag_of_two_targets_and_prints_their_digests() {
 }
 
 #[test]
+fn a_refused_push_is_reported_per_tag_and_keeps_the_local_tags() {
+    engine();
+    let registry = Registry::start_with_auth(USER, PASSWORD);
+    let app_name = unique("stages-reg-push-app");
+    let tools_name = unique("stages-reg-push-tools");
+    let app = registry.image(&format!("{app_name}:1"));
+    let tools = registry.image(&format!("{tools_name}:1"));
+    let _cleanup = Cleanup(vec![app.clone(), tools.clone()]);
+    let project = Project::new(&two_targets(&app, &tools, "echo tools > /tools"));
+    let anonymous = tempfile::tempdir().unwrap();
+    let run = build(
+        &project,
+        anonymous.path(),
+        None,
+        &["app", "tools", "--push"],
+    )
+    .exit(2);
+    let text = squashed(&run);
+    assert!(text.contains("pushed0of2tags"), "{}", run.describe());
+    for tag in [&app, &tools] {
+        assert!(
+            text.contains(&squash(&format!("refused access to {tag}"))),
+            "{}",
+            run.describe()
+        );
+        assert!(image_exists(tag), "the local tag {tag} stays");
+    }
+    assert!(text.contains(&squash(&format!("docker login {}", registry.host))));
+    assert!(registry.tags(&app_name).is_empty());
+
+    // With credentials both go up.
+    let config = registry.docker_config(USER, PASSWORD);
+    let run = build(&project, config.path(), None, &["app", "tools", "--push"]).success();
+    assert_no_secret(&run);
+    assert_eq!(registry.tags(&app_name), vec!["1".to_owned()]);
+    assert_eq!(registry.tags(&tools_name), vec!["1".to_owned()]);
+}
+
+#[test]
 fn one_failed_target_pushes_nothing() {
     engine();
     let registry = Registry::start();

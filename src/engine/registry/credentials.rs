@@ -67,6 +67,9 @@ pub struct DockerConfig {
     /// Where the file was looked for.
     #[serde(skip)]
     pub location: PathBuf,
+    /// The PATH credential helpers are looked up in (default: this process's).
+    #[serde(skip)]
+    pub helper_path: Option<std::ffi::OsString>,
 }
 
 #[derive(Clone, Default, Deserialize)]
@@ -167,15 +170,15 @@ impl DockerConfig {
     ) -> Result<Option<Credentials>, CredentialError> {
         let key = image.auth_key();
         if let Some(helper) = self.cred_helpers.get(&image.registry) {
-            return run_helper(helper, key).await;
+            return run_helper(helper, key, self.helper_path.as_deref()).await;
         }
         if image.is_docker_hub()
             && let Some(helper) = self.cred_helpers.get(HUB_AUTH_KEY)
         {
-            return run_helper(helper, key).await;
+            return run_helper(helper, key, self.helper_path.as_deref()).await;
         }
         if let Some(store) = self.creds_store.as_deref().filter(|s| !s.is_empty())
-            && let Some(found) = run_helper(store, key).await?
+            && let Some(found) = run_helper(store, key, self.helper_path.as_deref()).await?
         {
             return Ok(Some(found));
         }
@@ -242,14 +245,22 @@ struct HelperAnswer {
 }
 
 /// Runs `docker-credential-<helper> get` with `key` on standard input.
-async fn run_helper(helper: &str, key: &str) -> Result<Option<Credentials>, CredentialError> {
+async fn run_helper(
+    helper: &str,
+    key: &str,
+    path: Option<&std::ffi::OsStr>,
+) -> Result<Option<Credentials>, CredentialError> {
     let fail = |reason: String| CredentialError::Helper {
         helper: helper.to_owned(),
         registry: key.to_owned(),
         reason,
     };
     let program = format!("docker-credential-{helper}");
-    let mut child = tokio::process::Command::new(&program)
+    let mut command = tokio::process::Command::new(&program);
+    if let Some(path) = path {
+        command.env("PATH", path);
+    }
+    let mut child = command
         .arg("get")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -258,10 +269,14 @@ async fn run_helper(helper: &str, key: &str) -> Result<Option<Credentials>, Cred
         .spawn()
         .map_err(|e| fail(format!("cannot run {program}: {e}")))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(key.as_bytes())
-            .await
-            .map_err(|e| fail(format!("cannot write to it: {e}")))?;
+        // A helper may answer without reading its input (as the docker CLI
+        // allows); its answer, not the write, tells what happened.
+        match stdin.write_all(key.as_bytes()).await {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(fail(format!("cannot write to it: {e}")));
+            }
+            _ => {}
+        }
     }
     let output = tokio::time::timeout(HELPER_TIMEOUT, child.wait_with_output())
         .await
@@ -380,6 +395,61 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = DockerConfig::load_from(dir.path()).unwrap();
         assert!(config.auths.is_empty() && config.path.is_none());
+    }
+
+    /// A helper script, found through the configuration's helper PATH.
+    fn helper(dir: &Path, name: &str, body: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join(format!("docker-credential-{name}"));
+        std::fs::write(&script, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[tokio::test]
+    async fn helpers_answer_tokens_not_found_and_store_fallbacks() {
+        let bin = tempfile::tempdir().unwrap();
+        let id = std::process::id();
+        // A token helper echoes the key it was given back as ServerURL.
+        helper(
+            bin.path(),
+            &format!("stages-token-{id}"),
+            r#"read -r key; printf '{"ServerURL":"%s","Username":"<token>","Secret":"tok"}' "$key""#,
+        );
+        helper(
+            bin.path(),
+            &format!("stages-none-{id}"),
+            "echo 'credentials not found in native keychain'; exit 1",
+        );
+        let path = format!(
+            "{}:{}",
+            bin.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let (_dir, mut config) = config(&format!(
+            r#"{{"credsStore": "stages-none-{id}",
+                "credHelpers": {{"tok.example": "stages-token-{id}"}},
+                "auths": {{"r.io": {{"auth": "dTpw"}}}}}}"#
+        ));
+        config.helper_path = Some(path.into());
+        let token = config
+            .credentials_for(&image("tok.example/a"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(token.identity_token.as_deref(), Some("tok"));
+        assert_eq!(token.server, "tok.example");
+        assert_eq!(token.username, None);
+        // The store has nothing: the `auths` entry is used.
+        let fallback = config
+            .credentials_for(&image("r.io/a"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(fallback.username.as_deref(), Some("u"));
+        assert_eq!(
+            config.credentials_for(&image("ghcr.io/a")).await.unwrap(),
+            None
+        );
     }
 
     #[tokio::test]

@@ -22,6 +22,10 @@ pub struct TransferState {
     pub digest: Option<String>,
     /// The pull found the local image current.
     pub up_to_date: bool,
+    /// Push messages carry no layer id through the Engine client: layers
+    /// are counted by their `Preparing` and their end.
+    unnamed_layers: usize,
+    unnamed_done: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,14 +46,12 @@ impl TransferState {
             return false;
         }
         let Some(id) = id.filter(|id| is_layer_id(id)) else {
-            return false;
+            return self.update_unnamed(status);
         };
         let before = (self.layers.len(), self.layers_done());
         let layer = self.layers.entry(id.to_owned()).or_default();
         match status {
-            "Pull complete" | "Already exists" | "Pushed" | "Layer already exists" => {
-                layer.done = true;
-            }
+            done if is_done(done) => layer.done = true,
             "Downloading" | "Pushing" => {
                 if let Some(current) = current {
                     layer.bytes = current;
@@ -60,17 +62,36 @@ impl TransferState {
         before != (self.layers.len(), self.layers_done())
     }
 
+    fn update_unnamed(&mut self, status: &str) -> bool {
+        match status {
+            "Preparing" => self.unnamed_layers += 1,
+            done if is_done(done) && self.unnamed_done < self.unnamed_layers => {
+                self.unnamed_done += 1;
+            }
+            _ => return false,
+        }
+        true
+    }
+
     pub fn layers(&self) -> usize {
-        self.layers.len()
+        self.layers.len() + self.unnamed_layers
     }
 
     pub fn layers_done(&self) -> usize {
-        self.layers.values().filter(|l| l.done).count()
+        self.layers.values().filter(|l| l.done).count() + self.unnamed_done
     }
 
     pub fn bytes(&self) -> u64 {
         self.layers.values().map(|l| l.bytes).sum()
     }
+}
+
+/// A layer that is where it should be (pulled, pushed, or already there).
+fn is_done(status: &str) -> bool {
+    matches!(
+        status,
+        "Pull complete" | "Already exists" | "Pushed" | "Layer already exists"
+    ) || status.starts_with("Mounted from ")
 }
 
 /// Layer ids are 12 hex digits; other ids name the tag being moved.
@@ -200,6 +221,11 @@ mod tests {
         state.update(None, "Digest: sha256:aa11", None);
         assert_eq!(state.digest.as_deref(), Some("sha256:aa11"));
         let mut push = TransferState::default();
+        assert!(push.update(None, "Preparing", None));
+        assert!(push.update(None, "Preparing", None));
+        assert!(push.update(None, "Layer already exists", None));
+        assert!(push.update(None, "Mounted from team/other", None));
+        assert_eq!((push.layers_done(), push.layers()), (2, 2));
         push.update(None, "v1: digest: sha256:bb22 size: 527", None);
         assert_eq!(push.digest.as_deref(), Some("sha256:bb22"));
         let mut current = TransferState::default();

@@ -67,6 +67,18 @@ impl RegistryError {
         }
     }
 
+    /// The same error, saying which stages needed the image.
+    pub fn needed_by(mut self, stages: &[String]) -> RegistryError {
+        let note = format!(" (needed by stage {})", stages.join(", "));
+        match &mut self {
+            RegistryError::Denied { image, .. }
+            | RegistryError::Failed { image, .. }
+            | RegistryError::Silent { image, .. } => image.push_str(&note),
+            _ => {}
+        }
+        self
+    }
+
     /// The error for a failed transfer of `image` (`pull` or `push`).
     pub fn of_transfer(
         action: &'static str,

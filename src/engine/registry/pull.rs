@@ -137,11 +137,14 @@ pub async fn pull_needed(
     let mut pulls: Vec<(&NeededImage, String, Option<_>)> = Vec::new();
     for image in to_pull {
         let Some(parsed) = ImageRef::parse(&image.reference) else {
-            errors.push(RegistryError::Failed {
-                action: "pull",
-                image: image.reference.clone(),
-                message: "not a valid image reference".to_owned(),
-            });
+            errors.push(
+                RegistryError::Failed {
+                    action: "pull",
+                    image: image.reference.clone(),
+                    message: "not a valid image reference".to_owned(),
+                }
+                .needed_by(&image.stages),
+            );
             continue;
         };
         let credentials = settings.config.credentials_for(&parsed).await?;
@@ -160,7 +163,7 @@ pub async fn pull_needed(
     )
     .await;
     let config_path = config_path_text(settings.config);
-    for (name, end) in names.iter().zip(ends) {
+    for ((name, end), (image, _, _)) in names.iter().zip(ends).zip(&pulls) {
         match end {
             Ok(state) => progress.event(Event::Pulled {
                 image: name,
@@ -172,12 +175,10 @@ pub async fn pull_needed(
                     action: "pull",
                     name,
                 });
-                errors.push(RegistryError::of_transfer(
-                    "pull",
-                    name,
-                    error,
-                    &config_path,
-                ));
+                errors.push(
+                    RegistryError::of_transfer("pull", name, error, &config_path)
+                        .needed_by(&image.stages),
+                );
             }
         }
     }

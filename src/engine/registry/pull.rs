@@ -211,3 +211,77 @@ async fn is_present(engine: &DockerEngine, image: &NeededImage) -> bool {
         && matches(arch, details.architecture.as_ref())
         && matches(variant, details.variant.as_ref())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::SourceFile;
+    use crate::graph::resolve_targets;
+
+    const TOML: &str = r#"
+[args]
+BASE = "busybox:default"
+
+[stages.tools]
+from = "reg.example:5000/tools:1"
+platform = "linux/arm64"
+
+[stages.app]
+from = "${BASE}"
+steps = [
+  { copy = "/etc/motd", to = "/motd", from-image = "reg.example:5000/extra:2" },
+  { copy = "/x", to = "/x", from = "tools" },
+]
+
+[stages.unused]
+from = "never-pulled:1"
+
+[stages.empty]
+from = "scratch"
+
+[targets.app]
+stage = "app"
+args = { BASE = "busybox:target" }
+
+[targets.empty]
+stage = "empty"
+"#;
+
+    #[test]
+    fn the_images_of_the_needed_stages_with_their_platforms_and_args() {
+        let outcome = crate::check::check(&SourceFile::new("stages.toml", TOML));
+        let project = outcome.project.expect("valid project");
+        let graph = ProjectGraph::new(&project);
+        let targets =
+            resolve_targets(&project, &["app".to_owned(), "empty".to_owned()]).expect("targets");
+        let mut overrides = BTreeMap::new();
+        let images = needed_images(&project, &graph, &targets, &overrides);
+        let found: Vec<(&str, Option<&str>, Vec<&str>)> = images
+            .iter()
+            .map(|i| {
+                (
+                    i.reference.as_str(),
+                    i.platform.as_deref(),
+                    i.stages.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (
+                    "reg.example:5000/tools:1",
+                    Some("linux/arm64"),
+                    vec!["tools"]
+                ),
+                ("busybox:target", None, vec!["app"]),
+                ("reg.example:5000/extra:2", None, vec!["app"]),
+            ]
+        );
+        // --build-arg wins over the target's args.
+        overrides.insert("BASE".to_owned(), "busybox:flag".to_owned());
+        let images = needed_images(&project, &graph, &targets, &overrides);
+        assert!(images.iter().any(|i| i.reference == "busybox:flag"));
+        assert!(!images.iter().any(|i| i.reference == "busybox:target"));
+    }
+}

@@ -419,6 +419,29 @@ fn one_failed_target_pushes_nothing() {
 }
 
 #[test]
+fn an_unreadable_docker_config_is_a_warning_that_shows_no_secret() {
+    engine();
+    let tag = unique("stages-reg-app");
+    let _cleanup = Cleanup(vec![tag.clone()]);
+    let project = Project::new(&from_image(BASE_IMAGE, &tag));
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(
+        config.path().join("config.json"),
+        format!(r#"{{"auths": {{"r.io": {{"auth": "{PASSWORD}"#),
+    )
+    .unwrap();
+    let run = build(&project, config.path(), None, &[]).success();
+    assert!(
+        run.stderr
+            .contains("warning: cannot read Docker's client configuration"),
+        "{}",
+        run.describe()
+    );
+    assert_no_secret(&run);
+    assert!(image_exists(&tag));
+}
+
+#[test]
 fn push_without_a_tagged_target_is_an_error_before_building() {
     let project = Project::new(&format!(
         r#"

@@ -18,7 +18,7 @@ use crate::engine::connection::EngineAddress;
 use crate::engine::interrupt::{Interrupt, Janitor};
 use crate::engine::native::backend::{NativeBackend, NativeSettings};
 use crate::engine::progress::{Event, ProgressMode, ProgressSink, Reporter};
-use crate::engine::registry::credentials::DockerConfig;
+use crate::engine::registry::credentials::{DockerConfig, config_dir};
 use crate::engine::registry::pull::{PullPolicy, PullSettings, needed_images, pull_needed};
 use crate::engine::registry::push::{TagToPush, push_tags};
 use crate::engine::targets::{BuildSettings, TargetOutcome, build_targets};
@@ -113,7 +113,12 @@ async fn build(
     let address =
         EngineAddress::resolve_with(args.engine.host.as_deref(), args.engine.context.as_deref())?;
     let engine = address.connect().await?;
-    let docker_config = DockerConfig::load()?;
+    // Like the docker CLI: a configuration that cannot be read is a
+    // warning, and registries are used without credentials.
+    let docker_config = DockerConfig::load().unwrap_or_else(|error| {
+        eprintln!("warning: {error}; registries are used without credentials");
+        DockerConfig::empty_at(config_dir(&|key| std::env::var(key).ok()).join("config.json"))
+    });
     let janitor = Janitor::new();
     let mut reporter = Reporter::new(progress_mode(args.progress));
     let registry_timeout = std::time::Duration::from_secs(args.registry_timeout.max(1));

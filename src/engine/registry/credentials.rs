@@ -19,7 +19,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
-use super::reference::{HUB_AUTH_KEY, ImageRef};
+use super::reference::ImageRef;
 
 /// How long a credential helper may take before it counts as failed.
 const HELPER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -134,6 +134,14 @@ impl DockerConfig {
         Self::load_from(&config_dir(&|key| std::env::var(key).ok()))
     }
 
+    /// No credentials, as if `location` did not exist.
+    pub fn empty_at(location: PathBuf) -> Self {
+        Self {
+            location,
+            ..Self::default()
+        }
+    }
+
     /// Reads `dir/config.json`; a missing file is an empty configuration.
     pub fn load_from(dir: &Path) -> Result<Self, CredentialError> {
         let path = dir.join("config.json");
@@ -168,13 +176,9 @@ impl DockerConfig {
         &self,
         image: &ImageRef,
     ) -> Result<Option<Credentials>, CredentialError> {
+        // The CLI's key: the host, or Docker Hub's URL for Docker Hub.
         let key = image.auth_key();
-        if let Some(helper) = self.cred_helpers.get(&image.registry) {
-            return run_helper(helper, key, self.helper_path.as_deref()).await;
-        }
-        if image.is_docker_hub()
-            && let Some(helper) = self.cred_helpers.get(HUB_AUTH_KEY)
-        {
+        if let Some(helper) = self.cred_helpers.get(key) {
             return run_helper(helper, key, self.helper_path.as_deref()).await;
         }
         if let Some(store) = self.creds_store.as_deref().filter(|s| !s.is_empty())
@@ -350,7 +354,7 @@ mod tests {
             .unwrap();
         assert_eq!(hub.username.as_deref(), Some("user"));
         assert_eq!(hub.password.as_deref(), Some("p:ss"));
-        assert_eq!(hub.server, HUB_AUTH_KEY);
+        assert_eq!(hub.server, crate::engine::registry::reference::HUB_AUTH_KEY);
         let other = config
             .credentials_for(&image("reg.example:5000/x"))
             .await

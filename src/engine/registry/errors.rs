@@ -69,7 +69,7 @@ impl RegistryError {
 
     /// The same error, saying which stages needed the image.
     pub fn needed_by(mut self, stages: &[String]) -> RegistryError {
-        let note = format!(" (needed by stage {})", stages.join(", "));
+        let note = format!(" (needed by {})", stage_list(stages));
         match &mut self {
             RegistryError::Denied { image, .. }
             | RegistryError::Failed { image, .. }
@@ -123,6 +123,12 @@ impl RegistryError {
             }
         }
     }
+}
+
+/// `stage a` or `stages a, b`.
+pub fn stage_list(stages: &[String]) -> String {
+    let word = if stages.len() == 1 { "stage" } else { "stages" };
+    format!("{word} {}", stages.join(", "))
 }
 
 /// The Engine's words for a registry's 401 or 403.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::credentials::DockerConfig;
-use super::errors::RegistryError;
+use super::errors::{RegistryError, stage_list};
 use super::reference::ImageRef;
 use super::transfer::run_all;
 use crate::config::model::Project;
@@ -122,9 +122,9 @@ pub async fn pull_needed(
                     .map(|p| format!(" for {p}"))
                     .unwrap_or_default();
                 format!(
-                    "  {}{platform} (needed by stage {})",
+                    "  {}{platform} (needed by {})",
                     i.reference,
-                    i.stages.join(", ")
+                    stage_list(&i.stages)
                 )
             })
             .collect();

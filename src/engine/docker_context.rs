@@ -19,7 +19,6 @@ pub struct ContextEndpoint {
     pub host: String,
     /// The directory holding the context's `ca.pem`, `cert.pem`, `key.pem`, if any.
     pub tls_dir: Option<PathBuf>,
-    pub skip_tls_verify: bool,
 }
 
 #[derive(Deserialize)]
@@ -38,8 +37,6 @@ struct Endpoints {
 struct DockerEndpoint {
     #[serde(rename = "Host", default)]
     host: Option<String>,
-    #[serde(rename = "SkipTLSVerify", default)]
-    skip_tls_verify: bool,
 }
 
 /// A context could not be read.
@@ -99,7 +96,6 @@ pub fn read_endpoint(config_dir: &Path, name: &str) -> Result<ContextEndpoint, C
     Ok(ContextEndpoint {
         host: host.trim().to_owned(),
         tls_dir: tls_dir.join("ca.pem").is_file().then_some(tls_dir),
-        skip_tls_verify: endpoint.skip_tls_verify,
     })
 }
 

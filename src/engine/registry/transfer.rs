@@ -10,9 +10,6 @@ use futures_util::stream::{BoxStream, StreamExt};
 use crate::engine::client::{EngineError, TransferMessage};
 use crate::engine::progress::{Event, ProgressSink};
 
-/// How long a pull or push may go without a word from the Engine.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
-
 /// Where a transfer is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TransferState {

@@ -71,7 +71,7 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Build targets on the Docker Engine.
     #[command(
-        after_help = "Example:\n  stages build\n  stages build app --build-arg VERSION=1.2 --progress plain"
+        after_help = "Example:\n  stages build\n  stages build app --build-arg VERSION=1.2 --progress plain\n  stages build --pull always --push"
     )]
     Build(BuildArgs),
     /// List or prune the images the step cache keeps.
@@ -297,9 +297,24 @@ pub enum Progress {
 /// How to reach the Docker Engine.
 #[derive(Debug, Clone, Args)]
 pub struct EngineArg {
-    /// The Engine address (unix:///path, tcp://host:port) [default: DOCKER_HOST, else the local socket]
+    /// The Engine address (unix:///path, tcp://host:port) [default: DOCKER_HOST, else the Docker context]
     #[arg(short = 'H', long, value_name = "ADDRESS")]
     pub host: Option<String>,
+    /// The Docker context whose Engine to use [default: DOCKER_CONTEXT, else the current context]
+    #[arg(long, value_name = "NAME", conflicts_with = "host")]
+    pub context: Option<String>,
+}
+
+/// When to pull the images a build reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum PullMode {
+    /// Pull the images the Engine does not have.
+    #[default]
+    Missing,
+    /// Ask the registry for every image again (only changed layers move).
+    Always,
+    /// Pull nothing; fail before building if an image is missing.
+    Never,
 }
 
 #[derive(Debug, Args)]
@@ -338,6 +353,15 @@ pub struct BuildArgs {
     /// DIR may be anywhere, relative to the current directory (repeatable).
     #[arg(long = "output", value_name = "TARGET=DIR")]
     pub outputs: Vec<String>,
+    /// When to pull the images the build reads, before its first step.
+    #[arg(long, value_enum, default_value_t)]
+    pub pull: PullMode,
+    /// Push every tag of every image target once all targets are built.
+    #[arg(long)]
+    pub push: bool,
+    /// Give up on a pull or push after this many seconds without progress.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub registry_timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]

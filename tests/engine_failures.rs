@@ -64,17 +64,23 @@ fn a_missing_base_image_points_at_from() {
     let project = Project::new(
         "[stages.app]\nfrom = \"stages-test-no-such-image:never\"\nsteps = [{ run = \"true\" }]\n",
     );
-    let run = project.build(&[]).exit(1);
+    // Images are pulled before the first step: a base that cannot be had
+    // stops the build before it starts, naming the image and its stage.
+    let run = project.build(&[]).exit(2);
+    let text: String = run.stderr.replace('│', "").split_whitespace().collect();
     assert!(
-        run.stderr.contains("the base of stage `app` failed"),
+        text.contains("cannotpullstages-test-no-such-image:never(neededbystageapp)"),
         "{}",
         run.describe()
     );
+    let run = project.build(&["--pull", "never"]).exit(2);
+    let text: String = run.stderr.replace('│', "").split_whitespace().collect();
     assert!(
-        run.stderr.contains("this base could not be used"),
+        text.contains("stages-test-no-such-image:never(neededbystageapp)"),
         "{}",
         run.describe()
     );
+    assert!(!run.stderr.contains("[pull]"), "{}", run.describe());
 }
 
 #[test]

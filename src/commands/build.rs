@@ -10,7 +10,7 @@ use miette::{IntoDiagnostic, miette};
 
 use super::Exit;
 use super::common::{LoadedProject, load_project, print_diagnostics, resolve};
-use crate::cli::{Backend, BuildArgs, Progress};
+use crate::cli::{Backend, BuildArgs, Progress, PullMode};
 use crate::config::model::{Project, TargetKind};
 use crate::diagnostics::did_you_mean;
 use crate::diagnostics::render_json;
@@ -21,8 +21,11 @@ use crate::engine::connection::EngineAddress;
 use crate::engine::interrupt::{Interrupt, Janitor};
 use crate::engine::native::backend::{NativeBackend, NativeSettings};
 use crate::engine::progress::{Event, ProgressMode, ProgressSink, Reporter};
-use crate::engine::targets::{BuildSettings, build_targets};
-use crate::graph::ResolvedTarget;
+use crate::engine::registry::credentials::{DockerConfig, config_dir};
+use crate::engine::registry::pull::{PullPolicy, PullSettings, needed_images, pull_needed};
+use crate::engine::registry::push::{TagToPush, push_tags};
+use crate::engine::targets::{BuildSettings, TargetOutcome, build_targets};
+use crate::graph::{ResolvedKind, ResolvedTarget};
 
 /// How long an interrupted build may take to reach a safe stopping point.
 const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
@@ -41,6 +44,9 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
         Ok(targets) => targets,
         Err(exit) => return Ok(exit),
     };
+    if args.push {
+        refuse_push_without_tags(&targets)?;
+    }
     let current_dir = std::env::current_dir().into_diagnostic()?;
     let outputs = parse_outputs(&args.outputs, &loaded.project, &current_dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -111,10 +117,32 @@ async fn build(
     outputs: &BTreeMap<String, PathBuf>,
     native_settings: NativeSettings,
 ) -> miette::Result<Exit> {
-    let address = EngineAddress::resolve(args.engine.host.as_deref())?;
+    let address =
+        EngineAddress::resolve_with(args.engine.host.as_deref(), args.engine.context.as_deref())?;
     let engine = address.connect().await?;
+    // Like the docker CLI: a configuration that cannot be read is a
+    // warning, and registries are used without credentials.
+    let docker_config = DockerConfig::load().unwrap_or_else(|error| {
+        eprintln!("warning: {error}; registries are used without credentials");
+        DockerConfig::empty_at(config_dir(&|key| std::env::var(key).ok()).join("config.json"))
+    });
     let janitor = Janitor::new();
     let mut reporter = Reporter::new(progress_mode(args.progress));
+    let registry_timeout = std::time::Duration::from_secs(args.registry_timeout.max(1));
+    let images = needed_images(&loaded.project, &loaded.graph, targets, build_args);
+    let pull_settings = PullSettings {
+        policy: match args.pull {
+            PullMode::Missing => PullPolicy::Missing,
+            PullMode::Always => PullPolicy::Always,
+            PullMode::Never => PullPolicy::Never,
+        },
+        config: &docker_config,
+        idle: registry_timeout,
+    };
+    if let Err(error) = pull_needed(&engine, &images, &pull_settings, &mut reporter).await {
+        reporter.finish();
+        return Err(miette::Report::new(error));
+    }
     let context_dir = loaded.context_dir();
     let settings = BuildSettings {
         project: &loaded.project,
@@ -176,14 +204,47 @@ async fn build(
             bytes: engine.bytes_sent(),
         });
     }
-    reporter.finish();
     let exit = match outcome {
-        Ok(_) => return Ok(Exit::Success),
+        Ok(outcomes) if args.push => {
+            let tags = tags_to_push(&outcomes);
+            let report = push_tags(
+                &engine,
+                &tags,
+                &docker_config,
+                registry_timeout,
+                &mut reporter,
+            )
+            .await;
+            reporter.finish();
+            return match report {
+                Ok(report) => match report.failed {
+                    None => Ok(Exit::Success),
+                    Some(error) => {
+                        eprintln!(
+                            "pushed {} of {} tags; every tag stays on the Engine as built",
+                            report.pushed.len(),
+                            tags.len()
+                        );
+                        Err(miette::Report::new(error))
+                    }
+                },
+                Err(error) => {
+                    eprintln!("nothing was pushed; every tag stays on the Engine as built");
+                    Err(miette::Report::new(error))
+                }
+            };
+        }
+        Ok(_) => {
+            reporter.finish();
+            return Ok(Exit::Success);
+        }
         Err(BuildFailure::Interrupted) => {
+            reporter.finish();
             eprintln!("interrupted: the build stopped; removing its containers");
             Exit::Interrupted
         }
         Err(BuildFailure::Reported(diagnostics)) => {
+            reporter.finish();
             if reporter.mode() == ProgressMode::Json {
                 print!("{}", render_json(&loaded.file, &diagnostics));
             } else {
@@ -192,6 +253,7 @@ async fn build(
             Exit::Failure
         }
         Err(BuildFailure::Engine(error)) => {
+            reporter.finish();
             sweep(&engine, &janitor).await;
             return Err(miette::Report::from_err(error).wrap_err(format!(
                 "the build stopped: the Engine at {} failed",
@@ -199,12 +261,47 @@ async fn build(
             )));
         }
         Err(BuildFailure::Context(error)) => {
+            reporter.finish();
             sweep(&engine, &janitor).await;
             return Err(miette::Report::from_err(error));
         }
     };
     sweep(&engine, &janitor).await;
     Ok(exit)
+}
+
+/// Every tag of every image target, in target order.
+fn tags_to_push(outcomes: &[TargetOutcome]) -> Vec<TagToPush> {
+    outcomes
+        .iter()
+        .flat_map(|outcome| match outcome {
+            TargetOutcome::Image { target, tags, .. } => tags
+                .iter()
+                .map(|tag| TagToPush {
+                    target: target.clone(),
+                    tag: tag.clone(),
+                })
+                .collect(),
+            TargetOutcome::Artifacts { .. } => Vec::new(),
+        })
+        .collect()
+}
+
+/// `--push` needs a tag to push; found out before anything is built.
+fn refuse_push_without_tags(targets: &[ResolvedTarget]) -> miette::Result<()> {
+    let tagged = targets
+        .iter()
+        .any(|target| matches!(&target.kind, ResolvedKind::Image { tags, .. } if !tags.is_empty()));
+    if tagged {
+        return Ok(());
+    }
+    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    Err(miette!(
+        code = "stages::registry::nothing-to-push",
+        help = "give an image target `tags = [\"registry/name:tag\"]`, or build without --push",
+        "--push: no target of this build has a tag to push ({})",
+        names.join(", ")
+    ))
 }
 
 /// Removes the build's containers; what cannot be removed is named.

@@ -30,9 +30,12 @@ fn short(id: &str) -> &str {
 
 pub fn ls(args: CacheLsArgs) -> miette::Result<Exit> {
     runtime()?.block_on(async {
-        let engine = EngineAddress::resolve(args.engine.host.as_deref())?
-            .connect()
-            .await?;
+        let engine = EngineAddress::resolve_with(
+            args.engine.host.as_deref(),
+            args.engine.context.as_deref(),
+        )?
+        .connect()
+        .await?;
         let entries = list_cache(&engine).await.map_err(|e| miette!("{e}"))?;
         println!(
             "{:<12}  {:>9}  {:<16}  {:<16}  STEP",
@@ -66,9 +69,12 @@ pub fn prune(args: CachePruneArgs) -> miette::Result<Exit> {
         None => None,
     };
     runtime()?.block_on(async {
-        let engine = EngineAddress::resolve(args.engine.host.as_deref())?
-            .connect()
-            .await?;
+        let engine = EngineAddress::resolve_with(
+            args.engine.host.as_deref(),
+            args.engine.context.as_deref(),
+        )?
+        .connect()
+        .await?;
         let entries = list_cache(&engine).await.map_err(|e| miette!("{e}"))?;
         let chosen = select_for_prune(&entries, keep);
         let report = prune_cache(&engine, chosen)

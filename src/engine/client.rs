@@ -9,17 +9,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bollard::Docker;
+use bollard::auth::DockerCredentials;
 use bollard::errors::Error as BollardError;
 use bollard::models::{ContainerCreateBody, ImageInspect};
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptionsBuilder,
-    DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder,
+    CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder,
+    PushImageOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
+    TagImageOptionsBuilder,
 };
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
 
 use super::tar_stream::Body;
+
+use super::registry::credentials::Credentials;
 
 /// An Engine operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +78,18 @@ pub enum EngineError {
         #[source]
         source: BollardError,
     },
+    #[error("pull: the Engine cannot pull {image}")]
+    Pull {
+        image: String,
+        #[source]
+        source: BollardError,
+    },
+    #[error("push: the Engine cannot push {reference}")]
+    Push {
+        reference: String,
+        #[source]
+        source: BollardError,
+    },
 }
 
 impl EngineError {
@@ -82,8 +98,16 @@ impl EngineError {
         self.status_code() == Some(404)
     }
 
-    fn status_code(&self) -> Option<u16> {
-        let source = match self {
+    /// The daemon's own words, when it answered with an error status.
+    pub fn server_message(&self) -> Option<&str> {
+        match self.source_error()? {
+            BollardError::DockerResponseServerError { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+
+    fn source_error(&self) -> Option<&BollardError> {
+        match self {
             EngineError::Build { source }
             | EngineError::Tag { source, .. }
             | EngineError::CreateContainer { source, .. }
@@ -91,10 +115,15 @@ impl EngineError {
             | EngineError::RemoveContainer { source, .. }
             | EngineError::InspectImage { source, .. }
             | EngineError::RemoveImage { source, .. }
-            | EngineError::ListContainers { source } => source,
-            EngineError::BadReference { .. } => return None,
-        };
-        match source {
+            | EngineError::ListContainers { source }
+            | EngineError::Pull { source, .. }
+            | EngineError::Push { source, .. } => Some(source),
+            EngineError::BadReference { .. } => None,
+        }
+    }
+
+    fn status_code(&self) -> Option<u16> {
+        match self.source_error()? {
             BollardError::DockerResponseServerError { status_code, .. } => Some(*status_code),
             _ => None,
         }
@@ -124,6 +153,20 @@ pub enum BuildMessage {
     /// The id of the image the build produced.
     ImageId(String),
     /// The build reported an error and stopped.
+    Error(String),
+}
+
+/// One message of a pull or push stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferMessage {
+    /// A status line; `id` names the layer (or the tag) it is about.
+    Status {
+        id: Option<String>,
+        status: String,
+        current: Option<u64>,
+        total: Option<u64>,
+    },
+    /// The transfer reported an error and stopped.
     Error(String),
 }
 
@@ -221,6 +264,108 @@ impl DockerEngine {
     pub fn api_version(&self) -> String {
         let version = self.docker.client_version();
         format!("{}.{}", version.major_version, version.minor_version)
+    }
+}
+
+impl DockerEngine {
+    /// Pulls `reference` (`name:tag` or `name@digest`) for `platform`
+    /// (`os/arch[/variant]`, else the Engine's own).
+    pub fn pull(
+        &self,
+        reference: &str,
+        platform: Option<&str>,
+        credentials: Option<&Credentials>,
+    ) -> BoxStream<'_, Result<TransferMessage, EngineError>> {
+        let options = CreateImageOptionsBuilder::new()
+            .from_image(reference)
+            .platform(platform.unwrap_or(""))
+            .build();
+        let image = reference.to_owned();
+        self.docker
+            .create_image(Some(options), None, credentials.map(docker_credentials))
+            .map(move |item| match item {
+                Ok(info) => Ok(transfer_message(
+                    info.error_detail.and_then(|d| d.message),
+                    info.id,
+                    info.status,
+                    info.progress_detail,
+                )),
+                Err(BollardError::DockerStreamError { error }) => Ok(TransferMessage::Error(error)),
+                Err(source) => Err(EngineError::Pull {
+                    image: image.clone(),
+                    source,
+                }),
+            })
+            .boxed()
+    }
+
+    /// Pushes the tag `reference` (`name[:tag]`) to its registry.
+    pub fn push(
+        &self,
+        reference: &str,
+        credentials: Option<&Credentials>,
+    ) -> BoxStream<'_, Result<TransferMessage, EngineError>> {
+        let Some((repo, tag)) = split_reference(reference) else {
+            let reference = reference.to_owned();
+            return futures_util::stream::once(async move {
+                Err(EngineError::BadReference { reference })
+            })
+            .boxed();
+        };
+        let options = PushImageOptionsBuilder::new().tag(tag).build();
+        let owned = reference.to_owned();
+        self.docker
+            .push_image(repo, Some(options), credentials.map(docker_credentials))
+            .map(move |item| match item {
+                Ok(info) => Ok(transfer_message(
+                    info.error_detail.and_then(|d| d.message),
+                    None,
+                    info.status,
+                    info.progress_detail,
+                )),
+                Err(BollardError::DockerStreamError { error }) => Ok(TransferMessage::Error(error)),
+                Err(source) => Err(EngineError::Push {
+                    reference: owned.clone(),
+                    source,
+                }),
+            })
+            .boxed()
+    }
+}
+
+fn transfer_message(
+    error: Option<String>,
+    id: Option<String>,
+    status: Option<String>,
+    progress: Option<bollard::models::ProgressDetail>,
+) -> TransferMessage {
+    if let Some(error) = error {
+        return TransferMessage::Error(error);
+    }
+    let (current, total) = progress
+        .map(|p| {
+            (
+                p.current.and_then(|c| u64::try_from(c).ok()),
+                p.total.and_then(|t| u64::try_from(t).ok()),
+            )
+        })
+        .unwrap_or_default();
+    TransferMessage::Status {
+        id,
+        status: status.unwrap_or_default(),
+        current,
+        total,
+    }
+}
+
+/// The Engine's registry-auth header; bollard encodes it.
+fn docker_credentials(credentials: &Credentials) -> DockerCredentials {
+    DockerCredentials {
+        username: credentials.username.clone(),
+        password: credentials.password.clone(),
+        identitytoken: credentials.identity_token.clone(),
+        serveraddress: Some(credentials.server.clone()),
+        ..Default::default()
     }
 }
 

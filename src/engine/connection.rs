@@ -1,6 +1,8 @@
-//! Where the Docker Engine is and how to reach it: `--host`, else
-//! `DOCKER_HOST` (unix, tcp, tcp with TLS through `DOCKER_TLS_VERIFY` and
-//! `DOCKER_CERT_PATH`), else the local socket. Connecting negotiates the API
+//! Where the Docker Engine is and how to reach it, decided as the docker
+//! CLI decides: `--host`, else `--context`, else `DOCKER_HOST` (unix, tcp,
+//! tcp with TLS through `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH`), else
+//! `DOCKER_CONTEXT`, else the `currentContext` of Docker's config.json,
+//! else the local socket (which is also what the context `default` means). Connecting negotiates the API
 //! version with the daemon (bollard speaks a newer one than many engines),
 //! so an unreachable daemon is found here, once, with the address tried.
 
@@ -12,6 +14,8 @@ use bollard::{API_DEFAULT_VERSION, Docker};
 
 use super::client::DockerEngine;
 use super::codes;
+use super::docker_context::{ContextError, DEFAULT_CONTEXT, read_endpoint};
+use super::registry::credentials::config_dir;
 
 /// The socket the Docker daemon listens on by default.
 pub const DEFAULT_ADDRESS: &str = "unix:///var/run/docker.sock";
@@ -28,6 +32,8 @@ const REQUEST_TIMEOUT: u64 = 60 * 60;
 pub enum AddressOrigin {
     Flag,
     Environment,
+    /// A Docker context (`--context`, `DOCKER_CONTEXT` or the current one).
+    Context,
     Default,
 }
 
@@ -36,6 +42,7 @@ impl fmt::Display for AddressOrigin {
         f.write_str(match self {
             AddressOrigin::Flag => "from --host",
             AddressOrigin::Environment => "from DOCKER_HOST",
+            AddressOrigin::Context => "from the Docker context",
             AddressOrigin::Default => "the default socket",
         })
     }
@@ -58,12 +65,20 @@ pub struct EngineAddress {
     pub url: String,
     pub origin: AddressOrigin,
     pub transport: Transport,
+    /// The Docker context the address came from.
+    pub context: Option<String>,
 }
 
 impl EngineAddress {
     /// Resolves the address from `--host` and the process environment.
     pub fn resolve(flag: Option<&str>) -> Result<Self, ConnectError> {
-        Self::from_sources(flag, |key| std::env::var(key).ok())
+        Self::resolve_with(flag, None)
+    }
+
+    /// Resolves the address from `--host`, `--context` and the process
+    /// environment.
+    pub fn resolve_with(flag: Option<&str>, context: Option<&str>) -> Result<Self, ConnectError> {
+        Self::from_sources_with(flag, context, |key| std::env::var(key).ok())
     }
 
     /// Resolves the address from `--host` and an environment lookup.
@@ -71,26 +86,65 @@ impl EngineAddress {
         flag: Option<&str>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConnectError> {
-        let from_env = env("DOCKER_HOST").filter(|v| !v.trim().is_empty());
+        Self::from_sources_with(flag, None, env)
+    }
+
+    /// Resolves the address from `--host`, `--context` and an environment lookup.
+    pub fn from_sources_with(
+        flag: Option<&str>,
+        context_flag: Option<&str>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConnectError> {
+        let set = |key: &str| env(key).filter(|v| !v.trim().is_empty());
+        let from_env = set("DOCKER_HOST");
+        let context = match (flag, context_flag, &from_env) {
+            (Some(_), Some(_), _) => return Err(ConnectError::HostAndContext),
+            (Some(_), None, _) | (None, None, Some(_)) => None,
+            (None, Some(name), _) => Some(name.trim().to_owned()),
+            (None, None, None) => set("DOCKER_CONTEXT")
+                .map(|name| name.trim().to_owned())
+                .or_else(|| current_context(&env)),
+        };
+        let context = context.filter(|name| name != DEFAULT_CONTEXT);
+        if let Some(name) = context {
+            return Self::of_context(&name, &env);
+        }
         let (url, origin) = match (flag, from_env) {
             (Some(flag), _) => (flag.trim().to_owned(), AddressOrigin::Flag),
             (None, Some(host)) => (host.trim().to_owned(), AddressOrigin::Environment),
             (None, None) => (DEFAULT_ADDRESS.to_owned(), AddressOrigin::Default),
         };
-        let tls_wanted = env("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty() && v != "0");
+        let tls_wanted = env("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty() && v != "0")
+            || url.starts_with("https://");
+        Self::with_transport(url, origin, tls_wanted.then(|| cert_dir(&env)))
+    }
+
+    /// The endpoint of Docker context `name`.
+    fn of_context(name: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Self, ConnectError> {
+        let endpoint = read_endpoint(&config_dir(env), name).map_err(ConnectError::Context)?;
+        let tls = endpoint
+            .tls_dir
+            .or_else(|| endpoint.host.starts_with("https://").then(|| cert_dir(env)));
+        let mut address = Self::with_transport(endpoint.host, AddressOrigin::Context, tls)?;
+        address.context = Some(name.to_owned());
+        Ok(address)
+    }
+
+    fn with_transport(
+        url: String,
+        origin: AddressOrigin,
+        tls: Option<PathBuf>,
+    ) -> Result<Self, ConnectError> {
         let transport = if url.starts_with("unix://") {
             Transport::Unix
         } else if url.starts_with("tcp://") || url.starts_with("http://") {
-            if tls_wanted {
-                Transport::Tls {
-                    cert_dir: cert_dir(&env),
-                }
-            } else {
-                Transport::Tcp
+            match tls {
+                Some(cert_dir) => Transport::Tls { cert_dir },
+                None => Transport::Tcp,
             }
         } else if url.starts_with("https://") {
             Transport::Tls {
-                cert_dir: cert_dir(&env),
+                cert_dir: tls.unwrap_or_default(),
             }
         } else {
             return Err(ConnectError::UnsupportedAddress { url, origin });
@@ -99,6 +153,7 @@ impl EngineAddress {
             url,
             origin,
             transport,
+            context: None,
         })
     }
 
@@ -146,6 +201,11 @@ impl EngineAddress {
             AddressOrigin::Flag => {
                 "check the address given to --host and that an Engine listens there".to_owned()
             }
+            AddressOrigin::Context => format!(
+                "the Docker context `{}` names this address: start the Engine there, \
+                 or choose another context (--context, DOCKER_CONTEXT, `docker context use`)",
+                self.context.as_deref().unwrap_or_default()
+            ),
         };
         let help = match &self.transport {
             Transport::Tls { cert_dir } => format!(
@@ -161,6 +221,18 @@ impl EngineAddress {
             source,
         }
     }
+}
+
+/// The `currentContext` of Docker's config.json, if it names one.
+fn current_context(env: &impl Fn(&str) -> Option<String>) -> Option<String> {
+    let text = std::fs::read_to_string(config_dir(env).join("config.json")).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value
+        .get("currentContext")?
+        .as_str()
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
 }
 
 fn cert_dir(env: &impl Fn(&str) -> Option<String>) -> PathBuf {
@@ -183,6 +255,18 @@ pub enum ConnectError {
         #[source]
         source: bollard::errors::Error,
     },
+    #[error("--host and --context name two Engines; give one")]
+    #[diagnostic(
+        code("stages::engine::bad-address"),
+        help("drop --host to use the context, or --context to use the address")
+    )]
+    HostAndContext,
+    #[error(transparent)]
+    #[diagnostic(
+        code("stages::engine::bad-address"),
+        help("list contexts with `docker context ls`; `default` is the local socket")
+    )]
+    Context(ContextError),
     #[error("`{url}` ({origin}) is not a Docker Engine address `stages` can use")]
     #[diagnostic(
         code("stages::engine::bad-address"),
@@ -196,7 +280,9 @@ impl ConnectError {
     pub fn code(&self) -> &'static str {
         match self {
             ConnectError::Unreachable { .. } => codes::UNREACHABLE,
-            ConnectError::UnsupportedAddress { .. } => codes::BAD_ADDRESS,
+            ConnectError::UnsupportedAddress { .. }
+            | ConnectError::HostAndContext
+            | ConnectError::Context(_) => codes::BAD_ADDRESS,
         }
     }
 }
@@ -246,6 +332,75 @@ mod tests {
             Transport::Tls {
                 cert_dir: PathBuf::from("/certs")
             }
+        );
+    }
+
+    fn env_with(pairs: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {
+        move |key| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    #[test]
+    fn contexts_are_chosen_in_the_cli_order() {
+        use crate::engine::docker_context::write_context;
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().to_string_lossy().into_owned();
+        write_context(dir.path(), "current", "unix:///run/current.sock", false);
+        write_context(dir.path(), "fromenv", "unix:///run/fromenv.sock", false);
+        write_context(dir.path(), "remote", "tcp://10.0.0.9:2376", true);
+        std::fs::write(
+            dir.path().join("config.json"),
+            r#"{"currentContext": "current"}"#,
+        )
+        .unwrap();
+        let base = vec![("DOCKER_CONFIG", config.clone())];
+        let url =
+            |flag: Option<&str>, context: Option<&str>, extra: Vec<(&'static str, String)>| {
+                let mut pairs = base.clone();
+                pairs.extend(extra);
+                EngineAddress::from_sources_with(flag, context, env_with(pairs))
+                    .map(|a| a.url)
+                    .unwrap()
+            };
+        assert_eq!(url(None, None, vec![]), "unix:///run/current.sock");
+        let context_env = vec![("DOCKER_CONTEXT", "fromenv".to_owned())];
+        assert_eq!(
+            url(None, None, context_env.clone()),
+            "unix:///run/fromenv.sock"
+        );
+        let mut both = context_env.clone();
+        both.push(("DOCKER_HOST", "tcp://1.2.3.4:2375".to_owned()));
+        assert_eq!(url(None, None, both.clone()), "tcp://1.2.3.4:2375");
+        assert_eq!(
+            url(None, Some("fromenv"), both.clone()),
+            "unix:///run/fromenv.sock"
+        );
+        assert_eq!(url(Some("unix:///x.sock"), None, both), "unix:///x.sock");
+        assert_eq!(url(None, Some("default"), vec![]), DEFAULT_ADDRESS);
+        let remote =
+            EngineAddress::from_sources_with(None, Some("remote"), env_with(base.clone())).unwrap();
+        assert_eq!(remote.origin, AddressOrigin::Context);
+        let Transport::Tls { cert_dir } = remote.transport else {
+            panic!("TLS material of the context is used");
+        };
+        assert!(cert_dir.join("ca.pem").is_file());
+        assert!(matches!(
+            EngineAddress::from_sources_with(
+                Some("unix:///x"),
+                Some("remote"),
+                env_with(base.clone())
+            ),
+            Err(ConnectError::HostAndContext)
+        ));
+        let error =
+            EngineAddress::from_sources_with(None, Some("nope"), env_with(base)).unwrap_err();
+        assert!(
+            error.to_string().contains("`nope` does not exist"),
+            "{error}"
         );
     }
 

@@ -16,6 +16,7 @@ pub mod client;
 pub mod codes;
 pub mod connection;
 pub mod context;
+pub mod docker_context;
 pub mod dockerignore;
 pub mod extract;
 #[cfg(test)]
@@ -26,6 +27,7 @@ pub mod native;
 pub mod output_dir;
 pub mod planned_tar;
 pub mod progress;
+pub mod registry;
 pub mod source_check;
 pub mod tar_stream;
 pub mod targets;

@@ -90,6 +90,37 @@ pub enum Event<'a> {
     Sent {
         bytes: u64,
     },
+    /// Pulls (before the build) or pushes (after it) start, one per name;
+    /// `action` is `pull` or `push`.
+    TransfersStarted {
+        action: &'a str,
+        names: &'a [String],
+    },
+    /// A pull or push moved on: layers finished of those seen, bytes moved.
+    Transfer {
+        action: &'a str,
+        name: &'a str,
+        layers_done: usize,
+        layers: usize,
+        bytes: u64,
+    },
+    /// An image is on the Engine now (`up_to_date`: nothing had changed).
+    Pulled {
+        image: &'a str,
+        digest: Option<&'a str>,
+        up_to_date: bool,
+    },
+    /// A tag is in its registry as `reference` (`name@sha256:…`).
+    Pushed {
+        target: &'a str,
+        tag: &'a str,
+        reference: &'a str,
+    },
+    /// A pull or push failed (reported separately as an error).
+    TransferFailed {
+        action: &'a str,
+        name: &'a str,
+    },
 }
 
 /// Something that shows build events.
@@ -138,11 +169,11 @@ impl Drop for Reporter {
 impl ProgressSink for Reporter {
     fn event(&mut self, event: Event<'_>) {
         match self.mode {
-            ProgressMode::Quiet => {
-                if let Event::ImageBuilt { image, .. } = event {
-                    println!("{image}");
-                }
-            }
+            ProgressMode::Quiet => match event {
+                Event::ImageBuilt { image, .. } => println!("{image}"),
+                Event::Pushed { reference, .. } => println!("{reference}"),
+                _ => {}
+            },
             ProgressMode::Json => self.json(event_json(&event)),
             ProgressMode::Plain => match event {
                 Event::TargetStarted { target, stages } => {
@@ -170,6 +201,32 @@ impl ProgressSink for Reporter {
                 }
                 Event::Failed { target } => self.plain(target, "failed"),
                 Event::Sent { bytes } => self.plain("engine", &sent_text(bytes)),
+                Event::TransfersStarted { action, names } => {
+                    self.plain(action, &names.join(", "));
+                }
+                Event::Transfer {
+                    action,
+                    name,
+                    layers_done,
+                    layers,
+                    bytes,
+                } => self.plain(
+                    action,
+                    &format!("{name}: {}", transfer_text(layers_done, layers, bytes)),
+                ),
+                Event::Pulled {
+                    image,
+                    digest,
+                    up_to_date,
+                } => self.plain("pull", &pulled_text(image, digest, up_to_date)),
+                Event::Pushed {
+                    target,
+                    tag,
+                    reference,
+                } => self.plain(target, &format!("pushed {tag} as {reference}")),
+                Event::TransferFailed { action, name } => {
+                    self.plain(action, &format!("{name}: failed"))
+                }
             },
             ProgressMode::Tty => self.live(event),
         }
@@ -236,7 +293,77 @@ impl Reporter {
                 }
                 eprintln!("✔ {}", sent_text(bytes));
             }
+            Event::TransfersStarted { action, names } => {
+                if let Some(view) = self.view.take() {
+                    view.close("✔ done");
+                }
+                let heading = match action {
+                    "pull" => "pulling images",
+                    _ => "pushing tags",
+                };
+                self.view = Some(LiveView::with_heading(heading, names));
+            }
+            Event::Transfer {
+                name,
+                layers_done,
+                layers,
+                bytes,
+                ..
+            } => {
+                if let Some(view) = &mut self.view {
+                    view.step(name, &transfer_text(layers_done, layers, bytes));
+                }
+            }
+            Event::Pulled {
+                image, up_to_date, ..
+            } => {
+                if let Some(view) = &mut self.view {
+                    view.row_done(
+                        image,
+                        if up_to_date {
+                            "✔ up to date"
+                        } else {
+                            "✔ pulled"
+                        },
+                    );
+                }
+            }
+            Event::Pushed {
+                target,
+                tag,
+                reference,
+            } => {
+                let line = format!("✔ {target}: pushed {reference}");
+                match &mut self.view {
+                    Some(view) => {
+                        view.row_done(tag, "✔ pushed");
+                        let _ = view.multi.println(line);
+                    }
+                    None => eprintln!("{line}"),
+                }
+            }
+            Event::TransferFailed { name, .. } => {
+                if let Some(view) = &mut self.view {
+                    view.row_done(name, "✘ failed");
+                }
+            }
         }
+    }
+}
+
+fn transfer_text(layers_done: usize, layers: usize, bytes: u64) -> String {
+    format!(
+        "{layers_done}/{layers} layers, {:.1} MB",
+        bytes as f64 / 1e6
+    )
+}
+
+fn pulled_text(image: &str, digest: Option<&str>, up_to_date: bool) -> String {
+    let digest = digest.map(|d| format!(" ({d})")).unwrap_or_default();
+    if up_to_date {
+        format!("{image}: up to date{digest}")
+    } else {
+        format!("{image}: pulled{digest}")
     }
 }
 
@@ -255,12 +382,17 @@ struct LiveView {
 
 impl LiveView {
     fn new(target: &str, stages: &[String]) -> Self {
+        Self::with_heading(&format!("building {target}"), stages)
+    }
+
+    /// One row per name under `heading`.
+    fn with_heading(heading: &str, stages: &[String]) -> Self {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let width = stages.iter().map(String::len).max().unwrap_or(0);
         let style =
             ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {msg} {elapsed:.dim}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner());
-        let _ = multi.println(format!("building {target}"));
+        let _ = multi.println(heading);
         let bars = stages
             .iter()
             .map(|stage| {
@@ -294,6 +426,14 @@ impl LiveView {
         self.reports_ends = true;
         if let Some((_, bar, _)) = self.bars.iter().find(|(s, _, _)| s == stage) {
             bar.finish_with_message(if cached { "✔ cached" } else { "✔ done" });
+        }
+    }
+
+    /// The row of `name` ends with `message`.
+    fn row_done(&mut self, name: &str, message: &str) {
+        self.reports_ends = true;
+        if let Some((_, bar, _)) = self.bars.iter().find(|(s, _, _)| s == name) {
+            bar.finish_with_message(message.to_owned());
         }
     }
 
@@ -376,6 +516,37 @@ pub fn event_json(event: &Event<'_>) -> serde_json::Value {
         }
         Event::Failed { target } => json!({ "event": "failed", "target": target }),
         Event::Sent { bytes } => json!({ "event": "sent", "bytes": bytes }),
+        Event::TransfersStarted { action, names } => {
+            json!({ "event": format!("{action}-started"), "names": names })
+        }
+        Event::Transfer {
+            action,
+            name,
+            layers_done,
+            layers,
+            bytes,
+        } => json!({
+            "event": format!("{action}-progress"),
+            "name": name,
+            "layers_done": layers_done,
+            "layers": layers,
+            "bytes": bytes,
+        }),
+        Event::Pulled {
+            image,
+            digest,
+            up_to_date,
+        } => {
+            json!({ "event": "pulled", "image": image, "digest": digest, "up_to_date": up_to_date })
+        }
+        Event::Pushed {
+            target,
+            tag,
+            reference,
+        } => json!({ "event": "pushed", "target": target, "tag": tag, "reference": reference }),
+        Event::TransferFailed { action, name } => {
+            json!({ "event": format!("{action}-failed"), "name": name })
+        }
     }
 }
 

@@ -241,8 +241,8 @@ async fn resolve_base<E: StepEngine>(
             match build.engine.inspect_image(&reference).await {
                 Ok(Some(details)) => Ok((details.id, details.settings)),
                 Ok(None) => Err(fail(format!(
-                    "image {reference} is not on the Engine; stages does not pull images, \
-                     so pull or build it first"
+                    "image {reference} is not on the Engine, though the build pulls the \
+                     images it reads before its first step; was it removed meanwhile?"
                 ))),
                 Err(error) => Err(fail(error.to_string())),
             }

@@ -169,6 +169,41 @@ fn fmt_rewrites_then_check_passes() {
     );
 }
 
+/// Flag values are read byte by byte (as Latin-1) like BuildKit does; fmt
+/// writes them back as the bytes they were, so the file keeps its meaning
+/// and a second fmt changes nothing.
+#[test]
+fn fmt_keeps_non_ascii_flag_values() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = "FROM busybox\ncopy --chown=\"café\" a /b\nRUN --mount=type=cache,target=/é true\n";
+    let file = write(&dir, "Dockerfile", text);
+    let dump = |file: &std::path::Path| {
+        let out = stages()
+            .args(["dockerfile", "dump"])
+            .arg(file)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+    };
+    let before = dump(&file);
+    stages()
+        .args(["dockerfile", "fmt"])
+        .arg(&file)
+        .assert()
+        .success();
+    let formatted = std::fs::read_to_string(&file).expect("file");
+    assert_eq!(
+        formatted,
+        "FROM busybox\nCOPY --chown=café a /b\nRUN --mount=type=cache,target=/é true\n"
+    );
+    assert_eq!(dump(&file), before);
+    stages()
+        .args(["dockerfile", "fmt", "--check"])
+        .arg(&file)
+        .assert()
+        .success();
+}
+
 #[test]
 fn fmt_refuses_files_buildkit_rejects() {
     let dir = tempfile::tempdir().expect("temp dir");

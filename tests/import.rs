@@ -142,3 +142,39 @@ fn corpus_imports_as_recorded() {
         insta::assert_snapshot!(format!("import-{name}"), toml);
     }
 }
+
+/// BuildKit reads flag bytes as Latin-1; the import must store the text as
+/// written, so that import → export → import gives the same project.
+#[test]
+fn non_ascii_flag_values_survive_the_round_trip() {
+    let dockerfile = "\
+FROM busybox:stages-test
+COPY --chown=café:ünï a /b/
+RUN --mount=type=cache,target=/cache/é,id=ñ true
+";
+    let dir = dir_with(dockerfile);
+    let first = stages(&dir)
+        .args(["import", "-o", "stages.toml"])
+        .assert()
+        .success();
+    drop(first);
+    let toml = std::fs::read_to_string(dir.path().join("stages.toml")).expect("written");
+    assert!(toml.contains("chown = \"café:ünï\""), "{toml}");
+    assert!(toml.contains("target = \"/cache/é\""), "{toml}");
+    assert!(toml.contains("id = \"ñ\""), "{toml}");
+    let out = stages(&dir)
+        .args(["export-dockerfile", "--all-stages"])
+        .assert()
+        .success();
+    let exported = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(exported.contains("--chown=café:ünï"), "{exported}");
+    std::fs::write(dir.path().join("Dockerfile.exported"), &exported).expect("write");
+    let again = stages(&dir)
+        .args(["import", "Dockerfile.exported", "-o", "-"])
+        .assert()
+        .success();
+    let again = String::from_utf8_lossy(&again.get_output().stdout).into_owned();
+    // The same project; only the comments on top differ.
+    let body = |t: &str| t.find("[stages.").map(|at| t[at..].to_owned());
+    assert_eq!(body(&again), body(&toml));
+}

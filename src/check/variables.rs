@@ -6,7 +6,7 @@
 //! itself and common shell variables are left alone. Uses are warnings:
 //! a variable set by the base image works in Docker but is invisible here.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::codes;
 use crate::config::CommandForm;
@@ -144,31 +144,69 @@ impl Scope<'_> {
     }
 }
 
-/// Env names a stage sets, including those inherited from its base stages.
-fn env_of(project: &Project, stage: &Stage, depth: usize) -> HashSet<String> {
+/// Env names a stage sets itself, in `env` or in `env` steps.
+fn own_env(stage: &Stage) -> HashSet<String> {
     let mut names: HashSet<String> = stage.env.iter().map(|(k, _)| k.value.clone()).collect();
     for step in &stage.steps {
         if let StepKind::Env(env) = &step.kind {
             names.extend(env.iter().map(|(k, _)| k.value.clone()));
         }
     }
-    if let Base::Stage(base) = &stage.from.value
-        && depth < project.stages.len()
-        && let Some(base) = project.stage(base)
-    {
-        names.extend(env_of(project, base, depth + 1));
-    }
     names
+}
+
+/// For each stage (by index), the env names it sets with those its base
+/// stages set. Each stage is computed once, walking down its chain of bases
+/// only to the first one already known, without recursion: a chain of
+/// thousands of stages neither overflows the stack nor costs a walk of the
+/// whole chain per stage. A cycle (reported elsewhere) ends the walk.
+fn env_with_bases(project: &Project) -> Vec<HashSet<String>> {
+    let index: HashMap<&str, usize> = project
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.value.as_str(), i))
+        .collect();
+    let base_of = |i: usize| match &project.stages[i].from.value {
+        Base::Stage(base) => index.get(base.as_str()).copied(),
+        Base::Image(_) => None,
+    };
+    let mut known: Vec<Option<HashSet<String>>> = vec![None; project.stages.len()];
+    for start in 0..project.stages.len() {
+        let mut chain = Vec::new();
+        let mut on_chain = HashSet::new();
+        let mut at = Some(start);
+        while let Some(i) = at {
+            if known[i].is_some() || !on_chain.insert(i) {
+                break;
+            }
+            chain.push(i);
+            at = base_of(i);
+        }
+        let mut names = at.and_then(|i| known[i].clone()).unwrap_or_default();
+        for &i in chain.iter().rev() {
+            names.extend(own_env(&project.stages[i]));
+            known[i] = Some(names.clone());
+        }
+    }
+    known.into_iter().map(Option::unwrap_or_default).collect()
 }
 
 pub(super) fn check_variables(project: &Project) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let globals: HashSet<String> = project.args.iter().map(|a| a.name.value.clone()).collect();
+    let index: HashMap<&str, usize> = project
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.value.as_str(), i))
+        .collect();
+    let with_bases = env_with_bases(project);
     for stage in &project.stages {
         let inherited = match &stage.from.value {
-            Base::Stage(base) => project
-                .stage(base)
-                .map(|b| env_of(project, b, 0))
+            Base::Stage(base) => index
+                .get(base.as_str())
+                .and_then(|&i| with_bases.get(i).cloned())
                 .unwrap_or_default(),
             Base::Image(_) => HashSet::new(),
         };
@@ -301,6 +339,57 @@ mod tests {
             variable_uses("a $A ${B:-x} $$ \\$C $1 ${_D}"),
             ["A", "B", "_D"]
         );
+    }
+
+    fn stage(name: &str, from: Base, env: &[&str]) -> Stage {
+        Stage {
+            name: Located::unplaced(name.to_owned()),
+            from: Located::unplaced(from),
+            platform: None,
+            args: Vec::new(),
+            env: env
+                .iter()
+                .map(|k| {
+                    (
+                        Located::unplaced((*k).to_owned()),
+                        Located::unplaced(String::new()),
+                    )
+                })
+                .collect(),
+            workdir: None,
+            user: None,
+            shell: None,
+            steps: Vec::new(),
+            config: Default::default(),
+        }
+    }
+
+    #[test]
+    fn env_is_inherited_down_a_chain_of_any_length_and_through_cycles() {
+        // Deep enough to overflow the stack if each base were a call deeper.
+        let count = 50_000;
+        let mut project = Project::default();
+        project
+            .stages
+            .push(stage("s0", Base::Image("busybox".into()), &["ROOT"]));
+        for i in 1..count {
+            let env: &[&str] = if i == 7 { &["SEVEN"] } else { &[] };
+            project.stages.push(stage(
+                &format!("s{i}"),
+                Base::Stage(format!("s{}", i - 1)),
+                env,
+            ));
+        }
+        project
+            .stages
+            .push(stage("x", Base::Stage("y".into()), &["X"]));
+        project
+            .stages
+            .push(stage("y", Base::Stage("x".into()), &["Y"]));
+        let env = env_with_bases(&project);
+        assert!(env[count - 1].contains("ROOT") && env[count - 1].contains("SEVEN"));
+        assert!(env[6].contains("ROOT") && !env[6].contains("SEVEN"));
+        assert!(env[count].contains("X") && env[count].contains("Y"));
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! to the Engine and build them with the chosen back end. Ctrl-C stops the
 //! build, removes the containers it created and exits 130; a failed build
 //! also leaves no container behind. Tags move only when a build succeeded.
+//! A build holds a lock under `.stages/` while it runs; it first removes
+//! what killed builds of the project left, and a native build ends by
+//! keeping the project's step cache within its bound (`--cache-max`).
 
 use std::collections::BTreeMap;
 
@@ -13,11 +16,16 @@ use crate::cli::{Backend, BuildArgs, Progress};
 use crate::diagnostics::render_json;
 use crate::engine::backend::BuildFailure;
 use crate::engine::backend::dockerfile::DockerfileBackend;
+use crate::engine::build_lock::BuildLock;
 use crate::engine::client::DockerEngine;
 use crate::engine::connection::EngineAddress;
 use crate::engine::interrupt::{Interrupt, Janitor};
+use crate::engine::leftovers::{staging_parents, sweep_dead_builds};
 use crate::engine::native::backend::{NativeBackend, NativeSettings};
+use crate::engine::native::cache_admin::{human_size, parse_storage_size};
+use crate::engine::native::cache_gc::{DEFAULT_CACHE_MAX, keep_bound};
 use crate::engine::progress::{Event, ProgressMode, ProgressSink, Reporter};
+use crate::engine::project_state::ProjectState;
 use crate::engine::targets::{BuildSettings, build_targets};
 use crate::graph::ResolvedTarget;
 
@@ -28,7 +36,8 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
     if args.backend == Backend::Dockerfile {
         refuse_unsupported_options(&args)?;
     }
-    let native_settings = native_settings(&args)?;
+    let mut native_settings = native_settings(&args)?;
+    let cache_max = parse_cache_max(args.cache_max.as_deref())?;
     let build_args = parse_build_args(&args.build_args, |key| std::env::var(key).ok())?;
     let loaded = match load_project(&args.config) {
         Ok(loaded) => loaded,
@@ -38,17 +47,48 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
         Ok(targets) => targets,
         Err(exit) => return Ok(exit),
     };
+    let state = ProjectState::for_config_dir(&loaded.dir)
+        .into_diagnostic()
+        .map_err(|e| e.wrap_err(format!("cannot resolve {}", loaded.dir.display())))?;
+    native_settings.project_id = state.id().to_owned();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .into_diagnostic()?;
+    let project = Here {
+        loaded: &loaded,
+        state: &state,
+        cache_max,
+    };
     runtime.block_on(build(
         &args,
-        &loaded,
+        &project,
         &targets,
         &build_args,
         native_settings,
     ))
+}
+
+/// The project being built and what it keeps between builds.
+struct Here<'a> {
+    loaded: &'a LoadedProject,
+    state: &'a ProjectState,
+    /// The step cache's bound in bytes; `None` for no bound.
+    cache_max: Option<u64>,
+}
+
+/// `--cache-max` / `STAGES_CACHE_MAX`: a size, or `none` for no bound.
+fn parse_cache_max(text: Option<&str>) -> miette::Result<Option<u64>> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(Some(DEFAULT_CACHE_MAX)),
+        Some("none" | "unlimited") => Ok(None),
+        Some(text) => parse_storage_size(text).map(Some).ok_or_else(|| {
+            miette!(
+                help = "write a size such as 500MB or 2GB, or `none` for no bound",
+                "--cache-max: `{text}` is not a size"
+            )
+        }),
+    }
 }
 
 /// `--jobs`, `--keep-going`, `--no-cache-filter` and `--secret` for the native back end.
@@ -59,6 +99,7 @@ fn native_settings(args: &BuildArgs) -> miette::Result<NativeSettings> {
         secrets.insert(id, path);
     }
     Ok(NativeSettings {
+        project_id: String::new(),
         jobs: args.jobs,
         keep_going: args.keep_going,
         no_cache_stages: args.no_cache_filter.clone(),
@@ -99,7 +140,7 @@ fn parse_secret(spec: &str) -> miette::Result<(String, std::path::PathBuf)> {
 
 async fn build(
     args: &BuildArgs,
-    loaded: &LoadedProject,
+    here: &Here<'_>,
     targets: &[ResolvedTarget],
     build_args: &BTreeMap<String, String>,
     native_settings: NativeSettings,
@@ -107,6 +148,60 @@ async fn build(
     let address = EngineAddress::resolve(args.engine.host.as_deref())?;
     let engine = address.connect().await?;
     let janitor = Janitor::new();
+    // Taken before anything is created, so that no other build takes this
+    // one's containers for a dead build's.
+    let lock = match BuildLock::acquire(here.state, janitor.build_id()) {
+        Ok(lock) => Some(lock),
+        Err(error) => {
+            eprintln!(
+                "warning: cannot write {}: {error} (were this build killed, its leftovers would not be found)",
+                here.state.dir().join("builds").display()
+            );
+            None
+        }
+    };
+    let loaded = here.loaded;
+    let leftovers = sweep_dead_builds(
+        &engine,
+        here.state,
+        &staging_parents(&loaded.dir, &loaded.project),
+        janitor.build_id(),
+    )
+    .await;
+    for error in &leftovers.errors {
+        eprintln!("warning: {error}");
+    }
+    if !leftovers.dead_builds.is_empty() {
+        eprintln!("{}", leftovers.summary());
+    }
+    let exit = build_with_lock(
+        args,
+        here,
+        targets,
+        build_args,
+        native_settings,
+        &engine,
+        &janitor,
+    )
+    .await;
+    if let Some(lock) = lock {
+        lock.release();
+    }
+    exit
+}
+
+async fn build_with_lock(
+    args: &BuildArgs,
+    here: &Here<'_>,
+    targets: &[ResolvedTarget],
+    build_args: &BTreeMap<String, String>,
+    native_settings: NativeSettings,
+    engine: &DockerEngine,
+    janitor: &Janitor,
+) -> miette::Result<Exit> {
+    let loaded = here.loaded;
+    let engine = engine.clone();
+    let janitor = janitor.clone();
     let mut reporter = Reporter::new(progress_mode(args.progress));
     let context_dir = loaded.context_dir();
     let settings = BuildSettings {
@@ -119,9 +214,9 @@ async fn build(
         no_cache: args.no_cache,
     };
     let (interrupt, trigger) = Interrupt::new();
+    let dockerfile = DockerfileBackend::new(&engine);
+    let native = NativeBackend::new(&engine, native_settings);
     let outcome = {
-        let dockerfile = DockerfileBackend::new(&engine);
-        let native = NativeBackend::new(&engine, native_settings);
         let build = async {
             match args.backend {
                 Backend::Dockerfile => {
@@ -169,6 +264,10 @@ async fn build(
         });
     }
     reporter.finish();
+    if args.backend == Backend::Native && matches!(outcome, Ok(_) | Err(BuildFailure::Reported(_)))
+    {
+        keep_cache_bound(&engine, here, janitor.build_id(), &native).await;
+    }
     let exit = match outcome {
         Ok(_) => return Ok(Exit::Success),
         Err(BuildFailure::Interrupted) => {
@@ -197,6 +296,40 @@ async fn build(
     };
     sweep(&engine, &janitor).await;
     Ok(exit)
+}
+
+/// Records the cache entries the build used and removes the project's
+/// least recently used ones beyond the bound; says what went.
+async fn keep_cache_bound(
+    engine: &DockerEngine,
+    here: &Here<'_>,
+    build_id: &str,
+    native: &NativeBackend<'_>,
+) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let used = native.used_keys();
+    match keep_bound(engine, here.state, build_id, &used, here.cache_max, now).await {
+        Ok(outcome) => {
+            for warning in &outcome.warnings {
+                eprintln!("warning: {warning}");
+            }
+            let removed = &outcome.removed;
+            if !removed.removed.is_empty() {
+                eprintln!(
+                    "cache: removed {} least recently used steps ({}) to keep this project's cache within {}",
+                    removed.removed.len(),
+                    human_size(removed.freed() as i64),
+                    human_size(here.cache_max.unwrap_or_default() as i64),
+                );
+            }
+            for (entry, reason) in &removed.kept {
+                eprintln!("warning: cache: kept {}: {reason}", entry.id);
+            }
+        }
+        Err(error) => eprintln!("warning: cache: cannot keep the bound: {error}"),
+    }
 }
 
 /// Removes the build's containers; what cannot be removed is named.

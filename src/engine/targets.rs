@@ -227,7 +227,7 @@ async fn build_target<E: Engine, B: Backend>(
                 return Err(BuildFailure::Reported(vec![clash]));
             }
             let output_dir = settings.config_dir.join(output);
-            let staging = Staging::beside(&output_dir)
+            let staging = Staging::beside_for(&output_dir, janitor.build_id())
                 .map_err(|e| extract_failure(settings, target, None, e))?;
             for stage in target.stages() {
                 let image = build_one(

@@ -2,7 +2,7 @@
 //! to the Engine and build them with the chosen back end. Ctrl-C stops the
 //! build, removes the containers it created and exits 130; a failed build
 //! also leaves no container behind. Tags move only when a build succeeded.
-//! A build holds a lock under `.stages/` while it runs; it first removes
+//! A build holds a lock in the project's state directory while it runs; it first removes
 //! what killed builds of the project left, and a native build ends by
 //! keeping the project's step cache within its bound (`--cache-max`).
 

@@ -1,5 +1,6 @@
 //! Which builds of a project are alive. A build holds an exclusive `flock`
-//! on `.stages/builds/<build id>.lock` from before it creates anything on
+//! on `builds/<build id>.lock` in the project's state directory
+//! (`project_state`) from before it creates anything on
 //! the Engine until it has removed what it created. The kernel drops the
 //! lock when the process dies, however it dies (SIGKILL included), so a
 //! lock file that can be locked belongs to a dead build, and one that
@@ -212,8 +213,7 @@ mod tests {
 
     #[test]
     fn a_held_lock_is_alive_and_a_released_one_is_gone() {
-        let root = tempfile::tempdir().unwrap();
-        let state = ProjectState::for_config_dir(root.path()).unwrap();
+        let (_root, state) = crate::engine::project_state::tests::temporary();
         let mine = BuildLock::acquire(&state, "10-aa").unwrap();
         let other = BuildLock::acquire(&state, "11-bb").unwrap();
         let seen = other_builds(&state, "10-aa").unwrap();
@@ -228,8 +228,7 @@ mod tests {
 
     #[test]
     fn a_lock_nobody_holds_is_a_dead_build() {
-        let root = tempfile::tempdir().unwrap();
-        let state = ProjectState::for_config_dir(root.path()).unwrap();
+        let (_root, state) = crate::engine::project_state::tests::temporary();
         let dir = state.ensure(BUILDS_DIR).unwrap();
         // What a killed build leaves: the file, without its process.
         std::fs::write(dir.join("12-cc.lock"), "pid=12\n").unwrap();

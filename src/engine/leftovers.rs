@@ -161,8 +161,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dead_builds_leftovers_go_and_a_running_builds_stay() {
-        let root = tempfile::tempdir().unwrap();
-        let state = ProjectState::for_config_dir(root.path()).unwrap();
+        let (root, state) = crate::engine::project_state::tests::temporary();
         let builds = state.ensure("builds").unwrap();
         std::fs::write(builds.join("7-dead.lock"), "pid=7\n").unwrap();
         let alive = BuildLock::acquire(&state, "8-a11e").unwrap();

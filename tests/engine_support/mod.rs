@@ -97,12 +97,12 @@ impl Project {
     }
 }
 
-/// A project that ran a build leaves cache entries tagged into its own
-/// cache: they are the test's, and go with the project (no other image is
-/// touched).
+/// A project that ran a native build leaves entries in its own cache:
+/// they are the test's, and go with the project (no other project's image
+/// is touched).
 impl Drop for Project {
     fn drop(&mut self) {
-        if self.dir.path().join(".stages").exists() {
+        if self.dir.path().join("stages.toml").is_file() {
             let _ = stages()
                 .current_dir(self.path())
                 .args(["cache", "prune"])
@@ -128,9 +128,14 @@ impl Project {
     }
 }
 
+/// The `stages` binary, with its state (build locks, cache use) under the
+/// test target directory rather than the user's.
 pub fn stages() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stages"));
-    command.env_remove("DOCKER_HOST").env("NO_COLOR", "1");
+    command.env_remove("DOCKER_HOST").env("NO_COLOR", "1").env(
+        "STAGES_STATE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("stages-state"),
+    );
     command
 }
 

@@ -113,8 +113,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_least_recently_used_go_and_what_the_build_used_stays() {
-        let root = tempfile::tempdir().unwrap();
-        let state = ProjectState::for_config_dir(root.path()).unwrap();
+        let (_root, state) = crate::engine::project_state::tests::temporary();
         let engine = FakeEngine::default();
         let project = state.id().to_owned();
         entry(&engine, &project, "a", 10, 1);
@@ -150,8 +149,7 @@ mod tests {
     #[cfg(unix)]
     #[tokio::test]
     async fn nothing_goes_while_another_build_of_the_project_runs() {
-        let root = tempfile::tempdir().unwrap();
-        let state = ProjectState::for_config_dir(root.path()).unwrap();
+        let (_root, state) = crate::engine::project_state::tests::temporary();
         let engine = FakeEngine::default();
         let project = state.id().to_owned();
         entry(&engine, &project, "a", 10, 1);

@@ -1,9 +1,10 @@
 //! When each entry of a project's step cache was last used, for the
 //! least-recently-used bound. An image's labels cannot change after its
 //! commit, and re-tagging every hit would cost a warm rebuild one Engine
-//! call per step, so the times live in the project: `.stages/cache-used`,
+//! call per step, so the times live in the project's state directory:
+//! `cache-used`,
 //! one `<unix seconds> <cache key>` line per entry. Builds of one project
-//! update it in turn (under `.stages/cache-used.lock`), and the file is
+//! update it in turn (under `cache-used.lock`), and the file is
 //! replaced atomically. An entry without a line counts as used when it was
 //! created.
 
@@ -90,8 +91,7 @@ mod tests {
 
     #[test]
     fn uses_are_recorded_merged_and_forgotten_with_their_entries() {
-        let root = tempfile::tempdir().unwrap();
-        let state = ProjectState::for_config_dir(root.path()).unwrap();
+        let (_root, state) = crate::engine::project_state::tests::temporary();
         assert!(read(&state).is_empty());
         record(&state, &keys(&["a", "b"]), 100, None).unwrap();
         // An older time never replaces a newer one.

@@ -55,7 +55,7 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
         .enable_all()
         .build()
         .into_diagnostic()?;
-    let project = Here {
+    let project = ThisProject {
         loaded: &loaded,
         state: &state,
         cache_max,
@@ -70,7 +70,7 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
 }
 
 /// The project being built and what it keeps between builds.
-struct Here<'a> {
+struct ThisProject<'a> {
     loaded: &'a LoadedProject,
     state: &'a ProjectState,
     /// The step cache's bound in bytes; `None` for no bound.
@@ -140,7 +140,7 @@ fn parse_secret(spec: &str) -> miette::Result<(String, std::path::PathBuf)> {
 
 async fn build(
     args: &BuildArgs,
-    here: &Here<'_>,
+    here: &ThisProject<'_>,
     targets: &[ResolvedTarget],
     build_args: &BTreeMap<String, String>,
     native_settings: NativeSettings,
@@ -192,7 +192,7 @@ async fn build(
 
 async fn build_with_lock(
     args: &BuildArgs,
-    here: &Here<'_>,
+    here: &ThisProject<'_>,
     targets: &[ResolvedTarget],
     build_args: &BTreeMap<String, String>,
     native_settings: NativeSettings,
@@ -302,7 +302,7 @@ async fn build_with_lock(
 /// least recently used ones beyond the bound; says what went.
 async fn keep_cache_bound(
     engine: &DockerEngine,
-    here: &Here<'_>,
+    here: &ThisProject<'_>,
     build_id: &str,
     native: &NativeBackend<'_>,
 ) {

@@ -38,25 +38,25 @@ fn short(id: &str) -> &str {
 
 /// The project the command is about, with its artifact targets' staging
 /// directories' parents.
-struct Here {
+struct ThisProject {
     state: ProjectState,
     staging_parents: Vec<std::path::PathBuf>,
 }
 
-fn here(config: &ConfigArg) -> Result<Here, Exit> {
+fn here(config: &ConfigArg) -> Result<ThisProject, Exit> {
     let loaded = load_project(config)?;
     let state = ProjectState::for_config_dir(&loaded.dir).map_err(|error| {
         eprintln!("error: cannot resolve {}: {error}", loaded.dir.display());
         Exit::Usage
     })?;
-    Ok(Here {
+    Ok(ThisProject {
         state,
         staging_parents: staging_parents(&loaded.dir, &loaded.project),
     })
 }
 
 /// With `--all`, the project of the current directory only if there is one.
-fn here_if_any(config: &ConfigArg) -> Result<Option<Here>, Exit> {
+fn here_if_any(config: &ConfigArg) -> Result<Option<ThisProject>, Exit> {
     if config.file.is_none() && !find_config(config).is_file() {
         return Ok(None);
     }
@@ -71,7 +71,7 @@ async fn connect(host: Option<&str>) -> miette::Result<DockerEngine> {
 /// recorded last uses.
 async fn entries(
     engine: &DockerEngine,
-    here: Option<&Here>,
+    here: Option<&ThisProject>,
     all: bool,
 ) -> miette::Result<Vec<CacheEntry>> {
     let scope = match (all, here) {

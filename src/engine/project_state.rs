@@ -36,7 +36,7 @@ impl ProjectState {
     /// The project whose stages.toml is in `config_dir`, with its state
     /// under the user's state directory.
     pub fn for_config_dir(config_dir: &Path) -> io::Result<Self> {
-        Self::under(config_dir, &state_root()?)
+        Self::under(config_dir, &state_root())
     }
 
     /// The same, with its state under `root`.
@@ -77,8 +77,9 @@ impl ProjectState {
 }
 
 /// `$STAGES_STATE_DIR`, else `$XDG_STATE_HOME/stages`, else
-/// `~/.local/state/stages`.
-pub fn state_root() -> io::Result<PathBuf> {
+/// `~/.local/state/stages`, else (no home at all) a directory in the
+/// temporary directory.
+pub fn state_root() -> PathBuf {
     let from_env = |name: &str| {
         std::env::var_os(name)
             .filter(|v| !v.is_empty())
@@ -86,18 +87,15 @@ pub fn state_root() -> io::Result<PathBuf> {
             .filter(|p| p.is_absolute())
     };
     if let Some(dir) = from_env("STAGES_STATE_DIR") {
-        return Ok(dir);
+        return dir;
     }
     if let Some(dir) = from_env("XDG_STATE_HOME") {
-        return Ok(dir.join("stages"));
+        return dir.join("stages");
     }
     if let Some(home) = from_env("HOME").or_else(|| from_env("USERPROFILE")) {
-        return Ok(home.join(".local").join("state").join("stages"));
+        return home.join(".local").join("state").join("stages");
     }
-    Err(io::Error::new(
-        io::ErrorKind::NotFound,
-        "no state directory: set STAGES_STATE_DIR, XDG_STATE_HOME or HOME",
-    ))
+    std::env::temp_dir().join("stages-state")
 }
 
 #[cfg(test)]

@@ -393,7 +393,18 @@ pub fn parse_build_args(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_build_args;
+    use super::{DEFAULT_CACHE_MAX, parse_build_args, parse_cache_max};
+
+    #[test]
+    fn the_cache_bound_is_a_size_none_or_the_default() {
+        assert_eq!(parse_cache_max(None).unwrap(), Some(DEFAULT_CACHE_MAX));
+        assert_eq!(parse_cache_max(Some(" ")).unwrap(), Some(DEFAULT_CACHE_MAX));
+        assert_eq!(parse_cache_max(Some("2GB")).unwrap(), Some(2 << 30));
+        assert_eq!(parse_cache_max(Some("0")).unwrap(), Some(0));
+        assert_eq!(parse_cache_max(Some("none")).unwrap(), None);
+        let refused = parse_cache_max(Some("lots")).unwrap_err();
+        assert!(refused.to_string().contains("`lots` is not a size"));
+    }
 
     #[test]
     fn build_args_parse_like_docker() {

@@ -16,7 +16,7 @@ use crate::engine::native::cache_admin::{
     parse_storage_size, prune_cache, select_for_prune,
 };
 use crate::engine::native::cache_usage;
-use crate::engine::project_state::ProjectState;
+use crate::engine::project_state::{ProjectState, recorded_path};
 
 fn runtime() -> miette::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
@@ -127,6 +127,19 @@ pub fn ls(args: CacheLsArgs) -> miette::Result<Exit> {
                 human_age(entry.last_used, now),
                 entry.stage,
             );
+        }
+        if args.all {
+            let projects: std::collections::BTreeSet<&str> = entries
+                .iter()
+                .filter_map(|e| e.project.as_deref())
+                .collect();
+            for project in projects {
+                let path = recorded_path(project).map_or_else(
+                    || "(built by another user or host, or its record is gone)".to_owned(),
+                    |p| p.display().to_string(),
+                );
+                eprintln!("project {project} is {path}");
+            }
         }
         let total: u64 = entries.iter().map(CacheEntry::reclaimable).sum();
         let whose = match (&here, args.all) {

@@ -174,10 +174,12 @@ pub fn apply_last_use(entries: &mut [CacheEntry], times: &LastUse) {
 }
 
 /// Which entries to remove: all of them without a limit; with one, the
-/// least recently used (among those of the same use, the newest first:
-/// a step before its parent) until what stays fits in `keep` bytes.
-/// Entries whose key is in `protected` (what a build just used) and
-/// entries the user tagged (their space is the user's image's) stay.
+/// least recently used until what stays fits in `keep` bytes. An entry
+/// goes with every entry built on it: their keys hold its image id, so
+/// once it is rebuilt they can never match again, and while they stay its
+/// layers stay too. Entries whose key is in `protected` (what a build just
+/// used), and those built on them, stay; entries the user tagged do not
+/// count (their space is the user's image's).
 pub fn select_for_prune(
     entries: &[CacheEntry],
     keep: Option<u64>,
@@ -186,10 +188,15 @@ pub fn select_for_prune(
     let Some(keep) = keep else {
         return entries.to_vec();
     };
-    let mut candidates: Vec<&CacheEntry> = entries
-        .iter()
-        .filter(|e| e.user_tags.is_empty() && !protected.contains(&e.key))
-        .collect();
+    let mut children: BTreeMap<&str, Vec<&CacheEntry>> = BTreeMap::new();
+    for entry in entries {
+        children
+            .entry(entry.parent.as_str())
+            .or_default()
+            .push(entry);
+    }
+    let mut candidates: Vec<&CacheEntry> =
+        entries.iter().filter(|e| e.user_tags.is_empty()).collect();
     candidates.sort_by(|a, b| {
         a.last_used
             .cmp(&b.last_used)
@@ -197,15 +204,46 @@ pub fn select_for_prune(
             .then(a.id.cmp(&b.id))
     });
     let mut total: u64 = entries.iter().map(CacheEntry::reclaimable).sum();
-    let mut chosen = Vec::new();
+    let mut chosen: Vec<CacheEntry> = Vec::new();
+    let mut taken: BTreeSet<&str> = BTreeSet::new();
     for entry in candidates {
         if total <= keep {
             break;
         }
-        total = total.saturating_sub(entry.reclaimable());
-        chosen.push(entry.clone());
+        if taken.contains(entry.id.as_str()) {
+            continue;
+        }
+        let tree = with_descendants(entry, &children);
+        if tree.iter().any(|e| protected.contains(&e.key)) {
+            continue;
+        }
+        for member in tree {
+            if taken.insert(member.id.as_str()) {
+                total = total.saturating_sub(member.reclaimable());
+                chosen.push(member.clone());
+            }
+        }
     }
     chosen
+}
+
+/// `entry` and every entry built on it, directly or not.
+fn with_descendants<'a>(
+    entry: &'a CacheEntry,
+    children: &BTreeMap<&str, Vec<&'a CacheEntry>>,
+) -> Vec<&'a CacheEntry> {
+    let mut found = vec![entry];
+    let mut seen = BTreeSet::from([entry.id.as_str()]);
+    let mut next = 0;
+    while let Some(current) = found.get(next) {
+        next += 1;
+        for child in children.get(current.id.as_str()).into_iter().flatten() {
+            if seen.insert(child.id.as_str()) {
+                found.push(child);
+            }
+        }
+    }
+    found
 }
 
 /// What a prune did.
@@ -335,6 +373,26 @@ mod tests {
         assert_eq!(
             ids(select_for_prune(&entries, Some(0), &protected)),
             ["new", "old-but-used"]
+        );
+    }
+
+    #[test]
+    fn an_entry_goes_with_the_entries_built_on_it() {
+        // Made in the same second and used together: the order alone
+        // cannot tell which is the parent.
+        let mut parent = entry("a-parent", 100, 10, 50, false);
+        let mut child = entry("b-child", 0, 10, 50, false);
+        child.parent = parent.id.clone();
+        let other = entry("c-other", 100, 5, 60, false);
+        parent.parent = "sha256:base".into();
+        let entries = vec![parent.clone(), child.clone(), other];
+        let chosen = ids(select_for_prune(&entries, Some(150), &BTreeSet::new()));
+        assert_eq!(chosen, ["a-parent", "b-child"]);
+        // What a build used stays, and so does what it was built on.
+        let protected = BTreeSet::from([child.key.clone()]);
+        assert_eq!(
+            ids(select_for_prune(&entries, Some(0), &protected)),
+            ["c-other"]
         );
     }
 

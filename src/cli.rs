@@ -77,7 +77,7 @@ pub enum Command {
     /// List or prune the images the step cache keeps.
     #[command(
         subcommand,
-        after_help = "Example:\n  stages cache ls\n  stages cache prune --keep-storage 2GB"
+        after_help = "Example:\n  stages cache ls\n  stages cache prune --keep-storage 2GB\n  stages cache prune --all"
     )]
     Cache(CacheCommand),
 }
@@ -362,15 +362,20 @@ pub struct BuildArgs {
     /// Give up on a pull or push after this many seconds without progress.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub registry_timeout: u64,
+    /// After the build, remove this project's least recently used cached steps beyond this size (e.g. 500MB, 2GB, or `none`) [default: 5GB]
+    #[arg(long, value_name = "SIZE", env = "STAGES_CACHE_MAX")]
+    pub cache_max: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum CacheCommand {
-    /// List the images the step cache keeps.
-    #[command(after_help = "Example:\n  stages cache ls")]
+    /// List this project's cached steps (every project's with --all).
+    #[command(after_help = "Example:\n  stages cache ls\n  stages cache ls --all")]
     Ls(CacheLsArgs),
-    /// Remove cached images, oldest first, down to a size.
-    #[command(after_help = "Example:\n  stages cache prune --keep-storage 2GB")]
+    /// Remove this project's cached steps (every project's with --all), least recently used first, down to a size; and what killed builds left.
+    #[command(
+        after_help = "Example:\n  stages cache prune --keep-storage 2GB\n  stages cache prune --all"
+    )]
     Prune(CachePruneArgs),
 }
 
@@ -378,12 +383,22 @@ pub enum CacheCommand {
 pub struct CacheLsArgs {
     #[command(flatten)]
     pub engine: EngineArg,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Every project's cached steps, not only this project's.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct CachePruneArgs {
     #[command(flatten)]
     pub engine: EngineArg,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Prune every project's cached steps, not only this project's.
+    #[arg(long)]
+    pub all: bool,
     /// Keep this much of the most recently used cache (e.g. 500MB, 2GB) [default: remove all]
     #[arg(long, value_name = "SIZE")]
     pub keep_storage: Option<String>,

@@ -1,10 +1,15 @@
 //! Ctrl-C during a build, with either back end: exit 130, no container
-//! left, no tag moved, the output directory as it was. FAILS when the
-//! Engine is unreachable.
+//! left, no tag moved, the output directory as it was. A build killed
+//! outright leaves its container and staging directory, which the next
+//! build removes, leaving a running build's alone. FAILS when the Engine
+//! is unreachable.
 
 mod engine_support;
 
-use engine_support::{Project, containers_labelled, engine, image_exists, interrupt_build, unique};
+use engine_support::{
+    Project, containers_labelled, engine, image_exists, interrupt_build, stages, start_build,
+    unique,
+};
 
 #[cfg(unix)]
 #[test]
@@ -142,4 +147,136 @@ tags = ["{tag}"]
         .filter(|name| name.starts_with(".stages-export-"))
         .collect();
     assert!(parent.is_empty(), "staging directories left: {parent:?}");
+}
+
+/// SIGKILL gives a build no chance to clean up: its container and its
+/// artifact staging directory stay until the next build of the project,
+/// which removes them — and leaves alone the container of a build of the
+/// same project that is still running.
+#[cfg(unix)]
+#[test]
+fn the_next_build_removes_what_a_killed_build_left_but_not_a_running_builds() {
+    engine();
+    let killed = unique("killed");
+    let running = unique("running");
+    let project = Project::new(&format!(
+        r#"[stages.base-killed]
+from = "busybox:stages-test"
+labels = {{ "dev.stages.test" = "{killed}" }}
+
+[stages.base-running]
+from = "busybox:stages-test"
+labels = {{ "dev.stages.test" = "{running}" }}
+
+[stages.slow-killed]
+from = {{ stage = "base-killed" }}
+steps = [{{ run = "mkdir -p /out && echo x > /out/app && echo slow-killed-$((40 + 2)); sleep 120" }}]
+
+[stages.slow-running]
+from = {{ stage = "base-running" }}
+steps = [{{ run = "echo slow-running-$((40 + 2)); sleep 120" }}]
+
+[stages.quick]
+from = "busybox:stages-test"
+
+[artifacts.app]
+stage = "slow-killed"
+path = "/out/app"
+
+[targets.files]
+artifacts = ["app"]
+output = "dist/"
+"#
+    ));
+    let staging_dirs = || -> Vec<String> {
+        std::fs::read_dir(project.path())
+            .expect("project")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(".stages-export-"))
+            .collect()
+    };
+    let alive = start_build(project.path(), &["slow-running", "--no-cache"], |line| {
+        line == "[slow-running] slow-running-42"
+    });
+    let doomed = start_build(project.path(), &["files", "--no-cache"], |line| {
+        line == "[slow-killed] slow-killed-42"
+    });
+    let (code, _) = doomed.signal("KILL");
+    assert_eq!(code, None, "killed by a signal");
+    assert!(
+        !containers_labelled("dev.stages.test", &killed).is_empty(),
+        "a killed build cannot remove its container"
+    );
+    assert_eq!(staging_dirs().len(), 1, "nor its staging directory");
+
+    let next = stages()
+        .current_dir(project.path())
+        .args(["build", "quick", "--progress", "plain"])
+        .output()
+        .expect("run stages");
+    let stderr = String::from_utf8_lossy(&next.stderr);
+    assert!(next.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("removed 1 container and 1 staging directory left by 1 dead build"),
+        "{stderr}"
+    );
+    assert!(
+        containers_labelled("dev.stages.test", &killed).is_empty(),
+        "the killed build's container is still there"
+    );
+    assert!(staging_dirs().is_empty(), "{:?}", staging_dirs());
+    assert!(
+        !containers_labelled("dev.stages.test", &running).is_empty(),
+        "the running build's container was removed"
+    );
+
+    // `cache prune` says what it removed: nothing more is left.
+    let pruned = stages()
+        .current_dir(project.path())
+        .args(["cache", "prune"])
+        .output()
+        .expect("cache prune");
+    let stdout = String::from_utf8_lossy(&pruned.stdout);
+    assert!(
+        stdout.contains("removed 0 containers and 0 staging directories left by 0 dead builds"),
+        "{stdout}"
+    );
+    assert!(!containers_labelled("dev.stages.test", &running).is_empty());
+    let (code, _) = alive.signal("INT");
+    assert_eq!(code, Some(130));
+    assert!(containers_labelled("dev.stages.test", &running).is_empty());
+}
+
+/// `cache prune` removes a killed build's leftovers too, and says so.
+#[cfg(unix)]
+#[test]
+fn cache_prune_reports_what_a_killed_build_left() {
+    engine();
+    let marker = unique("pruned-leftover");
+    let project = Project::new(&format!(
+        r#"[stages.base]
+from = "busybox:stages-test"
+labels = {{ "dev.stages.test" = "{marker}" }}
+
+[stages.slow]
+from = {{ stage = "base" }}
+steps = [{{ run = "echo slow-step-$((40 + 2)); sleep 120" }}]
+"#
+    ));
+    let doomed = start_build(project.path(), &["slow", "--no-cache"], |line| {
+        line == "[slow] slow-step-42"
+    });
+    doomed.signal("KILL");
+    assert!(!containers_labelled("dev.stages.test", &marker).is_empty());
+    let pruned = stages()
+        .current_dir(project.path())
+        .args(["cache", "prune"])
+        .output()
+        .expect("cache prune");
+    let stdout = String::from_utf8_lossy(&pruned.stdout);
+    assert!(
+        stdout.contains("removed 1 container and 0 staging directories left by 1 dead build"),
+        "{stdout}"
+    );
+    assert!(containers_labelled("dev.stages.test", &marker).is_empty());
 }

@@ -1,21 +1,12 @@
 //! `stages build` with the native back end (the default) against the real
 //! Engine: RUN mounts (cache, secret, tmpfs, bind from a stage), parallel
 //! independent stages, a failing step reported on stages.toml with nothing
-//! left behind, and `stages cache ls` / `prune`. FAILS when the Engine is
-//! unreachable.
+//! left behind (`engine_cache.rs` has the step cache). FAILS when the
+//! Engine is unreachable.
 
 mod engine_support;
 
 use engine_support::{Project, Run, engine, files, remove_images, stages, unique};
-
-/// `cache prune` removes what the other tests build on: one test at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 fn build(project: &Project, extra: &[&str]) -> Run {
     let output = stages()
@@ -29,7 +20,6 @@ fn build(project: &Project, extra: &[&str]) -> Run {
 
 #[test]
 fn run_mounts_reach_the_step_and_never_the_image() {
-    let _serial = serial();
     engine();
     let tag = unique("stages-mounts");
     let cache_id = unique("cache");
@@ -126,7 +116,6 @@ tags = ["{tag}:latest"]
 
 #[test]
 fn a_failing_step_is_reported_on_stages_toml_and_leaves_no_container() {
-    let _serial = serial();
     engine();
     let marker = unique("fail");
     let toml = format!(
@@ -186,44 +175,4 @@ steps = [
             "container {container} was left behind"
         );
     }
-}
-
-#[test]
-fn cache_ls_lists_steps_and_prune_removes_them() {
-    let _serial = serial();
-    engine();
-    let marker = unique("cached");
-    let toml = format!(
-        r#"
-[stages.only]
-from = "busybox:stages-test"
-steps = [{{ run = "echo {marker} > /m" }}]
-"#
-    );
-    let project = Project::new(&toml);
-    build(&project, &[]).success();
-    let listed = stages().args(["cache", "ls"]).output().expect("cache ls");
-    assert!(listed.status.success());
-    let listing = String::from_utf8_lossy(&listed.stdout).into_owned();
-    assert!(listing.contains(&format!("RUN echo {marker}")), "{listing}");
-    let bad = stages()
-        .args(["cache", "prune", "--keep-storage", "plenty"])
-        .output()
-        .expect("cache prune");
-    assert_eq!(bad.status.code(), Some(2));
-    let pruned = stages()
-        .args(["cache", "prune"])
-        .output()
-        .expect("cache prune");
-    assert!(
-        pruned.status.success(),
-        "{}",
-        String::from_utf8_lossy(&pruned.stderr)
-    );
-    let listed = stages().args(["cache", "ls"]).output().expect("cache ls");
-    let listing = String::from_utf8_lossy(&listed.stdout).into_owned();
-    assert!(
-        !listing.contains(&format!("RUN echo {marker}")),
-        "{listing}"
-    );
 }

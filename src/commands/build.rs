@@ -2,6 +2,9 @@
 //! to the Engine and build them with the chosen back end. Ctrl-C stops the
 //! build, removes the containers it created and exits 130; a failed build
 //! also leaves no container behind. Tags move only when a build succeeded.
+//! A build holds a lock in the project's state directory while it runs; it first removes
+//! what killed builds of the project left, and a native build ends by
+//! keeping the project's step cache within its bound (`--cache-max`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,11 +19,16 @@ use crate::diagnostics::did_you_mean;
 use crate::diagnostics::render_json;
 use crate::engine::backend::BuildFailure;
 use crate::engine::backend::dockerfile::DockerfileBackend;
+use crate::engine::build_lock::BuildLock;
 use crate::engine::client::DockerEngine;
 use crate::engine::connection::EngineAddress;
 use crate::engine::interrupt::{Interrupt, Janitor};
+use crate::engine::leftovers::{staging_parents, sweep_dead_builds};
 use crate::engine::native::backend::{NativeBackend, NativeSettings};
+use crate::engine::native::cache_admin::{human_size, parse_storage_size};
+use crate::engine::native::cache_gc::{DEFAULT_CACHE_MAX, keep_bound};
 use crate::engine::progress::{Event, ProgressMode, ProgressSink, Reporter};
+use crate::engine::project_state::ProjectState;
 use crate::engine::registry::credentials::{DockerConfig, config_dir};
 use crate::engine::registry::pull::{PullPolicy, PullSettings, needed_images, pull_needed};
 use crate::engine::registry::push::{TagToPush, push_tags};
@@ -34,7 +42,8 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
     if args.backend == Backend::Dockerfile {
         refuse_unsupported_options(&args)?;
     }
-    let native_settings = native_settings(&args)?;
+    let mut native_settings = native_settings(&args)?;
+    let cache_max = parse_cache_max(args.cache_max.as_deref())?;
     let build_args = parse_build_args(&args.build_args, |key| std::env::var(key).ok())?;
     let loaded = match load_project(&args.config) {
         Ok(loaded) => loaded,
@@ -49,18 +58,51 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
     }
     let current_dir = std::env::current_dir().into_diagnostic()?;
     let outputs = parse_outputs(&args.outputs, &loaded.project, &current_dir)?;
+    let state = ProjectState::for_config_dir(&loaded.dir)
+        .into_diagnostic()
+        .map_err(|e| e.wrap_err(format!("cannot resolve {}", loaded.dir.display())))?;
+    native_settings.project_id = state.id().to_owned();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .into_diagnostic()?;
+    let project = ThisProject {
+        loaded: &loaded,
+        state: &state,
+        cache_max,
+        outputs: &outputs,
+    };
     runtime.block_on(build(
         &args,
-        &loaded,
+        &project,
         &targets,
         &build_args,
-        &outputs,
         native_settings,
     ))
+}
+
+/// The project being built and what it keeps between builds.
+struct ThisProject<'a> {
+    loaded: &'a LoadedProject,
+    state: &'a ProjectState,
+    /// The step cache's bound in bytes; `None` for no bound.
+    cache_max: Option<u64>,
+    /// Artifact targets exported where `--output` says instead of their `output`.
+    outputs: &'a BTreeMap<String, PathBuf>,
+}
+
+/// `--cache-max` / `STAGES_CACHE_MAX`: a size, or `none` for no bound.
+fn parse_cache_max(text: Option<&str>) -> miette::Result<Option<u64>> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(Some(DEFAULT_CACHE_MAX)),
+        Some("none" | "unlimited") => Ok(None),
+        Some(text) => parse_storage_size(text).map(Some).ok_or_else(|| {
+            miette!(
+                help = "write a size such as 500MB or 2GB, or `none` for no bound",
+                "--cache-max: `{text}` is not a size"
+            )
+        }),
+    }
 }
 
 /// `--jobs`, `--keep-going`, `--no-cache-filter` and `--secret` for the native back end.
@@ -71,6 +113,7 @@ fn native_settings(args: &BuildArgs) -> miette::Result<NativeSettings> {
         secrets.insert(id, path);
     }
     Ok(NativeSettings {
+        project_id: String::new(),
         jobs: args.jobs,
         keep_going: args.keep_going,
         no_cache_stages: args.no_cache_filter.clone(),
@@ -111,22 +154,75 @@ fn parse_secret(spec: &str) -> miette::Result<(String, std::path::PathBuf)> {
 
 async fn build(
     args: &BuildArgs,
-    loaded: &LoadedProject,
+    here: &ThisProject<'_>,
     targets: &[ResolvedTarget],
     build_args: &BTreeMap<String, String>,
-    outputs: &BTreeMap<String, PathBuf>,
     native_settings: NativeSettings,
 ) -> miette::Result<Exit> {
     let address =
         EngineAddress::resolve_with(args.engine.host.as_deref(), args.engine.context.as_deref())?;
     let engine = address.connect().await?;
+    let janitor = Janitor::new();
+    // Taken before anything is created, so that no other build takes this
+    // one's containers for a dead build's.
+    let lock = match BuildLock::acquire(here.state, janitor.build_id()) {
+        Ok(lock) => Some(lock),
+        Err(error) => {
+            eprintln!(
+                "warning: cannot write {}: {error} (were this build killed, its leftovers would not be found)",
+                here.state.dir().join("builds").display()
+            );
+            None
+        }
+    };
+    let loaded = here.loaded;
+    let leftovers = sweep_dead_builds(
+        &engine,
+        here.state,
+        &staging_parents(&loaded.dir, &loaded.project),
+        janitor.build_id(),
+    )
+    .await;
+    for error in &leftovers.errors {
+        eprintln!("warning: {error}");
+    }
+    if !leftovers.dead_builds.is_empty() {
+        eprintln!("{}", leftovers.summary());
+    }
+    let exit = build_with_lock(
+        args,
+        here,
+        targets,
+        build_args,
+        native_settings,
+        &engine,
+        &janitor,
+    )
+    .await;
+    if let Some(lock) = lock {
+        lock.release();
+    }
+    exit
+}
+
+async fn build_with_lock(
+    args: &BuildArgs,
+    here: &ThisProject<'_>,
+    targets: &[ResolvedTarget],
+    build_args: &BTreeMap<String, String>,
+    native_settings: NativeSettings,
+    engine: &DockerEngine,
+    janitor: &Janitor,
+) -> miette::Result<Exit> {
+    let loaded = here.loaded;
+    let engine = engine.clone();
+    let janitor = janitor.clone();
     // Like the docker CLI: a configuration that cannot be read is a
     // warning, and registries are used without credentials.
     let docker_config = DockerConfig::load().unwrap_or_else(|error| {
         eprintln!("warning: {error}; registries are used without credentials");
         DockerConfig::empty_at(config_dir(&|key| std::env::var(key).ok()).join("config.json"))
     });
-    let janitor = Janitor::new();
     let mut reporter = Reporter::new(progress_mode(args.progress));
     let registry_timeout = std::time::Duration::from_secs(args.registry_timeout.max(1));
     let images = needed_images(&loaded.project, &loaded.graph, targets, build_args);
@@ -149,15 +245,15 @@ async fn build(
         graph: &loaded.graph,
         config_text: &loaded.file.text,
         config_dir: &loaded.dir,
-        output_overrides: outputs,
+        output_overrides: here.outputs,
         context_dir: &context_dir,
         build_args,
         no_cache: args.no_cache,
     };
     let (interrupt, trigger) = Interrupt::new();
+    let dockerfile = DockerfileBackend::new(&engine);
+    let native = NativeBackend::new(&engine, native_settings);
     let outcome = {
-        let dockerfile = DockerfileBackend::new(&engine);
-        let native = NativeBackend::new(&engine, native_settings);
         let build = async {
             match args.backend {
                 Backend::Dockerfile => {
@@ -203,6 +299,10 @@ async fn build(
         reporter.event(Event::Sent {
             bytes: engine.bytes_sent(),
         });
+    }
+    if args.backend == Backend::Native && matches!(outcome, Ok(_) | Err(BuildFailure::Reported(_)))
+    {
+        keep_cache_bound(&engine, here, janitor.build_id(), &native).await;
     }
     let exit = match outcome {
         Ok(outcomes) if args.push => {
@@ -302,6 +402,40 @@ fn refuse_push_without_tags(targets: &[ResolvedTarget]) -> miette::Result<()> {
         "--push: no target of this build has a tag to push ({})",
         names.join(", ")
     ))
+}
+
+/// Records the cache entries the build used and removes the project's
+/// least recently used ones beyond the bound; says what went.
+async fn keep_cache_bound(
+    engine: &DockerEngine,
+    here: &ThisProject<'_>,
+    build_id: &str,
+    native: &NativeBackend<'_>,
+) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let used = native.used_keys();
+    match keep_bound(engine, here.state, build_id, &used, here.cache_max, now).await {
+        Ok(outcome) => {
+            for warning in &outcome.warnings {
+                eprintln!("warning: {warning}");
+            }
+            let removed = &outcome.removed;
+            if !removed.removed.is_empty() {
+                eprintln!(
+                    "cache: removed {} least recently used steps ({}) to keep this project's cache within {}",
+                    removed.removed.len(),
+                    human_size(removed.freed() as i64),
+                    human_size(here.cache_max.unwrap_or_default() as i64),
+                );
+            }
+            for (entry, reason) in &removed.kept {
+                eprintln!("warning: cache: kept {}: {reason}", entry.id);
+            }
+        }
+        Err(error) => eprintln!("warning: cache: cannot keep the bound: {error}"),
+    }
 }
 
 /// Removes the build's containers; what cannot be removed is named.
@@ -417,7 +551,7 @@ pub fn parse_build_args(
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_build_args, parse_outputs};
+    use super::{DEFAULT_CACHE_MAX, parse_build_args, parse_cache_max, parse_outputs};
     use crate::diagnostics::SourceFile;
     use std::path::{Path, PathBuf};
 
@@ -456,6 +590,17 @@ stage = "build"
         assert!(error(&["dist"]).contains("TARGET=DIR"));
         assert!(error(&["dist="]).contains("TARGET=DIR"));
         assert!(error(&["dist=a", "dist=b"]).contains("twice"));
+    }
+
+    #[test]
+    fn the_cache_bound_is_a_size_none_or_the_default() {
+        assert_eq!(parse_cache_max(None).unwrap(), Some(DEFAULT_CACHE_MAX));
+        assert_eq!(parse_cache_max(Some(" ")).unwrap(), Some(DEFAULT_CACHE_MAX));
+        assert_eq!(parse_cache_max(Some("2GB")).unwrap(), Some(2 << 30));
+        assert_eq!(parse_cache_max(Some("0")).unwrap(), Some(0));
+        assert_eq!(parse_cache_max(Some("none")).unwrap(), None);
+        let refused = parse_cache_max(Some("lots")).unwrap_err();
+        assert!(refused.to_string().contains("`lots` is not a size"));
     }
 
     #[test]

@@ -1,14 +1,22 @@
 //! `stages cache ls` and `stages cache prune`: the native back end's step
-//! cache (images labelled `dev.stages.cache-key`) on the Engine.
+//! cache on the Engine — this project's entries (tagged
+//! `stages-cache/<project id>:…`), or with `--all` every project's. `prune`
+//! also removes what killed builds of this project left behind.
 
 use miette::{IntoDiagnostic, miette};
 
 use super::Exit;
-use crate::cli::{CacheLsArgs, CachePruneArgs};
+use super::common::{find_config, load_project};
+use crate::cli::{CacheLsArgs, CachePruneArgs, ConfigArg, EngineArg};
+use crate::engine::client::DockerEngine;
 use crate::engine::connection::EngineAddress;
+use crate::engine::leftovers::{staging_parents, sweep_dead_builds};
 use crate::engine::native::cache_admin::{
-    human_age, human_size, list_cache, parse_storage_size, prune_cache, select_for_prune,
+    CacheEntry, CacheScope, apply_last_use, compute_own_sizes, human_age, human_size, list_cache,
+    parse_storage_size, prune_cache, select_for_prune,
 };
+use crate::engine::native::cache_usage;
+use crate::engine::project_state::{ProjectState, recorded_path};
 
 fn runtime() -> miette::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
@@ -28,32 +36,125 @@ fn short(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
 }
 
+/// The project the command is about, with its artifact targets' staging
+/// directories' parents.
+struct ThisProject {
+    state: ProjectState,
+    staging_parents: Vec<std::path::PathBuf>,
+}
+
+fn here(config: &ConfigArg) -> Result<ThisProject, Exit> {
+    let loaded = load_project(config)?;
+    let state = ProjectState::for_config_dir(&loaded.dir).map_err(|error| {
+        eprintln!("error: cannot resolve {}: {error}", loaded.dir.display());
+        Exit::Usage
+    })?;
+    Ok(ThisProject {
+        state,
+        staging_parents: staging_parents(&loaded.dir, &loaded.project),
+    })
+}
+
+/// With `--all`, the project of the current directory only if there is one.
+fn here_if_any(config: &ConfigArg) -> Result<Option<ThisProject>, Exit> {
+    if config.file.is_none() && !find_config(config).is_file() {
+        return Ok(None);
+    }
+    here(config).map(Some)
+}
+
+async fn connect(engine: &EngineArg) -> miette::Result<DockerEngine> {
+    Ok(
+        EngineAddress::resolve_with(engine.host.as_deref(), engine.context.as_deref())?
+            .connect()
+            .await?,
+    )
+}
+
+/// The entries of the scope, with own sizes and (for this project) the
+/// recorded last uses.
+async fn entries(
+    engine: &DockerEngine,
+    here: Option<&ThisProject>,
+    all: bool,
+) -> miette::Result<Vec<CacheEntry>> {
+    let scope = match (all, here) {
+        (false, Some(here)) => CacheScope::Project(here.state.id()),
+        _ => CacheScope::All,
+    };
+    let mut entries = list_cache(engine, scope)
+        .await
+        .map_err(|e| miette!("{e}"))?;
+    if let Some(here) = here {
+        apply_last_use(&mut entries, &cache_usage::read(&here.state));
+    }
+    compute_own_sizes(engine, &mut entries)
+        .await
+        .map_err(|e| miette!("{e}"))?;
+    Ok(entries)
+}
+
+fn project_of(entry: &CacheEntry) -> &str {
+    entry.project.as_deref().unwrap_or("(none)")
+}
+
 pub fn ls(args: CacheLsArgs) -> miette::Result<Exit> {
+    let here = match if args.all {
+        here_if_any(&args.config)
+    } else {
+        here(&args.config).map(Some)
+    } {
+        Ok(here) => here,
+        Err(exit) => return Ok(exit),
+    };
     runtime()?.block_on(async {
-        let engine = EngineAddress::resolve_with(
-            args.engine.host.as_deref(),
-            args.engine.context.as_deref(),
-        )?
-        .connect()
-        .await?;
-        let entries = list_cache(&engine).await.map_err(|e| miette!("{e}"))?;
+        let engine = connect(&args.engine).await?;
+        let entries = entries(&engine, here.as_ref(), args.all).await?;
+        let project_column = if args.all { "PROJECT           " } else { "" };
         println!(
-            "{:<12}  {:>9}  {:<16}  {:<16}  STEP",
-            "IMAGE", "SIZE", "CREATED", "STAGE"
+            "{project_column}{:<12}  {:>9}  {:<16}  {:<16}  {:<16}  STEP",
+            "IMAGE", "SIZE", "CREATED", "LAST USED", "STAGE"
         );
         let now = now();
         for entry in &entries {
             let step: String = entry.step.chars().take(60).collect();
+            let project = if args.all {
+                format!("{:<16}  ", project_of(entry))
+            } else {
+                String::new()
+            };
             println!(
-                "{:<12}  {:>9}  {:<16}  {:<16}  {step}",
+                "{project}{:<12}  {:>9}  {:<16}  {:<16}  {:<16}  {step}",
                 short(&entry.id),
-                human_size(entry.size),
+                human_size(entry.reclaimable() as i64),
                 human_age(entry.created, now),
+                human_age(entry.last_used, now),
                 entry.stage,
             );
         }
-        let total: i64 = entries.iter().map(|e| e.size).sum();
-        eprintln!("{} cached steps, {}", entries.len(), human_size(total));
+        if args.all {
+            let projects: std::collections::BTreeSet<&str> = entries
+                .iter()
+                .filter_map(|e| e.project.as_deref())
+                .collect();
+            for project in projects {
+                let path = recorded_path(project).map_or_else(
+                    || "(built by another user or host, or its record is gone)".to_owned(),
+                    |p| p.display().to_string(),
+                );
+                eprintln!("project {project} is {path}");
+            }
+        }
+        let total: u64 = entries.iter().map(CacheEntry::reclaimable).sum();
+        let whose = match (&here, args.all) {
+            (Some(here), false) => format!("project {}: ", here.state.id()),
+            _ => "every project: ".to_owned(),
+        };
+        eprintln!(
+            "{whose}{} cached steps, {}",
+            entries.len(),
+            human_size(total as i64)
+        );
         Ok(Exit::Success)
     })
 }
@@ -68,26 +169,51 @@ pub fn prune(args: CachePruneArgs) -> miette::Result<Exit> {
         })?),
         None => None,
     };
+    let here = match if args.all {
+        here_if_any(&args.config)
+    } else {
+        here(&args.config).map(Some)
+    } {
+        Ok(here) => here,
+        Err(exit) => return Ok(exit),
+    };
     runtime()?.block_on(async {
-        let engine = EngineAddress::resolve_with(
-            args.engine.host.as_deref(),
-            args.engine.context.as_deref(),
-        )?
-        .connect()
-        .await?;
-        let entries = list_cache(&engine).await.map_err(|e| miette!("{e}"))?;
-        let chosen = select_for_prune(&entries, keep);
+        let engine = connect(&args.engine).await?;
+        if let Some(here) = &here {
+            let leftovers =
+                sweep_dead_builds(&engine, &here.state, &here.staging_parents, "").await;
+            for error in &leftovers.errors {
+                eprintln!("warning: {error}");
+            }
+            println!("{}", leftovers.summary());
+        }
+        let entries = entries(&engine, here.as_ref(), args.all).await?;
+        let chosen = select_for_prune(&entries, keep, &Default::default());
         let report = prune_cache(&engine, chosen)
             .await
             .map_err(|e| miette!("{e}"))?;
-        let freed: i64 = report.removed.iter().map(|e| e.size).sum();
         for (entry, reason) in &report.kept {
             eprintln!("kept {}: {reason}", short(&entry.id));
+        }
+        if args.all {
+            // Name every project touched: others' caches go only here.
+            let mut per_project = std::collections::BTreeMap::<&str, (usize, u64)>::new();
+            for entry in &report.removed {
+                let counts = per_project.entry(project_of(entry)).or_default();
+                counts.0 += 1;
+                counts.1 += entry.reclaimable();
+            }
+            for (project, (count, bytes)) in &per_project {
+                println!(
+                    "project {project}: removed {count} cached steps ({})",
+                    human_size(*bytes as i64)
+                );
+            }
         }
         println!(
             "removed {} cached steps ({})",
             report.removed.len(),
-            human_size(freed)
+            human_size(report.freed() as i64)
         );
         Ok(Exit::Success)
     })

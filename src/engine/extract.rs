@@ -48,6 +48,9 @@ pub enum ExtractError {
     },
 }
 
+/// What every staging directory's name starts with.
+pub const STAGING_PREFIX: &str = ".stages-export-";
+
 /// A staging directory beside the output directory; dropped without
 /// `commit`, it disappears and the output directory is untouched.
 #[derive(Debug)]
@@ -60,29 +63,43 @@ impl Staging {
     /// Creates the staging directory beside `output` (whose parent is
     /// created if missing).
     pub fn beside(output: &Path) -> Result<Self, ExtractError> {
+        Self::beside_for(output, "")
+    }
+
+    /// The same, named after the build that owns it
+    /// (`.stages-export-<build id>-…`), so that a later build can tell a
+    /// dead build's staging directory from a running one's.
+    pub fn beside_for(output: &Path, build_id: &str) -> Result<Self, ExtractError> {
         let parent = match output.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
         };
         fs::create_dir_all(&parent).map_err(|source| write_error(&parent, source))?;
-        let dir = tempfile::Builder::new()
-            .prefix(".stages-export-")
-            .tempdir_in(&parent)
-            .map_err(|source| write_error(&parent, source))?;
-        Ok(Self {
-            output: output.to_owned(),
-            dir,
-        })
+        Self::create_in(output, &parent, build_id)
     }
 
     /// Creates the staging directory inside `output` (created if missing),
     /// for an output directory whose parent is not to be written.
     pub fn within(output: &Path) -> Result<Self, ExtractError> {
+        Self::within_for(output, "")
+    }
+
+    /// The same, named after the build that owns it.
+    pub fn within_for(output: &Path, build_id: &str) -> Result<Self, ExtractError> {
         fs::create_dir_all(output).map_err(|source| write_error(output, source))?;
+        Self::create_in(output, output, build_id)
+    }
+
+    fn create_in(output: &Path, parent: &Path, build_id: &str) -> Result<Self, ExtractError> {
+        let prefix = if build_id.is_empty() {
+            STAGING_PREFIX.to_owned()
+        } else {
+            format!("{STAGING_PREFIX}{build_id}-")
+        };
         let dir = tempfile::Builder::new()
-            .prefix(".stages-export-")
-            .tempdir_in(output)
-            .map_err(|source| write_error(output, source))?;
+            .prefix(&prefix)
+            .tempdir_in(parent)
+            .map_err(|source| write_error(parent, source))?;
         Ok(Self {
             output: output.to_owned(),
             dir,

@@ -46,6 +46,8 @@ pub struct FakeEngine {
     pub calls: Mutex<Vec<Call>>,
     /// The context tar of each build, to inspect what was sent.
     pub contexts: Mutex<Vec<Bytes>>,
+    /// Containers the Engine has, by id: (label, value).
+    pub containers: Mutex<BTreeMap<String, (String, String)>>,
 }
 
 impl FakeEngine {
@@ -58,6 +60,20 @@ impl FakeEngine {
 
     pub fn calls(&self) -> Vec<Call> {
         self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// A container carrying `label=value`.
+    pub fn add_container(&self, id: &str, label: &str, value: &str) {
+        if let Ok(mut containers) = self.containers.lock() {
+            containers.insert(id.to_owned(), (label.to_owned(), value.to_owned()));
+        }
+    }
+
+    pub fn container_ids(&self) -> Vec<String> {
+        self.containers
+            .lock()
+            .map(|c| c.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     fn record(&self, call: Call) {
@@ -138,6 +154,9 @@ impl Engine for FakeEngine {
         self.record(Call::Remove {
             container: container.to_owned(),
         });
+        if let Ok(mut containers) = self.containers.lock() {
+            containers.remove(container);
+        }
         Ok(())
     }
 
@@ -155,7 +174,20 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
-    async fn containers_labelled(&self, _: &str, _: &str) -> Result<Vec<String>, EngineError> {
-        Ok(Vec::new())
+    async fn containers_labelled(
+        &self,
+        label: &str,
+        value: &str,
+    ) -> Result<Vec<String>, EngineError> {
+        let containers = self
+            .containers
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        Ok(containers
+            .into_iter()
+            .filter(|(_, (l, v))| l == label && v == value)
+            .map(|(id, _)| id)
+            .collect())
     }
 }

@@ -136,7 +136,11 @@ impl Janitor {
     }
 }
 
-async fn remove_until_gone<E: Engine>(engine: &E, container: &str) -> Result<(), EngineError> {
+/// Removes a container, waiting out a removal or stop already under way.
+pub(crate) async fn remove_until_gone<E: Engine>(
+    engine: &E,
+    container: &str,
+) -> Result<(), EngineError> {
     let mut attempt = 0;
     loop {
         match engine.remove_container(container).await {

@@ -3,7 +3,9 @@
 //! (`.dockerignore`, the context tar, COPY sources that would escape it),
 //! the build back ends (`backend`), building targets with any of them
 //! (`targets`: tags, artifact export through safe extraction), stopping
-//! cleanly (`interrupt`) and build progress.
+//! cleanly (`interrupt`), what a project keeps between builds
+//! (`project_state`, `build_lock`, `leftovers` of killed builds) and build
+//! progress.
 //!
 //! Reads the checked model (`crate::config::model`) and diagnostics; nothing
 //! in `config/`, `check` or `convert/` imports this module. Only `progress`
@@ -11,6 +13,7 @@
 
 pub mod artifacts;
 pub mod backend;
+pub mod build_lock;
 pub mod build_log;
 pub mod client;
 pub mod codes;
@@ -23,10 +26,12 @@ pub mod extract;
 pub mod fake;
 pub mod image_labels;
 pub mod interrupt;
+pub mod leftovers;
 pub mod native;
 pub mod output_dir;
 pub mod planned_tar;
 pub mod progress;
+pub mod project_state;
 pub mod registry;
 pub mod source_check;
 pub mod tar_stream;

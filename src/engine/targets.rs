@@ -246,9 +246,9 @@ async fn build_target<E: Engine, B: Backend>(
                 )]));
             };
             let staging = if stage_within {
-                Staging::within(&output_dir)
+                Staging::within_for(&output_dir, janitor.build_id())
             } else {
-                Staging::beside(&output_dir)
+                Staging::beside_for(&output_dir, janitor.build_id())
             }
             .map_err(|e| extract_failure(settings, target, None, e))?;
             for stage in target.stages() {

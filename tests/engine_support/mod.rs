@@ -97,9 +97,45 @@ impl Project {
     }
 }
 
+/// A project that ran a native build leaves entries in its own cache:
+/// they are the test's, and go with the project (no other project's image
+/// is touched).
+impl Drop for Project {
+    fn drop(&mut self) {
+        if self.dir.path().join("stages.toml").is_file() {
+            let _ = stages()
+                .current_dir(self.path())
+                .args(["cache", "prune"])
+                .output();
+        }
+    }
+}
+
+impl Project {
+    /// The project's id, as `stages cache ls` reports it.
+    pub fn id(&self) -> String {
+        let out = stages()
+            .current_dir(self.path())
+            .args(["cache", "ls"])
+            .output()
+            .expect("cache ls");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        stderr
+            .lines()
+            .find_map(|line| line.strip_prefix("project ")?.split(':').next())
+            .unwrap_or_else(|| panic!("no project id in: {stderr}"))
+            .to_owned()
+    }
+}
+
+/// The `stages` binary, with its state (build locks, cache use) under the
+/// test target directory rather than the user's.
 pub fn stages() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stages"));
-    command.env_remove("DOCKER_HOST").env("NO_COLOR", "1");
+    command.env_remove("DOCKER_HOST").env("NO_COLOR", "1").env(
+        "STAGES_STATE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("stages-state"),
+    );
     command
 }
 
@@ -362,4 +398,83 @@ pub fn interrupt_build(
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let code = child.wait().expect("wait").code();
     Interrupted { code, seen, rest }
+}
+
+/// A build running in the background, after a progress line satisfied
+/// `ready`; the rest of its progress is read on a thread.
+#[cfg(unix)]
+pub struct RunningBuild {
+    pub child: std::process::Child,
+    pub seen: Vec<String>,
+    rest: Option<std::thread::JoinHandle<Vec<String>>>,
+}
+
+/// Starts `stages build ARGS --progress plain` in `dir` and waits for a
+/// progress line satisfying `ready`.
+#[cfg(unix)]
+pub fn start_build(dir: &Path, args: &[&str], ready: impl Fn(&str) -> bool) -> RunningBuild {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let mut child = stages()
+        .current_dir(dir)
+        .arg("build")
+        .args(args)
+        .args(["--progress", "plain"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn stages");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    loop {
+        let line = lines.next().expect("the build ended early").expect("read");
+        seen.push(line.clone());
+        if ready(&line) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "{seen:?}");
+    }
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect());
+    RunningBuild {
+        child,
+        seen,
+        rest: Some(rest),
+    }
+}
+
+#[cfg(unix)]
+impl RunningBuild {
+    /// Sends `signal` (`KILL`, `INT`) and waits for the process; returns its
+    /// exit code and the progress lines read after `ready`.
+    pub fn signal(mut self, signal: &str) -> (Option<i32>, Vec<String>) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let code = self.child.wait().expect("wait").code();
+        let rest = self
+            .rest
+            .take()
+            .map(|thread| thread.join().unwrap_or_default())
+            .unwrap_or_default();
+        (code, rest)
+    }
+}
+
+/// A build left running by a failed test is stopped.
+#[cfg(unix)]
+impl Drop for RunningBuild {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-INT", &self.child.id().to_string()])
+                .status();
+            let _ = self.child.wait();
+        }
+    }
 }

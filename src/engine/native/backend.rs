@@ -6,7 +6,7 @@
 //! Progress events cross from the stage tasks over a channel; a stop
 //! request drops the build and its containers go by label.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -41,6 +41,8 @@ impl ContextFilter for DockerIgnore {
 /// Options of the native back end beyond one stage's request.
 #[derive(Debug, Clone, Default)]
 pub struct NativeSettings {
+    /// The project whose step cache the build uses (`ProjectState::id`).
+    pub project_id: String,
     pub jobs: Option<usize>,
     pub keep_going: bool,
     pub no_cache_stages: Vec<String>,
@@ -50,11 +52,33 @@ pub struct NativeSettings {
 pub struct NativeBackend<'a> {
     engine: &'a DockerEngine,
     settings: NativeSettings,
+    /// The cache keys the builds so far found or committed.
+    used_keys: std::sync::Mutex<BTreeSet<String>>,
 }
 
 impl<'a> NativeBackend<'a> {
     pub fn new(engine: &'a DockerEngine, settings: NativeSettings) -> Self {
-        Self { engine, settings }
+        Self {
+            engine,
+            settings,
+            used_keys: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The cache keys the builds so far found or committed.
+    pub fn used_keys(&self) -> BTreeSet<String> {
+        self.used_keys
+            .lock()
+            .map(|used| used.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    fn note_used(&self, keys: BTreeSet<String>) {
+        let mut used = self
+            .used_keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        used.extend(keys);
     }
 }
 
@@ -210,6 +234,7 @@ impl Backend for NativeBackend<'_> {
         let (sender, mut receiver) = mpsc::unbounded_channel();
         let options = BuildOptions {
             build_id: janitor.build_id().to_owned(),
+            project_id: self.settings.project_id.clone(),
             context_dir: request.context_dir.to_owned(),
             overrides: request.build_args.clone(),
             no_cache: request.no_cache,
@@ -244,10 +269,12 @@ impl Backend for NativeBackend<'_> {
                     // including containers whose creation was under way.
                     drop(run);
                     let _ = native.clean_up().await;
+                    self.note_used(native.used_keys());
                     return Err(BuildFailure::Interrupted);
                 }
             }
         };
+        self.note_used(native.used_keys());
         while let Ok(message) = receiver.try_recv() {
             forward(progress, message);
         }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use super::cache_key::{BUILD_LABEL, CACHE_KEY_LABEL};
+use super::cache_key::{BUILD_LABEL, CACHE_KEY_LABEL, CACHE_PROJECT_LABEL, cache_tag};
 use super::copy::ContextFilter;
 use super::engine_api::{ContainerSpec, ImageSettings, OpError, StepEngine};
 use super::expand::Vars;
@@ -25,6 +25,9 @@ pub const SCRATCH_LABEL: &str = "dev.stages.scratch";
 pub struct BuildOptions {
     /// Labels every container; unique per build.
     pub build_id: String,
+    /// The project whose cache the build reads and adds to
+    /// (`ProjectState::id`).
+    pub project_id: String,
     pub context_dir: PathBuf,
     /// `--build-arg` values over the target's args.
     pub overrides: Vars,
@@ -84,9 +87,11 @@ pub struct NativeBuild<E: StepEngine> {
     /// Container creations under way; they finish even when their stage is
     /// aborted, so the clean-up that follows can see every container.
     creating: Arc<tokio::sync::watch::Sender<usize>>,
-    /// Cache key → newest image with it, read once per build: a warm
-    /// rebuild costs one Engine listing, not one per step.
+    /// Cache key → the project's image with it, read once per build: a
+    /// warm rebuild costs one Engine listing, not one per step.
     cache_index: tokio::sync::OnceCell<BTreeMap<String, String>>,
+    /// Keys this build found or committed: they were used now.
+    used_keys: Mutex<BTreeSet<String>>,
 }
 
 impl<E: StepEngine> NativeBuild<E> {
@@ -116,6 +121,7 @@ impl<E: StepEngine> NativeBuild<E> {
             workspace,
             creating: Arc::new(tokio::sync::watch::Sender::new(0)),
             cache_index: tokio::sync::OnceCell::new(),
+            used_keys: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -147,26 +153,51 @@ impl<E: StepEngine> NativeBuild<E> {
             .cloned()
     }
 
-    /// The image an earlier build committed for `key`, if any.
+    /// The image an earlier build of this project committed for `key`, if
+    /// it is still in the project's cache (it still has its cache tag).
     pub(super) async fn cached_image(&self, key: &str) -> Result<Option<String>, OpError> {
+        let project = &self.options.project_id;
         let index = self
             .cache_index
             .get_or_try_init(|| async {
-                let mut images = self.engine.images_with_label(CACHE_KEY_LABEL, None).await?;
-                images.sort_by_key(|image| image.created);
-                // Newest last, so it wins.
+                let images = self
+                    .engine
+                    .images_with_label(CACHE_PROJECT_LABEL, Some(project))
+                    .await?;
                 Ok::<_, OpError>(
                     images
                         .into_iter()
                         .filter_map(|image| {
                             let key = image.labels.get(CACHE_KEY_LABEL)?.clone();
-                            Some((key, image.id))
+                            let tag = cache_tag(project, &key);
+                            image.tags.contains(&tag).then_some((key, image.id))
                         })
                         .collect(),
                 )
             })
             .await?;
-        Ok(index.get(key).cloned())
+        let found = index.get(key).cloned();
+        if found.is_some() {
+            self.mark_used(key);
+        }
+        Ok(found)
+    }
+
+    /// `key`'s entry was used by this build.
+    pub(super) fn mark_used(&self, key: &str) {
+        let mut used = match self.used_keys.lock() {
+            Ok(used) => used,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        used.insert(key.to_owned());
+    }
+
+    /// The cache keys this build found or committed.
+    pub fn used_keys(&self) -> BTreeSet<String> {
+        match self.used_keys.lock() {
+            Ok(used) => used.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// Create a container in a task of its own: a stage aborted half-way

@@ -5,8 +5,10 @@
 //! text (after expansion), the effective build args and environment, and a
 //! digest of every input (a COPY plan's digest; for COPY from a stage or an
 //! image, the source image id and path). The committed image carries it as
-//! label `dev.stages.cache-key`; a later build finding an image with that
-//! label skips the step.
+//! label `dev.stages.cache-key`, the project's id as `dev.stages.project`,
+//! and the tag `stages-cache/<project id>:<key>`; a later build of the same
+//! project finding that tag skips the step. The tag keeps the image from
+//! being dangling, so `docker image prune` leaves it alone.
 
 use sha2::{Digest, Sha256};
 
@@ -18,6 +20,23 @@ pub const CACHE_STAGE_LABEL: &str = "dev.stages.stage";
 pub const CACHE_STEP_LABEL: &str = "dev.stages.step";
 /// Label on every container a build creates: the build's id.
 pub const BUILD_LABEL: &str = "dev.stages.build";
+/// Label naming the project whose cache holds the image.
+pub const CACHE_PROJECT_LABEL: &str = "dev.stages.project";
+/// The repository cache tags are in: `stages-cache/<project id>:<key>`.
+pub const CACHE_REPOSITORY: &str = "stages-cache";
+
+/// The tag that makes the image of `key` an entry of `project`'s cache.
+pub fn cache_tag(project: &str, key: &str) -> String {
+    let hex = key.strip_prefix("sha256:").unwrap_or(key);
+    format!("{CACHE_REPOSITORY}/{project}:{hex}")
+}
+
+/// `stages-cache/<project>:<hex>` → (project, `sha256:<hex>`).
+pub fn parse_cache_tag(tag: &str) -> Option<(&str, String)> {
+    let rest = tag.strip_prefix(CACHE_REPOSITORY)?.strip_prefix('/')?;
+    let (project, hex) = rest.split_once(':')?;
+    (!project.is_empty() && !hex.is_empty()).then(|| (project, format!("sha256:{hex}")))
+}
 
 /// Bumped when the meaning of a key changes, so old images stop matching.
 const KEY_VERSION: &str = "stages-step-cache-v3";
@@ -120,6 +139,18 @@ mod tests {
         let mut b = base();
         b.env = vec![("A".into(), "BC".into())];
         assert_ne!(a.key(), b.key());
+    }
+
+    #[test]
+    fn cache_tags_name_project_and_key_and_read_back() {
+        let key = base().key();
+        let tag = cache_tag("0123abcd", &key);
+        assert!(tag.starts_with("stages-cache/0123abcd:"), "{tag}");
+        assert!(tag.len() <= "stages-cache/0123abcd:".len() + 64);
+        assert_eq!(parse_cache_tag(&tag), Some(("0123abcd", key)));
+        assert_eq!(parse_cache_tag("busybox:latest"), None);
+        assert_eq!(parse_cache_tag("stages-cache/:x"), None);
+        assert_eq!(parse_cache_tag("stages-cachex/p:x"), None);
     }
 
     #[test]

@@ -270,6 +270,7 @@ impl StepEngine for DockerEngine {
             Ok(image) => Ok(Some(ImageDetails {
                 id: image.id.unwrap_or_default(),
                 settings: settings_from(image.config.unwrap_or_default()),
+                size: image.size.unwrap_or_default(),
             })),
             Err(error) => {
                 let error = op("inspect image")(error);
@@ -313,6 +314,7 @@ impl StepEngine for DockerEngine {
                     .into_iter()
                     .filter(|t| t != "<none>:<none>")
                     .collect(),
+                parent: image.parent_id,
             })
             .collect())
     }

@@ -105,6 +105,8 @@ pub struct HealthSettings {
 pub struct ImageDetails {
     pub id: String,
     pub settings: ImageSettings,
+    /// Bytes, with the layers of its parents.
+    pub size: i64,
 }
 
 /// An image carrying the step-cache label.
@@ -118,6 +120,8 @@ pub struct CachedImage {
     pub created: i64,
     /// `name:tag` references.
     pub tags: Vec<String>,
+    /// The image it was committed on (empty when none or unknown).
+    pub parent: String,
 }
 
 /// A mount for one RUN.

@@ -108,6 +108,7 @@ async fn build(
     let (stages, deps) = stage_plan(&ProjectGraph::new(&project), &roots);
     let mut options = BuildOptions {
         build_id: "build-1".into(),
+        project_id: "0123456789abcdef".into(),
         context_dir: context.to_path_buf(),
         secrets: BTreeMap::from([("token".into(), context.join("token"))]),
         ..BuildOptions::default()
@@ -319,6 +320,47 @@ async fn a_warm_rebuild_runs_no_container_and_gives_the_same_images() {
 
     build(&engine, ctx.path(), &["tools"], |o| o.no_cache = true).await;
     assert_eq!(engine.lock().started, started + 1, "--no-cache runs again");
+}
+
+#[tokio::test]
+async fn the_cache_is_the_projects_own_and_its_images_are_tagged() {
+    let engine = engine();
+    let ctx = context();
+    build(&engine, ctx.path(), &["tools"], |_| {}).await;
+    let started = engine.lock().started;
+    let tagged: Vec<String> = engine.lock().tags.keys().cloned().collect();
+    assert!(
+        tagged
+            .iter()
+            .any(|t| t.starts_with("stages-cache/0123456789abcdef:")),
+        "{tagged:?}"
+    );
+    // The same steps in another project run again: nothing is shared.
+    build(&engine, ctx.path(), &["tools"], |o| {
+        o.project_id = "fedcba9876543210".into();
+    })
+    .await;
+    assert_eq!(engine.lock().started, started + 1);
+    // An entry whose cache tag was removed (pruned) is no entry.
+    let mine: Vec<String> = engine
+        .lock()
+        .tags
+        .keys()
+        .filter(|t| t.starts_with("stages-cache/0123456789abcdef:"))
+        .cloned()
+        .collect();
+    for tag in mine {
+        engine.lock().tags.remove(&tag);
+    }
+    build(&engine, ctx.path(), &["tools"], |_| {}).await;
+    assert_eq!(engine.lock().started, started + 2);
+    // Images never carry a build's id: a container made from one later
+    // is nobody's build container.
+    for image in engine.lock().images.values() {
+        if let Some(value) = image.settings.labels.get(BUILD_LABEL) {
+            assert_eq!(value, "", "{:?}", image.settings.labels);
+        }
+    }
 }
 
 #[tokio::test]

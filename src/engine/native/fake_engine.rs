@@ -30,6 +30,8 @@ pub struct FakeImage {
     pub files: Tree,
     pub settings: ImageSettings,
     pub created: i64,
+    /// The image it was committed on.
+    pub parent: String,
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +79,7 @@ impl FakeEngine {
                     files: tree,
                     settings,
                     created: 0,
+                    parent: String::new(),
                 },
             );
             state.tags.insert(reference.to_owned(), id);
@@ -208,10 +211,11 @@ impl StepEngine for FakeEngine {
         let image_id = state
             .tags
             .get(&found.spec.image)
-            .unwrap_or(&found.spec.image);
+            .unwrap_or(&found.spec.image)
+            .clone();
         let from_image = state
             .images
-            .get(image_id)
+            .get(&image_id)
             .map(|image| image.settings.labels.clone())
             .unwrap_or_default();
         for (key, value) in found.spec.labels.clone().into_iter().chain(from_image) {
@@ -226,6 +230,7 @@ impl StepEngine for FakeEngine {
                 files,
                 settings,
                 created,
+                parent: image_id,
             },
         );
         Ok(id)
@@ -353,6 +358,7 @@ impl StepEngine for FakeEngine {
         let state = self.lock();
         Ok(state.resolve(reference).map(|id| ImageDetails {
             settings: state.images[&id].settings.clone(),
+            size: state.images[&id].files.len() as i64,
             id,
         }))
     }
@@ -384,6 +390,7 @@ impl StepEngine for FakeEngine {
                     .filter(|(_, target)| *target == id)
                     .map(|(tag, _)| tag.clone())
                     .collect(),
+                parent: image.parent.clone(),
             })
             .collect())
     }
@@ -440,6 +447,7 @@ impl StepEngine for FakeEngine {
                     ..ImageSettings::default()
                 },
                 created: 0,
+                parent: String::new(),
             },
         );
         Ok(id)
@@ -452,11 +460,20 @@ impl StepEngine for FakeEngine {
         Ok(())
     }
 
+    /// Like the Engine: a tag is removed; the image goes with its last
+    /// tag unless another image was committed on it.
     async fn remove_image(&self, image: &str) -> Result<(), OpError> {
-        self.lock()
-            .images
-            .remove(image)
-            .map(drop)
-            .ok_or_else(|| missing("remove image", image))
+        let mut state = self.lock();
+        let id = match state.tags.remove(image) {
+            Some(id) => id,
+            None if state.images.contains_key(image) => image.to_owned(),
+            None => return Err(missing("remove image", image)),
+        };
+        let tagged = state.tags.values().any(|target| *target == id);
+        let has_children = state.images.values().any(|i| i.parent == id);
+        if !tagged && !has_children {
+            state.images.remove(&id);
+        }
+        Ok(())
     }
 }

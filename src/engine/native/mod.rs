@@ -2,8 +2,8 @@
 //!
 //! Owns variable expansion (`expand`) and ARG/ENV scoping (`scope`), the
 //! stage scheduler (`scheduler`), COPY/ADD planning (`copy`, `pathmatch`,
-//! `archive`, `retarget`, `owner`), the step cache key (`cache_key`,
-//! `cache_admin`), step execution over the `StepEngine` trait
+//! `archive`, `retarget`, `owner`), the step cache (`cache_key`,
+//! `cache_admin`, `cache_usage`, `cache_gc`), step execution over the `StepEngine` trait
 //! (`engine_api`, `stage_exec`, `run_step`, `copy_step`, `copy_group`,
 //! `config_step`,
 //! `mounts`, `settings`), its bollard implementation (`docker_adapter`) and
@@ -15,7 +15,9 @@ pub mod archive;
 pub mod backend;
 pub mod build;
 pub mod cache_admin;
+pub mod cache_gc;
 pub mod cache_key;
+pub mod cache_usage;
 pub mod config_step;
 pub mod copy;
 pub mod copy_group;

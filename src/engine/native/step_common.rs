@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 
 use super::build::{NativeBuild, StageFailure};
-use super::cache_key::{CACHE_KEY_LABEL, CACHE_STAGE_LABEL, CACHE_STEP_LABEL, StepKeyInput};
+use super::cache_key::{
+    BUILD_LABEL, CACHE_KEY_LABEL, CACHE_PROJECT_LABEL, CACHE_STAGE_LABEL, CACHE_STEP_LABEL,
+    StepKeyInput, cache_tag,
+};
 use super::engine_api::{ContainerSpec, ImageSettings, OpError, StepEngine};
 use super::scope::StageScope;
 use crate::located::Span;
@@ -76,7 +79,12 @@ pub async fn cached<E: StepEngine>(
     build.cached_image(key).await
 }
 
-/// Commit `container` with the state's settings and the cache labels.
+/// Commit `container` with the state's settings and the cache labels, and
+/// tag the image into the project's cache.
+///
+/// The Engine copies the container's labels into the image; the build
+/// label is blanked so that a container someone later runs from the image
+/// never looks like one of a build's own.
 pub async fn commit<E: StepEngine>(
     build: &NativeBuild<E>,
     state: &StageState,
@@ -93,7 +101,20 @@ pub async fn commit<E: StepEngine>(
         .insert(CACHE_STAGE_LABEL.to_owned(), state.stage.clone());
     let short: String = text.chars().take(STEP_LABEL_MAX).collect();
     settings.labels.insert(CACHE_STEP_LABEL.to_owned(), short);
-    build.engine.commit(container, &settings).await
+    settings.labels.insert(
+        CACHE_PROJECT_LABEL.to_owned(),
+        build.options.project_id.clone(),
+    );
+    settings
+        .labels
+        .insert(BUILD_LABEL.to_owned(), String::new());
+    let image = build.engine.commit(container, &settings).await?;
+    build
+        .engine
+        .tag_image(&image, &cache_tag(&build.options.project_id, key))
+        .await?;
+    build.mark_used(key);
+    Ok(image)
 }
 
 /// A container of `image` that is never started (to upload into, download

@@ -1,0 +1,207 @@
+//! The native back end's step cache on the real Engine: each project has
+//! its own, tagged so that `docker image prune` keeps it and bounded by
+//! least recent use; `stages cache ls` / `prune` act on this project
+//! unless `--all`. Every test removes only its own projects' entries.
+//! FAILS when the Engine is unreachable.
+
+mod engine_support;
+
+use engine_support::{Project, Run, engine, stages, unique};
+
+fn build(project: &Project, extra: &[&str]) -> Run {
+    let output = stages()
+        .current_dir(project.path())
+        .args(["build", "--progress", "plain"])
+        .args(extra)
+        .output()
+        .expect("run stages");
+    Run::from(output)
+}
+
+fn cache(project: &Project, args: &[&str]) -> Run {
+    let output = stages()
+        .current_dir(project.path())
+        .arg("cache")
+        .args(args)
+        .output()
+        .expect("run stages cache");
+    Run::from(output)
+}
+
+/// A stage whose one step prints `<marker>-ran-2` only when it runs.
+fn one_step(stage: &str, marker: &str, extra: &str) -> String {
+    format!(
+        r#"
+[stages.{stage}]
+from = "busybox:stages-test"
+steps = [{{ run = "{extra}echo {marker} > /m && echo {marker}-ran-$((1 + 1))" }}]
+"#
+    )
+}
+
+fn ran(run: &Run, marker: &str) -> bool {
+    run.stderr.contains(&format!("{marker}-ran-2"))
+}
+
+#[test]
+fn cache_ls_and_prune_keep_to_this_project() {
+    engine();
+    let mine_marker = unique("mine");
+    let other_marker = unique("other");
+    let mine = Project::new(&one_step("only", &mine_marker, ""));
+    let other = Project::new(&one_step("only", &other_marker, ""));
+    assert!(ran(&build(&mine, &[]).success(), &mine_marker));
+    assert!(ran(&build(&other, &[]).success(), &other_marker));
+
+    let listed = cache(&mine, &["ls"]).success();
+    assert!(
+        listed.stdout.contains(&format!("RUN echo {mine_marker}")),
+        "{}",
+        listed.describe()
+    );
+    assert!(
+        !listed.stdout.contains(&other_marker),
+        "{}",
+        listed.describe()
+    );
+    let everything = cache(&mine, &["ls", "--all"]).success();
+    for marker in [&mine_marker, &other_marker] {
+        assert!(
+            everything.stdout.contains(marker.as_str()),
+            "{}",
+            everything.describe()
+        );
+    }
+    assert!(
+        everything.stdout.contains(&other.id()),
+        "{}",
+        everything.describe()
+    );
+
+    let bad = cache(&mine, &["prune", "--keep-storage", "plenty"]);
+    assert_eq!(bad.code, Some(2), "{}", bad.describe());
+    let pruned = cache(&mine, &["prune"]).success();
+    assert!(
+        pruned.stdout.contains("removed 2 cached steps"),
+        "{}",
+        pruned.describe()
+    );
+    assert!(
+        !cache(&mine, &["ls"])
+            .success()
+            .stdout
+            .contains(&mine_marker)
+    );
+    assert!(
+        ran(&build(&mine, &[]).success(), &mine_marker),
+        "pruned, it runs again"
+    );
+
+    // The other project's entry survived, and outlives this project.
+    drop(mine);
+    let listed = cache(&other, &["ls"]).success();
+    assert!(
+        listed.stdout.contains(&other_marker),
+        "{}",
+        listed.describe()
+    );
+    assert!(
+        !ran(&build(&other, &[]).success(), &other_marker),
+        "still cached"
+    );
+}
+
+#[test]
+fn docker_image_prune_leaves_the_cache() {
+    engine();
+    let marker = unique("dangling");
+    // A stage name no other test uses: the prune below is limited to it.
+    let stage = format!("s{}", marker.replace('-', "x"));
+    let project = Project::new(&one_step(&stage, &marker, ""));
+    assert!(ran(&build(&project, &[]).success(), &marker));
+    let prune = std::process::Command::new("docker")
+        .args([
+            "image",
+            "prune",
+            "--force",
+            "--filter",
+            &format!("label=dev.stages.stage={stage}"),
+        ])
+        .output()
+        .expect("docker image prune");
+    assert!(prune.status.success(), "{prune:?}");
+    let again = build(&project, &[]).success();
+    assert!(
+        !ran(&again, &marker),
+        "the cache was pruned: {}",
+        again.describe()
+    );
+}
+
+#[test]
+fn the_least_recently_used_steps_go_beyond_the_bound() {
+    engine();
+    let a = unique("lru-a");
+    let b = unique("lru-b");
+    let blob = "dd if=/dev/zero of=/blob bs=1024 count=2048 2>/dev/null && ";
+    let toml = format!(
+        "{}{}",
+        one_step("alpha", &a, blob),
+        one_step("bravo", &b, blob)
+    );
+    let project = Project::new(&toml);
+    assert!(ran(
+        &build(&project, &["alpha", "--cache-max", "none"]).success(),
+        &a
+    ));
+    // Two 2 MB steps do not fit in 3 MB: the one this build did not use goes
+    // (with the commit of its stage's configuration after it).
+    let second = build(&project, &["bravo", "--cache-max", "3MB"]).success();
+    assert!(
+        second
+            .stderr
+            .contains("cache: removed 2 least recently used steps"),
+        "{}",
+        second.describe()
+    );
+    let listed = cache(&project, &["ls"]).success().stdout;
+    // The listing shows the stage; the step's text is cut short.
+    assert!(
+        listed.contains(" bravo ") && !listed.contains(" alpha "),
+        "{listed}"
+    );
+    assert!(ran(
+        &build(&project, &["alpha", "--cache-max", "none"]).success(),
+        &a
+    ));
+
+    // The bound can come from the environment; what the build used stays
+    // even when it alone is over the bound.
+    let output = stages()
+        .current_dir(project.path())
+        .args(["build", "bravo", "--progress", "plain"])
+        .env("STAGES_CACHE_MAX", "1B")
+        .output()
+        .expect("run stages");
+    let third = Run::from(output).success();
+    assert!(!ran(&third, &b), "{}", third.describe());
+    assert!(
+        third
+            .stderr
+            .contains("cache: removed 2 least recently used steps")
+    );
+    let listed = cache(&project, &["ls"]).success().stdout;
+    // The listing shows the stage; the step's text is cut short.
+    assert!(
+        listed.contains(" bravo ") && !listed.contains(" alpha "),
+        "{listed}"
+    );
+
+    let refused = build(&project, &["bravo", "--cache-max", "lots"]);
+    assert_ne!(refused.code, Some(0));
+    assert!(
+        refused.flat_stderr().contains("is not a size"),
+        "{}",
+        refused.describe()
+    );
+}

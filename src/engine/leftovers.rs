@@ -54,7 +54,8 @@ fn count(n: usize, what: &str) -> String {
 }
 
 /// The directories staging directories of `project`'s artifact targets
-/// are made in (each output directory's parent).
+/// are made in: each output directory's parent, and the directory itself
+/// (where an output that is the project directory stages).
 pub fn staging_parents(config_dir: &Path, project: &Project) -> Vec<PathBuf> {
     let mut parents: Vec<PathBuf> = project
         .targets
@@ -237,10 +238,11 @@ output = "top"
         ));
         let project = outcome.project.expect("valid project");
         let parents = staging_parents(Path::new("/p"), &project);
+        // Each output directory and its parent: `dist/two/` has the parent
+        // `dist`, and an output that is the project itself stages inside it.
         assert_eq!(
             parents,
-            [PathBuf::from("/p"), PathBuf::from("/p/dist")],
-            "dist/two/ has the parent dist"
+            ["/p", "/p/dist", "/p/dist/one", "/p/dist/two/", "/p/top"].map(PathBuf::from),
         );
     }
 }

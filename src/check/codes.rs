@@ -64,6 +64,10 @@ pub const UNDECLARED_VARIABLE: &str = "stages::check::undeclared-variable";
 pub const UNKNOWN_BUILD_ARG: &str = "stages::check::unknown-build-arg";
 /// A stage that no target needs: it is never built.
 pub const UNREACHED_STAGE: &str = "stages::check::unreached-stage";
+/// An image reference or tag Docker's reference grammar rejects.
+pub const INVALID_IMAGE_REFERENCE: &str = "stages::check::invalid-image-reference";
+/// An ARG or ENV name no Dockerfile can declare (empty, flag-like, with spaces or quotes).
+pub const INVALID_VARIABLE_NAME: &str = "stages::check::invalid-variable-name";
 /// A feature the chosen backend cannot express.
 pub const UNSUPPORTED_FEATURE: &str = "stages::check::unsupported-feature";
 
@@ -99,6 +103,8 @@ pub const ALL: &[&str] = &[
     UNKNOWN_BUILD_ARG,
     UNREACHED_STAGE,
     UNSUPPORTED_FEATURE,
+    INVALID_IMAGE_REFERENCE,
+    INVALID_VARIABLE_NAME,
 ];
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod codes;
 mod cycles;
+mod image_refs;
 mod image_config;
 mod lower;
 mod lower_mount;
@@ -20,6 +21,7 @@ mod references;
 mod variables;
 
 pub use backend::{Backend, unsupported_features};
+pub use image_refs::{reference_problem, variable_name_problem};
 pub use names::is_valid_stage_name;
 pub use paths::stays_in_context;
 pub use reachability::{reachable, root_stages};
@@ -88,6 +90,7 @@ fn rules(project: &Project, declared_artifacts: &[String]) -> Vec<Diagnostic> {
     diagnostics.extend(cycles::check_cycles(project));
     diagnostics.extend(paths::check_paths(project));
     diagnostics.extend(image_config::check_image_config(project));
+    diagnostics.extend(image_refs::check_image_refs(project));
     diagnostics.extend(variables::check_variables(project));
     // Reachability through a dangling reference would only repeat that error.
     if references_ok {

@@ -102,6 +102,10 @@ pub fn import_dockerfile_source(
     if !errors.is_empty() {
         return Err(errors);
     }
+    let refused = refused_by_check(&project);
+    if !refused.is_empty() {
+        return Err(refused);
+    }
     if let Some(last) = project.stages.last()
         && !comments.trailing.is_empty()
     {
@@ -113,6 +117,19 @@ pub fn import_dockerfile_source(
         artifacts::name_artifacts(&mut project);
     }
     Ok(Imported { project, notes })
+}
+
+/// Names and references Docker accepts in a Dockerfile only by accident
+/// (`ARG a --build-arg b` declares `--build-arg`, which exports as a flag)
+/// or not at all (`FROM Alpine::3.20::`): `check` refuses them in
+/// stages.toml, so import refuses them here, on the Dockerfile's lines,
+/// rather than write a file that does not check.
+fn refused_by_check(project: &Project) -> Vec<Diagnostic> {
+    use crate::check::codes::{INVALID_IMAGE_REFERENCE, INVALID_VARIABLE_NAME};
+    crate::check::check_project(project)
+        .into_iter()
+        .filter(|d| d.is_error() && (d.code == INVALID_IMAGE_REFERENCE || d.code == INVALID_VARIABLE_NAME))
+        .collect()
 }
 
 fn global_args(

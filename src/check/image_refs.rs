@@ -288,15 +288,29 @@ fn variable_name_diagnostic(name: &Located<String>, what: &str) -> Option<Diagno
     )
 }
 
+/// A global arg's value when nothing overrides it: its default, itself
+/// expanded with the args before it, as Docker does; `None` when unknown
+/// (no default, an undeclared or predefined arg, or nested too deep).
+fn global_value(project: &Project, name: &str, depth: usize) -> Option<String> {
+    const MAX_DEPTH: usize = 16;
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    let position = project.args.iter().position(|a| a.name.value == name)?;
+    let default = project.args[position].default.as_deref()?;
+    let earlier = &project.args[..position];
+    expand_known(default, &|inner| {
+        if earlier.iter().any(|a| a.name.value == inner) {
+            global_value(project, inner, depth + 1)
+        } else {
+            None
+        }
+    })
+}
+
 pub(super) fn check_image_refs(project: &Project) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let global_default = |name: &str| {
-        project
-            .args
-            .iter()
-            .find(|a| a.name.value == name)
-            .and_then(|a| a.default.clone())
-    };
+    let global_default = |name: &str| global_value(project, name, 0);
     let decls = |decls: &[ArgDecl], out: &mut Vec<Diagnostic>| {
         out.extend(decls.iter().filter_map(|d| variable_name_diagnostic(&d.name, "build argument")));
     };

@@ -78,9 +78,18 @@ fn describe(summary: &Summary) -> String {
 #[test]
 fn bounded_mutation_run() {
     let seeds = mutate::seeds();
-    let examples = seeds.iter().filter(|s| s.name.starts_with("examples/")).count();
-    let invalid = seeds.iter().filter(|s| s.name.starts_with("tests/check/invalid/")).count();
-    let dockerfiles = seeds.iter().filter(|s| s.kind == mutate::Kind::Dockerfile).count();
+    let examples = seeds
+        .iter()
+        .filter(|s| s.name.starts_with("examples/"))
+        .count();
+    let invalid = seeds
+        .iter()
+        .filter(|s| s.name.starts_with("tests/check/invalid/"))
+        .count();
+    let dockerfiles = seeds
+        .iter()
+        .filter(|s| s.kind == mutate::Kind::Dockerfile)
+        .count();
     assert!(examples >= 6, "only {examples} examples");
     assert!(invalid >= 40, "only {invalid} invalid files");
     if corpus::root().is_some() {
@@ -89,7 +98,10 @@ fn bounded_mutation_run() {
     let seed = env_u64("STAGES_FUZZ_SEED").unwrap_or(BOUNDED_SEED);
     let inputs = env_u64("STAGES_FUZZ_INPUTS").unwrap_or(BOUNDED_INPUTS);
     let summary = run_parallel(seed, inputs, 2, u64::MAX, BINARY_EVERY);
-    eprintln!("mutation run, seed {seed}, {inputs} inputs:\n{}", describe(&summary));
+    eprintln!(
+        "mutation run, seed {seed}, {inputs} inputs:\n{}",
+        describe(&summary)
+    );
     if summary.failures.is_empty() {
         assert_every_command_ran(&summary);
         return;
@@ -129,7 +141,11 @@ fn assert_every_command_ran(summary: &Summary) {
     for command in drive::ALL_COMMANDS {
         let n = summary.runs.get(*command).copied().unwrap_or(0);
         assert!(n > 0, "no input reached {command}");
-        let binary = summary.runs.get(&format!("bin:{command}")).copied().unwrap_or(0);
+        let binary = summary
+            .runs
+            .get(&format!("bin:{command}"))
+            .copied()
+            .unwrap_or(0);
         assert!(binary > 0, "no input reached the binary's {command}");
     }
 }
@@ -154,11 +170,12 @@ fn fuzz_worker() {
 #[test]
 #[ignore = "run by scripts/fuzz.sh"]
 fn fuzz_for_duration() {
-    let seconds = env_u64("STAGES_FUZZ_SECONDS").expect("STAGES_FUZZ_SECONDS is set by scripts/fuzz.sh");
+    let seconds =
+        env_u64("STAGES_FUZZ_SECONDS").expect("STAGES_FUZZ_SECONDS is set by scripts/fuzz.sh");
     let worker = env_u64("STAGES_FUZZ_WORKER").unwrap_or(0);
-    let seed = env_u64("STAGES_FUZZ_SEED").unwrap_or_else(|| {
-        supervise::unix_now().wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ worker
-    }) ^ worker.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let seed = env_u64("STAGES_FUZZ_SEED")
+        .unwrap_or_else(|| supervise::unix_now().wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ worker)
+        ^ worker.wrapping_mul(0xD1B5_4A32_D192_ED03);
     let deadline = supervise::unix_now() + seconds;
     let plan = Plan {
         seed,
@@ -175,9 +192,118 @@ fn fuzz_for_duration() {
         println!("@summary runs {command} {n}");
     }
     for failure in &summary.failures {
-        println!("@summary failure {} (seed {} input {})", failure.signature(), failure.seed, failure.index);
+        println!(
+            "@summary failure {} (seed {} input {})",
+            failure.signature(),
+            failure.seed,
+            failure.index
+        );
     }
     for folder in saved {
         println!("@summary saved {}", folder.display());
+    }
+}
+
+/// For every stages.toml `check` accepts, `export-dockerfile` succeeds
+/// and importing its output gives back the same project: generated files
+/// whose values are drawn from the characters that break references,
+/// names and flags (spaces, Unicode spaces, quotes, `$`, `=`, `-`, upper
+/// case, colons).
+mod check_accepts_export_succeeds {
+    use proptest::prelude::*;
+    use stages::check::check;
+    use stages::diagnostics::SourceFile;
+
+    fn hostile() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z0-9]{1,6}",
+            "[a-z0-9]{1,4}:[a-z0-9.]{1,4}",
+            "[a-zA-Z0-9 :/@._'\"$={}\\\\-]{0,10}",
+            "[a-z\u{a0}\u{3000} ]{1,6}",
+            Just(String::new()),
+            Just("--build-arg".to_owned()),
+            Just("'''assets".to_owned()),
+            Just("${TAG}".to_owned()),
+            Just("alpine:${TAG}".to_owned()),
+            Just("Alpine::3.20::".to_owned()),
+            Just("a b".to_owned()),
+        ]
+    }
+
+    fn quoted(text: &str) -> String {
+        serde_json::Value::String(text.to_owned()).to_string()
+    }
+
+    fn project(values: &[String], present: &[bool]) -> String {
+        let q = |i: usize| quoted(&values[i]);
+        let mut text = format!(
+            "[args]\n{} = {}\nTAG = \"1\"\n\n[stages.base]\nfrom = {}\n",
+            q(0),
+            q(1),
+            q(2)
+        );
+        if present[0] {
+            text.push_str(&format!("workdir = {}\n", q(3)));
+        }
+        if present[1] {
+            text.push_str(&format!("user = {}\n", q(4)));
+        }
+        if present[2] {
+            text.push_str(&format!("env = {{ {} = {} }}\n", q(5), q(6)));
+        }
+        if present[3] {
+            text.push_str(&format!("args = {{ {} = {{}} }}\n", q(7)));
+        }
+        if present[4] {
+            text.push_str(&format!("platform = {}\n", q(8)));
+        }
+        text.push_str("steps = [\n");
+        if present[5] {
+            text.push_str(&format!(
+                "  {{ copy = {}, to = {}, chown = {}, chmod = {} }},\n",
+                q(9),
+                q(10),
+                q(11),
+                q(12)
+            ));
+        }
+        if present[6] {
+            text.push_str(&format!(
+                "  {{ copy = \"a\", to = \"/b\", from-image = {} }},\n",
+                q(13)
+            ));
+        }
+        if present[7] {
+            text.push_str(&format!("  {{ run = {}, network = {} }},\n", q(14), q(15)));
+        }
+        if present[8] {
+            text.push_str(&format!("  {{ arg = {{ {} = {} }} }},\n", q(16), q(17)));
+        }
+        text.push_str("]\n\n[targets.app]\nstage = \"base\"\n");
+        if present[9] {
+            text.push_str(&format!("tags = [{}]\n", q(18)));
+        }
+        text
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 400,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+        #[test]
+        fn what_check_accepts_exports_and_imports_back(
+            values in proptest::collection::vec(hostile(), 19),
+            present in proptest::collection::vec(any::<bool>(), 10),
+        ) {
+            let text = project(&values, &present);
+            let outcome = check(&SourceFile::new("stages.toml", text.as_str()));
+            if let Some(project) = outcome.project {
+                if let Err(why) = super::drive::survives_export(&project) {
+                    panic!("check accepts this file, but {why}\n--- stages.toml\n{text}");
+                }
+            }
+        }
     }
 }

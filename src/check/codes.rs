@@ -68,6 +68,11 @@ pub const UNREACHED_STAGE: &str = "stages::check::unreached-stage";
 pub const INVALID_IMAGE_REFERENCE: &str = "stages::check::invalid-image-reference";
 /// An ARG or ENV name no Dockerfile can declare (empty, flag-like, with spaces or quotes).
 pub const INVALID_VARIABLE_NAME: &str = "stages::check::invalid-variable-name";
+/// A value written as a `--flag=value` word that cannot be one word.
+pub const INVALID_FLAG_VALUE: &str = "stages::check::invalid-flag-value";
+/// A value a Dockerfile holds on one line that is several lines, blank,
+/// padded with whitespace or ends with `\`.
+pub const INVALID_LINE_VALUE: &str = "stages::check::invalid-line-value";
 /// A feature the chosen backend cannot express.
 pub const UNSUPPORTED_FEATURE: &str = "stages::check::unsupported-feature";
 
@@ -105,6 +110,8 @@ pub const ALL: &[&str] = &[
     UNSUPPORTED_FEATURE,
     INVALID_IMAGE_REFERENCE,
     INVALID_VARIABLE_NAME,
+    INVALID_FLAG_VALUE,
+    INVALID_LINE_VALUE,
 ];
 
 #[cfg(test)]

@@ -36,7 +36,9 @@ pub fn reference_problem(reference: &str, digest: bool) -> Option<String> {
             return Some("a tag to set cannot hold a digest (`@…`)".into());
         }
         if !is_digest(d) {
-            return Some(format!("`{d}` is not a digest (`algorithm:hex`, e.g. `sha256:` and 64 hex digits)"));
+            return Some(format!(
+                "`{d}` is not a digest (`algorithm:hex`, e.g. `sha256:` and 64 hex digits)"
+            ));
         }
     }
     // The tag is after the last `:` that follows the last `/`.
@@ -51,7 +53,9 @@ pub fn reference_problem(reference: &str, digest: bool) -> Option<String> {
         return Some(if tag.is_empty() {
             "the tag after `:` is empty".into()
         } else {
-            format!("`{tag}` is not a tag: up to 128 letters, digits, `_`, `.`, `-`, not starting with `.` or `-`")
+            format!(
+                "`{tag}` is not a tag: up to 128 letters, digits, `_`, `.`, `-`, not starting with `.` or `-`"
+            )
         });
     }
     if name.len() > 255 {
@@ -76,7 +80,9 @@ pub fn reference_problem(reference: &str, digest: bool) -> Option<String> {
             } else if component.contains(':') {
                 format!("`{component}` has a `:` where none belongs (one `:` before the tag)")
             } else {
-                format!("`{component}` is not a name component: lower-case letters and digits, joined by `.`, `_`, `__` or `-`")
+                format!(
+                    "`{component}` is not a name component: lower-case letters and digits, joined by `.`, `_`, `__` or `-`"
+                )
             });
         }
     }
@@ -113,7 +119,9 @@ fn is_domain(domain: &str) -> bool {
         && host.split('.').all(|part| {
             let bytes = part.as_bytes();
             !bytes.is_empty()
-                && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
                 && bytes[0] != b'-'
                 && bytes[bytes.len() - 1] != b'-'
         })
@@ -161,7 +169,8 @@ fn is_digest(digest: &str) -> bool {
         return false;
     };
     let algorithm_ok = algorithm.split(['-', '_', '+', '.']).all(|part| {
-        part.starts_with(|c: char| c.is_ascii_alphabetic()) && part.bytes().all(|b| b.is_ascii_alphanumeric())
+        part.starts_with(|c: char| c.is_ascii_alphabetic())
+            && part.bytes().all(|b| b.is_ascii_alphanumeric())
     });
     algorithm_ok && hex.len() >= 32 && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -177,7 +186,10 @@ fn char_name(c: char) -> String {
 /// A close valid spelling, for the help line: lower case, one `:`, words
 /// joined by `:` (`alpine latest` → `alpine:latest`).
 fn suggest(reference: &str, digest: bool) -> Option<String> {
-    let words: Vec<&str> = reference.split(char::is_whitespace).filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = reference
+        .split(char::is_whitespace)
+        .filter(|w| !w.is_empty())
+        .collect();
     let mut text = words.join(":");
     while text.contains("::") {
         text = text.replace("::", ":");
@@ -241,9 +253,12 @@ fn reference_diagnostic(
         None => "write `[host[:port]/]name[:tag][@sha256:…]`: lower-case name components (letters, digits, `.`, `_`, `-`) separated by `/`".to_owned(),
     };
     Some(
-        Diagnostic::error(codes::INVALID_IMAGE_REFERENCE, format!("{shown} is not a valid {what}: {problem}"))
-            .with_label(Label::primary(span, problem))
-            .with_help(help),
+        Diagnostic::error(
+            codes::INVALID_IMAGE_REFERENCE,
+            format!("{shown} is not a valid {what}: {problem}"),
+        )
+        .with_label(Label::primary(span, problem))
+        .with_help(help),
     )
 }
 
@@ -274,7 +289,13 @@ fn variable_name_diagnostic(name: &Located<String>, what: &str) -> Option<Diagno
         .value
         .trim_start_matches('-')
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let help = if suggestion.is_empty() || suggestion == name.value {
         "name it with letters, digits and `_`".to_owned()
@@ -282,9 +303,12 @@ fn variable_name_diagnostic(name: &Located<String>, what: &str) -> Option<Diagno
         format!("name it with letters, digits and `_`, e.g. `{suggestion}`")
     };
     Some(
-        Diagnostic::error(codes::INVALID_VARIABLE_NAME, format!("`{}` is not a valid {what} name: {problem}", name.value))
-            .with_label(Label::primary(name.span, problem))
-            .with_help(help),
+        Diagnostic::error(
+            codes::INVALID_VARIABLE_NAME,
+            format!("`{}` is not a valid {what} name: {problem}", name.value),
+        )
+        .with_label(Label::primary(name.span, problem))
+        .with_help(help),
     )
 }
 
@@ -312,7 +336,11 @@ pub(super) fn check_image_refs(project: &Project) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let global_default = |name: &str| global_value(project, name, 0);
     let decls = |decls: &[ArgDecl], out: &mut Vec<Diagnostic>| {
-        out.extend(decls.iter().filter_map(|d| variable_name_diagnostic(&d.name, "build argument")));
+        out.extend(
+            decls
+                .iter()
+                .filter_map(|d| variable_name_diagnostic(&d.name, "build argument")),
+        );
     };
     decls(&project.args, &mut out);
     for stage in &project.stages {
@@ -320,16 +348,33 @@ pub(super) fn check_image_refs(project: &Project) -> Vec<Diagnostic> {
             && image != "scratch"
         {
             let expanded = expand_known(image, &global_default);
-            out.extend(reference_diagnostic("image reference", image, expanded.as_deref(), stage.from.span, true));
+            out.extend(reference_diagnostic(
+                "image reference",
+                image,
+                expanded.as_deref(),
+                stage.from.span,
+                true,
+            ));
         }
         decls(&stage.args, &mut out);
-        out.extend(stage.env.iter().filter_map(|(k, _)| variable_name_diagnostic(k, "variable")));
+        out.extend(
+            stage
+                .env
+                .iter()
+                .filter_map(|(k, _)| variable_name_diagnostic(k, "variable")),
+        );
         for step in &stage.steps {
             match &step.kind {
                 StepKind::Copy(copy) => {
                     if let Some(CopyFrom::Image(image)) = &copy.from {
                         let expanded = expand_known(&image.value, &|_| None);
-                        out.extend(reference_diagnostic("image reference", &image.value, expanded.as_deref(), image.span, true));
+                        out.extend(reference_diagnostic(
+                            "image reference",
+                            &image.value,
+                            expanded.as_deref(),
+                            image.span,
+                            true,
+                        ));
                     }
                 }
                 StepKind::Run(run) => {
@@ -338,13 +383,23 @@ pub(super) fn check_image_refs(project: &Project) -> Vec<Diagnostic> {
                             && project.stage(&from.value).is_none()
                         {
                             let expanded = expand_known(&from.value, &|_| None);
-                            out.extend(reference_diagnostic("image reference", &from.value, expanded.as_deref(), from.span, true));
+                            out.extend(reference_diagnostic(
+                                "image reference",
+                                &from.value,
+                                expanded.as_deref(),
+                                from.span,
+                                true,
+                            ));
                         }
                     }
                 }
                 StepKind::Arg(list) => decls(list, &mut out),
                 StepKind::Env(pairs) => {
-                    out.extend(pairs.iter().filter_map(|(k, _)| variable_name_diagnostic(k, "variable")));
+                    out.extend(
+                        pairs
+                            .iter()
+                            .filter_map(|(k, _)| variable_name_diagnostic(k, "variable")),
+                    );
                 }
                 _ => {}
             }
@@ -354,7 +409,13 @@ pub(super) fn check_image_refs(project: &Project) -> Vec<Diagnostic> {
         if let TargetKind::Image { tags, .. } = &target.kind {
             for tag in tags {
                 let expanded = expand_known(&tag.value, &|_| None);
-                out.extend(reference_diagnostic("image tag", &tag.value, expanded.as_deref(), tag.span, false));
+                out.extend(reference_diagnostic(
+                    "image tag",
+                    &tag.value,
+                    expanded.as_deref(),
+                    tag.span,
+                    false,
+                ));
             }
         }
     }
@@ -401,14 +462,25 @@ mod tests {
         ] {
             assert!(reference_problem(bad, true).is_some(), "{bad}");
         }
-        assert!(reference_problem("app:1@sha256:0123456789abcdef0123456789abcdef", false).is_some());
+        assert!(
+            reference_problem("app:1@sha256:0123456789abcdef0123456789abcdef", false).is_some()
+        );
     }
 
     #[test]
     fn suggestions() {
-        assert_eq!(suggest("alpine latest", true).as_deref(), Some("alpine:latest"));
-        assert_eq!(suggest("Newcomer-Hello:dev", false).as_deref(), Some("newcomer-hello:dev"));
-        assert_eq!(suggest("Alpine::3.20::", true).as_deref(), Some("alpine:3.20"));
+        assert_eq!(
+            suggest("alpine latest", true).as_deref(),
+            Some("alpine:latest")
+        );
+        assert_eq!(
+            suggest("Newcomer-Hello:dev", false).as_deref(),
+            Some("newcomer-hello:dev")
+        );
+        assert_eq!(
+            suggest("Alpine::3.20::", true).as_deref(),
+            Some("alpine:3.20")
+        );
     }
 
     #[test]
@@ -424,7 +496,10 @@ mod tests {
     #[test]
     fn references_with_variables() {
         let known = |name: &str| (name == "TAG").then(|| "3.20".to_owned());
-        assert_eq!(expand_known("alpine:${TAG}", &known).as_deref(), Some("alpine:3.20"));
+        assert_eq!(
+            expand_known("alpine:${TAG}", &known).as_deref(),
+            Some("alpine:3.20")
+        );
         assert_eq!(expand_known("alpine:${OTHER}", &known), None);
         assert_eq!(impossible_char(&skeleton("${REGISTRY}/app:${TAG}")), None);
         assert_eq!(impossible_char(&skeleton("${REGISTRY} app")), Some(' '));

@@ -8,8 +8,10 @@
 pub mod backend;
 pub mod codes;
 mod cycles;
-mod image_refs;
+mod flag_values;
 mod image_config;
+mod image_refs;
+mod line_values;
 mod lower;
 mod lower_mount;
 mod lower_step;
@@ -91,6 +93,8 @@ fn rules(project: &Project, declared_artifacts: &[String]) -> Vec<Diagnostic> {
     diagnostics.extend(paths::check_paths(project));
     diagnostics.extend(image_config::check_image_config(project));
     diagnostics.extend(image_refs::check_image_refs(project));
+    diagnostics.extend(flag_values::check_flag_values(project));
+    diagnostics.extend(line_values::check_line_values(project));
     diagnostics.extend(variables::check_variables(project));
     // Reachability through a dangling reference would only repeat that error.
     if references_ok {

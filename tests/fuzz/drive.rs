@@ -20,7 +20,12 @@ use super::mutate::Kind;
 pub fn commands(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::Toml => &["check", "plan", "graph", "export-dockerfile"],
-        Kind::Dockerfile => &["import", "dockerfile-dump", "dockerfile-outline", "dockerfile-fmt"],
+        Kind::Dockerfile => &[
+            "import",
+            "dockerfile-dump",
+            "dockerfile-outline",
+            "dockerfile-fmt",
+        ],
     }
 }
 
@@ -124,7 +129,11 @@ fn export(text: &str) -> Result<(), String> {
 /// Every stage exported in dependency order, imported, compared in the
 /// round trip's normal form (tests/roundtrip/model.rs).
 pub fn survives_export(project: &Project) -> Result<(), String> {
-    let all: Vec<String> = project.stages.iter().map(|s| s.name.value.clone()).collect();
+    let all: Vec<String> = project
+        .stages
+        .iter()
+        .map(|s| s.name.value.clone())
+        .collect();
     let order = ProjectGraph::new(project).needed_stages(&all);
     let exported = export_dockerfile(
         project,
@@ -135,12 +144,19 @@ pub fn survives_export(project: &Project) -> Result<(), String> {
         },
     )
     .map_err(|d| format!("export fails: {}", d.message))?;
-    let file = dockerfile::parse(&exported.text)
-        .map_err(|d| format!("the export does not parse: {}\n{}", d.message, exported.text))?;
+    let file = dockerfile::parse(&exported.text).map_err(|d| {
+        format!(
+            "the export does not parse: {}\n{}",
+            d.message, exported.text
+        )
+    })?;
     let imported = import_dockerfile_source(&file, Some(&exported.text), &ImportOptions::default())
         .map_err(|errors| {
             let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
-            format!("the export does not import: {messages:?}\n{}", exported.text)
+            format!(
+                "the export does not import: {messages:?}\n{}",
+                exported.text
+            )
         })?;
     let (before, after) = (
         crate::model::normalise(project),
@@ -173,7 +189,11 @@ fn import(text: &str) -> Result<(), String> {
             return Ok(());
         }
     };
-    let toml = write_project(&imported.project, &imported.notes, WriteOptions { schema: true });
+    let toml = write_project(
+        &imported.project,
+        &imported.notes,
+        WriteOptions { schema: true },
+    );
     let written = SourceFile::new("stages.toml (imported)", toml.as_str());
     let outcome = check(&written);
     render(&written, &outcome.diagnostics);
@@ -184,7 +204,9 @@ fn import(text: &str) -> Result<(), String> {
             .filter(|d| d.is_error())
             .map(|d| d.message.as_str())
             .collect();
-        return Err(format!("import writes a file check rejects: {errors:?}\n{toml}"));
+        return Err(format!(
+            "import writes a file check rejects: {errors:?}\n{toml}"
+        ));
     };
     survives_export(&project).map_err(|why| format!("imported, but {why}\n{toml}"))
 }

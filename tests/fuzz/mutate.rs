@@ -23,7 +23,11 @@ impl Rng {
 
     /// A number in `0..n` (0 when `n` is 0).
     pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
     }
 
     pub fn range(&mut self, low: usize, high: usize) -> usize {
@@ -125,8 +129,14 @@ pub struct Input {
 /// Dockerfiles) and one to three mutations.
 pub fn input(seeds: &[Seed], run_seed: u64, index: u64) -> Input {
     let mut rng = Rng::new(run_seed ^ index.wrapping_mul(0xA076_1D64_78BD_642F));
-    let want = if rng.chance(2) { Kind::Toml } else { Kind::Dockerfile };
-    let of_kind: Vec<usize> = (0..seeds.len()).filter(|&i| seeds[i].kind == want).collect();
+    let want = if rng.chance(2) {
+        Kind::Toml
+    } else {
+        Kind::Dockerfile
+    };
+    let of_kind: Vec<usize> = (0..seeds.len())
+        .filter(|&i| seeds[i].kind == want)
+        .collect();
     let chosen = if of_kind.is_empty() {
         rng.below(seeds.len())
     } else {
@@ -240,7 +250,9 @@ fn insert_odd_bytes(rng: &mut Rng, bytes: &mut Vec<u8>, _: Kind, _: &[Seed]) {
     }
 }
 
-const UNICODE_SPACES: &[&str] = &["\u{a0}", "\u{2003}", "\u{3000}", "\u{2009}", "\u{85}", "\u{2028}"];
+const UNICODE_SPACES: &[&str] = &[
+    "\u{a0}", "\u{2003}", "\u{3000}", "\u{2009}", "\u{85}", "\u{2028}",
+];
 
 fn unicode_spaces(rng: &mut Rng, bytes: &mut Vec<u8>, _: Kind, _: &[Seed]) {
     let space = rng.pick(UNICODE_SPACES).as_bytes();
@@ -315,7 +327,9 @@ fn long_line(rng: &mut Rng, bytes: &mut Vec<u8>, kind: Kind, _: &[Seed]) {
             return;
         }
         (Kind::Toml, 1) => format!("# {run}\n"),
-        (Kind::Toml, 2) => format!("[stages.long]\nfrom = \"alpine\"\nsteps = [{{ run = \"{run}\", bogus = 1 }}]\n"),
+        (Kind::Toml, 2) => format!(
+            "[stages.long]\nfrom = \"alpine\"\nsteps = [{{ run = \"{run}\", bogus = 1 }}]\n"
+        ),
         (Kind::Toml, 3) => format!("[stages.long]\nfrom = {{ stage = \"{run}\" }}\n"),
         (Kind::Toml, _) => format!("x = \"{run}\" bogus\n"),
         (Kind::Dockerfile, 1) => format!("# {run}\n"),
@@ -340,7 +354,9 @@ fn deep_nesting(rng: &mut Rng, bytes: &mut Vec<u8>, kind: Kind, _: &[Seed]) {
     nested.push('x');
     nested.push_str(&"}".repeat(depth));
     let line = match (kind, rng.below(3)) {
-        (Kind::Toml, 0) => format!("[stages.deep]\nfrom = \"alpine\"\nenv = {{ B = \"{nested}\" }}\n"),
+        (Kind::Toml, 0) => {
+            format!("[stages.deep]\nfrom = \"alpine\"\nenv = {{ B = \"{nested}\" }}\n")
+        }
         (Kind::Toml, 1) => format!("[args]\nA = \"\"\n[stages.deep]\nfrom = \"{nested}\"\n"),
         (Kind::Toml, _) => format!(
             "[stages.deep]\nfrom = \"alpine\"\nsteps = [{{ copy = \"{nested}\", to = \"/x\" }}]\n"
@@ -364,7 +380,9 @@ fn continuation_chain(rng: &mut Rng, bytes: &mut Vec<u8>, kind: Kind, _: &[Seed]
     let lines = rng.range(500, 20_000);
     let text = match kind {
         Kind::Dockerfile => {
-            let keyword = *rng.pick(&["COPY", "ADD", "ARG", "EXPOSE", "VOLUME", "RUN", "ENV", "LABEL"]);
+            let keyword = *rng.pick(&[
+                "COPY", "ADD", "ARG", "EXPOSE", "VOLUME", "RUN", "ENV", "LABEL",
+            ]);
             let word = match keyword {
                 "EXPOSE" => "80",
                 "ARG" | "ENV" | "LABEL" => "a=b",
@@ -376,11 +394,16 @@ fn continuation_chain(rng: &mut Rng, bytes: &mut Vec<u8>, kind: Kind, _: &[Seed]
                 text.push_str(word);
                 text.push_str(" \\\n");
             }
-            text.push_str(if keyword == "COPY" || keyword == "ADD" { "  /dst\n" } else { "  end\n" });
+            text.push_str(if keyword == "COPY" || keyword == "ADD" {
+                "  /dst\n"
+            } else {
+                "  end\n"
+            });
             text
         }
         Kind::Toml => {
-            let mut text = String::from("[stages.chain]\nfrom = \"alpine\"\nsteps = [{ run = \"\"\"a \\\n");
+            let mut text =
+                String::from("[stages.chain]\nfrom = \"alpine\"\nsteps = [{ run = \"\"\"a \\\n");
             for _ in 0..lines {
                 text.push_str("  b \\\n");
             }

@@ -66,7 +66,10 @@ fn run_caught(command: &str, bytes: &[u8]) -> Result<(), String> {
 
 fn one_line(text: &str) -> String {
     let mut line: String = text.chars().take(3_000).collect();
-    line = line.replace('\\', "\\\\").replace('\n', "\\n").replace('\r', "\\r");
+    line = line
+        .replace('\\', "\\\\")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r");
     line
 }
 
@@ -118,10 +121,16 @@ fn worker_loop() {
             break;
         }
         let input = mutate::input(&seeds, seed, index);
-        let mut commands: Vec<String> = drive::commands(input.kind).iter().map(|c| (*c).to_owned()).collect();
+        let mut commands: Vec<String> = drive::commands(input.kind)
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect();
         if binary_every > 0 && index % binary_every == 0 {
             let all = drive::commands(input.kind);
-            commands.push(format!("bin:{}", all[(index / binary_every) as usize % all.len()]));
+            commands.push(format!(
+                "bin:{}",
+                all[(index / binary_every) as usize % all.len()]
+            ));
         }
         for command in &commands {
             let _ = writeln!(out, "@begin {index} {command}");
@@ -193,7 +202,10 @@ fn run_binary(command: &str, bytes: &[u8]) -> Result<(), String> {
             Ok(None) if started.elapsed() > TIME_LIMIT => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("hang: the binary ran over {} s", TIME_LIMIT.as_secs()));
+                return Err(format!(
+                    "hang: the binary ran over {} s",
+                    TIME_LIMIT.as_secs()
+                ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
             Err(e) => return Err(format!("wait: {e}")),
@@ -226,7 +238,11 @@ pub fn signature(command: &str, message: &str) -> String {
     } else if message.starts_with("abort") || message.starts_with("hang") {
         message.split(':').next().unwrap_or(message).to_owned()
     } else {
-        message.split([':', '\n', '\\']).next().unwrap_or(message).to_owned()
+        message
+            .split([':', '\n', '\\'])
+            .next()
+            .unwrap_or(message)
+            .to_owned()
     };
     format!("{command}: {head}")
 }
@@ -272,7 +288,14 @@ fn worker_command() -> Command {
     let exe = std::env::current_exe().expect("the test binary's path");
     let mut command = Command::new(exe);
     command
-        .args([WORKER_TEST, "--exact", "--ignored", "--nocapture", "--test-threads=1", "-q"])
+        .args([
+            WORKER_TEST,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+            "-q",
+        ])
         .env("STAGES_FUZZ_ROLE", "worker")
         .env_remove("STAGES_FUZZ_REPLAY")
         .stdin(Stdio::null())
@@ -325,7 +348,9 @@ pub fn supervise(plan: &Plan) -> Summary {
         let mut current: Option<(u64, String)> = None;
         let mut finished = false;
         loop {
-            let wait = current.as_ref().map_or(Duration::from_secs(120), |(_, c)| limit(c));
+            let wait = current
+                .as_ref()
+                .map_or(Duration::from_secs(120), |(_, c)| limit(c));
             match receive.recv_timeout(wait) {
                 Ok(line) => {
                     let mut words = line.splitn(5, ' ');
@@ -357,7 +382,12 @@ pub fn supervise(plan: &Plan) -> Summary {
                     if let Some((index, command)) = current.take() {
                         *summary.runs.entry(command.clone()).or_default() += 1;
                         let message = format!("hang: over {} s", limit(&command).as_secs());
-                        summary.failures.push(Failure { seed: plan.seed, index, command, message });
+                        summary.failures.push(Failure {
+                            seed: plan.seed,
+                            index,
+                            command,
+                            message,
+                        });
                     }
                     break;
                 }
@@ -369,7 +399,12 @@ pub fn supervise(plan: &Plan) -> Summary {
                             Ok(status) => format!("abort: the process ended with {status}"),
                             Err(e) => format!("abort: {e}"),
                         };
-                        summary.failures.push(Failure { seed: plan.seed, index, command, message });
+                        summary.failures.push(Failure {
+                            seed: plan.seed,
+                            index,
+                            command,
+                            message,
+                        });
                     } else {
                         finished = true;
                     }
@@ -431,7 +466,9 @@ pub fn minimise(failure: &Failure, bytes: &[u8], budget: Duration, scratch: &Pat
     let mut best = bytes.to_vec();
     for by_lines in [true, false] {
         let mut pieces: Vec<Vec<u8>> = if by_lines {
-            best.split_inclusive(|b| *b == b'\n').map(<[u8]>::to_vec).collect()
+            best.split_inclusive(|b| *b == b'\n')
+                .map(<[u8]>::to_vec)
+                .collect()
         } else {
             best.iter().map(|b| vec![*b]).collect()
         };
@@ -444,7 +481,12 @@ pub fn minimise(failure: &Failure, bytes: &[u8], budget: Duration, scratch: &Pat
                     return best;
                 }
                 let end = (at + chunk).min(pieces.len());
-                let candidate: Vec<u8> = pieces[..at].iter().chain(&pieces[end..]).flatten().copied().collect();
+                let candidate: Vec<u8> = pieces[..at]
+                    .iter()
+                    .chain(&pieces[end..])
+                    .flatten()
+                    .copied()
+                    .collect();
                 if same(&candidate) {
                     pieces.drain(at..end);
                     best = candidate;
@@ -456,7 +498,11 @@ pub fn minimise(failure: &Failure, bytes: &[u8], budget: Duration, scratch: &Pat
             if chunk == 1 && !removed_any {
                 break;
             }
-            chunk = if removed_any { chunk } else { (chunk / 2).max(1) };
+            chunk = if removed_any {
+                chunk
+            } else {
+                (chunk / 2).max(1)
+            };
         }
     }
     best
@@ -464,7 +510,12 @@ pub fn minimise(failure: &Failure, bytes: &[u8], budget: Duration, scratch: &Pat
 
 /// Saves each distinct failure under `dir` (`fuzz-findings/`): the
 /// input, its minimised form (when `budget` allows), and what happened.
-pub fn save(failures: &[Failure], seeds: &[Seed], dir: &Path, budget: Option<Duration>) -> Vec<PathBuf> {
+pub fn save(
+    failures: &[Failure],
+    seeds: &[Seed],
+    dir: &Path,
+    budget: Option<Duration>,
+) -> Vec<PathBuf> {
     let mut saved = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for failure in failures {
@@ -476,7 +527,13 @@ pub fn save(failures: &[Failure], seeds: &[Seed], dir: &Path, budget: Option<Dur
         let input = mutate::input(seeds, failure.seed, failure.index);
         let slug: String = signature
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
             .collect::<String>()
             .split('-')
             .filter(|w| !w.is_empty())
@@ -487,14 +544,22 @@ pub fn save(failures: &[Failure], seeds: &[Seed], dir: &Path, budget: Option<Dur
         if std::fs::create_dir_all(&folder).is_err() {
             continue;
         }
-        let name = if input.kind == Kind::Toml { "stages.toml" } else { "Dockerfile" };
+        let name = if input.kind == Kind::Toml {
+            "stages.toml"
+        } else {
+            "Dockerfile"
+        };
         let _ = std::fs::write(folder.join(name), &input.bytes);
         let mut minimised_note = String::new();
         if let Some(budget) = budget {
             let minimised = minimise(failure, &input.bytes, budget, &folder);
             let _ = std::fs::remove_file(folder.join("replay.input"));
             let _ = std::fs::write(folder.join(format!("minimised.{name}")), &minimised);
-            minimised_note = format!("minimised: minimised.{name} ({} of {} bytes)\n", minimised.len(), input.bytes.len());
+            minimised_note = format!(
+                "minimised: minimised.{name} ({} of {} bytes)\n",
+                minimised.len(),
+                input.bytes.len()
+            );
         }
         let text = format!(
             "command: {}\nseed file: {}\nmutations: {}\nrun seed: {} input: {}\nsignature: {signature}\n{minimised_note}replay: STAGES_FUZZ_REPLAY={} STAGES_FUZZ_COMMAND={} cargo test --test fuzz {WORKER_TEST} -- --exact --ignored --nocapture\n\n{}\n",

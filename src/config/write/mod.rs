@@ -166,7 +166,13 @@ fn comments(out: &mut String, lines: &[String], indent: &str) {
     for line in lines.iter().flat_map(|l| l.split(['\n', '\r'])) {
         let line: String = line
             .chars()
-            .map(|c| if c.is_control() && c != '\t' { '\u{fffd}' } else { c })
+            .map(|c| {
+                if c.is_control() && c != '\t' {
+                    '\u{fffd}'
+                } else {
+                    c
+                }
+            })
             .collect();
         let line = line.trim_end();
         if line.is_empty() {

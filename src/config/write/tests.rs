@@ -138,6 +138,9 @@ fn comments_with_control_characters_stay_valid_toml() {
         ..Notes::default()
     };
     let text = write_project(&project, &notes, WriteOptions { schema: true });
-    assert!(text.contains("# check=skip=R\n# edundant\u{fffd}x\u{fffd}\ttab\n"), "{text}");
+    assert!(
+        text.contains("# check=skip=R\n# edundant\u{fffd}x\u{fffd}\ttab\n"),
+        "{text}"
+    );
     assert_eq!(checked(&text), project);
 }

@@ -128,7 +128,9 @@ fn refused_by_check(project: &Project) -> Vec<Diagnostic> {
     use crate::check::codes::{INVALID_IMAGE_REFERENCE, INVALID_VARIABLE_NAME};
     crate::check::check_project(project)
         .into_iter()
-        .filter(|d| d.is_error() && (d.code == INVALID_IMAGE_REFERENCE || d.code == INVALID_VARIABLE_NAME))
+        .filter(|d| {
+            d.is_error() && (d.code == INVALID_IMAGE_REFERENCE || d.code == INVALID_VARIABLE_NAME)
+        })
         .collect()
 }
 

@@ -199,16 +199,35 @@ fn onbuild_triggers_become_the_steps_they_run() {
 #[test]
 fn names_and_references_check_refuses_are_refused_on_their_lines() {
     for (text, code, line) in [
-        ("FROM alpine\nARG a --build-arg b\n", crate::check::codes::INVALID_VARIABLE_NAME, 2),
-        ("ARG \"\"=x\nFROM alpine\n", crate::check::codes::INVALID_VARIABLE_NAME, 1),
-        ("FROM alpine\nFROM Alpine::3.20:: AS b\n", crate::check::codes::INVALID_IMAGE_REFERENCE, 2),
-        ("FROM alpine\nCOPY --from=Alpine::x a /b\n", crate::check::codes::INVALID_IMAGE_REFERENCE, 2),
+        (
+            "FROM alpine\nARG a --build-arg b\n",
+            crate::check::codes::INVALID_VARIABLE_NAME,
+            2,
+        ),
+        (
+            "ARG \"\"=x\nFROM alpine\n",
+            crate::check::codes::INVALID_VARIABLE_NAME,
+            1,
+        ),
+        (
+            "FROM alpine\nFROM Alpine::3.20:: AS b\n",
+            crate::check::codes::INVALID_IMAGE_REFERENCE,
+            2,
+        ),
+        (
+            "FROM alpine\nCOPY --from=Alpine::x a /b\n",
+            crate::check::codes::INVALID_IMAGE_REFERENCE,
+            2,
+        ),
     ] {
         let file = parse(text).expect("parses");
         let errors = import_dockerfile(&file, &ImportOptions::default())
             .err()
             .unwrap_or_else(|| panic!("imported: {text}"));
-        let found = errors.iter().find(|e| e.code == code).unwrap_or_else(|| panic!("{text}: {errors:?}"));
+        let found = errors
+            .iter()
+            .find(|e| e.code == code)
+            .unwrap_or_else(|| panic!("{text}: {errors:?}"));
         let start = found.primary_span().map(|s| s.start).unwrap_or_default();
         assert_eq!(text[..start].matches('\n').count() + 1, line, "{text}");
     }

@@ -87,6 +87,7 @@ pub fn import_dockerfile_source(
     }
     let groups = split_stages(&file.nodes[first_from..]);
     let names = stage_names(&groups);
+    errors.extend(duplicate_stage_names(&groups, &names));
     let mut cx = Context {
         escape: cx_escape,
         stage_names: names,
@@ -180,6 +181,29 @@ fn split_stages<'n, 'a>(nodes: &'n [Node<'a>]) -> Vec<&'n [Node<'a>]> {
 }
 
 /// Names as BuildKit knows them (lower-cased), `stage-N` for unnamed ones.
+/// BuildKit refuses a stage name given twice ("duplicate stage name"),
+/// and stages.toml has one table per name.
+fn duplicate_stage_names(groups: &[&[Node]], names: &[String]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (index, name) in names.iter().enumerate() {
+        if let Some(first) = names[..index].iter().position(|n| n == name) {
+            out.push(
+                Diagnostic::error(
+                    codes::DUPLICATE,
+                    format!("the stage name `{name}` is given twice"),
+                )
+                .with_label(Label::primary(
+                    groups[index][0].span,
+                    "the second stage of this name",
+                ))
+                .with_label(Label::secondary(groups[first][0].span, "the first"))
+                .with_help("BuildKit refuses this too: rename one of the stages"),
+            );
+        }
+    }
+    out
+}
+
 fn stage_names(groups: &[&[Node]]) -> Vec<String> {
     let given: Vec<Option<String>> = groups
         .iter()

@@ -232,3 +232,18 @@ fn names_and_references_check_refuses_are_refused_on_their_lines() {
         assert_eq!(text[..start].matches('\n').count() + 1, line, "{text}");
     }
 }
+
+#[test]
+fn a_stage_name_given_twice_is_refused() {
+    let text = "FROM alpine AS build\nRUN a\nFROM alpine AS Build\nRUN b\n";
+    let file = parse(text).expect("parses");
+    let errors = import_dockerfile(&file, &ImportOptions::default()).expect_err("refused");
+    let duplicate = errors
+        .iter()
+        .find(|e| e.code == codes::DUPLICATE)
+        .unwrap_or_else(|| panic!("{errors:?}"));
+    assert_eq!(
+        duplicate.primary_span().map(|s| s.start),
+        Some(text.find("FROM alpine AS Build").unwrap_or_default())
+    );
+}

@@ -3,12 +3,16 @@
 //! in one catalog each; this module renders them for people (miette's
 //! graphical report) and for tools (one JSON object per line).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+mod excerpt;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
 
 use crate::located::Span;
+use excerpt::{Excerpt, LineStarts};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -130,10 +134,42 @@ impl SourceFile {
     }
 }
 
-/// A diagnostic bound to its file, as miette wants it.
+/// A diagnostic bound to the excerpt of its file it shows, as miette wants it.
 struct Bound<'a> {
     diagnostic: &'a Diagnostic,
-    source: NamedSource<Arc<str>>,
+    source: Excerpt,
+    /// The labels' spans in the excerpt, in the order of the labels.
+    spans: Vec<(usize, usize)>,
+}
+
+impl<'a> Bound<'a> {
+    fn new(diagnostic: &'a Diagnostic, file: &SourceFile, starts: &LineStarts) -> Self {
+        let text = &*file.text;
+        let spans: Vec<Span> = diagnostic
+            .labels
+            .iter()
+            .map(|l| {
+                let start = char_boundary(text, l.span.start);
+                Span::new(start, char_boundary(text, l.span.end).max(start))
+            })
+            .collect();
+        let source = Excerpt::new(&file.name, text, starts, &spans);
+        let spans = spans.iter().map(|&s| source.map_span(s)).collect();
+        Self {
+            diagnostic,
+            source,
+            spans,
+        }
+    }
+}
+
+/// `offset` within `text`, moved back to the start of its character.
+fn char_boundary(text: &str, offset: usize) -> usize {
+    let mut at = offset.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 impl fmt::Debug for Bound<'_> {
@@ -181,10 +217,8 @@ impl miette::Diagnostic for Bound<'_> {
         if self.diagnostic.labels.is_empty() {
             return None;
         }
-        let len = self.source.inner().len();
-        Some(Box::new(self.diagnostic.labels.iter().map(move |l| {
-            let start = l.span.start.min(len);
-            let end = l.span.end.clamp(start, len);
+        let labels = self.diagnostic.labels.iter().zip(&self.spans);
+        Some(Box::new(labels.map(|(l, &(start, end))| {
             let text = (!l.text.is_empty()).then(|| l.text.clone());
             if l.primary {
                 LabeledSpan::new_primary_with_span(text, (start, end - start))
@@ -204,38 +238,76 @@ pub enum Style {
     Plain,
 }
 
-/// Renders diagnostics for people, errors first, each followed by a blank line.
+/// How many diagnostics of one code on one line are shown; the rest are
+/// counted. A line of thousands of bad words would otherwise give thousands
+/// of near-identical reports.
+pub const SHOWN_PER_LINE: usize = 5;
+
+/// Renders diagnostics for people, errors first, each followed by a blank
+/// line. Of the diagnostics with one code on one line, the first
+/// [`SHOWN_PER_LINE`] are shown, then a line counting the others.
 pub fn render_human(file: &SourceFile, diagnostics: &[Diagnostic], style: Style) -> String {
     let theme = match style {
         Style::Color => GraphicalTheme::unicode(),
         Style::Plain => GraphicalTheme::unicode_nocolor(),
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
-    let source = NamedSource::new(file.name.clone(), file.text.clone());
+    let starts = LineStarts::new(&file.text);
     let mut ordered: Vec<&Diagnostic> = diagnostics.iter().collect();
     ordered.sort_by_key(|d| (d.severity, d.primary_span().map(|s| s.start)));
     let mut out = String::new();
+    // (code, line) → how many were met; the keys in the order first met.
+    let mut seen: HashMap<(&str, usize), usize> = HashMap::new();
+    let mut groups: Vec<(&str, usize)> = Vec::new();
     for diagnostic in ordered {
-        let bound = Bound {
-            diagnostic,
-            source: source.clone(),
-        };
+        if let Some(span) = diagnostic.primary_span() {
+            let key = (
+                diagnostic.code,
+                starts.line_of(span.start.min(file.text.len())),
+            );
+            let count = seen.entry(key).or_insert_with(|| {
+                groups.push(key);
+                0
+            });
+            *count += 1;
+            if *count > SHOWN_PER_LINE {
+                continue;
+            }
+        }
+        let bound = Bound::new(diagnostic, file, &starts);
         if handler.render_report(&mut out, &bound).is_err() {
             out.push_str(&format!("{}: {}\n", diagnostic.code, diagnostic.message));
         }
         out.push('\n');
+    }
+    for key in groups {
+        let hidden = seen
+            .get(&key)
+            .map_or(0, |n| n.saturating_sub(SHOWN_PER_LINE));
+        if hidden > 0 {
+            let (code, line) = key;
+            out.push_str(&format!(
+                "{hidden} more {code} on line {} of {} not shown\n\n",
+                line + 1,
+                file.name
+            ));
+        }
     }
     out
 }
 
 /// One JSON object per line: code, severity, message, file, line, column, span, help.
 pub fn render_json(file: &SourceFile, diagnostics: &[Diagnostic]) -> String {
+    let starts = LineStarts::new(&file.text);
+    let mut columns = ColumnCounter::default();
     let mut out = String::new();
     for d in diagnostics {
         let span = d.primary_span();
         let (line, column) = span.map_or((None, None), |s| {
-            let (l, c) = file.line_column(s.start);
-            (Some(l), Some(c))
+            let offset = char_boundary(&file.text, s.start);
+            let line = starts.line_of(offset);
+            let column = columns.column(&file.text, starts.start_of(line), offset);
+            (Some(line + 1), Some(column + 1))
         });
         let value = serde_json::json!({
             "code": d.code,
@@ -254,6 +326,32 @@ pub fn render_json(file: &SourceFile, diagnostics: &[Diagnostic]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Columns in characters, counted on from the last one asked for when it
+/// lies earlier on the same line: many diagnostics on one long line would
+/// otherwise count its characters from the start each time.
+#[derive(Default)]
+struct ColumnCounter {
+    line_start: usize,
+    offset: usize,
+    column: usize,
+}
+
+impl ColumnCounter {
+    /// The 0-based column of `offset`, on the line starting at `line_start`.
+    fn column(&mut self, text: &str, line_start: usize, offset: usize) -> usize {
+        if line_start != self.line_start || offset < self.offset {
+            *self = Self {
+                line_start,
+                offset: line_start,
+                column: 0,
+            };
+        }
+        self.column += text[self.offset..offset].chars().count();
+        self.offset = offset;
+        self.column
+    }
 }
 
 /// The closest candidate to `name`, if one is close enough to suggest.

@@ -15,4 +15,5 @@ pub mod diagnostics;
 pub mod dockerfile;
 pub mod engine;
 pub mod graph;
+pub mod input;
 pub mod located;

@@ -69,7 +69,7 @@ pub fn stderr_style() -> Style {
 
 /// Reads a config file; an I/O problem is reported and becomes `Exit::Usage`.
 pub fn read_source(path: &Path) -> Result<SourceFile, Exit> {
-    match std::fs::read_to_string(path) {
+    match crate::input::read_text(path) {
         Ok(text) => Ok(SourceFile::new(path.display().to_string(), text)),
         Err(error) => {
             let hint = if error.kind() == std::io::ErrorKind::NotFound

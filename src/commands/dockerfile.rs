@@ -1,6 +1,6 @@
 //! `stages dockerfile dump|outline|fmt`: the Dockerfile layer on the command line.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use miette::{IntoDiagnostic, WrapErr};
@@ -10,20 +10,20 @@ use super::common::write_atomic;
 use crate::cli::{DockerfileFileArg, FmtArgs, OutlineArgs, OutlineFormat};
 use crate::diagnostics::{Diagnostic, SourceFile, Style, render_human};
 use crate::dockerfile;
+use crate::input::{read_bounded, read_file};
 
-/// Reads a file (or standard input for `-`); invalid UTF-8 is replaced.
+/// Reads a file (or standard input for `-`) within the input bound;
+/// invalid UTF-8 is replaced.
 fn read_source(path: &Path) -> miette::Result<SourceFile> {
-    let mut bytes = Vec::new();
-    if path == Path::new("-") {
-        std::io::stdin()
-            .read_to_end(&mut bytes)
+    let bytes = if path == Path::new("-") {
+        read_bounded(std::io::stdin().lock())
             .into_diagnostic()
-            .wrap_err("cannot read standard input")?;
+            .wrap_err("cannot read standard input")?
     } else {
-        bytes = std::fs::read(path)
+        read_file(path)
             .into_diagnostic()
-            .wrap_err_with(|| format!("cannot read {}", path.display()))?;
-    }
+            .wrap_err_with(|| format!("cannot read {}", path.display()))?
+    };
     let text = String::from_utf8_lossy(&bytes).into_owned();
     Ok(SourceFile::new(path.display().to_string(), text))
 }

@@ -14,7 +14,7 @@ use crate::dockerfile::parse;
 
 pub fn run(args: ImportArgs) -> miette::Result<Exit> {
     let shown = args.dockerfile.display().to_string();
-    let text = std::fs::read(&args.dockerfile)
+    let text = crate::input::read_file(&args.dockerfile)
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
         .map_err(|e| miette::miette!("cannot read {shown}: {e}"))?;
     let source = SourceFile::new(shown.clone(), text.as_str());

@@ -25,7 +25,7 @@ pub fn run(args: MigrateArgs) -> miette::Result<Exit> {
         miette::bail!("{} is not a directory", args.dir.display());
     }
     let script = find_script(&args.dir, args.script.as_deref())?;
-    let script_text = std::fs::read(&script)
+    let script_text = crate::input::read_file(&script)
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
         .map_err(|e| miette::miette!("cannot read {}: {e}", script.display()))?;
     let to_stdout = args.output.as_os_str() == "-";
@@ -180,7 +180,7 @@ fn find_script(dir: &Path, given: Option<&Path>) -> miette::Result<PathBuf> {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "sh"))
         .filter(|p| {
-            std::fs::read_to_string(p)
+            crate::input::read_text(p)
                 .is_ok_and(|t| t.contains("docker build") || t.contains("docker image build"))
         })
         .collect();

@@ -12,5 +12,15 @@ pub const MISSING_KEY: &str = "stages::config::missing-key";
 /// A value of the wrong type or form.
 pub const TYPE: &str = "stages::config::type";
 
+/// A value nests `${…}` expansions deeper than the loader allows.
+pub const NESTED_TOO_DEEP: &str = "stages::config::nested-too-deep";
+
 /// Every code above, for the uniqueness test.
-pub const ALL: &[&str] = &[SYNTAX, DUPLICATE_KEY, UNKNOWN_KEY, MISSING_KEY, TYPE];
+pub const ALL: &[&str] = &[
+    SYNTAX,
+    DUPLICATE_KEY,
+    UNKNOWN_KEY,
+    MISSING_KEY,
+    TYPE,
+    NESTED_TOO_DEEP,
+];

@@ -2,8 +2,16 @@
 //! `WORKDIR`, …): `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR:+alternative}`,
 //! and `\$` for a literal dollar. Unset variables become empty, as in Docker.
 
-/// Substitutes every variable in `text` using `lookup`.
+use super::nesting::MAX_EXPANSION_DEPTH;
+
+/// Substitutes every variable in `text` using `lookup`. Past
+/// [`MAX_EXPANSION_DEPTH`] nested `${…}`, which the loader refuses, the
+/// rest is kept as written rather than expanded.
 pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+    expand_at(text, lookup, 0)
+}
+
+fn expand_at(text: &str, lookup: &dyn Fn(&str) -> Option<String>, depth: usize) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(pos) = rest.find(['$', '\\']) {
@@ -26,7 +34,11 @@ pub fn expand(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
                 return out;
             };
             let inner = &braced[..close];
-            out.push_str(&braced_value(inner, lookup));
+            if depth >= MAX_EXPANSION_DEPTH {
+                out.push_str(&tail[..close + 3]);
+            } else {
+                out.push_str(&braced_value(inner, lookup, depth + 1));
+            }
             rest = &braced[close + 1..];
             continue;
         }
@@ -59,13 +71,13 @@ fn matching_brace(text: &str) -> Option<usize> {
     None
 }
 
-fn braced_value(inner: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+fn braced_value(inner: &str, lookup: &dyn Fn(&str) -> Option<String>, depth: usize) -> String {
     let set = |name: &str| lookup(name).filter(|v| !v.is_empty());
     if let Some((name, default)) = inner.split_once(":-") {
-        return set(name).unwrap_or_else(|| expand(default, lookup));
+        return set(name).unwrap_or_else(|| expand_at(default, lookup, depth));
     }
     if let Some((name, alternative)) = inner.split_once(":+") {
-        return set(name).map_or_else(String::new, |_| expand(alternative, lookup));
+        return set(name).map_or_else(String::new, |_| expand_at(alternative, lookup, depth));
     }
     lookup(inner).unwrap_or_default()
 }
@@ -92,5 +104,18 @@ mod tests {
         assert_eq!(expand("\\$V $NOPE.", &env), "$V .");
         assert_eq!(expand("cost $ 5 ${unclosed", &env), "cost $ 5 ${unclosed");
         assert_eq!(expand("é$V€", &env), "é1.16€");
+    }
+
+    #[test]
+    fn nesting_past_the_bound_is_kept_as_written() {
+        let deep = format!("{}x{}", "${NOPE:-".repeat(5_000), "}".repeat(5_000));
+        let expanded = expand(&deep, &env);
+        assert!(
+            expanded.starts_with("${NOPE:-${NOPE:-"),
+            "{}",
+            &expanded[..40]
+        );
+        let shallow = format!("{}x{}", "${NOPE:-".repeat(10), "}".repeat(10));
+        assert_eq!(expand(&shallow, &env), "x");
     }
 }

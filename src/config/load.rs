@@ -5,6 +5,7 @@
 
 use super::codes;
 use super::entries::{blank, entries, entry_at};
+use super::nesting::check_nesting;
 use super::raw::Manifest;
 use crate::diagnostics::{Diagnostic, Label, SourceFile, did_you_mean};
 use crate::located::Span;
@@ -14,7 +15,8 @@ const MAX_SHAPE_PROBLEMS: usize = 50;
 
 /// Parses the file's text as a manifest, or explains why it is not one.
 ///
-/// A syntax error stops the reading. The TOML deserializer stops at the
+/// A syntax error stops the reading, and so does a value nesting `${…}`
+/// too deep (see [`super::nesting`]). The TOML deserializer stops at the
 /// first shape problem (unknown key, wrong type), so after reporting one
 /// the loader blanks out its entry, keeping every offset, and reads again:
 /// one run reports every shape problem it can reach.
@@ -22,6 +24,10 @@ pub fn load_manifest(file: &SourceFile) -> Result<Manifest, Vec<Diagnostic>> {
     // Parsing into a plain table first tells syntax errors apart from shape errors.
     if let Err(error) = toml::from_str::<toml::Table>(&file.text) {
         return Err(vec![syntax_diagnostic(file, &error)]);
+    }
+    let too_deep = check_nesting(file);
+    if !too_deep.is_empty() {
+        return Err(too_deep);
     }
     let mut text = file.text.to_string();
     let mut diagnostics = Vec::new();

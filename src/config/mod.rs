@@ -9,6 +9,7 @@ pub mod expand;
 pub mod forms;
 pub mod load;
 pub mod model;
+pub mod nesting;
 pub mod raw;
 pub mod schema;
 pub mod write;

@@ -312,7 +312,7 @@ impl<'a> Parser<'a> {
         let may_carry_heredocs = {
             let mut parsed = Node::default();
             let may_carry_heredocs = fill_node(&mut parsed, &joined, self.escape, 0)?;
-            let parts = &self.parts;
+            let parts = &Parts::new(&self.parts);
             node.keyword = in_parts(std::mem::take(&mut parsed.keyword), &joined, parts);
             node.flags = (parsed.flags.drain(..))
                 .map(|flag| in_parts(flag, &joined, parts))
@@ -362,9 +362,30 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// The parts of a joined line and where each starts in it, so that the
+/// part holding a piece of the joined line is found by a binary search:
+/// COPY or ARG over thousands of continuation lines has thousands of
+/// arguments, and a search from the first part for each was quadratic.
+struct Parts<'p, 'a> {
+    parts: &'p [&'a str],
+    starts: Vec<usize>,
+}
+
+impl<'p, 'a> Parts<'p, 'a> {
+    fn new(parts: &'p [&'a str]) -> Self {
+        let mut starts = Vec::with_capacity(parts.len());
+        let mut at = 0;
+        for part in parts {
+            starts.push(at);
+            at += part.len();
+        }
+        Self { parts, starts }
+    }
+}
+
 /// `text`, read from `joined` (the concatenation of `parts`), as a slice
 /// of the part it lies whole in; a copy when it spans parts or was built.
-fn in_parts<'a>(text: Cow<'_, str>, joined: &str, parts: &[&'a str]) -> Cow<'a, str> {
+fn in_parts<'a>(text: Cow<'_, str>, joined: &str, parts: &Parts<'_, 'a>) -> Cow<'a, str> {
     let Cow::Borrowed(slice) = text else {
         return Cow::Owned(text.into_owned());
     };
@@ -372,20 +393,16 @@ fn in_parts<'a>(text: Cow<'_, str>, joined: &str, parts: &[&'a str]) -> Cow<'a, 
     // unless it is text of the parser's own, such as an empty argument.
     let start = (slice.as_ptr() as usize).wrapping_sub(joined.as_ptr() as usize);
     let end = start.wrapping_add(slice.len());
-    let mut part_start = 0;
-    for part in parts {
-        let part_end = part_start + part.len();
-        if start >= part_start
-            && end <= part_end
-            && start <= joined.len()
+    if start <= joined.len() && end <= joined.len() {
+        let index = parts
+            .starts
+            .partition_point(|&s| s <= start)
+            .saturating_sub(1);
+        if let (Some(part), Some(&part_start)) = (parts.parts.get(index), parts.starts.get(index))
             && let Some(same) = part.get(start - part_start..end - part_start)
         {
             return Cow::Borrowed(same);
         }
-        if part_end > start {
-            break;
-        }
-        part_start = part_end;
     }
     Cow::Owned(slice.to_string())
 }
@@ -481,7 +498,7 @@ fn arg_error(e: super::line_parsers::ArgError) -> Diagnostic {
 mod tests {
     use std::borrow::Cow;
 
-    use super::{in_parts, trim_continuation};
+    use super::{Parts, in_parts, trim_continuation};
 
     #[test]
     fn heredocs_are_found_wherever_the_continued_line_has_them() {
@@ -509,6 +526,7 @@ mod tests {
         let source = "RUN --mount=a \\\n    make all";
         let parts = [&source[..14], &source[20..]];
         let joined = parts.concat();
+        let parts = Parts::new(&parts);
         let within = |range: std::ops::Range<usize>| {
             in_parts(Cow::Borrowed(&joined[range]), &joined, &parts)
         };

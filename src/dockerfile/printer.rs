@@ -9,6 +9,7 @@
 
 use super::directives::looks_like_directive;
 use super::instructions::{Command, CommandLine, Flag, Healthcheck, Instruction, KeyValue, Paths};
+use super::split::original_bytes;
 use super::stages::Program;
 use super::syntax::Heredoc;
 use std::borrow::Cow;
@@ -127,6 +128,7 @@ fn first_line_len(text: &str) -> usize {
 
 /// `--name=value`, quoted when it would not survive as one word.
 fn flag_text(flag: &Flag) -> String {
+    let restore_bytes = |t: &str| original_bytes(t).into_owned();
     let needs_quotes =
         |t: &str| t.is_empty() || t.contains(|c: char| c.is_whitespace() || "\"'\\".contains(c));
     let quoted = |t: &str| format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\""));
@@ -142,17 +144,6 @@ fn flag_text(flag: &Flag) -> String {
         Some(v) => format!("--{name}={}", restore_bytes(v)),
         None => format!("--{name}"),
     }
-}
-
-/// BuildKit reads flags byte by byte, turning each byte of a UTF-8
-/// character into its own Latin-1 character; this puts the bytes back so
-/// that reading the printed flag gives the same characters again.
-fn restore_bytes(text: &str) -> String {
-    if text.is_ascii() || text.chars().any(|c| c as u32 > 0xff) {
-        return text.to_string();
-    }
-    let bytes: Vec<u8> = text.chars().map(|c| c as u32 as u8).collect();
-    String::from_utf8(bytes).unwrap_or_else(|_| text.to_string())
 }
 
 fn json_array(items: &[impl serde::Serialize]) -> String {

@@ -44,6 +44,21 @@ pub fn byte_is_separator(b: u8) -> bool {
     CLASSES[usize::from(b)] & SEPARATOR != 0
 }
 
+/// BuildKit reads flags byte by byte, turning each byte of a UTF-8
+/// character into its own Latin-1 character; this puts the bytes back, so
+/// that `--chown=café` reads as `café` again rather than `cafÃ©`. Text that
+/// cannot have been read that way is given back unchanged.
+pub fn original_bytes(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() || text.chars().any(|c| u32::from(c) > 0xff) {
+        return Cow::Borrowed(text);
+    }
+    let bytes: Vec<u8> = text.chars().map(|c| u32::from(c) as u8).collect();
+    match String::from_utf8(bytes) {
+        Ok(restored) => Cow::Owned(restored),
+        Err(_) => Cow::Borrowed(text),
+    }
+}
+
 /// Splits on runs of `[\t\v\f\r ]`, at most `limit` parts (0 = no limit).
 pub fn split_separators(s: &str, limit: usize) -> Args<'_> {
     let mut parts = Args::new();

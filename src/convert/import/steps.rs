@@ -7,6 +7,7 @@ use crate::config::forms::CommandForm;
 use crate::config::model::{Add, ArgDecl, Copy, CopyFrom, CopyOptions, Run, StepKind};
 use crate::diagnostics::Diagnostic;
 use crate::dockerfile::Node;
+use crate::dockerfile::split::original_bytes;
 use crate::located::Located;
 
 type Pairs = Vec<(Located<String>, Located<String>)>;
@@ -253,11 +254,16 @@ fn bool_flag(node: &Node, flag: &Flag) -> Result<bool, Diagnostic> {
         .ok_or_else(|| malformed(node, &format!("`--{}` takes true or false", flag.name)))
 }
 
+/// The instruction's flags with their values as written: the parser keeps
+/// them as BuildKit reads them (each byte a Latin-1 character), which would
+/// store `--chown=café` as `cafÃ©` and garble it further on every round trip.
 pub fn flags(node: &Node, cx: &Context) -> Result<Vec<Flag>, Diagnostic> {
     node.flags
         .iter()
         .map(|word| {
-            flag(word, cx.escape).ok_or_else(|| malformed(node, &format!("`{word}` is not a flag")))
+            let word = original_bytes(word);
+            flag(&word, cx.escape)
+                .ok_or_else(|| malformed(node, &format!("`{word}` is not a flag")))
         })
         .collect()
 }

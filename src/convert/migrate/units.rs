@@ -55,7 +55,7 @@ pub fn load_units(
             continue;
         }
         let path = root.join(&build.dockerfile);
-        let text = match std::fs::read(&path) {
+        let text = match crate::input::read_file(&path) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(error) => {
                 let (code, message) = if error.kind() == std::io::ErrorKind::NotFound {

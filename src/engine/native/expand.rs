@@ -24,7 +24,14 @@ pub enum ExpandError {
     UnsupportedModifier(String),
     #[error("{name}: {message}")]
     Required { name: String, message: String },
+    #[error("`${{…}}` nests deeper than {MAX_DEPTH} levels")]
+    TooDeep,
 }
+
+/// The deepest `${…}` nesting expanded: each level recurses, and a value
+/// nested thousands deep would overflow the stack. `stages check` refuses
+/// such values in stages.toml with the same bound.
+const MAX_DEPTH: usize = 64;
 
 /// The expanded word, whitespace kept (ENV values, WORKDIR, USER, LABEL…).
 pub fn expand_word(word: &str, vars: &Vars) -> Result<String, ExpandError> {
@@ -62,6 +69,8 @@ struct Lexer<'a> {
     pos: usize,
     vars: &'a Vars,
     raw_escapes: bool,
+    /// How many `${…}` enclose the text being read.
+    depth: usize,
 }
 
 /// Word splitting state: characters from `$` expansions and plain text split
@@ -114,6 +123,7 @@ impl<'a> Lexer<'a> {
             pos: 0,
             vars,
             raw_escapes: false,
+            depth: 0,
         }
     }
 
@@ -275,7 +285,13 @@ impl<'a> Lexer<'a> {
             _ => return Err(ExpandError::UnsupportedModifier(spelled)),
         }
         let raw = modifier == '#' || modifier == '%';
-        let (word, _) = self.process_until(Some('}'), raw)?;
+        if self.depth >= MAX_DEPTH {
+            return Err(ExpandError::TooDeep);
+        }
+        self.depth += 1;
+        let word = self.process_until(Some('}'), raw);
+        self.depth -= 1;
+        let (word, _) = word?;
         let value = self.lookup(&name);
         let empty_or_unset = match &value {
             None => true,
@@ -533,6 +549,14 @@ mod tests {
             let expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
             assert_eq!(words, Ok(expected), "input {input:?}");
         }
+    }
+
+    #[test]
+    fn nesting_past_the_bound_is_an_error_not_a_stack_overflow() {
+        let deep = format!("{}x{}", "${A:-".repeat(5_000), "}".repeat(5_000));
+        assert_eq!(expand_value(&deep, &vars()), Err(ExpandError::TooDeep));
+        let shallow = format!("{}x{}", "${A:-".repeat(MAX_DEPTH), "}".repeat(MAX_DEPTH));
+        assert!(expand_value(&shallow, &vars()).is_ok());
     }
 
     #[test]

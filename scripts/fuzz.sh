@@ -9,7 +9,7 @@
 # Environment: STAGES_FUZZ_JOBS (workers, default: the number of cores),
 # STAGES_FUZZ_SEED (a fixed base seed), STAGES_FUZZ_PROFILE (release or
 # debug, default release), STAGES_FUZZ_MINIMISE_SECONDS (per failure,
-# default 60), STAGES_CORPUS (the corpus, default ../shared/corpus).
+# default 60; all together at most four times that), STAGES_CORPUS (the corpus, default ../shared/corpus).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,8 +25,6 @@ profile_flag=()
 echo "building the fuzz harness ($profile)…" >&2
 binary="$(cargo test "${profile_flag[@]}" --test fuzz --no-run --message-format=json 2>/dev/null |
     sed -n 's/.*"executable":"\([^"]*\/fuzz-[^"]*\)".*/\1/p' | tail -n 1)"
-# Build the stages binary as well: the harness runs a sample through it.
-cargo build "${profile_flag[@]}" --bin stages >&2
 if [ -z "$binary" ] || [ ! -x "$binary" ]; then
     echo "cannot find the fuzz test binary" >&2
     exit 1

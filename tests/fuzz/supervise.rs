@@ -518,6 +518,9 @@ pub fn save(
 ) -> Vec<PathBuf> {
     let mut saved = Vec::new();
     let mut seen: Vec<String> = Vec::new();
+    // Minimising all together takes at most four times one's budget.
+    let started = Instant::now();
+    let total = budget.map(|b| b * 4);
     for failure in failures {
         let signature = failure.signature();
         if seen.contains(&signature) {
@@ -551,7 +554,11 @@ pub fn save(
         };
         let _ = std::fs::write(folder.join(name), &input.bytes);
         let mut minimised_note = String::new();
-        if let Some(budget) = budget {
+        let left = total.map(|t| t.saturating_sub(started.elapsed()));
+        if let (Some(budget), Some(left)) = (budget, left)
+            && !left.is_zero()
+        {
+            let budget = budget.min(left);
             let minimised = minimise(failure, &input.bytes, budget, &folder);
             let _ = std::fs::remove_file(folder.join("replay.input"));
             let _ = std::fs::write(folder.join(format!("minimised.{name}")), &minimised);

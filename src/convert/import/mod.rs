@@ -71,6 +71,10 @@ pub fn import_dockerfile_source(
                 .with_help("add a FROM line"),
         ]);
     };
+    let too_deep = nested_too_deep(file);
+    if !too_deep.is_empty() {
+        return Err(too_deep);
+    }
     let cx_escape = file.escape;
     let mut project = Project {
         context: ".".into(),
@@ -181,6 +185,26 @@ fn split_stages<'n, 'a>(nodes: &'n [Node<'a>]) -> Vec<&'n [Node<'a>]> {
 }
 
 /// Names as BuildKit knows them (lower-cased), `stage-N` for unnamed ones.
+/// Instructions nesting `${…}` deeper than stages.toml allows: `check`
+/// would refuse the file import writes, so import refuses them here.
+fn nested_too_deep(file: &Dockerfile) -> Vec<Diagnostic> {
+    use crate::config::nesting::{MAX_EXPANSION_DEPTH, expansion_depth};
+    file.nodes
+        .iter()
+        .filter_map(|node| {
+            let depth = expansion_depth(&node.original);
+            (depth > MAX_EXPANSION_DEPTH).then(|| {
+                Diagnostic::error(
+                    codes::UNSUPPORTED,
+                    format!("`${{…}}` nests {depth} deep here; stages.toml allows at most {MAX_EXPANSION_DEPTH}"),
+                )
+                .with_label(Label::primary(node.span, "this instruction"))
+                .with_help("nest fewer expansions, then import again")
+            })
+        })
+        .collect()
+}
+
 /// BuildKit refuses a stage name given twice ("duplicate stage name"),
 /// and stages.toml has one table per name.
 fn duplicate_stage_names(groups: &[&[Node]], names: &[String]) -> Vec<Diagnostic> {

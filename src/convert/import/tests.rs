@@ -247,3 +247,15 @@ fn a_stage_name_given_twice_is_refused() {
         Some(text.find("FROM alpine AS Build").unwrap_or_default())
     );
 }
+
+#[test]
+fn expansions_nested_deeper_than_check_allows_are_refused() {
+    let nested = format!("{}x{}", "${A:-".repeat(100), "}".repeat(100));
+    let text = format!("FROM alpine\nENV B={nested}\n");
+    let file = parse(&text).expect("parses");
+    let errors = import_dockerfile(&file, &ImportOptions::default()).expect_err("refused");
+    assert!(
+        errors.iter().any(|e| e.message.contains("nests 100 deep")),
+        "{errors:?}"
+    );
+}

@@ -95,15 +95,31 @@ const ALLOWED_FAILURES: &[(&str, &str)] = &[
         OUTSIDE,
     ),
     (
+        "buildkit-integration/dockerfile_check_test__L1445",
+        INVALID_DEFAULT_BASE,
+    ),
+    (
+        "buildkit-integration/dockerfile_check_test__L1449",
+        INVALID_DEFAULT_BASE,
+    ),
+    (
         "buildkit-integration/dockerfile_multistage_test__L166",
         OUTSIDE,
     ),
 ];
+const INVALID_DEFAULT_BASE: &str = "the base's default expansion ends in an empty tag (`busybox:`): a case of BuildKit's InvalidDefaultArgInFrom check, which check and import refuse";
 const REDECLARED: &str =
     "a global ARG redeclared to compute its value step by step; `[args]` holds one entry per name";
 const VARIABLE_MOUNT: &str = "a mount type given by a variable; stages.toml names the type";
 const OUTSIDE: &str =
     "an absolute COPY source (`/Dockerfile`): the checker wants context paths relative";
+
+/// BuildKit's tests fill placeholders such as `FROM %s` in before
+/// building; as written, the placeholder is no image reference, and
+/// import refuses it.
+fn is_placeholder_refusal(why: &str) -> bool {
+    why.contains("is not a valid image reference") && why.contains("`%")
+}
 
 /// Dockerfile → stages.toml text → checked project → Dockerfile, compared by
 /// reading. Import gets the source text, as `stages import` does, so every
@@ -216,6 +232,7 @@ fn corpus_dockerfiles_survive_import_then_export() {
     for folder in ["real", "buildkit-integration"] {
         let cases = accepted(folder);
         let mut passed = 0;
+        let mut placeholders = 0;
         for case in &cases {
             let name = format!("{folder}/{}", case.name);
             let allowed = ALLOWED_FAILURES.iter().any(|(c, _)| *c == name);
@@ -223,10 +240,14 @@ fn corpus_dockerfiles_survive_import_then_export() {
                 Ok(()) if allowed => stale_allowances.push(name),
                 Ok(()) => passed += 1,
                 Err(_) if allowed => {}
+                Err(why) if is_placeholder_refusal(&why) => placeholders += 1,
                 Err(why) => failures.push(format!("{name}: {why}")),
             }
         }
-        eprintln!("round trip {folder}: {passed} of {} pass", cases.len());
+        eprintln!(
+            "round trip {folder}: {passed} of {} pass; {placeholders} refused for a `%s` placeholder",
+            cases.len()
+        );
     }
     assert!(
         stale_allowances.is_empty(),

@@ -1,8 +1,10 @@
 //! Taplo, the TOML language server's CLI, validates files against the
 //! generated schema the way editors do: every example must pass, and files
 //! with unknown keys or wrong types must fail. Without `taplo` on PATH or in
-//! ~/.cargo/bin the test fails under CI=true and is skipped (with a notice)
-//! otherwise.
+//! ~/.cargo/bin the tests fail whenever `CI` is set (to anything but empty,
+//! `0` or `false`: CI services set `true`, `1` or `True`) and are skipped
+//! (with a notice) otherwise. Every check also counts what it ran, so that
+//! a test cannot pass having checked nothing.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +19,30 @@ fn taplo() -> Option<PathBuf> {
     on_path
         .chain(in_cargo)
         .find(|candidate| candidate.is_file())
+}
+
+/// Whether the environment says this is a CI run.
+fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| ci_value_means_ci(&v))
+}
+
+/// CI services set `CI` to `true`, `1` or `True`; only empty, `0` and
+/// `false` mean no.
+fn ci_value_means_ci(value: &str) -> bool {
+    !value.is_empty() && value != "0" && !value.eq_ignore_ascii_case("false")
+}
+
+/// Taplo, or `None` outside CI (after a notice); under CI its absence fails the test.
+fn require_taplo(what: &str) -> Option<PathBuf> {
+    let found = taplo();
+    if found.is_none() {
+        assert!(
+            !under_ci(),
+            "taplo is required under CI (CI is set): cargo install --locked taplo-cli"
+        );
+        eprintln!("notice: taplo not found; skipping {what} (cargo install --locked taplo-cli)");
+    }
+    found
 }
 
 fn root() -> PathBuf {
@@ -44,14 +70,7 @@ fn taplo_check(taplo: &Path, file: &Path) -> (bool, String) {
 
 #[test]
 fn taplo_validates_examples_and_rejects_bad_shapes() {
-    let Some(taplo) = taplo() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "taplo is required under CI: cargo install --locked taplo-cli"
-        );
-        eprintln!(
-            "notice: taplo not found; skipping the schema check (cargo install --locked taplo-cli)"
-        );
+    let Some(taplo) = require_taplo("the schema check") else {
         return;
     };
     let examples = std::fs::read_dir(root().join("examples")).expect("examples dir");
@@ -65,6 +84,7 @@ fn taplo_validates_examples_and_rejects_bad_shapes() {
         }
     }
     assert!(checked >= 6, "only {checked} examples");
+    let mut rejected = 0;
     for bad in [
         "unknown-key-in-stage",
         "unknown-key-at-top",
@@ -76,19 +96,31 @@ fn taplo_validates_examples_and_rejects_bad_shapes() {
         let file = root()
             .join("tests/check/invalid")
             .join(format!("{bad}.toml"));
+        assert!(file.is_file(), "{} is missing", file.display());
         let (ok, text) = taplo_check(&taplo, &file);
         assert!(!ok, "taplo accepted {bad}: {text}");
+        rejected += 1;
+    }
+    assert_eq!(rejected, 6);
+}
+
+#[test]
+fn ci_is_read_as_ci_runs_set_it() {
+    for (value, ci) in [
+        ("true", true),
+        ("1", true),
+        ("True", true),
+        ("", false),
+        ("false", false),
+        ("0", false),
+    ] {
+        assert_eq!(ci_value_means_ci(value), ci, "CI={value:?}");
     }
 }
 
 #[test]
 fn taplo_follows_the_schema_comment() {
-    let Some(taplo) = taplo() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "taplo is required under CI: cargo install --locked taplo-cli"
-        );
-        eprintln!("notice: taplo not found; skipping the schema-comment check");
+    let Some(taplo) = require_taplo("the schema-comment check") else {
         return;
     };
     let bare = |file: &Path| {
@@ -101,7 +133,9 @@ fn taplo_follows_the_schema_comment() {
             .status
             .success()
     };
-    assert!(bare(&root().join("examples/href-counter/stages.toml")));
+    let example = root().join("examples/href-counter/stages.toml");
+    assert!(example.is_file(), "{} is missing", example.display());
+    assert!(bare(&example));
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("stages.toml");
     let schema = root().join("schema/stages.schema.json");

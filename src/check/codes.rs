@@ -66,6 +66,15 @@ pub const UNDECLARED_VARIABLE: &str = "stages::check::undeclared-variable";
 pub const UNKNOWN_BUILD_ARG: &str = "stages::check::unknown-build-arg";
 /// A stage that no target needs: it is never built.
 pub const UNREACHED_STAGE: &str = "stages::check::unreached-stage";
+/// An image reference or tag Docker's reference grammar rejects.
+pub const INVALID_IMAGE_REFERENCE: &str = "stages::check::invalid-image-reference";
+/// An ARG or ENV name no Dockerfile can declare (empty, flag-like, with spaces or quotes).
+pub const INVALID_VARIABLE_NAME: &str = "stages::check::invalid-variable-name";
+/// A value written as a `--flag=value` word that cannot be one word.
+pub const INVALID_FLAG_VALUE: &str = "stages::check::invalid-flag-value";
+/// A value a Dockerfile holds on one line that is several lines, blank,
+/// padded with whitespace or ends with `\`.
+pub const INVALID_LINE_VALUE: &str = "stages::check::invalid-line-value";
 /// A feature the chosen backend cannot express.
 pub const UNSUPPORTED_FEATURE: &str = "stages::check::unsupported-feature";
 
@@ -102,6 +111,10 @@ pub const ALL: &[&str] = &[
     UNKNOWN_BUILD_ARG,
     UNREACHED_STAGE,
     UNSUPPORTED_FEATURE,
+    INVALID_IMAGE_REFERENCE,
+    INVALID_VARIABLE_NAME,
+    INVALID_FLAG_VALUE,
+    INVALID_LINE_VALUE,
 ];
 
 #[cfg(test)]

@@ -8,7 +8,10 @@
 pub mod backend;
 pub mod codes;
 mod cycles;
+mod flag_values;
 mod image_config;
+mod image_refs;
+mod line_values;
 mod lower;
 mod lower_mount;
 mod lower_step;
@@ -21,6 +24,7 @@ mod references;
 mod variables;
 
 pub use backend::{Backend, unsupported_features};
+pub use image_refs::{reference_problem, variable_name_problem};
 pub use names::is_valid_stage_name;
 pub use outputs::{OutputOutside, output_outside_project};
 pub use paths::stays_in_context;
@@ -91,6 +95,9 @@ fn rules(project: &Project, declared_artifacts: &[String]) -> Vec<Diagnostic> {
     diagnostics.extend(paths::check_paths(project));
     diagnostics.extend(outputs::check_outputs(project));
     diagnostics.extend(image_config::check_image_config(project));
+    diagnostics.extend(image_refs::check_image_refs(project));
+    diagnostics.extend(flag_values::check_flag_values(project));
+    diagnostics.extend(line_values::check_line_values(project));
     diagnostics.extend(variables::check_variables(project));
     // Reachability through a dangling reference would only repeat that error.
     if references_ok {

@@ -3,7 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-/// The corpus root, or `None` (and a panic under `CI=true`).
+/// Whether `CI` is set as CI services set it (`true`, `1`, `True`): not
+/// empty, `0` or `false`.
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+/// The corpus root, or `None` (and a panic under CI).
 pub fn root() -> Option<PathBuf> {
     let path = std::env::var_os("STAGES_CORPUS").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
@@ -12,7 +18,7 @@ pub fn root() -> Option<PathBuf> {
     if path.is_dir() {
         return Some(path);
     }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
+    if under_ci() {
         panic!("corpus missing at {} (set STAGES_CORPUS)", path.display());
     }
     eprintln!("corpus missing at {}: nothing to compare", path.display());

@@ -18,7 +18,8 @@ use stages::dockerfile::{Dockerfile, Node};
 ///    `--from=<name>` and a mount's `from=` are compared as the stage's index.
 /// 4. ENV, LABEL and ARG with several pairs are compared one pair at a time;
 ///    values after the lexer's quote removal (so `A="x y"` ≡ `A='x y'`), and
-///    the legacy `ENV key value` form as `ENV key=value`.
+///    the legacy `ENV key value` form as `ENV key=value`; a FROM base after
+///    quote removal too (`FROM "${BASE}"` ≡ `FROM ${BASE}`).
 /// 5. Image configuration (CMD, ENTRYPOINT, HEALTHCHECK, STOPSIGNAL: the last
 ///    one counts; EXPOSE, VOLUME and ONBUILD accumulate; LABEL keys, the last
 ///    value counts) is compared as the stage's resulting config, not by
@@ -27,7 +28,7 @@ use stages::dockerfile::{Dockerfile, Node};
 ///    (`--link` ≡ `--link=true`, `--link=false` ≡ no flag); `--mount` as its
 ///    parsed options (`dst` ≡ `target`, `src` ≡ `source`, `ro` ≡
 ///    `readonly=true`, `rw` ≡ `readonly=false`, type `bind` by default).
-pub const NORMALISATIONS: &str = "keyword case and layout; names of unnamed stages; stage references as indexes; ENV/LABEL/ARG pair by pair after quote removal; image config as the resulting config; flags as sets with boolean and mount options parsed";
+pub const NORMALISATIONS: &str = "keyword case and layout; names of unnamed stages; stage references as indexes; ENV/LABEL/ARG pair by pair and FROM bases after quote removal; image config as the resulting config; flags as sets with boolean and mount options parsed";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reading {
@@ -111,7 +112,11 @@ pub fn read(file: &Dockerfile) -> Result<Reading, String> {
     let mut stages = Vec::new();
     for (index, group) in groups.iter().enumerate() {
         let from = &group[0];
-        let base = from.args.first().map(|b| b.to_string()).unwrap_or_default();
+        let base = from
+            .args
+            .first()
+            .map(|b| unquote(b, escape))
+            .unwrap_or_default();
         let base = match names[..index]
             .iter()
             .position(|n| n.as_deref() == Some(base.to_ascii_lowercase().as_str()))

@@ -159,9 +159,21 @@ fn section_break(out: &mut String) {
     }
 }
 
-/// Comment lines, each prefixed by `indent`; a line break inside one starts a new comment line.
+/// Comment lines, each prefixed by `indent`; a line break inside one
+/// (`\n`, `\r`) starts a new comment line. TOML allows no other control
+/// character in a comment but tab: each becomes U+FFFD.
 fn comments(out: &mut String, lines: &[String], indent: &str) {
-    for line in lines.iter().flat_map(|l| l.split('\n')) {
+    for line in lines.iter().flat_map(|l| l.split(['\n', '\r'])) {
+        let line: String = line
+            .chars()
+            .map(|c| {
+                if c.is_control() && c != '\t' {
+                    '\u{fffd}'
+                } else {
+                    c
+                }
+            })
+            .collect();
         let line = line.trim_end();
         if line.is_empty() {
             let _ = writeln!(out, "{indent}#");

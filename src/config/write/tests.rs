@@ -129,3 +129,18 @@ fn comments_land_where_they_are_attached() {
     assert!(text.contains("# start the server\ncmd = "));
     assert_eq!(checked(&text), project);
 }
+
+#[test]
+fn comments_with_control_characters_stay_valid_toml() {
+    let project = checked(SAMPLE);
+    let notes = Notes {
+        header: vec!["check=skip=R\redundant\u{0}x\u{7f}\ttab".into()],
+        ..Notes::default()
+    };
+    let text = write_project(&project, &notes, WriteOptions { schema: true });
+    assert!(
+        text.contains("# check=skip=R\n# edundant\u{fffd}x\u{fffd}\ttab\n"),
+        "{text}"
+    );
+    assert_eq!(checked(&text), project);
+}

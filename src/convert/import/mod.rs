@@ -71,6 +71,10 @@ pub fn import_dockerfile_source(
                 .with_help("add a FROM line"),
         ]);
     };
+    let too_deep = nested_too_deep(file);
+    if !too_deep.is_empty() {
+        return Err(too_deep);
+    }
     let cx_escape = file.escape;
     let mut project = Project {
         context: ".".into(),
@@ -87,6 +91,7 @@ pub fn import_dockerfile_source(
     }
     let groups = split_stages(&file.nodes[first_from..]);
     let names = stage_names(&groups);
+    errors.extend(duplicate_stage_names(&groups, &names));
     let mut cx = Context {
         escape: cx_escape,
         stage_names: names,
@@ -102,6 +107,10 @@ pub fn import_dockerfile_source(
     if !errors.is_empty() {
         return Err(errors);
     }
+    let refused = refused_by_check(&project);
+    if !refused.is_empty() {
+        return Err(refused);
+    }
     if let Some(last) = project.stages.last()
         && !comments.trailing.is_empty()
     {
@@ -113,6 +122,21 @@ pub fn import_dockerfile_source(
         artifacts::name_artifacts(&mut project);
     }
     Ok(Imported { project, notes })
+}
+
+/// Names and references Docker accepts in a Dockerfile only by accident
+/// (`ARG a --build-arg b` declares `--build-arg`, which exports as a flag)
+/// or not at all (`FROM Alpine::3.20::`): `check` refuses them in
+/// stages.toml, so import refuses them here, on the Dockerfile's lines,
+/// rather than write a file that does not check.
+fn refused_by_check(project: &Project) -> Vec<Diagnostic> {
+    use crate::check::codes::{INVALID_IMAGE_REFERENCE, INVALID_VARIABLE_NAME};
+    crate::check::check_project(project)
+        .into_iter()
+        .filter(|d| {
+            d.is_error() && (d.code == INVALID_IMAGE_REFERENCE || d.code == INVALID_VARIABLE_NAME)
+        })
+        .collect()
 }
 
 fn global_args(
@@ -161,6 +185,49 @@ fn split_stages<'n, 'a>(nodes: &'n [Node<'a>]) -> Vec<&'n [Node<'a>]> {
 }
 
 /// Names as BuildKit knows them (lower-cased), `stage-N` for unnamed ones.
+/// Instructions nesting `${…}` deeper than stages.toml allows: `check`
+/// would refuse the file import writes, so import refuses them here.
+fn nested_too_deep(file: &Dockerfile) -> Vec<Diagnostic> {
+    use crate::config::nesting::{MAX_EXPANSION_DEPTH, expansion_depth};
+    file.nodes
+        .iter()
+        .filter_map(|node| {
+            let depth = expansion_depth(&node.original);
+            (depth > MAX_EXPANSION_DEPTH).then(|| {
+                Diagnostic::error(
+                    codes::UNSUPPORTED,
+                    format!("`${{…}}` nests {depth} deep here; stages.toml allows at most {MAX_EXPANSION_DEPTH}"),
+                )
+                .with_label(Label::primary(node.span, "this instruction"))
+                .with_help("nest fewer expansions, then import again")
+            })
+        })
+        .collect()
+}
+
+/// BuildKit refuses a stage name given twice ("duplicate stage name"),
+/// and stages.toml has one table per name.
+fn duplicate_stage_names(groups: &[&[Node]], names: &[String]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (index, name) in names.iter().enumerate() {
+        if let Some(first) = names[..index].iter().position(|n| n == name) {
+            out.push(
+                Diagnostic::error(
+                    codes::DUPLICATE,
+                    format!("the stage name `{name}` is given twice"),
+                )
+                .with_label(Label::primary(
+                    groups[index][0].span,
+                    "the second stage of this name",
+                ))
+                .with_label(Label::secondary(groups[first][0].span, "the first"))
+                .with_help("BuildKit refuses this too: rename one of the stages"),
+            );
+        }
+    }
+    out
+}
+
 fn stage_names(groups: &[&[Node]]) -> Vec<String> {
     let given: Vec<Option<String>> = groups
         .iter()

@@ -159,11 +159,18 @@ fn base(from: &Node, cx: &Context) -> Result<(Base, Option<String>), Diagnostic>
             ));
         }
     };
+    // BuildKit's lexer removes quotes from the base (`FROM "${BASE}:1"`);
+    // stages.toml takes the reference itself.
+    let image = if image.contains(['"', '\'']) {
+        super::words::unquote_value(image, cx.escape)
+    } else {
+        image.to_string()
+    };
     let lower = image.to_ascii_lowercase();
     let earlier = &cx.stage_names[..cx.current];
     Ok(match earlier.iter().find(|n| **n == lower) {
         Some(stage) => (Base::Stage(stage.clone()), platform),
-        None => (Base::Image(image.to_string()), platform),
+        None => (Base::Image(image), platform),
     })
 }
 

@@ -195,3 +195,67 @@ fn onbuild_triggers_become_the_steps_they_run() {
     assert!(cmd.message.contains("CMD"), "{}", cmd.message);
     assert!(trigger_step("", &names, 1).is_err());
 }
+
+#[test]
+fn names_and_references_check_refuses_are_refused_on_their_lines() {
+    for (text, code, line) in [
+        (
+            "FROM alpine\nARG a --build-arg b\n",
+            crate::check::codes::INVALID_VARIABLE_NAME,
+            2,
+        ),
+        (
+            "ARG \"\"=x\nFROM alpine\n",
+            crate::check::codes::INVALID_VARIABLE_NAME,
+            1,
+        ),
+        (
+            "FROM alpine\nFROM Alpine::3.20:: AS b\n",
+            crate::check::codes::INVALID_IMAGE_REFERENCE,
+            2,
+        ),
+        (
+            "FROM alpine\nCOPY --from=Alpine::x a /b\n",
+            crate::check::codes::INVALID_IMAGE_REFERENCE,
+            2,
+        ),
+    ] {
+        let file = parse(text).expect("parses");
+        let errors = import_dockerfile(&file, &ImportOptions::default())
+            .err()
+            .unwrap_or_else(|| panic!("imported: {text}"));
+        let found = errors
+            .iter()
+            .find(|e| e.code == code)
+            .unwrap_or_else(|| panic!("{text}: {errors:?}"));
+        let start = found.primary_span().map(|s| s.start).unwrap_or_default();
+        assert_eq!(text[..start].matches('\n').count() + 1, line, "{text}");
+    }
+}
+
+#[test]
+fn a_stage_name_given_twice_is_refused() {
+    let text = "FROM alpine AS build\nRUN a\nFROM alpine AS Build\nRUN b\n";
+    let file = parse(text).expect("parses");
+    let errors = import_dockerfile(&file, &ImportOptions::default()).expect_err("refused");
+    let duplicate = errors
+        .iter()
+        .find(|e| e.code == codes::DUPLICATE)
+        .unwrap_or_else(|| panic!("{errors:?}"));
+    assert_eq!(
+        duplicate.primary_span().map(|s| s.start),
+        Some(text.find("FROM alpine AS Build").unwrap_or_default())
+    );
+}
+
+#[test]
+fn expansions_nested_deeper_than_check_allows_are_refused() {
+    let nested = format!("{}x{}", "${A:-".repeat(100), "}".repeat(100));
+    let text = format!("FROM alpine\nENV B={nested}\n");
+    let file = parse(&text).expect("parses");
+    let errors = import_dockerfile(&file, &ImportOptions::default()).expect_err("refused");
+    assert!(
+        errors.iter().any(|e| e.message.contains("nests 100 deep")),
+        "{errors:?}"
+    );
+}

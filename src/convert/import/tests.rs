@@ -219,6 +219,16 @@ fn names_and_references_check_refuses_are_refused_on_their_lines() {
             crate::check::codes::INVALID_IMAGE_REFERENCE,
             2,
         ),
+        (
+            "FROM alpine\nRUN a\nEXPOSE 80 80/bogus\n",
+            crate::check::codes::INVALID_PORT,
+            3,
+        ),
+        (
+            "FROM alpine\nHEALTHCHECK --interval=often CMD true\n",
+            crate::check::codes::INVALID_DURATION,
+            2,
+        ),
     ] {
         let file = parse(text).expect("parses");
         let errors = import_dockerfile(&file, &ImportOptions::default())

@@ -171,6 +171,20 @@ fn paths(node: &Node) -> Result<(Vec<Located<String>>, Located<String>), Diagnos
             &format!("{} needs a source and a destination", node.keyword),
         ));
     }
+    // A COPY with here-documents is written back as bare words, where
+    // whitespace (an ASCII space or a Unicode one such as U+00A0) would
+    // split or blur a path: export could not write what import kept.
+    if !node.heredocs.is_empty()
+        && node
+            .args
+            .iter()
+            .any(|a| a.is_empty() || a.chars().any(char::is_whitespace))
+    {
+        return Err(unsupported(
+            node,
+            "a COPY with here-documents whose path is empty or holds whitespace",
+        ));
+    }
     let here = |v: &std::borrow::Cow<str>| Located::new(v.to_string(), node.span);
     Ok((sources.iter().map(here).collect(), here(to)))
 }

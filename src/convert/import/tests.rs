@@ -220,6 +220,11 @@ fn names_and_references_check_refuses_are_refused_on_their_lines() {
             2,
         ),
         (
+            "FROM alpine\nFROM ${\u{3000}} AS b\n",
+            crate::check::codes::INVALID_IMAGE_REFERENCE,
+            2,
+        ),
+        (
             "FROM alpine\nRUN a\nEXPOSE 80 80/bogus\n",
             crate::check::codes::INVALID_PORT,
             3,
@@ -268,4 +273,27 @@ fn expansions_nested_deeper_than_check_allows_are_refused() {
         errors.iter().any(|e| e.message.contains("nests 100 deep")),
         "{errors:?}"
     );
+}
+
+#[test]
+fn a_copy_with_here_documents_and_a_path_holding_whitespace_is_refused() {
+    for text in [
+        "FROM alpine\nCOPY <<\"EOF\" \u{a0}r\nhi\nEOF\n",
+        "FROM alpine\nCOPY <<EOF a\u{3000}b\nhi\nEOF\n",
+    ] {
+        let file = parse(text).expect("parses");
+        let errors = import_dockerfile(&file, &ImportOptions::default())
+            .err()
+            .unwrap_or_else(|| panic!("imported: {text:?}"));
+        let refused = errors
+            .iter()
+            .find(|e| e.code == codes::UNSUPPORTED)
+            .unwrap_or_else(|| panic!("{text:?}: {errors:?}"));
+        assert!(refused.message.contains("whitespace"), "{}", refused.message);
+        assert_eq!(
+            refused.primary_span().map(|s| s.start),
+            text.find("COPY"),
+            "{text:?}"
+        );
+    }
 }

@@ -105,12 +105,12 @@ pub fn command(node: &Node) -> Result<CommandForm, Diagnostic> {
     if node.heredocs.is_empty() {
         return Ok(CommandForm::Shell(text.to_string()));
     }
-    // `RUN <<EOF` alone is a script: its body is the command. Any other use
-    // keeps the instruction text with its bodies and terminators, which
-    // export writes back as is.
+    // `RUN <<EOF` alone is a script: its body is the command. So is
+    // `RUN <<EOF_1` when the body holds `EOF`: export picks the first
+    // delimiter the body does not hold. Any other use keeps the instruction
+    // text with its bodies and terminators, which export writes back as is.
     if let [only] = node.heredocs.as_slice()
-        && text == "<<EOF"
-        && !only.content.contains("EOF")
+        && **text == format!("<<{}", crate::convert::heredoc::delimiter_for(&only.content))
         && only.content.ends_with('\n')
         && only.content.contains('\n')
         && crate::convert::heredoc::openers(only.content.lines().next().unwrap_or("")).is_empty()

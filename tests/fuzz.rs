@@ -327,10 +327,10 @@ mod check_accepts_export_succeeds {
         ) {
             let text = project(&values, &present);
             let outcome = check(&SourceFile::new("stages.toml", text.as_str()));
-            if let Some(project) = outcome.project {
-                if let Err(why) = super::drive::survives_export(&project) {
-                    panic!("check accepts this file, but {why}\n--- stages.toml\n{text}");
-                }
+            if let Some(project) = outcome.project
+                && let Err(why) = super::drive::survives_export(&project)
+            {
+                panic!("check accepts this file, but {why}\n--- stages.toml\n{text}");
             }
         }
     }

@@ -110,7 +110,11 @@ pub fn command(node: &Node) -> Result<CommandForm, Diagnostic> {
     // delimiter the body does not hold. Any other use keeps the instruction
     // text with its bodies and terminators, which export writes back as is.
     if let [only] = node.heredocs.as_slice()
-        && **text == format!("<<{}", crate::convert::heredoc::delimiter_for(&only.content))
+        && **text
+            == format!(
+                "<<{}",
+                crate::convert::heredoc::delimiter_for(&only.content)
+            )
         && only.content.ends_with('\n')
         && only.content.contains('\n')
         && crate::convert::heredoc::openers(only.content.lines().next().unwrap_or("")).is_empty()

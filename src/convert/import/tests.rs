@@ -289,7 +289,11 @@ fn a_copy_with_here_documents_and_a_path_holding_whitespace_is_refused() {
             .iter()
             .find(|e| e.code == codes::UNSUPPORTED)
             .unwrap_or_else(|| panic!("{text:?}: {errors:?}"));
-        assert!(refused.message.contains("whitespace"), "{}", refused.message);
+        assert!(
+            refused.message.contains("whitespace"),
+            "{}",
+            refused.message
+        );
         assert_eq!(
             refused.primary_span().map(|s| s.start),
             text.find("COPY"),

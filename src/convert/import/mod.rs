@@ -126,13 +126,16 @@ pub fn import_dockerfile_source(
 
 /// Names and references Docker accepts in a Dockerfile only by accident
 /// (`ARG a --build-arg b` declares `--build-arg`, which exports as a flag)
-/// or not at all (`FROM Alpine::3.20::`, `EXPOSE 80/bogus`, which BuildKit
-/// refuses as an invalid protocol when it builds the stage): `check`
-/// refuses them in stages.toml, so import refuses them here, on the
-/// Dockerfile's lines, rather than write a file that does not check.
+/// or not at all (`FROM Alpine::3.20::`, a stage name holding U+00A0, which
+/// BuildKit's ASCII word split keeps in the name, or `EXPOSE 80/bogus`,
+/// which BuildKit refuses as an invalid protocol when it builds the
+/// stage): `check` refuses them in stages.toml, so import refuses them
+/// here, on the Dockerfile's lines, rather than write a file that does not
+/// check.
 fn refused_by_check(project: &Project) -> Vec<Diagnostic> {
     use crate::check::codes::{
-        INVALID_DURATION, INVALID_IMAGE_REFERENCE, INVALID_PORT, INVALID_VARIABLE_NAME,
+        INVALID_DURATION, INVALID_IMAGE_REFERENCE, INVALID_PORT, INVALID_STAGE_NAME,
+        INVALID_VARIABLE_NAME,
     };
     crate::check::check_project(project)
         .into_iter()
@@ -143,6 +146,7 @@ fn refused_by_check(project: &Project) -> Vec<Diagnostic> {
                     INVALID_VARIABLE_NAME,
                     INVALID_PORT,
                     INVALID_DURATION,
+                    INVALID_STAGE_NAME,
                 ]
                 .contains(&d.code)
         })

@@ -225,6 +225,11 @@ fn names_and_references_check_refuses_are_refused_on_their_lines() {
             2,
         ),
         (
+            "FROM scratch AS base\nFROM scratch AS \u{a0}base2\n",
+            crate::check::codes::INVALID_STAGE_NAME,
+            2,
+        ),
+        (
             "FROM alpine\nRUN a\nEXPOSE 80 80/bogus\n",
             crate::check::codes::INVALID_PORT,
             3,

@@ -230,6 +230,11 @@ fn names_and_references_check_refuses_are_refused_on_their_lines() {
             2,
         ),
         (
+            "FROM alpine\nRUN a\nCMD setsid \rcron; tmux -2\n",
+            crate::check::codes::INVALID_LINE_VALUE,
+            3,
+        ),
+        (
             "FROM alpine\nRUN a\nEXPOSE 80 80/bogus\n",
             crate::check::codes::INVALID_PORT,
             3,

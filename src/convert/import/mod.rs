@@ -200,15 +200,20 @@ fn split_stages<'n, 'a>(nodes: &'n [Node<'a>]) -> Vec<&'n [Node<'a>]> {
     groups
 }
 
-/// Names as BuildKit knows them (lower-cased), `stage-N` for unnamed ones.
-/// Instructions nesting `${…}` deeper than stages.toml allows: `check`
-/// would refuse the file import writes, so import refuses them here.
+/// Instructions nesting `${…}` deeper than stages.toml allows, in their
+/// line or their here-document bodies (which a `run` keeps with its text):
+/// `check` would refuse the file import writes, so import refuses them here.
 fn nested_too_deep(file: &Dockerfile) -> Vec<Diagnostic> {
     use crate::config::nesting::{MAX_EXPANSION_DEPTH, expansion_depth};
     file.nodes
         .iter()
         .filter_map(|node| {
-            let depth = expansion_depth(&node.original);
+            let mut text = node.original.to_string();
+            for heredoc in &node.heredocs {
+                text.push('\n');
+                text.push_str(&heredoc.content);
+            }
+            let depth = expansion_depth(&text);
             (depth > MAX_EXPANSION_DEPTH).then(|| {
                 Diagnostic::error(
                     codes::UNSUPPORTED,
@@ -244,6 +249,7 @@ fn duplicate_stage_names(groups: &[&[Node]], names: &[String]) -> Vec<Diagnostic
     out
 }
 
+/// Names as BuildKit knows them (lower-cased), `stage-N` for unnamed ones.
 fn stage_names(groups: &[&[Node]]) -> Vec<String> {
     let given: Vec<Option<String>> = groups
         .iter()

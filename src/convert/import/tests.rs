@@ -276,13 +276,18 @@ fn a_stage_name_given_twice_is_refused() {
 #[test]
 fn expansions_nested_deeper_than_check_allows_are_refused() {
     let nested = format!("{}x{}", "${A:-".repeat(100), "}".repeat(100));
-    let text = format!("FROM alpine\nENV B={nested}\n");
-    let file = parse(&text).expect("parses");
-    let errors = import_dockerfile(&file, &ImportOptions::default()).expect_err("refused");
-    assert!(
-        errors.iter().any(|e| e.message.contains("nests 100 deep")),
-        "{errors:?}"
-    );
+    for text in [
+        format!("FROM alpine\nENV B={nested}\n"),
+        format!("FROM alpine\nRUN <<EOT\necho {nested}\nEOT\n"),
+        format!("FROM alpine\nCOPY <<EOT /x\n{nested}\nEOT\n"),
+    ] {
+        let file = parse(&text).expect("parses");
+        let errors = import_dockerfile(&file, &ImportOptions::default()).expect_err("refused");
+        assert!(
+            errors.iter().any(|e| e.message.contains("nests 100 deep")),
+            "{text}: {errors:?}"
+        );
+    }
 }
 
 #[test]

@@ -129,14 +129,15 @@ pub fn import_dockerfile_source(
 /// or not at all (`FROM Alpine::3.20::`; a stage name holding U+00A0,
 /// which BuildKit's ASCII word split keeps in the name; `EXPOSE 80/bogus`,
 /// which BuildKit refuses as an invalid protocol when it builds the
-/// stage), and values holding a carriage return, which stages.toml's
-/// one-line values and export read as a line break: `check` refuses them
-/// in stages.toml, so import refuses them here, on the Dockerfile's lines,
-/// rather than write a file that does not check.
+/// stage), values holding a carriage return, which stages.toml's
+/// one-line values and export read as a line break, and flag values
+/// holding whitespace (`--chmod="7 7"`), which export cannot write back:
+/// `check` refuses them in stages.toml, so import refuses them here, on
+/// the Dockerfile's lines, rather than write a file that does not check.
 fn refused_by_check(project: &Project) -> Vec<Diagnostic> {
     use crate::check::codes::{
-        INVALID_DURATION, INVALID_IMAGE_REFERENCE, INVALID_LINE_VALUE, INVALID_PORT,
-        INVALID_STAGE_NAME, INVALID_VARIABLE_NAME,
+        INVALID_DURATION, INVALID_FLAG_VALUE, INVALID_IMAGE_REFERENCE, INVALID_LINE_VALUE,
+        INVALID_PORT, INVALID_STAGE_NAME, INVALID_VARIABLE_NAME,
     };
     crate::check::check_project(project)
         .into_iter()
@@ -149,6 +150,7 @@ fn refused_by_check(project: &Project) -> Vec<Diagnostic> {
                     INVALID_DURATION,
                     INVALID_STAGE_NAME,
                     INVALID_LINE_VALUE,
+                    INVALID_FLAG_VALUE,
                 ]
                 .contains(&d.code)
         })

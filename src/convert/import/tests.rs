@@ -235,6 +235,11 @@ fn names_and_references_check_refuses_are_refused_on_their_lines() {
             3,
         ),
         (
+            "FROM alpine\nCOPY --chmod=\"7 7\" a /b\n",
+            crate::check::codes::INVALID_FLAG_VALUE,
+            2,
+        ),
+        (
             "FROM alpine\nRUN a\nEXPOSE 80 80/bogus\n",
             crate::check::codes::INVALID_PORT,
             3,

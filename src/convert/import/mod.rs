@@ -131,12 +131,14 @@ pub fn import_dockerfile_source(
 /// which BuildKit refuses as an invalid protocol when it builds the
 /// stage), values holding a carriage return, which stages.toml's
 /// one-line values and export read as a line break, and flag values
-/// holding whitespace (`--chmod="7 7"`), which export cannot write back:
-/// `check` refuses them in stages.toml, so import refuses them here, on
-/// the Dockerfile's lines, rather than write a file that does not check.
+/// holding whitespace (`--chmod="7 7"`), which export cannot write back;
+/// and stages that need each other (`COPY --from=build` inside `build`),
+/// which BuildKit refuses as a circular dependency: `check` refuses them
+/// in stages.toml, so import refuses them here, on the Dockerfile's lines,
+/// rather than write a file that does not check.
 fn refused_by_check(project: &Project) -> Vec<Diagnostic> {
     use crate::check::codes::{
-        INVALID_DURATION, INVALID_FLAG_VALUE, INVALID_IMAGE_REFERENCE, INVALID_LINE_VALUE,
+        CYCLE, INVALID_DURATION, INVALID_FLAG_VALUE, INVALID_IMAGE_REFERENCE, INVALID_LINE_VALUE,
         INVALID_PORT, INVALID_STAGE_NAME, INVALID_VARIABLE_NAME,
     };
     crate::check::check_project(project)
@@ -151,6 +153,7 @@ fn refused_by_check(project: &Project) -> Vec<Diagnostic> {
                     INVALID_STAGE_NAME,
                     INVALID_LINE_VALUE,
                     INVALID_FLAG_VALUE,
+                    CYCLE,
                 ]
                 .contains(&d.code)
         })

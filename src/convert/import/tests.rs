@@ -240,6 +240,11 @@ fn names_and_references_check_refuses_are_refused_on_their_lines() {
             2,
         ),
         (
+            "FROM alpine AS build\nRUN a\nCOPY --from=build /out /out\n",
+            crate::check::codes::CYCLE,
+            3,
+        ),
+        (
             "FROM alpine\nRUN a\nEXPOSE 80 80/bogus\n",
             crate::check::codes::INVALID_PORT,
             3,

@@ -124,22 +124,27 @@ pub fn import_dockerfile_source(
     Ok(Imported { project, notes })
 }
 
-/// Names and values Docker accepts in a Dockerfile only by accident
-/// (`ARG a --build-arg b` declares `--build-arg`, which exports as a flag)
-/// or not at all (`FROM Alpine::3.20::`; a stage name holding U+00A0,
-/// which BuildKit's ASCII word split keeps in the name; `EXPOSE 80/bogus`,
-/// which BuildKit refuses as an invalid protocol when it builds the
-/// stage), values holding a carriage return, which stages.toml's
-/// one-line values and export read as a line break, and flag values
-/// holding whitespace (`--chmod="7 7"`), which export cannot write back;
-/// and stages that need each other (`COPY --from=build` inside `build`),
-/// which BuildKit refuses as a circular dependency: `check` refuses them
-/// in stages.toml, so import refuses them here, on the Dockerfile's lines,
-/// rather than write a file that does not check.
+/// What `check` refuses in stages.toml though a Dockerfile may hold it,
+/// refused here on the Dockerfile's lines rather than written into a file
+/// that does not check:
+/// - names and references Docker accepts only by accident (`ARG a
+///   --build-arg b` declares `--build-arg`, which exports as a flag) or not
+///   at all (`FROM Alpine::3.20::`, a stage name holding U+00A0, which
+///   BuildKit's ASCII word split keeps in the name);
+/// - `EXPOSE 80/bogus` and durations without units, which BuildKit refuses
+///   when it builds the stage;
+/// - values holding a carriage return, which one-line values and export
+///   read as a line break, and flag values holding whitespace
+///   (`--chmod="7 7"`), which export cannot write back;
+/// - stages that need each other (`COPY --from=build` inside `build`),
+///   which BuildKit refuses as a circular dependency;
+/// - context sources written absolute or climbing out (`COPY /Dockerfile
+///   /d`), which BuildKit reads inside the context but stages.toml wants
+///   relative.
 fn refused_by_check(project: &Project) -> Vec<Diagnostic> {
     use crate::check::codes::{
         CYCLE, INVALID_DURATION, INVALID_FLAG_VALUE, INVALID_IMAGE_REFERENCE, INVALID_LINE_VALUE,
-        INVALID_PORT, INVALID_STAGE_NAME, INVALID_VARIABLE_NAME,
+        INVALID_PORT, INVALID_STAGE_NAME, INVALID_VARIABLE_NAME, SOURCE_OUTSIDE_CONTEXT,
     };
     crate::check::check_project(project)
         .into_iter()
@@ -154,6 +159,7 @@ fn refused_by_check(project: &Project) -> Vec<Diagnostic> {
                     INVALID_LINE_VALUE,
                     INVALID_FLAG_VALUE,
                     CYCLE,
+                    SOURCE_OUTSIDE_CONTEXT,
                 ]
                 .contains(&d.code)
         })

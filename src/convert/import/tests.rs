@@ -245,6 +245,11 @@ fn names_and_references_check_refuses_are_refused_on_their_lines() {
             3,
         ),
         (
+            "FROM alpine\nRUN a\nCOPY /Dockerfile /d2\n",
+            crate::check::codes::SOURCE_OUTSIDE_CONTEXT,
+            3,
+        ),
+        (
             "FROM alpine\nRUN a\nEXPOSE 80 80/bogus\n",
             crate::check::codes::INVALID_PORT,
             3,

@@ -150,6 +150,34 @@ fn assert_every_command_ran(summary: &Summary) {
     }
 }
 
+/// The replay line of a findings report, run as written (its variables,
+/// then the worker test of this binary), replays the input.
+#[test]
+fn a_reports_replay_line_replays_its_input() {
+    let dir = std::env::temp_dir().join(format!("stages-fuzz-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    let input = dir.join("Dockerfile");
+    std::fs::write(&input, "FROM alpine\nRUN true\n").expect("input written");
+    let line = supervise::replay_line(&input, "dockerfile-dump");
+    let (variables, rest) = line
+        .split_once(" cargo test --test fuzz ")
+        .expect("the line runs this test binary");
+    let mut command = std::process::Command::new(std::env::current_exe().expect("test binary"));
+    for assignment in variables.split(' ') {
+        let (name, value) = assignment.split_once('=').expect("NAME=value");
+        command.env(name, value);
+    }
+    command.args(rest.split(' ').filter(|w| *w != "--").collect::<Vec<_>>());
+    let output = command.output().expect("the worker runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("@end 0 dockerfile-dump ok"),
+        "{line}\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// The worker process of the runs above; it is started by them, with
 /// `STAGES_FUZZ_ROLE=worker`.
 #[test]
@@ -299,10 +327,10 @@ mod check_accepts_export_succeeds {
         ) {
             let text = project(&values, &present);
             let outcome = check(&SourceFile::new("stages.toml", text.as_str()));
-            if let Some(project) = outcome.project {
-                if let Err(why) = super::drive::survives_export(&project) {
-                    panic!("check accepts this file, but {why}\n--- stages.toml\n{text}");
-                }
+            if let Some(project) = outcome.project
+                && let Err(why) = super::drive::survives_export(&project)
+            {
+                panic!("check accepts this file, but {why}\n--- stages.toml\n{text}");
             }
         }
     }

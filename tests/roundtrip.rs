@@ -280,6 +280,20 @@ fn examples_survive_export_then_import() {
     assert!(count > 0, "no examples found");
 }
 
+/// A script whose body holds `EOF` is written under `<<EOF_1` (or a later
+/// free delimiter) and must import as the same script, not as the
+/// heredoc instruction text.
+#[test]
+fn scripts_holding_the_heredoc_delimiter_survive_export_then_import() {
+    for script in [" \nEOF", "echo EOF\necho EOF_1\n", "set -e\necho EOF\n"] {
+        let text = format!("[stages.n]\nfrom = \"alpine\"\nsteps = [{{ run = {script:?} }}]\n");
+        let project = check(&SourceFile::new("stages.toml", text.as_str()))
+            .project
+            .unwrap_or_else(|| panic!("{text} has errors"));
+        model::assert_survives(&project, &format!("{script:?}"));
+    }
+}
+
 mod generated {
     use proptest::prelude::*;
 

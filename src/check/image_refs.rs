@@ -223,9 +223,18 @@ fn expand_known(text: &str, known: &dyn Fn(&str) -> Option<String>) -> Option<St
     (!unknown.get()).then_some(expanded)
 }
 
-/// The text a reference keeps whatever its variables hold.
-fn skeleton(text: &str) -> String {
-    crate::config::expand::expand(text, &|_| Some("x".to_owned()))
+/// A character no reference can hold, in the text a reference keeps
+/// whether its variables are set (`${A:+alt}` gives `alt`) or not
+/// (`${A:-default}` gives `default`), or whitespace anywhere: a Dockerfile
+/// splits `FROM ${REGISTRY:-Bad Host}/x` into two words, and `${ }` names
+/// no variable.
+fn impossible_char_anywhere(text: &str) -> Option<char> {
+    if let Some(c) = text.chars().find(|c| c.is_whitespace()) {
+        return Some(c);
+    }
+    let set = crate::config::expand::expand(text, &|_| Some("x".to_owned()));
+    let unset = crate::config::expand::expand(text, &|_| None);
+    impossible_char(&set).or_else(|| impossible_char(&unset))
 }
 
 fn reference_diagnostic(
@@ -238,7 +247,7 @@ fn reference_diagnostic(
     let has_variables = text.contains('$');
     let problem = match expanded {
         Some(value) => reference_problem(value, digest),
-        None => impossible_char(&skeleton(text))
+        None => impossible_char_anywhere(text)
             .map(|c| format!("it holds {}, which no image reference can", quoted_char(c))),
     }?;
     let shown = match expanded {
@@ -501,7 +510,15 @@ mod tests {
             Some("alpine:3.20")
         );
         assert_eq!(expand_known("alpine:${OTHER}", &known), None);
-        assert_eq!(impossible_char(&skeleton("${REGISTRY}/app:${TAG}")), None);
-        assert_eq!(impossible_char(&skeleton("${REGISTRY} app")), Some(' '));
+        assert_eq!(impossible_char_anywhere("${REGISTRY}/app:${TAG}"), None);
+        assert_eq!(impossible_char_anywhere("${REGISTRY:-docker.io}/app"), None);
+        assert_eq!(impossible_char_anywhere("${REGISTRY} app"), Some(' '));
+        assert_eq!(
+            impossible_char_anywhere("${REGISTRY:-Bad Host}/x"),
+            Some(' ')
+        );
+        assert_eq!(impossible_char_anywhere("${REGISTRY:-a%b}/x"), Some('%'));
+        assert_eq!(impossible_char_anywhere("x${TAG:+!}"), Some('!'));
+        assert_eq!(impossible_char_anywhere("${\u{3000}}"), Some('\u{3000}'));
     }
 }

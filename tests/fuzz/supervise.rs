@@ -419,6 +419,15 @@ pub fn supervise(plan: &Plan) -> Summary {
     summary
 }
 
+/// The shell command a findings report gives to replay `input` through
+/// `command` in a worker (which refuses to run without its role).
+pub fn replay_line(input: &Path, command: &str) -> String {
+    format!(
+        "STAGES_FUZZ_ROLE=worker STAGES_FUZZ_REPLAY={} STAGES_FUZZ_COMMAND={command} cargo test --test fuzz {WORKER_TEST} -- --exact --ignored --nocapture",
+        input.display()
+    )
+}
+
 /// Replays one command on one input in a worker; the failure message, if any.
 pub fn replay(command: &str, bytes: &[u8], scratch: &Path) -> Option<String> {
     let file = scratch.join("replay.input");
@@ -569,14 +578,13 @@ pub fn save(
             );
         }
         let text = format!(
-            "command: {}\nseed file: {}\nmutations: {}\nrun seed: {} input: {}\nsignature: {signature}\n{minimised_note}replay: STAGES_FUZZ_REPLAY={} STAGES_FUZZ_COMMAND={} cargo test --test fuzz {WORKER_TEST} -- --exact --ignored --nocapture\n\n{}\n",
+            "command: {}\nseed file: {}\nmutations: {}\nrun seed: {} input: {}\nsignature: {signature}\n{minimised_note}replay: {}\n\n{}\n",
             failure.command,
             seeds[input.seed].name,
             input.mutations.join(", "),
             failure.seed,
             failure.index,
-            folder.join(name).display(),
-            failure.command,
+            replay_line(&folder.join(name), &failure.command),
             failure.message,
         );
         let _ = std::fs::write(folder.join("report.txt"), text);

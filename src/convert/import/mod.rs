@@ -124,17 +124,44 @@ pub fn import_dockerfile_source(
     Ok(Imported { project, notes })
 }
 
-/// Names and references Docker accepts in a Dockerfile only by accident
-/// (`ARG a --build-arg b` declares `--build-arg`, which exports as a flag)
-/// or not at all (`FROM Alpine::3.20::`): `check` refuses them in
-/// stages.toml, so import refuses them here, on the Dockerfile's lines,
-/// rather than write a file that does not check.
+/// What `check` refuses in stages.toml though a Dockerfile may hold it,
+/// refused here on the Dockerfile's lines rather than written into a file
+/// that does not check:
+/// - names and references Docker accepts only by accident (`ARG a
+///   --build-arg b` declares `--build-arg`, which exports as a flag) or not
+///   at all (`FROM Alpine::3.20::`, a stage name holding U+00A0, which
+///   BuildKit's ASCII word split keeps in the name);
+/// - `EXPOSE 80/bogus` and durations without units, which BuildKit refuses
+///   when it builds the stage;
+/// - values holding a carriage return, which one-line values and export
+///   read as a line break, and flag values holding whitespace
+///   (`--chmod="7 7"`), which export cannot write back;
+/// - stages that need each other (`COPY --from=build` inside `build`),
+///   which BuildKit refuses as a circular dependency;
+/// - context sources written absolute or climbing out (`COPY /Dockerfile
+///   /d`), which BuildKit reads inside the context but stages.toml wants
+///   relative.
 fn refused_by_check(project: &Project) -> Vec<Diagnostic> {
-    use crate::check::codes::{INVALID_IMAGE_REFERENCE, INVALID_VARIABLE_NAME};
+    use crate::check::codes::{
+        CYCLE, INVALID_DURATION, INVALID_FLAG_VALUE, INVALID_IMAGE_REFERENCE, INVALID_LINE_VALUE,
+        INVALID_PORT, INVALID_STAGE_NAME, INVALID_VARIABLE_NAME, SOURCE_OUTSIDE_CONTEXT,
+    };
     crate::check::check_project(project)
         .into_iter()
         .filter(|d| {
-            d.is_error() && (d.code == INVALID_IMAGE_REFERENCE || d.code == INVALID_VARIABLE_NAME)
+            d.is_error()
+                && [
+                    INVALID_IMAGE_REFERENCE,
+                    INVALID_VARIABLE_NAME,
+                    INVALID_PORT,
+                    INVALID_DURATION,
+                    INVALID_STAGE_NAME,
+                    INVALID_LINE_VALUE,
+                    INVALID_FLAG_VALUE,
+                    CYCLE,
+                    SOURCE_OUTSIDE_CONTEXT,
+                ]
+                .contains(&d.code)
         })
         .collect()
 }
@@ -184,15 +211,20 @@ fn split_stages<'n, 'a>(nodes: &'n [Node<'a>]) -> Vec<&'n [Node<'a>]> {
     groups
 }
 
-/// Names as BuildKit knows them (lower-cased), `stage-N` for unnamed ones.
-/// Instructions nesting `${…}` deeper than stages.toml allows: `check`
-/// would refuse the file import writes, so import refuses them here.
+/// Instructions nesting `${…}` deeper than stages.toml allows, in their
+/// line or their here-document bodies (which a `run` keeps with its text):
+/// `check` would refuse the file import writes, so import refuses them here.
 fn nested_too_deep(file: &Dockerfile) -> Vec<Diagnostic> {
     use crate::config::nesting::{MAX_EXPANSION_DEPTH, expansion_depth};
     file.nodes
         .iter()
         .filter_map(|node| {
-            let depth = expansion_depth(&node.original);
+            let mut text = node.original.to_string();
+            for heredoc in &node.heredocs {
+                text.push('\n');
+                text.push_str(&heredoc.content);
+            }
+            let depth = expansion_depth(&text);
             (depth > MAX_EXPANSION_DEPTH).then(|| {
                 Diagnostic::error(
                     codes::UNSUPPORTED,
@@ -228,6 +260,7 @@ fn duplicate_stage_names(groups: &[&[Node]], names: &[String]) -> Vec<Diagnostic
     out
 }
 
+/// Names as BuildKit knows them (lower-cased), `stage-N` for unnamed ones.
 fn stage_names(groups: &[&[Node]]) -> Vec<String> {
     let given: Vec<Option<String>> = groups
         .iter()

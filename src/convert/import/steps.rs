@@ -105,12 +105,16 @@ pub fn command(node: &Node) -> Result<CommandForm, Diagnostic> {
     if node.heredocs.is_empty() {
         return Ok(CommandForm::Shell(text.to_string()));
     }
-    // `RUN <<EOF` alone is a script: its body is the command. Any other use
-    // keeps the instruction text with its bodies and terminators, which
-    // export writes back as is.
+    // `RUN <<EOF` alone is a script: its body is the command. So is
+    // `RUN <<EOF_1` when the body holds `EOF`: export picks the first
+    // delimiter the body does not hold. Any other use keeps the instruction
+    // text with its bodies and terminators, which export writes back as is.
     if let [only] = node.heredocs.as_slice()
-        && text == "<<EOF"
-        && !only.content.contains("EOF")
+        && **text
+            == format!(
+                "<<{}",
+                crate::convert::heredoc::delimiter_for(&only.content)
+            )
         && only.content.ends_with('\n')
         && only.content.contains('\n')
         && crate::convert::heredoc::openers(only.content.lines().next().unwrap_or("")).is_empty()
@@ -169,6 +173,20 @@ fn paths(node: &Node) -> Result<(Vec<Located<String>>, Located<String>), Diagnos
         return Err(malformed(
             node,
             &format!("{} needs a source and a destination", node.keyword),
+        ));
+    }
+    // A COPY with here-documents is written back as bare words, where
+    // whitespace (an ASCII space or a Unicode one such as U+00A0) would
+    // split or blur a path: export could not write what import kept.
+    if !node.heredocs.is_empty()
+        && node
+            .args
+            .iter()
+            .any(|a| a.is_empty() || a.chars().any(char::is_whitespace))
+    {
+        return Err(unsupported(
+            node,
+            "a COPY with here-documents whose path is empty or holds whitespace",
         ));
     }
     let here = |v: &std::borrow::Cow<str>| Located::new(v.to_string(), node.span);

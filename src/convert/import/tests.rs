@@ -219,6 +219,46 @@ fn names_and_references_check_refuses_are_refused_on_their_lines() {
             crate::check::codes::INVALID_IMAGE_REFERENCE,
             2,
         ),
+        (
+            "FROM alpine\nFROM ${\u{3000}} AS b\n",
+            crate::check::codes::INVALID_IMAGE_REFERENCE,
+            2,
+        ),
+        (
+            "FROM scratch AS base\nFROM scratch AS \u{a0}base2\n",
+            crate::check::codes::INVALID_STAGE_NAME,
+            2,
+        ),
+        (
+            "FROM alpine\nRUN a\nCMD setsid \rcron; tmux -2\n",
+            crate::check::codes::INVALID_LINE_VALUE,
+            3,
+        ),
+        (
+            "FROM alpine\nCOPY --chmod=\"7 7\" a /b\n",
+            crate::check::codes::INVALID_FLAG_VALUE,
+            2,
+        ),
+        (
+            "FROM alpine AS build\nRUN a\nCOPY --from=build /out /out\n",
+            crate::check::codes::CYCLE,
+            3,
+        ),
+        (
+            "FROM alpine\nRUN a\nCOPY /Dockerfile /d2\n",
+            crate::check::codes::SOURCE_OUTSIDE_CONTEXT,
+            3,
+        ),
+        (
+            "FROM alpine\nRUN a\nEXPOSE 80 80/bogus\n",
+            crate::check::codes::INVALID_PORT,
+            3,
+        ),
+        (
+            "FROM alpine\nHEALTHCHECK --interval=often CMD true\n",
+            crate::check::codes::INVALID_DURATION,
+            2,
+        ),
     ] {
         let file = parse(text).expect("parses");
         let errors = import_dockerfile(&file, &ImportOptions::default())
@@ -251,11 +291,43 @@ fn a_stage_name_given_twice_is_refused() {
 #[test]
 fn expansions_nested_deeper_than_check_allows_are_refused() {
     let nested = format!("{}x{}", "${A:-".repeat(100), "}".repeat(100));
-    let text = format!("FROM alpine\nENV B={nested}\n");
-    let file = parse(&text).expect("parses");
-    let errors = import_dockerfile(&file, &ImportOptions::default()).expect_err("refused");
-    assert!(
-        errors.iter().any(|e| e.message.contains("nests 100 deep")),
-        "{errors:?}"
-    );
+    for text in [
+        format!("FROM alpine\nENV B={nested}\n"),
+        format!("FROM alpine\nRUN <<EOT\necho {nested}\nEOT\n"),
+        format!("FROM alpine\nCOPY <<EOT /x\n{nested}\nEOT\n"),
+    ] {
+        let file = parse(&text).expect("parses");
+        let errors = import_dockerfile(&file, &ImportOptions::default()).expect_err("refused");
+        assert!(
+            errors.iter().any(|e| e.message.contains("nests 100 deep")),
+            "{text}: {errors:?}"
+        );
+    }
+}
+
+#[test]
+fn a_copy_with_here_documents_and_a_path_holding_whitespace_is_refused() {
+    for text in [
+        "FROM alpine\nCOPY <<\"EOF\" \u{a0}r\nhi\nEOF\n",
+        "FROM alpine\nCOPY <<EOF a\u{3000}b\nhi\nEOF\n",
+    ] {
+        let file = parse(text).expect("parses");
+        let errors = import_dockerfile(&file, &ImportOptions::default())
+            .err()
+            .unwrap_or_else(|| panic!("imported: {text:?}"));
+        let refused = errors
+            .iter()
+            .find(|e| e.code == codes::UNSUPPORTED)
+            .unwrap_or_else(|| panic!("{text:?}: {errors:?}"));
+        assert!(
+            refused.message.contains("whitespace"),
+            "{}",
+            refused.message
+        );
+        assert_eq!(
+            refused.primary_span().map(|s| s.start),
+            text.find("COPY"),
+            "{text:?}"
+        );
+    }
 }

@@ -255,6 +255,27 @@ fn fmt_refuses_a_file_that_is_not_utf8() {
     assert_eq!(std::fs::read(&file).expect("file"), bytes);
 }
 
+/// Every one of 60,000 continuation lines is indented anew: the diff
+/// `--check` prints is found in bounded time (the smallest diff would cost
+/// the square of the line count, minutes here).
+#[test]
+fn fmt_check_diffs_a_file_of_many_changed_lines_quickly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = format!(
+        "FROM scratch\nARG a=b \\\n{}  a=b\n",
+        "  a=b \\\n".repeat(60_000)
+    );
+    let file = write(&dir, "Dockerfile", &text);
+    stages()
+        .args(["dockerfile", "fmt", "--check"])
+        .arg(&file)
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not in the canonical layout"))
+        .stderr(predicate::str::contains("+    a=b \\"));
+}
+
 #[test]
 fn fmt_refuses_files_buildkit_rejects() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -139,11 +139,7 @@ pub fn fmt(args: FmtArgs) -> miette::Result<Exit> {
     }
     if args.check {
         eprintln!("{} is not in the canonical layout", args.file.display());
-        let diff = similar::TextDiff::from_lines(&*file.text, &printed)
-            .unified_diff()
-            .context_radius(2)
-            .header("current", "canonical")
-            .to_string();
+        let diff = super::diff::unified(&file.text, &printed, 2, ("current", "canonical"));
         eprint!("{diff}");
         return Ok(Exit::Failure);
     }

@@ -276,6 +276,31 @@ fn fmt_check_diffs_a_file_of_many_changed_lines_quickly() {
         .stderr(predicate::str::contains("+    a=b \\"));
 }
 
+/// U+0800 is `E0 A0 80`: BuildKit ends the flag at its 0xA0 byte and the
+/// command starts with the lone byte 0x80, which no UTF-8 text can hold;
+/// fmt refuses the file instead of writing one that reads otherwise.
+#[test]
+fn fmt_refuses_a_flag_cut_that_no_text_can_print() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = "FROM busybox\nrun --mount=type=cache,target=/\u{800}x true\n";
+    let file = write(&dir, "Dockerfile", text);
+    for check in [false, true] {
+        let mut fmt = stages();
+        fmt.args(["dockerfile", "fmt"]);
+        if check {
+            fmt.arg("--check");
+        }
+        fmt.arg(&file)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(
+                "stages::dockerfile::fmt-changes-meaning",
+            ))
+            .stderr(predicate::str::contains("Dockerfile:2:1"));
+    }
+    assert_eq!(std::fs::read_to_string(&file).expect("file"), text);
+}
+
 #[test]
 fn fmt_refuses_files_buildkit_rejects() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -137,6 +137,10 @@ pub fn fmt(args: FmtArgs) -> miette::Result<Exit> {
     if printed == *file.text {
         return Ok(Exit::Success);
     }
+    if let Some(refused) = dockerfile::faithful::changed_meaning(&file.text, &printed) {
+        report(&file, &[refused]);
+        return Ok(Exit::Failure);
+    }
     if args.check {
         eprintln!("{} is not in the canonical layout", args.file.display());
         let diff = super::diff::unified(&file.text, &printed, 2, ("current", "canonical"));

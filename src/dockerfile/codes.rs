@@ -21,6 +21,7 @@ pub const INVALID_MOUNT: &str = "stages::dockerfile::invalid-mount";
 pub const CIRCULAR_DEPENDENCY: &str = "stages::dockerfile::circular-dependency";
 pub const UNKNOWN_TARGET: &str = "stages::dockerfile::unknown-target";
 pub const NOT_UTF8: &str = "stages::dockerfile::not-utf8";
+pub const FMT_CHANGES_MEANING: &str = "stages::dockerfile::fmt-changes-meaning";
 
 /// All codes, for the uniqueness test.
 pub const ALL: &[&str] = &[
@@ -45,6 +46,7 @@ pub const ALL: &[&str] = &[
     CIRCULAR_DEPENDENCY,
     UNKNOWN_TARGET,
     NOT_UTF8,
+    FMT_CHANGES_MEANING,
 ];
 
 #[cfg(test)]

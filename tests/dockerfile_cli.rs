@@ -204,6 +204,103 @@ fn fmt_keeps_non_ascii_flag_values() {
         .success();
 }
 
+/// The bytes 0xA0 and 0x85 are blanks to BuildKit's flag reader and also
+/// the last byte of characters such as `à` or a no-break space: the flag
+/// ends inside the character, and fmt must print it so that it still does.
+#[test]
+fn fmt_keeps_flags_that_end_inside_a_character() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = "FROM busybox\n\
+                RUN --mount=type=cache,target=/voilà true\n\
+                RUN --mount=type=cache,target=/café,id=ą\u{a0}echo ok\n";
+    let file = write(&dir, "Dockerfile", text);
+    let dump = |file: &std::path::Path| {
+        let out = stages()
+            .args(["dockerfile", "dump"])
+            .arg(file)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+    };
+    let before = dump(&file);
+    assert!(before.contains("target=/voilÃ\""), "{before}");
+    stages()
+        .args(["dockerfile", "fmt"])
+        .arg(&file)
+        .assert()
+        .success();
+    assert_eq!(dump(&file), before);
+    stages()
+        .args(["dockerfile", "fmt", "--check"])
+        .arg(&file)
+        .assert()
+        .success();
+}
+
+/// Written back as text, a byte that is not UTF-8 would become U+FFFD and
+/// change what BuildKit reads; fmt refuses the file and leaves it alone.
+#[test]
+fn fmt_refuses_a_file_that_is_not_utf8() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bytes = b"FROM b\xffusybox\ncopy --from=\xc3 a b\n";
+    let file = dir.path().join("Dockerfile");
+    std::fs::write(&file, bytes).expect("temp file");
+    stages()
+        .args(["dockerfile", "fmt"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("stages::dockerfile::not-utf8"))
+        .stderr(predicate::str::contains("1:7"));
+    assert_eq!(std::fs::read(&file).expect("file"), bytes);
+}
+
+/// Every one of 60,000 continuation lines is indented anew: the diff
+/// `--check` prints is found in bounded time (the smallest diff would cost
+/// the square of the line count, minutes here).
+#[test]
+fn fmt_check_diffs_a_file_of_many_changed_lines_quickly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = format!(
+        "FROM scratch\nARG a=b \\\n{}  a=b\n",
+        "  a=b \\\n".repeat(60_000)
+    );
+    let file = write(&dir, "Dockerfile", &text);
+    stages()
+        .args(["dockerfile", "fmt", "--check"])
+        .arg(&file)
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not in the canonical layout"))
+        .stderr(predicate::str::contains("+    a=b \\"));
+}
+
+/// U+0800 is `E0 A0 80`: BuildKit ends the flag at its 0xA0 byte and the
+/// command starts with the lone byte 0x80, which no UTF-8 text can hold;
+/// fmt refuses the file instead of writing one that reads otherwise.
+#[test]
+fn fmt_refuses_a_flag_cut_that_no_text_can_print() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = "FROM busybox\nrun --mount=type=cache,target=/\u{800}x true\n";
+    let file = write(&dir, "Dockerfile", text);
+    for check in [false, true] {
+        let mut fmt = stages();
+        fmt.args(["dockerfile", "fmt"]);
+        if check {
+            fmt.arg("--check");
+        }
+        fmt.arg(&file)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(
+                "stages::dockerfile::fmt-changes-meaning",
+            ))
+            .stderr(predicate::str::contains("Dockerfile:2:1"));
+    }
+    assert_eq!(std::fs::read_to_string(&file).expect("file"), text);
+}
+
 #[test]
 fn fmt_refuses_files_buildkit_rejects() {
     let dir = tempfile::tempdir().expect("temp dir");

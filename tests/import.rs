@@ -178,3 +178,20 @@ RUN --mount=type=cache,target=/cache/é,id=ñ true
     let body = |t: &str| t.find("[stages.").map(|at| t[at..].to_owned());
     assert_eq!(body(&again), body(&toml));
 }
+
+/// An ARG that repeats a name becomes several steps; the comment above it
+/// is written once, above the first, not once per step (a long comment
+/// over thousands of repeats made a gigabyte of copies).
+#[test]
+fn a_comment_above_an_instruction_split_at_repeated_names_is_written_once() {
+    let dir = dir_with("FROM busybox\nRUN true\n# why the args\nARG a=1 a=2 b=3 a=4\n");
+    let out = stages(&dir).args(["import", "-o", "-"]).assert().success();
+    let toml = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert_eq!(toml.matches("# why the args").count(), 1, "{toml}");
+    assert!(
+        toml.contains(
+            "  # why the args\n  { arg = { a = \"1\" } },\n  { arg = { a = \"2\", b = \"3\" } },\n  { arg = { a = \"4\" } },\n"
+        ),
+        "{toml}"
+    );
+}

@@ -8,13 +8,20 @@ use miette::{IntoDiagnostic, WrapErr};
 use super::Exit;
 use super::common::write_atomic;
 use crate::cli::{DockerfileFileArg, FmtArgs, OutlineArgs, OutlineFormat};
-use crate::diagnostics::{Diagnostic, SourceFile, Style, render_human};
+use crate::diagnostics::{Diagnostic, Label, SourceFile, Style, render_human};
 use crate::dockerfile;
+use crate::dockerfile::codes;
 use crate::input::{read_bounded, read_file};
+use crate::located::Span;
 
 /// Reads a file (or standard input for `-`) within the input bound;
 /// invalid UTF-8 is replaced.
 fn read_source(path: &Path) -> miette::Result<SourceFile> {
+    read_source_bytes(path).map(|(file, _)| file)
+}
+
+/// [`read_source`], with where the first byte that is not UTF-8 was.
+fn read_source_bytes(path: &Path) -> miette::Result<(SourceFile, Option<usize>)> {
     let bytes = if path == Path::new("-") {
         read_bounded(std::io::stdin().lock())
             .into_diagnostic()
@@ -24,8 +31,21 @@ fn read_source(path: &Path) -> miette::Result<SourceFile> {
             .into_diagnostic()
             .wrap_err_with(|| format!("cannot read {}", path.display()))?
     };
+    let not_utf8 = std::str::from_utf8(&bytes).err().map(|e| e.valid_up_to());
     let text = String::from_utf8_lossy(&bytes).into_owned();
-    Ok(SourceFile::new(path.display().to_string(), text))
+    Ok((SourceFile::new(path.display().to_string(), text), not_utf8))
+}
+
+/// fmt writes text, and would put U+FFFD where a byte was not UTF-8,
+/// changing what BuildKit reads there.
+fn not_utf8(at: usize) -> Diagnostic {
+    let span = Span::new(at, at + char::REPLACEMENT_CHARACTER.len_utf8());
+    Diagnostic::error(
+        codes::NOT_UTF8,
+        "the file is not UTF-8 text; fmt cannot write it back byte for byte",
+    )
+    .with_label(Label::primary(span, "this byte is not UTF-8"))
+    .with_help("save the file as UTF-8 (only the bytes of flag values are read as Latin-1)")
 }
 
 /// Prints diagnostics to stderr, in colour on a terminal.
@@ -101,7 +121,11 @@ pub fn outline(args: OutlineArgs) -> miette::Result<Exit> {
 }
 
 pub fn fmt(args: FmtArgs) -> miette::Result<Exit> {
-    let file = read_source(&args.file)?;
+    let (file, not_utf8_at) = read_source_bytes(&args.file)?;
+    if let Some(at) = not_utf8_at {
+        report(&file, &[not_utf8(at)]);
+        return Ok(Exit::Failure);
+    }
     let program = match dockerfile::read(&file.text) {
         Ok(p) => p,
         Err(d) => {
@@ -113,13 +137,13 @@ pub fn fmt(args: FmtArgs) -> miette::Result<Exit> {
     if printed == *file.text {
         return Ok(Exit::Success);
     }
+    if let Some(refused) = dockerfile::faithful::changed_meaning(&file.text, &printed) {
+        report(&file, &[refused]);
+        return Ok(Exit::Failure);
+    }
     if args.check {
         eprintln!("{} is not in the canonical layout", args.file.display());
-        let diff = similar::TextDiff::from_lines(&*file.text, &printed)
-            .unified_diff()
-            .context_radius(2)
-            .header("current", "canonical")
-            .to_string();
+        let diff = super::diff::unified(&file.text, &printed, 2, ("current", "canonical"));
         eprint!("{diff}");
         return Ok(Exit::Failure);
     }

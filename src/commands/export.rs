@@ -82,12 +82,10 @@ fn check_file(path: &Path, text: &str, command: &str) -> Exit {
         return Exit::Success;
     }
     let shown = path.display().to_string();
-    let diff = similar::TextDiff::from_lines(current.as_str(), text);
+    let regenerated = format!("{shown} (regenerated)");
     print!(
         "{}",
-        diff.unified_diff()
-            .context_radius(3)
-            .header(&shown, &format!("{shown} (regenerated)"))
+        super::diff::unified(&current, text, 3, (&shown, &regenerated))
     );
     eprintln!("{shown} is stale: regenerate it with `{command}`");
     Exit::Failure

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod check;
 pub mod common;
 pub mod completions;
+mod diff;
 pub mod dockerfile;
 pub mod export;
 pub mod graph;

@@ -20,6 +20,8 @@ pub const MOUNT_FROM_VARIABLE: &str = "stages::dockerfile::mount-from-variable";
 pub const INVALID_MOUNT: &str = "stages::dockerfile::invalid-mount";
 pub const CIRCULAR_DEPENDENCY: &str = "stages::dockerfile::circular-dependency";
 pub const UNKNOWN_TARGET: &str = "stages::dockerfile::unknown-target";
+pub const NOT_UTF8: &str = "stages::dockerfile::not-utf8";
+pub const FMT_CHANGES_MEANING: &str = "stages::dockerfile::fmt-changes-meaning";
 
 /// All codes, for the uniqueness test.
 pub const ALL: &[&str] = &[
@@ -43,6 +45,8 @@ pub const ALL: &[&str] = &[
     INVALID_MOUNT,
     CIRCULAR_DEPENDENCY,
     UNKNOWN_TARGET,
+    NOT_UTF8,
+    FMT_CHANGES_MEANING,
 ];
 
 #[cfg(test)]

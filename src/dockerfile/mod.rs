@@ -7,6 +7,7 @@
 pub mod codes;
 pub mod directives;
 pub mod dump;
+pub mod faithful;
 pub mod heredoc;
 pub mod keyword;
 pub mod line_parsers;

@@ -9,7 +9,7 @@
 
 use super::directives::looks_like_directive;
 use super::instructions::{Command, CommandLine, Flag, Healthcheck, Instruction, KeyValue, Paths};
-use super::split::original_bytes;
+use super::split::original_flag_bytes;
 use super::stages::Program;
 use super::syntax::Heredoc;
 use std::borrow::Cow;
@@ -128,21 +128,31 @@ fn first_line_len(text: &str) -> usize {
 
 /// `--name=value`, quoted when it would not survive as one word.
 fn flag_text(flag: &Flag) -> String {
-    let restore_bytes = |t: &str| original_bytes(t).into_owned();
     let needs_quotes =
         |t: &str| t.is_empty() || t.contains(|c: char| c.is_whitespace() || "\"'\\".contains(c));
     let quoted = |t: &str| format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\""));
-    let name = restore_bytes(&flag.name);
+    // A character cut by the word's end is printed whole, after any quotes,
+    // so that its last byte ends the word again.
+    let with_cut = |text: String, cut: Option<char>| match cut {
+        Some(c) => format!("{text}{c}"),
+        None => text,
+    };
+    let (name, name_cut) = original_flag_bytes(&flag.name);
     match &flag.value {
         _ if needs_quotes(&name) || name.contains('=') => {
             let whole = flag.to_text();
-            format!("--{}", quoted(&restore_bytes(&whole[2..])))
+            let (text, cut) = original_flag_bytes(&whole[2..]);
+            with_cut(format!("--{}", quoted(&text)), cut)
         }
-        Some(v) if needs_quotes(&restore_bytes(v)) => {
-            format!("--{name}={}", quoted(&restore_bytes(v)))
+        Some(v) => {
+            let (text, cut) = original_flag_bytes(v);
+            if needs_quotes(&text) && !(text.is_empty() && cut.is_some()) {
+                with_cut(format!("--{name}={}", quoted(&text)), cut)
+            } else {
+                with_cut(format!("--{name}={text}"), cut)
+            }
         }
-        Some(v) => format!("--{name}={}", restore_bytes(v)),
-        None => format!("--{name}"),
+        None => with_cut(format!("--{name}"), name_cut),
     }
 }
 
@@ -323,6 +333,16 @@ mod tests {
             r#"--"a b"=c"#,
             r#"--chown=a\"b"#,
             "--link",
+            // A Latin-1 blank byte (0xA0, 0x85) that is the last byte of a
+            // character ends the word inside that character.
+            "--from=\u{a0}build",
+            "--chown=voilà",
+            "--mount=tcafé,id=x\u{a0}t",
+            "--x=\u{20a0}y",
+            "--x=ą",
+            "--lin\u{a0}k",
+            r#"--"a b"=c\u{a0}"#,
+            "--x=\"a b\"\u{a0}",
         ] {
             let line = format!("COPY {text} a b");
             let (_, flags, _) = split_command(&line);

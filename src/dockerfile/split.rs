@@ -59,6 +59,40 @@ pub fn original_bytes(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// [`original_bytes`] for a flag word as a whole, which may end inside a
+/// character: BuildKit ends a flag at any byte it reads as a Latin-1 blank,
+/// and the bytes 0x85 and 0xA0 are that, yet are also the last byte of
+/// characters such as `\u{a0}` or `à` (`C3 A0`). The word then holds only
+/// the first bytes of that character. The second part of the answer is the
+/// character those bytes began: printed right after the word and outside any
+/// quotes, it gives back both the word's last bytes and the byte that ends
+/// the word, as the input had them.
+pub fn original_flag_bytes(text: &str) -> (Cow<'_, str>, Option<char>) {
+    if text.is_ascii() || text.chars().any(|c| u32::from(c) > 0xff) {
+        return (Cow::Borrowed(text), None);
+    }
+    let bytes: Vec<u8> = text.chars().map(|c| u32::from(c) as u8).collect();
+    let error = match std::str::from_utf8(&bytes) {
+        Ok(restored) => return (Cow::Owned(restored.to_string()), None),
+        Err(error) => error,
+    };
+    let (whole, cut) = bytes.split_at(error.valid_up_to());
+    let cut_character = [0xa0, 0x85].iter().find_map(|&blank| {
+        let mut character = cut.to_vec();
+        character.push(blank);
+        String::from_utf8(character)
+            .ok()
+            .and_then(|c| c.chars().next().filter(|_| c.chars().count() == 1))
+    });
+    match (error.error_len(), cut_character) {
+        (None, Some(character)) => (
+            Cow::Owned(String::from_utf8_lossy(whole).into_owned()),
+            Some(character),
+        ),
+        _ => (Cow::Borrowed(text), None),
+    }
+}
+
 /// Splits on runs of `[\t\v\f\r ]`, at most `limit` parts (0 = no limit).
 pub fn split_separators(s: &str, limit: usize) -> Args<'_> {
     let mut parts = Args::new();

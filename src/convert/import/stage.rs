@@ -1,6 +1,8 @@
 //! One stage: FROM, the stage keys lifted from the instructions right
 //! after it, the steps, and the image config.
 
+use std::collections::HashSet;
+
 use super::comments::Comments;
 use super::config;
 use super::context::{Context, malformed, unsupported};
@@ -110,14 +112,19 @@ pub fn stage(
         }
         match steps::step(node, cx) {
             Ok(kind) => {
+                // The comments above the instruction go above the first of
+                // its steps only: once per step would copy them as often as
+                // the instruction repeats a key.
+                if !comments.of(node).is_empty() {
+                    add_notes(
+                        notes
+                            .steps
+                            .entry((name.clone(), stage.steps.len()))
+                            .or_default(),
+                        comments.of(node),
+                    );
+                }
                 for kind in split_duplicate_keys(kind) {
-                    let index = stage.steps.len();
-                    if !comments.of(node).is_empty() {
-                        add_notes(
-                            notes.steps.entry((name.clone(), index)).or_default(),
-                            comments.of(node),
-                        );
-                    }
                     stage.steps.push(Step {
                         kind,
                         span: node.span,
@@ -238,11 +245,11 @@ fn lift(
 /// table holds each key once.
 fn split_duplicate_keys(kind: StepKind) -> Vec<StepKind> {
     match kind {
-        StepKind::Env(pairs) => split_at_repeats(pairs, |a, b| a.0.value == b.0.value)
+        StepKind::Env(pairs) => split_at_repeats(pairs, |pair| pair.0.value.clone())
             .into_iter()
             .map(StepKind::Env)
             .collect(),
-        StepKind::Arg(decls) => split_at_repeats(decls, |a, b| a.name.value == b.name.value)
+        StepKind::Arg(decls) => split_at_repeats(decls, |decl| decl.name.value.clone())
             .into_iter()
             .map(StepKind::Arg)
             .collect(),
@@ -250,15 +257,34 @@ fn split_duplicate_keys(kind: StepKind) -> Vec<StepKind> {
     }
 }
 
-fn split_at_repeats<T>(items: Vec<T>, same: impl Fn(&T, &T) -> bool) -> Vec<Vec<T>> {
+/// `items` in runs in which no key repeats, each run as long as it can be.
+fn split_at_repeats<T>(items: Vec<T>, key: impl Fn(&T) -> String) -> Vec<Vec<T>> {
     let mut out = Vec::new();
     let mut current: Vec<T> = Vec::new();
+    let mut keys = HashSet::new();
     for item in items {
-        if current.iter().any(|c| same(c, &item)) {
+        if !keys.insert(key(&item)) {
             out.push(std::mem::take(&mut current));
+            keys.clear();
+            keys.insert(key(&item));
         }
         current.push(item);
     }
     out.push(current);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_at_repeats;
+
+    #[test]
+    fn runs_end_before_a_repeated_key() {
+        let runs = split_at_repeats(vec!["a", "b", "a", "c", "c", "b", "a"], |k| {
+            (*k).to_string()
+        });
+        assert_eq!(runs, [vec!["a", "b"], vec!["a", "c"], vec!["c", "b", "a"]]);
+        let distinct: Vec<String> = (0..20_000).map(|i| format!("k{i}")).collect();
+        assert_eq!(split_at_repeats(distinct, Clone::clone).len(), 1);
+    }
 }

@@ -364,39 +364,10 @@ pub fn interrupt_build(
     ready: impl Fn(&str) -> bool,
     before: impl FnOnce(),
 ) -> Interrupted {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
-
-    let mut child = stages()
-        .current_dir(dir)
-        .arg("build")
-        .args(args)
-        .args(["--progress", "plain"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn stages");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let started = Instant::now();
-    let mut seen = Vec::new();
-    loop {
-        let line = lines.next().expect("the build ended early").expect("read");
-        seen.push(line.clone());
-        if ready(&line) {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(120), "{seen:?}");
-    }
+    let mut running = start_build(dir, args, ready);
+    let seen = std::mem::take(&mut running.seen);
     before();
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let code = child.wait().expect("wait").code();
+    let (code, rest) = running.signal("INT");
     Interrupted { code, seen, rest }
 }
 

@@ -319,16 +319,47 @@ tags = ["{tools}"]
     )
 }
 
+/// Two tagged image targets in a registry, removed from the Engine at the end.
+struct TwoTargets {
+    app_name: String,
+    tools_name: String,
+    app: String,
+    tools: String,
+    project: Project,
+    _cleanup: Cleanup,
+}
+
+impl TwoTargets {
+    fn new(registry: &Registry, tools_step: &str) -> Self {
+        let app_name = unique("stages-reg-push-app");
+        let tools_name = unique("stages-reg-push-tools");
+        let app = registry.image(&format!("{app_name}:1"));
+        let tools = registry.image(&format!("{tools_name}:1"));
+        let _cleanup = Cleanup(vec![app.clone(), tools.clone()]);
+        let project = Project::new(&two_targets(&app, &tools, tools_step));
+        Self {
+            app_name,
+            tools_name,
+            app,
+            tools,
+            project,
+            _cleanup,
+        }
+    }
+}
+
 #[test]
 fn push_sends_every_tag_of_two_targets_and_prints_their_digests() {
     engine();
     let registry = Registry::start();
-    let app_name = unique("stages-reg-push-app");
-    let tools_name = unique("stages-reg-push-tools");
-    let app = registry.image(&format!("{app_name}:1"));
-    let tools = registry.image(&format!("{tools_name}:1"));
-    let _cleanup = Cleanup(vec![app.clone(), tools.clone()]);
-    let project = Project::new(&two_targets(&app, &tools, "echo tools > /tools"));
+    let TwoTargets {
+        app_name,
+        tools_name,
+        app,
+        tools,
+        project,
+        _cleanup,
+    } = TwoTargets::new(&registry, "echo tools > /tools");
     let config = tempfile::tempdir().unwrap();
     let run = build(&project, config.path(), None, &["app", "tools", "--push"]).success();
     for (name, reference) in [(&app_name, &app), (&tools_name, &tools)] {
@@ -365,12 +396,14 @@ fn push_sends_every_tag_of_two_targets_and_prints_their_digests() {
 fn a_refused_push_is_reported_per_tag_and_keeps_the_local_tags() {
     engine();
     let registry = Registry::start_with_auth(USER, PASSWORD);
-    let app_name = unique("stages-reg-push-app");
-    let tools_name = unique("stages-reg-push-tools");
-    let app = registry.image(&format!("{app_name}:1"));
-    let tools = registry.image(&format!("{tools_name}:1"));
-    let _cleanup = Cleanup(vec![app.clone(), tools.clone()]);
-    let project = Project::new(&two_targets(&app, &tools, "echo tools > /tools"));
+    let TwoTargets {
+        app_name,
+        tools_name,
+        app,
+        tools,
+        project,
+        _cleanup,
+    } = TwoTargets::new(&registry, "echo tools > /tools");
     let anonymous = tempfile::tempdir().unwrap();
     let run = build(
         &project,
@@ -404,12 +437,13 @@ fn a_refused_push_is_reported_per_tag_and_keeps_the_local_tags() {
 fn one_failed_target_pushes_nothing() {
     engine();
     let registry = Registry::start();
-    let app_name = unique("stages-reg-push-app");
-    let tools_name = unique("stages-reg-push-tools");
-    let app = registry.image(&format!("{app_name}:1"));
-    let tools = registry.image(&format!("{tools_name}:1"));
-    let _cleanup = Cleanup(vec![app.clone(), tools.clone()]);
-    let project = Project::new(&two_targets(&app, &tools, "exit 3"));
+    let TwoTargets {
+        app_name,
+        tools_name,
+        project,
+        _cleanup,
+        ..
+    } = TwoTargets::new(&registry, "exit 3");
     let config = tempfile::tempdir().unwrap();
     let run = build(&project, config.path(), None, &["app", "tools", "--push"]);
     assert_ne!(run.code, Some(0), "{}", run.describe());

@@ -124,9 +124,9 @@ pub fn import_dockerfile_source(
     Ok(Imported { project, notes })
 }
 
-/// What `check` refuses in stages.toml though a Dockerfile may hold it,
-/// refused here on the Dockerfile's lines rather than written into a file
-/// that does not check:
+/// Every error `check` finds in the imported project, refused here on the
+/// Dockerfile's lines rather than written into a file that does not check.
+/// Among them:
 /// - names and references Docker accepts only by accident (`ARG a
 ///   --build-arg b` declares `--build-arg`, which exports as a flag) or not
 ///   at all (`FROM Alpine::3.20::`, a stage name holding U+00A0, which
@@ -141,28 +141,13 @@ pub fn import_dockerfile_source(
 /// - context sources written absolute or climbing out (`COPY /Dockerfile
 ///   /d`), which BuildKit reads inside the context but stages.toml wants
 ///   relative.
+///
+/// What `check` finds while reading a step's keys (a cache mount without
+/// `target`, a `network` it does not know) is not seen here.
 fn refused_by_check(project: &Project) -> Vec<Diagnostic> {
-    use crate::check::codes::{
-        CYCLE, INVALID_DURATION, INVALID_FLAG_VALUE, INVALID_IMAGE_REFERENCE, INVALID_LINE_VALUE,
-        INVALID_PORT, INVALID_STAGE_NAME, INVALID_VARIABLE_NAME, SOURCE_OUTSIDE_CONTEXT,
-    };
     crate::check::check_project(project)
         .into_iter()
-        .filter(|d| {
-            d.is_error()
-                && [
-                    INVALID_IMAGE_REFERENCE,
-                    INVALID_VARIABLE_NAME,
-                    INVALID_PORT,
-                    INVALID_DURATION,
-                    INVALID_STAGE_NAME,
-                    INVALID_LINE_VALUE,
-                    INVALID_FLAG_VALUE,
-                    CYCLE,
-                    SOURCE_OUTSIDE_CONTEXT,
-                ]
-                .contains(&d.code)
-        })
+        .filter(Diagnostic::is_error)
         .collect()
 }
 

@@ -9,7 +9,7 @@ use stages::commands::common::LoadedProject;
 use stages::commands::plan::render_plan;
 use stages::config::model::{ArgDecl, Base, CopyFrom, Project, Stage, StepKind};
 use stages::config::write::{WriteOptions, write_project};
-use stages::convert::{ExportOptions, ImportOptions, export_dockerfile, import_dockerfile_source};
+use stages::convert::{ImportOptions, import_dockerfile_source};
 use stages::diagnostics::{Diagnostic, SourceFile, Style, render_human, render_json};
 use stages::dockerfile;
 use stages::graph::{ProjectGraph, resolve_targets};
@@ -129,40 +129,11 @@ fn export(text: &str) -> Result<(), String> {
 /// Every stage exported in dependency order, imported, compared in the
 /// round trip's normal form (tests/roundtrip/model.rs).
 pub fn survives_export(project: &Project) -> Result<(), String> {
-    let all: Vec<String> = project
-        .stages
-        .iter()
-        .map(|s| s.name.value.clone())
-        .collect();
-    let order = ProjectGraph::new(project).needed_stages(&all);
-    let exported = export_dockerfile(
-        project,
-        &order,
-        &ExportOptions {
-            header: true,
-            ..ExportOptions::default()
-        },
-    )
-    .map_err(|d| format!("export fails: {}", d.message))?;
-    let file = dockerfile::parse(&exported.text).map_err(|d| {
-        format!(
-            "the export does not parse: {}\n{}",
-            d.message, exported.text
-        )
-    })?;
-    let imported = import_dockerfile_source(&file, Some(&exported.text), &ImportOptions::default())
-        .map_err(|errors| {
-            let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
-            format!(
-                "the export does not import: {messages:?}\n{}",
-                exported.text
-            )
-        })?;
-    let (before, after) = (normalise(project), normalise(&imported.project));
+    let (text, imported) = crate::model::export_then_import(project)?;
+    let (before, after) = (normalise(project), normalise(&imported));
     if before != after {
         return Err(format!(
-            "the export imports as another project\n{}\nbefore: {before:?}\nafter:  {after:?}",
-            exported.text
+            "the export imports as another project\n{text}\nbefore: {before:?}\nafter:  {after:?}"
         ));
     }
     Ok(())

@@ -10,7 +10,7 @@
 
 use stages::config::forms::CommandForm;
 use stages::config::model::{ArgDecl, Copy, CopyFrom, Project, Stage, Step, StepKind};
-use stages::convert::{ExportOptions, ImportOptions, export_dockerfile, import_dockerfile};
+use stages::convert::{ExportOptions, ImportOptions, export_dockerfile, import_dockerfile_source};
 use stages::dockerfile::parse;
 use stages::graph::ProjectGraph;
 
@@ -91,9 +91,9 @@ fn stage(project: &Project, stage: &Stage) -> Stage {
     }
 }
 
-/// Exports every stage in dependency order, imports the result, and
-/// compares both projects in normal form.
-pub fn assert_survives(project: &Project, what: &str) {
+/// Exports every stage in dependency order and imports the result; gives
+/// the exported text and the imported project, or what went wrong.
+pub fn export_then_import(project: &Project) -> Result<(String, Project), String> {
     let all: Vec<String> = project
         .stages
         .iter()
@@ -108,20 +108,29 @@ pub fn assert_survives(project: &Project, what: &str) {
             ..ExportOptions::default()
         },
     )
-    .unwrap_or_else(|d| panic!("{what}: export: {}", d.message));
-    let file = parse(&exported.text)
-        .unwrap_or_else(|d| panic!("{what}: parse: {}\n{}", d.message, exported.text));
-    let imported = import_dockerfile(&file, &ImportOptions::default()).unwrap_or_else(|errors| {
-        panic!(
-            "{what}: import: {:?}\n{}",
-            errors.iter().map(|e| &e.message).collect::<Vec<_>>(),
-            exported.text
+    .map_err(|d| format!("export fails: {}", d.message))?;
+    let file = parse(&exported.text).map_err(|d| {
+        format!(
+            "the export does not parse: {}\n{}",
+            d.message, exported.text
         )
-    });
-    assert_eq!(
-        normalise(&imported.project),
-        normalise(project),
-        "{what}:\n{}",
-        exported.text
-    );
+    })?;
+    let imported = import_dockerfile_source(&file, Some(&exported.text), &ImportOptions::default())
+        .map_err(|errors| {
+            let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+            format!(
+                "the export does not import: {messages:?}\n{}",
+                exported.text
+            )
+        })?;
+    let text = exported.text.clone();
+    Ok((text, imported.project))
+}
+
+/// Exports every stage in dependency order, imports the result, and
+/// compares both projects in normal form.
+pub fn assert_survives(project: &Project, what: &str) {
+    let (text, imported) =
+        export_then_import(project).unwrap_or_else(|why| panic!("{what}: {why}"));
+    assert_eq!(normalise(&imported), normalise(project), "{what}:\n{text}");
 }

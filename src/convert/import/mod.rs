@@ -16,6 +16,7 @@ mod mount;
 mod stage;
 mod steps;
 mod words;
+mod written;
 
 use crate::config::model::{ArgDecl, Project};
 use crate::config::write::Notes;
@@ -121,6 +122,10 @@ pub fn import_dockerfile_source(
     if options.artifacts {
         artifacts::name_artifacts(&mut project);
     }
+    let refused = written::refused_when_written(&project, &notes);
+    if !refused.is_empty() {
+        return Err(refused);
+    }
     Ok(Imported { project, notes })
 }
 
@@ -143,7 +148,8 @@ pub fn import_dockerfile_source(
 ///   relative.
 ///
 /// What `check` finds while reading a step's keys (a cache mount without
-/// `target`, a `network` it does not know) is not seen here.
+/// `target`, a `network` it does not know) is not seen here, but in
+/// `written::refused_when_written`.
 fn refused_by_check(project: &Project) -> Vec<Diagnostic> {
     crate::check::check_project(project)
         .into_iter()

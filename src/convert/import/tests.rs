@@ -331,3 +331,23 @@ fn a_copy_with_here_documents_and_a_path_holding_whitespace_is_refused() {
         );
     }
 }
+
+#[test]
+fn what_the_written_file_would_fail_in_check_or_export_is_refused_on_its_line() {
+    for text in [
+        "FROM alpine\nRUN --mount=type=cache echo hi\n",
+        "FROM alpine\nRUN a\nRUN --network=none\u{3000} echo hi\n",
+    ] {
+        let file = parse(text).expect("parses");
+        let errors = import_dockerfile(&file, &ImportOptions::default())
+            .err()
+            .unwrap_or_else(|| panic!("imported: {text:?}"));
+        let last_line = text.trim_end().rfind('\n').map(|n| n + 1);
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.primary_span().map(|s| s.start) == last_line),
+            "{text:?}: {errors:?}"
+        );
+    }
+}

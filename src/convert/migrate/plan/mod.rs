@@ -401,6 +401,7 @@ impl Walker<'_> {
             }
             "docker" => self.docker(&command, &args, alone),
             "docker-compose" => self.compose(&command, &args),
+            "make" | "gmake" if !self.input.dialect.make => self.make(&command, &args),
             other if HOUSEKEEPING.contains(&other) => {}
             other => {
                 let shown = if other.starts_with("$(") {
@@ -420,6 +421,31 @@ impl Walker<'_> {
                 );
             }
         }
+    }
+
+    /// `make TARGET` from a shell script: the Makefile's recipe is not read
+    /// from here, so what it builds is not part of this migration.
+    fn make(&mut self, command: &Simple, args: &[Arg]) {
+        let targets: Vec<&str> = args[1..]
+            .iter()
+            .map(|a| a.text.as_str())
+            .filter(|t| !t.starts_with('-') && !t.contains('='))
+            .collect();
+        let what = if targets.is_empty() {
+            "the Makefile's first target".to_owned()
+        } else {
+            format!("`{}` of the Makefile", targets.join("`, `"))
+        };
+        self.warn(
+            Diagnostic::warning(
+                codes::NOT_MIGRATED,
+                format!("this runs {what}; a shell script's migration does not read the Makefile"),
+            )
+            .with_label(Label::primary(command.span, "not migrated"))
+            .with_help(
+                "if the Makefile builds the images, migrate it (`stages migrate --script Makefile`); if the script's own commands need what it builds, move its `docker build` lines into the script and migrate again",
+            ),
+        );
     }
 
     fn assign(&mut self, name: &str, value: &super::shell::Word) {

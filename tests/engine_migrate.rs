@@ -78,21 +78,28 @@ fn the_command_a_named_container_ran_becomes_a_build_step() {
 #[test]
 fn a_shell_pipeline_piped_into_tar_lands_in_the_same_directory() {
     engine();
-    let project = migrated("tar-pipe-find", &[]);
-    let run = build(&project, &[]);
-    assert_eq!(run.code, Some(0), "{}", run.describe());
-    let site = project.path().join("site");
-    let mut names: Vec<String> = std::fs::read_dir(&site)
-        .expect("site/ written")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["docs"], "only what `find -name '*.md'` listed");
-    assert_eq!(
-        std::fs::read_to_string(site.join("docs/one.md")).expect("one.md"),
-        "# One\n"
-    );
-    assert!(site.join("docs/two.md").is_file());
+    // Both back ends: stages' own, and the exported Dockerfile on the Engine's builder.
+    for backend in ["native", "dockerfile"] {
+        let project = migrated("tar-pipe-find", &[]);
+        let run = build(&project, &["--backend", backend]);
+        assert_eq!(run.code, Some(0), "{backend}: {}", run.describe());
+        let site = project.path().join("site");
+        let mut names: Vec<String> = std::fs::read_dir(&site)
+            .expect("site/ written")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["docs"],
+            "{backend}: only what `find -name '*.md'` listed"
+        );
+        assert_eq!(
+            std::fs::read_to_string(site.join("docs/one.md")).expect("one.md"),
+            "# One\n"
+        );
+        assert!(site.join("docs/two.md").is_file());
+    }
 }
 
 #[test]

@@ -231,7 +231,7 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The Dockerfile to import.
+    /// The Dockerfile to import (`-` for standard input).
     #[arg(default_value = "Dockerfile")]
     pub dockerfile: PathBuf,
     /// Where to write stages.toml (`-` for standard output).

@@ -195,3 +195,53 @@ fn a_comment_above_an_instruction_split_at_repeated_names_is_written_once() {
         "{toml}"
     );
 }
+
+#[test]
+fn reads_the_dockerfile_from_standard_input() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = stages(&dir)
+        .args(["import", "-", "-o", "-"])
+        .write_stdin(DOCKERFILE)
+        .assert()
+        .success();
+    let toml = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        toml.contains("# Imported from standard input by `stages import`."),
+        "{toml}"
+    );
+    assert!(toml.contains("[artifacts.app]"), "{toml}");
+    let from_file = dir_with(DOCKERFILE);
+    let file_out = stages(&from_file)
+        .args(["import", "-o", "-"])
+        .assert()
+        .success();
+    let file_toml = String::from_utf8_lossy(&file_out.get_output().stdout).into_owned();
+    // Only the line naming the input differs.
+    assert_eq!(
+        toml.replace("standard input", "Dockerfile"),
+        file_toml,
+        "stdin and file imports differ"
+    );
+}
+
+#[test]
+fn import_and_export_say_what_they_wrote() {
+    let dir = dir_with(DOCKERFILE);
+    stages(&dir)
+        .args(["import", "-o", "stages.toml"])
+        .assert()
+        .success()
+        .stderr("wrote stages.toml\n");
+    stages(&dir)
+        .args(["export-dockerfile", "--all-stages", "-o", "Dockerfile.out"])
+        .assert()
+        .success()
+        .stderr("wrote Dockerfile.out\n");
+    assert!(dir.path().join("Dockerfile.out").is_file());
+    // Standard output carries the file itself and nothing else.
+    stages(&dir)
+        .args(["import", "-o", "-"])
+        .assert()
+        .success()
+        .stderr("");
+}

@@ -228,6 +228,14 @@ const CASES: &[&str] = &[
     "whole-directory",
     "not-migrated",
     "buildx-run-cat",
+    "named-run",
+    "start-created",
+    "image-build",
+    "tar-pipe-paths",
+    "tar-pipe-find",
+    "makefile-and-script",
+    "artifact-only",
+    "stdout-tarball",
 ];
 
 #[test]
@@ -265,6 +273,26 @@ fn every_variant_becomes_an_artifact_copy() {
         (
             "buildx-run-cat",
             "{ artifact = \"cli\", to = \"/usr/local/bin/cli\" }",
+        ),
+        (
+            "named-run",
+            "{ artifact = \"greeting\", to = \"/etc/greeting\" }",
+        ),
+        (
+            "start-created",
+            "{ artifact = \"server\", to = \"/server\" }",
+        ),
+        (
+            "image-build",
+            "{ artifact = \"tool\", to = \"/usr/local/bin/tool\" }",
+        ),
+        (
+            "tar-pipe-paths",
+            "{ artifact = \"app.conf\", to = \"/etc/app.conf\" }",
+        ),
+        (
+            "makefile-and-script",
+            "{ artifact = \"api\", to = \"/usr/local/bin/api\" }",
         ),
     ];
     for (case, step) in expectations {
@@ -574,4 +602,237 @@ fn images_the_script_built_become_stage_references() {
         "{}",
         output.stdout
     );
+}
+
+/// The part of the output from `header` to the next table.
+fn table<'a>(toml: &'a str, header: &str) -> &'a str {
+    let start = toml
+        .find(header)
+        .unwrap_or_else(|| panic!("no {header} in\n{toml}"));
+    let rest = &toml[start + header.len()..];
+    let end = rest.find("\n[").map_or(rest.len(), |e| e + 1);
+    &rest[..end]
+}
+
+#[test]
+fn a_named_run_makes_the_image_command_the_last_step() {
+    let output = migrate(&case_dir("named-run"), &["-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    let build = table(&output.stdout, "[stages.build]");
+    // The CMD the container ran is now a build step, after the Dockerfile's own.
+    let steps = &build[build.find("steps").expect("steps")..build.find("cmd").expect("cmd")];
+    assert!(
+        steps.contains(
+            "  # the command the container ran at build.sh line 5\n  { run = [\"sh\", \"-c\", \"mkdir -p /out && tr a-z A-Z < greeting.txt > /out/GREETING\"] },\n]"
+        ),
+        "{build}"
+    );
+    assert!(
+        !output.stderr.contains("container-run"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        !output.stderr.contains("unknown-image"),
+        "{}",
+        output.stderr
+    );
+}
+
+#[test]
+fn a_started_container_runs_the_entrypoint_with_the_created_command() {
+    let output = migrate(&case_dir("start-created"), &["-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    let build = table(&output.stdout, "[stages.build]");
+    // ENTRYPOINT make + the command given to `docker create`, with its -e;
+    // its `-w /src` is the stage's directory already.
+    assert!(
+        build.contains("{ env = { CGO_ENABLED = \"0\" } },\n  { run = [\"make\", \"release\"] },"),
+        "{build}"
+    );
+    assert!(!build.contains("{ workdir = "), "{build}");
+}
+
+#[test]
+fn a_container_run_whose_stage_others_build_on_gets_its_own_stage() {
+    let dir = project(&[
+        (
+            "build.sh",
+            "docker build -t app:build -f Dockerfile.build .\ndocker build -t app:test -f Dockerfile.test .\ndocker run --name gen app:build make generate\ndocker cp gen:/src/gen ./gen\ndocker build -t app .\n",
+        ),
+        ("Dockerfile.build", "FROM golang\nWORKDIR /src\nCOPY . .\n"),
+        ("Dockerfile.test", "FROM app:build\nRUN go test ./...\n"),
+        ("Dockerfile", "FROM alpine\nCOPY gen /gen\n"),
+    ]);
+    let output = migrate(dir.path(), &["-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    assert_checks(&output.stdout);
+    // The tests still build on the image the script built, not on the generated files.
+    let run = table(&output.stdout, "[stages.build-run]");
+    assert!(run.contains("from = { stage = \"build\" }"), "{run}");
+    assert!(run.contains("{ run = [\"make\", \"generate\"] }"), "{run}");
+    assert!(
+        !table(&output.stdout, "[stages.build]").contains("make"),
+        "{}",
+        output.stdout
+    );
+    let artifact = table(&output.stdout, "[artifacts.gen]");
+    assert!(artifact.contains("stage = \"build-run\""), "{artifact}");
+}
+
+#[test]
+fn a_container_of_an_image_without_a_known_command_is_explained() {
+    let dir = project(&[
+        (
+            "build.sh",
+            "docker build -t app:build -f Dockerfile.build .\nID=$(docker run -d app:build)\ndocker wait \"$ID\"\ndocker cp \"$ID\":/out/app ./app\n",
+        ),
+        (
+            "Dockerfile.build",
+            "FROM golang\nRUN go build -o /out/app\n",
+        ),
+    ]);
+    let output = migrate(dir.path(), &["-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    let stderr = unwrapped(&output.stderr);
+    assert!(
+        stderr.contains("stages::migrate::unknown-command"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("default command of `golang`"), "{stderr}");
+    assert!(
+        stderr.contains("add what the command does as the last step of stage `build`"),
+        "{stderr}"
+    );
+    // `docker wait` only follows the container.
+    assert!(!stderr.contains("`docker wait` is not part"), "{stderr}");
+    assert!(
+        output.stdout.contains("artifacts = [\"app\"]"),
+        "{}",
+        output.stdout
+    );
+}
+
+#[test]
+fn a_container_that_ran_but_gave_nothing_is_still_reported() {
+    let dir = project(&[
+        (
+            "build.sh",
+            "docker build -t app:build -f Dockerfile.build .\ndocker create --name x app:build\ndocker cp x:/out/app ./app\ndocker run --name smoke app:build --version\n",
+        ),
+        (
+            "Dockerfile.build",
+            "FROM golang\nRUN go build -o /out/app\n",
+        ),
+    ]);
+    let output = migrate(dir.path(), &["-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    assert!(
+        output.stderr.contains("stages::migrate::container-run"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output.stdout.contains("--version"), "{}", output.stdout);
+}
+
+#[test]
+fn tar_pipes_of_several_paths_and_of_a_shell_pipeline() {
+    let paths = migrate(&case_dir("tar-pipe-paths"), &["-o", "-"]);
+    assert!(paths.success, "{}", paths.stderr);
+    for (artifact, path) in [
+        ("bin", "/opt/app/bin"),
+        ("lib", "/opt/app/lib"),
+        ("doc", "/opt/app/share/doc"),
+        ("\"app.conf\"", "/etc/app.conf"),
+    ] {
+        let table = table(&paths.stdout, &format!("[artifacts.{artifact}]"));
+        assert!(table.contains(&format!("path = \"{path}\"")), "{table}");
+    }
+    assert!(paths.stdout.contains("output = \"dist/share/\""));
+    let find = migrate(&case_dir("tar-pipe-find"), &["-o", "-"]);
+    assert!(find.success, "{}", find.stderr);
+    assert!(
+        find.stdout.contains(
+            r#"{ run = """mkdir -p /stages-output/site && sh -c "cd /out && find . -name '*.md' | xargs tar -c" | tar -x -C /stages-output/site""" },"#
+        ),
+        "{}",
+        find.stdout
+    );
+    assert!(find.stdout.contains("path = \"/stages-output/site\""));
+}
+
+#[test]
+fn the_makefile_is_read_when_the_script_beside_it_builds_nothing() {
+    let output = migrate(&case_dir("makefile-and-script"), &["-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    assert!(
+        output
+            .stdout
+            .contains("Migrated from target `image` of Makefile"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output
+            .stderr
+            .contains("reading Makefile: build.sh runs no `docker build`"),
+        "{}",
+        output.stderr
+    );
+    assert!(!output.stderr.contains("no-build"), "{}", output.stderr);
+}
+
+#[test]
+fn a_builder_without_a_runtime_image_becomes_the_default_artifact_target() {
+    for (case, target, output_dir, artifact) in [
+        (
+            "artifact-only",
+            "release",
+            "release/",
+            "cli-linux-amd64.tar.gz",
+        ),
+        ("stdout-tarball", "out", "out/", "pkg.tar"),
+    ] {
+        let output = migrate(&case_dir(case), &["-o", "-"]);
+        assert!(output.success, "{case}: {}", output.stderr);
+        assert!(
+            output
+                .stdout
+                .contains(&format!("default-target = \"{target}\"")),
+            "{case}: {}",
+            output.stdout
+        );
+        let table = table(&output.stdout, &format!("[targets.{target}]"));
+        assert!(
+            table.contains(&format!("artifacts = [\"{artifact}\"]")),
+            "{case}: {table}"
+        );
+        assert!(
+            table.contains(&format!("output = \"{output_dir}\"")),
+            "{case}: {table}"
+        );
+    }
+    // The tarball the script wrote from standard output is written by a step.
+    let output = migrate(&case_dir("stdout-tarball"), &["-o", "-"]);
+    assert!(output.stdout.contains(
+        "{ run = \"mkdir -p /stages-output && tar -c -C /pkg share > /stages-output/pkg.tar\" },"
+    ));
+}
+
+#[test]
+fn build_output_flags_say_what_to_write_instead() {
+    let dir = project(&[
+        (
+            "build.sh",
+            "docker buildx build --target bin -o type=local,dest=dist -f Dockerfile.build .\n",
+        ),
+        (
+            "Dockerfile.build",
+            "FROM golang AS bin\nRUN go build -o /app\n",
+        ),
+    ]);
+    let output = migrate(dir.path(), &["-o", "-"]);
+    let stderr = unwrapped(&output.stderr);
+    assert!(stderr.contains("stages::migrate::build-flag"), "{stderr}");
+    assert!(stderr.contains("add an artifact target"), "{stderr}");
 }

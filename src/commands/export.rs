@@ -47,6 +47,7 @@ pub fn run(args: ExportArgs) -> miette::Result<Exit> {
     }
     refuse_foreign_file(&args.output, args.force)?;
     write_atomic(&args.output, exported.text.as_bytes(), true)?;
+    eprintln!("wrote {}", args.output.display());
     Ok(Exit::Success)
 }
 

@@ -1,5 +1,6 @@
-//! `stages import`: a Dockerfile becomes a stages.toml that passes
-//! `stages check`; nothing is written when anything cannot be converted.
+//! `stages import`: a Dockerfile (or standard input, `-`) becomes a
+//! stages.toml that passes `stages check`; nothing is written when
+//! anything cannot be converted.
 
 use std::path::Path;
 
@@ -13,10 +14,19 @@ use crate::diagnostics::SourceFile;
 use crate::dockerfile::parse;
 
 pub fn run(args: ImportArgs) -> miette::Result<Exit> {
-    let shown = args.dockerfile.display().to_string();
-    let text = crate::input::read_file(&args.dockerfile)
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .map_err(|e| miette::miette!("cannot read {shown}: {e}"))?;
+    let from_stdin = args.dockerfile == Path::new("-");
+    let shown = if from_stdin {
+        "standard input".to_owned()
+    } else {
+        args.dockerfile.display().to_string()
+    };
+    let bytes = if from_stdin {
+        crate::input::read_bounded(std::io::stdin().lock())
+    } else {
+        crate::input::read_file(&args.dockerfile)
+    }
+    .map_err(|e| miette::miette!("cannot read {shown}: {e}"))?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
     let source = SourceFile::new(shown.clone(), text.as_str());
     let dockerfile = match parse(&text) {
         Ok(file) => file,
@@ -35,7 +45,7 @@ pub fn run(args: ImportArgs) -> miette::Result<Exit> {
             return Ok(Exit::Failure);
         }
     };
-    imported.notes.header = header(&args.dockerfile);
+    imported.notes.header = header(&shown, (!from_stdin).then_some(args.dockerfile.as_path()));
     let toml = write_project(
         &imported.project,
         &imported.notes,
@@ -53,17 +63,21 @@ pub fn run(args: ImportArgs) -> miette::Result<Exit> {
         return Ok(Exit::Success);
     }
     write_atomic(&args.output, toml.as_bytes(), args.force)?;
+    eprintln!("wrote {}", args.output.display());
     Ok(Exit::Success)
 }
 
 /// The comment at the top: where the file came from, how to get the
-/// schema, and a `.dockerignore` the build should keep honouring.
-fn header(dockerfile: &Path) -> Vec<String> {
-    let name = dockerfile.display();
+/// schema, and a `.dockerignore` the build should keep honouring (only
+/// for a file: standard input has no directory).
+fn header(shown: &str, dockerfile: Option<&Path>) -> Vec<String> {
     let mut lines = vec![
-        format!("Imported from {name} by `stages import`."),
+        format!("Imported from {shown} by `stages import`."),
         "Write the schema with: stages schema -o schema/stages.schema.json".to_owned(),
     ];
+    let Some(dockerfile) = dockerfile else {
+        return lines;
+    };
     let dir = dockerfile.parent().unwrap_or(Path::new(""));
     let ignore = dir.join(".dockerignore");
     if ignore.is_file() {

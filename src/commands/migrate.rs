@@ -157,8 +157,10 @@ fn dockerfile_text(migration: &Migration) -> Result<String, Exit> {
     })
 }
 
-/// `--script` (in DIR when it exists there, else as given); else `build.sh`,
-/// a Makefile, or the one `*.sh` in DIR that runs `docker build`.
+/// `--script` (in DIR when it exists there, else as given); else the one
+/// of `build.sh` and a Makefile that runs `docker build` (both do: the
+/// script, which usually drives the Makefile), else the one `*.sh` in DIR
+/// that does.
 fn find_script(dir: &Path, given: Option<&Path>) -> miette::Result<PathBuf> {
     if let Some(given) = given {
         let in_dir = dir.join(given);
@@ -168,45 +170,76 @@ fn find_script(dir: &Path, given: Option<&Path>) -> miette::Result<PathBuf> {
             given.to_path_buf()
         });
     }
-    for name in ["build.sh", "Makefile", "makefile", "GNUmakefile"] {
-        let candidate = dir.join(name);
-        if candidate.is_file() {
-            return Ok(candidate);
+    let present: Vec<PathBuf> = ["build.sh", "Makefile", "makefile", "GNUmakefile"]
+        .iter()
+        .map(|name| dir.join(name))
+        .filter(|path| path.is_file())
+        .collect();
+    let building: Vec<&PathBuf> = present.iter().filter(|p| builds_an_image(p)).collect();
+    if let Some(chosen) = building.first() {
+        for other in present.iter().filter(|p| p != chosen) {
+            eprintln!(
+                "reading {}: {} {}",
+                file_name(chosen),
+                file_name(other),
+                if building.contains(&other) {
+                    "also runs `docker build`; name it with --script to migrate it instead"
+                } else {
+                    "runs no `docker build`"
+                }
+            );
         }
+        return Ok((*chosen).clone());
     }
     let mut scripts: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| miette::miette!("cannot read {}: {e}", dir.display()))?
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "sh"))
-        .filter(|p| {
-            crate::input::read_text(p)
-                .is_ok_and(|t| t.contains("docker build") || t.contains("docker image build"))
-        })
+        .filter(|p| builds_an_image(p))
         .collect();
     scripts.sort();
     match scripts.as_slice() {
         [one] => Ok(one.clone()),
-        [] => miette::bail!(
-            help = "name it with --script FILE",
-            "no build script in {}: looked for build.sh, a Makefile and *.sh files that run `docker build`",
-            dir.display()
-        ),
+        // A script that builds nothing still gets its diagnostic, on its text.
+        [] => match present.first() {
+            Some(first) => Ok(first.clone()),
+            None => miette::bail!(
+                help = "name it with --script FILE",
+                "no build script in {}: looked for build.sh, a Makefile and *.sh files that run `docker build`",
+                dir.display()
+            ),
+        },
         several => miette::bail!(
             help = "choose one with --script FILE",
             "several scripts in {} run `docker build`: {}",
             dir.display(),
             several
                 .iter()
-                .map(|p| p
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned())
+                .map(|p| file_name(p))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
     }
+}
+
+/// Whether a script (or a Makefile target) runs `docker build` in one of its spellings.
+fn builds_an_image(path: &Path) -> bool {
+    let Ok(text) = crate::input::read_text(path) else {
+        return false;
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    if crate::convert::migrate::is_makefile(&name) {
+        return crate::convert::migrate::makefile_builds(&text);
+    }
+    crate::convert::migrate::runs_docker_build(&text)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// The script's name as shown: relative to DIR when inside it.

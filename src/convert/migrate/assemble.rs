@@ -134,11 +134,14 @@ pub fn final_workdir(stage: &Stage) -> String {
     dir
 }
 
-/// The artifacts the script copied out, declared on the builders' stages.
+/// The artifacts the script copied out, declared on the builders' stages
+/// (on the stage holding what a container's command made, `run_stages`,
+/// when the container ran first).
 pub fn declare_artifacts(
     units: &mut [Unit],
     named: &Named,
     plan: &Plan,
+    run_stages: &[Option<String>],
     script: &SourceFile,
     findings: &mut Vec<Finding>,
 ) -> (Vec<Artifact>, Vec<(Landed, usize)>) {
@@ -161,7 +164,10 @@ pub fn declare_artifacts(
             });
             continue;
         };
-        let stage_name = named.main[unit].clone();
+        let stage_name = extraction
+            .run
+            .and_then(|r| run_stages.get(r).cloned().flatten())
+            .unwrap_or_else(|| named.main[unit].clone());
         let path = if extraction.path.starts_with('/') {
             paths::normalize(&extraction.path)
         } else {

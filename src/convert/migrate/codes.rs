@@ -12,6 +12,8 @@ pub const MISSING_DOCKERFILE: &str = "stages::migrate::missing-dockerfile";
 pub const RUN_TIME_OUTPUT: &str = "stages::migrate::run-time-output";
 /// `docker run` that copies nothing out (a test, a tool): not part of a build.
 pub const CONTAINER_RUN: &str = "stages::migrate::container-run";
+/// A container ran its image's default command, which comes from a base image stages cannot see.
+pub const UNKNOWN_COMMAND: &str = "stages::migrate::unknown-command";
 /// A service started for later builds to reach over the network.
 pub const NETWORK_SERVICE: &str = "stages::migrate::network-service";
 /// A loop (`for`, `while`, `case`): its commands run several times with changing values.
@@ -52,6 +54,7 @@ pub const ALL: &[&str] = &[
     MISSING_DOCKERFILE,
     RUN_TIME_OUTPUT,
     CONTAINER_RUN,
+    UNKNOWN_COMMAND,
     NETWORK_SERVICE,
     LOOP,
     DYNAMIC_VALUE,

@@ -1,5 +1,5 @@
 //! Reading one `docker …` command line (already expanded) as what it does
-//! to images and containers: build, create, run, cp, rm, rmi, tag. Flags
+//! to images and containers: build, create, run, start, cp, rm, rmi, tag. Flags
 //! are parsed the way the Docker CLI does (`-f x`, `--file=x`, flags after
 //! the context); anything else is `Other`, for the plan to report.
 
@@ -8,8 +8,16 @@ use super::words::Arg;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DockerCommand {
     Build(Build),
-    Create(Create),
+    /// `docker create`: a container that has not run yet.
+    Create(Run),
     Run(Run),
+    /// `docker start [-a] NAME…`: created containers run their command.
+    Start {
+        names: Vec<Arg>,
+    },
+    /// `docker wait`, `docker logs`, `docker stop`, `docker inspect`:
+    /// following a container changes nothing it holds.
+    Follow,
     /// `docker cp SRC DEST`.
     Cp {
         source: Arg,
@@ -42,13 +50,9 @@ pub struct Build {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Create {
-    pub name: Option<Arg>,
-    pub image: Arg,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Run {
+    /// `--name`.
+    pub name: Option<Arg>,
     pub image: Arg,
     pub command: Vec<Arg>,
     pub entrypoint: Option<Arg>,
@@ -58,6 +62,10 @@ pub struct Run {
     pub volumes: Vec<Arg>,
     /// `-d`: the container keeps running (a service).
     pub detach: bool,
+    /// `-e NAME=value` (`-e NAME` alone too: the caller's value).
+    pub env: Vec<Arg>,
+    /// `-u USER`.
+    pub user: Option<Arg>,
 }
 
 /// Build flags that take a value.
@@ -102,6 +110,7 @@ const BUILD_VALUED: &[&str] = &[
 
 /// Build flags with no stages.toml equivalent; reported, not dropped.
 const BUILD_UNSUPPORTED: &[&str] = &[
+    "--push",
     "--secret",
     "--ssh",
     "-o",
@@ -178,11 +187,15 @@ pub fn recognize(words: &[Arg]) -> DockerCommand {
             what: first.text.clone(),
         };
     }
-    let rest = skip_global_flags(&words[1..]);
+    let rest = skip_buildx_flags(skip_global_flags(&words[1..]));
     let names: Vec<&str> = rest.iter().take(2).map(|a| a.text.as_str()).collect();
     let (command, args) = match names.as_slice() {
         ["image" | "buildx" | "builder", "build"] => ("build", &rest[2..]),
-        ["container", verb @ ("create" | "run" | "cp" | "rm")] => (*verb, &rest[2..]),
+        [
+            "container",
+            verb
+            @ ("create" | "run" | "cp" | "rm" | "start" | "wait" | "logs" | "stop" | "inspect"),
+        ] => (*verb, &rest[2..]),
         ["image", verb @ ("rm" | "tag")] => (if *verb == "rm" { "rmi" } else { "tag" }, &rest[2..]),
         ["image", "prune"] | ["container", "prune"] | ["system", "prune"] => {
             return DockerCommand::Remove;
@@ -223,6 +236,14 @@ pub fn recognize(words: &[Arg]) -> DockerCommand {
                 },
             }
         }
+        "start" => DockerCommand::Start {
+            names: args
+                .iter()
+                .filter(|a| !a.text.starts_with('-'))
+                .cloned()
+                .collect(),
+        },
+        "wait" | "logs" | "stop" | "inspect" => DockerCommand::Follow,
         "rm" | "rmi" => DockerCommand::Remove,
         "tag" => match args {
             [source, tag] => DockerCommand::Tag {
@@ -254,6 +275,26 @@ fn skip_global_flags(words: &[Arg]) -> &[Arg] {
         i += if valued { 2 } else { 1 };
     }
     words.get(i..).unwrap_or(&[])
+}
+
+/// `docker buildx --builder NAME build …`: buildx's own flags before `build`.
+fn skip_buildx_flags(words: &[Arg]) -> &[Arg] {
+    if words.first().is_none_or(|w| w.text != "buildx") {
+        return words;
+    }
+    let mut i = 1;
+    while let Some(word) = words.get(i) {
+        match word.text.as_str() {
+            "--builder" => i += 2,
+            flag if flag.starts_with("--builder=") || flag == "--debug" || flag == "-D" => i += 1,
+            _ => break,
+        }
+    }
+    // `build` alone reads as the build it is.
+    match words.get(i) {
+        Some(next) if i > 1 && next.text == "build" => &words[i..],
+        _ => words,
+    }
 }
 
 /// One flag: its name, its value (`--x=v` or the next word) and the words used.
@@ -336,26 +377,24 @@ fn build(words: &[Arg]) -> Build {
     build
 }
 
-fn create(words: &[Arg]) -> Option<Create> {
-    let (flags, operands) = split_flags(words, CONTAINER_VALUED, true);
-    let image = (*operands.first()?).clone();
-    let name = flags
-        .into_iter()
-        .find(|f| f.name == "--name")
-        .and_then(|f| f.value);
-    Some(Create { name, image })
+/// `docker create` takes the flags and operands of `docker run`.
+fn create(words: &[Arg]) -> Option<Run> {
+    run(words)
 }
 
 fn run(words: &[Arg]) -> Option<Run> {
     let (flags, operands) = split_flags(words, CONTAINER_VALUED, true);
     let (image, command) = operands.split_first()?;
     let mut run = Run {
+        name: None,
         image: (*image).clone(),
         command: command.iter().map(|a| (*a).clone()).collect(),
         entrypoint: None,
         workdir: None,
         volumes: Vec::new(),
         detach: false,
+        env: Vec::new(),
+        user: None,
     };
     for flag in flags {
         let short_bundle = !flag.name.starts_with("--") && flag.value.is_none();
@@ -363,9 +402,12 @@ fn run(words: &[Arg]) -> Option<Run> {
             run.detach = true;
         }
         match (flag.name.as_str(), flag.value) {
+            ("--name", Some(v)) => run.name = Some(v),
             ("--entrypoint", Some(v)) => run.entrypoint = Some(v),
             ("-w" | "--workdir", Some(v)) => run.workdir = Some(v),
             ("-v" | "--volume" | "--mount" | "--volumes-from", Some(v)) => run.volumes.push(v),
+            ("-e" | "--env", Some(v)) => run.env.push(v),
+            ("-u" | "--user", Some(v)) => run.user = Some(v),
             _ => {}
         }
     }
@@ -409,8 +451,13 @@ mod tests {
     fn long_container_forms() {
         assert!(matches!(
             recognize(&args("docker container create --name x img:b")),
-            DockerCommand::Create(Create { name: Some(_), .. })
+            DockerCommand::Create(Run { name: Some(_), .. })
         ));
+        assert!(matches!(
+            recognize(&args("docker container start -a x")),
+            DockerCommand::Start { names } if names.len() == 1 && names[0].text == "x"
+        ));
+        assert_eq!(recognize(&args("docker wait x")), DockerCommand::Follow);
         assert!(matches!(
             recognize(&args("docker container cp x:/app ./app")),
             DockerCommand::Cp { .. }
@@ -423,15 +470,25 @@ mod tests {
             recognize(&args("docker buildx build -t a .")),
             DockerCommand::Build(_)
         ));
+        let DockerCommand::Build(build) = recognize(&args(
+            "docker buildx --builder ci build --load -f B.build -t a .",
+        )) else {
+            panic!("buildx's own flags come before `build`");
+        };
+        assert_eq!(build.file.map(|a| a.text).as_deref(), Some("B.build"));
+        assert_eq!(build.context.map(|a| a.text).as_deref(), Some("."));
     }
 
     #[test]
     fn run_keeps_its_command_and_volumes() {
         let DockerCommand::Run(run) = recognize(&args(
-            "docker run --rm -v /w:/wheelhouse --name x img:b cat /app -n",
+            "docker run --rm -v /w:/wheelhouse --name=x -e A=1 -u 1000 img:b cat /app -n",
         )) else {
             panic!("a run");
         };
+        assert_eq!(run.name.map(|n| n.text).as_deref(), Some("x"));
+        assert_eq!(run.env[0].text, "A=1");
+        assert_eq!(run.user.map(|u| u.text).as_deref(), Some("1000"));
         assert_eq!(run.image.text, "img:b");
         assert_eq!(run.volumes[0].text, "/w:/wheelhouse");
         let command: Vec<&str> = run.command.iter().map(|a| a.text.as_str()).collect();

@@ -44,6 +44,8 @@ struct Tar {
     file: Option<String>,
     operands: Vec<String>,
     unknown: Vec<String>,
+    /// `z`, `j`, `J` or `--zstd`: how the archive is compressed.
+    compression: Option<String>,
 }
 
 fn parse_tar(words: &[&str]) -> Option<Tar> {
@@ -74,11 +76,11 @@ fn parse_tar(words: &[&str]) -> Option<Tar> {
                 "file" => tar.file = take(),
                 "create" => tar.modes.push('c'),
                 "extract" | "get" => tar.modes.push('x'),
-                "gzip"
-                | "bzip2"
-                | "xz"
-                | "zstd"
-                | "verbose"
+                "gzip" | "gunzip" | "ungzip" => tar.compression = Some("z".into()),
+                "bzip2" => tar.compression = Some("j".into()),
+                "xz" => tar.compression = Some("J".into()),
+                "zstd" => tar.compression = Some("--zstd".into()),
+                "verbose"
                 | "same-owner"
                 | "no-same-owner"
                 | "preserve-permissions"
@@ -98,7 +100,8 @@ fn parse_tar(words: &[&str]) -> Option<Tar> {
                 match c {
                     'c' | 'x' | 't' => tar.modes.push(c),
                     'f' | 'C' => pending.push(c),
-                    'z' | 'j' | 'J' | 'v' | 'p' | 'o' => {}
+                    'z' | 'j' | 'J' => tar.compression = Some(c.to_string()),
+                    'v' | 'p' | 'o' => {}
                     _ => tar.unknown.push(format!("-{c}")),
                 }
             }
@@ -119,9 +122,17 @@ fn parse_tar(words: &[&str]) -> Option<Tar> {
     Some(tar)
 }
 
-/// `tar -x [-C DIR]` reading standard output whole: the directory it
-/// unpacks into (`.` when absent).
-pub fn untar_into(words: &[Arg]) -> Option<String> {
+/// `tar -x [-C DIR]` reading standard input whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Untar {
+    /// The directory it unpacks into (`.` when absent).
+    pub into: String,
+    /// `z`, `j`, `J` or `--zstd` when it was told the compression.
+    pub compression: Option<String>,
+}
+
+/// Reads `words` as a `tar -x` of all of standard input.
+pub fn untar(words: &[Arg]) -> Option<Untar> {
     let words: Vec<&str> = words.iter().map(|a| a.text.as_str()).collect();
     let unpack = parse_tar(&words)?;
     let from_stdin = unpack.file.as_deref().is_none_or(|f| f == "-");
@@ -129,7 +140,15 @@ pub fn untar_into(words: &[Arg]) -> Option<String> {
         && from_stdin
         && unpack.unknown.is_empty()
         && unpack.operands.is_empty())
-    .then(|| unpack.directory.unwrap_or_else(|| ".".to_owned()))
+    .then(|| Untar {
+        into: unpack.directory.unwrap_or_else(|| ".".to_owned()),
+        compression: unpack.compression,
+    })
+}
+
+/// The directory [`untar`] unpacks into.
+pub fn untar_into(words: &[Arg]) -> Option<String> {
+    untar(words).map(|u| u.into)
 }
 
 /// `docker run … tar -c … | tar -x …`: what lands where (relative to the
@@ -187,12 +206,15 @@ mod tests {
         let mut words = args(command);
         let image = words.remove(0);
         Run {
+            name: None,
             image,
             command: words,
             entrypoint: None,
             workdir: None,
             volumes: Vec::new(),
             detach: false,
+            env: Vec::new(),
+            user: None,
         }
     }
 
@@ -225,7 +247,7 @@ mod tests {
     }
 
     #[test]
-    fn untar() {
+    fn untar_of_standard_input() {
         assert_eq!(
             untar_into(&args("tar -xf - -C out")).as_deref(),
             Some("out")
@@ -233,6 +255,19 @@ mod tests {
         assert_eq!(untar_into(&args("tar x")).as_deref(), Some("."));
         assert!(untar_into(&args("tar -x app")).is_none());
         assert!(untar_into(&args("gzip -d")).is_none());
+        assert_eq!(
+            untar(&args("tar --extract --gzip --directory=out")),
+            Some(Untar {
+                into: "out".into(),
+                compression: Some("z".into())
+            })
+        );
+        assert_eq!(
+            untar(&args("tar xJ"))
+                .and_then(|u| u.compression)
+                .as_deref(),
+            Some("J")
+        );
     }
 
     #[test]

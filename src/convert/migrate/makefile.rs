@@ -60,14 +60,22 @@ pub fn find_recipe(text: &str) -> Option<Recipe> {
     })
 }
 
-fn calls_docker_build(line: &str) -> bool {
-    let words: Vec<&str> = line.split_whitespace().collect();
-    words
-        .windows(2)
-        .any(|w| w[0] == "docker" && w[1] == "build")
-        || words
-            .windows(3)
-            .any(|w| w[0] == "docker" && matches!(w[1], "image" | "buildx") && w[2] == "build")
+/// Whether `text` holds `docker build` in one of its spellings (buildx's
+/// own flags may come between `buildx` and `build`).
+pub fn calls_docker_build(text: &str) -> bool {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.iter().enumerate().any(|(i, word)| {
+        if *word != "docker" {
+            return false;
+        }
+        let rest = &words[i + 1..];
+        match rest {
+            ["build", ..] => true,
+            ["image" | "builder", "build", ..] => true,
+            ["buildx", after @ ..] => after.iter().take(3).any(|w| *w == "build"),
+            _ => false,
+        }
+    })
 }
 
 /// The lines make runs for `target`: prerequisites first, each target once.

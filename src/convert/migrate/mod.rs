@@ -11,6 +11,7 @@
 
 mod assemble;
 pub mod codes;
+mod container_runs;
 mod docker;
 mod extract;
 mod makefile;
@@ -73,6 +74,17 @@ pub fn is_makefile(name: &str) -> bool {
     matches!(file, "Makefile" | "makefile" | "GNUmakefile") || file.ends_with(".mk")
 }
 
+/// Whether a Makefile has a target whose recipe runs `docker build`.
+pub fn makefile_builds(text: &str) -> bool {
+    makefile::find_recipe(text).is_some()
+}
+
+/// Whether a shell script runs `docker build` (`docker image build`,
+/// `docker buildx build`, `docker builder build`).
+pub fn runs_docker_build(text: &str) -> bool {
+    makefile::calls_docker_build(text)
+}
+
 pub fn migrate(request: &Request<'_>) -> Migration {
     let script = SourceFile::new(request.script_name.clone(), request.script_text.as_str());
     let mut files = vec![script.clone()];
@@ -133,12 +145,19 @@ pub fn migrate(request: &Request<'_>) -> Migration {
         return empty(findings, files);
     }
     let named = assemble::name_units(&mut units, &plan, &mut findings);
-    let (artifacts, landed) =
-        assemble::declare_artifacts(&mut units, &named, &plan, &script, &mut findings);
+    let run_stages = container_runs::apply_runs(&mut units, &named, &plan, &script, &mut findings);
+    let (artifacts, landed) = assemble::declare_artifacts(
+        &mut units,
+        &named,
+        &plan,
+        &run_stages,
+        &script,
+        &mut findings,
+    );
     let consumed = assemble::rewrite_units(&mut units, &landed, &plan, root, &mut findings);
     let context = assemble::link_and_rebase(&mut units, &named, &plan);
     let facts = targets::unit_facts(&units, &named);
-    let run_stages: Vec<Option<String>> = plan
+    let output_stages: Vec<Option<String>> = plan
         .run_outputs
         .iter()
         .map(|r| {
@@ -158,7 +177,7 @@ pub fn migrate(request: &Request<'_>) -> Migration {
     let (mut project, mut notes) = assemble::merge(units, &mut findings);
     project.context = paths::join(&request.root_from_output, &context);
     project.artifacts.extend(artifacts);
-    for (run, stage) in plan.run_outputs.iter().zip(&run_stages) {
+    for (run, stage) in plan.run_outputs.iter().zip(&output_stages) {
         findings.push(run_output::run_output_warning(
             run,
             stage.as_deref(),

@@ -130,8 +130,13 @@ pub fn add_targets(
         });
     }
     add_artifact_targets(project, input, &mut taken, &builder_args, findings);
-    if let Some(&last) = image_targets.last() {
-        project.default_target = Some(project.targets[last].name.clone());
+    // With no production image, the files for the host are what the script made.
+    let default = image_targets
+        .last()
+        .copied()
+        .or_else(|| (project.targets.len() == 1).then_some(0));
+    if let Some(default) = default {
+        project.default_target = Some(project.targets[default].name.clone());
     }
     let mut seen = std::collections::HashSet::new();
     notes.lines.retain(|line| seen.insert(line.clone()));

@@ -2,11 +2,17 @@
 //! created container, `docker run … cat`, tar pipes, and the `docker run`s
 //! that only make files at run time or run a service.
 
+/// Where a build step unpacks what a piped command wrote (one directory
+/// per host directory), so that it can be copied out as an artifact.
+pub const UNPACK_ROOT: &str = "/stages-output";
+
+use super::containers::{Container, container_run};
 use super::images::network_service;
-use super::{Extraction, RunOutput, Walker};
+use super::{Capture, Extraction, RunOutput, Walker};
 use crate::convert::migrate::codes;
 use crate::convert::migrate::docker::{self, DockerCommand};
 use crate::convert::migrate::extract;
+use crate::convert::migrate::naming;
 use crate::convert::migrate::paths;
 use crate::convert::migrate::shell::Simple;
 use crate::convert::migrate::words::Arg;
@@ -39,7 +45,7 @@ impl Walker<'_> {
             );
             return;
         };
-        let Some((build, _)) = self.containers.get(container).cloned() else {
+        let Some((build, ran)) = self.containers.get(container).map(|c| (c.build, c.ran)) else {
             self.warn(
                 Diagnostic::warning(
                     codes::UNKNOWN_IMAGE,
@@ -75,6 +81,7 @@ impl Walker<'_> {
             dest: dest_path,
             span,
             order: self.next_order(),
+            run: ran,
         });
     }
 
@@ -93,7 +100,8 @@ impl Walker<'_> {
             .redirects
             .iter()
             .find(|r| r.is_stdout_to_file())
-            .and_then(|r| r.target.as_ref());
+            .and_then(|r| r.target.as_ref())
+            .filter(|t| t.literal().is_none_or(|l| !l.starts_with("/dev/")));
         if let (Some(target), Some(path), true) = (stdout, extract::cat_path(run), alone) {
             let dest = self.env.expand(target);
             match build {
@@ -105,14 +113,34 @@ impl Walker<'_> {
                         dest: paths::join(&self.cwd, &dest.text),
                         span: command.span,
                         order,
+                        run: None,
                     });
                 }
                 None => self.unknown_image(&run.image),
             }
             return;
         }
-        if run.detach {
-            self.warn(network_service(command.span));
+        if let (Some(target), Some(build), true, true, true) =
+            (stdout, build, alone, run.volumes.is_empty(), !run.detach)
+        {
+            // `docker run IMAGE COMMAND > FILE`: the command runs as a
+            // build step writing FILE inside the image.
+            let dest = self.env.expand(target);
+            self.check_static(&dest, "this path");
+            let dest = paths::join(&self.cwd, &dest.text);
+            let name = paths::file_name(&dest).to_owned();
+            let file = format!("{UNPACK_ROOT}/{name}");
+            let index = self.record_run(build, run, command.span);
+            self.plan.container_runs[index].capture = Some(Capture::File { file: file.clone() });
+            let order = self.next_order();
+            self.plan.extractions.push(Extraction {
+                build,
+                path: file,
+                dest,
+                span: command.span,
+                order,
+                run: Some(index),
+            });
             return;
         }
         if !run.volumes.is_empty() {
@@ -133,22 +161,30 @@ impl Walker<'_> {
                     .collect(),
                 span: command.span,
             });
+            if let Some(name) = &run.name {
+                // Its files depend on the mounted directory: a copy out of
+                // it is reported with the run-time output, not migrated.
+                self.containers.insert(
+                    name.text.clone(),
+                    Container {
+                        build: None,
+                        options: run.clone(),
+                        ran: None,
+                    },
+                );
+            }
             return;
         }
-        self.warn(
-            Diagnostic::warning(
-                codes::CONTAINER_RUN,
-                format!(
-                    "`docker run {}` starts a container; nothing it does becomes part of an image",
-                    run.image.text
-                ),
-            )
-            .with_label(Label::primary(command.span, "not migrated"))
-            .with_help(format!(
-                "if it is a test, run it after `stages build` (`docker run --rm {}`); if it makes files a later build needs, turn its command into a step of that stage",
-                run.image.text
-            )),
-        );
+        if let Some(name) = &run.name {
+            // What is copied out of it later is what its command made.
+            self.add_container(&name.text, run.clone(), true, command.span);
+            return;
+        }
+        if run.detach {
+            self.warn(network_service(command.span));
+            return;
+        }
+        self.warn(container_run(&run.image.text, command.span));
     }
 
     pub(super) fn tar_pipe(&mut self, run_command: &Simple, unpack: &Simple) -> bool {
@@ -162,7 +198,7 @@ impl Walker<'_> {
         };
         let unpack_args = self.expand_all(unpack);
         let Some((pulled, into)) = extract::tar_pipe(&run, &unpack_args) else {
-            return false;
+            return self.command_to_tar(run_command, &run, unpack);
         };
         let Some(build) = self.image_build(&run.image) else {
             self.unknown_image(&run.image);
@@ -178,8 +214,53 @@ impl Walker<'_> {
                 dest: paths::join(&into, &item.dest),
                 span,
                 order,
+                run: None,
             });
         }
+        true
+    }
+
+    /// `docker run IMAGE COMMAND | tar -x -C DIR` where COMMAND is not a
+    /// `tar -c` of listed paths (`sh -c "find … | xargs tar -c"`, the
+    /// image's own command): the same command runs as a build step that
+    /// unpacks its output into a directory of the image, and that
+    /// directory lands in DIR.
+    fn command_to_tar(&mut self, run_command: &Simple, run: &docker::Run, unpack: &Simple) -> bool {
+        let unpack_args = self.expand_all(unpack);
+        let Some(untar) = extract::untar(&unpack_args) else {
+            return false;
+        };
+        if run.detach || !run.volumes.is_empty() {
+            return false;
+        }
+        let Some(build) = self.image_build(&run.image) else {
+            self.unknown_image(&run.image);
+            return true;
+        };
+        let span = Span::new(run_command.span.start, unpack.span.end);
+        let into = paths::join(&self.cwd, &untar.into);
+        self.mkdirs.push(into.clone());
+        let name = naming::sanitize(paths::file_name(&into));
+        let name = if name.is_empty() {
+            "files".to_owned()
+        } else {
+            name
+        };
+        let dir = format!("{UNPACK_ROOT}/{name}");
+        let index = self.record_run(build, run, span);
+        self.plan.container_runs[index].capture = Some(Capture::Untar {
+            dir: dir.clone(),
+            compression: untar.compression,
+        });
+        let order = self.next_order();
+        self.plan.extractions.push(Extraction {
+            build,
+            path: dir,
+            dest: into,
+            span,
+            order,
+            run: Some(index),
+        });
         true
     }
 

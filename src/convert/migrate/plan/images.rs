@@ -33,26 +33,28 @@ impl Walker<'_> {
     pub(super) fn docker(&mut self, command: &Simple, args: &[Arg], alone: bool) {
         match docker::recognize(args) {
             DockerCommand::Build(build) => self.build(command.span, build),
-            DockerCommand::Create(create) => {
-                let build = self.image_build(&create.image);
-                if build.is_none() {
-                    self.unknown_image(&create.image);
-                }
-                match create.name {
-                    Some(name) => {
-                        self.containers
-                            .insert(name.text.clone(), (build, create.image.text.clone()));
+            DockerCommand::Create(create) => match create.name.clone() {
+                Some(name) => self.add_container(&name.text, create, false, command.span),
+                None => {
+                    if self.image_build(&create.image).is_none() {
+                        self.unknown_image(&create.image);
                     }
-                    None => self.warn(
+                    self.warn(
                         Diagnostic::warning(
                             codes::NOT_MIGRATED,
                             "a container created without `--name` cannot be followed",
                         )
                         .with_label(Label::primary(command.span, "no --name"))
                         .with_help("give it a name (`--name extract`) or keep its id (`ID=$(docker create …)`) and migrate again"),
-                    ),
+                    );
+                }
+            },
+            DockerCommand::Start { names } => {
+                for name in names {
+                    self.start_named(&name.text, command.span);
                 }
             }
+            DockerCommand::Follow => {}
             DockerCommand::Cp { source, dest } => self.cp(command.span, &source, &dest),
             DockerCommand::Remove => {}
             DockerCommand::Tag { source, tag } => match self.image_build(&source) {
@@ -140,13 +142,28 @@ impl Walker<'_> {
         }
         let args = build.args.iter().map(|a| self.build_arg(a)).collect();
         for flag in &build.unsupported {
+            let name = flag.text.split('=').next().unwrap_or_default();
+            let help = match name {
+                "-o" | "--output" => {
+                    "to get files on the host, declare them as `[artifacts.NAME]` (`stage`, `path`) and add an artifact target (`artifacts = [\"NAME\"]`, `output = \"dir/\"`): `stages build TARGET` writes them there"
+                }
+                "--push" => {
+                    "push with `stages build --push`, which pushes the image target's tags once every target built"
+                }
+                _ => {
+                    "pass the equivalent to `stages build`, or express it in the stage (platform, mounts)"
+                }
+            };
             self.warn(
                 Diagnostic::warning(
                     codes::BUILD_FLAG,
-                    format!("`{}` has no stages.toml form; it was not migrated", flag.text),
+                    format!(
+                        "`{}` has no stages.toml form; it was not migrated",
+                        flag.text
+                    ),
                 )
                 .with_label(Label::primary(flag.span, "not migrated"))
-                .with_help("pass the equivalent to `stages build`, or express it in the stage (platform, mounts)"),
+                .with_help(help),
             );
         }
         let target = build

@@ -4,6 +4,7 @@
 //! of them, and the `docker run`s whose output appears only at run time.
 //! Every command it does not translate becomes a warning on its span.
 
+mod containers;
 mod files;
 mod images;
 
@@ -78,6 +79,45 @@ pub struct Extraction {
     pub span: Span,
     /// Its place among the script's builds and extractions, in the order they run.
     pub order: usize,
+    /// The container ran its command before the copy (index into
+    /// `Plan::container_runs`): the files are what that command made.
+    pub run: Option<usize>,
+}
+
+/// A container of a built image whose command ran before files were
+/// copied out of it (`docker run --name`, `docker start`), or a command
+/// whose standard output the script unpacked with `tar -x`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerRun {
+    /// Index into `Plan::builds`.
+    pub build: usize,
+    /// `--entrypoint`, when given (Docker then drops the image's CMD too).
+    pub entrypoint: Option<String>,
+    /// The arguments after the image; none: the image's own command.
+    pub command: Vec<String>,
+    /// `-w DIR`.
+    pub workdir: Option<String>,
+    /// `-e NAME=value`.
+    pub env: Vec<(String, String)>,
+    /// `-u USER`.
+    pub user: Option<String>,
+    /// What the script kept of the command's standard output.
+    pub capture: Option<Capture>,
+    pub span: Span,
+}
+
+/// Standard output the script kept, and where the build step keeps it
+/// inside the image instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Capture {
+    /// Piped into `tar -x`: unpacked into `dir`.
+    Untar {
+        dir: String,
+        /// `z`, `j`, `J` or `--zstd`, as the script's `tar -x` had it.
+        compression: Option<String>,
+    },
+    /// Redirected to a file (`> out.tar.gz`): written to `file`.
+    File { file: String },
 }
 
 /// `docker run -v host:container image`: files written at run time.
@@ -98,6 +138,7 @@ pub struct Plan {
     pub builds: Vec<PlannedBuild>,
     pub extractions: Vec<Extraction>,
     pub run_outputs: Vec<RunOutput>,
+    pub container_runs: Vec<ContainerRun>,
     /// Warnings (and errors) on the script.
     pub diagnostics: Vec<Diagnostic>,
     /// Values the migration chose where the script leaves a choice to the caller.
@@ -117,6 +158,7 @@ pub fn plan(input: &ScriptInput<'_>) -> Plan {
         env: Env::default(),
         cwd: ".".to_owned(),
         containers: HashMap::new(),
+        started: Vec::new(),
         mkdirs: Vec::new(),
         removals: Vec::new(),
         region: None,
@@ -135,6 +177,7 @@ pub fn plan(input: &ScriptInput<'_>) -> Plan {
     }
     walker.close_region();
     walker.check_removals();
+    walker.check_started();
     walker.plan
 }
 
@@ -151,8 +194,10 @@ struct Walker<'a> {
     input: &'a ScriptInput<'a>,
     env: Env,
     cwd: String,
-    /// Container name → (build, image as written).
-    containers: HashMap<String, (Option<usize>, String)>,
+    /// Container name → what it was made from.
+    containers: HashMap<String, containers::Container>,
+    /// Containers that ran, for the warning when nothing is copied out of them.
+    started: Vec<containers::Started>,
     mkdirs: Vec<String>,
     removals: Vec<(String, Span)>,
     region: Option<Region>,
@@ -356,6 +401,7 @@ impl Walker<'_> {
             }
             "docker" => self.docker(&command, &args, alone),
             "docker-compose" => self.compose(&command, &args),
+            "make" | "gmake" if !self.input.dialect.make => self.make(&command, &args),
             other if HOUSEKEEPING.contains(&other) => {}
             other => {
                 let shown = if other.starts_with("$(") {
@@ -375,6 +421,31 @@ impl Walker<'_> {
                 );
             }
         }
+    }
+
+    /// `make TARGET` from a shell script: the Makefile's recipe is not read
+    /// from here, so what it builds is not part of this migration.
+    fn make(&mut self, command: &Simple, args: &[Arg]) {
+        let targets: Vec<&str> = args[1..]
+            .iter()
+            .map(|a| a.text.as_str())
+            .filter(|t| !t.starts_with('-') && !t.contains('='))
+            .collect();
+        let what = if targets.is_empty() {
+            "the Makefile's first target".to_owned()
+        } else {
+            format!("`{}` of the Makefile", targets.join("`, `"))
+        };
+        self.warn(
+            Diagnostic::warning(
+                codes::NOT_MIGRATED,
+                format!("this runs {what}; a shell script's migration does not read the Makefile"),
+            )
+            .with_label(Label::primary(command.span, "not migrated"))
+            .with_help(
+                "if the Makefile builds the images, migrate it (`stages migrate --script Makefile`); if the script's own commands need what it builds, move its `docker build` lines into the script and migrate again",
+            ),
+        );
     }
 
     fn assign(&mut self, name: &str, value: &super::shell::Word) {
@@ -420,8 +491,9 @@ impl Walker<'_> {
         self.env.set(name, Value::Known(arg.text));
     }
 
-    /// `ID=$(docker create image)`: the container gets a made-up name the
-    /// variable holds, so `docker cp "$ID":/x` finds it.
+    /// `ID=$(docker create image)` (or `$(docker run -d …)`): the
+    /// container gets a made-up name the variable holds, so
+    /// `docker cp "$ID":/x` finds it.
     fn create_in_substitution(&mut self, inner: Span) -> Option<String> {
         let pipelines = lex(self.input.text, inner, self.input.dialect);
         let [pipeline] = pipelines.as_slice() else {
@@ -431,14 +503,14 @@ impl Walker<'_> {
             return None;
         };
         let args = self.expand_all(command);
-        let DockerCommand::Create(create) = docker::recognize(&args) else {
-            return None;
+        let (options, started) = match docker::recognize(&args) {
+            DockerCommand::Create(create) => (create, false),
+            DockerCommand::Run(run) if run.volumes.is_empty() => (run, true),
+            _ => return None,
         };
         self.next_container += 1;
         let name = format!("container-{}", self.next_container);
-        let build = self.image_build(&create.image);
-        self.containers
-            .insert(name.clone(), (build, create.image.text.clone()));
+        self.add_container(&name, options, started, command.span);
         Some(name)
     }
 

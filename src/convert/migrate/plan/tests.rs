@@ -108,3 +108,30 @@ fn cp_to_a_tar_stream() {
     assert_eq!(got, [("/out/app", "dist/app"), ("/site", "www")]);
     assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
 }
+
+#[test]
+fn make_from_a_script_names_the_makefile_target() {
+    let plan = plan_of("make -j4 image VERSION=1\n", &[]);
+    assert_eq!(codes_of(&plan), [codes::NOT_MIGRATED]);
+    let message = &plan.diagnostics[0].message;
+    assert!(
+        message.contains("runs `image` of the Makefile"),
+        "{message}"
+    );
+}
+
+#[test]
+fn containers_that_ran_are_followed_to_the_copy() {
+    let plan = plan_of(
+        "docker build -t b -f Dockerfile.build .\ndocker run --name=r -e A=1 b make dist\ndocker cp r:/dist/app app\nID=$(docker run -d b)\ndocker wait $ID\ndocker cp $ID:/x x\ndocker create --name c b\ndocker start -a c\ndocker cp c:/y y\ndocker create --name idle b\ndocker cp idle:/z z\n",
+        &[],
+    );
+    assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
+    let runs: Vec<Option<usize>> = plan.extractions.iter().map(|e| e.run).collect();
+    assert_eq!(runs, [Some(0), Some(1), Some(2), None]);
+    assert_eq!(plan.container_runs[0].command, ["make", "dist"]);
+    assert_eq!(
+        plan.container_runs[0].env,
+        [("A".to_owned(), "1".to_owned())]
+    );
+}

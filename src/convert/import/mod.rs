@@ -96,6 +96,7 @@ pub fn import_dockerfile_source(
         escape: cx_escape,
         stage_names: names,
         current: 0,
+        globals: project.args.clone(),
     };
     for (index, group) in groups.iter().enumerate() {
         cx.current = index;
@@ -163,6 +164,7 @@ fn global_args(
         escape,
         stage_names: Vec::new(),
         current: 0,
+        globals: Vec::new(),
     };
     let decls = steps::args(node, &cx)?;
     for (i, decl) in decls.iter().enumerate() {
@@ -287,6 +289,7 @@ pub fn trigger_step(
         escape: file.escape,
         stage_names: stage_names.iter().map(|n| n.to_lowercase()).collect(),
         current,
+        globals: Vec::new(),
     };
     steps::step(node, &cx)
 }

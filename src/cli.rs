@@ -30,7 +30,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  stages graph\n  stages graph app --format mermaid")]
     Graph(GraphArgs),
     /// Show what a build would do: stages in parallel waves, and what is pruned.
-    #[command(after_help = "Example:\n  stages plan app")]
+    #[command(after_help = "Example:\n  stages plan app\n  stages plan app --build-arg FLAVOR=gpu")]
     Plan(PlanArgs),
     /// Print the JSON Schema of stages.toml (for Taplo / Even Better TOML).
     #[command(after_help = "Example:\n  stages schema -o schema/stages.schema.json --force")]
@@ -125,6 +125,9 @@ pub struct GraphArgs {
     pub config: ConfigArg,
     #[arg(long, value_enum, default_value_t)]
     pub format: GraphFormat,
+    /// Read a `from` with variables as a build with this argument would (repeatable).
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +136,9 @@ pub struct PlanArgs {
     pub targets: Vec<String>,
     #[command(flatten)]
     pub config: ConfigArg,
+    /// Plan as a build with this argument would (repeatable).
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +204,9 @@ pub struct OutlineArgs {
     /// Also show which stages building this target needs.
     #[arg(long)]
     pub target: Option<String>,
+    /// Read a FROM with variables as a build with this argument would (repeatable).
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,9 @@
 //! Features each build backend can or cannot express. The build command
 //! calls `unsupported_features` for the backend it is about to use and the
-//! stages it is about to build, before anything runs.
+//! stages it is about to build, before anything runs, and `check
+//! --backend` reports the same list for every stage: whatever a back end
+//! refuses from the file alone is here, and no back end ignores a setting
+//! it cannot honour. The native back end's own list is `backend_native`.
 
 use super::codes;
 use crate::config::CommandForm;
@@ -27,7 +30,7 @@ impl Backend {
 }
 
 /// One problem: which feature, where.
-fn unsupported(backend: Backend, feature: &str, span: Span, help: &str) -> Diagnostic {
+pub(super) fn unsupported(backend: Backend, feature: &str, span: Span, help: &str) -> Diagnostic {
     Diagnostic::error(
         codes::UNSUPPORTED_FEATURE,
         format!("{} cannot express {feature}", backend.name()),
@@ -53,6 +56,21 @@ pub fn unsupported_features(
         .iter()
         .filter(|s| stages.contains(&s.name.value))
     {
+        match backend {
+            Backend::Native => super::backend_native::native_stage(project, stage, &mut out),
+            Backend::ClassicDockerfile => {
+                // The classic builder takes `FROM --platform` and builds
+                // for the Engine's platform all the same.
+                if let Some(platform) = &stage.platform {
+                    out.push(unsupported(
+                        backend,
+                        "a stage platform",
+                        platform.span,
+                        "drop `platform` to build for the Engine's platform, or export the Dockerfile and build it with `docker buildx build --platform`",
+                    ));
+                }
+            }
+        }
         for step in &stage.steps {
             match &step.kind {
                 StepKind::Run(run) => {
@@ -172,14 +190,24 @@ pub fn unsupported_features(
             stage, platforms, ..
         } = &target.kind
             && stages.contains(&stage.value)
-            && platforms.len() > 1
         {
-            out.push(unsupported(
-                backend,
-                "multi-platform images",
-                platforms[1].span,
-                "build one platform at a time, or export the Dockerfile and use `docker buildx`",
-            ));
+            // Neither back end chooses the platform it builds for: the
+            // image is the Engine's platform's.
+            if platforms.len() > 1 {
+                out.push(unsupported(
+                    backend,
+                    "multi-platform images",
+                    platforms[1].span,
+                    "build one platform at a time, or export the Dockerfile and use `docker buildx`",
+                ));
+            } else if let Some(platform) = platforms.first() {
+                out.push(unsupported(
+                    backend,
+                    "a target platform",
+                    platform.span,
+                    "drop `platforms` to build for the Engine's platform, or export the Dockerfile and build it with `docker buildx build --platform`",
+                ));
+            }
         }
     }
     out

@@ -6,6 +6,7 @@
 //! only; must not import `graph`, `convert`, `engine` or the terminal.
 
 pub mod backend;
+pub mod backend_native;
 pub mod codes;
 mod cycles;
 mod flag_values;

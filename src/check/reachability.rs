@@ -7,22 +7,14 @@ use std::collections::HashSet;
 
 use super::codes;
 use crate::config::deps::{Needed, stage_dependencies};
-use crate::config::model::{Project, TargetKind};
+use crate::config::model::{Project, Target, TargetKind};
 use crate::diagnostics::{Diagnostic, Label};
 
 /// The stage names a build of every target (or of the default one) starts from.
 pub fn root_stages(project: &Project) -> Vec<String> {
     let mut roots = Vec::new();
     for target in &project.targets {
-        match &target.kind {
-            TargetKind::Image { stage, .. } => roots.push(stage.value.clone()),
-            TargetKind::Artifacts { artifacts, .. } => roots.extend(
-                artifacts
-                    .iter()
-                    .filter_map(|a| project.artifact(&a.value))
-                    .map(|a| a.stage.value.clone()),
-            ),
-        }
+        roots.extend(target_roots(project, target));
     }
     if let Some(default) = &project.default_target
         && project.target(&default.value).is_none()
@@ -36,6 +28,18 @@ pub fn root_stages(project: &Project) -> Vec<String> {
         roots.push(last.name.value.clone());
     }
     roots
+}
+
+/// The stages `target` builds directly.
+fn target_roots(project: &Project, target: &Target) -> Vec<String> {
+    match &target.kind {
+        TargetKind::Image { stage, .. } => vec![stage.value.clone()],
+        TargetKind::Artifacts { artifacts, .. } => artifacts
+            .iter()
+            .filter_map(|a| project.artifact(&a.value))
+            .map(|a| a.stage.value.clone())
+            .collect(),
+    }
 }
 
 /// Every stage reachable from `roots`.
@@ -58,7 +62,17 @@ pub fn reachable(project: &Project, roots: &[String]) -> HashSet<String> {
 }
 
 pub(super) fn check_reachability(project: &Project) -> Vec<Diagnostic> {
-    let reached = reachable(project, &root_stages(project));
+    let mut reached = reachable(project, &root_stages(project));
+    // A target's own args may make a `from` with variables name another stage.
+    for target in project.targets.iter().filter(|t| !t.args.is_empty()) {
+        let args: Vec<(String, String)> = target
+            .args
+            .iter()
+            .map(|(k, v)| (k.value.clone(), v.value.clone()))
+            .collect();
+        let settled = project.with_bases_for(&args);
+        reached.extend(reachable(&settled, &target_roots(project, target)));
+    }
     project
         .stages
         .iter()

@@ -167,7 +167,7 @@ fn env_with_bases(project: &Project) -> Vec<HashSet<String>> {
         .enumerate()
         .map(|(i, s)| (s.name.value.as_str(), i))
         .collect();
-    let base_of = |i: usize| match &project.stages[i].from.value {
+    let base_of = |i: usize| match project.base_with(&project.stages[i], &[]) {
         Base::Stage(base) => index.get(base.as_str()).copied(),
         Base::Image(_) => None,
     };
@@ -203,7 +203,7 @@ pub(super) fn check_variables(project: &Project) -> Vec<Diagnostic> {
         .collect();
     let with_bases = env_with_bases(project);
     for stage in &project.stages {
-        let inherited = match &stage.from.value {
+        let inherited = match project.base_with(stage, &[]) {
             Base::Stage(base) => index
                 .get(base.as_str())
                 .and_then(|&i| with_bases.get(i).cloned())

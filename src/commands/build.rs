@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use miette::{IntoDiagnostic, miette};
 
 use super::Exit;
-use super::common::{LoadedProject, load_project, print_diagnostics, resolve};
+use super::common::{
+    LoadedProject, load_project, print_diagnostics, resolve, root_stages,
+    warn_unconsumed_build_args,
+};
 use crate::cli::{Backend, BuildArgs, Progress, PullMode};
 use crate::config::model::{Project, TargetKind};
 use crate::diagnostics::did_you_mean;
@@ -53,6 +56,14 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
         Ok(targets) => targets,
         Err(exit) => return Ok(exit),
     };
+    warn_unconsumed_build_args(&loaded.with_build_args(&build_args), &targets, &build_args);
+    // What the back end cannot honour is refused before the Engine is
+    // asked anything (a stage's platform would otherwise fail its pull).
+    let refused = refused_by_backend(&loaded.with_build_args(&build_args), &targets, args.backend);
+    if !refused.is_empty() {
+        print_diagnostics(&loaded.file, &refused);
+        return Ok(Exit::Failure);
+    }
     if args.push {
         refuse_push_without_tags(&targets)?;
     }
@@ -225,7 +236,7 @@ async fn build_with_lock(
     });
     let mut reporter = Reporter::new(progress_mode(args.progress));
     let registry_timeout = std::time::Duration::from_secs(args.registry_timeout.max(1));
-    let images = needed_images(&loaded.project, &loaded.graph, targets, build_args);
+    let images = needed_images(&loaded.project, targets, build_args);
     let pull_settings = PullSettings {
         policy: match args.pull {
             PullMode::Missing => PullPolicy::Missing,
@@ -453,6 +464,17 @@ fn progress_mode(requested: Progress) -> ProgressMode {
         Progress::Json => ProgressMode::Json,
         Progress::Quiet => ProgressMode::Quiet,
     }
+}
+
+/// What `backend` cannot express in the stages the targets need, as
+/// `check --backend` reports it.
+fn refused_by_backend(
+    loaded: &LoadedProject,
+    targets: &[ResolvedTarget],
+    backend: Backend,
+) -> Vec<crate::diagnostics::Diagnostic> {
+    let stages = loaded.graph.needed_stages(&root_stages(targets));
+    crate::check::unsupported_features(&loaded.project, backend.into(), &stages)
 }
 
 /// Options the classic builder cannot honour are refused, not ignored.

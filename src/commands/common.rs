@@ -2,6 +2,7 @@
 //! its diagnostics), choosing how to print diagnostics, and writing files
 //! atomically without overwriting unless asked to.
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,7 @@ use miette::{IntoDiagnostic, WrapErr};
 use super::Exit;
 use crate::check::check;
 use crate::cli::ConfigArg;
+use crate::config::build_args::unconsumed_build_args;
 use crate::config::model::Project;
 use crate::diagnostics::{Diagnostic, SourceFile, Style, render_human};
 use crate::graph::ProjectGraph;
@@ -33,6 +35,43 @@ impl LoadedProject {
     /// The build context directory.
     pub fn context_dir(&self) -> PathBuf {
         self.dir.join(&self.project.context)
+    }
+
+    /// The project as a build with these `--build-arg` values sees it: a
+    /// `from` with variables names the stage these values make it name.
+    pub fn with_build_args(&self, build_args: &BTreeMap<String, String>) -> LoadedProject {
+        if build_args.is_empty() {
+            return self.clone();
+        }
+        let overrides: Vec<(String, String)> = build_args
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let project = self.project.with_bases_for(&overrides);
+        let graph = ProjectGraph::new(&project);
+        LoadedProject {
+            project,
+            graph,
+            ..self.clone()
+        }
+    }
+}
+
+/// Warns, on standard error, about each `--build-arg` that no ARG of the
+/// stages `targets` build declares (Docker warns too), with the declared
+/// name closest to it.
+pub fn warn_unconsumed_build_args(
+    loaded: &LoadedProject,
+    targets: &[crate::graph::ResolvedTarget],
+    build_args: &BTreeMap<String, String>,
+) {
+    if build_args.is_empty() {
+        return;
+    }
+    let stages = loaded.graph.needed_stages(&root_stages(targets));
+    let names = build_args.keys().map(String::as_str);
+    for unconsumed in unconsumed_build_args(&loaded.project, &stages, names) {
+        eprintln!("warning: {}", unconsumed.message());
     }
 }
 

@@ -1,5 +1,6 @@
 //! `stages dockerfile dump|outline|fmt`: the Dockerfile layer on the command line.
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
@@ -8,6 +9,8 @@ use miette::{IntoDiagnostic, WrapErr};
 use super::Exit;
 use super::common::write_atomic;
 use crate::cli::{DockerfileFileArg, FmtArgs, OutlineArgs, OutlineFormat};
+use crate::config::bases::global_values;
+use crate::config::expand::expand;
 use crate::diagnostics::{Diagnostic, Label, SourceFile, Style, render_human};
 use crate::dockerfile;
 use crate::dockerfile::codes;
@@ -86,13 +89,16 @@ pub fn dump(args: DockerfileFileArg) -> miette::Result<Exit> {
 
 pub fn outline(args: OutlineArgs) -> miette::Result<Exit> {
     let file = read_source(&args.file)?;
-    let program = match dockerfile::read(&file.text) {
+    let build_args =
+        super::build::parse_build_args(&args.build_args, |key| std::env::var(key).ok())?;
+    let mut program = match dockerfile::read(&file.text) {
         Ok(p) => p,
         Err(d) => {
             report(&file, &[d]);
             return Ok(Exit::Failure);
         }
     };
+    expand_bases(&mut program, &build_args);
     let mut diagnostics = program.check_graph();
     let target = match &args.target {
         Some(name) => match program.target(name) {
@@ -152,4 +158,41 @@ pub fn fmt(args: FmtArgs) -> miette::Result<Exit> {
     }
     write_atomic(&args.file, printed.as_bytes(), true)?;
     Ok(Exit::Success)
+}
+
+/// Bases holding variables expanded with the meta-ARGs (their defaults,
+/// or the `--build-arg` values), so that one naming a stage counts as it.
+fn expand_bases(program: &mut dockerfile::Program, build_args: &BTreeMap<String, String>) {
+    let overrides: Vec<(String, String)> = build_args
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let declared: Vec<(String, Option<String>)> = program
+        .meta_args
+        .iter()
+        .flat_map(|i| match &i.command {
+            dockerfile::instructions::Command::Arg(decls) => decls
+                .iter()
+                .map(|d| {
+                    (
+                        d.name.to_string(),
+                        d.default.as_ref().map(|v| v.to_string()),
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let values = global_values(
+        declared.iter().map(|(n, v)| (n.as_str(), v.as_deref())),
+        &overrides,
+    );
+    program.expand_bases(|text| {
+        expand(text, &|name| {
+            values
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    });
 }

@@ -2,12 +2,14 @@
 //! text, Graphviz DOT or Mermaid.
 
 use super::Exit;
+use super::build::parse_build_args;
 use super::common::{load_project, resolve, root_stages};
 use crate::cli::{GraphArgs, GraphFormat};
 
 pub fn run(args: GraphArgs) -> miette::Result<Exit> {
+    let build_args = parse_build_args(&args.build_args, |key| std::env::var(key).ok())?;
     let loaded = match load_project(&args.config) {
-        Ok(loaded) => loaded,
+        Ok(loaded) => loaded.with_build_args(&build_args),
         Err(exit) => return Ok(exit),
     };
     let roots = if args.targets.is_empty() {

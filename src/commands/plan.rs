@@ -5,11 +5,15 @@
 use std::fmt::Write;
 
 use super::Exit;
-use super::common::{LoadedProject, load_project, plural, resolve, root_stages};
+use super::build::parse_build_args;
+use super::common::{
+    LoadedProject, load_project, plural, resolve, root_stages, warn_unconsumed_build_args,
+};
 use crate::cli::PlanArgs;
 use crate::graph::{ResolvedKind, ResolvedTarget};
 
 pub fn run(args: PlanArgs) -> miette::Result<Exit> {
+    let build_args = parse_build_args(&args.build_args, |key| std::env::var(key).ok())?;
     let loaded = match load_project(&args.config) {
         Ok(loaded) => loaded,
         Err(exit) => return Ok(exit),
@@ -18,6 +22,8 @@ pub fn run(args: PlanArgs) -> miette::Result<Exit> {
         Ok(targets) => targets,
         Err(exit) => return Ok(exit),
     };
+    let loaded = loaded.with_build_args(&build_args);
+    warn_unconsumed_build_args(&loaded, &targets, &build_args);
     print!("{}", render_plan(&loaded, &targets));
     Ok(Exit::Success)
 }

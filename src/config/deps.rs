@@ -47,18 +47,21 @@ pub struct Dependency {
 }
 
 /// Every dependency of `stage`, in the order it is written (base first).
+/// A `from` with variables counts as the stage it names with the args'
+/// defaults (`Project::base_with`); a build with other values reads the
+/// project `Project::with_bases_for` gives.
 /// Artifact steps naming an unknown artifact are left out: the checker
 /// reports those on their own.
 pub fn stage_dependencies(project: &Project, stage: &Stage) -> Vec<Dependency> {
     let mut out = Vec::new();
-    match &stage.from.value {
+    match project.base_with(stage, &[]) {
         Base::Stage(name) => out.push(Dependency {
-            on: Needed::Stage(name.clone()),
+            on: Needed::Stage(name),
             kind: EdgeKind::Base,
             span: stage.from.span,
         }),
         Base::Image(image) if image != "scratch" => out.push(Dependency {
-            on: Needed::Image(image.clone()),
+            on: Needed::Image(image),
             kind: EdgeKind::Base,
             span: stage.from.span,
         }),

@@ -2,6 +2,8 @@
 //! checked model the rest of the program reads, and the spans that tie
 //! both to the text. Knows nothing of Docker or the terminal.
 
+pub mod bases;
+pub mod build_args;
 pub mod codes;
 pub mod deps;
 mod entries;

@@ -53,21 +53,16 @@ pub fn outline(program: &Program, target: Option<usize>) -> Outline {
         .stages
         .iter()
         .enumerate()
-        .map(|(index, stage)| {
-            let base = stage.base().to_lowercase();
-            StageOutline {
-                index,
-                name: stage.name(),
-                base: stage.base().to_string(),
-                base_stage: program.stages[..index]
-                    .iter()
-                    .position(|s| s.name().as_deref() == Some(base.as_str())),
-                platform: stage.platform().map(str::to_string),
-                copies_from: stage.copy_from().into_iter().map(str::to_string).collect(),
-                mounts_from: stage.mount_from().into_iter().map(str::to_string).collect(),
-                depends_on: program.dependencies(index),
-                line: stage.from.start_line,
-            }
+        .map(|(index, stage)| StageOutline {
+            index,
+            name: stage.name(),
+            base: stage.base().to_string(),
+            base_stage: program.base_stage(index),
+            platform: stage.platform().map(str::to_string),
+            copies_from: stage.copy_from().into_iter().map(str::to_string).collect(),
+            mounts_from: stage.mount_from().into_iter().map(str::to_string).collect(),
+            depends_on: program.dependencies(index),
+            line: stage.from.start_line,
         })
         .collect();
     let target = target.map(|index| TargetOutline {
@@ -101,6 +96,9 @@ impl Outline {
         for s in &self.stages {
             out.push_str(&format!("stage {} {}", s.index, self.label(s.index)));
             out.push_str(&format!(" FROM {}", s.base));
+            if let Some(base) = s.base_stage.filter(|_| s.base.contains('$')) {
+                out.push_str(&format!(" (stage {})", self.label(base)));
+            }
             if let Some(p) = &s.platform {
                 out.push_str(&format!(" (platform {p})"));
             }

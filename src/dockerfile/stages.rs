@@ -21,6 +21,9 @@ pub struct Program<'a> {
     pub stages: Vec<Stage<'a>>,
     /// Comments after the last instruction.
     pub trailing_comments: Vec<String>,
+    /// By stage index, the base with the meta-ARGs expanded, for bases
+    /// holding variables (see [`Program::expand_bases`]).
+    pub expanded_bases: Vec<Option<String>>,
 }
 
 impl Default for Program<'_> {
@@ -31,6 +34,7 @@ impl Default for Program<'_> {
             meta_args: Vec::new(),
             stages: Vec::new(),
             trailing_comments: Vec::new(),
+            expanded_bases: Vec::new(),
         }
     }
 }
@@ -165,6 +169,37 @@ pub fn read(text: &str) -> Result<Program<'_>, Diagnostic> {
 }
 
 impl Program<'_> {
+    /// Gives every base holding a variable the value `expand` makes of it
+    /// (the meta-ARGs substituted, which this layer cannot do itself), so
+    /// that a base naming a stage through a variable counts as that stage,
+    /// as BuildKit matches the expanded base against the earlier stages.
+    pub fn expand_bases(&mut self, expand: impl Fn(&str) -> String) {
+        self.expanded_bases = self
+            .stages
+            .iter()
+            .map(|s| s.base().contains('$').then(|| expand(s.base())))
+            .collect();
+    }
+
+    /// The base of stage `index` as it is matched against stage names.
+    pub fn base_key(&self, index: usize) -> String {
+        match self.expanded_bases.get(index).cloned().flatten() {
+            Some(expanded) => expanded,
+            None => self
+                .stages
+                .get(index)
+                .map_or_else(String::new, |s| s.base().to_lowercase()),
+        }
+    }
+
+    /// The earlier stage the base of stage `index` names, if any.
+    pub fn base_stage(&self, index: usize) -> Option<usize> {
+        let key = self.base_key(index);
+        self.stages[..index.min(self.stages.len())]
+            .iter()
+            .position(|s| s.name().as_deref() == Some(key.as_str()))
+    }
+
     /// Stage names (lower-cased) to the first stage with that name.
     fn names(&self) -> std::collections::HashMap<String, usize> {
         let mut names = std::collections::HashMap::new();
@@ -196,7 +231,7 @@ impl Program<'_> {
             return Vec::new();
         };
         let mut deps = Vec::new();
-        if let Some(&b) = names.get(&stage.base().to_lowercase())
+        if let Some(&b) = names.get(&self.base_key(index))
             && b < index
         {
             deps.push(b);

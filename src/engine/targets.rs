@@ -198,6 +198,16 @@ async fn build_target<E: Engine, B: Backend>(
             .iter()
             .map(|(k, v)| (k.clone(), v.clone())),
     );
+    // A `from` with variables names the stage these args make it name.
+    let overrides: Vec<(String, String)> =
+        args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let project = settings.project.with_bases_for(&overrides);
+    let graph = ProjectGraph::new(&project);
+    let settings = &BuildSettings {
+        project: &project,
+        graph: &graph,
+        ..settings.clone()
+    };
     let needed = settings.graph.needed_stages(&target.stages());
     progress.event(Event::TargetStarted {
         target: &target.name,

@@ -1,6 +1,7 @@
 //! What converting one instruction needs to know about the whole file, and
 //! the diagnostics it raises.
 
+use crate::config::model::ArgDecl;
 use crate::convert::codes;
 use crate::diagnostics::{Diagnostic, Label};
 use crate::dockerfile::Node;
@@ -11,6 +12,8 @@ pub struct Context {
     pub stage_names: Vec<String>,
     /// The index of the stage being converted.
     pub current: usize,
+    /// The meta-ARGs (global args), which a FROM line reads.
+    pub globals: Vec<ArgDecl>,
 }
 
 impl Context {

@@ -97,6 +97,7 @@ pub fn import_dockerfile_source(
         escape: cx_escape,
         stage_names: names,
         current: 0,
+        globals: project.args.clone(),
     };
     for (index, group) in groups.iter().enumerate() {
         cx.current = index;
@@ -169,6 +170,7 @@ fn global_args(
         escape,
         stage_names: Vec::new(),
         current: 0,
+        globals: Vec::new(),
     };
     let decls = steps::args(node, &cx)?;
     for (i, decl) in decls.iter().enumerate() {
@@ -293,6 +295,7 @@ pub fn trigger_step(
         escape: file.escape,
         stage_names: stage_names.iter().map(|n| n.to_lowercase()).collect(),
         current,
+        globals: Vec::new(),
     };
     steps::step(node, &cx)
 }

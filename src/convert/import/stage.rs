@@ -7,6 +7,7 @@ use super::comments::Comments;
 use super::config;
 use super::context::{Context, malformed, unsupported};
 use super::steps::{self, flags};
+use crate::config::bases;
 use crate::config::model::{Base, ImageConfig, Stage, Step, StepKind};
 use crate::config::write::Notes;
 use crate::diagnostics::Diagnostic;
@@ -175,10 +176,37 @@ fn base(from: &Node, cx: &Context) -> Result<(Base, Option<String>), Diagnostic>
     };
     let lower = image.to_ascii_lowercase();
     let earlier = &cx.stage_names[..cx.current];
-    Ok(match earlier.iter().find(|n| **n == lower) {
-        Some(stage) => (Base::Stage(stage.clone()), platform),
+    if let Some(stage) = earlier.iter().find(|n| **n == lower) {
+        return Ok((Base::Stage(stage.clone()), platform));
+    }
+    Ok(match stage_behind_variables(&image, cx) {
+        Some(stage) => (Base::Stage(stage), platform),
         None => (Base::Image(image), platform),
     })
+}
+
+/// The earlier stage a FROM with variables names, when no build can make
+/// it name anything else (it reads only args no ARG declares, so their
+/// defaults in `${…:-…}` always apply). One that a build arg or the
+/// platform can change stays as written: stages.toml resolves it per
+/// build, as BuildKit does (`Project::base_with`).
+fn stage_behind_variables(image: &str, cx: &Context) -> Option<String> {
+    if !image.contains('$') {
+        return None;
+    }
+    let values = bases::global_values(
+        cx.globals
+            .iter()
+            .map(|a| (a.name.value.as_str(), a.default.as_deref())),
+        &[],
+    );
+    let declared = bases::declared_names(&cx.globals);
+    let (expanded, dynamic) = bases::expand_base(image, &declared, &values);
+    if dynamic {
+        return None;
+    }
+    let earlier = cx.stage_names[..cx.current].iter().map(String::as_str);
+    bases::earlier_stage(earlier, &expanded).map(str::to_owned)
 }
 
 /// Moves an instruction into a stage key when it sits where export would

@@ -1,33 +1,16 @@
 //! What the native back end cannot honour, as diagnostics before anything
-//! runs: on top of the checker's list for this back end (`ssh` mounts,
-//! git sources…), ADD from URLs, `--checksum`, `--parents`, wildcards in
-//! copies from another image, bind mounts from an external image,
-//! `security` on a run step, a FROM platform, ONBUILD triggers of a base
-//! stage that are not steps, and secrets that a step requires but
-//! `--secret` does not give.
+//! runs: the checker's list for this back end (`check --backend native`
+//! reports the same), the ONBUILD triggers of a base stage that are not
+//! steps as the import of a trigger reads them, and secrets that a step
+//! requires but `--secret` does not give.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::pathmatch::has_wildcard;
-use super::run_step::is_posix_shell;
 use crate::check::{Backend as CheckedBackend, unsupported_features};
-use crate::config::forms::CommandForm;
 use crate::config::model::{MountKind, Project, StepKind};
 use crate::diagnostics::{Diagnostic, Label};
 use crate::engine::codes;
-use crate::located::Span;
-
-const HELP: &str = "use `--backend dockerfile`, or change the step";
-
-fn refuse(feature: &str, span: Span) -> Diagnostic {
-    Diagnostic::error(
-        codes::UNSUPPORTED_FEATURE,
-        format!("the native builder cannot honour {feature}"),
-    )
-    .with_label(Label::primary(span, format!("{feature} is used here")))
-    .with_help(HELP)
-}
 
 /// Every feature of `stages` the native back end cannot honour.
 pub fn native_limits(
@@ -41,104 +24,52 @@ pub fn native_limits(
         .iter()
         .filter(|s| stages.contains(&s.name.value))
     {
-        if let Some(platform) = &stage.platform {
-            out.push(refuse("a stage platform", platform.span));
-        }
-        // The base stage's ONBUILD triggers run here, as steps.
+        // The checker tells step triggers by their keyword; one it passes
+        // that still does not read as a step (a flag no step takes) is
+        // refused here.
         if let crate::config::model::Base::Stage(base) = &stage.from.value
             && let Some(base) = project.stage(base)
         {
             for trigger in &base.config.onbuild {
-                if crate::convert::trigger_step(&trigger.value, &[], 0).is_err() {
-                    out.push(refuse(
-                        &format!(
-                            "the ONBUILD trigger `{}` of stage `{}`",
-                            trigger.value, base.name.value
-                        ),
-                        trigger.span,
-                    ));
+                let already = out.iter().any(|d| d.primary_span() == Some(trigger.span));
+                if !already && crate::convert::trigger_step(&trigger.value, &[], 0).is_err() {
+                    out.push(
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_FEATURE,
+                            format!(
+                                "the native builder cannot honour the ONBUILD trigger `{}` of stage `{}`",
+                                trigger.value, base.name.value
+                            ),
+                        )
+                        .with_label(Label::primary(trigger.span, "this trigger"))
+                        .with_help("use `--backend dockerfile`, or change the trigger"),
+                    );
                 }
             }
         }
-        let mut shell = stage.shell.as_ref().map(|s| s.value.clone());
         for step in &stage.steps {
-            match &step.kind {
-                StepKind::Shell(words) => shell = Some(words.value.clone()),
-                StepKind::Run(run) => {
-                    let exported = matches!(run.command.value, CommandForm::Shell(_))
-                        && shell
+            let StepKind::Run(run) = &step.kind else {
+                continue;
+            };
+            for mount in &run.mounts {
+                let m = &mount.value;
+                if m.kind == MountKind::Secret && m.required == Some(true) {
+                    let id = m.id.clone().or_else(|| {
+                        m.target
                             .as_ref()
-                            .and_then(|words| words.first())
-                            .is_none_or(|program| is_posix_shell(program));
-                    if !exported
-                        && let Some(mount) = run
-                            .mounts
-                            .iter()
-                            .find(|m| m.value.kind == MountKind::Secret && m.value.env.is_some())
-                    {
-                        // The Engine's commit would keep the variable in the image.
-                        out.push(refuse(
-                            "a secret as an environment variable outside a POSIX shell-form run",
-                            mount.span,
-                        ));
-                    }
-                    if let Some(security) = &run.security {
-                        out.push(refuse("`security` on a run step", security.span));
-                    }
-                    for mount in &run.mounts {
-                        let m = &mount.value;
-                        if m.kind == MountKind::Bind
-                            && let Some(from) = &m.from
-                            && project.stage(&from.value).is_none()
-                        {
-                            out.push(refuse("bind mounts from an external image", from.span));
-                        }
-                        if m.kind == MountKind::Secret && m.required == Some(true) {
-                            let id = m.id.clone().or_else(|| {
-                                m.target
-                                    .as_ref()
-                                    .and_then(|t| t.rsplit('/').next().map(str::to_owned))
-                            });
-                            if let Some(id) = id.filter(|id| !secrets.contains_key(id)) {
-                                out.push(
-                                    Diagnostic::error(
-                                        codes::UNSUPPORTED_FEATURE,
-                                        format!(
-                                            "the step requires secret `{id}`, which was not given"
-                                        ),
-                                    )
-                                    .with_label(Label::primary(mount.span, "required here"))
-                                    .with_help(format!("pass `--secret id={id},src=PATH`")),
-                                );
-                            }
-                        }
+                            .and_then(|t| t.rsplit('/').next().map(str::to_owned))
+                    });
+                    if let Some(id) = id.filter(|id| !secrets.contains_key(id)) {
+                        out.push(
+                            Diagnostic::error(
+                                codes::UNSUPPORTED_FEATURE,
+                                format!("the step requires secret `{id}`, which was not given"),
+                            )
+                            .with_label(Label::primary(mount.span, "required here"))
+                            .with_help(format!("pass `--secret id={id},src=PATH`")),
+                        );
                     }
                 }
-                StepKind::Copy(copy) => {
-                    if copy.parents {
-                        out.push(refuse("`parents` on copies", step.span));
-                    }
-                    if copy.from.is_some()
-                        && let Some(source) = copy.sources.iter().find(|s| has_wildcard(&s.value))
-                    {
-                        out.push(refuse(
-                            "wildcards in a copy from another stage or image",
-                            source.span,
-                        ));
-                    }
-                }
-                StepKind::Add(add) => {
-                    if add.parents {
-                        out.push(refuse("`parents` on add", step.span));
-                    }
-                    if let Some(checksum) = &add.checksum {
-                        out.push(refuse("`checksum` on add", checksum.span));
-                    }
-                    if let Some(url) = add.sources.iter().find(|s| s.value.contains("://")) {
-                        out.push(refuse("add from a URL", url.span));
-                    }
-                }
-                _ => {}
             }
         }
     }

@@ -2,7 +2,8 @@
 //! `?` (one character but `/`), `[...]` classes with ranges and `^`
 //! negation, `\` quoting the next character. COPY/ADD wildcards use it.
 //!
-//! Pure string code; imports nothing from the crate.
+//! Pure string code; takes only `has_wildcard` from the checker, which
+//! refuses what the native back end cannot copy with the same reading.
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("syntax error in pattern {0:?}")]
@@ -17,20 +18,9 @@ pub fn path_match(pattern: &str, name: &str) -> Result<bool, BadPattern> {
     Ok(match_from(&pattern, &name))
 }
 
-/// Whether the pattern contains a wildcard at all (unquoted `*`, `?`, `[`).
-pub fn has_wildcard(pattern: &str) -> bool {
-    let mut chars = pattern.chars();
-    while let Some(ch) = chars.next() {
-        match ch {
-            '\\' => {
-                chars.next();
-            }
-            '*' | '?' | '[' => return true,
-            _ => {}
-        }
-    }
-    false
-}
+/// Whether the pattern contains a wildcard at all; the checker reads
+/// sources with the same function.
+pub use crate::check::backend_native::has_wildcard;
 
 fn validate(pattern: &[char]) -> Result<(), ()> {
     let mut i = 0;

@@ -180,14 +180,8 @@ fn exports_step_env(state: &StageState, command: &CommandForm) -> bool {
         && argv.first().is_some_and(|program| is_posix_shell(program))
 }
 
-/// Whether a SHELL program understands `export NAME=value` lines.
-pub fn is_posix_shell(program: &str) -> bool {
-    let name = program.rsplit('/').next().unwrap_or(program);
-    matches!(
-        name,
-        "sh" | "bash" | "ash" | "dash" | "ksh" | "mksh" | "zsh"
-    )
-}
+/// The checker refuses what this reading cannot run, so both share it.
+pub use crate::check::backend_native::is_posix_shell;
 
 fn is_shell_name(name: &str) -> bool {
     let mut chars = name.chars();

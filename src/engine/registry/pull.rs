@@ -42,7 +42,6 @@ pub struct NeededImage {
 /// Every external image the stages of `targets` read, once per platform.
 pub fn needed_images(
     project: &Project,
-    graph: &ProjectGraph,
     targets: &[ResolvedTarget],
     build_args: &BTreeMap<String, String>,
 ) -> Vec<NeededImage> {
@@ -50,6 +49,9 @@ pub fn needed_images(
     for target in targets {
         let mut args: Vec<(String, String)> = target.args().to_vec();
         args.extend(build_args.iter().map(|(k, v)| (k.clone(), v.clone())));
+        // A `from` with variables that names a stage reads no image.
+        let project = &project.with_bases_for(&args);
+        let graph = ProjectGraph::new(project);
         // `expand_global` takes the first match: --build-arg values, added last, go first.
         args.reverse();
         for stage in graph.needed_stages(&target.stages()) {
@@ -251,11 +253,10 @@ stage = "empty"
     fn the_images_of_the_needed_stages_with_their_platforms_and_args() {
         let outcome = crate::check::check(&SourceFile::new("stages.toml", TOML));
         let project = outcome.project.expect("valid project");
-        let graph = ProjectGraph::new(&project);
         let targets =
             resolve_targets(&project, &["app".to_owned(), "empty".to_owned()]).expect("targets");
         let mut overrides = BTreeMap::new();
-        let images = needed_images(&project, &graph, &targets, &overrides);
+        let images = needed_images(&project, &targets, &overrides);
         let found: Vec<(&str, Option<&str>, Vec<&str>)> = images
             .iter()
             .map(|i| {
@@ -280,7 +281,7 @@ stage = "empty"
         );
         // --build-arg wins over the target's args.
         overrides.insert("BASE".to_owned(), "busybox:flag".to_owned());
-        let images = needed_images(&project, &graph, &targets, &overrides);
+        let images = needed_images(&project, &targets, &overrides);
         assert!(images.iter().any(|i| i.reference == "busybox:flag"));
         assert!(!images.iter().any(|i| i.reference == "busybox:target"));
     }

@@ -1,0 +1,148 @@
+//! `check --backend X` reports everything `build --backend X` refuses
+//! from the file, with a span; and no back end ignores a setting it
+//! cannot honour (a stage's or a target's platform) — it refuses it.
+
+mod engine_support;
+
+use engine_support::{BASE_IMAGE, Run, engine, image_exists, stages};
+
+fn project(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("stages.toml"), text).expect("write stages.toml");
+    dir
+}
+
+fn run(dir: &std::path::Path, args: &[&str]) -> Run {
+    Run::from(
+        stages()
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("run stages"),
+    )
+}
+
+/// The `(line, message)` of each diagnostic `check --backend` prints.
+fn reported(dir: &std::path::Path, backend: &str) -> (Option<i32>, Vec<(u64, String)>) {
+    let out = run(
+        dir,
+        &["check", "--backend", backend, "--message-format", "json"],
+    );
+    let found = out
+        .stdout
+        .lines()
+        .map(|line| {
+            let json: serde_json::Value = serde_json::from_str(line).expect("json line");
+            let at = json["line"].as_u64().unwrap_or_default();
+            (at, json["message"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    (out.code, found)
+}
+
+const PLATFORMS: &str = r#"[stages.app]
+from = "busybox:stages-test"
+platform = "linux/arm64"
+
+[targets.app]
+stage = "app"
+platforms = ["linux/arm64"]
+"#;
+
+#[test]
+fn a_stage_or_target_platform_is_reported_for_either_back_end() {
+    let dir = project(PLATFORMS);
+    let (code, found) = reported(dir.path(), "native");
+    assert_eq!(code, Some(1), "{found:?}");
+    assert_eq!(
+        found,
+        [
+            (
+                3,
+                "the native builder cannot express a stage platform".to_owned()
+            ),
+            (
+                7,
+                "the native builder cannot express a target platform".to_owned()
+            ),
+        ]
+    );
+    let (code, found) = reported(dir.path(), "dockerfile");
+    assert_eq!(code, Some(1), "{found:?}");
+    assert_eq!(
+        found,
+        [
+            (
+                3,
+                "the classic Dockerfile builder cannot express a stage platform".to_owned()
+            ),
+            (
+                7,
+                "the classic Dockerfile builder cannot express a target platform".to_owned()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn check_reports_what_the_native_build_refuses() {
+    let dir = project(
+        r#"[stages.tools]
+from = "busybox:stages-test"
+
+[stages.app]
+from = "busybox:stages-test"
+steps = [
+  { run = "true", security = "insecure" },
+  { add = "https://example.com/x.tar", to = "/x" },
+  { copy = "/out/*.bin", from = "tools", to = "/bin/" },
+  { run = "true", mounts = [{ type = "bind", from = "alpine:3", target = "/a" }] },
+  { add = "a.txt", to = "/a", checksum = "sha256:0000000000000000000000000000000000000000000000000000000000000000" },
+]
+"#,
+    );
+    let (code, found) = reported(dir.path(), "native");
+    assert_eq!(code, Some(1), "{found:?}");
+    let lines: Vec<u64> = found.iter().map(|(line, _)| *line).collect();
+    assert_eq!(lines, [7, 8, 9, 10, 11], "{found:?}");
+    for (_, message) in &found {
+        assert!(
+            message.starts_with("the native builder cannot express"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn builds_refuse_a_stage_platform_before_anything_runs() {
+    engine_with_base_image();
+    let dir = project(
+        r#"[stages.app]
+from = "busybox:stages-test"
+platform = "linux/arm64"
+steps = [{ run = "true" }]
+"#,
+    );
+    for backend in ["dockerfile", "native"] {
+        let out = run(
+            dir.path(),
+            &["build", "--backend", backend, "--progress", "plain"],
+        )
+        .exit(1);
+        assert!(
+            out.flat_stderr()
+                .contains("cannot express a stage platform"),
+            "{backend}: {}",
+            out.describe()
+        );
+    }
+}
+
+/// The Engine with the one base image these tests use; `engine()` (which
+/// makes every base image, waiting for any other test run doing so) only
+/// when it is missing.
+fn engine_with_base_image() {
+    if !image_exists(BASE_IMAGE) {
+        engine();
+    }
+}

@@ -254,7 +254,6 @@ async fn build_with_lock(
     let settings = BuildSettings {
         project: &loaded.project,
         graph: &loaded.graph,
-        config_text: &loaded.file.text,
         config_dir: &loaded.dir,
         output_overrides: here.outputs,
         context_dir: &context_dir,

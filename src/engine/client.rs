@@ -141,6 +141,9 @@ pub struct ClassicBuild {
     /// Labels the builder adds to the final image.
     pub labels: BTreeMap<String, String>,
     pub no_cache: bool,
+    /// When not empty, the only images (and their parents) the builder may
+    /// take a step's result from.
+    pub cache_from: Vec<String>,
 }
 
 /// One message of a build's output stream.
@@ -387,6 +390,9 @@ impl Engine for DockerEngine {
             .labels(&labels);
         if let Some(target) = &request.target {
             options = options.target(target);
+        }
+        if !request.cache_from.is_empty() {
+            options = options.cachefrom(&request.cache_from);
         }
         let sent = Arc::clone(&self.sent);
         let context = context.inspect_ok(move |chunk| {

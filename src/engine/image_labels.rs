@@ -1,74 +1,11 @@
-//! The labels `stages` puts on every image it builds: the OCI annotations
-//! it knows (`org.opencontainers.image.title`, `.created` for image
-//! targets when `SOURCE_DATE_EPOCH` is set, `.revision`)
-//! and its own (`dev.stages.stage`, `dev.stages.config-digest`), then the
-//! target's labels, which win.
+//! The label `stages` puts on the containers it creates (the build that
+//! owns them), and the RFC 3339 form of the times it writes. A user's image
+//! carries no label of `stages`: only the stage's and the target's own.
 
-use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sha2::{Digest, Sha256};
-
-pub const STAGE: &str = "dev.stages.stage";
-pub const CONFIG_DIGEST: &str = "dev.stages.config-digest";
 /// On containers `stages` creates itself: the build that owns them.
 pub const BUILD: &str = "dev.stages.build";
-
-/// What the labels of one image are made from.
-#[derive(Debug, Clone)]
-pub struct LabelInputs<'a> {
-    pub project_name: Option<&'a str>,
-    pub stage: &'a str,
-    /// The text of stages.toml.
-    pub config_text: &'a str,
-    /// The build's `REVISION` argument, when given.
-    pub revision: Option<&'a str>,
-    /// When the image was made; `None` leaves the label out.
-    pub created: Option<SystemTime>,
-    pub target_labels: &'a [(String, String)],
-}
-
-/// The labels for one image.
-pub fn image_labels(inputs: &LabelInputs<'_>) -> BTreeMap<String, String> {
-    let mut labels = BTreeMap::new();
-    if let Some(name) = inputs.project_name {
-        labels.insert("org.opencontainers.image.title".to_owned(), name.to_owned());
-    }
-    if let Some(created) = inputs.created {
-        labels.insert(
-            "org.opencontainers.image.created".to_owned(),
-            rfc3339(created),
-        );
-    }
-    if let Some(revision) = inputs.revision {
-        labels.insert(
-            "org.opencontainers.image.revision".to_owned(),
-            revision.to_owned(),
-        );
-    }
-    labels.insert(STAGE.to_owned(), inputs.stage.to_owned());
-    labels.insert(CONFIG_DIGEST.to_owned(), config_digest(inputs.config_text));
-    for (key, value) in inputs.target_labels {
-        labels.insert(key.clone(), value.clone());
-    }
-    labels
-}
-
-/// `sha256:<hex>` of the config text.
-pub fn config_digest(text: &str) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
-}
-
-/// The `created` label's time: `SOURCE_DATE_EPOCH` when set (reproducible
-/// builds), else none. The Engine records every image's creation time
-/// anyway; a label that changed on each build would make every warm rebuild
-/// commit a new image and move the tag although nothing changed.
-pub fn build_time() -> Option<SystemTime> {
-    std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|secs| UNIX_EPOCH + std::time::Duration::from_secs(secs))
-}
 
 /// A UTC timestamp as RFC 3339 (`2026-11-23T18:05:00Z`).
 pub fn rfc3339(time: SystemTime) -> String {
@@ -110,28 +47,5 @@ mod tests {
         assert_eq!(rfc3339(t), "2026-11-23T18:00:00Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00Z");
-    }
-
-    #[test]
-    fn labels_hold_the_stage_the_digest_and_target_labels_win() {
-        let target = vec![(
-            "org.opencontainers.image.title".to_owned(),
-            "custom".to_owned(),
-        )];
-        let labels = image_labels(&LabelInputs {
-            project_name: Some("demo"),
-            stage: "runtime",
-            config_text: "abc",
-            revision: Some("1a2b"),
-            created: Some(UNIX_EPOCH),
-            target_labels: &target,
-        });
-        assert_eq!(labels[STAGE], "runtime");
-        assert_eq!(
-            labels[CONFIG_DIGEST],
-            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        assert_eq!(labels["org.opencontainers.image.title"], "custom");
-        assert_eq!(labels["org.opencontainers.image.revision"], "1a2b");
     }
 }

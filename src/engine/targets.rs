@@ -12,7 +12,6 @@ use super::backend::{Backend, BuildFailure, StageBuild};
 use super::client::{Engine, EngineError};
 use super::codes;
 use super::extract::Staging;
-use super::image_labels::{LabelInputs, build_time, image_labels};
 use super::interrupt::{Interrupt, Janitor};
 use super::output_dir::{OutputDir, given_on_command_line, inside_project};
 use super::progress::{Event, ProgressSink};
@@ -25,8 +24,6 @@ use crate::graph::{ProjectGraph, ResolvedArtifact, ResolvedKind, ResolvedTarget}
 pub struct BuildSettings<'a> {
     pub project: &'a Project,
     pub graph: &'a ProjectGraph,
-    /// The text of stages.toml (its digest labels the images).
-    pub config_text: &'a str,
     /// The directory of stages.toml: outputs are relative to it.
     pub config_dir: &'a Path,
     /// `--output TARGET=DIR`: output directories given on the command
@@ -333,21 +330,20 @@ async fn build_one<B: Backend>(
     interrupt: &Interrupt,
 ) -> Result<String, BuildFailure> {
     let stages = settings.graph.needed_stages(&[stage.to_owned()]);
-    let labels = image_labels(&LabelInputs {
-        project_name: settings.project.name.as_deref(),
-        stage,
-        config_text: settings.config_text,
-        revision: args.get("REVISION").map(String::as_str),
-        // An artifact build's image is only a means to its files: without
-        // a timestamp a warm rebuild is all cache hits and makes no new image.
-        created: image_target_labels.and_then(|_| build_time()),
-        target_labels: image_target_labels.unwrap_or_default(),
-    });
+    // Exactly the labels the user asked for: a label of the build's own
+    // (an id, a digest of stages.toml) would make a new image of the same
+    // content and move the tag on every change of a comment.
+    let labels = image_target_labels
+        .unwrap_or_default()
+        .iter()
+        .cloned()
+        .collect();
     let request = StageBuild {
         project: settings.project,
         stage,
         stages: &stages,
         build_args: args,
+        image_target: image_target_labels.is_some(),
         labels,
         no_cache: settings.no_cache,
         context_dir: settings.context_dir,
@@ -446,7 +442,6 @@ tags = ["demo:2", "demo:refused"]
         let settings = BuildSettings {
             project: &fixture.project,
             graph: &fixture.graph,
-            config_text: TOML,
             config_dir: fixture.dir.path(),
             output_overrides: &BTreeMap::new(),
             context_dir: fixture.dir.path(),
@@ -647,7 +642,6 @@ tags = ["demo:2", "demo:refused"]
         let settings = BuildSettings {
             project: &fixture.project,
             graph: &fixture.graph,
-            config_text: TOML,
             config_dir: fixture.dir.path(),
             output_overrides: &BTreeMap::new(),
             context_dir: fixture.dir.path(),

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod forgiven;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -214,6 +216,28 @@ pub fn inspect(image: &str) -> ImageInspect {
             .await
             .expect("inspect image")
     })
+}
+
+/// The configuration fields the comparisons hold equal
+/// (`forgiven::COMPARED_CONFIG`), as the Engine reports them: a field it
+/// leaves out is `null`, and nothing else is normalised (`[]` stays `[]`).
+pub fn compared_config(image: &str) -> serde_json::Value {
+    let config = inspect(image).config.unwrap_or_default();
+    let full = serde_json::to_value(&config).expect("config as JSON");
+    let fields = forgiven::COMPARED_CONFIG
+        .iter()
+        .map(|field| {
+            let mut value = full.get(*field).cloned().unwrap_or(serde_json::Value::Null);
+            // Sets: the Engine hands them out in no particular order.
+            if let serde_json::Value::Array(items) = &mut value
+                && matches!(*field, "ExposedPorts" | "Volumes")
+            {
+                items.sort_by_key(ToString::to_string);
+            }
+            ((*field).to_owned(), value)
+        })
+        .collect();
+    serde_json::Value::Object(fields)
 }
 
 pub fn image_exists(image: &str) -> bool {

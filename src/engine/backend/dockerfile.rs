@@ -28,11 +28,48 @@ const INTERRUPT_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 /// The classic-builder back end over an Engine.
 pub struct DockerfileBackend<'e, E: Engine> {
     engine: &'e E,
+    /// Every step image the builds so far made or found. Under `--no-cache`
+    /// the first target's build runs every step; the next ones may reuse
+    /// only these (`cache_from`), so a stage two targets need is built once
+    /// per `stages build`, never taken from an earlier one.
+    step_images: std::sync::Mutex<Vec<String>>,
 }
 
 impl<'e, E: Engine> DockerfileBackend<'e, E> {
     pub fn new(engine: &'e E) -> Self {
-        Self { engine }
+        Self {
+            engine,
+            step_images: std::sync::Mutex::default(),
+        }
+    }
+
+    fn step_images(&self) -> Vec<String> {
+        self.step_images
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn note_step_images(&self, images: Vec<String>) {
+        let mut known = self
+            .step_images
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for image in images {
+            if !known.contains(&image) {
+                known.push(image);
+            }
+        }
+    }
+
+    /// `(no_cache, cache_from)` for the next build.
+    fn cache_rules(&self, no_cache: bool) -> (bool, Vec<String>) {
+        let known = self.step_images();
+        if no_cache && !known.is_empty() {
+            (false, known)
+        } else {
+            (no_cache, Vec::new())
+        }
     }
 }
 
@@ -103,12 +140,14 @@ impl<E: Engine> Backend for DockerfileBackend<'_, E> {
                 path: request.context_dir.to_owned(),
                 source: std::io::Error::other(join.to_string()),
             })??;
+        let (no_cache, cache_from) = self.cache_rules(request.no_cache);
         let build = ClassicBuild {
             dockerfile: DOCKERFILE_NAME.to_owned(),
             target: Some(request.stage.to_owned()),
             build_args: request.build_args.clone(),
             labels: BTreeMap::new(),
-            no_cache: request.no_cache,
+            no_cache,
+            cache_from,
         };
         if interrupt.is_requested() {
             return Err(BuildFailure::Interrupted);
@@ -163,6 +202,7 @@ impl<E: Engine> Backend for DockerfileBackend<'_, E> {
         if let Some(rest) = buffer.finish() {
             watch.line(&rest, &mut image);
         }
+        self.note_step_images(std::mem::take(&mut watch.step_images));
         if let Some(message) = error {
             let failed = watch.failed();
             return Err(BuildFailure::Reported(vec![step_failure(
@@ -229,6 +269,8 @@ struct Watch<'a> {
     step_open: bool,
     stage: String,
     tail: VecDeque<String>,
+    /// The image of every step (` ---> id`), made or found in the cache.
+    step_images: Vec<String>,
 }
 
 impl<'a> Watch<'a> {
@@ -247,6 +289,7 @@ impl<'a> Watch<'a> {
             step_open: false,
             stage: target_stage.to_owned(),
             tail: VecDeque::new(),
+            step_images: Vec::new(),
         }
     }
 
@@ -282,7 +325,10 @@ impl<'a> Watch<'a> {
                 self.step_open = false;
                 self.progress.event(Event::Cached { stage: &self.stage });
             }
-            LogLine::Layer(_) => self.step_open = false,
+            LogLine::Layer(id) => {
+                self.step_open = false;
+                self.step_images.push(id);
+            }
             LogLine::Built(id) => {
                 if image.is_none() {
                     *image = Some(id);

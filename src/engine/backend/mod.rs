@@ -29,7 +29,10 @@ pub struct StageBuild<'a> {
     /// Every stage it needs, itself last, in dependency order.
     pub stages: &'a [String],
     pub build_args: &'a BTreeMap<String, String>,
-    /// Labels for the image.
+    /// An image target's image (else the stage is built for its files).
+    pub image_target: bool,
+    /// The target's labels, the only ones added to the stage's: bookkeeping
+    /// labels never reach a user's image.
     pub labels: BTreeMap<String, String>,
     pub no_cache: bool,
     /// The build context directory.

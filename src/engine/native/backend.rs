@@ -1,8 +1,9 @@
 //! The native back end behind the engine layer's `Backend` trait: a stage
 //! and every stage it needs are run by the scheduler (independent stages at
 //! once, up to `--jobs`), step results come from the cache when their key
-//! matches, and the wanted stage's image gets the target's labels in its
-//! last commit.
+//! matches, a stage an earlier target of the same build needed is not built
+//! again, and an image target's image is written from its stage's last
+//! cache entry with exactly the configuration asked for (`target_image`).
 //! Progress events cross from the stage tasks over a channel; a stop
 //! request drops the build and its containers go by label.
 
@@ -12,8 +13,9 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::build::{BuildOptions, NativeBuild, StageFailure, run_build};
+use super::build::{BuildOptions, NativeBuild, StageFailure, StageOutput, run_build};
 use super::copy::ContextFilter;
+use super::engine_api::StepEngine;
 use super::limits::native_limits;
 use super::observer::BuildObserver;
 use super::scheduler::{Outcome, ScheduleOptions};
@@ -54,6 +56,9 @@ pub struct NativeBackend<'a> {
     settings: NativeSettings,
     /// The cache keys the builds so far found or committed.
     used_keys: std::sync::Mutex<BTreeSet<String>>,
+    /// What the stages built so far gave, by build args: a stage several
+    /// targets need is built once per `stages build`.
+    built: std::sync::Mutex<BTreeMap<BTreeMap<String, String>, BTreeMap<String, StageOutput>>>,
 }
 
 impl<'a> NativeBackend<'a> {
@@ -62,7 +67,24 @@ impl<'a> NativeBackend<'a> {
             engine,
             settings,
             used_keys: std::sync::Mutex::default(),
+            built: std::sync::Mutex::default(),
         }
+    }
+
+    fn built_with(&self, args: &BTreeMap<String, String>) -> BTreeMap<String, StageOutput> {
+        let built = self
+            .built
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        built.get(args).cloned().unwrap_or_default()
+    }
+
+    fn note_built(&self, args: &BTreeMap<String, String>, outputs: BTreeMap<String, StageOutput>) {
+        let mut built = self
+            .built
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        built.entry(args.clone()).or_default().extend(outputs);
     }
 
     /// The cache keys the builds so far found or committed.
@@ -240,8 +262,6 @@ impl Backend for NativeBackend<'_> {
             no_cache: request.no_cache,
             no_cache_stages: self.settings.no_cache_stages.iter().cloned().collect(),
             secrets: self.settings.secrets.clone(),
-            labelled_stage: Some(request.stage.to_owned()),
-            target_labels: request.labels.clone(),
         };
         let engine = Arc::new(self.engine.clone());
         let native = NativeBuild::new(
@@ -256,7 +276,8 @@ impl Backend for NativeBackend<'_> {
                 counts: std::sync::Mutex::default(),
             }),
         )
-        .map_err(|failure| BuildFailure::Reported(vec![failure_diagnostic(&failure)]))?;
+        .map_err(|failure| BuildFailure::Reported(vec![failure_diagnostic(&failure)]))?
+        .sharing(self.built_with(request.build_args));
         let schedule = ScheduleOptions::new(self.settings.jobs, self.settings.keep_going);
         let native = Arc::new(native);
         let mut run = Box::pin(run_build(Arc::clone(&native), &deps, schedule));
@@ -288,6 +309,15 @@ impl Backend for NativeBackend<'_> {
         if !failures.is_empty() {
             return Err(BuildFailure::Reported(failures));
         }
+        let done: BTreeMap<String, StageOutput> = stages
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(stage, outcome)| match outcome {
+                Outcome::Done(output) => Some((stage.clone(), output.clone())),
+                _ => None,
+            })
+            .collect();
+        self.note_built(request.build_args, done);
         let position = stages.iter().position(|s| s == request.stage);
         let Some(Outcome::Done(output)) = position.and_then(|i| outcomes.get(i)) else {
             return Err(BuildFailure::Reported(vec![Diagnostic::error(
@@ -295,6 +325,20 @@ impl Backend for NativeBackend<'_> {
                 format!("stage `{}` was not built", request.stage),
             )]));
         };
-        Ok(output.image.clone())
+        if !request.image_target {
+            return Ok(output.image.clone());
+        }
+        // The target's labels come last and win, as `docker build --label`'s do.
+        let mut settings = output.settings.clone();
+        settings.labels.extend(request.labels.clone());
+        self.engine
+            .configured_image(&output.image, &settings)
+            .await
+            .map_err(|error| {
+                BuildFailure::Reported(vec![Diagnostic::error(
+                    codes::BUILD_FAILED,
+                    format!("stage `{}`: the target's image: {error}", request.stage),
+                )])
+            })
     }
 }

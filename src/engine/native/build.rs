@@ -35,9 +35,6 @@ pub struct BuildOptions {
     pub no_cache_stages: BTreeSet<String>,
     /// `--secret id=…,src=…`: id → host file.
     pub secrets: BTreeMap<String, PathBuf>,
-    /// The stage whose image gets `target_labels` (the target's stage).
-    pub labelled_stage: Option<String>,
-    pub target_labels: BTreeMap<String, String>,
 }
 
 /// What a finished stage hands on.
@@ -92,6 +89,9 @@ pub struct NativeBuild<E: StepEngine> {
     cache_index: tokio::sync::OnceCell<BTreeMap<String, String>>,
     /// Keys this build found or committed: they were used now.
     used_keys: Mutex<BTreeSet<String>>,
+    /// Stages an earlier target of the same `stages build` already built
+    /// with the same args: their result is shared, never built again.
+    built_before: BTreeMap<String, StageOutput>,
 }
 
 impl<E: StepEngine> NativeBuild<E> {
@@ -122,7 +122,15 @@ impl<E: StepEngine> NativeBuild<E> {
             creating: Arc::new(tokio::sync::watch::Sender::new(0)),
             cache_index: tokio::sync::OnceCell::new(),
             used_keys: Mutex::new(BTreeSet::new()),
+            built_before: BTreeMap::new(),
         })
+    }
+
+    /// Hand on these stages' results instead of building them.
+    #[must_use]
+    pub fn sharing(mut self, built_before: BTreeMap<String, StageOutput>) -> Self {
+        self.built_before = built_before;
+        self
     }
 
     /// The empty image, imported once and found again by label.
@@ -261,6 +269,10 @@ impl<E: StepEngine> StageRunner for NativeBuild<E> {
             .filter_map(|(index, output)| self.stages.get(index).map(|n| (n.clone(), output)))
             .collect();
         self.observer.stage_started(&name);
+        if let Some(output) = self.built_before.get(&name) {
+            self.observer.stage_done(&name, &output.image);
+            return Ok(output.clone());
+        }
         let outcome = super::stage_exec::run_stage(&self, &name, &inputs).await;
         match &outcome {
             Ok(output) => self.observer.stage_done(&name, &output.image),

@@ -108,7 +108,7 @@ async fn plan<E: StepEngine>(
         });
     }
     if let Some((at, config)) = config {
-        super::config_step::final_settings(build, &mut current, config)
+        super::config_step::final_settings(&mut current, config)
             .map_err(|e| at.fail(&current, e))?;
         let unchanged = current.settings == current.committed && current.workdirs.is_empty();
         if !(planned.is_empty() && unchanged) {

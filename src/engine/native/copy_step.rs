@@ -20,6 +20,7 @@ use super::group_container::{GroupContainer, within};
 use super::owner::{Owner, needs_lookup, parse_chmod, resolve_chown};
 use super::pathmatch::has_wildcard;
 use super::retarget::retarget;
+use super::source_link::download_followed;
 use super::step_common::{StageState, StepRef, idle_container, with_container};
 use crate::config::model::{CopyFrom, CopyOptions, StepKind};
 use crate::located::Located;
@@ -306,7 +307,8 @@ async fn refuse_links_of_the_image<E: StepEngine>(
     Ok(())
 }
 
-/// Tars of `paths` in `image`, read through a container that is never started.
+/// Tars of `paths` in `image` (a path that is a link read through it),
+/// read through a container that is never started.
 async fn download<E: StepEngine>(
     build: &NativeBuild<E>,
     image: &str,
@@ -318,7 +320,7 @@ async fn download<E: StepEngine>(
         |id| async move {
             let mut tars = Vec::new();
             for path in paths {
-                tars.push(build.engine.download(&id, path).await?);
+                tars.push(download_followed(&*build.engine, &id, path).await?);
             }
             Ok(tars)
         },

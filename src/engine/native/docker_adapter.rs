@@ -13,9 +13,9 @@ use bollard::models::{
 use bollard::query_parameters::{
     CommitContainerOptionsBuilder, ContainerArchiveInfoOptionsBuilder,
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder,
-    ListContainersOptionsBuilder, ListImagesOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, RemoveVolumeOptionsBuilder,
-    TagImageOptionsBuilder, UploadToContainerOptionsBuilder,
+    ImportImageOptionsBuilder, ListContainersOptionsBuilder, ListImagesOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
+    RemoveVolumeOptionsBuilder, TagImageOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
@@ -23,6 +23,9 @@ use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
 use super::engine_api::{
     CachedImage, ContainerSpec, HealthSettings, ImageDetails, ImageSettings, MountSpec, OpError,
     PathKind, StepEngine,
+};
+use super::target_image::{
+    EntryFacts, HistoryFacts, config_document, config_only_archive, image_id,
 };
 use crate::engine::client::{DockerEngine, split_reference};
 use crate::engine::planned_tar::PlannedTar;
@@ -49,8 +52,10 @@ fn split_env(entries: Vec<String>) -> Vec<(String, String)> {
 fn settings_from(config: ImageConfig) -> ImageSettings {
     ImageSettings {
         env: split_env(config.env.unwrap_or_default()),
-        cmd: config.cmd.filter(|c| !c.is_empty()),
-        entrypoint: config.entrypoint.filter(|e| !e.is_empty()),
+        // An empty list is not an unset one: images built on this one
+        // inherit the `[]` (the classic builder's do).
+        cmd: config.cmd,
+        entrypoint: config.entrypoint,
         workdir: config.working_dir.unwrap_or_default(),
         user: config.user.unwrap_or_default(),
         labels: config.labels.unwrap_or_default().into_iter().collect(),
@@ -141,6 +146,47 @@ fn mount(spec: &MountSpec) -> Mount {
             ..Mount::default()
         },
     }
+}
+
+/// What a target's image takes from its cache entry (`target_image`).
+async fn entry_facts(engine: &DockerEngine, entry: &str) -> Result<EntryFacts, OpError> {
+    let image = engine
+        .docker()
+        .inspect_image(entry)
+        .await
+        .map_err(op("inspect image"))?;
+    let history = engine
+        .docker()
+        .image_history(entry)
+        .await
+        .map_err(op("image history"))?;
+    Ok(EntryFacts {
+        id: image.id.unwrap_or_default(),
+        architecture: image.architecture.unwrap_or_default(),
+        os: image.os.unwrap_or_default(),
+        variant: image.variant.filter(|v| !v.is_empty()),
+        created: image.created.unwrap_or_default(),
+        diff_ids: image
+            .root_fs
+            .and_then(|root| root.layers)
+            .unwrap_or_default(),
+        // The Engine lists the newest line first.
+        history: history
+            .into_iter()
+            .rev()
+            .map(|line| HistoryFacts {
+                created: crate::engine::image_labels::rfc3339(
+                    std::time::UNIX_EPOCH
+                        + std::time::Duration::from_secs(
+                            u64::try_from(line.created).unwrap_or_default(),
+                        ),
+                ),
+                created_by: line.created_by,
+                comment: line.comment,
+                size: line.size,
+            })
+            .collect(),
+    })
 }
 
 impl StepEngine for DockerEngine {
@@ -400,6 +446,37 @@ impl StepEngine for DockerEngine {
             }
         }
         id.ok_or_else(|| OpError::new("import", "the Engine sent no image id"))
+    }
+
+    async fn configured_image(
+        &self,
+        entry: &str,
+        settings: &ImageSettings,
+    ) -> Result<String, OpError> {
+        let facts = entry_facts(self, entry).await?;
+        let config = config_document(&facts, settings);
+        let id = image_id(&config);
+        // The id is the configuration's digest: an image with it is this one
+        // (a warm rebuild finds it and loads nothing).
+        if self.inspect_image(&id).await?.is_some() {
+            return Ok(id);
+        }
+        let archive = config_only_archive(&config, facts.diff_ids.len())
+            .map_err(|e| OpError::new("load image", e.to_string()))?;
+        let options = ImportImageOptionsBuilder::new().quiet(true).build();
+        let mut stream =
+            self.docker()
+                .import_image(options, bollard::body_full(Bytes::from(archive)), None);
+        while let Some(item) = stream.next().await {
+            item.map_err(op("load image"))?;
+        }
+        match self.inspect_image(&id).await? {
+            Some(_) => Ok(id),
+            None => Err(OpError::new(
+                "load image",
+                format!("the Engine did not keep image {id}"),
+            )),
+        }
     }
 
     async fn tag_image(&self, image: &str, reference: &str) -> Result<(), OpError> {

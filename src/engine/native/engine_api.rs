@@ -258,6 +258,14 @@ pub trait StepEngine: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), OpError>> + Send;
 
     fn remove_image(&self, image: &str) -> impl Future<Output = Result<(), OpError>> + Send;
+
+    /// An image of `entry`'s layers with exactly `settings` as its
+    /// configuration, merged with nothing (`target_image`); returns its id.
+    fn configured_image(
+        &self,
+        entry: &str,
+        settings: &ImageSettings,
+    ) -> impl Future<Output = Result<String, OpError>> + Send;
 }
 
 #[cfg(test)]

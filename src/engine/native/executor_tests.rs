@@ -100,6 +100,17 @@ async fn build(
     roots: &[&str],
     tweak: impl FnOnce(&mut BuildOptions),
 ) -> BTreeMap<String, Outcome<StageOutput, StageFailure>> {
+    build_sharing(engine, context, roots, tweak, BTreeMap::new()).await
+}
+
+/// `build`, handed the results of stages built before in the same build.
+async fn build_sharing(
+    engine: &Arc<FakeEngine>,
+    context: &Path,
+    roots: &[&str],
+    tweak: impl FnOnce(&mut BuildOptions),
+    built_before: BTreeMap<String, StageOutput>,
+) -> BTreeMap<String, Outcome<StageOutput, StageFailure>> {
     let outcome = crate::check::check(&SourceFile::new("stages.toml", PROJECT));
     let project = outcome
         .project
@@ -122,7 +133,8 @@ async fn build(
         Arc::new(NoFilter),
         Arc::new(Silent),
     )
-    .unwrap();
+    .unwrap()
+    .sharing(built_before);
     let outcomes = run_build(Arc::new(native), &deps, ScheduleOptions::new(Some(2), true)).await;
     stages.into_iter().zip(outcomes).collect()
 }
@@ -227,16 +239,12 @@ async fn stages_run_their_steps_and_commit_the_configuration() {
 }
 
 #[tokio::test]
-async fn copies_up_to_the_end_share_one_commit_with_the_configuration_and_target_labels() {
+async fn copies_up_to_the_end_share_one_commit_with_the_configuration() {
     let engine = engine();
     let ctx = context();
     build(&engine, ctx.path(), &["build"], |_| {}).await;
     let commits = engine.lock().commits;
-    let label = |o: &mut BuildOptions| {
-        o.labelled_stage = Some("gather".into());
-        o.target_labels = BTreeMap::from([("org.example.target".into(), "yes".into())]);
-    };
-    let outcomes = build(&engine, ctx.path(), &["gather"], label).await;
+    let outcomes = build(&engine, ctx.path(), &["gather"], |_| {}).await;
     assert_eq!(
         engine.lock().commits,
         commits + 1,
@@ -246,7 +254,6 @@ async fn copies_up_to_the_end_share_one_commit_with_the_configuration_and_target
     for path in ["/in/a/main.c", "/in/lib/util.h", "/in/b/main.c"] {
         assert!(image.files.contains_key(path), "{path}");
     }
-    assert_eq!(image.settings.labels["org.example.target"], "yes");
     assert!(image.settings.env.contains(&("STEP".into(), "two".into())));
     assert_eq!(
         image.settings.cmd,
@@ -254,18 +261,31 @@ async fn copies_up_to_the_end_share_one_commit_with_the_configuration_and_target
     );
     assert!(engine.lock().containers.is_empty());
 
-    let again = build(&engine, ctx.path(), &["gather"], label).await;
+    let again = build(&engine, ctx.path(), &["gather"], |_| {}).await;
     assert_eq!(engine.lock().commits, commits + 1, "found with one look-up");
     assert_eq!(
         done(&again, "gather").image,
         done(&outcomes, "gather").image
     );
-    let unlabelled = build(&engine, ctx.path(), &["gather"], |_| {}).await;
-    let plain = engine.image(&done(&unlabelled, "gather").image).unwrap();
-    assert!(
-        !plain.settings.labels.contains_key("org.example.target"),
-        "the target's labels are not the stage's"
+}
+
+#[tokio::test]
+async fn a_stage_an_earlier_target_built_is_handed_on_not_built_again() {
+    let engine = engine();
+    let ctx = context();
+    let no_cache = |o: &mut BuildOptions| o.no_cache = true;
+    let first = build(&engine, ctx.path(), &["build"], no_cache).await;
+    let started = engine.lock().started;
+    let shared = BTreeMap::from([("build".to_owned(), done(&first, "build"))]);
+    let second = build_sharing(&engine, ctx.path(), &["runtime"], no_cache, shared).await;
+    assert_eq!(
+        engine.lock().started,
+        started,
+        "the build stage's RUN ran again"
     );
+    assert_eq!(done(&second, "build"), done(&first, "build"));
+    let runtime = engine.image(&done(&second, "runtime").image).unwrap();
+    assert!(runtime.files.contains_key("/app/main.c"));
 }
 
 #[tokio::test]

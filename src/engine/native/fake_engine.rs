@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt};
+use sha2::Digest;
 
 use super::engine_api::{
     CachedImage, ContainerSpec, ImageDetails, ImageSettings, OpError, PathKind, StepEngine,
@@ -451,6 +452,34 @@ impl StepEngine for FakeEngine {
             },
         );
         Ok(id)
+    }
+
+    /// Like the Engine's load of a configuration: the entry's files under
+    /// exactly `settings`, and the same id for the same entry and settings.
+    async fn configured_image(
+        &self,
+        entry: &str,
+        settings: &ImageSettings,
+    ) -> Result<String, OpError> {
+        let mut state = self.lock();
+        let id = state
+            .resolve(entry)
+            .ok_or_else(|| missing("load image", entry))?;
+        let found = state
+            .images
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| missing("load image", entry))?;
+        let digest = sha2::Sha256::digest(format!("{id}{settings:?}").as_bytes());
+        let configured = format!("sha256:configured-{}", hex::encode(&digest[..8]));
+        state.images.insert(
+            configured.clone(),
+            FakeImage {
+                settings: settings.clone(),
+                ..found
+            },
+        );
+        Ok(configured)
     }
 
     async fn tag_image(&self, image: &str, reference: &str) -> Result<(), OpError> {

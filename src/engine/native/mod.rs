@@ -2,7 +2,7 @@
 //!
 //! Owns variable expansion (`expand`) and ARG/ENV scoping (`scope`), the
 //! stage scheduler (`scheduler`), COPY/ADD planning (`copy`, `pathmatch`,
-//! `archive`, `retarget`, `owner`), the step cache (`cache_key`,
+//! `archive`, `retarget`, `source_link`, `owner`), the step cache (`cache_key`,
 //! `cache_admin`, `cache_usage`, `cache_gc`), step execution over the `StepEngine` trait
 //! (`engine_api`, `stage_exec`, `run_step`, `copy_step`, `copy_group`,
 //! `config_step`,
@@ -37,10 +37,12 @@ pub mod run_step;
 pub mod scheduler;
 pub mod scope;
 pub mod settings;
+pub mod source_link;
 pub mod stage_exec;
 pub mod stage_plan;
 pub mod step_common;
 pub mod step_text;
+pub mod target_image;
 
 #[cfg(test)]
 mod executor_tests;

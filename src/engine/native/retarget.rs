@@ -47,7 +47,7 @@ pub fn retarget(
                 None => continue,
             }
         } else if into_dir {
-            join(dest, &clean)
+            join(dest, &named_as_source(&clean, source))
         } else {
             dest.to_owned()
         };
@@ -56,7 +56,7 @@ pub fn retarget(
             Ok(if root_dir {
                 join(dest, inner.split_once('/').map_or("", |(_, rest)| rest))
             } else if into_dir {
-                join(dest, &inner)
+                join(dest, &named_as_source(&inner, source))
             } else {
                 dest.to_owned()
             })
@@ -91,6 +91,23 @@ pub fn retarget(
         return Err(CopyError::NotFound(source.to_owned()));
     }
     Ok(())
+}
+
+/// `entry` with its first component renamed to the source's own name: when
+/// the source is a link to a file, Docker names the copy after the link.
+fn named_as_source(entry: &str, source: &str) -> String {
+    let name = source
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("");
+    if name.is_empty() {
+        return entry.to_owned();
+    }
+    match entry.split_once('/') {
+        Some((_, rest)) => format!("{name}/{rest}"),
+        None => name.to_owned(),
+    }
 }
 
 fn join(dir: &str, name: &str) -> String {
@@ -176,6 +193,10 @@ mod tests {
         let mut writer = TarWriter::new(Owner::default(), None);
         retarget(&tar, "/build/tool", "/usr/bin", true, &mut writer).unwrap();
         assert_eq!(listed(writer), [("usr/bin/tool".to_owned(), 0o751, 0)]);
+        // Downloaded through a link: the copy keeps the link's name.
+        let mut writer = TarWriter::new(Owner::default(), None);
+        retarget(&tar, "/build/current", "/usr/bin/", true, &mut writer).unwrap();
+        assert_eq!(listed(writer), [("usr/bin/current".to_owned(), 0o751, 0)]);
     }
 
     #[test]

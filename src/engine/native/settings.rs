@@ -42,7 +42,9 @@ pub fn apply_image_config(
 ) -> Result<(), SettingsError> {
     let shell = settings.shell.clone();
     if let Some(entrypoint) = &config.entrypoint {
-        settings.entrypoint = Some(command_argv(&entrypoint.value, shell.as_deref()));
+        // `ENTRYPOINT []` leaves none, written `null` as the classic builder does.
+        let argv = command_argv(&entrypoint.value, shell.as_deref());
+        settings.entrypoint = (!argv.is_empty()).then_some(argv);
         // Docker drops an inherited CMD when the stage sets ENTRYPOINT only.
         if config.cmd.is_none() {
             settings.cmd = None;

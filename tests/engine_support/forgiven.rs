@@ -1,0 +1,75 @@
+//! Everything the comparison of two builds of one project forgives, in one
+//! place, each with the reason Docker itself differs. Nothing else is
+//! normalised: `null` is not `[]`, a link is not a directory, and labels
+//! are compared as they are.
+
+/// One difference allowed between an image `stages` built and the image
+/// the Engine's classic builder made from the same Dockerfile.
+pub struct Forgiven {
+    pub what: &'static str,
+    pub why: &'static str,
+}
+
+/// Configuration fields not compared.
+pub const CONFIG_FIELDS: &[Forgiven] = &[
+    Forgiven {
+        what: "Image",
+        why: "the id of the image the last step ran on: every builder names its own intermediate images, and two classic builds of one Dockerfile on two Engines differ here too",
+    },
+    Forgiven {
+        what: "Hostname, Domainname, AttachStd*, Tty, OpenStdin, StdinOnce",
+        why: "run-time settings of the container the builder commits, not of the image; `docker run` sets its own",
+    },
+];
+
+/// Image fields outside the configuration not compared.
+pub const IMAGE_FIELDS: &[Forgiven] = &[
+    Forgiven {
+        what: "Created, history times, file modification times",
+        why: "the time of the build: two classic builds of one Dockerfile differ in them",
+    },
+    Forgiven {
+        what: "layer count and layer digests",
+        why: "how steps are cut into layers (and their tar headers' times) is the builder's; the file tree they add up to is compared instead",
+    },
+];
+
+/// Paths of the file tree not compared (relative to `/`).
+pub const PATHS: &[(&str, &str)] = &[
+    (
+        "etc/hostname",
+        "the Engine makes it in every container as a mount point for the container's own; which commits keep an empty one depends on which steps ran a container",
+    ),
+    ("etc/hosts", "as etc/hostname"),
+    ("etc/resolv.conf", "as etc/hostname"),
+    (
+        ".dockerenv",
+        "the Engine's marker of a container, made like etc/hostname",
+    ),
+];
+
+/// Whether `path` (as a downloaded archive names it) is forgiven.
+pub fn path_forgiven(path: &str) -> bool {
+    let path = path
+        .trim_start_matches("./")
+        .trim_start_matches('/')
+        .trim_end_matches('/');
+    PATHS.iter().any(|(forgiven, _)| *forgiven == path)
+}
+
+/// The configuration fields compared, exactly as the Engine stores them.
+pub const COMPARED_CONFIG: &[&str] = &[
+    "Env",
+    "Cmd",
+    "Entrypoint",
+    "WorkingDir",
+    "User",
+    "ExposedPorts",
+    "Volumes",
+    "Labels",
+    "Healthcheck",
+    "StopSignal",
+    "OnBuild",
+    "Shell",
+    "ArgsEscaped",
+];

@@ -72,6 +72,7 @@ labels = {{ "org.example.mode" = "fast" }}
 volumes = ["/data"]
 healthcheck = {{ cmd = "true", interval = "30s", retries = 3 }}
 stop-signal = "SIGINT"
+maintainer = "Jane Doe <jane@example.com> $APP_HOME"
 
 [stages.minimal]
 from = "scratch"
@@ -286,6 +287,7 @@ fn config(image: &str) -> serde_json::Value {
         "Volumes": volumes,
         "Healthcheck": config.healthcheck.map(|h| format!("{h:?}")),
         "StopSignal": config.stop_signal,
+        "Author": inspected.author,
     })
 }
 

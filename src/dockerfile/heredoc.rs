@@ -213,7 +213,7 @@ fn raw_shell_words(line: &str) -> Option<Vec<&str>> {
                         .iter()
                         .position(|&b| !is_plain_ascii(b))
                         .unwrap_or(bytes.len() - pos);
-                pos = end + heredoc_gap(&bytes[..end], &bytes[end..]);
+                pos = end + heredoc_gap(&bytes[pos..end], &bytes[end..]);
             }
             _ => {
                 let ch = line.get(pos..).and_then(|rest| rest.chars().next())?;
@@ -234,10 +234,11 @@ fn raw_shell_words(line: &str) -> Option<Vec<&str>> {
     Some(words)
 }
 
-/// How many blanks after `before` belong to the word: BuildKit's lexer
-/// reads `<<` with the spaces, tabs and carriage returns after it as one
-/// piece of a word (`<<  EOF` is the word `<<  EOF`), taking the `<` of a
-/// run two by two, so only a run of even length ends in such a `<<`.
+/// How many blanks after the unquoted, unescaped text `before` belong to
+/// the word: BuildKit's lexer reads `<<` with the spaces, tabs and carriage
+/// returns after it as one piece of a word (`<<  EOF` is the word
+/// `<<  EOF`), taking the `<` of a run two by two, so only a run of even
+/// length ends in such a `<<`. An escaped `<` is no part of a run.
 fn heredoc_gap(before: &[u8], after: &[u8]) -> usize {
     let run = before.iter().rev().take_while(|&&b| b == b'<').count();
     if run == 0 || run % 2 != 0 {

@@ -210,9 +210,12 @@ mod tests {
                 retries: Some(3),
             }))),
             stop_signal: Some(Located::unplaced("SIGINT".into())),
+            maintainer: Some(Located::unplaced("Jane <j@x.org> $PORT".into())),
             ..ImageConfig::default()
         };
         apply_image_config(&mut settings, &config, &scope).unwrap();
+        // MAINTAINER's text is committed as Author, unexpanded.
+        assert_eq!(settings.author, "Jane <j@x.org> $PORT");
         assert_eq!(settings.entrypoint, Some(vec!["/app".to_owned()]));
         assert_eq!(settings.cmd, None, "inherited CMD dropped by ENTRYPOINT");
         assert_eq!(

@@ -58,6 +58,7 @@ labels = {{ "org.example.mode" = "fast" }}
 volumes = ["/data"]
 healthcheck = {{ cmd = "true", interval = "30s", retries = 3 }}
 stop-signal = "SIGINT"
+maintainer = "Jane Doe <jane@example.com> $APP_HOME"
 
 [stages.minimal]
 from = "scratch"

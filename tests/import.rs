@@ -36,10 +36,13 @@ fn writes_a_config_that_checks_and_exports_back() {
     std::fs::write(dir.path().join(".dockerignore"), "target\n").expect("write");
     stages(&dir).arg("import").assert().success();
     let toml = std::fs::read_to_string(dir.path().join("stages.toml")).expect("written");
+    // The schema line points at a file that exists: import wrote it.
     assert!(
-        toml.starts_with("#:schema ./schema/stages.schema.json\n"),
+        toml.starts_with("#:schema ./stages.schema.json\n"),
         "{toml}"
     );
+    let schema = std::fs::read_to_string(dir.path().join("stages.schema.json")).expect("schema");
+    assert!(schema.contains("\"title\": \"stages.toml\""), "{schema}");
     assert!(
         toml.contains(".dockerignore sits beside the Dockerfile"),
         "{toml}"
@@ -244,4 +247,46 @@ fn import_and_export_say_what_they_wrote() {
         .assert()
         .success()
         .stderr("");
+fn the_schema_line_points_at_an_existing_schema() {
+    // A schema where `stages schema -o schema/stages.schema.json` puts it is used, not rewritten.
+    let dir = dir_with(DOCKERFILE);
+    std::fs::create_dir(dir.path().join("schema")).expect("mkdir");
+    std::fs::write(dir.path().join("schema/stages.schema.json"), "{}").expect("write");
+    stages(&dir).arg("import").assert().success();
+    let toml = std::fs::read_to_string(dir.path().join("stages.toml")).expect("written");
+    assert!(
+        toml.starts_with("#:schema ./schema/stages.schema.json\n"),
+        "{toml}"
+    );
+    assert!(!dir.path().join("stages.schema.json").exists());
+    // To stdout with no schema around, no line points at a missing file.
+    let bare = dir_with(DOCKERFILE);
+    let out = stages(&bare).args(["import", "-o", "-"]).assert().success();
+    let toml = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(!toml.contains("#:schema"), "{toml}");
+    assert!(!bare.path().join("stages.schema.json").exists());
+}
+
+/// A Dockerfile with several final stages gets a target for each, the
+/// last stage the default, so `check` has nothing to warn about.
+#[test]
+fn several_final_stages_become_targets() {
+    let dir = dir_with(
+        "FROM alpine AS base\nRUN echo base\n\nFROM base AS tool\nRUN echo tool\n\nFROM base AS docs\nRUN echo docs\n\nFROM base AS app\nRUN echo app\n",
+    );
+    stages(&dir).arg("import").assert().success();
+    let toml = std::fs::read_to_string(dir.path().join("stages.toml")).expect("written");
+    assert!(toml.contains("default-target = \"app\""), "{toml}");
+    for name in ["tool", "docs", "app"] {
+        assert!(
+            toml.contains(&format!("[targets.{name}]\nstage = \"{name}\"")),
+            "{toml}"
+        );
+    }
+    assert!(!toml.contains("[targets.base]"), "{toml}");
+    stages(&dir)
+        .arg("check")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning").not());
 }

@@ -104,6 +104,7 @@ pub fn unsupported_features(
                         }
                         if let CommandForm::Shell(script) = &run.command.value
                             && script.trim_end().contains('\n')
+                            && crate::config::continued::joined(script).is_none()
                         {
                             out.push(unsupported(
                                 backend,

@@ -324,17 +324,30 @@ fn variable_name_diagnostic(name: &Located<String>, what: &str) -> Option<Diagno
 /// A global arg's value when nothing overrides it: its default, itself
 /// expanded with the args before it, as Docker does; `None` when unknown
 /// (no default, an undeclared or predefined arg, or nested too deep).
+/// A name declared again takes the value of its last declaration, whose
+/// default sees the declarations before it.
 fn global_value(project: &Project, name: &str, depth: usize) -> Option<String> {
+    global_value_before(project, name, project.args.len(), depth)
+}
+
+fn global_value_before(
+    project: &Project,
+    name: &str,
+    before: usize,
+    depth: usize,
+) -> Option<String> {
     const MAX_DEPTH: usize = 16;
     if depth > MAX_DEPTH {
         return None;
     }
-    let position = project.args.iter().position(|a| a.name.value == name)?;
+    let position = project.args[..before]
+        .iter()
+        .rposition(|a| a.name.value == name)?;
     let default = project.args[position].default.as_deref()?;
     let earlier = &project.args[..position];
     expand_known(default, &|inner| {
         if earlier.iter().any(|a| a.name.value == inner) {
-            global_value(project, inner, depth + 1)
+            global_value_before(project, inner, position, depth + 1)
         } else {
             None
         }

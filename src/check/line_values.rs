@@ -131,8 +131,9 @@ pub(super) fn check_line_values(project: &Project) -> Vec<Diagnostic> {
                 }
                 StepKind::Run(run) => {
                     if let CommandForm::Shell(text) = &run.command.value
+                        && let text = crate::config::continued::command_text(text)
                         && !text.contains('\n')
-                        && let Some(problem) = rest_of_line_problem(text)
+                        && let Some(problem) = rest_of_line_problem(&text)
                     {
                         out.push(error(
                             "the command",
@@ -169,6 +170,9 @@ pub(super) fn check_line_values(project: &Project) -> Vec<Diagnostic> {
         }
         if let Some(signal) = &config.stop_signal {
             rest_of_line("the stop signal", signal, &mut out);
+        }
+        if let Some(author) = &config.maintainer {
+            rest_of_line("the maintainer", author, &mut out);
         }
         for line in &config.onbuild {
             rest_of_line("an `onbuild` line", line, &mut out);

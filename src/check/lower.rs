@@ -9,7 +9,7 @@ use super::lower_step::lower_step;
 use super::lower_target::lower_target;
 use crate::config::model::{ArgDecl, Artifact, Base, Health, ImageConfig, Project, Stage};
 use crate::config::raw::{Manifest, Named, RawArtifact, RawStage};
-use crate::config::{ArgDefault, FromRef, Healthcheck, Located};
+use crate::config::{ArgDefault, FromRef, GlobalArgs, Healthcheck, Located};
 use crate::diagnostics::{Diagnostic, Label};
 
 /// The lowered project and what lowering found wrong with it.
@@ -50,7 +50,7 @@ pub(super) fn lower(manifest: Manifest) -> Lowered {
         name: settings.name.map(|n| n.value),
         context: settings.context.map_or_else(|| ".".to_owned(), |c| c.value),
         default_target: settings.default_target,
-        args: lower_args(manifest.args),
+        args: lower_global_args(manifest.args),
         stages,
         artifacts,
         targets,
@@ -69,6 +69,26 @@ pub(super) fn lower_args(args: Named<ArgDefault>) -> Vec<ArgDecl> {
             default: value.default,
         })
         .collect()
+}
+
+/// Every declaration in the order it is made: an array's in turn, the
+/// ordered form's group after group.
+fn lower_global_args(args: GlobalArgs) -> Vec<ArgDecl> {
+    match args {
+        GlobalArgs::Table(table) => table
+            .into_iter()
+            .flat_map(|(name, arg)| {
+                arg.decls.into_iter().map(move |decl| ArgDecl {
+                    name: name.clone(),
+                    default: decl.default,
+                })
+            })
+            .collect(),
+        GlobalArgs::Ordered(groups) => groups
+            .into_iter()
+            .flat_map(|group| lower_args(group.value))
+            .collect(),
+    }
 }
 
 pub(super) fn lower_env(env: Named<Located<String>>) -> Vec<(Located<String>, Located<String>)> {
@@ -113,6 +133,7 @@ fn lower_stage(name: Located<String>, raw: RawStage, diagnostics: &mut Vec<Diagn
             })
         }),
         stop_signal: raw.stop_signal,
+        maintainer: raw.maintainer,
         onbuild: raw.onbuild,
     };
     Stage {

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::Exit;
 use super::common::{print_diagnostics as report, write_atomic};
+use super::schema_beside::{directory_of, schema_line_found, schema_line_writing};
 use crate::check::check;
 use crate::cli::ImportArgs;
 use crate::config::write::{WriteOptions, write_project};
@@ -46,19 +47,38 @@ pub fn run(args: ImportArgs) -> miette::Result<Exit> {
         }
     };
     imported.notes.header = header(&shown, (!from_stdin).then_some(args.dockerfile.as_path()));
-    let toml = write_project(
+    let body = write_project(
         &imported.project,
         &imported.notes,
-        WriteOptions { schema: true },
+        WriteOptions { schema: false },
     );
-    let written = SourceFile::new("stages.toml (imported)", toml.as_str());
+    let written = SourceFile::new("stages.toml (imported)", body.as_str());
     let outcome = check(&written);
     if outcome.has_errors() {
         report(&written, &outcome.diagnostics);
-        eprintln!("{toml}");
+        eprintln!("{body}");
         return Ok(Exit::Failure);
     }
-    if args.output.as_os_str() == "-" {
+    let to_stdout = args.output.as_os_str() == "-";
+    if !to_stdout && args.output.exists() && !args.force {
+        // Refused before a schema is written beside it.
+        miette::bail!(
+            help = "pass --force to replace it",
+            "{} already exists",
+            args.output.display()
+        );
+    }
+    let dir = directory_of(&args.output);
+    let schema = if to_stdout {
+        schema_line_found(Path::new("."))
+    } else {
+        Some(schema_line_writing(dir)?)
+    };
+    let toml = match schema {
+        Some(line) => format!("{line}\n{body}"),
+        None => body,
+    };
+    if to_stdout {
         print!("{toml}");
         return Ok(Exit::Success);
     }
@@ -67,14 +87,11 @@ pub fn run(args: ImportArgs) -> miette::Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// The comment at the top: where the file came from, how to get the
-/// schema, and a `.dockerignore` the build should keep honouring (only
-/// for a file: standard input has no directory).
+/// The comment at the top: where the file came from, and a
+/// `.dockerignore` the build should keep honouring (only for a file:
+/// standard input has no directory).
 fn header(shown: &str, dockerfile: Option<&Path>) -> Vec<String> {
-    let mut lines = vec![
-        format!("Imported from {shown} by `stages import`."),
-        "Write the schema with: stages schema -o schema/stages.schema.json".to_owned(),
-    ];
+    let mut lines = vec![format!("Imported from {shown} by `stages import`.")];
     let Some(dockerfile) = dockerfile else {
         return lines;
     };

@@ -16,6 +16,7 @@ pub mod init;
 pub mod migrate;
 pub mod plan;
 pub mod schema;
+mod schema_beside;
 
 /// How a command ended, as the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,9 +2,11 @@
 //! checked model the rest of the program reads, and the spans that tie
 //! both to the text. Knows nothing of Docker or the terminal.
 
+mod args_form;
 pub mod bases;
 pub mod build_args;
 pub mod codes;
+pub mod continued;
 pub mod deps;
 mod entries;
 pub mod expand;
@@ -17,4 +19,5 @@ pub mod schema;
 pub mod write;
 
 pub use crate::located::{Located, Span};
+pub use args_form::{GlobalArg, GlobalArgs};
 pub use forms::{ArgDefault, CommandForm, FromRef, Healthcheck, HealthcheckTable, Port, Sources};

@@ -69,6 +69,8 @@ pub struct ImageConfig {
     pub stop_signal: Option<Located<String>>,
     /// Dockerfile lines run when this image is used as a base.
     pub onbuild: Vec<Located<String>>,
+    /// The image's author (`MAINTAINER`), taken as written.
+    pub maintainer: Option<Located<String>>,
 }
 
 /// A health check or its removal.
@@ -275,19 +277,42 @@ impl Project {
     }
 
     /// `text` with global args replaced by `overrides`, else their defaults
-    /// (what Docker does to a `FROM` line).
+    /// (what Docker does to a `FROM` line). Defaults are expanded in turn
+    /// with the args declared before them, so a name declared again has
+    /// the value its last declaration computes.
     pub fn expand_global(&self, text: &str, overrides: &[(String, String)]) -> String {
-        let lookup = |name: &str| {
+        let overridden = |name: &str| {
             overrides
                 .iter()
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.clone())
-                .or_else(|| {
-                    self.args
-                        .iter()
-                        .find(|a| a.name.value == name)
-                        .and_then(|a| a.default.clone())
+        };
+        let mut values: Vec<(String, String)> = Vec::new();
+        for decl in &self.args {
+            let name = &decl.name.value;
+            let value = overridden(name).or_else(|| {
+                decl.default.as_deref().map(|default| {
+                    super::expand::expand(default, &|inner| {
+                        values
+                            .iter()
+                            .rev()
+                            .find(|(k, _)| k == inner)
+                            .map(|(_, v)| v.clone())
+                    })
                 })
+            });
+            if let Some(value) = value {
+                values.push((name.clone(), value));
+            }
+        }
+        let lookup = |name: &str| {
+            overridden(name).or_else(|| {
+                values
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            })
         };
         super::expand::expand(text, &lookup)
     }

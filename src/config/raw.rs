@@ -10,6 +10,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::args_form::GlobalArgs;
 use super::forms::{ArgDefault, CommandForm, FromRef, Healthcheck, Port, Sources};
 use crate::located::Located;
 
@@ -27,10 +28,9 @@ pub struct Manifest {
     /// Project-wide settings.
     #[serde(default)]
     pub project: Option<RawProject>,
-    /// Global build arguments (ARG before the first FROM): `NAME = "default"`, or `NAME = {}` for no default.
+    /// Global build arguments (ARG before the first FROM): `NAME = "default"`, `NAME = {}` for no default, or an array of declarations made in turn.
     #[serde(default)]
-    #[schemars(with = "IndexMap<String, ArgDefault>")]
-    pub args: Named<ArgDefault>,
+    pub args: GlobalArgs,
     /// The stages, in file order: each a filesystem and image config built from a base and steps.
     #[serde(default)]
     #[schemars(with = "IndexMap<String, RawStage>")]
@@ -102,6 +102,8 @@ pub struct RawStage {
     /// Instructions run when this image is used as a base, written as Dockerfile lines.
     #[serde(default)]
     pub onbuild: Vec<Located<String>>,
+    /// The image's author, as Dockerfile's deprecated `MAINTAINER` sets it; taken as written (no `${…}` expansion, as in Docker).
+    pub maintainer: Option<Located<String>>,
 }
 
 /// One step. Exactly one kind key (`run`, `copy`, `artifact`, `add`, `env`, `workdir`, `user`, `arg`, `shell`), plus the options that kind takes.
@@ -280,7 +282,10 @@ expose = [8080, "53/udp"]
             runtime.cmd.as_ref().map(|c| &c.value),
             Some(&CommandForm::Exec(vec!["./app".into()]))
         );
-        assert_eq!(manifest.args.len(), 2);
+        match &manifest.args {
+            GlobalArgs::Table(args) => assert_eq!(args.len(), 2),
+            GlobalArgs::Ordered(_) => panic!("expected the table form"),
+        }
         assert_eq!(manifest.stages[0].steps.len(), 2);
     }
 

@@ -12,7 +12,20 @@ pub struct Opener {
 
 /// The heredoc openers among the words of one line.
 pub fn openers(line: &str) -> Vec<Opener> {
-    line.split_whitespace().filter_map(opener).collect()
+    let mut words = line.split_whitespace();
+    let mut out = Vec::new();
+    while let Some(word) = words.next() {
+        // `<<  EOF`: BuildKit reads the blanks after `<<` as part of the word.
+        let found = if word.trim_start_matches(|c: char| c.is_ascii_digit()) == "<<" {
+            words
+                .next()
+                .and_then(|name| opener(&format!("{word}{name}")))
+        } else {
+            opener(word)
+        };
+        out.extend(found);
+    }
+    out
 }
 
 fn opener(word: &str) -> Option<Opener> {
@@ -102,6 +115,7 @@ mod tests {
 
     #[test]
     fn closed_heredoc_texts() {
+        assert!(is_closed_heredoc_text("<<  EOF\nhello\nEOF\n"));
         assert!(is_closed_heredoc_text("cat <<EOF > /x\nhello\nEOF"));
         assert!(is_closed_heredoc_text("cat <<EOF > /x\nhello\nEOF\n"));
         assert!(!is_closed_heredoc_text("cat <<EOF > /x\nhello"));

@@ -79,6 +79,16 @@ fn shell_words(input: &str, mode: Mode) -> Option<Vec<String>> {
                     };
                     word.push(next);
                     in_word = true;
+                } else if ch == '<' && chars.peek() == Some(&'<') {
+                    // `<<` keeps the blanks after it in the word, as
+                    // BuildKit's lexer does for `<<  EOF`.
+                    chars.next();
+                    word.push_str("<<");
+                    while let Some(&blank @ (' ' | '\t' | '\r')) = chars.peek() {
+                        word.push(blank);
+                        chars.next();
+                    }
+                    in_word = true;
                 } else if ch.is_whitespace() {
                     if in_word && !word.is_empty() {
                         words.push(std::mem::take(&mut word));
@@ -97,7 +107,7 @@ fn shell_words(input: &str, mode: Mode) -> Option<Vec<String>> {
     Some(words)
 }
 
-/// Reads one word as a heredoc start: `^(\d*)<<(-?)([^<]*)$`.
+/// Reads one word as a heredoc start: `^(\d*)<<(-?)\s*([^<]*)$`.
 pub fn parse_heredoc(word: &str) -> Option<Heredoc> {
     let digits = word.len() - word.trim_start_matches(|c: char| c.is_ascii_digit()).len();
     let (fd_text, rest) = word.split_at(digits);
@@ -106,6 +116,8 @@ pub fn parse_heredoc(word: &str) -> Option<Heredoc> {
         Some(r) => (true, r),
         None => (false, rest),
     };
+    // BuildKit's pattern allows white space before the name (`<<  EOF`).
+    let rest = rest.trim_start_matches(['\t', '\n', '\x0c', '\r', ' ']);
     if rest.contains('<') || rest.is_empty() {
         return None;
     }
@@ -196,10 +208,12 @@ fn raw_shell_words(line: &str) -> Option<Vec<&str>> {
             // A run of plain ASCII belongs to the word: step over it at once.
             _ if is_plain_ascii(b) => {
                 start.get_or_insert(pos);
-                pos += bytes[pos..]
-                    .iter()
-                    .position(|&b| !is_plain_ascii(b))
-                    .unwrap_or(bytes.len() - pos);
+                let end = pos
+                    + bytes[pos..]
+                        .iter()
+                        .position(|&b| !is_plain_ascii(b))
+                        .unwrap_or(bytes.len() - pos);
+                pos = end + heredoc_gap(&bytes[pos..end], &bytes[end..]);
             }
             _ => {
                 let ch = line.get(pos..).and_then(|rest| rest.chars().next())?;
@@ -218,6 +232,22 @@ fn raw_shell_words(line: &str) -> Option<Vec<&str>> {
         words.push(&line[at..pos.min(line.len())]);
     }
     Some(words)
+}
+
+/// How many blanks after the unquoted, unescaped text `before` belong to
+/// the word: BuildKit's lexer reads `<<` with the spaces, tabs and carriage
+/// returns after it as one piece of a word (`<<  EOF` is the word
+/// `<<  EOF`), taking the `<` of a run two by two, so only a run of even
+/// length ends in such a `<<`. An escaped `<` is no part of a run.
+fn heredoc_gap(before: &[u8], after: &[u8]) -> usize {
+    let run = before.iter().rev().take_while(|&&b| b == b'<').count();
+    if run == 0 || run % 2 != 0 {
+        return 0;
+    }
+    after
+        .iter()
+        .take_while(|&&b| matches!(b, b' ' | b'\t' | b'\r'))
+        .count()
 }
 
 /// Whether `<<` occurs in `line` (a first `<` is rare, so look for that).
@@ -270,6 +300,22 @@ mod tests {
     }
 
     #[test]
+    fn blanks_after_the_opener_belong_to_the_word() {
+        let names = |line: &str| -> Vec<String> {
+            heredocs_in_line(line).into_iter().map(|h| h.name).collect()
+        };
+        assert_eq!(names("RUN <<  EOF"), ["EOF"]);
+        assert_eq!(names("RUN <<\t EOF  > foo"), ["EOF"]);
+        assert_eq!(names("RUN << -EOF"), ["-EOF"]);
+        assert_eq!(names("RUN 2<< EOF"), ["EOF"]);
+        // `<<-` ends the blanks' run: `<<-` and `EOF` are two words.
+        assert!(names("RUN <<- EOF").is_empty());
+        // An odd run of `<` pairs from the left: the last one stands alone.
+        assert!(names("RUN <<< EOF").is_empty());
+        assert_eq!(names("RUN cat <<<< EOF"), Vec::<String>::new());
+    }
+
+    #[test]
     fn raw_words_are_the_slices_shell_words_builds() {
         let raw = Mode {
             raw_quotes: true,
@@ -279,6 +325,7 @@ mod tests {
             "RUN 3<<IN1 cat <<-\"EOT\" > /f",
             "RUN a\\ b 'c d' \"e \\\" f\" g\\",
             "RUN \"x\\y\" 'it''s' é\u{a0}ü <<E",
+            "RUN <<  EOF  > foo <<<\tX 'a'<< \rB \\<< C",
             "RUN \"open",
             "RUN 'open",
             "RUN \"a\\",

@@ -222,7 +222,9 @@ pub fn inspect(image: &str) -> ImageInspect {
 /// (`forgiven::COMPARED_CONFIG`), as the Engine reports them: a field it
 /// leaves out is `null`, and nothing else is normalised (`[]` stays `[]`).
 pub fn compared_config(image: &str) -> serde_json::Value {
-    let config = inspect(image).config.unwrap_or_default();
+    let inspected = inspect(image);
+    let author = inspected.author.clone();
+    let config = inspected.config.unwrap_or_default();
     let full = serde_json::to_value(&config).expect("config as JSON");
     let fields = forgiven::COMPARED_CONFIG
         .iter()
@@ -236,6 +238,8 @@ pub fn compared_config(image: &str) -> serde_json::Value {
             }
             ((*field).to_owned(), value)
         })
+        // The image's author (MAINTAINER) sits beside its configuration.
+        .chain([("Author".to_owned(), serde_json::json!(author))])
         .collect();
     serde_json::Value::Object(fields)
 }

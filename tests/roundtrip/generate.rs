@@ -241,10 +241,19 @@ fn config() -> impl Strategy<Value = ImageConfig> {
             ]),
             prop::option::of(prop::sample::select(vec!["SIGTERM", "SIGKILL", "9"])),
             prop::collection::vec(shell_line().prop_map(|l| format!("RUN {l}")), 0..2),
+            prop::option::of(prop::sample::select(vec![
+                "Jane Doe <jane@example.com>",
+                "$literal ${not expanded}",
+            ])),
         ),
     )
         .prop_map(
-            |(cmd, expose, labels, (entrypoint, volumes, healthcheck, stop_signal, onbuild))| {
+            |(
+                cmd,
+                expose,
+                labels,
+                (entrypoint, volumes, healthcheck, stop_signal, onbuild, maintainer),
+            )| {
                 ImageConfig {
                     cmd: cmd.map(here),
                     entrypoint: entrypoint.map(|e| here(CommandForm::Exec(e))),
@@ -254,6 +263,7 @@ fn config() -> impl Strategy<Value = ImageConfig> {
                     healthcheck: healthcheck.map(here),
                     stop_signal: stop_signal.map(|s| here(s.to_owned())),
                     onbuild: onbuild.into_iter().map(here).collect(),
+                    maintainer: maintainer.map(|m| here(m.to_owned())),
                 }
             },
         )

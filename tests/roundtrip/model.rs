@@ -5,9 +5,12 @@
 //! workdir, user, shell) are compared as the steps they export to, ENV and
 //! ARG one pair per step; an artifact copy as the `COPY --from=<stage>
 //! <path>` it exports to (artifact names, targets and `[project]` are not
-//! in a Dockerfile); a multi-line `run` ends with a newline (a heredoc body
+//! in a Dockerfile); a `run` laid out over continuation lines as the
+//! command it joins to (export breaks long commands over lines, import
+//! keeps the lines); a multi-line `run` ends with a newline (a heredoc body
 //! always does); stages are compared by name.
 
+use stages::config::continued;
 use stages::config::forms::CommandForm;
 use stages::config::model::{ArgDecl, Copy, CopyFrom, Project, Stage, Step, StepKind};
 use stages::convert::{ExportOptions, ImportOptions, export_dockerfile, import_dockerfile_source};
@@ -66,11 +69,11 @@ fn stage(project: &Project, stage: &Stage) -> Stage {
             }
             StepKind::Run(run) => {
                 let mut run = run.clone();
-                if let CommandForm::Shell(text) = &mut run.command.value
-                    && text.contains('\n')
-                    && !text.ends_with('\n')
-                {
-                    text.push('\n');
+                if let CommandForm::Shell(text) = &mut run.command.value {
+                    *text = continued::command_text(text).into_owned();
+                    if text.contains('\n') && !text.ends_with('\n') {
+                        text.push('\n');
+                    }
                 }
                 steps.push(step(StepKind::Run(run)));
             }

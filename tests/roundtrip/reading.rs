@@ -17,18 +17,21 @@ use stages::dockerfile::{Dockerfile, Node};
 /// 3. How a stage is referenced: `FROM <stage>`, `COPY --from=<index>`,
 ///    `--from=<name>` and a mount's `from=` are compared as the stage's index.
 /// 4. ENV, LABEL and ARG with several pairs are compared one pair at a time;
-///    values after the lexer's quote removal (so `A="x y"` ≡ `A='x y'`), and
+///    values, and COPY and ADD paths, after the lexer's quote removal (so
+///    `A="x y"` ≡ `A='x y'`, `COPY "$APP"/bin` ≡ `COPY $APP/bin`; a context
+///    source written absolute as relative, `COPY /a b` ≡ `COPY a b`), and
 ///    the legacy `ENV key value` form as `ENV key=value`; a FROM base after
 ///    quote removal too (`FROM "${BASE}"` ≡ `FROM ${BASE}`).
-/// 5. Image configuration (CMD, ENTRYPOINT, HEALTHCHECK, STOPSIGNAL: the last
+/// 5. Image configuration (CMD, ENTRYPOINT, HEALTHCHECK, STOPSIGNAL, MAINTAINER: the last
 ///    one counts; EXPOSE, VOLUME and ONBUILD accumulate; LABEL keys, the last
 ///    value counts) is compared as the stage's resulting config, not by
 ///    position: stages.toml keeps it in stage keys written after the steps.
+///    An EXPOSE host mapping counts as the container port it exposes.
 /// 6. Flags are compared as a set; boolean flags as their value
 ///    (`--link` ≡ `--link=true`, `--link=false` ≡ no flag); `--mount` as its
 ///    parsed options (`dst` ≡ `target`, `src` ≡ `source`, `ro` ≡
 ///    `readonly=true`, `rw` ≡ `readonly=false`, type `bind` by default).
-pub const NORMALISATIONS: &str = "keyword case and layout; names of unnamed stages; stage references as indexes; ENV/LABEL/ARG pair by pair and FROM bases after quote removal; image config as the resulting config; flags as sets with boolean and mount options parsed";
+pub const NORMALISATIONS: &str = "keyword case and layout; names of unnamed stages; stage references as indexes; ENV/LABEL/ARG pair by pair, COPY/ADD paths and FROM bases after quote removal, context sources relative; image config as the resulting config (EXPOSE host mappings as their container port); flags as sets with boolean and mount options parsed";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reading {
@@ -61,6 +64,7 @@ pub struct Config {
     pub entrypoint: Option<Instruction>,
     pub healthcheck: Option<Instruction>,
     pub stopsignal: Option<Instruction>,
+    pub maintainer: Option<Instruction>,
     pub expose: Vec<String>,
     pub volumes: Vec<String>,
     pub labels: BTreeMap<String, String>,
@@ -142,7 +146,11 @@ pub fn read(file: &Dockerfile) -> Result<Reading, String> {
                 "entrypoint" => stage.config.entrypoint = Some(instruction),
                 "healthcheck" => stage.config.healthcheck = Some(instruction),
                 "stopsignal" => stage.config.stopsignal = Some(instruction),
-                "expose" => stage.config.expose.append(&mut instruction.args),
+                "maintainer" => stage.config.maintainer = Some(instruction),
+                "expose" => stage
+                    .config
+                    .expose
+                    .extend(instruction.args.iter().map(|p| container_port(p))),
                 "volume" => stage.config.volumes.append(&mut instruction.args),
                 "onbuild" => stage.config.onbuild.push(onbuild_text(node)),
                 "label" => {
@@ -168,6 +176,19 @@ pub fn read(file: &Dockerfile) -> Result<Reading, String> {
         stages.push(stage);
     }
     Ok(Reading { meta_args, stages })
+}
+
+/// The container port of an EXPOSE word (`127.0.0.1:80:80/udp` is `80/udp`).
+fn container_port(word: &str) -> String {
+    if word.contains('$') || !word.contains(':') {
+        return word.to_owned();
+    }
+    let (spec, protocol) = match word.rsplit_once('/') {
+        Some((spec, protocol)) => (spec, Some(protocol)),
+        None => (word, None),
+    };
+    let container = spec.rsplit(':').next().unwrap_or(spec);
+    protocol.map_or_else(|| container.to_owned(), |p| format!("{container}/{p}"))
 }
 
 fn onbuild_text(node: &Node) -> String {
@@ -200,7 +221,30 @@ fn instruction(node: &Node, escape: char, stage_ref: &dyn Fn(&str) -> String) ->
                 v.map_or(k.clone(), |v| format!("{k}={v}"))
             })
             .collect(),
+        // Paths after the lexer's quote removal (`"$APP"/bin` is `$APP/bin`).
+        "copy" | "add" if node.heredocs.is_empty() && !node.json => node
+            .args
+            .iter()
+            .map(|a| {
+                if a.contains(['\'', '"']) {
+                    unquote(a, escape)
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect(),
         _ => node.args.iter().map(|a| a.to_string()).collect(),
+    };
+    let args = if matches!(keyword.as_str(), "copy" | "add")
+        && node.heredocs.is_empty()
+        && !node
+            .flags
+            .iter()
+            .any(|f| f.to_ascii_lowercase().starts_with("--from="))
+    {
+        context_relative(args)
+    } else {
+        args
     };
     let mut flags: Vec<String> = node
         .flags
@@ -218,6 +262,22 @@ fn instruction(node: &Node, escape: char, stage_ref: &dyn Fn(&str) -> String) ->
             .map(|h| (h.name.clone(), h.content.clone(), h.chomp, h.expand))
             .collect(),
     }
+}
+
+/// Context sources with the leading `/` BuildKit ignores removed (`/` is `.`).
+fn context_relative(mut args: Vec<String>) -> Vec<String> {
+    let sources = args.len().saturating_sub(1);
+    for source in &mut args[..sources] {
+        if source.starts_with('/') {
+            let relative = source.trim_start_matches('/');
+            *source = if relative.is_empty() {
+                ".".to_owned()
+            } else {
+                relative.to_owned()
+            };
+        }
+    }
+    args
 }
 
 fn arg_pair(word: &str, escape: char) -> (String, Option<String>) {

@@ -50,13 +50,33 @@ pub fn write_project(project: &Project, notes: &Notes, options: WriteOptions) ->
         out.push('\n');
     }
     comments(&mut out, &notes.header, "");
+    let table = args_table(&project.args);
+    if table.is_none() {
+        // Top-level keys come before the first table header.
+        section_break(&mut out);
+        comments(&mut out, &notes.args, "");
+        out.push_str("args = [\n");
+        for group in args_groups(&project.args) {
+            let _ = writeln!(out, "  {},", arg_table(group));
+        }
+        out.push_str("]\n");
+    }
     write_settings(&mut out, project);
-    if !project.args.is_empty() {
+    if let Some(table) = table
+        && !table.is_empty()
+    {
         section_break(&mut out);
         comments(&mut out, &notes.args, "");
         out.push_str("[args]\n");
-        for decl in &project.args {
-            let _ = writeln!(out, "{} = {}", encode::key(&decl.name), arg_value(decl));
+        for (name, decls) in table {
+            let value = match decls.as_slice() {
+                [one] => arg_value(one),
+                many => {
+                    let values: Vec<String> = many.iter().map(|d| arg_value(d)).collect();
+                    format!("[{}]", values.join(", "))
+                }
+            };
+            let _ = writeln!(out, "{} = {value}", encode::key(name));
         }
     }
     for stage in &project.stages {
@@ -138,6 +158,43 @@ fn located_strings(items: &[crate::located::Located<String>]) -> String {
 }
 
 /// `"default"` or `{}`.
+/// Global ARGs by name, for `[args]`: a name declared again is written as
+/// the array of its declarations, which must then follow one another.
+/// `None` when a name is declared again after other names: the table
+/// cannot keep that order.
+fn args_table(decls: &[ArgDecl]) -> Option<Vec<(&str, Vec<&ArgDecl>)>> {
+    let mut out: Vec<(&str, Vec<&ArgDecl>)> = Vec::new();
+    for decl in decls {
+        let seen = out.iter().position(|(name, _)| *name == decl.name.value);
+        match seen {
+            Some(at) if at + 1 == out.len() => out[at].1.push(decl),
+            Some(_) => return None,
+            None => out.push((&decl.name.value, vec![decl])),
+        }
+    }
+    Some(out)
+}
+
+/// The declarations in order, cut where a name comes again: each group
+/// is one inline table of the ordered form.
+fn args_groups(decls: &[ArgDecl]) -> Vec<&[ArgDecl]> {
+    let mut groups = Vec::new();
+    let mut start = 0;
+    for (i, decl) in decls.iter().enumerate() {
+        if decls[start..i]
+            .iter()
+            .any(|d| d.name.value == decl.name.value)
+        {
+            groups.push(&decls[start..i]);
+            start = i;
+        }
+    }
+    if start < decls.len() {
+        groups.push(&decls[start..]);
+    }
+    groups
+}
+
 fn arg_value(decl: &ArgDecl) -> String {
     decl.default
         .as_deref()

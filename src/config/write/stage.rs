@@ -239,6 +239,9 @@ fn config_keys(config: &ImageConfig) -> Vec<(&'static str, String)> {
     if let Some(signal) = &config.stop_signal {
         keys.push(("stop-signal", encode::string(signal)));
     }
+    if let Some(author) = &config.maintainer {
+        keys.push(("maintainer", encode::string(author)));
+    }
     if !config.onbuild.is_empty() {
         keys.push(("onbuild", located_strings(&config.onbuild)));
     }

@@ -1,5 +1,6 @@
 //! Image configuration: CMD, ENTRYPOINT, EXPOSE, LABEL, VOLUME,
-//! HEALTHCHECK, STOPSIGNAL and ONBUILD, emitted after a stage's steps.
+//! HEALTHCHECK, STOPSIGNAL, MAINTAINER and ONBUILD, emitted after a
+//! stage's steps.
 
 use super::steps::{self, Lowered};
 use super::words::{self, inexpressible};
@@ -46,6 +47,15 @@ pub fn config(config: &ImageConfig) -> Result<Vec<Lowered>, Diagnostic> {
             format!(
                 "STOPSIGNAL {}",
                 words::rest_of_line(signal, signal.span, "the stop signal")?
+            ),
+            false,
+        ));
+    }
+    if let Some(author) = &config.maintainer {
+        out.push((
+            format!(
+                "MAINTAINER {}",
+                words::rest_of_line(author, author.span, "the maintainer")?
             ),
             false,
         ));

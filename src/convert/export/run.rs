@@ -1,7 +1,9 @@
-//! RUN: exec or shell form, heredocs for multi-line scripts, long `&&`
-//! chains broken over continuation lines, and the BuildKit-only flags.
+//! RUN: exec or shell form, heredocs for multi-line scripts, commands laid
+//! out over continuation lines written as they are, long `&&` chains
+//! broken over continuation lines, and the BuildKit-only flags.
 
 use super::words::{self, inexpressible};
+use crate::config::continued;
 use crate::config::forms::CommandForm;
 use crate::config::model::{Mount, Run};
 use crate::convert::heredoc;
@@ -39,6 +41,9 @@ pub fn run(run: &Run) -> Result<(String, bool), Diagnostic> {
 fn command(command: &Located<CommandForm>, indent: usize) -> Result<(String, bool), Diagnostic> {
     match &command.value {
         CommandForm::Exec(words) => Ok((words::json_array(words), false)),
+        CommandForm::Shell(text) if continued::joined(text).is_some() => {
+            laid_out(text, command.span).map(|text| (text, false))
+        }
         CommandForm::Shell(text) if text.contains('\n') => Ok((script(text), true)),
         CommandForm::Shell(text) => {
             let text = words::rest_of_line(text, command.span, "the command")?;
@@ -52,6 +57,21 @@ fn command(command: &Located<CommandForm>, indent: usize) -> Result<(String, boo
             Ok((break_long(&text, indent), false))
         }
     }
+}
+
+/// A command laid out over continuation lines: written as it is, which
+/// BuildKit joins back to the command. The joined command must be one a
+/// single line could hold.
+fn laid_out(text: &str, span: crate::located::Span) -> Result<String, Diagnostic> {
+    let joined = continued::command_text(text);
+    words::rest_of_line(&joined, span, "the command")?;
+    if !heredoc::openers(&joined).is_empty() {
+        return Err(inexpressible(
+            span,
+            "a command with a heredoc opener (`<<WORD`) would swallow the lines after it".into(),
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 /// A multi-line shell command: as written when it already is a closed

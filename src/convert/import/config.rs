@@ -1,6 +1,7 @@
 //! Image configuration instructions (CMD, ENTRYPOINT, EXPOSE, LABEL,
-//! VOLUME, HEALTHCHECK, STOPSIGNAL, ONBUILD) folded into `ImageConfig`:
-//! the last CMD/ENTRYPOINT/HEALTHCHECK/STOPSIGNAL wins, as in a build;
+//! VOLUME, HEALTHCHECK, STOPSIGNAL, ONBUILD, MAINTAINER) folded into
+//! `ImageConfig`: the last CMD/ENTRYPOINT/HEALTHCHECK/STOPSIGNAL/MAINTAINER
+//! wins, as in a build;
 //! EXPOSE, VOLUME and ONBUILD accumulate; a later LABEL replaces a key.
 
 use super::context::{Context, malformed};
@@ -22,6 +23,7 @@ pub fn key_of(keyword: &str) -> Option<&'static str> {
         "healthcheck" => "healthcheck",
         "stopsignal" => "stop-signal",
         "onbuild" => "onbuild",
+        "maintainer" => "maintainer",
         _ => return None,
     })
 }
@@ -42,7 +44,7 @@ pub fn apply(node: &Node, cx: &Context, config: &mut ImageConfig) -> Result<(), 
             config.expose.extend(
                 node.args
                     .iter()
-                    .map(|p| Located::new(p.to_string(), node.span)),
+                    .map(|p| Located::new(container_port(p), node.span)),
             );
         }
         "label" => {
@@ -64,9 +66,28 @@ pub fn apply(node: &Node, cx: &Context, config: &mut ImageConfig) -> Result<(), 
         "onbuild" => config
             .onbuild
             .push(Located::new(onbuild_line(node)?, node.span)),
+        "maintainer" => config.maintainer = Some(Located::new(one(node)?, node.span)),
         _ => return Err(malformed(node, "not an image configuration instruction")),
     }
     Ok(())
+}
+
+/// The port an EXPOSE word exposes. A host mapping
+/// (`127.0.0.1:8080:80/udp`, `[::1]:80:80`, `5000:5000`), which BuildKit
+/// accepts with a warning, exposes its container port only (`80/udp`).
+fn container_port(word: &str) -> String {
+    if word.contains('$') || !word.contains(':') {
+        return word.to_owned();
+    }
+    let (spec, protocol) = match word.rsplit_once('/') {
+        Some((spec, protocol)) => (spec, Some(protocol)),
+        None => (word, None),
+    };
+    let container = spec.rsplit(':').next().unwrap_or(spec);
+    match protocol {
+        Some(protocol) => format!("{container}/{protocol}"),
+        None => container.to_owned(),
+    }
 }
 
 fn onbuild_line(node: &Node) -> Result<String, Diagnostic> {
@@ -130,4 +151,18 @@ fn healthcheck(node: &Node, cx: &Context) -> Result<Health, Diagnostic> {
         }
     }
     Ok(Health::Check(table))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::container_port;
+
+    #[test]
+    fn host_mappings_expose_their_container_port() {
+        assert_eq!(container_port("127.0.0.1:80:80"), "80");
+        assert_eq!(container_port("[::1]:8080:8080/udp"), "8080/udp");
+        assert_eq!(container_port("5000-5001:6000-6001"), "6000-6001");
+        assert_eq!(container_port("8000/tcp"), "8000/tcp");
+        assert_eq!(container_port("${HOST}:80"), "${HOST}:80");
+    }
 }

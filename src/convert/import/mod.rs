@@ -12,9 +12,13 @@ mod artifacts;
 mod comments;
 mod config;
 mod context;
+mod global_args;
+mod layout;
 mod mount;
+mod moved_config;
 mod stage;
 mod steps;
+mod targets;
 mod words;
 mod written;
 
@@ -82,10 +86,12 @@ pub fn import_dockerfile_source(
         ..Project::default()
     };
     for node in &file.nodes[..first_from] {
-        match global_args(node, cx_escape, &project.args) {
+        match global_args(node, cx_escape) {
             Ok(decls) => {
                 notes.args.extend(comments.of(node).iter().cloned());
-                project.args.extend(decls);
+                for decl in decls {
+                    global_args::declare(&mut project.args, decl);
+                }
             }
             Err(e) => errors.push(e),
         }
@@ -109,6 +115,9 @@ pub fn import_dockerfile_source(
     if !errors.is_empty() {
         return Err(errors);
     }
+    if let Some(source) = source {
+        layout::lay_out_runs(&mut project, source);
+    }
     let refused = refused_by_check(&project);
     if !refused.is_empty() {
         return Err(refused);
@@ -123,6 +132,7 @@ pub fn import_dockerfile_source(
     if options.artifacts {
         artifacts::name_artifacts(&mut project);
     }
+    targets::add_final_stage_targets(&mut project);
     let refused = written::refused_when_written(&project, &notes);
     if !refused.is_empty() {
         return Err(refused);
@@ -158,11 +168,7 @@ fn refused_by_check(project: &Project) -> Vec<Diagnostic> {
         .collect()
 }
 
-fn global_args(
-    node: &Node,
-    escape: char,
-    declared: &[ArgDecl],
-) -> Result<Vec<ArgDecl>, Diagnostic> {
+fn global_args(node: &Node, escape: char) -> Result<Vec<ArgDecl>, Diagnostic> {
     if node.name() != "arg" {
         return Err(malformed(node, "only ARG may come before the first FROM"));
     }
@@ -172,22 +178,7 @@ fn global_args(
         current: 0,
         globals: Vec::new(),
     };
-    let decls = steps::args(node, &cx)?;
-    for (i, decl) in decls.iter().enumerate() {
-        let earlier = declared
-            .iter()
-            .chain(&decls[..i])
-            .any(|d| d.name.value == decl.name.value);
-        if earlier {
-            return Err(Diagnostic::error(
-                codes::DUPLICATE,
-                format!("the global ARG `{}` is declared twice", decl.name.value),
-            )
-            .with_label(Label::primary(node.span, "declared again here"))
-            .with_help("keep one declaration: `[args]` has one entry per name"));
-        }
-    }
-    Ok(decls)
+    steps::args(node, &cx)
 }
 
 /// Each FROM and the instructions up to the next one.

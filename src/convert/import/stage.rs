@@ -6,13 +6,14 @@ use std::collections::HashSet;
 use super::comments::Comments;
 use super::config;
 use super::context::{Context, malformed, unsupported};
+use super::moved_config::MovedConfig;
 use super::steps::{self, flags};
 use crate::config::bases;
 use crate::config::model::{Base, ImageConfig, Stage, Step, StepKind};
 use crate::config::write::Notes;
 use crate::diagnostics::Diagnostic;
 use crate::dockerfile::Node;
-use crate::located::{Located, Span};
+use crate::located::Located;
 
 /// The name in `FROM base AS name`, as written.
 pub fn given_name<'n>(from: &'n Node<'_>) -> Option<&'n str> {
@@ -63,7 +64,7 @@ pub fn stage(
         comments.of(from),
     );
     let mut phase = Phase::Args;
-    let mut config_with_variables: Option<Span> = None;
+    let mut moved = MovedConfig::default();
     for node in &nodes[1..] {
         let keyword = node.name();
         if let Some(key) = config::key_of(&keyword) {
@@ -76,21 +77,14 @@ pub fn stage(
                             .or_default(),
                         comments.of(node),
                     );
-                    if node.original.contains('$')
-                        && !matches!(key, "cmd" | "entrypoint" | "healthcheck" | "onbuild")
-                    {
-                        config_with_variables.get_or_insert(node.span);
-                    }
+                    moved.saw(node, key);
                 }
                 Err(e) => errors.push(e),
             }
             continue;
         }
-        if matches!(keyword.as_ref(), "env" | "arg") && config_with_variables.is_some() {
-            errors.push(unsupported(
-                node,
-                "an ENV or ARG after image configuration that uses a variable (stage keys are applied before image configuration)",
-            ));
+        if let Some(e) = moved.changed_by(node, cx) {
+            errors.push(e);
             continue;
         }
         match lift(node, cx, &mut stage, phase) {

@@ -153,7 +153,7 @@ fn run(node: &Node, cx: &Context) -> Result<Run, Diagnostic> {
 }
 
 /// Sources and destination of COPY/ADD.
-fn paths(node: &Node) -> Result<(Vec<Located<String>>, Located<String>), Diagnostic> {
+fn paths(node: &Node, cx: &Context) -> Result<(Vec<Located<String>>, Located<String>), Diagnostic> {
     if !node.heredocs.is_empty() && node.name() != "copy" {
         return Err(unsupported(
             node,
@@ -189,12 +189,61 @@ fn paths(node: &Node) -> Result<(Vec<Located<String>>, Located<String>), Diagnos
             "a COPY with here-documents whose path is empty or holds whitespace",
         ));
     }
-    let here = |v: &std::borrow::Cow<str>| Located::new(v.to_string(), node.span);
+    let here = |v: &std::borrow::Cow<str>| {
+        let value = if node.heredocs.is_empty() {
+            path_value(v, cx.escape)
+        } else {
+            v.to_string()
+        };
+        Located::new(value, node.span)
+    };
     Ok((sources.iter().map(here).collect(), here(to)))
 }
 
+/// A COPY or ADD path as BuildKit's lexer reads it: quotes that only
+/// protected the word (`"$APP"/bin`) are removed, a `$` they kept from
+/// expansion becomes `\$`. Paths are written back as bare words, which
+/// the lexer reads again: a value that needs its quotes (it holds a quote,
+/// an escape or whitespace, or is empty) and a word with unbalanced quotes
+/// (BuildKit refuses it when it builds) stay as written.
+fn path_value(word: &str, escape: char) -> String {
+    if !word.contains(['\'', '"']) || !balanced_quotes(word, escape) {
+        return word.to_owned();
+    }
+    let value = unquote_value(word, escape);
+    let bare = !value.is_empty()
+        && !value.contains(['\'', '"', '`'])
+        && !value.chars().any(char::is_whitespace)
+        && value
+            .match_indices('\\')
+            .all(|(at, _)| value[at + 1..].starts_with('$'));
+    if bare { value } else { word.to_owned() }
+}
+
+/// Whether every quote in `word` is closed.
+fn balanced_quotes(word: &str, escape: char) -> bool {
+    let mut open: Option<char> = None;
+    let mut chars = word.chars();
+    while let Some(c) = chars.next() {
+        match open {
+            Some('\'') if c == '\'' => open = None,
+            Some('"') if c == '"' => open = None,
+            Some('"') if c == escape => {
+                chars.next();
+            }
+            Some(_) => {}
+            None if c == '\'' || c == '"' => open = Some(c),
+            None if c == escape => {
+                chars.next();
+            }
+            None => {}
+        }
+    }
+    open.is_none()
+}
+
 fn copy(node: &Node, cx: &Context) -> Result<Copy, Diagnostic> {
-    let (sources, to) = paths(node)?;
+    let (sources, to) = paths(node, cx)?;
     let mut copy = Copy {
         sources,
         to,
@@ -225,11 +274,30 @@ fn copy(node: &Node, cx: &Context) -> Result<Copy, Diagnostic> {
             other => return Err(unsupported(node, &format!("the COPY flag `--{other}`"))),
         }
     }
+    if copy.from.is_none() && copy.heredocs.is_empty() {
+        context_relative(&mut copy.sources);
+    }
     Ok(copy)
 }
 
+/// BuildKit reads a context source written absolute (`COPY /Dockerfile
+/// /d`) from the context's root; stages.toml writes context paths
+/// relative, so the leading `/` goes (`/` alone is `.`).
+fn context_relative(sources: &mut [Located<String>]) {
+    for source in sources {
+        if source.value.starts_with('/') {
+            let relative = source.value.trim_start_matches('/');
+            source.value = if relative.is_empty() {
+                ".".to_owned()
+            } else {
+                relative.to_owned()
+            };
+        }
+    }
+}
+
 fn add(node: &Node, cx: &Context) -> Result<Add, Diagnostic> {
-    let (sources, to) = paths(node)?;
+    let (sources, to) = paths(node, cx)?;
     let mut add = Add {
         sources,
         to,
@@ -252,6 +320,7 @@ fn add(node: &Node, cx: &Context) -> Result<Add, Diagnostic> {
             other => return Err(unsupported(node, &format!("the ADD flag `--{other}`"))),
         }
     }
+    context_relative(&mut add.sources);
     Ok(add)
 }
 

@@ -76,6 +76,7 @@ fn settings_from(config: ImageConfig) -> ImageSettings {
         stop_signal: config.stop_signal.filter(|s| !s.is_empty()),
         onbuild: config.on_build.unwrap_or_default(),
         shell: config.shell.filter(|s| !s.is_empty()),
+        author: String::new(),
     }
 }
 
@@ -250,6 +251,7 @@ impl StepEngine for DockerEngine {
         let options = CommitContainerOptionsBuilder::new()
             .container(container)
             .pause(false)
+            .author(&settings.author)
             .build();
         self.docker()
             .commit_container(options, commit_config(settings))

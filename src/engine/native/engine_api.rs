@@ -86,6 +86,9 @@ pub struct ImageSettings {
     pub stop_signal: Option<String>,
     pub onbuild: Vec<String>,
     pub shell: Option<Vec<String>>,
+    /// The image's `Author`: not in the container config, and not
+    /// inherited from the base (the classic builder starts each stage without one).
+    pub author: String,
 }
 
 /// A health check in the image config (durations in nanoseconds).

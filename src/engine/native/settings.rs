@@ -1,5 +1,5 @@
 //! A stage's order-free image configuration (CMD, ENTRYPOINT, EXPOSE,
-//! LABEL, VOLUME, HEALTHCHECK, STOPSIGNAL, ONBUILD) applied to the tracked
+//! LABEL, VOLUME, HEALTHCHECK, STOPSIGNAL, ONBUILD, MAINTAINER) applied to the tracked
 //! `ImageSettings` as Docker's builder does, and the argv of a shell- or
 //! exec-form command.
 
@@ -20,7 +20,8 @@ pub fn command_argv(form: &CommandForm, shell: Option<&[String]>) -> Vec<String>
         CommandForm::Exec(words) => words.clone(),
         CommandForm::Shell(text) => {
             let mut argv = shell.map_or_else(default_shell, <[String]>::to_vec);
-            argv.push(text.clone());
+            // Continuation lines are joined before the shell sees them, as Docker does.
+            argv.push(crate::config::continued::command_text(text).into_owned());
             argv
         }
     }
@@ -83,6 +84,10 @@ pub fn apply_image_config(
     settings
         .onbuild
         .extend(config.onbuild.iter().map(|line| line.value.clone()));
+    // The classic builder commits MAINTAINER's text, unexpanded, as Author.
+    if let Some(author) = &config.maintainer {
+        settings.author = author.value.clone();
+    }
     Ok(())
 }
 
@@ -207,9 +212,12 @@ mod tests {
                 retries: Some(3),
             }))),
             stop_signal: Some(Located::unplaced("SIGINT".into())),
+            maintainer: Some(Located::unplaced("Jane <j@x.org> $PORT".into())),
             ..ImageConfig::default()
         };
         apply_image_config(&mut settings, &config, &scope).unwrap();
+        // MAINTAINER's text is committed as Author, unexpanded.
+        assert_eq!(settings.author, "Jane <j@x.org> $PORT");
         assert_eq!(settings.entrypoint, Some(vec!["/app".to_owned()]));
         assert_eq!(settings.cmd, None, "inherited CMD dropped by ENTRYPOINT");
         assert_eq!(

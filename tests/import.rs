@@ -247,6 +247,9 @@ fn import_and_export_say_what_they_wrote() {
         .assert()
         .success()
         .stderr("");
+}
+
+#[test]
 fn the_schema_line_points_at_an_existing_schema() {
     // A schema where `stages schema -o schema/stages.schema.json` puts it is used, not rewritten.
     let dir = dir_with(DOCKERFILE);

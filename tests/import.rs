@@ -234,7 +234,8 @@ fn import_and_export_say_what_they_wrote() {
         .args(["import", "-o", "stages.toml"])
         .assert()
         .success()
-        .stderr("wrote stages.toml\n");
+        // With no schema around, import writes one for the `#:schema` line.
+        .stderr("wrote ./stages.schema.json\nwrote stages.toml\n");
     stages(&dir)
         .args(["export-dockerfile", "--all-stages", "-o", "Dockerfile.out"])
         .assert()

@@ -556,7 +556,7 @@ from = "alpine:3.20"
 args = { FOO = "Dockerfile" }
 
 [stages.app]
-from = "base"
+from = { stage = "base" }
 steps = [{ copy = "$FOO", to = "." }, { copy = "$BAR", to = "." }]
 "#;
         assert_eq!(uses_in(text, &BaseEnv::new()), ["BAR"]);

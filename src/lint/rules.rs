@@ -75,11 +75,11 @@ rules! {
     FROM_PLATFORM_FLAG_CONST_DISALLOWED = "FromPlatformFlagConstDisallowed", "FROM --platform flag should not use a constant value",
         Some("https://docs.docker.com/go/dockerfile/rule/from-platform-flag-const-disallowed/"), dockerfile: true, toml: true;
     COPY_IGNORED_FILE = "CopyIgnoredFile", "Attempting to Copy file that is excluded by .dockerignore",
-        Some("https://docs.docker.com/go/dockerfile/rule/copy-ignored-file/"), dockerfile: true, toml: false;
+        Some("https://docs.docker.com/go/dockerfile/rule/copy-ignored-file/"), dockerfile: false, toml: false;
     EXPOSE_PROTO_CASING = "ExposeProtoCasing", "Protocol in EXPOSE instruction should be lowercase",
         Some("https://docs.docker.com/go/dockerfile/rule/expose-proto-casing/"), dockerfile: true, toml: true;
     EXPOSE_INVALID_FORMAT = "ExposeInvalidFormat", "IP address and host-port mapping should not be used in EXPOSE instruction. This will become an error in a future release",
-        Some("https://docs.docker.com/go/dockerfile/rule/expose-invalid-format/"), dockerfile: true, toml: true;
+        Some("https://docs.docker.com/go/dockerfile/rule/expose-invalid-format/"), dockerfile: true, toml: false;
     ARTIFACT_OVERWRITTEN = "ArtifactOverwritten", "An artifact's path is deleted or overwritten by a later step of its stage",
         None, dockerfile: false, toml: true;
     CACHE_MOUNT_EXPORTED = "CacheMountExported", "A cache mount's path is also exported as an artifact",

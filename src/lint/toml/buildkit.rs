@@ -190,7 +190,7 @@ fn stage_rules(
     }
     invalid_default_in_from(project, stage, out);
     for port in &stage.config.expose {
-        let (proto_case, mapping) = expose_problems(&port.value);
+        let (proto_case, _) = expose_problems(&port.value);
         if proto_case {
             out.push(
                 finding(
@@ -203,17 +203,6 @@ fn stage_rules(
                     "protocol in upper case",
                 )
                 .with_help("write the protocol in lower case (`tcp`, `udp`)"),
-            );
-        }
-        if mapping {
-            out.push(
-                finding(
-                    &rules::EXPOSE_INVALID_FORMAT,
-                    port.span,
-                    format!("EXPOSE instruction should not define an IP address or host-port mapping, found '{}'", port.value),
-                    "an address or host port",
-                )
-                .with_help("expose the container port only; map host ports when the container runs"),
             );
         }
     }

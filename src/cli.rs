@@ -26,6 +26,16 @@ pub enum Command {
         after_help = "Example:\n  stages check\n  stages check -f examples/href-counter/stages.toml --message-format json\n  stages check --backend dockerfile"
     )]
     Check(CheckArgs),
+    /// Run BuildKit's build checks and the graph rules on stages.toml.
+    #[command(
+        long_about = "Run BuildKit's build checks (under BuildKit's own rule names) and rules of \
+                      stages' own that need the whole stage graph on stages.toml, pointing into \
+                      the file. Rules are skipped with `[lint] skip = [...]` in stages.toml or \
+                      --skip; `[lint] error = true` makes findings errors. Exit 0 when clean or \
+                      only warnings, 1 on errors (or on warnings with --error-on-warning).",
+        after_help = "Example:\n  stages lint\n  stages lint --skip JSONArgsRecommended --error-on-warning\n  stages lint --message-format sarif > stages.sarif"
+    )]
+    Lint(LintArgs),
     /// Show the stage graph, or the part the given targets need.
     #[command(after_help = "Example:\n  stages graph\n  stages graph app --format mermaid")]
     Graph(GraphArgs),
@@ -107,6 +117,51 @@ pub struct CheckArgs {
     /// Also report what this build back end cannot express, in every stage.
     #[arg(long, value_enum)]
     pub backend: Option<Backend>,
+    /// Do not run lint's rules (see `stages lint`).
+    #[arg(long)]
+    pub no_lint: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LintFormat {
+    #[default]
+    Human,
+    /// One JSON object per line, as `check --message-format json`.
+    Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+}
+
+/// What `stages lint` and `stages dockerfile lint` share.
+#[derive(Debug, Clone, Args)]
+pub struct LintControlArgs {
+    /// How findings are printed.
+    #[arg(long, value_enum, default_value_t)]
+    pub message_format: LintFormat,
+    /// Rules not to run (BuildKit's names), comma-separated or repeated; `all` skips every rule.
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// Exit 1 when there is any warning, not only on errors.
+    #[arg(long)]
+    pub error_on_warning: bool,
+    #[command(flatten)]
+    pub engine: EngineArg,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    pub controls: LintControlArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DockerfileLintArgs {
+    /// The Dockerfile (`-` for standard input).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub controls: LintControlArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -177,6 +232,11 @@ pub enum DockerfileCommand {
         after_help = "Example:\n  stages dockerfile outline Dockerfile --target runtime --format json"
     )]
     Outline(OutlineArgs),
+    /// Run BuildKit's build checks on a Dockerfile, at the lines BuildKit reports.
+    #[command(
+        after_help = "Example:\n  stages dockerfile lint Dockerfile\n  stages dockerfile lint Dockerfile --message-format json --skip StageNameCasing"
+    )]
+    Lint(DockerfileLintArgs),
     /// Rewrite the file in the canonical layout.
     #[command(after_help = "Example:\n  stages dockerfile fmt Dockerfile --check")]
     Fmt(FmtArgs),

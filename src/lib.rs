@@ -3,7 +3,8 @@
 //! The pipeline: `config` (stages.toml as written) → `check` (rules and
 //! lowering to the checked model) → `graph` (the stage DAG) → back ends:
 //! `convert` (Dockerfile export, import, builder-pattern migration) and
-//! `engine` (builds on the Docker Engine). `dockerfile` is the Dockerfile
+//! `engine` (builds on the Docker Engine); `lint` runs BuildKit's build
+//! checks and graph rules on either input. `dockerfile` is the Dockerfile
 //! language alone. Only `cli` and `commands` know about the terminal.
 
 pub mod check;
@@ -16,4 +17,5 @@ pub mod dockerfile;
 pub mod engine;
 pub mod graph;
 pub mod input;
+pub mod lint;
 pub mod located;

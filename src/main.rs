@@ -8,6 +8,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Check(args) => commands::check::run(args),
+        Command::Lint(args) => commands::lint::run(args),
         Command::Graph(args) => commands::graph::run(args),
         Command::Plan(args) => commands::plan::run(args),
         Command::Schema(args) => commands::schema::run(args),
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
             commands::dockerfile::outline(args)
         }
         Command::Dockerfile(DockerfileCommand::Fmt(args)) => commands::dockerfile::fmt(args),
+        Command::Dockerfile(DockerfileCommand::Lint(args)) => commands::lint::dockerfile(args),
         Command::ExportDockerfile(args) => commands::export::run(args),
         Command::Import(args) => commands::import::run(args),
         Command::Migrate(args) => commands::migrate::run(args),

@@ -234,6 +234,8 @@ fn every_command_help_shows_an_example() {
         &["dockerfile", "dump"],
         &["dockerfile", "outline"],
         &["dockerfile", "fmt"],
+        &["dockerfile", "lint"],
+        &["lint"],
         &["cache"],
         &["cache", "ls"],
         &["cache", "prune"],

@@ -1,4 +1,4 @@
-//! Every example checks clean, and its plan and graph are snapshots.
+//! Every example checks and lints clean, and its plan and graph are snapshots.
 
 use std::path::PathBuf;
 
@@ -33,6 +33,8 @@ fn run(args: &[&str], example: &str) -> String {
 fn examples_check_clean_and_start_with_the_schema_line() {
     for example in EXAMPLES {
         let out = run(&["check"], example);
+        assert!(out.contains("0 errors, 0 warnings"), "{example}: {out}");
+        let out = run(&["lint"], example);
         assert!(out.contains("0 errors, 0 warnings"), "{example}: {out}");
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("examples")

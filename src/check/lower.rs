@@ -7,7 +7,9 @@
 use super::codes;
 use super::lower_step::lower_step;
 use super::lower_target::lower_target;
-use crate::config::model::{ArgDecl, Artifact, Base, Health, ImageConfig, Project, Stage};
+use crate::config::model::{
+    ArgDecl, Artifact, Base, Health, ImageConfig, LintSettings, Project, Stage,
+};
 use crate::config::raw::{Manifest, Named, RawArtifact, RawStage};
 use crate::config::{ArgDefault, FromRef, GlobalArgs, Healthcheck, Located};
 use crate::diagnostics::{Diagnostic, Label};
@@ -54,6 +56,13 @@ pub(super) fn lower(manifest: Manifest) -> Lowered {
         stages,
         artifacts,
         targets,
+        lint: manifest
+            .lint
+            .map(|l| LintSettings {
+                skip: l.skip,
+                error: l.error,
+            })
+            .unwrap_or_default(),
     };
     Lowered {
         project,

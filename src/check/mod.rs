@@ -22,7 +22,7 @@ mod outputs;
 mod paths;
 mod reachability;
 mod references;
-mod variables;
+pub mod variables;
 
 pub use backend::{Backend, unsupported_features};
 pub use image_refs::{reference_problem, variable_name_problem};
@@ -30,7 +30,10 @@ pub use names::is_valid_stage_name;
 pub use outputs::{OutputOutside, output_outside_project};
 pub use paths::stays_in_context;
 pub use reachability::{reachable, root_stages};
-pub use variables::{PREDEFINED_ARGS, variable_uses};
+pub use variables::{
+    BaseEnv, PREDEFINED_ARGS, UndefinedUse, expanded_names, undefined_uses, variable_diagnostics,
+    variable_uses,
+};
 
 use crate::config::load::load_manifest;
 use crate::config::model::Project;

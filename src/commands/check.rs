@@ -7,7 +7,7 @@ use std::io::Write;
 
 use super::Exit;
 use super::common::{find_config, plural, print_diagnostics, read_source, summary};
-use crate::check::{check, unsupported_features};
+use crate::check::{check, codes, unsupported_features, variable_diagnostics};
 use crate::cli::{CheckArgs, MessageFormat};
 use crate::diagnostics::render_json;
 
@@ -18,6 +18,20 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
         Err(exit) => return Ok(exit),
     };
     let mut outcome = check(&file);
+    if let Some(project) = &outcome.project {
+        // A base image's env may declare what looked undeclared.
+        if let Some(base_env) = super::lint::base_env_for_check(project) {
+            outcome
+                .diagnostics
+                .retain(|d| d.code != codes::UNDECLARED_VARIABLE);
+            outcome
+                .diagnostics
+                .extend(variable_diagnostics(project, &base_env));
+        }
+        if !args.no_lint {
+            outcome.diagnostics.extend(super::lint::for_check(project));
+        }
+    }
     if let (Some(backend), Some(project)) = (args.backend, &outcome.project) {
         let all: Vec<String> = project
             .stages
@@ -35,7 +49,7 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
         MessageFormat::Human => {
             print_diagnostics(&file, &outcome.diagnostics);
             match &outcome.project {
-                Some(project) => println!(
+                Some(project) if !outcome.has_errors() => println!(
                     "{}: ok ({}, {}, {}; {})",
                     file.name,
                     plural(project.stages.len(), "stage"),
@@ -43,7 +57,7 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
                     plural(project.targets.len(), "target"),
                     summary(&outcome.diagnostics)
                 ),
-                None => eprintln!("{}: {}", file.name, summary(&outcome.diagnostics)),
+                _ => eprintln!("{}: {}", file.name, summary(&outcome.diagnostics)),
             }
         }
     }

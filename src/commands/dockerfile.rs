@@ -19,7 +19,7 @@ use crate::located::Span;
 
 /// Reads a file (or standard input for `-`) within the input bound;
 /// invalid UTF-8 is replaced.
-fn read_source(path: &Path) -> miette::Result<SourceFile> {
+pub(super) fn read_source(path: &Path) -> miette::Result<SourceFile> {
     read_source_bytes(path).map(|(file, _)| file)
 }
 

@@ -13,6 +13,7 @@ pub mod export;
 pub mod graph;
 pub mod import;
 pub mod init;
+pub mod lint;
 pub mod migrate;
 pub mod plan;
 pub mod schema;

@@ -22,6 +22,16 @@ pub struct Project {
     pub stages: Vec<Stage>,
     pub artifacts: Vec<Artifact>,
     pub targets: Vec<Target>,
+    /// `[lint]`: which lint rules to skip, and whether findings are errors.
+    pub lint: LintSettings,
+}
+
+/// `[lint]` of stages.toml.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LintSettings {
+    /// Rule names, as written.
+    pub skip: Vec<Located<String>>,
+    pub error: bool,
 }
 
 /// `ARG NAME[=default]`.

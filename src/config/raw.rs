@@ -43,6 +43,21 @@ pub struct Manifest {
     #[serde(default)]
     #[schemars(with = "IndexMap<String, RawTarget>")]
     pub targets: Named<RawTarget>,
+    /// Which `stages lint` rules run on this file, and how severe they are.
+    #[serde(default)]
+    pub lint: Option<RawLint>,
+}
+
+/// `[lint]`: controls of `stages lint` (and of the lint warnings of `stages check`).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RawLint {
+    /// Rules not to run, by BuildKit's names (`"JSONArgsRecommended"`) or ours; `"all"` skips every rule.
+    #[serde(default)]
+    pub skip: Vec<Located<String>>,
+    /// Report findings as errors, not warnings (like BuildKit's `# check=error=true`).
+    #[serde(default)]
+    pub error: bool,
 }
 
 /// Project-wide settings.

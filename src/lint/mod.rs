@@ -1,0 +1,62 @@
+//! `stages lint`: BuildKit's build checks under BuildKit's own names, on a
+//! Dockerfile (at the lines BuildKit reports) or on stages.toml (at the
+//! values the instruction would carry), and rules of our own that need the
+//! whole stage graph. Reads `check`, `config` and `dockerfile`; must not
+//! import `engine` or the terminal: what only the Engine knows (the env of
+//! base images) comes in through [`LintContext`].
+
+pub mod controls;
+pub mod dockerfile;
+mod finding;
+pub mod rules;
+pub mod sarif;
+mod toml;
+
+use std::collections::HashMap;
+
+pub use controls::Controls;
+pub use rules::Rule;
+
+use crate::check::BaseEnv;
+use crate::config::model::Project;
+use crate::diagnostics::Diagnostic;
+
+/// What the rules know beyond the file.
+#[derive(Debug, Clone, Default)]
+pub struct LintContext {
+    /// Env names of the base images the Engine has.
+    pub base_env: BaseEnv,
+    /// The configured user of the base images the Engine has.
+    pub base_users: HashMap<String, String>,
+    /// A `stages.lock` pins images next to stages.toml.
+    pub lock_file: bool,
+}
+
+/// The rules on a checked project, filtered and raised by `controls`.
+pub fn lint_project(project: &Project, cx: &LintContext, controls: &Controls) -> Vec<Diagnostic> {
+    controls.apply(toml::lint(project, cx))
+}
+
+/// The rules on a Dockerfile's text. `controls` come from the command line;
+/// the file's own `# check=` directive is added to them. A file BuildKit
+/// cannot read gives its error instead.
+pub fn lint_dockerfile(
+    text: &str,
+    cx: &LintContext,
+    controls: &Controls,
+) -> Result<Vec<Diagnostic>, Diagnostic> {
+    let program = crate::dockerfile::read(text)?;
+    let directive = program
+        .directives
+        .iter()
+        .find(|d| d.name == "check")
+        .and_then(|d| Controls::parse(d.value.split(' ').next().unwrap_or_default()).ok())
+        .unwrap_or_default();
+    let file = controls.merged(&directive);
+    Ok(dockerfile::lint(&program, text, &cx.base_env, &file))
+}
+
+/// The rule name of a lint diagnostic (its code's last segment).
+pub fn rule_name(diagnostic: &Diagnostic) -> Option<&'static str> {
+    rules::by_code(diagnostic.code).map(|r| r.name)
+}

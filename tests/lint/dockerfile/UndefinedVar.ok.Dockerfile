@@ -1,0 +1,5 @@
+FROM alpine:3.20
+ARG DIR_ASSETS=assets/
+ENV PATH=/opt/bin:$PATH
+COPY $DIR_ASSETS /srv/
+RUN echo $HOME $UNSET_IN_THE_SHELL

@@ -1,0 +1,184 @@
+//! Agreement with BuildKit's own build checks: on every case of the shared
+//! corpus taken from BuildKit's check tests, `stages dockerfile lint` must
+//! report the same rules on the same lines, as many times, as BuildKit's
+//! tests expect (tests/lint/buildkit-expectations.tsv), for the rules both
+//! implement. The real-world Dockerfiles have no BuildKit reading of their
+//! checks in the corpus; their findings are counted and printed.
+
+mod corpus;
+
+use std::collections::BTreeMap;
+
+use stages::lint::{Controls, LintContext, lint_dockerfile, rule_name, rules};
+
+/// Rules left out of the comparison, with why.
+const NOT_COMPARED: &[(&str, &str)] = &[
+    (
+        "InvalidDefinitionDescription",
+        "experimental in BuildKit, not implemented here",
+    ),
+    (
+        "InvalidBaseImagePlatform",
+        "needs the pulled base image's platform",
+    ),
+    (
+        "CopyIgnoredFile",
+        "the corpus keeps the Dockerfile, not the test's .dockerignore",
+    ),
+];
+
+/// Cases whose findings differ from BuildKit's, with why; every other
+/// case must agree exactly.
+const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "dockerfile_check_test__L480",
+        "the test replaces the file's `# check=skip=all` with the BUILDKIT_DOCKERFILE_CHECK build arg, which has no equivalent here",
+    ),
+    (
+        "dockerfile_check_test__L931",
+        "the file has an unknown instruction: BuildKit reports the warnings of the lines before it, stages only the error",
+    ),
+];
+
+fn compared(rule: &str) -> bool {
+    !NOT_COMPARED.iter().any(|(r, _)| *r == rule)
+}
+
+/// Expected findings per case, as sorted `Rule:line` words.
+fn expectations() -> BTreeMap<String, Vec<String>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/lint/buildkit-expectations.tsv");
+    let text = std::fs::read_to_string(path).expect("expectations are readable");
+    let mut out = BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let mut found: Vec<String> = fields[2]
+            .split(' ')
+            .filter(|w| *w != "-")
+            .filter(|w| compared(w.split(':').next().unwrap_or_default()))
+            .map(str::to_owned)
+            .collect();
+        found.sort();
+        out.insert(fields[0].to_owned(), found);
+    }
+    out
+}
+
+/// The case's Dockerfile as BuildKit's test runs it on Linux: the corpus
+/// keeps the `%s` the test fills in with `fmt.Appendf`.
+fn as_tested(case: &str, text: &str) -> String {
+    let values: &[&str] = if case.ends_with("__L1026") {
+        &["linux", "linux", "busybox"]
+    } else {
+        &[]
+    };
+    let mut out = String::new();
+    let mut pieces = text.split("%s");
+    out.push_str(pieces.next().unwrap_or_default());
+    for (i, piece) in pieces.enumerate() {
+        out.push_str(values.get(i).copied().unwrap_or("busybox"));
+        out.push_str(piece);
+    }
+    out
+}
+
+fn ours(text: &str) -> Result<Vec<String>, String> {
+    let found = lint_dockerfile(text, &LintContext::default(), &Controls::default())
+        .map_err(|e| e.message)?;
+    let mut words: Vec<String> = found
+        .iter()
+        .filter_map(|d| {
+            let rule = rule_name(d)?;
+            let span = d.primary_span()?;
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            compared(rule).then(|| format!("{rule}:{line}"))
+        })
+        .collect();
+    words.sort();
+    Ok(words)
+}
+
+#[test]
+fn buildkit_check_tests_agree() {
+    let expected = expectations();
+    let cases = corpus::cases("buildkit-integration");
+    if cases.is_empty() {
+        return;
+    }
+    let mut agree = 0;
+    let mut differ = Vec::new();
+    let mut findings = 0;
+    for case in cases
+        .iter()
+        .filter(|c| c.name.starts_with("dockerfile_check_test__"))
+    {
+        let want = expected
+            .get(&case.name)
+            .unwrap_or_else(|| panic!("{}: no expectation recorded", case.name));
+        findings += want.len();
+        match ours(&as_tested(&case.name, &case.text)) {
+            Ok(got) if got == *want => agree += 1,
+            Ok(got) => differ.push((
+                case.name.clone(),
+                format!("BuildKit {want:?}, stages {got:?}"),
+            )),
+            Err(e) => differ.push((case.name.clone(), format!("not read: {e}"))),
+        }
+    }
+    let total = agree + differ.len();
+    eprintln!(
+        "BuildKit check tests: {agree}/{total} cases agree ({findings} expected findings; not compared: {})",
+        NOT_COMPARED
+            .iter()
+            .map(|(r, why)| format!("{r} ({why})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (case, why) in &differ {
+        eprintln!("  {case}: {why}");
+    }
+    assert_eq!(
+        total,
+        expected.len(),
+        "every recorded case is in the corpus"
+    );
+    let unexpected: Vec<String> = differ
+        .iter()
+        .filter(|(case, _)| !KNOWN_DIFFERENCES.iter().any(|(known, _)| known == case))
+        .map(|(case, why)| format!("{case}: {why}"))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "{} cases differ:\n{}",
+        unexpected.len(),
+        unexpected.join("\n")
+    );
+}
+
+#[test]
+fn other_buildkit_cases_and_real_dockerfiles_are_linted_without_failing() {
+    let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut files = 0;
+    for folder in ["real", "buildkit-integration"] {
+        for case in corpus::cases(folder) {
+            if case.name.starts_with("dockerfile_check_test__") {
+                continue;
+            }
+            let Ok(found) =
+                lint_dockerfile(&case.text, &LintContext::default(), &Controls::default())
+            else {
+                continue; // BuildKit refuses it too (the parser tests hold those)
+            };
+            files += 1;
+            for d in &found {
+                let rule = rule_name(d).expect("only lint codes");
+                assert!(rules::by_name(rule).is_some_and(|r| r.on_dockerfile));
+                *by_rule.entry(rule).or_default() += 1;
+            }
+        }
+    }
+    eprintln!("linted {files} corpus Dockerfiles: {by_rule:?}");
+}

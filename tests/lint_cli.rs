@@ -1,0 +1,182 @@
+//! `stages lint` and `stages dockerfile lint` on the command line: exit
+//! codes, `--skip`, `--error-on-warning`, the three formats (SARIF checked
+//! against the SARIF 2.1.0 schema), and lint's warnings in `stages check`.
+//! The Engine address points nowhere, so no base image is known.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn stages() -> Command {
+    let mut cmd = Command::cargo_bin("stages").expect("binary builds");
+    cmd.env("DOCKER_HOST", "unix:///nonexistent/stages-lint-test.sock")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+fn fixture(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/lint")
+        .join(path)
+        .display()
+        .to_string()
+}
+
+fn output(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn warnings_exit_zero_unless_error_on_warning() {
+    let file = fixture("dockerfile/JSONArgsRecommended.Dockerfile");
+    let (code, _, stderr) = output(stages().args(["dockerfile", "lint", &file]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("stages::lint::JSONArgsRecommended"),
+        "{stderr}"
+    );
+    let (code, _, _) = output(stages().args(["dockerfile", "lint", &file, "--error-on-warning"]));
+    assert_eq!(code, 1);
+    let (code, _, stderr) = output(stages().args([
+        "dockerfile",
+        "lint",
+        &file,
+        "--error-on-warning",
+        "--skip",
+        "JSONArgsRecommended",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let clean = fixture("dockerfile/JSONArgsRecommended.ok.Dockerfile");
+    let (code, _, stderr) =
+        output(stages().args(["dockerfile", "lint", &clean, "--error-on-warning"]));
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn an_unknown_rule_to_skip_is_a_usage_error() {
+    let file = fixture("dockerfile/JSONArgsRecommended.Dockerfile");
+    let (code, _, stderr) =
+        output(stages().args(["dockerfile", "lint", &file, "--skip", "JsonArgsRecommended"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("did you mean `JSONArgsRecommended`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn json_is_one_object_per_line() {
+    let file = fixture("dockerfile/ExposeInvalidFormat.Dockerfile");
+    let (code, stdout, _) =
+        output(stages().args(["dockerfile", "lint", &file, "--message-format", "json"]));
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert_eq!(lines[0]["code"], "stages::lint::ExposeInvalidFormat");
+    assert_eq!(lines[0]["line"], 2);
+    assert_eq!(lines[0]["severity"], "warning");
+}
+
+fn sarif_validator() -> (boon::Schemas, boon::SchemaIndex) {
+    let text = std::fs::read_to_string(fixture("sarif-schema-2.1.0.json")).expect("schema");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+    let url = schema["$id"]
+        .as_str()
+        .expect("schema has an $id")
+        .to_owned();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    compiler.add_resource(&url, schema).expect("schema loads");
+    let index = compiler
+        .compile(&url, &mut schemas)
+        .expect("schema compiles");
+    (schemas, index)
+}
+
+#[test]
+fn sarif_is_valid_sarif_2_1_0() {
+    let (schemas, index) = sarif_validator();
+    for (command, file) in [
+        ("dockerfile", fixture("dockerfile/UndefinedVar.Dockerfile")),
+        (
+            "dockerfile",
+            fixture("dockerfile/UndefinedVar.ok.Dockerfile"),
+        ),
+        ("toml", fixture("toml/ArtifactOverwritten.toml")),
+    ] {
+        let mut cmd = stages();
+        if command == "dockerfile" {
+            cmd.args(["dockerfile", "lint", &file]);
+        } else {
+            cmd.args(["lint", "-f", &file]);
+        }
+        let (code, stdout, stderr) = output(cmd.args(["--message-format", "sarif"]));
+        assert_eq!(code, 0, "{stderr}");
+        let log: serde_json::Value = serde_json::from_str(&stdout).expect("SARIF is JSON");
+        if let Err(error) = schemas.validate(&log, index) {
+            panic!("{file}: not valid SARIF 2.1.0: {error:#}\n{stdout}");
+        }
+        let results = log["runs"][0]["results"].as_array().expect("results");
+        if file.contains(".ok.") {
+            assert!(results.is_empty(), "{stdout}");
+        } else {
+            assert!(!results.is_empty(), "{stdout}");
+            assert!(results[0]["locations"][0]["physicalLocation"]["region"]["startLine"].is_u64());
+        }
+    }
+    // The validator does refuse what is not SARIF.
+    let bad = serde_json::json!({ "version": "2.1.0", "runs": [{ "results": [] }] });
+    assert!(schemas.validate(&bad, index).is_err());
+}
+
+#[test]
+fn lint_on_stages_toml_and_in_check() {
+    let file = fixture("toml/WorkdirRelativePath.toml");
+    let (code, _, stderr) = output(stages().args(["lint", "-f", &file]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("stages::lint::WorkdirRelativePath"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = output(stages().args(["check", "-f", &file]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("stages::lint::WorkdirRelativePath"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = output(stages().args(["check", "-f", &file, "--no-lint"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("stages::lint::"), "{stderr}");
+}
+
+#[test]
+fn lint_settings_can_make_findings_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("stages.toml");
+    std::fs::write(
+        &path,
+        "[lint]\nerror = true\nskip = [\"ExposeProtoCasing\", \"NoSuchRule\"]\n\n[stages.app]\nfrom = \"alpine:3.20\"\nworkdir = \"app\"\nexpose = [\"80/TCP\"]\n",
+    )
+    .expect("write");
+    let path = path.display().to_string();
+    let (code, _, stderr) = output(stages().args(["lint", "-f", &path]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("stages::lint::unknown-rule"), "{stderr}");
+    assert!(
+        stderr.contains("stages::lint::WorkdirRelativePath"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("stages::lint::ExposeProtoCasing"),
+        "{stderr}"
+    );
+}

@@ -109,7 +109,7 @@ tags = ["{tag}"]
     let warm = buildkit(&project, &["--build-arg", "GREETING=bonjour"]).success();
     assert!(warm.stderr.contains("[app] cached"), "{}", warm.describe());
     let cold = buildkit(&project, &["--build-arg", "GREETING=bonjour", "--no-cache"]).success();
-    assert!(!cold.stderr.contains("] cached"), "{}", cold.describe());
+    assert!(!cold.stderr.contains("[app] cached"), "{}", cold.describe());
     remove_images(&[&tag]);
 }
 
@@ -221,7 +221,7 @@ fn a_secret_is_read_by_its_step_and_kept_out_of_every_layer() {
         r#"[stages.app]
 from = "busybox:stages-test"
 steps = [
-  {{ run = "wc -c < /run/secrets/token > /token-length && grep -c s3cr3t-value /run/secrets/token > /token-found", mounts = [{{ type = "secret", id = "token" }}] }},
+  {{ run = "wc -c < /run/secrets/token > /token-length && sha256sum < /run/secrets/token > /token-found", mounts = [{{ type = "secret", id = "token" }}] }},
 ]
 
 [targets.app]
@@ -236,7 +236,8 @@ tags = ["{tag}"]
     );
     buildkit(&project, &["--secret", &secret]).success();
     let found = files(&tag, "/token-found");
-    assert_eq!(found["token-found"].text().trim(), "1");
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"s3cr3t-value\n"));
+    assert!(found["token-found"].text().starts_with(&digest));
     let length = files(&tag, "/token-length");
     assert_eq!(length["token-length"].text().trim(), "13");
     let history = std::process::Command::new("docker")

@@ -2,8 +2,10 @@
 # Engine builds, measured: `stages build` (native back end) against the
 # Engine's classic builder, fed the same project as a Dockerfile, both
 # through `stages build --backend dockerfile` and through `docker build`
-# itself (DOCKER_BUILDKIT=0). Prints medians and ratios (native / classic);
-# it asserts nothing.
+# itself (DOCKER_BUILDKIT=0); and `stages build --backend buildkit` against
+# the Engine's BuildKit fed the same Dockerfile with no stages logic (the
+# `raw_buildkit` example binary: the docker CLI's BuildKit client, as this
+# machine has no buildx). Prints medians and ratios; it asserts nothing.
 #
 # Scenarios (each generated into a temp dir as stages.toml, plus the
 # Dockerfile `stages export-dockerfile` writes for it):
@@ -22,7 +24,8 @@
 #
 # Needs: a Docker Engine, busybox-static for scripts/base-images.sh, a built
 # `stages` (STAGES, default target/release/stages if present, else
-# target/debug/stages).
+# target/debug/stages) and its `raw_buildkit` example (RAW_BUILDKIT, default
+# next to it in examples/; `cargo build --example raw_buildkit`).
 # Usage: bench/engine.sh [SCENARIO…]   (e.g. `bench/engine.sh 1 3`)
 set -euo pipefail
 
@@ -36,6 +39,8 @@ if [ -z "${STAGES:-}" ]; then
     fi
 fi
 [ -x "$STAGES" ] || { echo "stages not built: $STAGES (cargo build --locked)" >&2; exit 2; }
+RAW_BUILDKIT=${RAW_BUILDKIT:-$(dirname "$STAGES")/examples/raw_buildkit}
+[ -x "$RAW_BUILDKIT" ] || { echo "raw_buildkit not built: $RAW_BUILDKIT (cargo build --example raw_buildkit)" >&2; exit 2; }
 case "$STAGES" in
 */release/*) binary_kind="release build" ;;
 */debug/*) binary_kind="debug build" ;;
@@ -103,6 +108,8 @@ med() { median <"$work/times.$1"; }
 # `$2` the docker build --target stage, `$3` extra `stages build` flags.
 build_native() { (cd "$1" && "$STAGES" build "$2" --progress plain $3); }
 build_stages_classic() { (cd "$1" && "$STAGES" build "$2" --backend dockerfile --progress plain $3); }
+build_stages_buildkit() { (cd "$1" && "$STAGES" build "$2" --backend buildkit --progress plain $3); }
+build_raw_buildkit() { (cd "$1" && "$RAW_BUILDKIT" . Dockerfile "$2" $3); }
 build_docker_classic() {
     (cd "$1" && DOCKER_BUILDKIT=0 docker build $3 --target "$2" -t "$id-docker:$2" -f Dockerfile .)
 }
@@ -124,9 +131,14 @@ cold_runs() {
         timed "$s.stages-classic" build_stages_classic "$dir" "$target" --no-cache
         remove_images
         timed "$s.docker-classic" build_docker_classic "$dir" "$target" --no-cache
+        remove_images
+        timed "$s.stages-buildkit" build_stages_buildkit "$dir" "$target" --no-cache
+        remove_images
+        timed "$s.raw-buildkit" build_raw_buildkit "$dir" "$target" --no-cache
         echo "  run $run/$RUNS: native $(tail -1 "$work/times.$s.native") ms," \
             "${extra:+native $extra $(tail -1 "$work/times.$s.native-extra") ms, }stages --backend dockerfile" \
-            "$(tail -1 "$work/times.$s.stages-classic") ms, docker build $(tail -1 "$work/times.$s.docker-classic") ms" >&2
+            "$(tail -1 "$work/times.$s.stages-classic") ms, docker build $(tail -1 "$work/times.$s.docker-classic") ms," \
+            "stages --backend buildkit $(tail -1 "$work/times.$s.stages-buildkit") ms, raw BuildKit $(tail -1 "$work/times.$s.raw-buildkit") ms" >&2
     done
     remove_images
 }
@@ -206,6 +218,8 @@ scenario_3() {
     build_native "$dir" final "" >"$work/last.log" 2>&1
     build_stages_classic "$dir" final "" >"$work/last.log" 2>&1
     build_docker_classic "$dir" final "" >"$work/last.log" 2>&1
+    build_stages_buildkit "$dir" final "" >"$work/last.log" 2>&1
+    build_raw_buildkit "$dir" final "" >"$work/last.log" 2>&1
     for run in $(seq 1 "$RUNS"); do
         timed 3.native build_native "$dir" final ""
         if ! grep -q cached "$work/last.log"; then
@@ -214,9 +228,13 @@ scenario_3() {
         fi
         timed 3.stages-classic build_stages_classic "$dir" final ""
         timed 3.docker-classic build_docker_classic "$dir" final ""
+        timed 3.stages-buildkit build_stages_buildkit "$dir" final ""
+        timed 3.raw-buildkit build_raw_buildkit "$dir" final ""
         echo "  run $run/$RUNS: native $(tail -1 "$work/times.3.native") ms," \
             "stages --backend dockerfile $(tail -1 "$work/times.3.stages-classic") ms," \
-            "docker build $(tail -1 "$work/times.3.docker-classic") ms" >&2
+            "docker build $(tail -1 "$work/times.3.docker-classic") ms," \
+            "stages --backend buildkit $(tail -1 "$work/times.3.stages-buildkit") ms," \
+            "raw BuildKit $(tail -1 "$work/times.3.raw-buildkit") ms" >&2
     done
     remove_images
     summarize 3 "warm no-op rebuild, 10 stages" "≤ 0.5"
@@ -255,6 +273,8 @@ EOF
     remove_images
     classic_sent=$(sent_bytes "$dir" app dockerfile)
     remove_images
+    buildkit_sent=$(sent_bytes "$dir" app buildkit)
+    remove_images
     docker_line=$( (cd "$dir" && DOCKER_BUILDKIT=0 docker build --no-cache -t "$id-docker:app" . 2>&1) |
         grep -o 'Sending build context to Docker daemon *[0-9.]*[kMG]*B' | tail -1 || true)
     remove_images
@@ -266,6 +286,7 @@ EOF
     results+=("|---|---:|")
     results+=("| stages build (native): COPY uploads | $native_sent |")
     results+=("| stages build --backend dockerfile: context tar | $classic_sent |")
+    results+=("| stages build --backend buildkit: files BuildKit asked for | $buildkit_sent |")
     results+=("| docker build (classic): \`tar -c . \| wc -c\` of the context | $tar_bytes |")
     results+=("| docker build (classic): its own report | ${docker_line#Sending build context to Docker daemon} |")
     results+=("")
@@ -296,16 +317,18 @@ scenario_5() {
 
 timing_header_done=0
 summarize() { # scenario title target [native-times-key]
-    local s=$1 n c d
+    local s=$1 n c d b r
     n=$(med "$s.${4:-native}")
     c=$(med "$s.stages-classic")
     d=$(med "$s.docker-classic")
+    b=$(med "$s.stages-buildkit")
+    r=$(med "$s.raw-buildkit")
     if [ $timing_header_done = 0 ]; then
-        results+=("| scenario | native ms | stages --backend dockerfile ms | docker build (classic) ms | native / docker build | native / --backend dockerfile | target |")
-        results+=("|---|---:|---:|---:|---:|---:|---|")
+        results+=("| scenario | native ms | stages --backend buildkit ms | raw BuildKit ms | stages --backend dockerfile ms | docker build (classic) ms | native / docker build | stages-buildkit / raw BuildKit | native / raw BuildKit | target |")
+        results+=("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         timing_header_done=1
     fi
-    results+=("$(printf '| %s | %s | %s | %s | %s | %s | %s |' "$2" "$n" "$c" "$d" "$(ratio "$n" "$d")" "$(ratio "$n" "$c")" "$3")")
+    results+=("$(printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$2" "$n" "$b" "$r" "$c" "$d" "$(ratio "$n" "$d")" "$(ratio "$b" "$r")" "$(ratio "$n" "$r")" "$3")")
 }
 
 # The base: busybox:stages-test with the bench's label on top.
@@ -313,11 +336,7 @@ summarize() { # scenario title target [native-times-key]
 printf 'FROM busybox:stages-test\nLABEL %s\n' "$label" |
     DOCKER_BUILDKIT=0 docker build -q -t "$base" - >/dev/null 2>&1
 
-if DOCKER_BUILDKIT=1 docker build -q - <<<'FROM scratch' >"$work/buildkit.log" 2>&1; then
-    buildkit="BuildKit answers here, but this bench does not time it yet"
-else
-    buildkit="BuildKit cannot run here: $(head -1 "$work/buildkit.log" | sed 's/^ERROR: //')"
-fi
+buildkit="BuildKit: the Engine's own, through raw_buildkit and stages' session"
 
 for s in "${scenarios[@]}"; do
     "scenario_$s"

@@ -345,8 +345,13 @@ pub struct MigrateArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum Backend {
-    /// stages' own scheduler over Engine primitives: parallel, pruned, cached.
+    /// The Engine's BuildKit when it offers one, else native.
     #[default]
+    Auto,
+    /// The Engine's embedded BuildKit, fed the exported Dockerfile through
+    /// stages' own session: only the files COPY reads are sent.
+    Buildkit,
+    /// stages' own scheduler over Engine primitives: parallel, pruned, cached.
     Native,
     /// The Engine's own (classic) builder, fed the exported Dockerfile.
     Dockerfile,
@@ -395,7 +400,7 @@ pub struct BuildArgs {
     #[command(flatten)]
     pub engine: EngineArg,
     /// Which builder runs the steps.
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(long, value_enum, default_value_t, env = "STAGES_BACKEND")]
     pub backend: Backend,
     /// Set a build argument (repeatable).
     #[arg(long = "build-arg", value_name = "KEY=VALUE")]

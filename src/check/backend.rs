@@ -18,6 +18,10 @@ pub enum Backend {
     Native,
     /// The Engine's classic builder fed the exported Dockerfile (no BuildKit).
     ClassicDockerfile,
+    /// The Engine's embedded BuildKit with its built-in Dockerfile frontend
+    /// (no `# syntax=` frontend image: there may be no registry to pull it
+    /// from), served by stages' own session (no SSH agent forwarding).
+    BuildKit,
 }
 
 impl Backend {
@@ -25,6 +29,7 @@ impl Backend {
         match self {
             Backend::Native => "the native builder",
             Backend::ClassicDockerfile => "the classic Dockerfile builder",
+            Backend::BuildKit => "the Engine's built-in BuildKit frontend",
         }
     }
 }
@@ -50,7 +55,9 @@ pub fn unsupported_features(
     let other = match backend {
         Backend::Native => "use `--backend dockerfile` with BuildKit, or drop the feature",
         Backend::ClassicDockerfile => "use `--backend native`, or drop the feature",
+        Backend::BuildKit => "use `--backend native`, or drop the feature",
     };
+    let modern = backend != Backend::Native;
     for stage in project
         .stages
         .iter()
@@ -58,6 +65,8 @@ pub fn unsupported_features(
     {
         match backend {
             Backend::Native => super::backend_native::native_stage(project, stage, &mut out),
+            // BuildKit builds a stage for the platform it names.
+            Backend::BuildKit => {}
             Backend::ClassicDockerfile => {
                 // The classic builder takes `FROM --platform` and builds
                 // for the Engine's platform all the same.
@@ -77,7 +86,7 @@ pub fn unsupported_features(
                     for mount in &run.mounts {
                         let kind = mount.value.kind;
                         let refused = match backend {
-                            Backend::Native => kind == MountKind::Ssh,
+                            Backend::Native | Backend::BuildKit => kind == MountKind::Ssh,
                             Backend::ClassicDockerfile => true,
                         };
                         if refused {
@@ -85,7 +94,7 @@ pub fn unsupported_features(
                             out.push(unsupported(backend, &feature, mount.span, other));
                         }
                     }
-                    if backend == Backend::ClassicDockerfile {
+                    if modern {
                         if let Some(network) = &run.network {
                             out.push(unsupported(
                                 backend,
@@ -123,7 +132,7 @@ pub fn unsupported_features(
                         "export the Dockerfile and build it with BuildKit (`docker buildx build`)",
                     ));
                 }
-                StepKind::Copy(copy) if backend == Backend::ClassicDockerfile => {
+                StepKind::Copy(copy) if modern => {
                     classic_copy_options(
                         &mut out,
                         backend,
@@ -134,7 +143,7 @@ pub fn unsupported_features(
                         other,
                     );
                 }
-                StepKind::Artifact(copy) if backend == Backend::ClassicDockerfile => {
+                StepKind::Artifact(copy) if modern => {
                     classic_copy_options(
                         &mut out,
                         backend,
@@ -146,7 +155,7 @@ pub fn unsupported_features(
                     );
                 }
                 StepKind::Add(add) => {
-                    if backend == Backend::ClassicDockerfile {
+                    if modern {
                         classic_copy_options(
                             &mut out,
                             backend,
@@ -173,7 +182,7 @@ pub fn unsupported_features(
                             other,
                         ));
                     }
-                    if backend == Backend::Native
+                    if backend != Backend::ClassicDockerfile
                         && let Some(git) = add
                             .sources
                             .iter()

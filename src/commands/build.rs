@@ -23,6 +23,8 @@ use crate::diagnostics::render_json;
 use crate::engine::backend::BuildFailure;
 use crate::engine::backend::dockerfile::DockerfileBackend;
 use crate::engine::build_lock::BuildLock;
+use crate::engine::buildkit::backend::{BuildKitBackend, BuildKitSettings};
+use crate::engine::buildkit::probe::{buildkit_available, engine_facts};
 use crate::engine::client::DockerEngine;
 use crate::engine::connection::EngineAddress;
 use crate::engine::interrupt::{Interrupt, Janitor};
@@ -42,9 +44,7 @@ use crate::graph::{ResolvedKind, ResolvedTarget};
 const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
 
 pub fn run(args: BuildArgs) -> miette::Result<Exit> {
-    if args.backend == Backend::Dockerfile {
-        refuse_unsupported_options(&args)?;
-    }
+    refuse_unsupported_options(&args)?;
     let mut native_settings = native_settings(&args)?;
     let cache_max = parse_cache_max(args.cache_max.as_deref())?;
     let build_args = parse_build_args(&args.build_args, |key| std::env::var(key).ok())?;
@@ -261,11 +261,31 @@ async fn build_with_lock(
         no_cache: args.no_cache,
     };
     let (interrupt, trigger) = Interrupt::new();
+    let backend = choose_backend(args, &engine).await;
+    let buildkit = BuildKitBackend::new(
+        &engine,
+        BuildKitSettings {
+            secrets: native_settings.secrets.clone(),
+            docker_config: docker_config.clone(),
+        },
+    );
     let dockerfile = DockerfileBackend::new(&engine);
     let native = NativeBackend::new(&engine, native_settings);
     let outcome = {
         let build = async {
-            match args.backend {
+            match backend {
+                Backend::Buildkit => {
+                    build_targets(
+                        &engine,
+                        &buildkit,
+                        &settings,
+                        targets,
+                        &mut reporter,
+                        &janitor,
+                        &interrupt,
+                    )
+                    .await
+                }
                 Backend::Dockerfile => {
                     build_targets(
                         &engine,
@@ -278,7 +298,7 @@ async fn build_with_lock(
                     )
                     .await
                 }
-                Backend::Native => {
+                Backend::Native | Backend::Auto => {
                     build_targets(
                         &engine,
                         &native,
@@ -305,13 +325,13 @@ async fn build_with_lock(
             }
         }
     };
+    engine.count_sent(usize::try_from(buildkit.bytes_served()).unwrap_or(usize::MAX));
     if outcome.is_ok() {
         reporter.event(Event::Sent {
             bytes: engine.bytes_sent(),
         });
     }
-    if args.backend == Backend::Native && matches!(outcome, Ok(_) | Err(BuildFailure::Reported(_)))
-    {
+    if backend == Backend::Native && matches!(outcome, Ok(_) | Err(BuildFailure::Reported(_))) {
         keep_cache_bound(&engine, here, janitor.build_id(), &native).await;
     }
     let exit = match outcome {
@@ -476,8 +496,43 @@ fn refused_by_backend(
     crate::check::unsupported_features(&loaded.project, backend.into(), &stages)
 }
 
-/// Options the classic builder cannot honour are refused, not ignored.
+/// `auto`: BuildKit when the Engine offers it (and the options ask for
+/// nothing only native does), else native; the choice is said on stderr.
+async fn choose_backend(args: &BuildArgs, engine: &DockerEngine) -> Backend {
+    if args.backend != Backend::Auto {
+        return args.backend;
+    }
+    let why_not = if args.no_cache_filter.is_empty() {
+        match engine_facts(engine).await {
+            Ok(facts) => buildkit_available(&facts).err(),
+            Err(error) => Some(error),
+        }
+    } else {
+        Some("--no-cache-filter needs the native back end".to_owned())
+    };
+    match why_not {
+        None => {
+            eprintln!("backend: buildkit (auto: the Engine offers BuildKit)");
+            Backend::Buildkit
+        }
+        Some(reason) => {
+            eprintln!("backend: native (auto: {reason})");
+            Backend::Native
+        }
+    }
+}
+
+/// Options a back end cannot honour are refused, not ignored.
 fn refuse_unsupported_options(args: &BuildArgs) -> miette::Result<()> {
+    if args.backend == Backend::Buildkit && !args.no_cache_filter.is_empty() {
+        return Err(miette!(
+            help = "use --no-cache to rebuild every step, or --backend native",
+            "--no-cache-filter is not supported by --backend buildkit"
+        ));
+    }
+    if args.backend != Backend::Dockerfile {
+        return Ok(());
+    }
     if !args.secret.is_empty() {
         return Err(miette!(
             help = "the classic builder has no build secrets; drop --secret",

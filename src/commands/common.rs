@@ -260,6 +260,10 @@ impl From<crate::cli::Backend> for crate::check::Backend {
     fn from(backend: crate::cli::Backend) -> Self {
         match backend {
             crate::cli::Backend::Native => crate::check::Backend::Native,
+            // What `auto` picks on a current Engine.
+            crate::cli::Backend::Auto | crate::cli::Backend::Buildkit => {
+                crate::check::Backend::BuildKit
+            }
             crate::cli::Backend::Dockerfile => crate::check::Backend::ClassicDockerfile,
         }
     }

@@ -111,7 +111,11 @@ impl LineBuffer {
 /// The exit code in the classic builder's error for a failed RUN:
 /// "The command '…' returned a non-zero code: 3".
 pub fn exit_code(message: &str) -> Option<i64> {
-    let (_, code) = message.rsplit_once("returned a non-zero code:")?;
+    // The classic builder's wording, then BuildKit's ("executor failed
+    // running [...]: exit code: 3").
+    let (_, code) = message
+        .rsplit_once("returned a non-zero code:")
+        .or_else(|| message.rsplit_once("exit code:"))?;
     code.trim().parse().ok()
 }
 

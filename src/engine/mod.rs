@@ -15,6 +15,7 @@ pub mod artifacts;
 pub mod backend;
 pub mod build_lock;
 pub mod build_log;
+pub mod buildkit;
 pub mod client;
 pub mod codes;
 pub mod connection;

@@ -131,13 +131,19 @@ impl Project {
 }
 
 /// The `stages` binary, with its state (build locks, cache use) under the
-/// test target directory rather than the user's.
+/// test target directory rather than the user's. Builds that name no back
+/// end use the native one, which these tests were written for (`auto` is
+/// tested on its own).
 pub fn stages() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stages"));
-    command.env_remove("DOCKER_HOST").env("NO_COLOR", "1").env(
-        "STAGES_STATE_DIR",
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join("stages-state"),
-    );
+    command
+        .env_remove("DOCKER_HOST")
+        .env("NO_COLOR", "1")
+        .env("STAGES_BACKEND", "native")
+        .env(
+            "STAGES_STATE_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("stages-state"),
+        );
     command
 }
 

@@ -1,0 +1,220 @@
+//! The `buildkit` back end: the exported Dockerfile goes to the Engine's
+//! embedded BuildKit (its built-in `dockerfile.v0` frontend), the context
+//! through stages' own session, so BuildKit reads only the files COPY
+//! needs; the image is exported into the Engine and its id returned.
+//! BuildKit's status stream becomes stages' progress; a failed step gets
+//! the same diagnostic as with the other back ends. Ctrl-C cancels the
+//! solve and closes the session.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use super::auth::RegistryAuth;
+use super::filesync::{FileSync, SyncedDir};
+use super::ids::random_id;
+use super::secrets::Secrets;
+use super::session::{Services, Session};
+use super::solve::{SolveMessage, SolveRequest, SolveStream, cancel};
+use super::status::StatusTracker;
+use super::transport::{Endpoint, TransportError};
+use crate::check::{Backend as CheckedBackend, unsupported_features};
+use crate::convert::export::{ExportOptions, ExportedDockerfile, SYNTAX_LINE, export_dockerfile};
+use crate::diagnostics::Diagnostic;
+use crate::engine::backend::failure::step_failure;
+use crate::engine::backend::{Backend, BuildFailure, StageBuild};
+use crate::engine::client::DockerEngine;
+use crate::engine::codes;
+use crate::engine::interrupt::{Interrupt, Janitor};
+use crate::engine::progress::ProgressSink;
+use crate::engine::registry::credentials::DockerConfig;
+use crate::engine::source_check::escaping_sources;
+
+/// The Dockerfile's name in the session's `dockerfile` directory.
+const DOCKERFILE: &str = "Dockerfile";
+
+/// What the BuildKit back end needs besides the Engine.
+#[derive(Debug, Clone, Default)]
+pub struct BuildKitSettings {
+    /// `--secret id=…,src=…`.
+    pub secrets: std::collections::BTreeMap<String, std::path::PathBuf>,
+    /// Registry credentials served to BuildKit.
+    pub docker_config: DockerConfig,
+}
+
+/// The back end over the Engine's embedded BuildKit.
+pub struct BuildKitBackend<'e> {
+    engine: &'e DockerEngine,
+    settings: BuildKitSettings,
+    /// Context bytes BuildKit asked for, over the whole build.
+    served: Arc<AtomicU64>,
+}
+
+impl<'e> BuildKitBackend<'e> {
+    pub fn new(engine: &'e DockerEngine, settings: BuildKitSettings) -> Self {
+        Self {
+            engine,
+            settings,
+            served: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Bytes of the context (and Dockerfile) BuildKit asked for.
+    pub fn bytes_served(&self) -> u64 {
+        self.served.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Exports the Dockerfile for a build, refusing what the Engine's built-in
+/// Dockerfile frontend cannot run. The `# syntax=` line is dropped: it
+/// would make BuildKit pull a frontend image, and every feature the
+/// export can emit for this back end is in the built-in frontend.
+pub fn prepare(request: &StageBuild<'_>) -> Result<ExportedDockerfile, Vec<Diagnostic>> {
+    let unsupported =
+        unsupported_features(request.project, CheckedBackend::BuildKit, request.stages);
+    if !unsupported.is_empty() {
+        return Err(unsupported);
+    }
+    let escaping = escaping_sources(request.project, request.stages, request.context_dir);
+    if !escaping.is_empty() {
+        return Err(escaping);
+    }
+    let mut exported = export_dockerfile(
+        request.project,
+        request.stages,
+        &ExportOptions {
+            header: true,
+            ..ExportOptions::default()
+        },
+    )
+    .map_err(|d| vec![d])?;
+    drop_syntax_line(&mut exported);
+    Ok(exported)
+}
+
+/// Blanks the `# syntax=` line, keeping every other line where it was (the
+/// instruction map counts lines).
+fn drop_syntax_line(exported: &mut ExportedDockerfile) {
+    if let Some(rest) = exported.text.strip_prefix(SYNTAX_LINE) {
+        exported.text = rest.to_owned();
+        exported.text.insert(0, '#');
+    }
+}
+
+fn transport_failure(error: TransportError) -> BuildFailure {
+    BuildFailure::Reported(vec![
+        Diagnostic::error(
+            codes::BUILD_FAILED,
+            format!("the Engine's BuildKit cannot be used: {}", chain(&error)),
+        )
+        .with_help("use `--backend native`, or check that the Engine runs and offers BuildKit"),
+    ])
+}
+
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+impl Backend for BuildKitBackend<'_> {
+    fn name(&self) -> &'static str {
+        "the Engine's BuildKit"
+    }
+
+    async fn build_stage(
+        &self,
+        request: &StageBuild<'_>,
+        progress: &mut dyn ProgressSink,
+        _janitor: &Janitor,
+        interrupt: &Interrupt,
+    ) -> Result<String, BuildFailure> {
+        let exported = prepare(request).map_err(BuildFailure::Reported)?;
+        if interrupt.is_requested() {
+            return Err(BuildFailure::Interrupted);
+        }
+        let endpoint = Endpoint::from_address(self.engine.address()).map_err(transport_failure)?;
+        let api = self.engine.api_version();
+        let dirs = HashMap::from([
+            (
+                "context".to_owned(),
+                SyncedDir::Disk(request.context_dir.to_owned()),
+            ),
+            (
+                "dockerfile".to_owned(),
+                SyncedDir::File {
+                    name: DOCKERFILE.to_owned(),
+                    contents: bytes::Bytes::from(exported.text.clone()),
+                },
+            ),
+        ]);
+        let services = Services {
+            filesync: FileSync::new(dirs, self.served.clone()),
+            secrets: Secrets::new(self.settings.secrets.clone()),
+            auth: RegistryAuth::new(self.settings.docker_config.clone()),
+        };
+        let session = Session::open(&endpoint, &api, random_id(), "stages", services)
+            .await
+            .map_err(transport_failure)?;
+        let solve = SolveRequest {
+            session: session.id.clone(),
+            build_id: random_id(),
+            dockerfile: DOCKERFILE.to_owned(),
+            target: request.stage.to_owned(),
+            build_args: request.build_args.clone(),
+            labels: request.labels.clone(),
+            no_cache: request.no_cache,
+        };
+        let mut tracker = StatusTracker::new(&exported.instructions);
+        let mut image = None;
+        let mut error = None;
+        let started = tokio::select! {
+            started = SolveStream::start(&endpoint, &api, &solve) => started,
+            () = interrupt.requested() => return Err(BuildFailure::Interrupted),
+        };
+        let mut stream = started.map_err(transport_failure)?;
+        loop {
+            let next = tokio::select! {
+                next = stream.next() => next,
+                () = interrupt.requested() => {
+                    cancel(&endpoint, &api, &solve.build_id).await;
+                    drop(session);
+                    return Err(BuildFailure::Interrupted);
+                }
+            };
+            let Some(message) = next else { break };
+            match message.map_err(transport_failure)? {
+                SolveMessage::Status(status) => tracker.apply(status, progress),
+                SolveMessage::ImageId(id) => image = Some(id),
+                SolveMessage::Error(message) => error = Some(message),
+                SolveMessage::Output(_) => {}
+            }
+        }
+        drop(session);
+        if interrupt.is_requested() {
+            return Err(BuildFailure::Interrupted);
+        }
+        if let Some(message) = error {
+            let failed = tracker.failed_step();
+            return Err(BuildFailure::Reported(vec![step_failure(
+                request.project,
+                &exported.instructions,
+                &failed,
+                &message,
+            )]));
+        }
+        image.ok_or_else(|| {
+            BuildFailure::Reported(vec![Diagnostic::error(
+                codes::BUILD_FAILED,
+                format!(
+                    "BuildKit finished building stage `{}` without naming an image",
+                    request.stage
+                ),
+            )])
+        })
+    }
+}

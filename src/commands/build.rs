@@ -20,6 +20,7 @@ use crate::diagnostics::render_json;
 use crate::engine::backend::BuildFailure;
 use crate::engine::backend::dockerfile::DockerfileBackend;
 use crate::engine::build_lock::BuildLock;
+use crate::engine::build_summary::{BuildSummary, Summarising};
 use crate::engine::client::DockerEngine;
 use crate::engine::connection::EngineAddress;
 use crate::engine::interrupt::{Interrupt, Janitor};
@@ -49,7 +50,12 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
         Ok(loaded) => loaded,
         Err(exit) => return Ok(exit),
     };
-    let targets = match resolve(&loaded, &args.targets) {
+    let names = if args.all {
+        every_target(&loaded.project)
+    } else {
+        args.targets.clone()
+    };
+    let targets = match resolve(&loaded, &names) {
         Ok(targets) => targets,
         Err(exit) => return Ok(exit),
     };
@@ -162,6 +168,18 @@ async fn build(
     let address =
         EngineAddress::resolve_with(args.engine.host.as_deref(), args.engine.context.as_deref())?;
     let engine = address.connect().await?;
+    if super::output::settings().verbose {
+        eprintln!(
+            "building {} with {} on the Engine at {}",
+            targets
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            backend_name(args.backend),
+            engine.address()
+        );
+    }
     let janitor = Janitor::new();
     // Taken before anything is created, so that no other build takes this
     // one's containers for a dead build's.
@@ -214,6 +232,7 @@ async fn build_with_lock(
     engine: &DockerEngine,
     janitor: &Janitor,
 ) -> miette::Result<Exit> {
+    let started = std::time::Instant::now();
     let loaded = here.loaded;
     let engine = engine.clone();
     let janitor = janitor.clone();
@@ -253,7 +272,12 @@ async fn build_with_lock(
     let (interrupt, trigger) = Interrupt::new();
     let dockerfile = DockerfileBackend::new(&engine);
     let native = NativeBackend::new(&engine, native_settings);
+    let mut summary = BuildSummary::new(targets.iter().map(|t| t.name.as_str()));
     let outcome = {
+        let mut reporter = Summarising {
+            view: &mut reporter,
+            summary: &mut summary,
+        };
         let build = async {
             match args.backend {
                 Backend::Dockerfile => {
@@ -304,6 +328,10 @@ async fn build_with_lock(
     {
         keep_cache_bound(&engine, here, janitor.build_id(), &native).await;
     }
+    let finished = outcome.is_ok();
+    let show_summary = |reporter: &Reporter| {
+        print_summary(reporter.mode(), &summary, started.elapsed(), finished);
+    };
     let exit = match outcome {
         Ok(outcomes) if args.push => {
             let tags = tags_to_push(&outcomes);
@@ -316,6 +344,7 @@ async fn build_with_lock(
             )
             .await;
             reporter.finish();
+            show_summary(&reporter);
             return match report {
                 Ok(report) => match report.failed {
                     None => Ok(Exit::Success),
@@ -336,6 +365,7 @@ async fn build_with_lock(
         }
         Ok(_) => {
             reporter.finish();
+            show_summary(&reporter);
             return Ok(Exit::Success);
         }
         Err(BuildFailure::Interrupted) => {
@@ -350,10 +380,12 @@ async fn build_with_lock(
             } else {
                 print_diagnostics(&loaded.file, &diagnostics);
             }
+            show_summary(&reporter);
             Exit::Failure
         }
         Err(BuildFailure::Engine(error)) => {
             reporter.finish();
+            show_summary(&reporter);
             sweep(&engine, &janitor).await;
             return Err(miette::Report::from_err(error).wrap_err(format!(
                 "the build stopped: the Engine at {} failed",
@@ -362,6 +394,7 @@ async fn build_with_lock(
         }
         Err(BuildFailure::Context(error)) => {
             reporter.finish();
+            show_summary(&reporter);
             sweep(&engine, &janitor).await;
             return Err(miette::Report::from_err(error));
         }
@@ -384,6 +417,16 @@ fn tags_to_push(outcomes: &[TargetOutcome]) -> Vec<TagToPush> {
                 .collect(),
             TargetOutcome::Artifacts { .. } => Vec::new(),
         })
+        .collect()
+}
+
+/// `--all`: every target in file order; a project without `[targets]`
+/// has only its default target.
+fn every_target(project: &Project) -> Vec<String> {
+    project
+        .targets
+        .iter()
+        .map(|target| target.name.value.clone())
         .collect()
 }
 
@@ -438,6 +481,24 @@ async fn keep_cache_bound(
     }
 }
 
+/// The end-of-build summary: on standard error for people, as one JSON
+/// object with `--progress json`; nothing with `--progress quiet`.
+fn print_summary(
+    mode: ProgressMode,
+    summary: &BuildSummary,
+    elapsed: std::time::Duration,
+    finished: bool,
+) {
+    match mode {
+        ProgressMode::Quiet => {}
+        ProgressMode::Json => println!("{}", summary.json(elapsed, finished)),
+        ProgressMode::Tty | ProgressMode::Plain => {
+            let here = std::env::current_dir().unwrap_or_default();
+            eprint!("{}", summary.render(elapsed, finished, &here));
+        }
+    }
+}
+
 /// Removes the build's containers; what cannot be removed is named.
 async fn sweep(engine: &DockerEngine, janitor: &Janitor) {
     for error in janitor.sweep(engine).await {
@@ -445,13 +506,24 @@ async fn sweep(engine: &DockerEngine, janitor: &Janitor) {
     }
 }
 
+/// `--progress`; left at `auto`, `-q` means `quiet` and `-v` `plain`.
 fn progress_mode(requested: Progress) -> ProgressMode {
+    let output = super::output::settings();
     match requested {
+        Progress::Auto if output.quiet => ProgressMode::Quiet,
+        Progress::Auto if output.verbose => ProgressMode::Plain,
         Progress::Auto => ProgressMode::auto(),
         Progress::Tty => ProgressMode::Tty,
         Progress::Plain => ProgressMode::Plain,
         Progress::Json => ProgressMode::Json,
         Progress::Quiet => ProgressMode::Quiet,
+    }
+}
+
+fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Native => "the native builder",
+        Backend::Dockerfile => "the classic builder",
     }
 }
 

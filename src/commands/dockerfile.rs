@@ -1,6 +1,6 @@
 //! `stages dockerfile dump|outline|fmt`: the Dockerfile layer on the command line.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 
 use miette::{IntoDiagnostic, WrapErr};
@@ -8,7 +8,7 @@ use miette::{IntoDiagnostic, WrapErr};
 use super::Exit;
 use super::common::write_atomic;
 use crate::cli::{DockerfileFileArg, FmtArgs, OutlineArgs, OutlineFormat};
-use crate::diagnostics::{Diagnostic, Label, SourceFile, Style, render_human};
+use crate::diagnostics::{Diagnostic, Label, SourceFile, render_human};
 use crate::dockerfile;
 use crate::dockerfile::codes;
 use crate::input::{read_bounded, read_file};
@@ -50,12 +50,10 @@ fn not_utf8(at: usize) -> Diagnostic {
 
 /// Prints diagnostics to stderr, in colour on a terminal.
 fn report(file: &SourceFile, diagnostics: &[Diagnostic]) {
-    let style = if std::io::stderr().is_terminal() {
-        Style::Color
-    } else {
-        Style::Plain
-    };
-    eprint!("{}", render_human(file, diagnostics, style));
+    eprint!(
+        "{}",
+        render_human(file, diagnostics, super::common::stderr_style())
+    );
 }
 
 fn write_stdout(text: &str) -> miette::Result<Exit> {

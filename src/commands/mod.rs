@@ -6,6 +6,7 @@ pub mod build;
 pub mod cache;
 pub mod check;
 pub mod common;
+pub mod completion_names;
 pub mod completions;
 mod diff;
 pub mod dockerfile;
@@ -14,6 +15,7 @@ pub mod graph;
 pub mod import;
 pub mod init;
 pub mod migrate;
+pub mod output;
 pub mod plan;
 pub mod schema;
 

@@ -128,15 +128,28 @@ pub trait ProgressSink {
     fn event(&mut self, event: Event<'_>);
 }
 
+/// Where a live view draws: standard error, or a terminal given by a test.
+type DrawTarget = Box<dyn Fn() -> ProgressDrawTarget + Send>;
+
 /// The terminal reporter.
 pub struct Reporter {
     mode: ProgressMode,
     view: Option<LiveView>,
+    draw_to: DrawTarget,
 }
 
 impl Reporter {
     pub fn new(mode: ProgressMode) -> Self {
-        Self { mode, view: None }
+        Self::drawing_to(mode, Box::new(ProgressDrawTarget::stderr))
+    }
+
+    /// A reporter whose live views draw where `draw_to` says.
+    pub fn drawing_to(mode: ProgressMode, draw_to: DrawTarget) -> Self {
+        Self {
+            mode,
+            view: None,
+            draw_to,
+        }
     }
 
     pub fn mode(&self) -> ProgressMode {
@@ -240,7 +253,7 @@ impl Reporter {
                 if let Some(view) = self.view.take() {
                     view.close("✔ done");
                 }
-                self.view = Some(LiveView::new(target, stages));
+                self.view = Some(LiveView::new(target, stages, (self.draw_to)()));
             }
             Event::Step {
                 stage,
@@ -301,7 +314,7 @@ impl Reporter {
                     "pull" => "pulling images",
                     _ => "pushing tags",
                 };
-                self.view = Some(LiveView::with_heading(heading, names));
+                self.view = Some(LiveView::with_heading(heading, names, (self.draw_to)()));
             }
             Event::Transfer {
                 name,
@@ -381,13 +394,13 @@ struct LiveView {
 }
 
 impl LiveView {
-    fn new(target: &str, stages: &[String]) -> Self {
-        Self::with_heading(&format!("building {target}"), stages)
+    fn new(target: &str, stages: &[String], draw_to: ProgressDrawTarget) -> Self {
+        Self::with_heading(&format!("building {target}"), stages, draw_to)
     }
 
     /// One row per name under `heading`.
-    fn with_heading(heading: &str, stages: &[String]) -> Self {
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+    fn with_heading(heading: &str, stages: &[String], draw_to: ProgressDrawTarget) -> Self {
+        let multi = MultiProgress::with_draw_target(draw_to);
         let width = stages.iter().map(String::len).max().unwrap_or(0);
         let style =
             ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {msg} {elapsed:.dim}")
@@ -465,13 +478,15 @@ impl LiveView {
         }
     }
 
+    /// Ends every row still running with `last`. The rows stay on screen,
+    /// so that with several targets each target's stages can be read at
+    /// the end, not only the last target's.
     fn close(self, last: &str) {
         for (_, bar, _) in &self.bars {
             if !bar.is_finished() {
                 bar.finish_with_message(last.to_owned());
             }
         }
-        let _ = self.multi.clear();
     }
 }
 
@@ -549,6 +564,10 @@ pub fn event_json(event: &Event<'_>) -> serde_json::Value {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "progress_screen_tests.rs"]
+mod screen_tests;
 
 /// Records events, for tests of what a back end reports.
 #[derive(Debug, Default)]

@@ -482,10 +482,22 @@ impl LiveView {
     /// so that with several targets each target's stages can be read at
     /// the end, not only the last target's.
     fn close(self, last: &str) {
+        let mut lines = Vec::new();
         for (_, bar, _) in &self.bars {
             if !bar.is_finished() {
                 bar.finish_with_message(last.to_owned());
             }
+            let elapsed = bar.elapsed().as_secs();
+            lines.push(format!("  {} {} {elapsed}s", bar.prefix(), bar.message()));
+        }
+        // The live rows are replaced by plain lines that no later view
+        // draws over.
+        let _ = self.multi.clear();
+        for (_, bar, _) in &self.bars {
+            self.multi.remove(bar);
+        }
+        for line in lines {
+            let _ = self.multi.println(line);
         }
     }
 }

@@ -132,8 +132,12 @@ user = "nobody"
             .expect("build");
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert_eq!(run.status.code(), Some(1), "{stderr}");
+        let first_line = stderr
+            .lines()
+            .find(|l| l.contains("× "))
+            .unwrap_or_default();
         assert!(
-            stderr.contains("(it ran as user `nobody`)"),
+            first_line.contains("(it ran as user `nobody`)"),
             "{backend}: {stderr}"
         );
         assert!(

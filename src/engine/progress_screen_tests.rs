@@ -96,9 +96,13 @@ impl TermLike for Term {
 fn every_targets_stage_lines_stay_on_screen() {
     let term = Term::default();
     let draw = term.clone();
+    let print = term.clone();
     let mut reporter = Reporter::drawing_to(
         ProgressMode::Tty,
         Box::new(move || ProgressDrawTarget::term_like(Box::new(draw.clone()))),
+        Box::new(move |line| {
+            let _ = print.write_line(line);
+        }),
     );
     let first = ["compile-first".to_owned()];
     let second = ["compile-second".to_owned()];
@@ -122,4 +126,6 @@ fn every_targets_stage_lines_stay_on_screen() {
     let first_row = screen.lines().position(|l| l.contains("compile-first"));
     let second_row = screen.lines().position(|l| l.contains("compile-second"));
     assert!(first_row < second_row, "{screen}");
+    assert!(screen.contains("building one"), "{screen}");
+    assert!(screen.contains("building two"), "{screen}");
 }

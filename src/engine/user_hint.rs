@@ -56,7 +56,13 @@ pub fn explain_user(project: &Project, diagnostic: Diagnostic) -> Diagnostic {
         ),
     };
     let mut diagnostic = diagnostic.with_label(Label::secondary(user.span, label));
-    diagnostic.message = format!("{} (it ran as user `{}`)", diagnostic.message, user.value);
+    // On the first line, before any output the message carries.
+    let note = format!(" (it ran as user `{}`)", user.value);
+    let end = diagnostic
+        .message
+        .find('\n')
+        .unwrap_or(diagnostic.message.len());
+    diagnostic.message.insert_str(end, &note);
     let help = match diagnostic.help.take() {
         Some(old) => format!("{help}; {old}"),
         None => help,

@@ -5,11 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "quickstart: making the base image busybox:stages-test if it is missing (scripts/base-images.sh)" >&2
 bash scripts/base-images.sh
-cargo build --locked --quiet
+# A first build compiles every dependency: several minutes on two cores.
+# Cargo's own progress shows how far it has got.
+echo "quickstart: building stages (cargo build --locked; a first build takes several minutes on 2 cores)" >&2
+cargo build --locked
 stages=./target/debug/stages
 config=examples/quickstart/stages.toml
 
+echo "quickstart: building examples/quickstart with stages" >&2
 "$stages" build -f "$config" --progress plain "$@"
 
 # A stage name is also a target: build both stages untagged to compare them.

@@ -4,6 +4,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCandidates;
+
+use crate::commands::completion_names;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -17,6 +20,27 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// When to use colours: auto honours NO_COLOR and CLICOLOR_FORCE, else colours on a terminal.
+    #[arg(long, value_enum, global = true, default_value_t, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Print only results and problems: no progress, no summaries, no "ok" lines.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print every line of progress (plain lines, not the live view) and what the build runs on.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+/// When to use colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorChoice {
+    /// Colours on a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces them).
+    #[default]
+    Auto,
+    /// Always colours.
+    Always,
+    /// Never colours.
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -48,8 +72,10 @@ pub enum Command {
     /// Write a commented starter stages.toml.
     #[command(after_help = "Example:\n  stages init\n  stages init path/to/project --force")]
     Init(InitArgs),
-    /// Print shell completions.
-    #[command(after_help = "Example:\n  stages completions bash > /etc/bash_completion.d/stages")]
+    /// Print the shell code that completes commands, flags, and the target and stage names of the stages.toml in the current directory.
+    #[command(
+        after_help = "Example:\n  source <(stages completions bash)      # in ~/.bashrc\n  stages completions fish > ~/.config/fish/completions/stages.fish"
+    )]
     Completions(CompletionsArgs),
     /// Read Dockerfiles the way BuildKit does: dump, outline, format.
     #[command(
@@ -81,7 +107,7 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Build targets on the Docker Engine.
     #[command(
-        after_help = "Example:\n  stages build\n  stages build app --build-arg VERSION=1.2 --progress plain\n  stages build --pull always --push"
+        after_help = "Example:\n  stages build\n  stages build --all\n  stages build app --build-arg VERSION=1.2 --progress plain\n  stages build --pull always --push"
     )]
     Build(BuildArgs),
     /// List or prune the images the step cache keeps.
@@ -175,6 +201,7 @@ pub enum GraphFormat {
 #[derive(Debug, Args)]
 pub struct GraphArgs {
     /// Targets (or stages) whose part of the graph to show [default: the whole graph]
+    #[arg(add = ArgValueCandidates::new(completion_names::targets_and_stages))]
     pub targets: Vec<String>,
     #[command(flatten)]
     pub config: ConfigArg,
@@ -188,6 +215,7 @@ pub struct GraphArgs {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// Targets (or stages) to plan [default: the default target]
+    #[arg(add = ArgValueCandidates::new(completion_names::targets_and_stages))]
     pub targets: Vec<String>,
     #[command(flatten)]
     pub config: ConfigArg,
@@ -281,6 +309,7 @@ pub struct FmtArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Targets (or stages) to export [default: every stage a target reaches]
+    #[arg(add = ArgValueCandidates::new(completion_names::targets_and_stages))]
     pub targets: Vec<String>,
     #[command(flatten)]
     pub config: ConfigArg,
@@ -362,9 +391,13 @@ pub enum Progress {
     /// A live view on a terminal; plain lines otherwise or when CI is set.
     #[default]
     Auto,
+    /// A live view: one line per stage, redrawn as steps run.
     Tty,
+    /// One `[stage] …` line per event, for logs and CI.
     Plain,
+    /// One JSON object per event on standard output, for tools.
     Json,
+    /// Only the ids of the images built, on standard output.
     Quiet,
 }
 
@@ -394,7 +427,11 @@ pub enum PullMode {
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     /// Targets (or stages) to build [default: the default target]
+    #[arg(add = ArgValueCandidates::new(completion_names::targets_and_stages))]
     pub targets: Vec<String>,
+    /// Build every target of the project, in file order.
+    #[arg(long, conflicts_with = "targets")]
+    pub all: bool,
     #[command(flatten)]
     pub config: ConfigArg,
     #[command(flatten)]
@@ -409,7 +446,7 @@ pub struct BuildArgs {
     #[arg(long)]
     pub no_cache: bool,
     /// Run every step of this stage, using no cached result (repeatable).
-    #[arg(long, value_name = "STAGE")]
+    #[arg(long, value_name = "STAGE", add = ArgValueCandidates::new(completion_names::stages))]
     pub no_cache_filter: Vec<String>,
     /// How progress is shown.
     #[arg(long, value_enum, default_value_t)]

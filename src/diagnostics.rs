@@ -355,14 +355,54 @@ impl ColumnCounter {
 }
 
 /// The closest candidate to `name`, if one is close enough to suggest.
+///
+/// Similar spellings (Jaro-Winkler) come first; failing those, a candidate
+/// one edit away (two for longer names) still counts, so that swapped
+/// letters in a short word (`rnu` for `run`) get a suggestion too.
 pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(name, c), c))
-        .filter(|(score, c)| *score > 0.8 && *c != name)
+    let candidates: Vec<&'a str> = candidates.into_iter().filter(|c| *c != name).collect();
+    let similar = candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(name, c), *c))
+        .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+        .map(|(_, c)| c);
+    similar.or_else(|| {
+        let allowed = match name.chars().count() {
+            0..=2 => 0,
+            3..=5 => 1,
+            _ => 2,
+        };
+        candidates
+            .iter()
+            .map(|c| (strsim::osa_distance(name, c), *c))
+            .filter(|(distance, _)| *distance <= allowed)
+            .min_by_key(|(distance, _)| *distance)
+            .map(|(_, c)| c)
+    })
+}
+
+#[cfg(test)]
+mod did_you_mean_tests {
+    use super::did_you_mean;
+
+    #[test]
+    fn swapped_letters_in_a_short_word_are_suggested() {
+        let keys = ["run", "copy", "artifact", "add", "to", "mounts"];
+        assert_eq!(did_you_mean("rnu", keys), Some("run"));
+        assert_eq!(did_you_mean("too", keys), Some("to"));
+        assert_eq!(did_you_mean("cpoy", keys), Some("copy"));
+        assert_eq!(did_you_mean("mont", keys), Some("mounts"));
+    }
+
+    #[test]
+    fn nothing_close_gets_no_suggestion() {
+        let keys = ["run", "copy", "artifact"];
+        assert_eq!(did_you_mean("xyz", keys), None);
+        assert_eq!(did_you_mean("a", keys), None);
+        assert_eq!(did_you_mean("run", keys), None);
+    }
 }

@@ -1,11 +1,21 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use stages::cli::{CacheCommand, Cli, Command, DockerfileCommand};
 use stages::commands::{self, Exit};
 
 fn main() -> ExitCode {
+    // With COMPLETE set (by the script `stages completions SHELL` prints),
+    // answer the shell's completion request and exit.
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .var(commands::completions::COMPLETE_VAR)
+        .complete();
     let cli = Cli::parse();
+    let output = commands::output::init(cli.color, cli.quiet, cli.verbose);
+    let color = output.color;
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(miette::MietteHandlerOpts::new().color(color).build())
+    }));
     let outcome = match cli.command {
         Command::Check(args) => commands::check::run(args),
         Command::Lint(args) => commands::lint::run(args),

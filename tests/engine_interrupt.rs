@@ -81,6 +81,10 @@ tags = ["{tag}"]
     assert_eq!(run.code, Some(130), "{seen:?}\n{rest:?}");
     assert!(rest.iter().any(|l| l.contains("interrupted")), "{rest:?}");
     assert!(
+        !rest.iter().any(|l| l.ends_with("] failed")),
+        "an interrupted build says interrupted only: {rest:?}"
+    );
+    assert!(
         containers_labelled("dev.stages.test", &marker).is_empty(),
         "containers left behind"
     );

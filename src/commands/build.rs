@@ -25,6 +25,7 @@ use crate::engine::backend::dockerfile::DockerfileBackend;
 use crate::engine::build_lock::BuildLock;
 use crate::engine::buildkit::backend::{BuildKitBackend, BuildKitSettings};
 use crate::engine::buildkit::probe::{buildkit_available, engine_facts};
+use crate::engine::build_summary::{BuildSummary, Summarising};
 use crate::engine::client::DockerEngine;
 use crate::engine::connection::EngineAddress;
 use crate::engine::interrupt::{Interrupt, Janitor};
@@ -52,7 +53,12 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
         Ok(loaded) => loaded,
         Err(exit) => return Ok(exit),
     };
-    let targets = match resolve(&loaded, &args.targets) {
+    let names = if args.all {
+        every_target(&loaded.project)
+    } else {
+        args.targets.clone()
+    };
+    let targets = match resolve(&loaded, &names) {
         Ok(targets) => targets,
         Err(exit) => return Ok(exit),
     };
@@ -173,6 +179,18 @@ async fn build(
     let address =
         EngineAddress::resolve_with(args.engine.host.as_deref(), args.engine.context.as_deref())?;
     let engine = address.connect().await?;
+    if super::output::settings().verbose {
+        eprintln!(
+            "building {} with {} on the Engine at {}",
+            targets
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            backend_name(args.backend),
+            engine.address()
+        );
+    }
     let janitor = Janitor::new();
     // Taken before anything is created, so that no other build takes this
     // one's containers for a dead build's.
@@ -225,6 +243,7 @@ async fn build_with_lock(
     engine: &DockerEngine,
     janitor: &Janitor,
 ) -> miette::Result<Exit> {
+    let started = std::time::Instant::now();
     let loaded = here.loaded;
     let engine = engine.clone();
     let janitor = janitor.clone();
@@ -271,7 +290,12 @@ async fn build_with_lock(
     );
     let dockerfile = DockerfileBackend::new(&engine);
     let native = NativeBackend::new(&engine, native_settings);
+    let mut summary = BuildSummary::new(targets.iter().map(|t| t.name.as_str()));
     let outcome = {
+        let mut reporter = Summarising {
+            view: &mut reporter,
+            summary: &mut summary,
+        };
         let build = async {
             match backend {
                 Backend::Buildkit => {
@@ -334,6 +358,10 @@ async fn build_with_lock(
     if backend == Backend::Native && matches!(outcome, Ok(_) | Err(BuildFailure::Reported(_))) {
         keep_cache_bound(&engine, here, janitor.build_id(), &native).await;
     }
+    let finished = outcome.is_ok();
+    let show_summary = |reporter: &Reporter| {
+        print_summary(reporter.mode(), &summary, started.elapsed(), finished);
+    };
     let exit = match outcome {
         Ok(outcomes) if args.push => {
             let tags = tags_to_push(&outcomes);
@@ -346,6 +374,7 @@ async fn build_with_lock(
             )
             .await;
             reporter.finish();
+            show_summary(&reporter);
             return match report {
                 Ok(report) => match report.failed {
                     None => Ok(Exit::Success),
@@ -366,6 +395,7 @@ async fn build_with_lock(
         }
         Ok(_) => {
             reporter.finish();
+            show_summary(&reporter);
             return Ok(Exit::Success);
         }
         Err(BuildFailure::Interrupted) => {
@@ -380,10 +410,12 @@ async fn build_with_lock(
             } else {
                 print_diagnostics(&loaded.file, &diagnostics);
             }
+            show_summary(&reporter);
             Exit::Failure
         }
         Err(BuildFailure::Engine(error)) => {
             reporter.finish();
+            show_summary(&reporter);
             sweep(&engine, &janitor).await;
             return Err(miette::Report::from_err(error).wrap_err(format!(
                 "the build stopped: the Engine at {} failed",
@@ -392,6 +424,7 @@ async fn build_with_lock(
         }
         Err(BuildFailure::Context(error)) => {
             reporter.finish();
+            show_summary(&reporter);
             sweep(&engine, &janitor).await;
             return Err(miette::Report::from_err(error));
         }
@@ -414,6 +447,16 @@ fn tags_to_push(outcomes: &[TargetOutcome]) -> Vec<TagToPush> {
                 .collect(),
             TargetOutcome::Artifacts { .. } => Vec::new(),
         })
+        .collect()
+}
+
+/// `--all`: every target in file order; a project without `[targets]`
+/// has only its default target.
+fn every_target(project: &Project) -> Vec<String> {
+    project
+        .targets
+        .iter()
+        .map(|target| target.name.value.clone())
         .collect()
 }
 
@@ -468,6 +511,24 @@ async fn keep_cache_bound(
     }
 }
 
+/// The end-of-build summary: on standard error for people, as one JSON
+/// object with `--progress json`; nothing with `--progress quiet`.
+fn print_summary(
+    mode: ProgressMode,
+    summary: &BuildSummary,
+    elapsed: std::time::Duration,
+    finished: bool,
+) {
+    match mode {
+        ProgressMode::Quiet => {}
+        ProgressMode::Json => println!("{}", summary.json(elapsed, finished)),
+        ProgressMode::Tty | ProgressMode::Plain => {
+            let here = std::env::current_dir().unwrap_or_default();
+            eprint!("{}", summary.render(elapsed, finished, &here));
+        }
+    }
+}
+
 /// Removes the build's containers; what cannot be removed is named.
 async fn sweep(engine: &DockerEngine, janitor: &Janitor) {
     for error in janitor.sweep(engine).await {
@@ -475,8 +536,12 @@ async fn sweep(engine: &DockerEngine, janitor: &Janitor) {
     }
 }
 
+/// `--progress`; left at `auto`, `-q` means `quiet` and `-v` `plain`.
 fn progress_mode(requested: Progress) -> ProgressMode {
+    let output = super::output::settings();
     match requested {
+        Progress::Auto if output.quiet => ProgressMode::Quiet,
+        Progress::Auto if output.verbose => ProgressMode::Plain,
         Progress::Auto => ProgressMode::auto(),
         Progress::Tty => ProgressMode::Tty,
         Progress::Plain => ProgressMode::Plain,
@@ -519,6 +584,15 @@ async fn choose_backend(args: &BuildArgs, engine: &DockerEngine) -> Backend {
             eprintln!("backend: native (auto: {reason})");
             Backend::Native
         }
+    }
+}
+
+fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Native => "the native builder",
+        Backend::Dockerfile => "the classic builder",
+        Backend::Buildkit => "the Engine's BuildKit",
+        Backend::Auto => "the back end the Engine suits best",
     }
 }
 

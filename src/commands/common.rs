@@ -97,9 +97,9 @@ pub fn find_config(arg: &ConfigArg) -> PathBuf {
     PathBuf::from(CONFIG_NAME)
 }
 
-/// Colours when standard error is a terminal and `NO_COLOR` is unset.
+/// Colours as `--color` says (see [`super::output`]).
 pub fn stderr_style() -> Style {
-    if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+    if super::output::settings().color {
         Style::Color
     } else {
         Style::Plain

@@ -53,12 +53,10 @@ fn not_utf8(at: usize) -> Diagnostic {
 
 /// Prints diagnostics to stderr, in colour on a terminal.
 fn report(file: &SourceFile, diagnostics: &[Diagnostic]) {
-    let style = if std::io::stderr().is_terminal() {
-        Style::Color
-    } else {
-        Style::Plain
-    };
-    eprint!("{}", render_human(file, diagnostics, style));
+    eprint!(
+        "{}",
+        render_human(file, diagnostics, super::common::stderr_style())
+    );
 }
 
 fn write_stdout(text: &str) -> miette::Result<Exit> {

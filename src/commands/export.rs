@@ -8,8 +8,10 @@ use super::common::{
     LoadedProject, load_project, print_diagnostics, resolve, root_stages, write_atomic,
 };
 use crate::cli::ExportArgs;
+use crate::config::model::TargetKind;
+use crate::convert::ExportOptions;
 use crate::convert::export::HEADER_FIRST_LINE;
-use crate::convert::{ExportOptions, export_dockerfile};
+use crate::convert::export::export_with_artifact_targets;
 
 pub fn run(args: ExportArgs) -> miette::Result<Exit> {
     let loaded = match load_project(&args.config) {
@@ -24,7 +26,13 @@ pub fn run(args: ExportArgs) -> miette::Result<Exit> {
         header: true,
         regenerate_with: Some(regenerate_command(&args, false)),
     };
-    let exported = match export_dockerfile(&loaded.project, &stages, &options) {
+    let targets = if args.all_stages {
+        Vec::new()
+    } else {
+        artifact_targets(&loaded, &args)
+    };
+    let exported = match export_with_artifact_targets(&loaded.project, &stages, &targets, &options)
+    {
         Ok(exported) => exported,
         Err(diagnostic) => {
             print_diagnostics(&loaded.file, &[diagnostic]);
@@ -76,6 +84,19 @@ fn stages_to_export(loaded: &LoadedProject, args: &ExportArgs) -> Result<Vec<Str
     let targets = resolve(loaded, &names)?;
     Ok(loaded.graph.needed_stages(&root_stages(&targets)))
 }
+/// The artifact targets among those exported (named, or every target when
+/// none is named): each gets a last `FROM scratch AS <target>` stage.
+fn artifact_targets(loaded: &LoadedProject, args: &ExportArgs) -> Vec<String> {
+    loaded
+        .project
+        .targets
+        .iter()
+        .filter(|t| matches!(t.kind, TargetKind::Artifacts { .. }))
+        .map(|t| t.name.value.clone())
+        .filter(|name| args.targets.is_empty() || args.targets.contains(name))
+        .collect()
+}
+
 /// Exit 0 when the file holds `text`, else print a unified diff and exit 1.
 fn check_file(path: &Path, text: &str, command: &str) -> Exit {
     let current = std::fs::read_to_string(path).unwrap_or_default();

@@ -10,7 +10,9 @@ pub fn run(args: SchemaArgs) -> miette::Result<Exit> {
     match &args.output {
         Some(path) if path.as_os_str() != "-" => {
             write_atomic(path, text.as_bytes(), args.force)?;
-            eprintln!("wrote {}", path.display());
+            if !super::output::settings().quiet {
+                eprintln!("wrote {}", path.display());
+            }
         }
         _ => print!("{text}"),
     }

@@ -6,11 +6,14 @@ use std::ops::Range;
 
 use toml_edit::{Document, Item, Table, Value};
 
-/// One `key = value` entry: its byte range and whether it sits in an inline table.
+/// One `key = value` entry: its byte range, whether it sits in an inline
+/// table, and the keys leading to it (`["targets", "app", "tags"]`; array
+/// elements add nothing, so a step's `copy` is `["stages", "a", "steps", "copy"]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub range: Range<usize>,
     pub inline: bool,
+    pub path: Vec<String>,
 }
 
 /// Every entry of `text`, or nothing when it is not valid TOML.
@@ -19,45 +22,59 @@ pub fn entries(text: &str) -> Vec<Entry> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    table(document.as_table(), &mut out);
+    table(document.as_table(), &[], &mut out);
     out
 }
 
-fn table(table: &Table, out: &mut Vec<Entry>) {
+fn table(table: &Table, path: &[String], out: &mut Vec<Entry>) {
     for (name, _) in table.iter() {
         if let Some((key, item)) = table.get_key_value(name) {
-            entry(key.span(), item, false, out);
+            let path = extend(path, name);
+            entry(key.span(), item, false, &path, out);
         }
     }
 }
 
-fn entry(key: Option<Range<usize>>, item: &Item, inline: bool, out: &mut Vec<Entry>) {
+fn extend(path: &[String], name: &str) -> Vec<String> {
+    let mut path = path.to_vec();
+    path.push(name.to_owned());
+    path
+}
+
+fn entry(
+    key: Option<Range<usize>>,
+    item: &Item,
+    inline: bool,
+    path: &[String],
+    out: &mut Vec<Entry>,
+) {
     match item {
         Item::Value(value) => {
             if let (Some(key), Some(value_span)) = (key, value.span()) {
                 out.push(Entry {
                     range: key.start..value_span.end.max(key.end),
                     inline,
+                    path: path.to_vec(),
                 });
             }
-            self::value(value, out);
+            self::value(value, path, out);
         }
-        Item::Table(inner) => table(inner, out),
-        Item::ArrayOfTables(array) => array.iter().for_each(|t| table(t, out)),
+        Item::Table(inner) => table(inner, path, out),
+        Item::ArrayOfTables(array) => array.iter().for_each(|t| table(t, path, out)),
         Item::None => {}
     }
 }
 
-fn value(value: &Value, out: &mut Vec<Entry>) {
+fn value(value: &Value, path: &[String], out: &mut Vec<Entry>) {
     match value {
         Value::InlineTable(inline) => {
             for (name, _) in inline.iter() {
                 if let Some((key, item)) = inline.get_key_value(name) {
-                    entry(key.span(), item, true, out);
+                    entry(key.span(), item, true, &extend(path, name), out);
                 }
             }
         }
-        Value::Array(array) => array.iter().for_each(|v| self::value(v, out)),
+        Value::Array(array) => array.iter().for_each(|v| self::value(v, path, out)),
         _ => {}
     }
 }
@@ -111,5 +128,7 @@ mod tests {
         assert!(blanked.contains("run = \"x\""));
         let frm = text.find("frm").expect("frm");
         assert_eq!(entry_at(&all, frm).map(|e| e.inline), Some(false));
+        let path = entry_at(&all, mont).map(|e| e.path.join("."));
+        assert_eq!(path.as_deref(), Some("stages.a.steps.mont"));
     }
 }

@@ -5,6 +5,7 @@
 
 use super::codes;
 use super::entries::{blank, entries, entry_at};
+use super::key_forms::key_form;
 use super::nesting::check_nesting;
 use super::raw::Manifest;
 use crate::diagnostics::{Diagnostic, Label, SourceFile, did_you_mean};
@@ -100,6 +101,22 @@ fn shape_diagnostic(file: &SourceFile, error: &toml::de::Error) -> Diagnostic {
             .with_help(format!("add `{key} = …` to this table"));
     }
     let (found, expected) = split_invalid(message);
+    // Forms that already show themselves (`from = "alpine:3.20"`) are kept;
+    // otherwise the key's own form replaces the deserializer's words.
+    let shown = expected.as_deref().is_some_and(|e| e.contains('`'));
+    let entries = entries(&file.text);
+    let key = entry_at(&entries, span.start).map(|entry| entry.path.clone());
+    let form = key.as_deref().and_then(key_form).filter(|_| !shown);
+    if let (Some(form), Some(path)) = (form, key) {
+        let name = path.last().map(String::as_str).unwrap_or_default();
+        let label = match found.strip_prefix("invalid type: ") {
+            Some(kind) => format!("this is {kind}"),
+            None => found.clone(),
+        };
+        return Diagnostic::error(codes::TYPE, format!("`{name}` takes {}", form.what))
+            .with_label(Label::primary(span, label))
+            .with_help(format!("write {}, e.g. `{}`", form.what, form.example));
+    }
     let label = match &expected {
         Some(expected) => format!("expected {expected}"),
         None => "this value".to_owned(),

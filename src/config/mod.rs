@@ -11,11 +11,13 @@ pub mod deps;
 mod entries;
 pub mod expand;
 pub mod forms;
+pub mod key_forms;
 pub mod load;
 pub mod model;
 pub mod nesting;
 pub mod raw;
 pub mod schema;
+pub mod user_form;
 pub mod write;
 
 pub use crate::located::{Located, Span};

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::args_form::GlobalArgs;
 use super::forms::{ArgDefault, CommandForm, FromRef, Healthcheck, Port, Sources};
+use super::user_form::{UserText, optional_user};
 use crate::located::Located;
 
 /// A map whose keys keep their place in the file, in file order.
@@ -90,7 +91,9 @@ pub struct RawStage {
     pub env: Named<Located<String>>,
     /// The working directory set right after FROM.
     pub workdir: Option<Located<String>>,
-    /// The user (and group) set right after FROM.
+    /// The user (and group) set right after FROM: `"app"`, `"1000:1000"` or a uid such as `65534`.
+    #[serde(default, deserialize_with = "optional_user")]
+    #[schemars(with = "Option<UserText>")]
     pub user: Option<Located<String>>,
     /// The shell used for shell-form commands, e.g. `["/bin/bash", "-c"]`.
     pub shell: Option<Located<Vec<String>>>,
@@ -138,7 +141,9 @@ pub struct RawStep {
     pub env: Option<Located<Named<Located<String>>>>,
     /// WORKDIR between other steps.
     pub workdir: Option<Located<String>>,
-    /// USER between other steps.
+    /// USER between other steps: `"app"`, `"1000:1000"` or a uid such as `65534`.
+    #[serde(default, deserialize_with = "optional_user")]
+    #[schemars(with = "Option<UserText>")]
     pub user: Option<Located<String>>,
     /// ARG between other steps.
     #[schemars(with = "Option<IndexMap<String, ArgDefault>>")]

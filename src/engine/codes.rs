@@ -10,6 +10,10 @@ pub const STEP_FAILED: &str = "stages::engine::step-failed";
 pub const BUILD_FAILED: &str = "stages::engine::build-failed";
 /// A COPY/ADD source leads outside the build context.
 pub const SOURCE_ESCAPES_CONTEXT: &str = "stages::engine::source-escapes-context";
+/// A COPY/ADD source is not in the build context on disk.
+pub const MISSING_SOURCE: &str = "stages::engine::missing-source";
+/// A COPY/ADD source is in the context directory but `.dockerignore` leaves it out.
+pub const IGNORED_SOURCE: &str = "stages::engine::ignored-source";
 /// The chosen back end cannot express a feature the build uses.
 pub const UNSUPPORTED_FEATURE: &str = "stages::engine::unsupported-feature";
 /// An artifact could not be exported to the host.
@@ -26,6 +30,8 @@ pub const ALL: &[&str] = &[
     STEP_FAILED,
     BUILD_FAILED,
     SOURCE_ESCAPES_CONTEXT,
+    MISSING_SOURCE,
+    IGNORED_SOURCE,
     UNSUPPORTED_FEATURE,
     ARTIFACT_EXPORT,
     OUTPUT_OUTSIDE_PROJECT,

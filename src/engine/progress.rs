@@ -128,15 +128,47 @@ pub trait ProgressSink {
     fn event(&mut self, event: Event<'_>);
 }
 
+/// Where a live view draws: standard error, or a terminal given by a test.
+type DrawTarget = Box<dyn Fn() -> ProgressDrawTarget + Send>;
+/// Where the lines that stay go once a live view is closed.
+type PrintLine = Box<dyn FnMut(&str) + Send>;
+
 /// The terminal reporter.
 pub struct Reporter {
     mode: ProgressMode,
     view: Option<LiveView>,
+    draw_to: DrawTarget,
+    print_line: PrintLine,
 }
 
 impl Reporter {
     pub fn new(mode: ProgressMode) -> Self {
-        Self { mode, view: None }
+        Self::drawing_to(
+            mode,
+            Box::new(ProgressDrawTarget::stderr),
+            Box::new(|line| eprintln!("{line}")),
+        )
+    }
+
+    /// A reporter whose live views draw where `draw_to` says, and whose
+    /// closed views leave their lines through `print_line`.
+    pub fn drawing_to(mode: ProgressMode, draw_to: DrawTarget, print_line: PrintLine) -> Self {
+        Self {
+            mode,
+            view: None,
+            draw_to,
+            print_line,
+        }
+    }
+
+    /// Replaces the live view by plain lines, so that with several targets
+    /// every target's stage lines stay on screen, not only the last one's.
+    fn close_view(&mut self, last: &str) {
+        if let Some(view) = self.view.take() {
+            for line in view.close(last) {
+                (self.print_line)(&line);
+            }
+        }
     }
 
     pub fn mode(&self) -> ProgressMode {
@@ -145,9 +177,7 @@ impl Reporter {
 
     /// Ends the live view so diagnostics print below it.
     pub fn finish(&mut self) {
-        if let Some(view) = self.view.take() {
-            view.close("stopped");
-        }
+        self.close_view("stopped");
     }
 
     fn json(&self, value: serde_json::Value) {
@@ -237,10 +267,9 @@ impl Reporter {
     fn live(&mut self, event: Event<'_>) {
         match event {
             Event::TargetStarted { target, stages } => {
-                if let Some(view) = self.view.take() {
-                    view.close("✔ done");
-                }
-                self.view = Some(LiveView::new(target, stages));
+                self.close_view("✔ done");
+                (self.print_line)(&format!("building {target}"));
+                self.view = Some(LiveView::new(stages, (self.draw_to)()));
             }
             Event::Step {
                 stage,
@@ -263,9 +292,7 @@ impl Reporter {
                 }
             }
             Event::ImageBuilt { target, image, .. } => {
-                if let Some(view) = self.view.take() {
-                    view.close("✔ done");
-                }
+                self.close_view("✔ done");
                 eprintln!("✔ {target}: built {image}");
             }
             Event::Tagged { target, tag } => eprintln!("✔ {target}: tagged {tag}"),
@@ -283,25 +310,20 @@ impl Reporter {
                 }
             }
             Event::Failed { .. } => {
-                if let Some(view) = self.view.take() {
-                    view.close("stopped");
-                }
+                self.close_view("stopped");
             }
             Event::Sent { bytes } => {
-                if let Some(view) = self.view.take() {
-                    view.close("✔ done");
-                }
+                self.close_view("✔ done");
                 eprintln!("✔ {}", sent_text(bytes));
             }
             Event::TransfersStarted { action, names } => {
-                if let Some(view) = self.view.take() {
-                    view.close("✔ done");
-                }
+                self.close_view("✔ done");
                 let heading = match action {
                     "pull" => "pulling images",
                     _ => "pushing tags",
                 };
-                self.view = Some(LiveView::with_heading(heading, names));
+                (self.print_line)(heading);
+                self.view = Some(LiveView::new(names, (self.draw_to)()));
             }
             Event::Transfer {
                 name,
@@ -381,18 +403,13 @@ struct LiveView {
 }
 
 impl LiveView {
-    fn new(target: &str, stages: &[String]) -> Self {
-        Self::with_heading(&format!("building {target}"), stages)
-    }
-
-    /// One row per name under `heading`.
-    fn with_heading(heading: &str, stages: &[String]) -> Self {
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+    /// One row per name; the reporter prints the heading above it.
+    fn new(stages: &[String], draw_to: ProgressDrawTarget) -> Self {
+        let multi = MultiProgress::with_draw_target(draw_to);
         let width = stages.iter().map(String::len).max().unwrap_or(0);
         let style =
             ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {msg} {elapsed:.dim}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner());
-        let _ = multi.println(heading);
         let bars = stages
             .iter()
             .map(|stage| {
@@ -465,13 +482,23 @@ impl LiveView {
         }
     }
 
-    fn close(self, last: &str) {
-        for (_, bar, _) in &self.bars {
+    /// Ends every row still running with `last`. The rows stay on screen,
+    /// so that with several targets each target's stages can be read at
+    /// the end, not only the last target's.
+    /// Ends every row still running with `last`, clears the live rows and
+    /// returns them as plain lines.
+    fn close(self, last: &str) -> Vec<String> {
+        let width = self.bars.iter().map(|(s, _, _)| s.len()).max().unwrap_or(0);
+        let mut lines = Vec::new();
+        for (name, bar, _) in &self.bars {
             if !bar.is_finished() {
                 bar.finish_with_message(last.to_owned());
             }
+            let elapsed = bar.elapsed().as_secs();
+            lines.push(format!("  {name:width$} {} {elapsed}s", bar.message()));
         }
         let _ = self.multi.clear();
+        lines
     }
 }
 
@@ -549,6 +576,10 @@ pub fn event_json(event: &Event<'_>) -> serde_json::Value {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "progress_screen_tests.rs"]
+mod screen_tests;
 
 /// Records events, for tests of what a back end reports.
 #[derive(Debug, Default)]

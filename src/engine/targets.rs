@@ -15,6 +15,7 @@ use super::extract::Staging;
 use super::interrupt::{Interrupt, Janitor};
 use super::output_dir::{OutputDir, given_on_command_line, inside_project};
 use super::progress::{Event, ProgressSink};
+use super::user_hint::explain_user;
 use crate::config::model::Project;
 use crate::diagnostics::{Diagnostic, Label};
 use crate::graph::{ProjectGraph, ResolvedArtifact, ResolvedKind, ResolvedTarget};
@@ -88,10 +89,23 @@ pub async fn build_targets<E: Engine, B: Backend>(
         match outcome {
             Ok(done) => built.push((target, done)),
             Err(failure) => {
-                progress.event(Event::Failed {
-                    target: &target.name,
+                // An interrupted build says "interrupted" once, not that a target failed.
+                let interrupted =
+                    matches!(failure, BuildFailure::Interrupted) || interrupt.is_requested();
+                if !interrupted {
+                    progress.event(Event::Failed {
+                        target: &target.name,
+                    });
+                }
+                return Err(match failure {
+                    BuildFailure::Reported(diagnostics) => BuildFailure::Reported(
+                        diagnostics
+                            .into_iter()
+                            .map(|d| explain_user(settings.project, d))
+                            .collect(),
+                    ),
+                    other => other,
                 });
-                return Err(failure);
             }
         }
     }

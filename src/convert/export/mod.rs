@@ -6,6 +6,7 @@
 //! stage keys, steps and image config). Must not import `engine` or
 //! `graph`: the caller decides which stages to emit and in which order.
 
+mod artifact_stage;
 mod config;
 mod run;
 mod steps;
@@ -56,6 +57,18 @@ pub fn export_dockerfile(
     stages: &[String],
     options: &ExportOptions,
 ) -> Result<ExportedDockerfile, Diagnostic> {
+    export_with_artifact_targets(project, stages, &[], options)
+}
+
+/// Like [`export_dockerfile`], followed by one `FROM scratch AS <target>`
+/// stage per artifact target of `targets` (other targets are skipped),
+/// holding its artifacts as `stages build` writes them to its output.
+pub fn export_with_artifact_targets(
+    project: &Project,
+    stages: &[String],
+    targets: &[String],
+    options: &ExportOptions,
+) -> Result<ExportedDockerfile, Diagnostic> {
     let mut out = Emitter::default();
     for (text, buildkit) in steps::args(&project.args)? {
         out.emit(&text, buildkit, "", None);
@@ -68,6 +81,9 @@ pub fn export_dockerfile(
             out.lines += 1;
         }
         emit_stage(&mut out, project, stage)?;
+    }
+    for target in targets {
+        artifact_stage::emit_artifact_stage(&mut out, project, target)?;
     }
     Ok(out.finish(options))
 }

@@ -206,6 +206,7 @@ pub fn migrate(request: &Request<'_>) -> Migration {
     }
     let mut choices = plan.notes.clone();
     choices.extend(target_notes.lines);
+    choices.extend(how_to_build(&project));
     notes.header = header(&files, &findings, recipe.as_ref(), &choices);
     Migration {
         project,
@@ -289,6 +290,37 @@ fn header(
             "Other targets of {script} were not read: {}.",
             recipe.others.join(", ")
         ));
+    }
+    lines
+}
+
+/// Header lines that say how to build each target and all of them: a
+/// migrated project with several images has one default target only.
+fn how_to_build(project: &crate::config::model::Project) -> Vec<String> {
+    let names: Vec<&str> = project
+        .targets
+        .iter()
+        .map(|t| t.name.value.as_str())
+        .collect();
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let default = match &project.default_target {
+        Some(default) => format!("the default target, {}", default.value),
+        None if names.len() == 1 => format!("the target {}", names[0]),
+        None => format!("every target ({})", names.join(", ")),
+    };
+    let mut lines = vec![format!("`stages build` builds {default}.")];
+    if names.len() > 1 {
+        lines.push(format!(
+            "One target: {}.",
+            names
+                .iter()
+                .map(|n| format!("`stages build {n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        lines.push("Every target: `stages build --all`.".to_owned());
     }
     lines
 }

@@ -1,0 +1,319 @@
+//! The end of a build in a few lines: how long it took and, per target,
+//! whether it was built, came whole from the cache, failed or was not
+//! reached, with its image id or output directory. Fed by the progress
+//! events every back end reports, so each back end gets the same summary.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::progress::{Event, ProgressSink};
+
+/// How one target of the build ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetState {
+    /// At least one step ran.
+    Built,
+    /// Every step came from the cache.
+    Cached,
+    Failed,
+    /// Built, but another target failed: no tag moved, no file placed.
+    Unpublished,
+    /// The build stopped before this target.
+    NotBuilt,
+}
+
+impl TargetState {
+    fn word(self) -> &'static str {
+        match self {
+            TargetState::Built => "built",
+            TargetState::Cached => "cached",
+            TargetState::Failed => "failed",
+            TargetState::Unpublished => "unpublished",
+            TargetState::NotBuilt => "not built",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct TargetRecord {
+    name: String,
+    started: bool,
+    failed: bool,
+    /// Steps that ran (a step found in the cache is not counted).
+    ran: usize,
+    image: Option<String>,
+    output: Option<PathBuf>,
+}
+
+/// What the build's events said about each target.
+#[derive(Debug, Clone)]
+pub struct BuildSummary {
+    targets: Vec<TargetRecord>,
+    current: Option<usize>,
+}
+
+impl BuildSummary {
+    /// A summary of a build of these targets, in build order.
+    pub fn new<'a>(targets: impl IntoIterator<Item = &'a str>) -> Self {
+        Self {
+            targets: targets
+                .into_iter()
+                .map(|name| TargetRecord {
+                    name: name.to_owned(),
+                    started: false,
+                    failed: false,
+                    ran: 0,
+                    image: None,
+                    output: None,
+                })
+                .collect(),
+            current: None,
+        }
+    }
+
+    pub fn observe(&mut self, event: &Event<'_>) {
+        match *event {
+            Event::TargetStarted { target, .. } => {
+                self.current = self.targets.iter().position(|t| t.name == target);
+                if let Some(record) = self.record(target) {
+                    record.started = true;
+                }
+            }
+            // A builder's FROM is never "from the cache"; it decides nothing.
+            Event::Step { text, .. } if !is_from(text) => {
+                if let Some(record) = self.current.and_then(|i| self.targets.get_mut(i)) {
+                    record.ran += 1;
+                }
+            }
+            Event::Cached { .. } => {
+                if let Some(record) = self.current.and_then(|i| self.targets.get_mut(i)) {
+                    record.ran = record.ran.saturating_sub(1);
+                }
+            }
+            Event::ImageBuilt { target, image, .. } => {
+                if let Some(record) = self.record(target) {
+                    record.image = Some(image.to_owned());
+                }
+            }
+            Event::Exported { target, path } => {
+                if let Some(record) = self.record(target) {
+                    record.output = Some(path.to_owned());
+                }
+            }
+            Event::Failed { target } => {
+                if let Some(record) = self.record(target) {
+                    record.failed = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn record(&mut self, target: &str) -> Option<&mut TargetRecord> {
+        self.targets.iter_mut().find(|t| t.name == target)
+    }
+
+    /// How each target ended; `finished` says whether the build got to
+    /// publish its results (a target built before a failure is not placed).
+    pub fn states(&self, finished: bool) -> Vec<(&str, TargetState)> {
+        self.targets
+            .iter()
+            .map(|t| {
+                let state = if t.failed {
+                    TargetState::Failed
+                } else if !t.started {
+                    TargetState::NotBuilt
+                } else if !finished {
+                    TargetState::Unpublished
+                } else if t.ran == 0 {
+                    TargetState::Cached
+                } else {
+                    TargetState::Built
+                };
+                (t.name.as_str(), state)
+            })
+            .collect()
+    }
+
+    /// The summary for people: the wall time, then one line per target.
+    /// Output directories are shown relative to `here` when under it.
+    pub fn render(&self, elapsed: Duration, finished: bool, here: &Path) -> String {
+        let states = self.states(finished);
+        let failed = states
+            .iter()
+            .any(|(_, state)| *state == TargetState::Failed);
+        let verb = if failed {
+            "failed after"
+        } else {
+            "finished in"
+        };
+        let mut out = format!("build {verb} {}\n", wall_time(elapsed));
+        let width = states.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+        for (record, (name, state)) in self.targets.iter().zip(&states) {
+            let detail = match state {
+                TargetState::Built | TargetState::Cached => self.detail(record, here),
+                _ => String::new(),
+            };
+            let line = format!("  {name:width$}  {:11}  {detail}", state.word());
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The same as one JSON object.
+    pub fn json(&self, elapsed: Duration, finished: bool) -> serde_json::Value {
+        let states = self.states(finished);
+        let targets: Vec<serde_json::Value> = self
+            .targets
+            .iter()
+            .zip(&states)
+            .map(|(record, (name, state))| {
+                json!({
+                    "target": name,
+                    "state": state.word(),
+                    "image": record.image,
+                    "output": record.output.as_ref().map(|p| p.display().to_string()),
+                })
+            })
+            .collect();
+        json!({ "event": "summary", "seconds": elapsed.as_secs_f64(), "targets": targets })
+    }
+
+    fn detail(&self, record: &TargetRecord, here: &Path) -> String {
+        if let Some(image) = &record.image {
+            return short_id(image);
+        }
+        match &record.output {
+            Some(path) => {
+                let shown = path.strip_prefix(here).unwrap_or(path);
+                let mut text = shown.display().to_string();
+                if !text.ends_with('/') {
+                    text.push('/');
+                }
+                text
+            }
+            None => String::new(),
+        }
+    }
+}
+
+fn is_from(text: &str) -> bool {
+    text.split_whitespace()
+        .next()
+        .is_some_and(|word| word.eq_ignore_ascii_case("FROM"))
+}
+
+/// `sha256:0123456789ab…` as `docker images` shows it: twelve digits.
+fn short_id(image: &str) -> String {
+    let (algorithm, hex) = image.split_once(':').unwrap_or(("", image));
+    let short: String = hex.chars().take(12).collect();
+    if algorithm.is_empty() {
+        short
+    } else {
+        format!("{algorithm}:{short}")
+    }
+}
+
+/// `0.4s`, `12.3s`, `2m05s`.
+fn wall_time(elapsed: Duration) -> String {
+    let seconds = elapsed.as_secs_f64();
+    if seconds < 60.0 {
+        format!("{seconds:.1}s")
+    } else {
+        let whole = elapsed.as_secs();
+        format!("{}m{:02}s", whole / 60, whole % 60)
+    }
+}
+
+/// Passes every event on to the view and records it in the summary.
+pub struct Summarising<'a> {
+    pub view: &'a mut dyn ProgressSink,
+    pub summary: &'a mut BuildSummary,
+}
+
+impl ProgressSink for Summarising<'_> {
+    fn event(&mut self, event: Event<'_>) {
+        self.summary.observe(&event);
+        self.view.event(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step<'a>(stage: &'a str, text: &'a str) -> Event<'a> {
+        Event::Step {
+            stage,
+            index: 1,
+            total: 2,
+            text,
+        }
+    }
+
+    fn sample() -> BuildSummary {
+        let mut summary = BuildSummary::new(["dist", "app", "later"]);
+        let stages = ["build".to_owned()];
+        let events = [
+            Event::TargetStarted {
+                target: "dist",
+                stages: &stages,
+            },
+            step("build", "FROM busybox AS build"),
+            step("build", "RUN make"),
+            Event::Cached { stage: "build" },
+            Event::Exported {
+                target: "dist",
+                path: Path::new("/p/dist"),
+            },
+            Event::TargetStarted {
+                target: "app",
+                stages: &stages,
+            },
+            step("build", "COPY a /a"),
+            Event::ImageBuilt {
+                target: "app",
+                stage: "build",
+                image: "sha256:0123456789abcdef0123",
+            },
+        ];
+        for event in &events {
+            summary.observe(event);
+        }
+        summary
+    }
+
+    #[test]
+    fn each_target_says_how_it_ended() {
+        let summary = sample();
+        insta::assert_snapshot!(
+            summary.render(Duration::from_millis(12_340), true, Path::new("/p")),
+            @r"
+        build finished in 12.3s
+          dist   cached       dist/
+          app    built        sha256:0123456789ab
+          later  not built
+        "
+        );
+    }
+
+    #[test]
+    fn a_failed_target_and_what_was_not_published() {
+        let mut summary = sample();
+        summary.observe(&Event::Failed { target: "app" });
+        insta::assert_snapshot!(
+            summary.render(Duration::from_secs(125), false, Path::new("/elsewhere")),
+            @r"
+        build failed after 2m05s
+          dist   unpublished
+          app    failed
+          later  not built
+        "
+        );
+        let json = summary.json(Duration::from_secs(1), false);
+        assert_eq!(json["targets"][1]["state"], "failed");
+    }
+}

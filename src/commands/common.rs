@@ -3,7 +3,7 @@
 //! atomically without overwriting unless asked to.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use miette::{IntoDiagnostic, WrapErr};

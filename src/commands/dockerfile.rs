@@ -1,7 +1,7 @@
 //! `stages dockerfile dump|outline|fmt`: the Dockerfile layer on the command line.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 
 use miette::{IntoDiagnostic, WrapErr};
@@ -11,7 +11,7 @@ use super::common::write_atomic;
 use crate::cli::{DockerfileFileArg, FmtArgs, OutlineArgs, OutlineFormat};
 use crate::config::bases::global_values;
 use crate::config::expand::expand;
-use crate::diagnostics::{Diagnostic, Label, SourceFile, Style, render_human};
+use crate::diagnostics::{Diagnostic, Label, SourceFile, render_human};
 use crate::dockerfile;
 use crate::dockerfile::codes;
 use crate::input::{read_bounded, read_file};

@@ -143,7 +143,7 @@ build_once() {
         created+=("$image")
         if [ "$builder" = dockerfile ]; then
             # Stage images the classic builder left: ask them back from its cache.
-            for s in $( (cd "$w/stages-$index" && "$STAGES" plan "$t" "${bargs[@]}") | sed -n '/^waves:/,/^[^ ]/s/^  [0-9]*: //p' | tr ',' ' '); do
+            for s in $( (cd "$w/stages-$index" && "$STAGES" plan "$t") | sed -n '/^waves:/,/^[^ ]/s/^  [0-9]*: //p' | tr ',' ' '); do
                 [ "$s" = "$t" ] && continue
                 created+=("$( (cd "$w/stages-$index" && "$STAGES" build "$s" --backend dockerfile --progress quiet "${bargs[@]}") 2>/dev/null | tail -1)")
             done

@@ -124,7 +124,7 @@ pub fn stages_build(
     tracked.stages_project(imported.dir.clone());
     let result = (|| {
         if backend.stage_by_stage {
-            for stage in needed_stages(imported, args)? {
+            for stage in needed_stages(imported)? {
                 if stage != imported.target {
                     let id = stages_build_one(imported, backend, args, &stage)?;
                     tracked.image(&id);
@@ -194,15 +194,13 @@ fn stages_build_one(
 }
 
 /// The stages `stages plan TARGET` runs, in its order.
-fn needed_stages(imported: &Imported, args: &[(String, String)]) -> Result<Vec<String>, String> {
-    let mut command = crate::engine_support::stages();
-    command
+fn needed_stages(imported: &Imported) -> Result<Vec<String>, String> {
+    // `stages plan` takes no build arguments: it plans with the defaults.
+    let out = crate::engine_support::stages()
         .current_dir(&imported.dir)
-        .args(["plan", &imported.target]);
-    for (key, value) in args {
-        command.args(["--build-arg", &format!("{key}={value}")]);
-    }
-    let out = command.output().expect("run stages plan");
+        .args(["plan", &imported.target])
+        .output()
+        .expect("run stages plan");
     if !out.status.success() {
         return Err(format!("stages plan failed: {}", tail(&out, 12)));
     }

@@ -110,6 +110,14 @@ impl Way {
             Way::Stages(backend) => backend.name,
         }
     }
+
+    /// The name in an image tag (no spaces).
+    fn slug(self) -> &'static str {
+        match self {
+            Way::Classic => "classic",
+            Way::Stages(backend) => backend.name,
+        }
+    }
 }
 
 pub fn compare_project(entry: &ProjectEntry, projects: &Path) -> Report {
@@ -167,7 +175,7 @@ pub fn compare_project(entry: &ProjectEntry, projects: &Path) -> Report {
     for way in &ways {
         for (index, build) in entry.builds.iter().enumerate() {
             let args = build_args(entry, index, way.name(), &images);
-            let tag = tracked.tag(index, way.name());
+            let tag = tracked.tag(index, way.slug());
             let built = match (way, &imports[index]) {
                 (Way::Classic, _) => docker_build(&src, build, &args, &tag, &[], &mut tracked),
                 (Way::Stages(backend), Ok(imported)) => {

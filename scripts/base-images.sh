@@ -3,12 +3,35 @@
 # No registry is needed: busybox:stages-test is a rootfs made from Debian's
 # busybox-static package and imported with `docker import`.
 # Idempotent: an image that already exists is left as it is.
+#
+# With --projects it then also makes the base images of the corpus's real
+# projects (scripts/project-base-images.sh; the equivalence tests build on
+# them). The first such run takes minutes; later ones about a second.
+#
+# Usage: scripts/base-images.sh [--projects]
 set -euo pipefail
 
 IMAGE="${STAGES_TEST_IMAGE:-busybox:stages-test}"
 
-if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+projects=0
+case "${1:-}" in
+--projects) projects=1 ;;
+"") ;;
+*)
+    echo "usage: $0 [--projects]" >&2
+    exit 2
+    ;;
+esac
+
+project_bases() {
+    if [ "$projects" = 1 ]; then
+        exec bash "$(dirname "$0")/project-base-images.sh"
+    fi
     exit 0
+}
+
+if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+    project_bases
 fi
 
 # Debian's dynamic `busybox` package also installs /bin/busybox; only the
@@ -50,3 +73,4 @@ GROUP
 # Two concurrent callers may both get here; the second import only re-tags.
 tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -c . \
     | docker import --change 'ENV PATH=/bin' --change 'CMD ["/bin/sh"]' - "$IMAGE" >/dev/null
+project_bases

@@ -70,6 +70,8 @@ macro_rules! projects {
         const PROJECTS: &[&str] = &[$($name),*];
         $(
             #[test]
+            #[ignore = "builds a real project four ways (minutes each, and its base images \
+                        once): cargo test --test equivalence_projects -- --ignored"]
             fn $test() {
                 compare($name);
             }

@@ -181,6 +181,19 @@ pub(super) fn check_line_values(project: &Project) -> Vec<Diagnostic> {
             one_line("a volume", &volume.value, volume.span, &mut out);
         }
         for (key, value) in &config.labels {
+            // `LABEL` ends a name at its first `=`, quoted or not.
+            if key.contains('=') {
+                out.push(
+                    Diagnostic::error(
+                        codes::INVALID_LINE_VALUE,
+                        format!("the label name `{key}` holds `=`"),
+                    )
+                    .with_label(Label::primary(stage.name.span, "in this stage's labels"))
+                    .with_help(
+                        "a Dockerfile's LABEL ends the name at its first `=`: rename the label",
+                    ),
+                );
+            }
             one_line(
                 "a label",
                 &format!("{key}{value}"),

@@ -3,6 +3,7 @@
 //! reached, with its image id or output directory. Fed by the progress
 //! events every back end reports, so each back end gets the same summary.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -52,6 +53,13 @@ struct TargetRecord {
 pub struct BuildSummary {
     targets: Vec<TargetRecord>,
     current: Option<usize>,
+    /// Steps (stage, text) that ran in this build: a later target that
+    /// finds one "in the cache" reuses this build's work, so it was built.
+    ran_here: HashSet<(String, String)>,
+    /// The step started last, until the next event says it was cached.
+    started: Option<(String, String)>,
+    /// Stages built (not taken whole from the cache) in this build.
+    built_stages: HashSet<String>,
 }
 
 impl BuildSummary {
@@ -70,26 +78,49 @@ impl BuildSummary {
                 })
                 .collect(),
             current: None,
+            ran_here: HashSet::new(),
+            started: None,
+            built_stages: HashSet::new(),
         }
     }
 
     pub fn observe(&mut self, event: &Event<'_>) {
         match *event {
             Event::TargetStarted { target, .. } => {
+                self.settle_started();
                 self.current = self.targets.iter().position(|t| t.name == target);
                 if let Some(record) = self.record(target) {
                     record.started = true;
                 }
             }
             // A builder's FROM is never "from the cache"; it decides nothing.
-            Event::Step { text, .. } if !is_from(text) => {
+            Event::Step { stage, text, .. } if !is_from(text) => {
+                self.settle_started();
+                self.started = Some((stage.to_owned(), text.to_owned()));
                 if let Some(record) = self.current.and_then(|i| self.targets.get_mut(i)) {
                     record.ran += 1;
                 }
             }
             Event::Cached { .. } => {
+                let reused_from_this_build = self
+                    .started
+                    .take()
+                    .is_some_and(|step| self.ran_here.contains(&step));
+                if reused_from_this_build {
+                    return;
+                }
                 if let Some(record) = self.current.and_then(|i| self.targets.get_mut(i)) {
                     record.ran = record.ran.saturating_sub(1);
+                }
+            }
+            Event::StageDone { stage, cached } => {
+                if !cached {
+                    self.built_stages.insert(stage.to_owned());
+                } else if self.built_stages.contains(stage)
+                    && let Some(record) = self.current.and_then(|i| self.targets.get_mut(i))
+                {
+                    // Shared with a target built earlier in this build.
+                    record.ran += 1;
                 }
             }
             Event::ImageBuilt { target, image, .. } => {
@@ -108,6 +139,13 @@ impl BuildSummary {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The step started last was not reported cached: it ran.
+    fn settle_started(&mut self) {
+        if let Some(step) = self.started.take() {
+            self.ran_here.insert(step);
         }
     }
 

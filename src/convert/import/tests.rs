@@ -283,6 +283,11 @@ fn names_and_references_check_refuses_are_refused_on_their_lines() {
             crate::check::codes::INVALID_DURATION,
             2,
         ),
+        (
+            "FROM alpine\nLABEL r\u{a0}= i\n",
+            crate::check::codes::INVALID_LINE_VALUE,
+            1,
+        ),
     ] {
         let file = parse(text).expect("parses");
         let errors = import_dockerfile(&file, &ImportOptions::default())

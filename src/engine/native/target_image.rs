@@ -50,6 +50,10 @@ pub struct HistoryFacts {
 pub fn config_document(entry: &EntryFacts, settings: &ImageSettings) -> Vec<u8> {
     let mut document = Map::new();
     document.insert("architecture".into(), json!(entry.architecture));
+    // MAINTAINER's author; the classic builder leaves the key out without one.
+    if !settings.author.is_empty() {
+        document.insert("author".into(), json!(settings.author));
+    }
     if let Some(variant) = &entry.variant {
         document.insert("variant".into(), json!(variant));
     }

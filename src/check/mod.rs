@@ -31,8 +31,7 @@ pub use outputs::{OutputOutside, output_outside_project};
 pub use paths::stays_in_context;
 pub use reachability::{reachable, root_stages};
 pub use variables::{
-    BaseEnv, PREDEFINED_ARGS, UndefinedUse, expanded_names, undefined_uses, variable_diagnostics,
-    variable_uses,
+    BaseEnv, UndefinedUse, expanded_names, undefined_uses, variable_diagnostics, variable_uses,
 };
 
 use crate::config::load::load_manifest;

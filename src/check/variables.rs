@@ -14,30 +14,9 @@ use std::collections::{HashMap, HashSet};
 use super::codes;
 use crate::config::Located;
 use crate::config::model::{Base, Mount, Project, Stage, StepKind};
+use crate::config::predefined_args::is_predefined;
 use crate::diagnostics::{Diagnostic, Label, did_you_mean};
 use crate::located::Span;
-
-/// Args Docker defines without a declaration, for `FROM` and `--build-arg`.
-pub const PREDEFINED_ARGS: &[&str] = &[
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "FTP_PROXY",
-    "ftp_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "TARGETPLATFORM",
-    "TARGETOS",
-    "TARGETARCH",
-    "TARGETVARIANT",
-    "BUILDPLATFORM",
-    "BUILDOS",
-    "BUILDARCH",
-    "BUILDVARIANT",
-];
 
 /// The env names of base images, by reference as written in `from`, for
 /// the images the Engine has. An image missing here is unknown: only the
@@ -337,8 +316,8 @@ pub fn undeclared_in_from(project: &Project) -> Vec<(String, Span, String)> {
         for (text, span) in values {
             let mut reported = HashSet::new();
             for name in variable_uses(text) {
-                let declared = project.args.iter().any(|a| a.name.value == name)
-                    || PREDEFINED_ARGS.contains(&name.as_str());
+                let declared =
+                    project.args.iter().any(|a| a.name.value == name) || is_predefined(&name);
                 if !declared && reported.insert(name.clone()) {
                     out.push((name, span, stage.name.value.clone()));
                 }
@@ -416,9 +395,7 @@ fn check_target_args(project: &Project) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for target in &project.targets {
         for (name, _) in &target.args {
-            if declared.contains(&name.value.as_str())
-                || PREDEFINED_ARGS.contains(&name.value.as_str())
-            {
+            if declared.contains(&name.value.as_str()) || is_predefined(&name.value) {
                 continue;
             }
             let help = match crate::diagnostics::did_you_mean(&name.value, declared.iter().copied())

@@ -13,20 +13,7 @@ use std::cell::RefCell;
 
 use super::expand::expand;
 use super::model::{ArgDecl, Base, Project, Stage};
-
-/// Args whose value the builder sets itself (BuildKit's automatic
-/// platform args): a `from` using one can name a different stage on
-/// another platform, whatever the build args say.
-const PLATFORM_ARGS: &[&str] = &[
-    "TARGETPLATFORM",
-    "TARGETOS",
-    "TARGETARCH",
-    "TARGETVARIANT",
-    "BUILDPLATFORM",
-    "BUILDOS",
-    "BUILDARCH",
-    "BUILDVARIANT",
-];
+use super::predefined_args::PLATFORM_ARGS;
 
 /// The values the global args take, in declaration order: the build's
 /// value for an arg it gives, else the arg's default expanded with the
@@ -68,6 +55,8 @@ pub fn expand_base(text: &str, declared: &[&str], values: &[(String, String)]) -
         read.borrow_mut().push(name.to_owned());
         lookup(values, name)
     });
+    // A platform arg can name another stage on another platform, whatever
+    // the build args say.
     let dynamic = read
         .borrow()
         .iter()

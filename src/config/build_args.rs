@@ -6,23 +6,9 @@
 use super::model::{Project, StepKind};
 use crate::diagnostics::did_you_mean;
 
-/// Args Docker accepts without a declaration (the proxy variables), and
-/// the ones the build itself reads (`SOURCE_DATE_EPOCH`, and `REVISION`
-/// for the image's revision label).
-const BUILTIN: &[&str] = &[
-    "REVISION",
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "FTP_PROXY",
-    "ftp_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "SOURCE_DATE_EPOCH",
-];
+/// Args the build itself reads, beside the proxy args Docker accepts
+/// without a declaration.
+const READ_BY_THE_BUILD: &[&str] = &["SOURCE_DATE_EPOCH"];
 
 /// A build argument nothing declares, and the declared name it is
 /// probably meant to be.
@@ -56,7 +42,8 @@ pub fn unconsumed_build_args<'g>(
         .into_iter()
         .filter(|name| {
             !declared.iter().any(|known| known == name)
-                && !BUILTIN.iter().any(|known| known == name)
+                && !READ_BY_THE_BUILD.contains(name)
+                && !crate::config::predefined_args::PROXY_ARGS.contains(name)
                 && !name.starts_with("BUILDKIT_")
         })
         .map(|name| Unconsumed {

@@ -15,6 +15,7 @@ pub mod key_forms;
 pub mod load;
 pub mod model;
 pub mod nesting;
+pub mod predefined_args;
 pub mod raw;
 pub mod schema;
 pub mod user_form;

@@ -10,8 +10,9 @@ use super::paths;
 use super::plan::{ArgValue, BuildArg, Plan};
 use super::rewrite::Landed;
 use super::units::{Finding, Unit};
-use crate::check::{PREDEFINED_ARGS, output_outside_project};
+use crate::check::output_outside_project;
 use crate::config::model::{Project, StepKind, Target, TargetKind};
+use crate::config::predefined_args::is_predefined;
 use crate::diagnostics::{Diagnostic, Label};
 use crate::located::Located;
 
@@ -186,7 +187,7 @@ fn usable_arg(
     notes: &mut TargetNotes,
     findings: &mut Vec<Finding>,
 ) -> Option<String> {
-    let predefined = PREDEFINED_ARGS.contains(&arg.name.as_str());
+    let predefined = is_predefined(&arg.name);
     if predefined && arg.name.to_ascii_lowercase().ends_with("proxy") {
         notes.lines.push(format!(
             "`{}` is one of Docker's predefined proxy args: no Dockerfile declares it and none needs to.{}",

@@ -16,20 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::expand::{ExpandError, Vars, expand_value, expand_word};
 use crate::config::model::ArgDecl;
-
-/// ARGs every build knows without a declaration.
-pub const PREDEFINED_ARGS: [&str; 10] = [
-    "HTTP_PROXY",
-    "http_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "FTP_PROXY",
-    "ftp_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-];
+use crate::config::predefined_args::PROXY_ARGS;
 
 /// The values of the global ARGs, for FROM.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -174,7 +161,7 @@ impl StageScope {
     /// Given proxy ARGs nobody declared: RUN's environment only, outside the
     /// cache key (Docker leaves them out of the build history).
     pub fn proxy_args(&self) -> Vec<(String, String)> {
-        PREDEFINED_ARGS
+        PROXY_ARGS
             .iter()
             .filter(|name| !self.declared.contains(**name))
             .filter(|name| !self.env.iter().any(|(key, _)| key == *name))

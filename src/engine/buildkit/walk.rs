@@ -37,6 +37,33 @@ pub struct WalkFilter {
     /// Literal prefixes of the include patterns (up to their first wildcard).
     include_prefixes: Vec<String>,
     follow: Vec<String>,
+    /// `follow` read as fsutil reads it: patterns, wildcards included
+    /// (`COPY *.go ./` asks for `*.go`).
+    follow_matcher: Option<DockerIgnore>,
+    follow_prefixes: Vec<String>,
+}
+
+/// The part of each pattern before its first wildcard.
+fn literal_prefixes(patterns: &[String]) -> Vec<String> {
+    patterns
+        .iter()
+        .map(|p| {
+            let cleaned = clean_path(p.trim_start_matches('/'));
+            cleaned
+                .split_once(['*', '?', '[', '\\'])
+                .map_or(cleaned.as_str(), |(head, _)| head)
+                .to_owned()
+        })
+        .collect()
+}
+
+fn matcher(patterns: &[String]) -> Result<Option<DockerIgnore>, BadPattern> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    DockerIgnore::parse(&patterns.join("\n"))
+        .map(Some)
+        .map_err(|e| BadPattern(e.to_string()))
 }
 
 /// A pattern BuildKit sent that cannot be read.
@@ -50,34 +77,24 @@ impl WalkFilter {
         includes: &[String],
         follow: &[String],
     ) -> Result<Self, BadPattern> {
-        let parse = |patterns: &[String]| -> Result<Option<DockerIgnore>, BadPattern> {
-            if patterns.is_empty() {
-                return Ok(None);
-            }
-            DockerIgnore::parse(&patterns.join("\n"))
-                .map(Some)
-                .map_err(|e| BadPattern(e.to_string()))
-        };
-        let include_prefixes = includes
-            .iter()
-            .map(|p| {
-                let cleaned = clean_path(p.trim_start_matches('/'));
-                cleaned
-                    .split_once(['*', '?', '[', '\\'])
-                    .map_or(cleaned.as_str(), |(head, _)| head)
-                    .to_owned()
-            })
-            .collect();
-        let follow = follow
+        let follow: Vec<String> = follow
             .iter()
             .map(|p| clean_path(p.trim_start_matches('/')))
             .collect();
         Ok(Self {
-            excludes: parse(excludes)?,
-            includes: parse(includes)?,
-            include_prefixes,
+            excludes: matcher(excludes)?,
+            includes: matcher(includes)?,
+            include_prefixes: literal_prefixes(includes),
+            follow_matcher: matcher(&follow)?,
+            follow_prefixes: literal_prefixes(&follow),
             follow,
         })
+    }
+
+    fn follows(&self, path: &str) -> bool {
+        self.follow_matcher
+            .as_ref()
+            .is_none_or(|m| m.is_excluded(path))
     }
 
     /// Whether the whole directory can be skipped.
@@ -88,7 +105,10 @@ impl WalkFilter {
         {
             return true;
         }
-        if !self.follow.is_empty() && !self.follow.iter().any(|f| related(f, path)) {
+        if !self.follow.is_empty()
+            && !self.follow_prefixes.iter().any(|f| related(f, path))
+            && !self.follows(path)
+        {
             return true;
         }
         if self.includes.as_ref().is_some_and(|i| !i.is_excluded(path))
@@ -104,7 +124,7 @@ impl WalkFilter {
         if self.excludes.as_ref().is_some_and(|e| e.is_excluded(path)) {
             return false;
         }
-        if !self.follow.is_empty() && !self.follow.iter().any(|f| under_or_same(path, f)) {
+        if !self.follows(path) {
             return false;
         }
         self.includes.as_ref().is_none_or(|i| i.is_excluded(path))
@@ -153,6 +173,8 @@ pub fn walk(root: &Path, filter: &WalkFilter) -> std::io::Result<Vec<Entry>> {
         }
     }
     filter.follow.extend(extra);
+    filter.follow_matcher = matcher(&filter.follow).map_err(std::io::Error::other)?;
+    filter.follow_prefixes = literal_prefixes(&filter.follow);
     let mut walker = Walker {
         filter: &filter,
         out: Vec::new(),
@@ -344,6 +366,11 @@ mod tests {
         );
         let filter = WalkFilter::new(&[], &[], &strings(&["src/deep"])).unwrap();
         assert_eq!(paths(root, &filter), ["src", "src/deep", "src/deep/a.txt"]);
+        // Follow paths are patterns: `COPY *.go ./` asks for `*.go`.
+        let filter = WalkFilter::new(&[], &[], &strings(&["*.txt"])).unwrap();
+        assert_eq!(paths(root, &filter), ["src.txt"]);
+        let filter = WalkFilter::new(&[], &[], &strings(&["src/*.txt"])).unwrap();
+        assert_eq!(paths(root, &filter), ["src", "src/b.txt"]);
         let filter = WalkFilter::new(&[], &strings(&["*.txt"]), &[]).unwrap();
         assert_eq!(paths(root, &filter), ["src.txt"]);
         let filter = WalkFilter::new(&strings(&["src/deep", "big.bin"]), &[], &[]).unwrap();

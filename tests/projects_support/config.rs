@@ -6,22 +6,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// The fields of `.Config` compared, in the order they are reported.
-pub const FIELDS: &[&str] = &[
-    "Env",
-    "Cmd",
-    "Entrypoint",
-    "WorkingDir",
-    "User",
-    "ExposedPorts",
-    "Volumes",
-    "Labels",
-    "Healthcheck",
-    "StopSignal",
-    "OnBuild",
-    "Shell",
-    "ArgsEscaped",
-];
+/// The fields of `.Config` compared, in the order they are reported: the
+/// same list as every other comparison.
+pub use crate::engine_support::forgiven::COMPARED_CONFIG as FIELDS;
 
 /// `.Config` of `image`, as the Engine reports it.
 pub fn image_config(image: &str) -> serde_json::Map<String, Value> {

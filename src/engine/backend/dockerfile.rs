@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use futures_util::StreamExt;
 
-use super::failure::{FailedStep, TAIL_LINES, step_failure};
+use super::failure::{FailedStep, TAIL_LINES, stage_outcome};
 use super::{Backend, BuildFailure, StageBuild};
 use crate::check::{Backend as CheckedBackend, unsupported_features};
 use crate::convert::export::{ExportOptions, ExportedDockerfile, ExportedStep, export_dockerfile};
@@ -203,24 +203,14 @@ impl<E: Engine> Backend for DockerfileBackend<'_, E> {
             watch.line(&rest, &mut image);
         }
         self.note_step_images(std::mem::take(&mut watch.step_images));
-        if let Some(message) = error {
-            let failed = watch.failed();
-            return Err(BuildFailure::Reported(vec![step_failure(
-                request.project,
-                &exported.instructions,
-                &failed,
-                &message,
-            )]));
-        }
-        image.ok_or_else(|| {
-            BuildFailure::Reported(vec![Diagnostic::error(
-                codes::BUILD_FAILED,
-                format!(
-                    "the Engine finished building stage `{}` without naming an image",
-                    request.stage
-                ),
-            )])
-        })
+        let failure = error.map(|message| (watch.failed(), message));
+        stage_outcome(
+            request,
+            &exported.instructions,
+            failure,
+            image,
+            "the Engine",
+        )
     }
 }
 

@@ -93,3 +93,32 @@ pub fn step_failure(
     .with_label(Label::primary(span, label))
     .with_help(help)
 }
+
+/// How a back end's build of `request.stage` ended, once its stream is
+/// read: the failed step's diagnostic, else the image the builder named.
+/// `builder` names who was asked, for the case it named no image.
+pub fn stage_outcome(
+    request: &super::StageBuild<'_>,
+    instructions: &[ExportedStep],
+    failure: Option<(FailedStep, String)>,
+    image: Option<String>,
+    builder: &str,
+) -> Result<String, super::BuildFailure> {
+    if let Some((failed, message)) = failure {
+        return Err(super::BuildFailure::Reported(vec![step_failure(
+            request.project,
+            instructions,
+            &failed,
+            &message,
+        )]));
+    }
+    image.ok_or_else(|| {
+        super::BuildFailure::Reported(vec![Diagnostic::error(
+            codes::BUILD_FAILED,
+            format!(
+                "{builder} finished building stage `{}` without naming an image",
+                request.stage
+            ),
+        )])
+    })
+}

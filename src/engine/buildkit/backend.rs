@@ -21,7 +21,7 @@ use super::transport::{Endpoint, TransportError};
 use crate::check::{Backend as CheckedBackend, unsupported_features};
 use crate::convert::export::{ExportOptions, ExportedDockerfile, SYNTAX_LINE, export_dockerfile};
 use crate::diagnostics::Diagnostic;
-use crate::engine::backend::failure::step_failure;
+use crate::engine::backend::failure::stage_outcome;
 use crate::engine::backend::{Backend, BuildFailure, StageBuild};
 use crate::engine::client::DockerEngine;
 use crate::engine::codes;
@@ -198,23 +198,7 @@ impl Backend for BuildKitBackend<'_> {
         if interrupt.is_requested() {
             return Err(BuildFailure::Interrupted);
         }
-        if let Some(message) = error {
-            let failed = tracker.failed_step();
-            return Err(BuildFailure::Reported(vec![step_failure(
-                request.project,
-                &exported.instructions,
-                &failed,
-                &message,
-            )]));
-        }
-        image.ok_or_else(|| {
-            BuildFailure::Reported(vec![Diagnostic::error(
-                codes::BUILD_FAILED,
-                format!(
-                    "BuildKit finished building stage `{}` without naming an image",
-                    request.stage
-                ),
-            )])
-        })
+        let failure = error.map(|message| (tracker.failed_step(), message));
+        stage_outcome(request, &exported.instructions, failure, image, "BuildKit")
     }
 }

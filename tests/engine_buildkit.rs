@@ -180,38 +180,150 @@ steps = [
     assert!(containers_labelled("dev.stages.test", &marker).is_empty());
 }
 
+/// Each entry under `root`: its kind, permission bits, and its bytes or
+/// link target.
+#[cfg(unix)]
+fn tree(root: &std::path::Path) -> std::collections::BTreeMap<String, (char, u32, String)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut found = std::collections::BTreeMap::new();
+    let mut pending = vec![root.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            let meta = std::fs::symlink_metadata(&path).expect("meta");
+            let name = path
+                .strip_prefix(root)
+                .expect("inside")
+                .display()
+                .to_string();
+            let mode = meta.permissions().mode() & 0o7777;
+            let (kind, what) = if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path).expect("link");
+                ('l', target.display().to_string())
+            } else if meta.is_dir() {
+                pending.push(path.clone());
+                ('d', String::new())
+            } else {
+                ('f', std::fs::read_to_string(&path).expect("text file"))
+            };
+            found.insert(name, (kind, mode, what));
+        }
+    }
+    found
+}
+
+#[cfg(unix)]
 #[test]
-fn artifact_targets_are_exported_into_their_output_directory() {
+fn artifact_targets_come_back_through_the_local_exporter_as_native_writes_them() {
     engine();
-    let project = Project::new(
+    let marker = unique("bk-artifacts");
+    let project = Project::new(&format!(
         r#"[stages.build]
 from = "busybox:stages-test"
-steps = [{ run = "mkdir -p /out && echo app > /out/app && chmod 0750 /out/app" }]
+steps = [{{ run = """mkdir -p /out/tree/nested/deeper && echo {marker} > /out/app && chmod 0750 /out/app \
+  && echo n > /out/tree/nested/n.txt && echo d > /out/tree/nested/deeper/d.txt \
+  && chmod 0700 /out/tree/nested/deeper && ln -s nested/n.txt /out/tree/link \
+  && printf '#!/bin/sh\\necho run\\n' > /out/tree/run.sh && chmod 0755 /out/tree/run.sh \
+  && ln /out/tree/run.sh /out/tree/run-again.sh""" }}]
 
 [artifacts.app]
 stage = "build"
 path = "/out/app"
 
+[artifacts.tree]
+stage = "build"
+path = "/out/tree/"
+
 [targets.dist]
-artifacts = ["app"]
+artifacts = ["app", "tree"]
+output = "dist/"
+"#
+    ))
+    .file("dist/kept.txt", "kept\n");
+    let run = buildkit(&project, &["dist"]).success();
+    // The target's own stage, made of the artifacts, is solved and sent back.
+    assert!(
+        run.stderr
+            .contains("[dist] step 1/2: COPY --from=build /out/app /app"),
+        "{}",
+        run.describe()
+    );
+    let native_out = tempfile::tempdir().expect("temp dir");
+    let output = format!("dist={}", native_out.path().join("dist").display());
+    let native = Run::from(
+        stages()
+            .current_dir(project.path())
+            .args([
+                "build",
+                "--backend",
+                "native",
+                "--progress",
+                "plain",
+                "dist",
+            ])
+            .args(["--output", &output])
+            .output()
+            .expect("run stages"),
+    )
+    .success();
+    let from_buildkit = tree(&project.path().join("dist"));
+    let mut from_native = tree(&native_out.path().join("dist"));
+    from_native.insert("kept.txt".into(), ('f', 0o644, "kept\n".into()));
+    assert_eq!(from_buildkit, from_native, "{}", native.describe());
+    assert_eq!(from_buildkit["app"], ('f', 0o750, format!("{marker}\n")));
+    assert_eq!(
+        from_buildkit["tree/run.sh"],
+        ('f', 0o755, "#!/bin/sh\necho run\n".into())
+    );
+    assert_eq!(
+        from_buildkit["tree/link"],
+        ('l', 0o777, "nested/n.txt".into())
+    );
+    assert_eq!(from_buildkit["tree/nested/deeper"].1, 0o700);
+    assert_eq!(from_buildkit["tree/nested/deeper/d.txt"].2, "d\n");
+    let left: Vec<_> = std::fs::read_dir(project.path())
+        .expect("project")
+        .map(|e| e.expect("entry").file_name().into_string().expect("name"))
+        .filter(|n| n.starts_with(".stages-"))
+        .collect();
+    assert!(left.is_empty(), "staging left behind: {left:?}");
+}
+
+#[test]
+fn a_missing_artifact_is_named_with_its_path_and_nothing_is_written() {
+    engine();
+    let project = Project::new(
+        r#"[stages.build]
+from = "busybox:stages-test"
+steps = [{ run = "mkdir -p /out && echo app > /out/app" }]
+
+[artifacts.app]
+stage = "build"
+path = "/out/app"
+
+[artifacts.gone]
+stage = "build"
+path = "/out/never-written"
+
+[targets.dist]
+artifacts = ["app", "gone"]
 output = "dist/"
 "#,
     );
-    buildkit(&project, &["dist"]).success();
-    let exported = project.path().join("dist/app");
-    assert_eq!(
-        std::fs::read_to_string(&exported).expect("dist/app"),
-        "app\n"
+    let run = buildkit(&project, &["dist"]).exit(1);
+    assert!(
+        run.stderr.contains(
+            "artifact `gone`: `/out/never-written` does not exist in the image of stage `build`"
+        ),
+        "{}",
+        run.describe()
     );
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&exported)
-            .expect("meta")
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o750);
-    }
+    assert!(
+        run.stderr.contains("stages.toml:11:8"),
+        "{}",
+        run.describe()
+    );
+    assert!(!project.path().join("dist").exists(), "{}", run.describe());
 }
 
 #[test]

@@ -13,6 +13,7 @@ use super::codes;
 use super::extract::{ExtractError, Staging};
 use super::interrupt::Janitor;
 use super::targets::BuildSettings;
+use crate::config::model::Project;
 use crate::diagnostics::{Diagnostic, Label};
 use crate::graph::{ResolvedArtifact, ResolvedTarget};
 use crate::located::Span;
@@ -62,7 +63,8 @@ async fn copy_one<E: Engine>(
             Ok(bytes) => archive.extend_from_slice(&bytes),
             Err(error) if error.is_not_found() => {
                 return Err(BuildFailure::Reported(vec![missing_artifact(
-                    settings, artifact,
+                    settings.project,
+                    artifact,
                 )]));
             }
             Err(error) => return Err(error.into()),
@@ -113,13 +115,17 @@ pub(crate) fn clashing_artifacts(
 }
 
 fn artifact_span(settings: &BuildSettings<'_>, name: &str) -> Span {
-    settings
-        .project
+    span_in(settings.project, name)
+}
+
+fn span_in(project: &Project, name: &str) -> Span {
+    project
         .artifact(name)
         .map_or_else(Span::default, |a| a.path.span)
 }
 
-fn missing_artifact(settings: &BuildSettings<'_>, artifact: &ResolvedArtifact) -> Diagnostic {
+/// An artifact whose path is not in its stage's image (or file system).
+pub(crate) fn missing_artifact(project: &Project, artifact: &ResolvedArtifact) -> Diagnostic {
     Diagnostic::error(
         codes::ARTIFACT_EXPORT,
         format!(
@@ -128,7 +134,7 @@ fn missing_artifact(settings: &BuildSettings<'_>, artifact: &ResolvedArtifact) -
         ),
     )
     .with_label(Label::primary(
-        artifact_span(settings, &artifact.name),
+        span_in(project, &artifact.name),
         "nothing at this path after the stage's last step",
     ))
     .with_help("make a step of the stage write this path, or fix the path")

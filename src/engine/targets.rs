@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::artifacts::{clashing_artifacts, copy_out, extract_failure};
-use super::backend::{Backend, BuildFailure, StageBuild};
+use super::backend::{ArtifactsBuild, Backend, BuildFailure, StageBuild};
 use super::client::{Engine, EngineError};
 use super::codes;
 use super::extract::Staging;
@@ -272,6 +272,31 @@ async fn build_target<E: Engine, B: Backend>(
                 Staging::beside_for(&output_dir, janitor.build_id())
             }
             .map_err(|e| extract_failure(settings, target, None, e))?;
+            let request = ArtifactsBuild {
+                build: StageBuild {
+                    project: settings.project,
+                    stage: &target.name,
+                    stages: &needed,
+                    build_args: &args,
+                    image_target: false,
+                    labels: BTreeMap::new(),
+                    no_cache: settings.no_cache,
+                    context_dir: settings.context_dir,
+                },
+                artifacts,
+            };
+            if let Some(archive) = backend
+                .artifacts_archive(&request, progress, interrupt)
+                .await
+            {
+                staging
+                    .unpack(&archive?[..])
+                    .map_err(|e| extract_failure(settings, target, None, e))?;
+                return Ok(Built::Artifacts {
+                    output_dir,
+                    staging,
+                });
+            }
             for stage in target.stages() {
                 let image = build_one(
                     backend, settings, &stage, None, &args, progress, janitor, interrupt,

@@ -19,6 +19,7 @@ use super::interrupt::{Interrupt, Janitor};
 use super::progress::ProgressSink;
 use crate::config::model::Project;
 use crate::diagnostics::Diagnostic;
+use crate::graph::ResolvedArtifact;
 
 /// One stage to build.
 #[derive(Debug, Clone)]
@@ -37,6 +38,14 @@ pub struct StageBuild<'a> {
     pub no_cache: bool,
     /// The build context directory.
     pub context_dir: &'a Path,
+}
+
+/// An artifact target for a back end that exports its files itself.
+#[derive(Debug, Clone)]
+pub struct ArtifactsBuild<'a> {
+    /// `stage` is the target's name; `stages` every stage its artifacts need.
+    pub build: StageBuild<'a>,
+    pub artifacts: &'a [ResolvedArtifact],
 }
 
 /// Why a build stopped.
@@ -72,4 +81,18 @@ pub trait Backend {
         janitor: &Janitor,
         interrupt: &Interrupt,
     ) -> impl Future<Output = Result<String, BuildFailure>>;
+
+    /// Builds what an artifact target needs and returns its files as one
+    /// tar, each artifact under the last component of its path (where the
+    /// shared copy-out would place it); `None` leaves the export to that
+    /// copy-out, from the images of the artifacts' stages.
+    fn artifacts_archive(
+        &self,
+        request: &ArtifactsBuild<'_>,
+        progress: &mut dyn ProgressSink,
+        interrupt: &Interrupt,
+    ) -> impl Future<Output = Option<Result<Vec<u8>, BuildFailure>>> {
+        let _ = (request, progress, interrupt);
+        async { None }
+    }
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use super::auth::RegistryAuth;
+use super::filesend::FileSend;
 use super::filesync::{FileSync, SyncedDir};
 use super::ids::random_id;
 use super::secrets::Secrets;
@@ -19,10 +20,12 @@ use super::solve::{SolveMessage, SolveRequest, SolveStream, cancel};
 use super::status::StatusTracker;
 use super::transport::{Endpoint, TransportError};
 use crate::check::{Backend as CheckedBackend, unsupported_features};
-use crate::convert::export::{ExportOptions, ExportedDockerfile, SYNTAX_LINE, export_dockerfile};
+use crate::convert::export::{
+    ExportOptions, ExportedDockerfile, SYNTAX_LINE, export_with_artifact_targets,
+};
 use crate::diagnostics::Diagnostic;
-use crate::engine::backend::failure::stage_outcome;
-use crate::engine::backend::{Backend, BuildFailure, StageBuild};
+use crate::engine::backend::failure::{FailedStep, stage_outcome};
+use crate::engine::backend::{ArtifactsBuild, Backend, BuildFailure, StageBuild};
 use crate::engine::client::DockerEngine;
 use crate::engine::codes;
 use crate::engine::interrupt::{Interrupt, Janitor};
@@ -70,24 +73,45 @@ impl<'e> BuildKitBackend<'e> {
 /// would make BuildKit pull a frontend image, and every feature the
 /// export can emit for this back end is in the built-in frontend.
 pub fn prepare(request: &StageBuild<'_>) -> Result<ExportedDockerfile, Vec<Diagnostic>> {
+    prepare_with(request, &[]).map_err(|e| match e {
+        Prepared::Refused(diagnostics) => diagnostics,
+        Prepared::Inexpressible(diagnostic) => vec![diagnostic],
+    })
+}
+
+/// Why a Dockerfile was not made.
+pub(super) enum Prepared {
+    /// What the built-in frontend cannot run, or sources outside the context.
+    Refused(Vec<Diagnostic>),
+    /// The exporter cannot write it as a Dockerfile.
+    Inexpressible(Diagnostic),
+}
+
+/// [`prepare`], with a last `FROM scratch` stage for each artifact target
+/// of `artifact_targets`, holding its artifacts.
+pub(super) fn prepare_with(
+    request: &StageBuild<'_>,
+    artifact_targets: &[String],
+) -> Result<ExportedDockerfile, Prepared> {
     let unsupported =
         unsupported_features(request.project, CheckedBackend::BuildKit, request.stages);
     if !unsupported.is_empty() {
-        return Err(unsupported);
+        return Err(Prepared::Refused(unsupported));
     }
     let escaping = escaping_sources(request.project, request.stages, request.context_dir);
     if !escaping.is_empty() {
-        return Err(escaping);
+        return Err(Prepared::Refused(escaping));
     }
-    let mut exported = export_dockerfile(
+    let mut exported = export_with_artifact_targets(
         request.project,
         request.stages,
+        artifact_targets,
         &ExportOptions {
             header: true,
             ..ExportOptions::default()
         },
     )
-    .map_err(|d| vec![d])?;
+    .map_err(Prepared::Inexpressible)?;
     drop_syntax_line(&mut exported);
     Ok(exported)
 }
@@ -121,19 +145,25 @@ fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-impl Backend for BuildKitBackend<'_> {
-    fn name(&self) -> &'static str {
-        "the Engine's BuildKit"
-    }
+/// How one solve ended: the image exported into the Engine (none when the
+/// files went to the session), or the failed step and BuildKit's message.
+pub(super) struct Solved {
+    pub image: Option<String>,
+    pub failure: Option<(FailedStep, String)>,
+}
 
-    async fn build_stage(
+impl BuildKitBackend<'_> {
+    /// Solves `request.stage` of `exported` in a session of its own; with
+    /// `filesend`, the stage's files go to it rather than an image to the
+    /// Engine. Ctrl-C cancels the solve and closes the session.
+    pub(super) async fn solve(
         &self,
         request: &StageBuild<'_>,
+        exported: &ExportedDockerfile,
+        filesend: Option<FileSend>,
         progress: &mut dyn ProgressSink,
-        _janitor: &Janitor,
         interrupt: &Interrupt,
-    ) -> Result<String, BuildFailure> {
-        let exported = prepare(request).map_err(BuildFailure::Reported)?;
+    ) -> Result<Solved, BuildFailure> {
         if interrupt.is_requested() {
             return Err(BuildFailure::Interrupted);
         }
@@ -152,10 +182,12 @@ impl Backend for BuildKitBackend<'_> {
                 },
             ),
         ]);
+        let export_files = filesend.is_some();
         let services = Services {
             filesync: FileSync::new(dirs, self.served.clone()),
             secrets: Secrets::new(self.settings.secrets.clone()),
             auth: RegistryAuth::new(self.settings.docker_config.clone()),
+            filesend,
         };
         let session = Session::open(&endpoint, &api, random_id(), "stages", services)
             .await
@@ -168,6 +200,7 @@ impl Backend for BuildKitBackend<'_> {
             build_args: request.build_args.clone(),
             labels: request.labels.clone(),
             no_cache: request.no_cache,
+            export_files,
         };
         let mut tracker = StatusTracker::new(&exported.instructions);
         let mut image = None;
@@ -198,7 +231,44 @@ impl Backend for BuildKitBackend<'_> {
         if interrupt.is_requested() {
             return Err(BuildFailure::Interrupted);
         }
-        let failure = error.map(|message| (tracker.failed_step(), message));
-        stage_outcome(request, &exported.instructions, failure, image, "BuildKit")
+        Ok(Solved {
+            image,
+            failure: error.map(|message| (tracker.failed_step(), message)),
+        })
+    }
+}
+
+impl Backend for BuildKitBackend<'_> {
+    fn name(&self) -> &'static str {
+        "the Engine's BuildKit"
+    }
+
+    async fn build_stage(
+        &self,
+        request: &StageBuild<'_>,
+        progress: &mut dyn ProgressSink,
+        _janitor: &Janitor,
+        interrupt: &Interrupt,
+    ) -> Result<String, BuildFailure> {
+        let exported = prepare(request).map_err(BuildFailure::Reported)?;
+        let solved = self
+            .solve(request, &exported, None, progress, interrupt)
+            .await?;
+        stage_outcome(
+            request,
+            &exported.instructions,
+            solved.failure,
+            solved.image,
+            "BuildKit",
+        )
+    }
+
+    async fn artifacts_archive(
+        &self,
+        request: &ArtifactsBuild<'_>,
+        progress: &mut dyn ProgressSink,
+        interrupt: &Interrupt,
+    ) -> Option<Result<Vec<u8>, BuildFailure>> {
+        self.export_artifacts(request, progress, interrupt).await
     }
 }

@@ -4,18 +4,23 @@
 //! and serves on it the context (`filesync`, walked as fsutil sends it:
 //! `walk`), secrets, registry credentials and health; the exported
 //! Dockerfile goes to BuildKit's built-in Dockerfile frontend (`solve`),
-//! whose status stream becomes stages' progress (`status`).
+//! whose status stream becomes stages' progress (`status`). Artifact
+//! targets come back through the `local` exporter (`artifacts`, received
+//! by `filesend` and `receive`).
 //!
 //! Imports only the shared engine layer (client, context, dockerignore,
 //! progress, registry credentials, the back end trait), never another
 //! back end.
 
+pub mod artifacts;
 pub mod auth;
 pub mod backend;
+pub mod filesend;
 pub mod filesync;
 pub mod health;
 pub mod ids;
 pub mod probe;
+pub mod receive;
 pub mod secrets;
 pub mod session;
 pub mod solve;

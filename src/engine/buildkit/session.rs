@@ -1,7 +1,8 @@
 //! The build's session with the Engine's BuildKit, as the docker CLI opens
 //! it: `POST /session` upgraded to h2c, on which BuildKit is the gRPC
 //! client and stages serves the session's services (file sync of the
-//! context, secrets, registry credentials, health). The session lives as
+//! context, secrets, registry credentials, health, and the files of an
+//! artifact target sent back by the `local` exporter). The session lives as
 //! long as its [`Session`]: dropping it closes the connection, which is
 //! how an interrupted build tells BuildKit the client is gone.
 
@@ -19,6 +20,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::auth::RegistryAuth;
+use super::filesend::{self, FileSend};
 use super::filesync::FileSync;
 use super::health::Health;
 use super::secrets::Secrets;
@@ -41,6 +43,8 @@ pub struct Services {
     pub filesync: FileSync,
     pub secrets: Secrets,
     pub auth: RegistryAuth,
+    /// Where the `local` exporter sends files, for an artifact target.
+    pub filesend: Option<FileSend>,
 }
 
 /// An open session; closed when dropped.
@@ -70,8 +74,9 @@ impl Session {
             .header("X-Docker-Expose-Session-Uuid", id.as_str())
             .header("X-Docker-Expose-Session-Name", name)
             .header("X-Docker-Expose-Session-Sharedkey", name);
-        for method in METHODS {
-            builder = builder.header("X-Docker-Expose-Session-Grpc-Method", *method);
+        let receives_files = services.filesend.is_some().then_some(filesend::METHOD);
+        for method in METHODS.iter().copied().chain(receives_files) {
+            builder = builder.header("X-Docker-Expose-Session-Grpc-Method", method);
         }
         let request = builder
             .body(Empty::new())
@@ -104,7 +109,8 @@ impl Session {
             .add_service(FileSyncServer::new(services.filesync))
             .add_service(HealthServer::new(Health))
             .add_service(SecretsServer::new(services.secrets))
-            .add_service(AuthServer::new(services.auth));
+            .add_service(AuthServer::new(services.auth))
+            .add_optional_service(services.filesend);
         let server = tokio::spawn(async move {
             // Ends when the Engine closes the session; errors then are
             // the build's, reported by the build request.

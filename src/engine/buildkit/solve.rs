@@ -27,6 +27,9 @@ pub struct SolveRequest {
     pub build_args: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
     pub no_cache: bool,
+    /// The files of the target stage go to the session (BuildKit's `local`
+    /// exporter) instead of an image into the Engine.
+    pub export_files: bool,
 }
 
 impl SolveRequest {
@@ -48,6 +51,10 @@ impl SolveRequest {
         ];
         if self.no_cache {
             query.push(("nocache", "1".to_owned()));
+        }
+        if self.export_files {
+            // API 1.40+: one output, whose destination is the session.
+            query.push(("outputs", r#"[{"Type":"local","Attrs":{}}]"#.to_owned()));
         }
         let pairs: Vec<String> = query
             .iter()

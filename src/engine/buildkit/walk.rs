@@ -19,14 +19,14 @@ use bollard_buildkit_proto::fsutil::types::Stat;
 use crate::engine::dockerignore::{DockerIgnore, clean_path};
 
 // Go's os.FileMode type bits.
-const GO_DIR: u32 = 1 << 31;
-const GO_SYMLINK: u32 = 1 << 27;
-const GO_DEVICE: u32 = 1 << 26;
-const GO_NAMED_PIPE: u32 = 1 << 25;
-const GO_SOCKET: u32 = 1 << 24;
+pub const GO_DIR: u32 = 1 << 31;
+pub const GO_SYMLINK: u32 = 1 << 27;
+pub const GO_DEVICE: u32 = 1 << 26;
+pub const GO_NAMED_PIPE: u32 = 1 << 25;
+pub const GO_SOCKET: u32 = 1 << 24;
 const GO_SETUID: u32 = 1 << 23;
 const GO_SETGID: u32 = 1 << 22;
-const GO_CHAR_DEVICE: u32 = 1 << 21;
+pub const GO_CHAR_DEVICE: u32 = 1 << 21;
 const GO_STICKY: u32 = 1 << 20;
 
 /// What BuildKit asked to see of a directory.

@@ -1,5 +1,6 @@
 //! One `stages build` of several targets, with each back end that builds
-//! on the Engine: a stage two targets need is built once and both get its
+//! on the Engine (BuildKit too, though it solves each target in a request
+//! of its own): a stage two targets need is built once and both get its
 //! result (the image and the exported files hold the same bytes, even
 //! from a step that writes random ones); a target's image carries exactly
 //! the labels the user asked for, so an unchanged input (a warm rebuild,
@@ -58,8 +59,19 @@ fn image_id(tag: &str) -> String {
 fn shares_one_build_of_each_stage(backend: &str) {
     engine();
     let tag = format!("{}:{backend}", unique("stages-shared"));
-    let project = Project::new(&manifest(&tag));
-    build(&project, backend, &["image", "dist", "--no-cache"]).success();
+    let (manifest, cold) = if backend == "buildkit" {
+        // BuildKit solves each target in a request of its own, and
+        // `--no-cache` would solve the shared stage again in each: a step
+        // no earlier build ran makes the build cold instead.
+        let marker = format!("echo {} && mkdir -p /out &&", unique("cold"));
+        (manifest(&tag).replace("mkdir -p /out &&", &marker), None)
+    } else {
+        (manifest(&tag), Some("--no-cache"))
+    };
+    let project = Project::new(&manifest);
+    let mut first = vec!["image", "dist"];
+    first.extend(cold);
+    build(&project, backend, &first).success();
 
     let exported = std::fs::read(project.path().join("dist/id")).expect("exported id");
     let in_image = files(&tag, "/id")["id"].contents.clone();
@@ -104,6 +116,88 @@ fn native_builds_a_shared_stage_once_and_moves_no_tag_when_nothing_changed() {
 #[test]
 fn dockerfile_builds_a_shared_stage_once_and_moves_no_tag_when_nothing_changed() {
     shares_one_build_of_each_stage("dockerfile");
+}
+
+#[test]
+fn buildkit_builds_a_shared_stage_once_and_moves_no_tag_when_nothing_changed() {
+    shares_one_build_of_each_stage("buildkit");
+}
+
+/// BuildKit solves each target in a request of its own: the shared
+/// stage's RUN must still run once (its output line is printed once in the
+/// JSON progress), and a later target that reuses it — even one whose
+/// solve BuildKit answers from its cache without reporting any step — is
+/// summarised as built by this build, as on native.
+#[test]
+fn buildkit_runs_a_stage_shared_by_three_targets_once_and_counts_each_as_built() {
+    engine();
+    let marker = unique("shared-run");
+    let tag = format!("{}:buildkit", unique("stages-shared"));
+    let builder_tag = format!("{}:builder", unique("stages-shared"));
+    let manifest = manifest(&tag).replace(
+        "mkdir -p /out &&",
+        &format!("echo {marker} && mkdir -p /out &&"),
+    ) + &format!(
+        r#"
+[targets.builder-image]
+stage = "builder"
+tags = ["{builder_tag}"]
+"#
+    );
+    let project = Project::new(&manifest);
+    let run = Run::from(
+        stages()
+            .current_dir(project.path())
+            .args(["build", "--backend", "buildkit", "--progress", "json"])
+            .args(["image", "builder-image", "dist"])
+            .output()
+            .expect("run stages"),
+    )
+    .success();
+    let events: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let runs = events
+        .iter()
+        .filter(|e| e["event"] == "output" && e["line"] == marker.as_str())
+        .count();
+    assert_eq!(
+        runs,
+        1,
+        "the shared RUN ran {runs} times:\n{}",
+        run.describe()
+    );
+    let summary = events
+        .iter()
+        .find(|e| e["event"] == "summary")
+        .unwrap_or_else(|| panic!("no summary:\n{}", run.describe()));
+    let states: Vec<(&str, &str)> = summary["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .map(|t| {
+            (
+                t["target"].as_str().unwrap_or(""),
+                t["state"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("image", "built"),
+            ("builder-image", "built"),
+            ("dist", "built")
+        ],
+        "{}",
+        run.describe()
+    );
+    let exported = std::fs::read(project.path().join("dist/id")).expect("exported id");
+    assert_eq!(files(&tag, "/id")["id"].contents, exported);
+    assert_eq!(files(&builder_tag, "/out/id")["id"].contents, exported);
+    remove_images(&[&tag, &builder_tag]);
 }
 
 /// Two builds of the same input that share no cache entry give the same

@@ -60,6 +60,8 @@ pub struct BuildSummary {
     started: Option<(String, String)>,
     /// Stages built (not taken whole from the cache) in this build.
     built_stages: HashSet<String>,
+    /// A FROM was announced last: the next "cached" is its own.
+    from_pending: bool,
 }
 
 impl BuildSummary {
@@ -81,26 +83,41 @@ impl BuildSummary {
             ran_here: HashSet::new(),
             started: None,
             built_stages: HashSet::new(),
+            from_pending: false,
         }
     }
 
     pub fn observe(&mut self, event: &Event<'_>) {
         match *event {
-            Event::TargetStarted { target, .. } => {
+            Event::TargetStarted { target, stages } => {
                 self.settle_started();
+                self.from_pending = false;
                 self.current = self.targets.iter().position(|t| t.name == target);
+                // A stage an earlier target built is this build's work, even
+                // when the builder reports none of its steps (BuildKit
+                // answers a solve found whole in its cache with no vertex).
+                let reuses = stages.iter().any(|stage| self.built_here(stage));
                 if let Some(record) = self.record(target) {
                     record.started = true;
+                    if reuses {
+                        record.ran += 1;
+                    }
                 }
             }
             // A builder's FROM is never "from the cache"; it decides nothing.
-            Event::Step { stage, text, .. } if !is_from(text) => {
+            Event::Step { text, .. } if is_from(text) => {
                 self.settle_started();
+                self.from_pending = true;
+            }
+            Event::Step { stage, text, .. } => {
+                self.settle_started();
+                self.from_pending = false;
                 self.started = Some((stage.to_owned(), text.to_owned()));
                 if let Some(record) = self.current.and_then(|i| self.targets.get_mut(i)) {
                     record.ran += 1;
                 }
             }
+            Event::Cached { .. } if self.from_pending => self.from_pending = false,
             Event::Cached { .. } => {
                 let reused_from_this_build = self
                     .started
@@ -147,6 +164,11 @@ impl BuildSummary {
         if let Some(step) = self.started.take() {
             self.ran_here.insert(step);
         }
+    }
+
+    /// Whether a step of `stage` ran, or the stage was built, in this build.
+    fn built_here(&self, stage: &str) -> bool {
+        self.built_stages.contains(stage) || self.ran_here.iter().any(|(s, _)| s == stage)
     }
 
     fn record(&mut self, target: &str) -> Option<&mut TargetRecord> {
@@ -335,6 +357,47 @@ mod tests {
           app    built        sha256:0123456789ab
           later  not built
         "
+        );
+    }
+
+    #[test]
+    fn a_target_whose_stages_an_earlier_target_built_was_built_by_this_build() {
+        let mut summary = BuildSummary::new(["app", "base-image", "unrelated"]);
+        let app = ["base".to_owned(), "app".to_owned()];
+        let base = ["base".to_owned()];
+        let other = ["other".to_owned()];
+        let events = [
+            Event::TargetStarted {
+                target: "app",
+                stages: &app,
+            },
+            step("base", "FROM busybox AS base"),
+            step("base", "RUN make"),
+            // The FROM of `app`, found cached: not the RUN's verdict.
+            step("app", "FROM busybox AS app"),
+            Event::Cached { stage: "app" },
+            // BuildKit reports nothing for a solve found whole in its cache.
+            Event::TargetStarted {
+                target: "base-image",
+                stages: &base,
+            },
+            Event::TargetStarted {
+                target: "unrelated",
+                stages: &other,
+            },
+            step("other", "RUN true"),
+            Event::Cached { stage: "other" },
+        ];
+        for event in &events {
+            summary.observe(event);
+        }
+        assert_eq!(
+            summary.states(true),
+            [
+                ("app", TargetState::Built),
+                ("base-image", TargetState::Built),
+                ("unrelated", TargetState::Cached),
+            ]
         );
     }
 

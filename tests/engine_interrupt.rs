@@ -284,3 +284,98 @@ steps = [{{ run = "echo slow-step-$((40 + 2)); sleep 120" }}]
     );
     assert!(containers_labelled("dev.stages.test", &marker).is_empty());
 }
+
+/// Ctrl-C during a RUN that BuildKit executes: the solve is cancelled (the
+/// step never finishes, so a later build runs it again rather than finding
+/// it in BuildKit's cache), exit 130, no tag moved, the output directory
+/// untouched and no staging directory left. BuildKit runs steps in its own
+/// containers, never the Engine's: none may appear either.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_cancels_a_buildkit_solve_and_publishes_nothing() {
+    use std::time::{Duration, Instant};
+
+    engine();
+    let marker = unique("interrupt-bk");
+    let tag = format!("{marker}:v1");
+    let project = Project::new(&format!(
+        r#"[stages.base]
+from = "busybox:stages-test"
+labels = {{ "dev.stages.test" = "{marker}" }}
+
+[stages.slow]
+from = {{ stage = "base" }}
+steps = [{{ run = "mkdir -p /out && echo {marker} > /out/app && echo slow-step-$((40 + 2)); sleep 6; echo finished" }}]
+
+[artifacts.app]
+stage = "slow"
+path = "/out/app"
+
+[targets.slow]
+stage = "slow"
+tags = ["{tag}"]
+
+[targets.files]
+artifacts = ["app"]
+output = "dist/"
+"#
+    ))
+    .file("dist/keep.txt", "kept");
+    let ready = |line: &str| line == "[slow] slow-step-42";
+    let run = interrupt_build(
+        project.path(),
+        &["--backend", "buildkit", "slow", "files"],
+        ready,
+        || {},
+    );
+    let interrupted_at = Instant::now();
+    let (seen, rest) = (&run.seen, &run.rest);
+    assert_eq!(run.code, Some(130), "{seen:?}\n{rest:?}");
+    assert!(rest.iter().any(|l| l.contains("interrupted")), "{rest:?}");
+    assert!(
+        !rest
+            .iter()
+            .any(|l| l.ends_with("] failed") || l.contains("finished")),
+        "an interrupted build says interrupted only: {rest:?}"
+    );
+    assert!(!image_exists(&tag), "a tag was set by an interrupted build");
+    assert!(containers_labelled("dev.stages.test", &marker).is_empty());
+    let entries: Vec<String> = std::fs::read_dir(project.path().join("dist"))
+        .expect("dist")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(entries, ["keep.txt"], "the output directory changed");
+    let staging: Vec<String> = std::fs::read_dir(project.path())
+        .expect("project")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".stages-"))
+        .collect();
+    assert!(staging.is_empty(), "staging directories left: {staging:?}");
+
+    // Had the solve gone on, the step would be done (and cached) by now.
+    std::thread::sleep(Duration::from_secs(8).saturating_sub(interrupted_at.elapsed()));
+    let again = stages()
+        .current_dir(project.path())
+        .args([
+            "build",
+            "--backend",
+            "buildkit",
+            "--progress",
+            "plain",
+            "slow",
+        ])
+        .output()
+        .expect("run stages");
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{stderr}");
+    assert!(
+        stderr.lines().any(ready),
+        "the interrupted step was not run again: the solve went on after Ctrl-C\n{stderr}"
+    );
+    assert!(image_exists(&tag));
+    let removed = std::process::Command::new("docker")
+        .args(["image", "rm", &tag])
+        .output()
+        .expect("docker image rm");
+    assert!(removed.status.success());
+}

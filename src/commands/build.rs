@@ -253,6 +253,8 @@ async fn build_with_lock(
         eprintln!("warning: {error}; registries are used without credentials");
         DockerConfig::empty_at(config_dir(&|key| std::env::var(key).ok()).join("config.json"))
     });
+    // Said before the progress view starts drawing, so it is its first line.
+    let backend = choose_backend(args, &engine).await;
     let mut reporter = Reporter::new(progress_mode(args.progress));
     let registry_timeout = std::time::Duration::from_secs(args.registry_timeout.max(1));
     let images = needed_images(&loaded.project, targets, build_args);
@@ -280,7 +282,6 @@ async fn build_with_lock(
         no_cache: args.no_cache,
     };
     let (interrupt, trigger) = Interrupt::new();
-    let backend = choose_backend(args, &engine).await;
     let buildkit = BuildKitBackend::new(
         &engine,
         BuildKitSettings {

@@ -15,7 +15,7 @@ use tonic::codegen::{Body, BoxFuture, Context, Poll, Service, StdError, http};
 use tonic::{Status, Streaming};
 use tonic_prost::ProstCodec;
 
-use super::receive::{PacketLink, ReceiveError, receive};
+use super::receive::{PacketLink, ReceiveError, finish, receive};
 
 /// The gRPC method, as the session announces it.
 pub const METHOD: &str = "/moby.filesync.v1.FileSend/DiffCopy";
@@ -78,11 +78,21 @@ impl tonic::server::StreamingService<Packet> for DiffCopy {
             };
             tokio::spawn(async move {
                 let result = receive(&mut link).await;
-                if let Err(error) = &result {
-                    let _ = link.out.send(Err(Status::aborted(error.to_string()))).await;
-                }
+                let failed = result.as_ref().err().map(ToString::to_string);
+                // Kept before BuildKit is told the transfer is over, so it
+                // is there when the solve ends.
                 if let Ok(mut slot) = received.lock() {
                     *slot = Some(result);
+                }
+                match failed {
+                    Some(message) => {
+                        let _ = link.out.send(Err(Status::aborted(message))).await;
+                    }
+                    // The files are in hand: a failure to end cleanly
+                    // shows in the solve's own answer.
+                    None => {
+                        let _ = finish(&mut link).await;
+                    }
                 }
             });
             let stream = futures_util::stream::unfold(answers, |mut answers| async move {

@@ -52,7 +52,8 @@ fn packet(kind: PacketType, id: u32) -> Packet {
     }
 }
 
-/// Receives every entry BuildKit sends, as a tar.
+/// Receives every entry BuildKit sends, as a tar; [`finish`] then ends
+/// the transfer (the archive is whole before BuildKit hears it is).
 pub async fn receive(link: &mut impl PacketLink) -> Result<Vec<u8>, ReceiveError> {
     let listing = read_listing(link).await?;
     let mut archive = tar::Builder::new(Vec::new());
@@ -67,14 +68,18 @@ pub async fn receive(link: &mut impl PacketLink) -> Result<Vec<u8>, ReceiveError
         };
         append(&mut archive, &stat, &data).map_err(ReceiveError::Archive)?;
     }
+    archive.into_inner().map_err(ReceiveError::Archive)
+}
+
+/// Says FIN; BuildKit answers FIN and ends its stream.
+pub async fn finish(link: &mut impl PacketLink) -> Result<(), ReceiveError> {
     link.send(packet(PacketType::PacketFin, 0)).await?;
-    // BuildKit answers FIN and ends its stream.
     while let Some(next) = link.receive().await? {
         if next.r#type == PacketType::PacketFin as i32 {
             break;
         }
     }
-    archive.into_inner().map_err(ReceiveError::Archive)
+    Ok(())
 }
 
 async fn read_listing(link: &mut impl PacketLink) -> Result<Vec<Stat>, ReceiveError> {
@@ -237,6 +242,8 @@ mod tests {
             packet(PacketType::PacketFin, 0),
         ]);
         let archive = receive(&mut link).await.unwrap();
+        finish(&mut link).await.unwrap();
+        assert!(link.inbound.is_empty(), "BuildKit's FIN is read");
         let kinds: Vec<_> = link.answered.iter().map(|p| (p.r#type, p.id)).collect();
         assert_eq!(
             kinds,

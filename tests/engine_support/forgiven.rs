@@ -34,6 +34,13 @@ pub const IMAGE_FIELDS: &[Forgiven] = &[
     },
 ];
 
+/// Configuration fields not compared between an image the BuildKit back
+/// end made and one the native (or classic) builder made.
+pub const BUILDKIT_CONFIG_FIELDS: &[Forgiven] = &[Forgiven {
+    what: "ArgsEscaped",
+    why: "the Dockerfile frontend of the Engine's BuildKit (20.10) sets it to true whenever a CMD or ENTRYPOINT is set, where the classic builder (which native matches) leaves it out; it means something on Windows only, and `docker build` makes the same image",
+}];
+
 /// Differences between the files an artifact target writes with the
 /// BuildKit back end and with the others; none is compared by a test.
 pub const ARTIFACT_EXPORT: &[Forgiven] = &[Forgiven {

@@ -66,6 +66,7 @@ async fn build(
         filesync: FileSync::new(dirs, Arc::new(AtomicU64::new(0))),
         secrets: Secrets::new(BTreeMap::new()),
         auth: RegistryAuth::new(DockerConfig::load().unwrap_or_default()),
+        filesend: None,
     };
     let session = Session::open(&endpoint, &api, random_id(), "raw", services)
         .await

@@ -326,6 +326,34 @@ output = "dist/"
     assert!(!project.path().join("dist").exists(), "{}", run.describe());
 }
 
+/// A target named like a stage cannot be a Dockerfile stage of its own:
+/// its files are copied out of the stage's image instead, the same files.
+#[test]
+fn an_artifact_target_named_like_a_stage_is_copied_out_of_its_image() {
+    engine();
+    let marker = unique("bk-copied-out");
+    let project = Project::new(&format!(
+        r#"[stages.build]
+from = "busybox:stages-test"
+steps = [{{ run = "mkdir -p /out && echo {marker} > /out/app" }}]
+
+[artifacts.app]
+stage = "build"
+path = "/out/app"
+
+[targets.build]
+artifacts = ["app"]
+output = "dist/"
+"#
+    ));
+    let run = buildkit(&project, &["build"]).success();
+    assert!(!run.stderr.contains("COPY --from"), "{}", run.describe());
+    assert_eq!(
+        std::fs::read_to_string(project.path().join("dist/app")).expect("dist/app"),
+        format!("{marker}\n")
+    );
+}
+
 #[test]
 fn a_secret_is_read_by_its_step_and_kept_out_of_every_layer() {
     engine();

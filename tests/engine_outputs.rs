@@ -1,5 +1,5 @@
-//! What `stages build` writes on the host, against the real Engine on both
-//! back ends: artifact links never lead out of the output directory, and
+//! What `stages build` writes on the host, against the real Engine on every
+//! back end: artifact links never lead out of the output directory, and
 //! output directories stay inside the project unless `--output` says
 //! otherwise.
 
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use engine_support::{Project, Run, engine, stages, unique};
 
-const BACK_ENDS: [&str; 2] = ["native", "dockerfile"];
+const BACK_ENDS: [&str; 3] = ["native", "dockerfile", "buildkit"];
 
 fn build(project: &Project, backend: &str, args: &[&str]) -> Run {
     build_in(project.path(), backend, args)

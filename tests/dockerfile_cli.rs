@@ -237,6 +237,36 @@ fn fmt_keeps_flags_that_end_inside_a_character() {
         .success();
 }
 
+/// An escape followed by a carriage return and a blank is not a line
+/// continuation to BuildKit, and the blanks are trimmed: the instruction
+/// ends in the escape. fmt must keep it text, not make it a continuation.
+#[test]
+fn fmt_keeps_an_instruction_that_ends_in_the_escape() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(&dir, "Dockerfile", "FROM h\nRUN \\\r \nRUN true\n");
+    let dump = |file: &std::path::Path| {
+        let out = stages()
+            .args(["dockerfile", "dump"])
+            .arg(file)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+    };
+    let before = dump(&file);
+    assert_eq!(before, "(from \"h\")\n(run \"\\\\\")\n(run \"true\")\n");
+    stages()
+        .args(["dockerfile", "fmt"])
+        .arg(&file)
+        .assert()
+        .success();
+    assert_eq!(dump(&file), before);
+    stages()
+        .args(["dockerfile", "fmt", "--check"])
+        .arg(&file)
+        .assert()
+        .success();
+}
+
 /// Written back as text, a byte that is not UTF-8 would become U+FFFD and
 /// change what BuildKit reads; fmt refuses the file and leaves it alone.
 #[test]

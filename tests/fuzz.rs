@@ -3,8 +3,8 @@
 //! `${…}` nesting, long continuation chains, odd bytes, Unicode spaces,
 //! truncation, spliced lines, flipped bits), through check, plan, graph,
 //! export-dockerfile, import and dockerfile dump/outline/fmt in process,
-//! and a sample through the real binary. No input may panic, abort, run
-//! over 5 s, or break a consistency property (see `fuzz/drive.rs`).
+//! and a sample through the real binary. No input may panic, abort, use
+//! over 5 s of processor time (or hang a minute blocked), or break a consistency property (see `fuzz/drive.rs`).
 //!
 //! `bounded_mutation_run` runs a fixed, seeded set; `scripts/fuzz.sh`
 //! runs the same mutators for as long as asked through
@@ -334,4 +334,53 @@ mod check_accepts_export_succeeds {
             }
         }
     }
+}
+
+/// The hang watch counts processor time, so a command waiting for a core
+/// on a loaded machine is not a hang, and a blocked one still is.
+#[test]
+fn the_hang_watch_counts_processor_time_and_still_stops_a_blocked_command() {
+    use std::process::Command;
+    use supervise::Watch;
+    let mut spinning = Command::new("sh")
+        .args(["-c", "while :; do :; done"])
+        .spawn()
+        .expect("sh starts");
+    let watch = Watch::start(
+        spinning.id(),
+        Duration::from_millis(300),
+        Duration::from_secs(600),
+    );
+    let started = std::time::Instant::now();
+    while !watch.over() && started.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let caught = watch.over();
+    let _ = spinning.kill();
+    let _ = spinning.wait();
+    assert!(
+        caught,
+        "a spinning process was not caught by its processor time"
+    );
+
+    let mut sleeping = Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("sleep starts");
+    let watch = Watch::start(
+        sleeping.id(),
+        Duration::from_millis(300),
+        Duration::from_secs(1),
+    );
+    std::thread::sleep(Duration::from_millis(400));
+    let early = watch.over();
+    std::thread::sleep(Duration::from_millis(900));
+    let late = watch.over();
+    let _ = sleeping.kill();
+    let _ = sleeping.wait();
+    assert!(
+        !early,
+        "a sleeping process used no processor time, yet counted as over"
+    );
+    assert!(late, "a blocked process past the wall limit was not caught");
 }

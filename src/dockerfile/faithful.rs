@@ -22,7 +22,7 @@ pub fn changed_meaning(original: &str, printed: &str) -> Option<Diagnostic> {
             )
             .with_label(Label::primary(span, why))
             .with_help(
-                "a flag ends at a 0x85 or 0xA0 byte inside a character; write the flag value without that character",
+                "the file is left as it is; the label shows the first instruction whose printed form BuildKit would read otherwise (a flag cut inside a character by a 0x85 or 0xA0 byte is one such case: write the value without that character)",
             ),
         )
     };

@@ -101,6 +101,9 @@ pub fn print_instruction(instruction: &Instruction, escape: char) -> String {
         (text, heredocs)
     };
     out.push_str(&text);
+    if ends_in_continuation(&text, escape) {
+        out.push_str(KEEP_LAST_ESCAPE);
+    }
     out.push('\n');
     for doc in heredocs {
         out.push_str(&doc.content);
@@ -111,6 +114,19 @@ pub fn print_instruction(instruction: &Instruction, escape: char) -> String {
         out.push('\n');
     }
     out
+}
+
+/// What follows an instruction's final escape so that BuildKit keeps it
+/// as text: a carriage return not at the end of the line stops the
+/// continuation (only blanks may follow an escape that continues), and
+/// the trailing whitespace is trimmed from the instruction. Only text
+/// that was read through the same trick can end in the escape.
+const KEEP_LAST_ESCAPE: &str = "\r ";
+
+/// Whether BuildKit would read `text`'s last line as continued on the next.
+fn ends_in_continuation(text: &str, escape: char) -> bool {
+    let last = text.rsplit('\n').next().unwrap_or(text);
+    last.trim_end_matches([' ', '\t']).ends_with(escape)
 }
 
 /// Arguments that start like a flag need a `--` before them.
@@ -352,6 +368,24 @@ mod tests {
             let (_, again, _) = split_command(&line);
             assert_eq!(again, flags, "{text} printed as {printed}");
         }
+    }
+
+    #[test]
+    fn a_final_escape_stays_text() {
+        let text = "FROM h\nRUN \\\r \n";
+        let original = crate::dockerfile::parse(text).expect("reads");
+        let program = crate::dockerfile::parse_program(&original, text).expect("a program");
+        let printed = super::print(&program);
+        let reread = crate::dockerfile::parse(&printed).expect("printed text reads");
+        assert_eq!(
+            crate::dockerfile::dump(&original),
+            crate::dockerfile::dump(&reread),
+            "printed: {printed:?}"
+        );
+        assert_eq!(
+            crate::dockerfile::faithful::changed_meaning(text, &printed),
+            None
+        );
     }
 
     #[test]

@@ -19,10 +19,17 @@ use std::time::{Duration, Instant};
 use super::drive;
 use super::mutate::{self, Kind, Seed};
 
-/// No command may run longer than this on one input.
+/// No command may use more processor time than this on one input.
+/// Processor time, not wall time: on a loaded machine a command waits
+/// for a core, and wall time would report that wait as a hang.
 pub const TIME_LIMIT: Duration = Duration::from_secs(5);
 /// The binary's own start-up and output come on top.
 const BINARY_TIME_LIMIT: Duration = Duration::from_secs(8);
+/// A command that uses no processor time (blocked on a pipe, a lock)
+/// still hangs: past this much wall time it is stopped all the same.
+const WALL_TIME_LIMIT: Duration = Duration::from_secs(60);
+/// How often a running command's processor time is looked at.
+const POLL: Duration = Duration::from_millis(200);
 
 /// The test function the worker runs in (see tests/fuzz.rs).
 pub const WORKER_TEST: &str = "fuzz_worker";
@@ -190,7 +197,7 @@ fn run_binary(command: &str, bytes: &[u8]) -> Result<(), String> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot run the binary: {e}"))?;
-    let started = Instant::now();
+    let watch = Watch::start(child.id(), TIME_LIMIT, WALL_TIME_LIMIT);
     loop {
         match child.try_wait() {
             Ok(Some(status)) => {
@@ -199,13 +206,10 @@ fn run_binary(command: &str, bytes: &[u8]) -> Result<(), String> {
                     _ => Err(format!("the binary ended with {status}")),
                 };
             }
-            Ok(None) if started.elapsed() > TIME_LIMIT => {
+            Ok(None) if watch.over() => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!(
-                    "hang: the binary ran over {} s",
-                    TIME_LIMIT.as_secs()
-                ));
+                return Err(format!("hang: the binary ran over {}", watch.limits()));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
             Err(e) => return Err(format!("wait: {e}")),
@@ -330,6 +334,72 @@ fn limit(command: &str) -> Duration {
     }
 }
 
+/// The watch on one command running in a worker: a binary command's
+/// processor time is spent in its own child, which the worker watches,
+/// so the worker is given a wall limit beyond the child's.
+fn watch_command(pid: u32, command: &str) -> Watch {
+    if command.starts_with("bin:") {
+        Watch::start(pid, Duration::MAX, WALL_TIME_LIMIT + BINARY_TIME_LIMIT)
+    } else {
+        Watch::start(pid, limit(command), WALL_TIME_LIMIT)
+    }
+}
+
+/// Processor time and wall time of one process since a command began.
+pub struct Watch {
+    pid: u32,
+    cpu_at_start: Duration,
+    started: Instant,
+    cpu_limit: Duration,
+    wall_limit: Duration,
+}
+
+impl Watch {
+    pub fn start(pid: u32, cpu_limit: Duration, wall_limit: Duration) -> Watch {
+        Watch {
+            pid,
+            cpu_at_start: cpu_time(pid).unwrap_or_default(),
+            started: Instant::now(),
+            cpu_limit,
+            wall_limit,
+        }
+    }
+
+    pub fn over(&self) -> bool {
+        let cpu = cpu_time(self.pid)
+            .unwrap_or_default()
+            .saturating_sub(self.cpu_at_start);
+        cpu > self.cpu_limit || self.started.elapsed() > self.wall_limit
+    }
+
+    fn limits(&self) -> String {
+        if self.cpu_limit == Duration::MAX {
+            format!("{} s of wall time", self.wall_limit.as_secs())
+        } else {
+            format!(
+                "{} s of processor time or {} s of wall time",
+                self.cpu_limit.as_secs(),
+                self.wall_limit.as_secs()
+            )
+        }
+    }
+}
+
+/// User plus system time of a process, from /proc/PID/stat; `None` when
+/// the process is gone or the file cannot be read.
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; the fields after it are plain.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    // utime and stime are fields 14 and 15 of the file, 12 and 13 after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let per_second = u64::try_from(per_second).ok().filter(|&n| n > 0)?;
+    Some(Duration::from_millis(ticks * 1000 / per_second))
+}
+
 /// Runs the plan's inputs, restarting the worker after an abort or a hang.
 pub fn supervise(plan: &Plan) -> Summary {
     let mut summary = Summary::default();
@@ -346,18 +416,18 @@ pub fn supervise(plan: &Plan) -> Summary {
         };
         let receive = lines(&mut child);
         let mut current: Option<(u64, String)> = None;
+        // Before the first command, the worker's start-up is watched.
+        let mut watch = Watch::start(child.id(), Duration::MAX, Duration::from_secs(120));
         let mut finished = false;
         loop {
-            let wait = current
-                .as_ref()
-                .map_or(Duration::from_secs(120), |(_, c)| limit(c));
-            match receive.recv_timeout(wait) {
+            match receive.recv_timeout(POLL) {
                 Ok(line) => {
                     let mut words = line.splitn(5, ' ');
                     match (words.next(), words.next(), words.next(), words.next()) {
                         (Some("@begin"), Some(index), Some(command), _) => {
                             let index = index.parse().unwrap_or(next);
                             next = index + 1;
+                            watch = watch_command(child.id(), command);
                             current = Some((index, command.to_owned()));
                         }
                         (Some("@end"), Some(index), Some(command), Some(result)) => {
@@ -376,12 +446,13 @@ pub fn supervise(plan: &Plan) -> Summary {
                         _ => {}
                     }
                 }
+                Err(mpsc::RecvTimeoutError::Timeout) if !watch.over() => {}
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     let _ = child.kill();
                     let _ = child.wait();
                     if let Some((index, command)) = current.take() {
                         *summary.runs.entry(command.clone()).or_default() += 1;
-                        let message = format!("hang: over {} s", limit(&command).as_secs());
+                        let message = format!("hang: over {}", watch.limits());
                         summary.failures.push(Failure {
                             seed: plan.seed,
                             index,
@@ -439,9 +510,13 @@ pub fn replay(command: &str, bytes: &[u8], scratch: &Path) -> Option<String> {
         .ok()?;
     let receive = lines(&mut child);
     let mut begun = false;
+    let mut watch = Watch::start(child.id(), Duration::MAX, Duration::from_secs(120));
     loop {
-        match receive.recv_timeout(limit(command)) {
-            Ok(line) if line.starts_with("@begin") => begun = true,
+        match receive.recv_timeout(POLL) {
+            Ok(line) if line.starts_with("@begin") => {
+                begun = true;
+                watch = watch_command(child.id(), command);
+            }
             Ok(line) if line.starts_with("@end") => {
                 let _ = child.wait();
                 let mut words = line.splitn(5, ' ');
@@ -450,10 +525,11 @@ pub fn replay(command: &str, bytes: &[u8], scratch: &Path) -> Option<String> {
                     .then(|| words.next().unwrap_or_default().replace("\\n", "\n"));
             }
             Ok(_) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) if !watch.over() => {}
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Some("hang: over the limit".into());
+                return Some(format!("hang: over {}", watch.limits()));
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 let status = child.wait().ok()?;

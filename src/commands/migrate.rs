@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::Exit;
 use super::common::{plural, print_diagnostics, stderr_style, write_atomic};
+use super::schema_beside::{directory_of, schema_line_found, schema_line_writing};
 use crate::check::check;
 use crate::cli::{EmitFormat, MigrateArgs};
 use crate::config::write::{WriteOptions, write_project};
@@ -56,7 +57,7 @@ pub fn run(args: MigrateArgs) -> miette::Result<Exit> {
     let toml = write_project(
         &migration.project,
         &migration.notes,
-        WriteOptions { schema: true },
+        WriteOptions { schema: false },
     );
     let written = SourceFile::new("stages.toml (migrated)", toml.as_str());
     let outcome = check(&written);
@@ -68,8 +69,16 @@ pub fn run(args: MigrateArgs) -> miette::Result<Exit> {
         );
         return Ok(Exit::Failure);
     }
+    if !to_stdout && output.exists() && !args.force {
+        // Refused before a schema is written beside it.
+        miette::bail!(
+            help = "pass --force to replace it",
+            "{} already exists",
+            output.display()
+        );
+    }
     let text = match args.emit {
-        EmitFormat::Toml => toml,
+        EmitFormat::Toml => with_schema_line(toml, &output, to_stdout)?,
         EmitFormat::Dockerfile => match dockerfile_text(&migration) {
             Ok(text) => text,
             Err(exit) => return Ok(exit),
@@ -95,6 +104,21 @@ pub fn run(args: MigrateArgs) -> miette::Result<Exit> {
         plural(warnings, "warning"),
     );
     Ok(Exit::Success)
+}
+
+/// The stages.toml text under a `#:schema` line that points at a schema
+/// that exists: one found beside the output, else one written there (on
+/// standard output, only one found in the working directory).
+fn with_schema_line(toml: String, output: &Path, to_stdout: bool) -> miette::Result<String> {
+    let line = if to_stdout {
+        schema_line_found(Path::new("."))
+    } else {
+        Some(schema_line_writing(directory_of(output))?)
+    };
+    Ok(match line {
+        Some(line) => format!("{line}\n{toml}"),
+        None => toml,
+    })
 }
 
 /// Every finding, rendered against the file it points into, script first.
@@ -141,7 +165,6 @@ fn dockerfile_text(migration: &Migration) -> Result<String, Exit> {
         .notes
         .header
         .iter()
-        .filter(|line| !line.starts_with("Write the schema"))
         .map(|line| {
             if line.is_empty() {
                 "#\n".to_owned()

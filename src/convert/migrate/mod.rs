@@ -249,7 +249,6 @@ fn header(
         ),
         None => format!("Migrated from {script} by `stages migrate`."),
     }];
-    lines.push("Write the schema with: stages schema -o schema/stages.schema.json".to_owned());
     let mut warnings: Vec<&Finding> = findings
         .iter()
         .filter(|f| !f.diagnostic.is_error())

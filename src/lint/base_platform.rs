@@ -33,6 +33,7 @@ fn mismatch(
         return None;
     }
     let expected = format!("{expected_os}/{expected_arch}");
+    let actual = shown(actual, &actual_os, &actual_arch);
     Some(
         finding(
             &rules::INVALID_BASE_IMAGE_PLATFORM,
@@ -46,6 +47,18 @@ fn mismatch(
             "use an image made for {expected}, or build the stage for {actual} if that is meant"
         )),
     )
+}
+
+/// `os/arch[/variant]` as containerd normalises it for display: arm64's
+/// default variant `v8` is left out.
+fn shown(platform: &str, os: &str, arch: &str) -> String {
+    let variant = platform.split('/').nth(2).filter(|v| !v.is_empty());
+    match variant {
+        Some(v) if !(arch == "arm64" && matches!(v, "8" | "v8" | "v8.0")) => {
+            format!("{os}/{arch}/{v}")
+        }
+        _ => format!("{os}/{arch}"),
+    }
 }
 
 /// Stages of a Dockerfile whose base is an image.

@@ -236,6 +236,7 @@ const CASES: &[&str] = &[
     "makefile-and-script",
     "artifact-only",
     "stdout-tarball",
+    "make-subdir",
 ];
 
 #[test]
@@ -433,6 +434,7 @@ mod no_panic {
                 script_name: if makefile { "Makefile".into() } else { "build.sh".into() },
                 script_text: script,
                 target_name: None,
+                make_target: None,
                 root_from_output: ".".into(),
             };
             let migration = migrate(&request);
@@ -893,4 +895,35 @@ fn the_schema_line_points_at_a_schema_that_exists() {
     std::fs::write(kept.path().join("stages.toml"), "# mine\n").expect("write");
     assert!(!run(kept.path(), &[]).status.success());
     assert!(!kept.path().join("stages.schema.json").exists());
+}
+
+#[test]
+fn the_make_target_the_script_runs_is_followed_into_its_directory() {
+    let output = migrate(&case_dir("make-subdir"), &["-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .contains("reading docker/Makefile: build.sh runs `make image`"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output
+            .stdout
+            .contains("Migrated from target `image` of docker/Makefile"),
+        "{}",
+        output.stdout
+    );
+    // `lint`, the Makefile's first target that builds, is not what build.sh runs.
+    assert!(
+        !output.stdout.contains("Dockerfile.lint"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains("Dockerfile.build") || output.stdout.contains("go install"),
+        "{}",
+        output.stdout
+    );
 }

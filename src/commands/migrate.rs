@@ -26,6 +26,26 @@ pub fn run(args: MigrateArgs) -> miette::Result<Exit> {
         miette::bail!("{} is not a directory", args.dir.display());
     }
     let script = find_script(&args.dir, args.script.as_deref())?;
+    // A Makefile chosen beside build.sh is read at the target build.sh runs.
+    let runner =
+        if args.script.is_none() && crate::convert::migrate::is_makefile(&file_name(&script)) {
+            args.dir.join("build.sh")
+        } else {
+            script.clone()
+        };
+    let (script, make_target) = match followed_make(&args.dir, &runner) {
+        Some((makefile, target)) => {
+            if !same_file(&makefile, &script) {
+                eprintln!(
+                    "reading {}: {} runs `make {target}`",
+                    shown_name(&args.dir, &makefile),
+                    file_name(&runner)
+                );
+            }
+            (makefile, Some(target))
+        }
+        None => (script, None),
+    };
     let script_text = crate::input::read_file(&script)
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
         .map_err(|e| miette::miette!("cannot read {}: {e}", script.display()))?;
@@ -45,6 +65,7 @@ pub fn run(args: MigrateArgs) -> miette::Result<Exit> {
         script_name: shown_name(&args.dir, &script),
         script_text,
         target_name: args.target_name.clone(),
+        make_target,
         root_from_output,
     };
     let migration = migrate(&request);
@@ -244,6 +265,61 @@ fn find_script(dir: &Path, given: Option<&Path>) -> miette::Result<PathBuf> {
                 .join(", ")
         ),
     }
+}
+
+/// The Makefile and target a shell script that builds nothing itself runs
+/// (`make image`, `make -C docker image`, `make -f build.mk image`), when
+/// that target's recipe runs `docker build`: the build lives there.
+fn followed_make(dir: &Path, script: &Path) -> Option<(PathBuf, String)> {
+    let name = script.file_name()?.to_string_lossy();
+    if crate::convert::migrate::is_makefile(&name) || builds_an_image(script) {
+        return None;
+    }
+    let text = crate::input::read_text(script).ok()?;
+    text.lines()
+        .flat_map(|line| line.split(['&', ';', '|']))
+        .filter_map(make_call)
+        .find_map(|(subdir, file, target)| {
+            let base = dir.join(subdir.unwrap_or_default());
+            let makefile = match file {
+                Some(file) => base.join(file),
+                None => ["GNUmakefile", "makefile", "Makefile"]
+                    .iter()
+                    .map(|n| base.join(n))
+                    .find(|p| p.is_file())?,
+            };
+            let recipe = crate::input::read_text(&makefile).ok()?;
+            crate::convert::migrate::makefile_target_builds(&recipe, &target)
+                .then_some((makefile, target))
+        })
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
+}
+
+/// `make [-C dir] [-f file] [VAR=value…] target` as (dir, file, target);
+/// only the first target is followed.
+fn make_call(command: &str) -> Option<(Option<String>, Option<String>, String)> {
+    let mut words = command.split_whitespace();
+    if !matches!(words.next()?, "make" | "gmake") {
+        return None;
+    }
+    let (mut subdir, mut file) = (None, None);
+    while let Some(word) = words.next() {
+        match word {
+            "-C" | "--directory" => subdir = Some(words.next()?.to_owned()),
+            "-f" | "--file" | "--makefile" => file = Some(words.next()?.to_owned()),
+            _ if word.starts_with("--directory=") => {
+                subdir = word.split_once('=').map(|(_, v)| v.to_owned());
+            }
+            _ if word.starts_with("-C") => subdir = Some(word[2..].to_owned()),
+            _ if word.starts_with("-f") => file = Some(word[2..].to_owned()),
+            _ if word.starts_with('-') || word.contains('=') => {}
+            target => return Some((subdir, file, target.to_owned())),
+        }
+    }
+    None
 }
 
 /// Whether a script (or a Makefile target) runs `docker build` in one of its spellings.

@@ -123,6 +123,37 @@ steps = [
 }
 
 #[test]
+fn devices_and_unpack_are_refused_by_every_back_end() {
+    // Newer than the Engine's built-in Dockerfile frontend: export them instead.
+    let dir = project(
+        r#"[stages.app]
+from = "busybox:stages-test"
+steps = [
+  { run = "true", devices = ["vendor.com/gpu=all"] },
+  { add = "a.tar", to = "/", unpack = false },
+]
+"#,
+    );
+    std::fs::write(dir.path().join("a.tar"), "a").expect("write a.tar");
+    for (backend, name) in [
+        ("native", "the native builder"),
+        ("dockerfile", "the classic Dockerfile builder"),
+        ("buildkit", "the Engine's built-in BuildKit frontend"),
+    ] {
+        let (code, found) = reported(dir.path(), backend);
+        assert_eq!(code, Some(1), "{backend}: {found:?}");
+        assert_eq!(
+            found,
+            [
+                (4, format!("{name} cannot express `devices` on a run step")),
+                (5, format!("{name} cannot express `unpack` on add")),
+            ],
+            "{backend}"
+        );
+    }
+}
+
+#[test]
 fn builds_refuse_a_stage_platform_before_anything_runs() {
     engine_with_base_image();
     let dir = project(

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use stages::check::check;
 use stages::diagnostics::{Diagnostic, Severity, SourceFile, Style, render_human};
-use stages::lint::{Controls, LintContext, lint_dockerfile, lint_project, rules};
+use stages::engine::dockerignore::DockerIgnore;
+use stages::lint::{Controls, IgnoredPaths, LintContext, lint_dockerfile, lint_project, rules};
 
 fn dir(kind: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -35,6 +36,29 @@ fn rule_of(path: &Path) -> (String, bool) {
     (rule, name.contains(".ok."))
 }
 
+/// What the Engine and the context would tell for the rules that need
+/// them: `arm64v8/busybox` is an arm64 image on an amd64 Engine, and the
+/// `.dockerignore` excludes `secret.txt` and `build/`.
+fn context_for(rule: &str) -> LintContext {
+    let mut cx = LintContext {
+        lock_file: rule == rules::UNPINNED_BASE_IMAGE.name,
+        ..LintContext::default()
+    };
+    if rule == rules::INVALID_BASE_IMAGE_PLATFORM.name {
+        cx.base_platforms = [
+            ("arm64v8/busybox".to_owned(), "linux/arm64/v8".to_owned()),
+            ("busybox".to_owned(), "linux/amd64".to_owned()),
+        ]
+        .into();
+        cx.engine_platform = Some("linux/amd64".to_owned());
+    }
+    if rule == rules::COPY_IGNORED_FILE.name {
+        let ignore = DockerIgnore::parse("secret.txt\nbuild\n").expect("patterns");
+        cx.ignored = Some(IgnoredPaths::new(move |p| ignore.is_excluded(p)));
+    }
+    cx
+}
+
 fn lint_file(kind: &str, path: &Path) -> (SourceFile, Vec<Diagnostic>) {
     let text = std::fs::read_to_string(path).expect("test file is readable");
     let name = path
@@ -43,18 +67,15 @@ fn lint_file(kind: &str, path: &Path) -> (SourceFile, Vec<Diagnostic>) {
         .unwrap_or_default();
     let file = SourceFile::new(name, text.as_str());
     let (rule, _) = rule_of(path);
+    let cx = context_for(&rule);
     let diagnostics = if kind == "dockerfile" {
-        lint_dockerfile(&text, &LintContext::default(), &Controls::default())
+        lint_dockerfile(&text, &cx, &Controls::default())
             .unwrap_or_else(|e| panic!("{name} does not parse: {e:?}"))
     } else {
         let outcome = check(&file);
         let project = outcome
             .project
             .unwrap_or_else(|| panic!("{name} does not check: {:?}", outcome.diagnostics));
-        let cx = LintContext {
-            lock_file: rule == rules::UNPINNED_BASE_IMAGE.name,
-            ..LintContext::default()
-        };
         lint_project(&project, &cx, &Controls::default())
     };
     (file, diagnostics)

@@ -180,3 +180,55 @@ fn lint_settings_can_make_findings_errors() {
         "{stderr}"
     );
 }
+
+/// `(rule, line)` of each finding of `stages dockerfile lint FILE` in `dir`.
+fn dockerfile_findings(dir: &Path, file: &str) -> Vec<(String, u64)> {
+    let (code, stdout, stderr) = output(stages().current_dir(dir).args([
+        "dockerfile",
+        "lint",
+        file,
+        "--message-format",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    stdout
+        .lines()
+        .map(|line| {
+            let json: serde_json::Value = serde_json::from_str(line).expect("json line");
+            let code = json["code"].as_str().unwrap_or_default();
+            (
+                code.rsplit("::").next().unwrap_or_default().to_owned(),
+                json["line"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn dockerfile_lint_reads_the_dockerignore_beside_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write =
+        |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
+    write(
+        "Dockerfile",
+        "FROM busybox\nCOPY app.conf /etc/\nCOPY secret.txt /etc/\nADD build/out.tar /opt/\n",
+    );
+    write(".dockerignore", "secret.txt\nbuild\n");
+    let ignored = |found: Vec<(String, u64)>| -> Vec<u64> {
+        found
+            .into_iter()
+            .filter(|(rule, _)| rule == "CopyIgnoredFile")
+            .map(|(_, line)| line)
+            .collect()
+    };
+    assert_eq!(
+        ignored(dockerfile_findings(dir.path(), "Dockerfile")),
+        [3, 4]
+    );
+    // `Dockerfile.dockerignore` comes first, as in BuildKit.
+    write("Dockerfile.dockerignore", "app.conf\n");
+    assert_eq!(ignored(dockerfile_findings(dir.path(), "Dockerfile")), [2]);
+    // A file that re-includes is not checked, as in BuildKit.
+    write("Dockerfile.dockerignore", "build\n!build/out.tar\n");
+    assert!(ignored(dockerfile_findings(dir.path(), "Dockerfile")).is_empty());
+}

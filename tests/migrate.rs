@@ -236,6 +236,7 @@ const CASES: &[&str] = &[
     "makefile-and-script",
     "artifact-only",
     "stdout-tarball",
+    "make-subdir",
 ];
 
 #[test]
@@ -433,6 +434,7 @@ mod no_panic {
                 script_name: if makefile { "Makefile".into() } else { "build.sh".into() },
                 script_text: script,
                 target_name: None,
+                make_target: None,
                 root_from_output: ".".into(),
             };
             let migration = migrate(&request);
@@ -835,4 +837,93 @@ fn build_output_flags_say_what_to_write_instead() {
     let stderr = unwrapped(&output.stderr);
     assert!(stderr.contains("stages::migrate::build-flag"), "{stderr}");
     assert!(stderr.contains("add an artifact target"), "{stderr}");
+}
+
+#[test]
+fn the_schema_line_points_at_a_schema_that_exists() {
+    let copy_case = || {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for entry in std::fs::read_dir(case_dir("file-flags")).expect("case") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy");
+        }
+        dir
+    };
+    let run = |dir: &Path, extra: &[&str]| {
+        Command::cargo_bin("stages")
+            .expect("binary")
+            .current_dir(dir)
+            .arg("migrate")
+            .args(extra)
+            .output()
+            .expect("runs")
+    };
+    // With no schema around, migrate writes one beside the file it writes.
+    let bare = copy_case();
+    let out = run(bare.path(), &[]);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("wrote ./stages.schema.json\n"), "{stderr}");
+    let toml = std::fs::read_to_string(bare.path().join("stages.toml")).expect("written");
+    assert!(
+        toml.starts_with("#:schema ./stages.schema.json\n"),
+        "{toml}"
+    );
+    let schema = std::fs::read_to_string(bare.path().join("stages.schema.json")).expect("schema");
+    assert!(schema.contains("\"title\": \"stages.toml\""), "{schema}");
+    assert!(!toml.contains("stages schema -o"), "{toml}");
+    // A schema where `stages schema -o schema/stages.schema.json` puts it is used, not rewritten.
+    let with_schema = copy_case();
+    std::fs::create_dir(with_schema.path().join("schema")).expect("mkdir");
+    std::fs::write(with_schema.path().join("schema/stages.schema.json"), "{}").expect("write");
+    assert!(run(with_schema.path(), &[]).status.success());
+    let toml = std::fs::read_to_string(with_schema.path().join("stages.toml")).expect("written");
+    assert!(
+        toml.starts_with("#:schema ./schema/stages.schema.json\n"),
+        "{toml}"
+    );
+    assert!(!with_schema.path().join("stages.schema.json").exists());
+    // To standard output with no schema around, no line points at a missing file.
+    let to_stdout = copy_case();
+    let out = run(to_stdout.path(), &["-o", "-"]);
+    assert!(out.status.success(), "{out:?}");
+    let toml = String::from_utf8_lossy(&out.stdout);
+    assert!(!toml.contains("#:schema"), "{toml}");
+    assert!(!to_stdout.path().join("stages.schema.json").exists());
+    // An existing output is refused before anything is written beside it.
+    let kept = copy_case();
+    std::fs::write(kept.path().join("stages.toml"), "# mine\n").expect("write");
+    assert!(!run(kept.path(), &[]).status.success());
+    assert!(!kept.path().join("stages.schema.json").exists());
+}
+
+#[test]
+fn the_make_target_the_script_runs_is_followed_into_its_directory() {
+    let output = migrate(&case_dir("make-subdir"), &["-o", "-"]);
+    assert!(output.success, "{}", output.stderr);
+    assert!(
+        output
+            .stderr
+            .contains("reading docker/Makefile: build.sh runs `make image`"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output
+            .stdout
+            .contains("Migrated from target `image` of docker/Makefile"),
+        "{}",
+        output.stdout
+    );
+    // `lint`, the Makefile's first target that builds, is not what build.sh runs.
+    assert!(
+        !output.stdout.contains("Dockerfile.lint"),
+        "{}",
+        output.stdout
+    );
+    assert!(
+        output.stdout.contains("Dockerfile.build") || output.stdout.contains("go install"),
+        "{}",
+        output.stdout
+    );
 }

@@ -34,6 +34,10 @@ impl Backend {
     }
 }
 
+/// Help for what only a newer Dockerfile frontend than the Engine's
+/// built-in one builds (ADD --unpack, RUN --device).
+const NEWER_FRONTEND: &str = "export the Dockerfile (`stages export-dockerfile`) and build it with `docker buildx build`, whose BuildKit reads it";
+
 /// One problem: which feature, where.
 pub(super) fn unsupported(backend: Backend, feature: &str, span: Span, help: &str) -> Diagnostic {
     Diagnostic::error(
@@ -83,6 +87,14 @@ pub fn unsupported_features(
         for step in &stage.steps {
             match &step.kind {
                 StepKind::Run(run) => {
+                    if let Some(device) = run.devices.first() {
+                        out.push(unsupported(
+                            backend,
+                            "`devices` on a run step",
+                            device.span,
+                            NEWER_FRONTEND,
+                        ));
+                    }
                     for mount in &run.mounts {
                         let kind = mount.value.kind;
                         let refused = match backend {
@@ -180,6 +192,14 @@ pub fn unsupported_features(
                             "`keep-git-dir` on add",
                             step.span,
                             other,
+                        ));
+                    }
+                    if add.unpack.is_some() {
+                        out.push(unsupported(
+                            backend,
+                            "`unpack` on add",
+                            step.span,
+                            NEWER_FRONTEND,
                         ));
                     }
                     if backend != Backend::ClassicDockerfile

@@ -9,7 +9,7 @@ use crate::config::raw::RawStep;
 use crate::config::{CommandForm, Located, Sources, Span};
 use crate::diagnostics::{Diagnostic, Label};
 
-const RUN_KEYS: &[&str] = &["mounts", "network", "security"];
+const RUN_KEYS: &[&str] = &["mounts", "network", "security", "devices"];
 const COPY_KEYS: &[&str] = &[
     "to",
     "from",
@@ -31,6 +31,7 @@ const ADD_KEYS: &[&str] = &[
     "parents",
     "checksum",
     "keep-git-dir",
+    "unpack",
 ];
 
 pub const NETWORKS: &[&str] = &["default", "none", "host"];
@@ -74,6 +75,7 @@ fn options(raw: &RawStep, step_span: Span) -> Vec<(&'static str, Span)> {
         ("heredocs", raw.heredocs.as_ref().map(|v| v.span)),
         ("checksum", raw.checksum.as_ref().map(|v| v.span)),
         ("keep-git-dir", raw.keep_git_dir.as_ref().map(|v| v.span)),
+        ("unpack", raw.unpack.as_ref().map(|v| v.span)),
         (
             "mounts",
             raw.mounts
@@ -82,6 +84,12 @@ fn options(raw: &RawStep, step_span: Span) -> Vec<(&'static str, Span)> {
         ),
         ("network", raw.network.as_ref().map(|v| v.span)),
         ("security", raw.security.as_ref().map(|v| v.span)),
+        (
+            "devices",
+            raw.devices
+                .as_ref()
+                .map(|v| list_span(v.first().map(|e| e.span))),
+        ),
     ]
     .into_iter()
     .filter_map(|(key, span)| span.map(|s| (key, s)))
@@ -266,6 +274,7 @@ pub(super) fn lower_step(
             mounts,
             network: raw.network,
             security: raw.security,
+            devices: raw.devices.unwrap_or_default(),
         }),
         "copy" => StepKind::Copy(Copy {
             sources: placed_sources(raw.copy?),
@@ -295,6 +304,7 @@ pub(super) fn lower_step(
             keep_git_dir: raw.keep_git_dir.is_some_and(|k| k.value),
             exclude: raw.exclude.unwrap_or_default(),
             parents: raw.parents.is_some_and(|p| p.value),
+            unpack: raw.unpack.map(|u| u.value),
         }),
         "env" => StepKind::Env(lower_env(raw.env?.value)),
         "workdir" => StepKind::Workdir(raw.workdir?),

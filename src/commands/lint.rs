@@ -14,10 +14,11 @@ use crate::cli::{DockerfileLintArgs, EngineArg, LintArgs, LintControlArgs, LintF
 use crate::config::model::{Base, Project};
 use crate::diagnostics::{Diagnostic, Label, SourceFile, did_you_mean, render_json};
 use crate::engine::connection::EngineAddress;
+use crate::engine::dockerignore::DockerIgnore;
 use crate::engine::image_facts::{ImageFacts, image_facts};
 use crate::lint::controls::project_controls;
 use crate::lint::sarif::render_sarif;
-use crate::lint::{Controls, LintContext, lint_dockerfile, lint_project, rules};
+use crate::lint::{Controls, IgnoredPaths, LintContext, lint_dockerfile, lint_project, rules};
 
 /// Code of a `[lint] skip` entry that names no rule.
 pub const UNKNOWN_RULE: &str = "stages::lint::unknown-rule";
@@ -74,7 +75,10 @@ pub fn dockerfile(args: DockerfileLintArgs) -> miette::Result<Exit> {
         }
         Err(_) => Vec::new(),
     };
-    let cx = context_for(&images, Some(&args.controls.engine));
+    let cx = LintContext {
+        ignored: dockerignore_beside(&args.file)?,
+        ..context_for(&images, Some(&args.controls.engine))
+    };
     match lint_dockerfile(&file.text, &cx, &cli) {
         Ok(diagnostics) => Ok(report(&file, &diagnostics, &args.controls)),
         Err(error) => {
@@ -82,6 +86,37 @@ pub fn dockerfile(args: DockerfileLintArgs) -> miette::Result<Exit> {
             Ok(Exit::Failure)
         }
     }
+}
+
+/// The `.dockerignore` a build of the Dockerfile in its own directory
+/// honours: `<file>.dockerignore` beside it, else the directory's
+/// `.dockerignore`. None for standard input, for no file, and for one that
+/// re-includes (`!`), which BuildKit does not check either.
+fn dockerignore_beside(dockerfile: &Path) -> miette::Result<Option<IgnoredPaths>> {
+    if dockerfile.as_os_str() == "-" {
+        return Ok(None);
+    }
+    let dir = dockerfile
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let own = dockerfile
+        .file_name()
+        .map(|name| dir.join(format!("{}.dockerignore", name.to_string_lossy())));
+    let Some(path) = own
+        .filter(|p| p.is_file())
+        .or_else(|| Some(dir.join(".dockerignore")).filter(|p| p.is_file()))
+    else {
+        return Ok(None);
+    };
+    let text = crate::input::read_text(&path)
+        .map_err(|e| miette::miette!("cannot read {}: {e}", path.display()))?;
+    let ignore =
+        DockerIgnore::parse(&text).map_err(|e| miette::miette!("{}: {e}", path.display()))?;
+    if ignore.is_empty() || ignore.has_exclusions() {
+        return Ok(None);
+    }
+    Ok(Some(IgnoredPaths::new(move |p| ignore.is_excluded(p))))
 }
 
 /// The lint warnings `stages check` adds: every rule but those check
@@ -183,7 +218,9 @@ fn context_for(images: &[String], engine: Option<&EngineArg>) -> LintContext {
     LintContext {
         base_env: facts.env,
         base_users: facts.user,
-        lock_file: false,
+        base_platforms: facts.platform,
+        engine_platform: facts.engine_platform,
+        ..LintContext::default()
     }
 }
 

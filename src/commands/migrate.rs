@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::Exit;
 use super::common::{plural, print_diagnostics, stderr_style, write_atomic};
+use super::schema_beside::{directory_of, schema_line_found, schema_line_writing};
 use crate::check::check;
 use crate::cli::{EmitFormat, MigrateArgs};
 use crate::config::write::{WriteOptions, write_project};
@@ -25,6 +26,26 @@ pub fn run(args: MigrateArgs) -> miette::Result<Exit> {
         miette::bail!("{} is not a directory", args.dir.display());
     }
     let script = find_script(&args.dir, args.script.as_deref())?;
+    // A Makefile chosen beside build.sh is read at the target build.sh runs.
+    let runner =
+        if args.script.is_none() && crate::convert::migrate::is_makefile(&file_name(&script)) {
+            args.dir.join("build.sh")
+        } else {
+            script.clone()
+        };
+    let (script, make_target) = match followed_make(&args.dir, &runner) {
+        Some((makefile, target)) => {
+            if !same_file(&makefile, &script) {
+                eprintln!(
+                    "reading {}: {} runs `make {target}`",
+                    shown_name(&args.dir, &makefile),
+                    file_name(&runner)
+                );
+            }
+            (makefile, Some(target))
+        }
+        None => (script, None),
+    };
     let script_text = crate::input::read_file(&script)
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
         .map_err(|e| miette::miette!("cannot read {}: {e}", script.display()))?;
@@ -44,6 +65,7 @@ pub fn run(args: MigrateArgs) -> miette::Result<Exit> {
         script_name: shown_name(&args.dir, &script),
         script_text,
         target_name: args.target_name.clone(),
+        make_target,
         root_from_output,
     };
     let migration = migrate(&request);
@@ -56,7 +78,7 @@ pub fn run(args: MigrateArgs) -> miette::Result<Exit> {
     let toml = write_project(
         &migration.project,
         &migration.notes,
-        WriteOptions { schema: true },
+        WriteOptions { schema: false },
     );
     let written = SourceFile::new("stages.toml (migrated)", toml.as_str());
     let outcome = check(&written);
@@ -68,8 +90,16 @@ pub fn run(args: MigrateArgs) -> miette::Result<Exit> {
         );
         return Ok(Exit::Failure);
     }
+    if !to_stdout && output.exists() && !args.force {
+        // Refused before a schema is written beside it.
+        miette::bail!(
+            help = "pass --force to replace it",
+            "{} already exists",
+            output.display()
+        );
+    }
     let text = match args.emit {
-        EmitFormat::Toml => toml,
+        EmitFormat::Toml => with_schema_line(toml, &output, to_stdout)?,
         EmitFormat::Dockerfile => match dockerfile_text(&migration) {
             Ok(text) => text,
             Err(exit) => return Ok(exit),
@@ -95,6 +125,21 @@ pub fn run(args: MigrateArgs) -> miette::Result<Exit> {
         plural(warnings, "warning"),
     );
     Ok(Exit::Success)
+}
+
+/// The stages.toml text under a `#:schema` line that points at a schema
+/// that exists: one found beside the output, else one written there (on
+/// standard output, only one found in the working directory).
+fn with_schema_line(toml: String, output: &Path, to_stdout: bool) -> miette::Result<String> {
+    let line = if to_stdout {
+        schema_line_found(Path::new("."))
+    } else {
+        Some(schema_line_writing(directory_of(output))?)
+    };
+    Ok(match line {
+        Some(line) => format!("{line}\n{toml}"),
+        None => toml,
+    })
 }
 
 /// Every finding, rendered against the file it points into, script first.
@@ -141,7 +186,6 @@ fn dockerfile_text(migration: &Migration) -> Result<String, Exit> {
         .notes
         .header
         .iter()
-        .filter(|line| !line.starts_with("Write the schema"))
         .map(|line| {
             if line.is_empty() {
                 "#\n".to_owned()
@@ -221,6 +265,61 @@ fn find_script(dir: &Path, given: Option<&Path>) -> miette::Result<PathBuf> {
                 .join(", ")
         ),
     }
+}
+
+/// The Makefile and target a shell script that builds nothing itself runs
+/// (`make image`, `make -C docker image`, `make -f build.mk image`), when
+/// that target's recipe runs `docker build`: the build lives there.
+fn followed_make(dir: &Path, script: &Path) -> Option<(PathBuf, String)> {
+    let name = script.file_name()?.to_string_lossy();
+    if crate::convert::migrate::is_makefile(&name) || builds_an_image(script) {
+        return None;
+    }
+    let text = crate::input::read_text(script).ok()?;
+    text.lines()
+        .flat_map(|line| line.split(['&', ';', '|']))
+        .filter_map(make_call)
+        .find_map(|(subdir, file, target)| {
+            let base = dir.join(subdir.unwrap_or_default());
+            let makefile = match file {
+                Some(file) => base.join(file),
+                None => ["GNUmakefile", "makefile", "Makefile"]
+                    .iter()
+                    .map(|n| base.join(n))
+                    .find(|p| p.is_file())?,
+            };
+            let recipe = crate::input::read_text(&makefile).ok()?;
+            crate::convert::migrate::makefile_target_builds(&recipe, &target)
+                .then_some((makefile, target))
+        })
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
+}
+
+/// `make [-C dir] [-f file] [VAR=value…] target` as (dir, file, target);
+/// only the first target is followed.
+fn make_call(command: &str) -> Option<(Option<String>, Option<String>, String)> {
+    let mut words = command.split_whitespace();
+    if !matches!(words.next()?, "make" | "gmake") {
+        return None;
+    }
+    let (mut subdir, mut file) = (None, None);
+    while let Some(word) = words.next() {
+        match word {
+            "-C" | "--directory" => subdir = Some(words.next()?.to_owned()),
+            "-f" | "--file" | "--makefile" => file = Some(words.next()?.to_owned()),
+            _ if word.starts_with("--directory=") => {
+                subdir = word.split_once('=').map(|(_, v)| v.to_owned());
+            }
+            _ if word.starts_with("-C") => subdir = Some(word[2..].to_owned()),
+            _ if word.starts_with("-f") => file = Some(word[2..].to_owned()),
+            _ if word.starts_with('-') || word.contains('=') => {}
+            target => return Some((subdir, file, target.to_owned())),
+        }
+    }
+    None
 }
 
 /// Whether a script (or a Makefile target) runs `docker build` in one of its spellings.

@@ -122,7 +122,7 @@ fn step_key(key: &str) -> Option<KeyForm> {
             r#"{ copy = "src/", to = "/src/", chown = "app:app" }"#,
         ),
         "chmod" => form("a mode", r#"{ copy = "run.sh", to = "/", chmod = "0755" }"#),
-        "link" | "parents" | "keep-git-dir" => form("true or false", "link = true"),
+        "link" | "parents" | "keep-git-dir" | "unpack" => form("true or false", "link = true"),
         "exclude" => form("a list of patterns", r#"exclude = ["*.md"]"#),
         "heredocs" => form(
             "a table of texts by name",
@@ -135,6 +135,10 @@ fn step_key(key: &str) -> Option<KeyForm> {
         ),
         "network" => form(r#""default", "none" or "host""#, r#"network = "none""#),
         "security" => form(r#""sandbox" or "insecure""#, r#"security = "insecure""#),
+        "devices" => form(
+            "a list of device names",
+            r#"devices = ["vendor.com/gpu=all"]"#,
+        ),
         _ => None,
     }
 }

@@ -133,13 +133,15 @@ impl StepKind {
     }
 }
 
-/// `RUN [--mount…] [--network] [--security] command`.
+/// `RUN [--mount…] [--network] [--security] [--device…] command`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Run {
     pub command: Located<CommandForm>,
     pub mounts: Vec<Located<Mount>>,
     pub network: Option<Located<String>>,
     pub security: Option<Located<String>>,
+    /// CDI device names, each as `--device` takes it (`vendor.com/gpu=all,required`).
+    pub devices: Vec<Located<String>>,
 }
 
 /// `RUN --mount=type=…`.
@@ -240,6 +242,9 @@ pub struct Add {
     pub keep_git_dir: bool,
     pub exclude: Vec<Located<String>>,
     pub parents: bool,
+    /// `--unpack=…`: unset leaves BuildKit's default (local archives are
+    /// unpacked, downloads are not).
+    pub unpack: Option<bool>,
 }
 
 /// A named path produced by a stage.

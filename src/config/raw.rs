@@ -174,12 +174,16 @@ pub struct RawStep {
     pub checksum: Option<Located<String>>,
     /// add: keep the `.git` directory of a git source (ADD --keep-git-dir).
     pub keep_git_dir: Option<Located<bool>>,
+    /// add: unpack a tar archive source, or copy it as it is (ADD --unpack); unset, local archives are unpacked and downloads are not.
+    pub unpack: Option<Located<bool>>,
     /// run: mounts for this step only (RUN --mount).
     pub mounts: Option<Vec<Located<RawMount>>>,
     /// run: the network for this step: `"default"`, `"none"` or `"host"`.
     pub network: Option<Located<String>>,
     /// run: `"sandbox"` or `"insecure"`.
     pub security: Option<Located<String>>,
+    /// run: CDI devices for this step (RUN --device), e.g. `"vendor.com/gpu=all"`; `,required` fails the step when one is missing.
+    pub devices: Option<Vec<Located<String>>>,
 }
 
 /// A mount for one RUN step.

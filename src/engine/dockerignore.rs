@@ -123,6 +123,11 @@ impl DockerIgnore {
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()
     }
+
+    /// Whether a `!` line re-includes something.
+    pub fn has_exclusions(&self) -> bool {
+        self.patterns.iter().any(|p| p.exclusion)
+    }
 }
 
 /// `a`, `a/b` for `a/b/c`: every proper parent directory of a clean path.

@@ -1,24 +1,42 @@
 //! What lint needs to know of base images that only the Engine knows:
-//! the names in their env and their configured user. Images the Engine
-//! does not have are left out; nothing is pulled.
+//! the names in their env, their configured user and their platform, and
+//! the Engine's own platform. Images the Engine does not have are left
+//! out; nothing is pulled.
 
 use std::collections::{HashMap, HashSet};
 
 use super::client::{DockerEngine, Engine};
 
-/// Env names and user of the images in `images` the Engine has.
+/// Env names, user and platform of the images in `images` the Engine has.
 #[derive(Debug, Clone, Default)]
 pub struct ImageFacts {
     pub env: HashMap<String, HashSet<String>>,
     pub user: HashMap<String, String>,
+    /// `os/arch[/variant]`, for images whose config names both.
+    pub platform: HashMap<String, String>,
+    /// The Engine's `os/arch`, when it says.
+    pub engine_platform: Option<String>,
 }
 
 pub async fn image_facts(engine: &DockerEngine, images: &[String]) -> ImageFacts {
-    let mut facts = ImageFacts::default();
+    let mut facts = ImageFacts {
+        engine_platform: engine_platform(engine).await,
+        ..ImageFacts::default()
+    };
     for image in images {
         let Ok(inspect) = engine.inspect_image(image).await else {
             continue;
         };
+        if let (Some(os), Some(arch)) = (&inspect.os, &inspect.architecture)
+            && !os.is_empty()
+            && !arch.is_empty()
+        {
+            let platform = match inspect.variant.as_deref().filter(|v| !v.is_empty()) {
+                Some(variant) => format!("{os}/{arch}/{variant}"),
+                None => format!("{os}/{arch}"),
+            };
+            facts.platform.insert(image.clone(), platform);
+        }
         let config = inspect.config.unwrap_or_default();
         let names = config
             .env
@@ -37,4 +55,12 @@ pub async fn image_facts(engine: &DockerEngine, images: &[String]) -> ImageFacts
             .insert(image.clone(), config.user.unwrap_or_default());
     }
     facts
+}
+
+/// The Engine's platform (`GET /version`), as BuildKit's default target.
+async fn engine_platform(engine: &DockerEngine) -> Option<String> {
+    let version = engine.docker().version().await.ok()?;
+    let os = version.os.filter(|o| !o.is_empty())?;
+    let arch = version.arch.filter(|a| !a.is_empty())?;
+    Some(format!("{os}/{arch}"))
 }

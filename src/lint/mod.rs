@@ -5,6 +5,7 @@
 //! import `engine` or the terminal: what only the Engine knows (the env of
 //! base images) comes in through [`LintContext`].
 
+mod base_platform;
 pub mod controls;
 pub mod dockerfile;
 mod finding;
@@ -13,6 +14,7 @@ pub mod sarif;
 mod toml;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub use controls::Controls;
 pub use rules::Rule;
@@ -30,6 +32,34 @@ pub struct LintContext {
     pub base_users: HashMap<String, String>,
     /// A `stages.lock` pins images next to stages.toml.
     pub lock_file: bool,
+    /// The platform (`os/arch[/variant]`) of the base images the Engine has.
+    pub base_platforms: HashMap<String, String>,
+    /// The Engine's own platform, what a build is for unless told otherwise.
+    pub engine_platform: Option<String>,
+    /// The build context's `.dockerignore`, when there is one to honour.
+    pub ignored: Option<IgnoredPaths>,
+}
+
+/// Which context paths the build's `.dockerignore` excludes (it or a
+/// parent directory matching). Lint reads no files: the caller reads the
+/// `.dockerignore` with the Engine layer's rules and hands in the test.
+#[derive(Clone)]
+pub struct IgnoredPaths(Arc<dyn Fn(&str) -> bool + Send + Sync>);
+
+impl IgnoredPaths {
+    pub fn new(excludes: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        Self(Arc::new(excludes))
+    }
+
+    pub fn excludes(&self, path: &str) -> bool {
+        (self.0)(path)
+    }
+}
+
+impl std::fmt::Debug for IgnoredPaths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IgnoredPaths(..)")
+    }
 }
 
 /// The rules on a checked project, filtered and raised by `controls`.
@@ -53,7 +83,7 @@ pub fn lint_dockerfile(
         .and_then(|d| Controls::parse(d.value.split(' ').next().unwrap_or_default()).ok())
         .unwrap_or_default();
     let file = controls.merged(&directive);
-    Ok(dockerfile::lint(&program, text, &cx.base_env, &file))
+    Ok(dockerfile::lint(&program, text, cx, &file))
 }
 
 /// The rule name of a lint diagnostic (its code's last segment).

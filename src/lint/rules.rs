@@ -65,7 +65,7 @@ rules! {
     LEGACY_KEY_VALUE_FORMAT = "LegacyKeyValueFormat", "Legacy key/value format with whitespace separator should not be used",
         Some("https://docs.docker.com/go/dockerfile/rule/legacy-key-value-format/"), dockerfile: true, toml: false;
     INVALID_BASE_IMAGE_PLATFORM = "InvalidBaseImagePlatform", "Base image platform does not match expected target platform",
-        None, dockerfile: false, toml: false;
+        None, dockerfile: true, toml: true;
     REDUNDANT_TARGET_PLATFORM = "RedundantTargetPlatform", "Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior",
         Some("https://docs.docker.com/go/dockerfile/rule/redundant-target-platform/"), dockerfile: true, toml: true;
     SECRETS_USED_IN_ARG_OR_ENV = "SecretsUsedInArgOrEnv", "Sensitive data should not be used in the ARG or ENV commands",
@@ -75,7 +75,7 @@ rules! {
     FROM_PLATFORM_FLAG_CONST_DISALLOWED = "FromPlatformFlagConstDisallowed", "FROM --platform flag should not use a constant value",
         Some("https://docs.docker.com/go/dockerfile/rule/from-platform-flag-const-disallowed/"), dockerfile: true, toml: true;
     COPY_IGNORED_FILE = "CopyIgnoredFile", "Attempting to Copy file that is excluded by .dockerignore",
-        Some("https://docs.docker.com/go/dockerfile/rule/copy-ignored-file/"), dockerfile: false, toml: false;
+        Some("https://docs.docker.com/go/dockerfile/rule/copy-ignored-file/"), dockerfile: true, toml: false;
     EXPOSE_PROTO_CASING = "ExposeProtoCasing", "Protocol in EXPOSE instruction should be lowercase",
         Some("https://docs.docker.com/go/dockerfile/rule/expose-proto-casing/"), dockerfile: true, toml: true;
     EXPOSE_INVALID_FORMAT = "ExposeInvalidFormat", "IP address and host-port mapping should not be used in EXPOSE instruction. This will become an error in a future release",

@@ -84,7 +84,8 @@ fn step(earlier: Vec<String>) -> impl Strategy<Value = StepKind> {
             command: here(c),
             mounts: Vec::new(),
             network: None,
-            security: None
+            security: None,
+            devices: Vec::new(),
         })),
         (
             prop::collection::vec(word(), 1..3),
@@ -136,13 +137,18 @@ fn step(earlier: Vec<String>) -> impl Strategy<Value = StepKind> {
         (
             shell_line(),
             prop::collection::vec(mount(), 1..3),
-            prop::option::of(prop::sample::select(vec!["none", "host", "default"]))
+            prop::option::of(prop::sample::select(vec!["none", "host", "default"])),
+            prop::collection::vec(
+                "[a-z]{1,6}\\.com/[a-z]{1,6}(=[a-z]{1,4})?(,required)?",
+                0..3
+            )
         )
-            .prop_map(|(cmd, mounts, network)| StepKind::Run(Run {
+            .prop_map(|(cmd, mounts, network, devices)| StepKind::Run(Run {
                 command: here(CommandForm::Shell(cmd)),
                 mounts: mounts.into_iter().map(here).collect(),
                 network: network.map(|n| here(n.to_owned())),
                 security: None,
+                devices: devices.into_iter().map(here).collect(),
             })),
         (
             prop::collection::vec(shell_line(), 1..3),
@@ -162,17 +168,24 @@ fn step(earlier: Vec<String>) -> impl Strategy<Value = StepKind> {
                 parents: false,
                 heredocs: vec![("EOF".to_owned(), lines.join("\n") + "\n")],
             })),
-        (word(), word(), prop::option::of("sha256:[0-9a-f]{8}")).prop_map(|(src, to, checksum)| {
-            StepKind::Add(Add {
-                sources: vec![here(format!("https://example.com/{src}"))],
-                to: here(format!("/{to}")),
-                options: CopyOptions::default(),
-                checksum: checksum.map(here),
-                keep_git_dir: false,
-                exclude: Vec::new(),
-                parents: false,
-            })
-        }),
+        (
+            word(),
+            word(),
+            prop::option::of("sha256:[0-9a-f]{8}"),
+            prop::option::of(any::<bool>())
+        )
+            .prop_map(|(src, to, checksum, unpack)| {
+                StepKind::Add(Add {
+                    sources: vec![here(format!("https://example.com/{src}"))],
+                    to: here(format!("/{to}")),
+                    options: CopyOptions::default(),
+                    checksum: checksum.map(here),
+                    keep_git_dir: false,
+                    exclude: Vec::new(),
+                    parents: false,
+                    unpack,
+                })
+            }),
         prop::collection::vec(
             value().prop_filter("a word", |v| !v.trim().is_empty()),
             1..3

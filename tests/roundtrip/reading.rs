@@ -30,7 +30,9 @@ use stages::dockerfile::{Dockerfile, Node};
 /// 6. Flags are compared as a set; boolean flags as their value
 ///    (`--link` ≡ `--link=true`, `--link=false` ≡ no flag); `--mount` as its
 ///    parsed options (`dst` ≡ `target`, `src` ≡ `source`, `ro` ≡
-///    `readonly=true`, `rw` ≡ `readonly=false`, type `bind` by default).
+///    `readonly=true`, `rw` ≡ `readonly=false`, type `bind` by default);
+///    `--unpack` ≡ `--unpack=true` (but `--unpack=false` is kept: without
+///    the flag, the source decides).
 pub const NORMALISATIONS: &str = "keyword case and layout; names of unnamed stages; stage references as indexes; ENV/LABEL/ARG pair by pair, COPY/ADD paths and FROM bases after quote removal, context sources relative; image config as the resulting config (EXPOSE host mappings as their container port); flags as sets with boolean and mount options parsed";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,6 +307,8 @@ fn flag(word: &str, escape: char, stage_ref: &dyn Fn(&str) -> String) -> Option<
     Some(match name.as_str() {
         "from" => format!("from={}", stage_ref(&value)),
         "mount" => format!("mount={}", mount(&value, stage_ref)),
+        // Unset, the source decides; so `--unpack=false` is no absent flag.
+        "unpack" if value.is_empty() => "unpack=true".to_owned(),
         _ => format!("{name}={value}"),
     })
 }

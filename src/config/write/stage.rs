@@ -89,6 +89,9 @@ fn step_table(step: &Step) -> String {
             if let Some(security) = &run.security {
                 put("security", encode::string(security));
             }
+            if !run.devices.is_empty() {
+                put("devices", located_strings(&run.devices));
+            }
         }
         StepKind::Copy(copy) => {
             put("copy", sources(&copy.sources));
@@ -133,6 +136,9 @@ fn add_pairs(put: &mut impl FnMut(&str, String), add: &Add) {
     }
     if add.keep_git_dir {
         put("keep-git-dir", "true".into());
+    }
+    if let Some(unpack) = add.unpack {
+        put("unpack", unpack.to_string());
     }
     if !add.exclude.is_empty() {
         put("exclude", located_strings(&add.exclude));

@@ -32,6 +32,11 @@ pub fn run(run: &Run) -> Result<(String, bool), Diagnostic> {
         head.push_str(&words::flag("security", security, security.span)?);
         buildkit = true;
     }
+    for device in &run.devices {
+        head.push(' ');
+        head.push_str(&words::flag("device", device, device.span)?);
+        buildkit = true;
+    }
     let (command, heredoc) = command(&run.command, head.len() + 1)?;
     Ok((format!("{head} {command}"), buildkit || heredoc))
 }
@@ -169,6 +174,7 @@ mod tests {
             mounts: Vec::new(),
             network: None,
             security: None,
+            devices: Vec::new(),
         }
     }
 

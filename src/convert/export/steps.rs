@@ -209,6 +209,10 @@ pub fn add(add: &Add) -> Result<Lowered, Diagnostic> {
         flags.push("--keep-git-dir".into());
         buildkit = true;
     }
+    if let Some(unpack) = add.unpack {
+        flags.push(format!("--unpack={unpack}"));
+        buildkit = true;
+    }
     if add.parents {
         flags.push("--parents".into());
         buildkit = true;

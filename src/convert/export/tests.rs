@@ -35,6 +35,7 @@ fn run(text: &str) -> StepKind {
         mounts: Vec::new(),
         network: None,
         security: None,
+        devices: Vec::new(),
     })
 }
 

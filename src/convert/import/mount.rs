@@ -34,6 +34,15 @@ pub fn mount(node: &Node, text: &str, cx: &Context) -> Result<Mount, Diagnostic>
         match key.as_str() {
             "type" => {
                 let kind = text()?;
+                if kind.contains('$') {
+                    return Err(unsupported(
+                        node,
+                        &format!("a mount type given by a variable (`{kind}`)"),
+                    )
+                    .with_help(
+                        "stages.toml names each mount's type, so that `check` and every back end know the mount before anything runs: write the type the variable holds (`type=cache`), then import again",
+                    ));
+                }
                 mount.kind = MountKind::parse(&kind)
                     .ok_or_else(|| bad(format!("unknown mount type `{kind}`")))?;
             }

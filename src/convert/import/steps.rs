@@ -136,6 +136,7 @@ fn run(node: &Node, cx: &Context) -> Result<Run, Diagnostic> {
         mounts: Vec::new(),
         network: None,
         security: None,
+        devices: Vec::new(),
     };
     for flag in flags(node, cx)? {
         let value = flag.value.clone().unwrap_or_default();
@@ -146,6 +147,7 @@ fn run(node: &Node, cx: &Context) -> Result<Run, Diagnostic> {
             )),
             "network" => run.network = Some(Located::new(value, node.span)),
             "security" => run.security = Some(Located::new(value, node.span)),
+            "device" => run.devices.push(Located::new(value, node.span)),
             other => return Err(unsupported(node, &format!("the RUN flag `--{other}`"))),
         }
     }
@@ -306,6 +308,7 @@ fn add(node: &Node, cx: &Context) -> Result<Add, Diagnostic> {
         keep_git_dir: false,
         exclude: Vec::new(),
         parents: false,
+        unpack: None,
     };
     for flag in flags(node, cx)? {
         if copy_option(node, &flag, &mut add.options)? {
@@ -317,6 +320,7 @@ fn add(node: &Node, cx: &Context) -> Result<Add, Diagnostic> {
             "keep-git-dir" => add.keep_git_dir = bool_flag(node, &flag)?,
             "exclude" => add.exclude.push(Located::new(value, node.span)),
             "parents" => add.parents = bool_flag(node, &flag)?,
+            "unpack" => add.unpack = Some(bool_flag(node, &flag)?),
             other => return Err(unsupported(node, &format!("the ADD flag `--{other}`"))),
         }
     }

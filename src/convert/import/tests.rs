@@ -107,7 +107,7 @@ fn absolute_context_sources_import_relative() {
 
 #[test]
 fn unexpressible_instructions_are_errors_with_spans() {
-    let text = "FROM alpine\nADD <<EOF /x\nhi\nEOF\nRUN --device=x true\n";
+    let text = "FROM alpine\nADD <<EOF /x\nhi\nEOF\nRUN --mount=target=/x,typ=tmpfs true\n";
     let file = parse(text).expect("parses");
     let errors = import_dockerfile(&file, &ImportOptions::default()).expect_err("not expressible");
     assert_eq!(errors.len(), 2, "{errors:#?}");
@@ -378,5 +378,78 @@ fn what_the_written_file_would_fail_in_check_or_export_is_refused_on_its_line() 
                 .any(|e| e.primary_span().map(|s| s.start) == last_line),
             "{text:?}: {errors:?}"
         );
+    }
+}
+
+#[test]
+fn devices_and_unpack_import_and_export_as_written() {
+    let text = "FROM busybox\nRUN --device=vendor1.com/device=foo,required \\\n    --device=vendor2.com/device=bar env\nADD --unpack=false t.tar.gz /\nADD --unpack a.tar /a/\n";
+    let file = parse(text).expect("parses");
+    let imported = import_dockerfile(&file, &ImportOptions::default()).expect("imports");
+    let written = crate::config::write::write_project(
+        &imported.project,
+        &imported.notes,
+        crate::config::write::WriteOptions::default(),
+    );
+    assert!(
+        written
+            .contains(r#"devices = ["vendor1.com/device=foo,required", "vendor2.com/device=bar"]"#),
+        "{written}"
+    );
+    assert!(written.contains("unpack = false"), "{written}");
+    assert!(written.contains("unpack = true"), "{written}");
+    let outcome = crate::check::check(&crate::diagnostics::SourceFile::new(
+        "stages.toml",
+        written.as_str(),
+    ));
+    let project = outcome.project.expect("checks");
+    assert_eq!(project, imported.project, "{written}");
+    let exported = crate::convert::export_dockerfile(
+        &project,
+        &[project.stages[0].name.value.clone()],
+        &crate::convert::ExportOptions::default(),
+    )
+    .expect("exports")
+    .text;
+    assert!(
+        exported.contains(
+            "RUN --device=vendor1.com/device=foo,required --device=vendor2.com/device=bar env"
+        ),
+        "{exported}"
+    );
+    assert!(
+        exported.contains("ADD --unpack=false t.tar.gz /"),
+        "{exported}"
+    );
+    assert!(
+        exported.contains("ADD --unpack=true a.tar /a/"),
+        "{exported}"
+    );
+}
+
+#[test]
+fn a_stage_named_scratch_and_a_variable_mount_type_are_refused_on_their_line() {
+    for (text, line, what) in [
+        (
+            "FROM scratch AS scratch\nFROM scratch AS context\n",
+            "FROM scratch AS scratch",
+            "a stage named `scratch`",
+        ),
+        (
+            "FROM busybox\nARG MNT_TYPE=cache\nRUN --mount=type=$MNT_TYPE,target=/c true\n",
+            "RUN --mount=type=$MNT_TYPE,target=/c true",
+            "a mount type given by a variable (`$MNT_TYPE`)",
+        ),
+    ] {
+        let file = parse(text).expect("parses");
+        let errors = import_dockerfile(&file, &ImportOptions::default()).expect_err("refused");
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0].message.starts_with(what),
+            "{:?}",
+            errors[0].message
+        );
+        let span = errors[0].primary_span().expect("a span");
+        assert_eq!(text[span.start..span.end].trim_end(), line);
     }
 }

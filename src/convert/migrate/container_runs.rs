@@ -282,6 +282,7 @@ fn steps_of(run: &ContainerRun, command: CommandForm, workdir: &str) -> Vec<Step
         mounts: Vec::new(),
         network: None,
         security: None,
+        devices: Vec::new(),
     })));
     steps
 }

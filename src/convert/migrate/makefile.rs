@@ -29,19 +29,30 @@ struct Rule {
 
 /// The recipe to migrate, or `None` when no target calls `docker build`.
 pub fn find_recipe(text: &str) -> Option<Recipe> {
+    find_recipe_for(text, None)
+}
+
+/// The recipe of `target` (what `make target` runs), or with no target the
+/// first whose recipe calls `docker build`; `None` when it calls none.
+pub fn find_recipe_for(text: &str, target: Option<&str>) -> Option<Recipe> {
     let (rules, variables) = read(text);
     let mut chosen: Option<(String, Vec<Span>, HashSet<String>)> = None;
     for rule in &rules {
         let Some(name) = rule.targets.first().filter(|t| !t.starts_with('.')) else {
             continue;
         };
+        let name = match target {
+            Some(target) if rule.targets.iter().any(|t| t == target) => target.to_owned(),
+            Some(_) => continue,
+            None => name.clone(),
+        };
         let mut seen = HashSet::new();
-        let lines = collect(&rules, name, &mut seen);
+        let lines = collect(&rules, &name, &mut seen);
         if lines
             .iter()
             .any(|span| calls_docker_build(&text[span.start..span.end]))
         {
-            chosen = Some((name.clone(), lines, seen));
+            chosen = Some((name, lines, seen));
             break;
         }
     }
@@ -241,6 +252,18 @@ mod tests {
             ]
         );
         assert_eq!(recipe.others, ["clean"]);
+    }
+
+    #[test]
+    fn the_target_make_is_asked_for_is_the_one_read() {
+        let text = "lint:\n\tdocker build -t lint -f Dockerfile.lint .\n\nimage:\n\tdocker build -t app .\n\nclean:\n\trm -rf out\n";
+        let first = find_recipe_for(text, None).expect("a recipe");
+        assert_eq!(first.target, "lint");
+        let asked = find_recipe_for(text, Some("image")).expect("a recipe");
+        assert_eq!(asked.target, "image");
+        assert_eq!(asked.lines.len(), 1);
+        assert!(find_recipe_for(text, Some("clean")).is_none());
+        assert!(find_recipe_for(text, Some("missing")).is_none());
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub struct Request<'a> {
     pub script_text: String,
     /// The name of the main image target.
     pub target_name: Option<String>,
+    /// For a Makefile: the target the build script runs (`make image`);
+    /// without one, the first target whose recipe runs `docker build`.
+    pub make_target: Option<String>,
     /// The project directory seen from the directory the result is written
     /// to (`.` when it is written in the project directory): the context
     /// and the artifact outputs are written relative to the result.
@@ -79,6 +82,11 @@ pub fn makefile_builds(text: &str) -> bool {
     makefile::find_recipe(text).is_some()
 }
 
+/// Whether `make target` in a Makefile runs `docker build`.
+pub fn makefile_target_builds(text: &str, target: &str) -> bool {
+    makefile::find_recipe_for(text, Some(target)).is_some()
+}
+
 /// Whether a shell script runs `docker build` (`docker image build`,
 /// `docker buildx build`, `docker builder build`).
 pub fn runs_docker_build(text: &str) -> bool {
@@ -93,7 +101,7 @@ pub fn migrate(request: &Request<'_>) -> Migration {
     let root = request.root;
     let is_dir = |path: &str| root.join(path).is_dir();
     let (ranges, dialect, make_variables, recipe) = if is_makefile(&request.script_name) {
-        match makefile::find_recipe(text) {
+        match makefile::find_recipe_for(text, request.make_target.as_deref()) {
             Some(recipe) => (
                 recipe.lines.clone(),
                 Dialect { make: true },
@@ -249,7 +257,6 @@ fn header(
         ),
         None => format!("Migrated from {script} by `stages migrate`."),
     }];
-    lines.push("Write the schema with: stages schema -o schema/stages.schema.json".to_owned());
     let mut warnings: Vec<&Finding> = findings
         .iter()
         .filter(|f| !f.diagnostic.is_error())

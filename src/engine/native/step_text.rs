@@ -164,6 +164,7 @@ mod tests {
                 })],
                 network: None,
                 security: None,
+                devices: Vec::new(),
             })
         };
         assert_eq!(step_text(&run_at(1)), step_text(&run_at(50)));
@@ -176,6 +177,7 @@ mod tests {
             mounts: vec![],
             network: None,
             security: None,
+            devices: Vec::new(),
         });
         assert_eq!(step_text(&exec), r#"RUN ["make"]"#);
     }

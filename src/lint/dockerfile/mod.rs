@@ -4,15 +4,16 @@
 
 mod casing;
 pub mod from;
+mod ignored;
 mod names;
 mod walk;
 
 pub use walk::{expose_problems, is_secret_name};
 
-use crate::check::BaseEnv;
 use crate::diagnostics::Diagnostic;
 use crate::dockerfile::Program;
 use crate::dockerfile::instructions::Instruction;
+use crate::lint::LintContext;
 use crate::lint::controls::{Controls, check_comment};
 
 /// Every finding on the program, each filtered by the controls in force
@@ -20,7 +21,7 @@ use crate::lint::controls::{Controls, check_comment};
 pub fn lint(
     program: &Program<'_>,
     text: &str,
-    base_env: &BaseEnv,
+    cx: &LintContext,
     file: &Controls,
 ) -> Vec<Diagnostic> {
     let mut found = Vec::new();
@@ -28,7 +29,9 @@ pub fn lint(
     casing::check(program, &mut found);
     names::check(program, &mut found);
     from::check(program, &mut found);
-    walk::check(program, base_env, &mut found);
+    walk::check(program, &cx.base_env, &mut found);
+    ignored::check(program, cx.ignored.as_ref(), &mut found);
+    crate::lint::base_platform::check_dockerfile(program, cx, &mut found);
     let instructions: Vec<&Instruction<'_>> = program
         .meta_args
         .iter()

@@ -156,7 +156,13 @@ pub fn plan(input: &ScriptInput<'_>) -> Plan {
     let mut walker = Walker {
         input,
         env: Env::default(),
-        cwd: ".".to_owned(),
+        // make runs a recipe in the Makefile's directory (`make -C dir`);
+        // a script, from wherever it is started: the project directory.
+        cwd: if input.dialect.make {
+            input.script_dir.clone()
+        } else {
+            ".".to_owned()
+        },
         containers: HashMap::new(),
         started: Vec::new(),
         mkdirs: Vec::new(),

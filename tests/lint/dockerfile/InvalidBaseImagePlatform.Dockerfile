@@ -1,0 +1,2 @@
+FROM arm64v8/busybox AS tools
+RUN true

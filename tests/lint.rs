@@ -52,7 +52,8 @@ fn lint_file(kind: &str, path: &Path) -> (SourceFile, Vec<Diagnostic>) {
             .project
             .unwrap_or_else(|| panic!("{name} does not check: {:?}", outcome.diagnostics));
         let cx = LintContext {
-            lock_file: rule == rules::UNPINNED_BASE_IMAGE.name,
+            // A lock that pins nothing: every base named by tag is unpinned.
+            locked_images: (rule == rules::UNPINNED_BASE_IMAGE.name).then(Vec::new),
             ..LintContext::default()
         };
         lint_project(&project, &cx, &Controls::default())

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use miette::{IntoDiagnostic, miette};
 
 use super::Exit;
+use super::locked_build::{UsedLock, apply_lock, check_urls};
 use super::common::{
     LoadedProject, load_project, print_diagnostics, resolve, root_stages,
     warn_unconsumed_build_args,
@@ -63,6 +64,10 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
         Err(exit) => return Ok(exit),
     };
     warn_unconsumed_build_args(&loaded.with_build_args(&build_args), &targets, &build_args);
+    let (loaded, used_lock) = match apply_lock(&loaded, &targets, &build_args, args.locked) {
+        Ok(applied) => applied,
+        Err(exit) => return Ok(exit),
+    };
     // What the back end cannot honour is refused before the Engine is
     // asked anything (a stage's platform would otherwise fail its pull).
     let refused = refused_by_backend(&loaded.with_build_args(&build_args), &targets, args.backend);
@@ -88,6 +93,7 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
         state: &state,
         cache_max,
         outputs: &outputs,
+        lock: used_lock.as_ref(),
     };
     runtime.block_on(build(
         &args,
@@ -106,6 +112,8 @@ struct ThisProject<'a> {
     cache_max: Option<u64>,
     /// Artifact targets exported where `--output` says instead of their `output`.
     outputs: &'a BTreeMap<String, PathBuf>,
+    /// stages.lock, when the build uses one.
+    lock: Option<&'a UsedLock>,
 }
 
 /// `--cache-max` / `STAGES_CACHE_MAX`: a size, or `none` for no bound.
@@ -253,6 +261,14 @@ async fn build_with_lock(
         eprintln!("warning: {error}; registries are used without credentials");
         DockerConfig::empty_at(config_dir(&|key| std::env::var(key).ok()).join("config.json"))
     });
+    if let Err(problems) = check_urls(here.lock).await {
+        eprintln!("error: what an add downloads differs from stages.lock; nothing was built:");
+        for problem in &problems {
+            eprintln!("  {problem}");
+        }
+        eprintln!("  help: if the change is expected, run `stages lock --update URL`");
+        return Ok(Exit::Failure);
+    }
     let mut reporter = Reporter::new(progress_mode(args.progress));
     let registry_timeout = std::time::Duration::from_secs(args.registry_timeout.max(1));
     let images = needed_images(&loaded.project, targets, build_args);

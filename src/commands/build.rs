@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use miette::{IntoDiagnostic, miette};
 
 use super::Exit;
-use super::locked_build::{UsedLock, apply_lock, check_urls};
 use super::common::{
     LoadedProject, load_project, print_diagnostics, resolve, root_stages,
     warn_unconsumed_build_args,
 };
+use super::locked_build::{UsedLock, apply_lock, check_urls};
 use crate::cli::{Backend, BuildArgs, Progress, PullMode};
 use crate::config::model::{Project, TargetKind};
 use crate::diagnostics::did_you_mean;

@@ -233,7 +233,11 @@ fn report(file: &SourceFile, diagnostics: &[Diagnostic], args: &LintControlArgs)
 /// use it, `build`, `lock` and `export-dockerfile --locked`, report why).
 fn locked_images_beside(config: &Path) -> Option<Vec<String>> {
     let dir = config.parent().unwrap_or(Path::new("."));
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     let text = crate::input::read_text(&dir.join(crate::lockfile::LOCK_NAME)).ok()?;
     let file = crate::diagnostics::SourceFile::new(crate::lockfile::LOCK_NAME, text);
     let lock = crate::lockfile::parse::parse_lock(&file).ok()?;

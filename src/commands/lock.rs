@@ -87,12 +87,12 @@ pub fn run(args: LockArgs) -> miette::Result<Exit> {
     if !unchanged {
         write_atomic(&path, text.as_bytes(), true)?;
     }
-    if changes.is_empty() {
+    for change in &changes {
+        println!("{}", change.describe());
+    }
+    if unchanged {
         eprintln!("{} is up to date", path.display());
     } else {
-        for change in &changes {
-            println!("{}", change.describe());
-        }
         eprintln!("wrote {}", path.display());
     }
     Ok(Exit::Success)

@@ -46,12 +46,18 @@ pub fn apply_lock(
             eprintln!(
                 "error: --locked: {LOCK_NAME} does not cover what this build reads ({} {}):",
                 found.len(),
-                if found.len() == 1 { "difference" } else { "differences" }
+                if found.len() == 1 {
+                    "difference"
+                } else {
+                    "differences"
+                }
             );
             for difference in &found {
                 eprintln!("  {difference}");
             }
-            eprintln!("  help: run `stages lock` to add what is missing, `stages lock --update` to refresh it");
+            eprintln!(
+                "  help: run `stages lock` to add what is missing, `stages lock --update` to refresh it"
+            );
             return Err(Exit::Failure);
         }
     }

@@ -15,7 +15,13 @@ pub async fn resolve_ref(source: &str, timeout: Duration) -> Result<String, Stri
     }
     let repository = git_repository(source);
     let run = tokio::process::Command::new("git")
-        .args(["ls-remote", "--", repository, reference, &format!("{reference}^{{}}")])
+        .args([
+            "ls-remote",
+            "--",
+            repository,
+            reference,
+            &format!("{reference}^{{}}"),
+        ])
         .env("GIT_TERMINAL_PROMPT", "0")
         .kill_on_drop(true)
         .output();
@@ -42,7 +48,12 @@ fn pick_commit(listing: &str, reference: &str) -> Option<String> {
         .filter_map(|line| line.split_once('\t'))
         .filter(|(hash, _)| Lock::is_commit(hash))
         .collect();
-    let named = |name: String| lines.iter().find(|(_, n)| *n == name).map(|(h, _)| h.to_string());
+    let named = |name: String| {
+        lines
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(h, _)| h.to_string())
+    };
     named(format!("refs/tags/{reference}^{{}}"))
         .or_else(|| named(format!("refs/tags/{reference}")))
         .or_else(|| named(format!("refs/heads/{reference}")))
@@ -68,7 +79,10 @@ mod tests {
         assert_eq!(pick_commit(&listing, "v1").as_deref(), Some(B));
         let listing = format!("{A}\trefs/heads/main\n");
         assert_eq!(pick_commit(&listing, "main").as_deref(), Some(A));
-        assert_eq!(pick_commit(&format!("{A}\tHEAD\n"), "HEAD").as_deref(), Some(A));
+        assert_eq!(
+            pick_commit(&format!("{A}\tHEAD\n"), "HEAD").as_deref(),
+            Some(A)
+        );
         assert_eq!(pick_commit("", "main"), None);
     }
 
@@ -79,11 +93,22 @@ mod tests {
             let out = std::process::Command::new("git")
                 .arg("-C")
                 .arg(dir.path())
-                .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"])
+                .args([
+                    "-c",
+                    "user.name=t",
+                    "-c",
+                    "user.email=t@t",
+                    "-c",
+                    "commit.gpgsign=false",
+                ])
                 .args(args)
                 .output()
                 .expect("run git");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             String::from_utf8_lossy(&out.stdout).trim().to_owned()
         };
         git(&["init", "-q", "-b", "main"]);
@@ -93,7 +118,11 @@ mod tests {
         let source = format!("file://{}#v1", dir.path().display());
         let resolved = resolve_ref(&source, Duration::from_secs(30)).await;
         assert_eq!(resolved.as_deref(), Ok(commit.as_str()));
-        let missing = resolve_ref(&format!("file://{}#nope", dir.path().display()), Duration::from_secs(30)).await;
+        let missing = resolve_ref(
+            &format!("file://{}#nope", dir.path().display()),
+            Duration::from_secs(30),
+        )
+        .await;
         assert!(missing.is_err());
     }
 }

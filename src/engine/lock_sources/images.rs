@@ -34,7 +34,9 @@ pub async fn resolve_image(
         .docker()
         .inspect_registry_image(
             &parsed.pinned(),
-            credentials.as_ref().map(super::super::client::docker_credentials),
+            credentials
+                .as_ref()
+                .map(super::super::client::docker_credentials),
         )
         .await;
     let registry_error = match asked {

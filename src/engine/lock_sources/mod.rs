@@ -95,7 +95,10 @@ pub async fn resolve_all(
         }
     }
     for source in &reads.git {
-        if let Some(kept) = old.git(&source.text).filter(|_| !refresh.wants(&source.text)) {
+        if let Some(kept) = old
+            .git(&source.text)
+            .filter(|_| !refresh.wants(&source.text))
+        {
             out.lock.git.push(kept.clone());
             continue;
         }
@@ -105,7 +108,9 @@ pub async fn resolve_all(
                 commit,
                 span: Default::default(),
             }),
-            Err(error) => out.failures.push(format!("git source {}: {error}", source.text)),
+            Err(error) => out
+                .failures
+                .push(format!("git source {}: {error}", source.text)),
         }
     }
     out.lock.sort();

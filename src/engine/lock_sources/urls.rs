@@ -107,7 +107,10 @@ mod tests {
     fn redirects_are_read_relative_to_the_url() {
         let from: hyper::Uri = "http://h:1/a/b/c.tgz".parse().unwrap();
         assert_eq!(follow(&from, "/x").unwrap().to_string(), "http://h:1/x");
-        assert_eq!(follow(&from, "d.tgz").unwrap().to_string(), "http://h:1/a/b/d.tgz");
+        assert_eq!(
+            follow(&from, "d.tgz").unwrap().to_string(),
+            "http://h:1/a/b/d.tgz"
+        );
         assert_eq!(
             follow(&from, "https://o/y").unwrap().to_string(),
             "https://o/y"

@@ -241,7 +241,9 @@ fn unpinned_base_image(project: &Project, locked: &[String], out: &mut Vec<Diagn
             finding(
                 &rules::UNPINNED_BASE_IMAGE,
                 stage.from.span,
-                format!("base image `{image}` is named by tag only, and stages.lock does not pin it"),
+                format!(
+                    "base image `{image}` is named by tag only, and stages.lock does not pin it"
+                ),
                 "not in stages.lock",
             )
             .with_help(format!(

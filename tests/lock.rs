@@ -395,3 +395,108 @@ stage = "by-digest"
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].contains("`debian:12`"), "{found:?}");
 }
+
+/// Sends one HTTP/1.1 request to `host`; returns the status and headers (lower-case names).
+fn http(
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>) {
+    let mut stream = std::net::TcpStream::connect(host).expect("connect");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).expect("send");
+    stream.write_all(body).expect("send body");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    let text = String::from_utf8_lossy(&raw);
+    let head = text.split("\r\n\r\n").next().unwrap_or_default();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers)
+}
+
+fn header<'h>(headers: &'h [(String, String)], name: &str) -> &'h str {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {name} header"))
+}
+
+#[test]
+fn a_tag_naming_an_index_locks_the_index_and_the_manifest_of_the_platform_built() {
+    engine();
+    let registry = Registry::start();
+    let repository = unique("stages-lock-index");
+    let single = registry.image(&format!("{repository}:single"));
+    let multi = registry.image(&format!("{repository}:multi"));
+    let tag = unique("stages-lock-app");
+    let _cleanup = Cleanup(vec![single.clone(), multi.clone(), tag.clone()]);
+    let manifest = registry.push_only_there(BASE_IMAGE, &single);
+    let accept = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json";
+    let (status, headers) = http(
+        &registry.host,
+        "HEAD",
+        &format!("/v2/{repository}/manifests/single"),
+        &[("Accept", accept)],
+        b"",
+    );
+    assert_eq!(status, 200);
+    let (media_type, size) = (
+        header(&headers, "content-type").to_owned(),
+        header(&headers, "content-length").to_owned(),
+    );
+    // An index offering the same manifest for two platforms.
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"{media_type}","digest":"{manifest}","size":{size},"platform":{{"architecture":"amd64","os":"linux"}}}},{{"mediaType":"{media_type}","digest":"{manifest}","size":{size},"platform":{{"architecture":"arm64","os":"linux","variant":"v8"}}}}]}}"#
+    );
+    let (status, headers) = http(
+        &registry.host,
+        "PUT",
+        &format!("/v2/{repository}/manifests/multi"),
+        &[("Content-Type", "application/vnd.oci.image.index.v1+json")],
+        index.as_bytes(),
+    );
+    assert_eq!(status, 201, "the registry took the index");
+    let index_digest = header(&headers, "docker-content-digest").to_owned();
+    assert_ne!(index_digest, manifest);
+
+    let project = Project::new(&from_image(&multi, &tag, ""));
+    let config = tempfile::tempdir().unwrap();
+    run(&project, config.path(), &["lock"]).success();
+    let text = lock_text(&project);
+    assert!(
+        text.contains(&format!("digest = \"{index_digest}\"\nplatforms = [\"linux/amd64\", \"linux/arm64/v8\"]\nmanifests = {{ \"linux/amd64\" = \"{manifest}\" }}")),
+        "{text}"
+    );
+    remove_repositories(std::slice::from_ref(&multi));
+    let built = run(
+        &project,
+        config.path(),
+        &["build", "--locked", "--progress", "plain"],
+    )
+    .success();
+    assert!(
+        built.stderr.contains(&format!("{multi}@{index_digest}")),
+        "{}",
+        built.describe()
+    );
+    assert!(image_exists(&tag));
+}

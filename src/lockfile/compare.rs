@@ -72,7 +72,7 @@ pub fn differences(reads: &Reads, lock: &Lock) -> Vec<Difference> {
 }
 
 /// `linux/arm64` matches `linux/arm64/v8`; an empty part matches anything.
-fn platform_matches(wanted: &str, offered: &str) -> bool {
+pub fn platform_matches(wanted: &str, offered: &str) -> bool {
     let wanted: Vec<&str> = wanted.split('/').collect();
     let offered: Vec<&str> = offered.split('/').collect();
     wanted
@@ -183,6 +183,7 @@ mod tests {
             reference: reference.into(),
             digest: digest.into(),
             platforms: platforms.iter().map(|p| p.to_string()).collect(),
+            manifests: Vec::new(),
             resolution: Resolution::Registry,
             span: Span::default(),
         }

@@ -39,6 +39,10 @@ pub struct LockedImage {
     pub digest: String,
     /// The platforms the registry offers under that digest (`os/arch[/variant]`).
     pub platforms: Vec<String>,
+    /// The manifest digest of each platform the project builds, by
+    /// platform (`os/arch[/variant]`), sorted: for an index, read from it;
+    /// for a single manifest, its one platform and the digest itself.
+    pub manifests: Vec<(String, String)>,
     pub resolution: Resolution,
     /// Where the entry is in the lock's text (`0..0` when made in code).
     pub span: Span,

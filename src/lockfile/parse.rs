@@ -33,6 +33,8 @@ struct RawImage {
     digest: Spanned<String>,
     #[serde(default)]
     platforms: Vec<Spanned<String>>,
+    #[serde(default)]
+    manifests: std::collections::BTreeMap<String, Spanned<String>>,
     resolved_from: Spanned<String>,
 }
 
@@ -104,6 +106,9 @@ pub fn parse_lock(file: &SourceFile) -> Result<Lock, Vec<Diagnostic>> {
             ));
         }
         check_digest(&image.digest, &mut problems);
+        for digest in image.manifests.values() {
+            check_digest(digest, &mut problems);
+        }
         let resolution = Resolution::parse(image.resolved_from.get_ref()).unwrap_or_else(|| {
             problems.push(bad(
                 codes::SOURCE,
@@ -123,6 +128,11 @@ pub fn parse_lock(file: &SourceFile) -> Result<Lock, Vec<Diagnostic>> {
                 .platforms
                 .into_iter()
                 .map(Spanned::into_inner)
+                .collect(),
+            manifests: image
+                .manifests
+                .into_iter()
+                .map(|(platform, digest)| (platform, digest.into_inner()))
                 .collect(),
             resolution,
             span: entry_span,
@@ -234,6 +244,10 @@ mod tests {
                     reference: "reg.example:5000/team/base:v1".into(),
                     digest: DIGEST_B.into(),
                     platforms: vec!["linux/amd64".into(), "linux/arm64/v8".into()],
+                    manifests: vec![
+                        ("linux/amd64".into(), DIGEST_A.into()),
+                        ("linux/arm64/v8".into(), DIGEST_B.into()),
+                    ],
                     resolution: Resolution::Registry,
                     span: Span::default(),
                 },
@@ -241,6 +255,7 @@ mod tests {
                     reference: "alpine:3.20".into(),
                     digest: DIGEST_A.into(),
                     platforms: Vec::new(),
+                    manifests: Vec::new(),
                     resolution: Resolution::Engine,
                     span: Span::default(),
                 },
@@ -304,7 +319,10 @@ mod tests {
 
     #[test]
     fn a_hand_edited_digest_is_pointed_at() {
-        let text = render(&sample()).replace(DIGEST_B, "sha256:0123");
+        let text = render(&sample()).replace(
+            &format!("digest = \"{DIGEST_B}\""),
+            "digest = \"sha256:0123\"",
+        );
         let problems = parse(&text).expect_err("a short digest");
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].code, codes::DIGEST);
@@ -329,5 +347,20 @@ mod tests {
         let twice = parse(&format!("version = 1\n{entry}{entry}")).expect_err("duplicate");
         assert_eq!(twice[0].code, codes::DUPLICATE);
         assert_eq!(twice[0].labels.len(), 2);
+    }
+
+    #[test]
+    fn every_cut_of_a_lock_is_read_or_refused_with_a_diagnostic_in_the_file() {
+        let text = render(&sample());
+        for end in (0..=text.len()).filter(|&end| text.is_char_boundary(end)) {
+            let cut = &text[..end];
+            if let Err(problems) = parse(cut) {
+                assert!(!problems.is_empty());
+                for problem in problems {
+                    let span = problem.primary_span().expect("a span");
+                    assert!(span.end <= cut.len(), "{cut:?}: {problem:?}");
+                }
+            }
+        }
     }
 }

@@ -174,6 +174,7 @@ stage = "a"
                 reference: "busybox:1".into(),
                 digest: DIGEST.into(),
                 platforms: Vec::new(),
+                manifests: Vec::new(),
                 resolution: Resolution::Registry,
                 span: Span::default(),
             }],

@@ -29,6 +29,14 @@ pub fn render(lock: &Lock) -> String {
             let platforms: Vec<String> = image.platforms.iter().map(|p| quoted(p)).collect();
             out.push_str(&format!("platforms = [{}]\n", platforms.join(", ")));
         }
+        if !image.manifests.is_empty() {
+            let manifests: Vec<String> = image
+                .manifests
+                .iter()
+                .map(|(platform, digest)| format!("{} = {}", quoted(platform), quoted(digest)))
+                .collect();
+            out.push_str(&format!("manifests = {{ {} }}\n", manifests.join(", ")));
+        }
         out.push_str(&format!(
             "resolved-from = {}\n",
             quoted(image.resolution.as_str())

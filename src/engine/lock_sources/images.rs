@@ -6,8 +6,11 @@
 //! (RepoDigests), which is said per image.
 
 use super::super::client::{DockerEngine, Engine};
+use super::REMOTE_TIMEOUT;
+use super::index::{INDEX_TYPES, platform_manifests};
 use crate::engine::registry::credentials::DockerConfig;
 use crate::engine::registry::reference::ImageRef;
+use crate::lockfile::compare::platform_matches;
 use crate::lockfile::{Lock, LockedImage, Resolution};
 
 /// A locked image, and a note when it did not come from the registry.
@@ -17,12 +20,14 @@ pub struct ResolvedImage {
     pub note: Option<String>,
 }
 
-/// Resolves `reference` (a tag) to its digest; an error says why neither
-/// the registry nor the Engine could tell.
+/// Resolves `reference` (a tag) to its digest, with the manifest digests
+/// of the `wanted` platforms; an error says why neither the registry nor
+/// the Engine could tell.
 pub async fn resolve_image(
     engine: &DockerEngine,
     config: &DockerConfig,
     reference: &str,
+    wanted: &[String],
 ) -> Result<ResolvedImage, String> {
     let parsed = ImageRef::parse(reference)
         .ok_or_else(|| format!("image {reference}: not a valid image reference"))?;
@@ -60,15 +65,44 @@ pub async fn resolve_image(
                 .collect();
             platforms.sort();
             platforms.dedup();
+            let digest = answer.descriptor.digest.unwrap_or_default();
+            let is_index = answer
+                .descriptor
+                .media_type
+                .as_deref()
+                .is_some_and(|t| INDEX_TYPES.contains(&t));
+            let mut note = None;
+            let manifests = if is_index {
+                match platform_manifests(&parsed, &digest, credentials.as_ref(), REMOTE_TIMEOUT)
+                    .await
+                {
+                    Ok(all) => all
+                        .into_iter()
+                        .filter(|(offered, _)| wanted.iter().any(|w| platform_matches(w, offered)))
+                        .collect(),
+                    Err(error) => {
+                        note = Some(format!(
+                            "image {reference}: its index {digest} could not be read ({error}); its per-platform manifest digests are not locked"
+                        ));
+                        Vec::new()
+                    }
+                }
+            } else {
+                platforms
+                    .iter()
+                    .map(|p| (p.clone(), digest.clone()))
+                    .collect()
+            };
             return Ok(ResolvedImage {
                 locked: LockedImage {
                     reference: reference.to_owned(),
-                    digest: answer.descriptor.digest.unwrap_or_default(),
+                    digest,
                     platforms,
+                    manifests,
                     resolution: Resolution::Registry,
                     span: Default::default(),
                 },
-                note: None,
+                note,
             });
         }
         Ok(_) => "the registry gave no sha256 digest".to_owned(),
@@ -108,6 +142,7 @@ pub async fn resolve_image(
             reference: reference.to_owned(),
             digest,
             platforms: vec![platform],
+            manifests: Vec::new(),
             resolution: Resolution::Engine,
             span: Default::default(),
         },

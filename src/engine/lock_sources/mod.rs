@@ -7,6 +7,7 @@
 
 pub mod git;
 pub mod images;
+pub mod index;
 pub mod urls;
 
 use std::time::Duration;
@@ -60,6 +61,7 @@ pub async fn resolve_all(
 ) -> Resolved {
     let mut out = Resolved::default();
     let mut seen: Vec<&str> = Vec::new();
+    let engine_platform = engine_platform(engine).await;
     for image in &reads.images {
         let reference = image.reference.as_str();
         if reference.contains('@') || seen.contains(&reference) {
@@ -70,7 +72,19 @@ pub async fn resolve_all(
             out.lock.images.push(kept.clone());
             continue;
         }
-        match images::resolve_image(engine, config, reference).await {
+        let mut wanted: Vec<String> = reads
+            .images
+            .iter()
+            .filter(|i| i.reference == reference)
+            .map(|i| {
+                i.platform
+                    .clone()
+                    .unwrap_or_else(|| engine_platform.clone())
+            })
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        match images::resolve_image(engine, config, reference, &wanted).await {
             Ok(resolved) => {
                 if let Some(note) = resolved.note {
                     out.notes.push(note);
@@ -115,6 +129,18 @@ pub async fn resolve_all(
     }
     out.lock.sort();
     out
+}
+
+/// The platform the Engine builds for when a stage names none (`os/arch`).
+async fn engine_platform(engine: &DockerEngine) -> String {
+    match engine.docker().version().await {
+        Ok(version) => format!(
+            "{}/{}",
+            version.os.unwrap_or_else(|| "linux".to_owned()),
+            version.arch.unwrap_or_else(|| "amd64".to_owned())
+        ),
+        Err(_) => "linux/amd64".to_owned(),
+    }
 }
 
 /// Downloads every URL `reads` adds and compares it with the lock's

@@ -17,13 +17,7 @@ const MAX_REDIRECTS: usize = 10;
 /// `sha256:<hex>` of the body `url` serves, or why it could not be read.
 /// `idle` bounds each wait for the server.
 pub async fn checksum_of(url: &str, idle: Duration) -> Result<String, String> {
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(|error| format!("no root certificates for HTTPS: {error}"))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
+    let client = http_client()?;
     let mut current: hyper::Uri = url.parse().map_err(|_| "not a valid URL".to_owned())?;
     for _ in 0..=MAX_REDIRECTS {
         let request = hyper::Request::get(current.clone())
@@ -66,6 +60,22 @@ pub async fn checksum_of(url: &str, idle: Duration) -> Result<String, String> {
         return Ok(format!("sha256:{}", hex::encode(hasher.finalize())));
     }
     Err(format!("more than {MAX_REDIRECTS} redirects"))
+}
+
+/// A client for `http://` and `https://` URLs (the system's root certificates).
+pub type HttpClient = Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Empty<Bytes>,
+>;
+
+pub fn http_client() -> Result<HttpClient, String> {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(|error| format!("no root certificates for HTTPS: {error}"))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 
 /// The URL a redirect's `Location` names, relative to `from`.

@@ -500,3 +500,73 @@ fn a_tag_naming_an_index_locks_the_index_and_the_manifest_of_the_platform_built(
     );
     assert!(image_exists(&tag));
 }
+
+#[test]
+fn a_registry_that_wants_credentials_is_asked_with_the_users_login() {
+    engine();
+    let (user, password) = ("locker", "Lock-pa55-9917");
+    let registry = Registry::start_with_auth(user, password);
+    let base = registry.image(&format!("{}:v1", unique("stages-lock-private")));
+    let tag = unique("stages-lock-app");
+    let _cleanup = Cleanup(vec![base.clone(), tag.clone()]);
+    let pushed = registry.push_only_there(BASE_IMAGE, &base);
+    // The push left the image on the Engine under its digest only: with no
+    // tag there, the Engine cannot stand in for the registry.
+    let project = Project::new(&from_image(&base, &tag, ""));
+    let anonymous = tempfile::tempdir().unwrap();
+    let refused = run(&project, anonymous.path(), &["lock"]).exit(1);
+    assert!(
+        refused.flat_stderr().contains(&format!(
+            "image {base}: the registry did not resolve the tag"
+        )),
+        "{}",
+        refused.describe()
+    );
+    assert!(
+        !project.path().join("stages.lock").exists(),
+        "no lock written"
+    );
+    assert!(!refused.stderr.contains(password));
+
+    let logged_in = registry.docker_config(user, password);
+    let locked = run(&project, logged_in.path(), &["lock"]).success();
+    assert!(!locked.stdout.contains(password) && !locked.stderr.contains(password));
+    assert!(lock_text(&project).contains(&format!("digest = \"{pushed}\"")));
+}
+
+#[test]
+fn with_the_registry_unreachable_the_engines_copy_is_locked_and_said_so() {
+    engine();
+    let registry = Registry::start();
+    let base = registry.image(&format!("{}:v1", unique("stages-lock-offline")));
+    let tag = unique("stages-lock-app");
+    let _cleanup = Cleanup(vec![base.clone(), tag.clone()]);
+    let pushed = registry.push_only_there(BASE_IMAGE, &base);
+    docker(&["pull", &base], None);
+    drop(registry);
+    let project = Project::new(&from_image(&base, &tag, ""));
+    let config = tempfile::tempdir().unwrap();
+    let locked = run(&project, config.path(), &["lock"]).success();
+    let text = locked.flat_stderr();
+    assert!(
+        text.contains(&format!(
+            "warning: image {base}: the registry did not resolve the tag"
+        )) && text.contains(&format!("locked the digest of the Engine's copy, {pushed}")),
+        "{}",
+        locked.describe()
+    );
+    let lock = lock_text(&project);
+    assert!(
+        lock.contains(&format!("digest = \"{pushed}\""))
+            && lock.contains("resolved-from = \"engine\""),
+        "{lock}"
+    );
+    // The Engine has the locked digest: a locked build needs no registry.
+    run(
+        &project,
+        config.path(),
+        &["build", "--locked", "--progress", "plain"],
+    )
+    .success();
+    assert!(image_exists(&tag));
+}

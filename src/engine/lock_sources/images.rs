@@ -110,7 +110,7 @@ pub async fn resolve_image(
     };
     let local = engine.inspect_image(&parsed.pinned()).await.map_err(|_| {
         format!(
-            "image {reference}: the registry did not answer ({}) and the Engine has no copy",
+            "image {reference}: the registry did not resolve the tag ({}) and the Engine has no copy",
             first_line(&registry_error)
         )
     })?;
@@ -124,7 +124,7 @@ pub async fn resolve_image(
         .filter(|d| Lock::is_digest(d))
         .ok_or_else(|| {
             format!(
-                "image {reference}: the registry did not answer ({}) and the Engine's copy was never pulled from it, so it has no registry digest",
+                "image {reference}: the registry did not resolve the tag ({}) and the Engine's copy was never pulled from it, so it has no registry digest",
                 first_line(&registry_error)
             )
         })?;
@@ -135,7 +135,7 @@ pub async fn resolve_image(
     );
     Ok(ResolvedImage {
         note: Some(format!(
-            "image {reference}: the registry did not answer ({}); locked the digest of the Engine's copy, {digest}",
+            "image {reference}: the registry did not resolve the tag ({}); locked the digest of the Engine's copy, {digest}",
             first_line(&registry_error)
         )),
         locked: LockedImage {

@@ -64,10 +64,6 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
         Err(exit) => return Ok(exit),
     };
     warn_unconsumed_build_args(&loaded.with_build_args(&build_args), &targets, &build_args);
-    let (loaded, used_lock) = match apply_lock(&loaded, &targets, &build_args, args.locked) {
-        Ok(applied) => applied,
-        Err(exit) => return Ok(exit),
-    };
     // What the back end cannot honour is refused before the Engine is
     // asked anything (a stage's platform would otherwise fail its pull).
     let refused = refused_by_backend(&loaded.with_build_args(&build_args), &targets, args.backend);
@@ -78,6 +74,10 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
     if args.push {
         refuse_push_without_tags(&targets)?;
     }
+    let (loaded, used_lock) = match apply_lock(&loaded, &targets, &build_args, args.locked) {
+        Ok(applied) => applied,
+        Err(exit) => return Ok(exit),
+    };
     let current_dir = std::env::current_dir().into_diagnostic()?;
     let outputs = parse_outputs(&args.outputs, &loaded.project, &current_dir)?;
     let state = ProjectState::for_config_dir(&loaded.dir)

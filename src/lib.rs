@@ -19,3 +19,4 @@ pub mod graph;
 pub mod input;
 pub mod lint;
 pub mod located;
+pub mod lockfile;

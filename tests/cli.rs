@@ -236,6 +236,7 @@ fn every_command_help_shows_an_example() {
         &["dockerfile", "fmt"],
         &["dockerfile", "lint"],
         &["lint"],
+        &["lock"],
         &["cache"],
         &["cache", "ls"],
         &["cache", "prune"],

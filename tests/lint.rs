@@ -41,7 +41,8 @@ fn rule_of(path: &Path) -> (String, bool) {
 /// `.dockerignore` excludes `secret.txt` and `build/`.
 fn context_for(rule: &str) -> LintContext {
     let mut cx = LintContext {
-        lock_file: rule == rules::UNPINNED_BASE_IMAGE.name,
+        // A lock that pins nothing: every base named by tag is unpinned.
+        locked_images: (rule == rules::UNPINNED_BASE_IMAGE.name).then(Vec::new),
         ..LintContext::default()
     };
     if rule == rules::INVALID_BASE_IMAGE_PLATFORM.name {

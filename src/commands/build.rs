@@ -16,6 +16,7 @@ use super::common::{
     LoadedProject, load_project, print_diagnostics, resolve, root_stages,
     warn_unconsumed_build_args,
 };
+use super::locked_build::{UsedLock, apply_lock, check_urls};
 use crate::cli::{Backend, BuildArgs, Progress, PullMode};
 use crate::config::model::{Project, TargetKind};
 use crate::diagnostics::did_you_mean;
@@ -73,6 +74,10 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
     if args.push {
         refuse_push_without_tags(&targets)?;
     }
+    let (loaded, used_lock) = match apply_lock(&loaded, &targets, &build_args, args.locked) {
+        Ok(applied) => applied,
+        Err(exit) => return Ok(exit),
+    };
     let current_dir = std::env::current_dir().into_diagnostic()?;
     let outputs = parse_outputs(&args.outputs, &loaded.project, &current_dir)?;
     let state = ProjectState::for_config_dir(&loaded.dir)
@@ -88,6 +93,7 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
         state: &state,
         cache_max,
         outputs: &outputs,
+        lock: used_lock.as_ref(),
     };
     runtime.block_on(build(
         &args,
@@ -106,6 +112,8 @@ struct ThisProject<'a> {
     cache_max: Option<u64>,
     /// Artifact targets exported where `--output` says instead of their `output`.
     outputs: &'a BTreeMap<String, PathBuf>,
+    /// stages.lock, when the build uses one.
+    lock: Option<&'a UsedLock>,
 }
 
 /// `--cache-max` / `STAGES_CACHE_MAX`: a size, or `none` for no bound.
@@ -253,6 +261,14 @@ async fn build_with_lock(
         eprintln!("warning: {error}; registries are used without credentials");
         DockerConfig::empty_at(config_dir(&|key| std::env::var(key).ok()).join("config.json"))
     });
+    if let Err(problems) = check_urls(here.lock).await {
+        eprintln!("error: what an add downloads differs from stages.lock; nothing was built:");
+        for problem in &problems {
+            eprintln!("  {problem}");
+        }
+        eprintln!("  help: if the change is expected, run `stages lock --update URL`");
+        return Ok(Exit::Failure);
+    }
     // Said before the progress view starts drawing, so it is its first line.
     let backend = choose_backend(args, &engine).await;
     let mut reporter = Reporter::new(progress_mode(args.progress));

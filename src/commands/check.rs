@@ -31,7 +31,9 @@ pub fn run(args: CheckArgs) -> miette::Result<Exit> {
                 .extend(variable_diagnostics(project, &base_env));
         }
         if !args.no_lint {
-            outcome.diagnostics.extend(super::lint::for_check(project));
+            outcome
+                .diagnostics
+                .extend(super::lint::for_check(project, &path));
         }
     }
     if let (Some(backend), Some(project)) = (args.backend, &outcome.project) {

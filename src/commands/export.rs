@@ -18,6 +18,14 @@ pub fn run(args: ExportArgs) -> miette::Result<Exit> {
         Ok(loaded) => loaded,
         Err(exit) => return Ok(exit),
     };
+    let loaded = if args.locked {
+        match super::lock::pinned_for_export(&loaded) {
+            Ok(pinned) => pinned,
+            Err(exit) => return Ok(exit),
+        }
+    } else {
+        loaded
+    };
     let stages = match stages_to_export(&loaded, &args) {
         Ok(stages) => stages,
         Err(exit) => return Ok(exit),
@@ -127,6 +135,9 @@ fn regenerate_command(args: &ExportArgs, exact: bool) -> String {
     }
     if args.all_stages {
         words.push("--all-stages".to_owned());
+    }
+    if args.locked {
+        words.push("--locked".to_owned());
     }
     words.push("-o".to_owned());
     let output = if exact {

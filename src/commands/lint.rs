@@ -42,11 +42,7 @@ pub fn run(args: LintArgs) -> miette::Result<Exit> {
     };
     let mut diagnostics = unknown_skipped_rules(&project);
     let cx = LintContext {
-        lock_file: path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("stages.lock")
-            .is_file(),
+        locked_images: locked_images_beside(&path),
         ..context_for(&base_images(&project), Some(&args.controls.engine))
     };
     diagnostics.extend(lint_project(
@@ -122,7 +118,7 @@ fn dockerignore_beside(dockerfile: &Path) -> miette::Result<Option<IgnoredPaths>
 /// The lint warnings `stages check` adds: every rule but those check
 /// reports itself (UndefinedVar and UndefinedArgInFrom are its
 /// `undeclared-variable`), under the file's `[lint]` controls.
-pub fn for_check(project: &Project) -> Vec<Diagnostic> {
+pub fn for_check(project: &Project, config: &Path) -> Vec<Diagnostic> {
     let mut diagnostics = unknown_skipped_rules(project);
     let own = Controls {
         skip: vec![
@@ -134,7 +130,10 @@ pub fn for_check(project: &Project) -> Vec<Diagnostic> {
     let controls = project_controls(project).merged(&own);
     // Rules that need the Engine's knowledge of base images are left to
     // `stages lint`, so that check stays quick and offline.
-    let cx = LintContext::default();
+    let cx = LintContext {
+        locked_images: locked_images_beside(config),
+        ..LintContext::default()
+    };
     diagnostics.extend(lint_project(project, &cx, &controls));
     diagnostics
 }
@@ -264,4 +263,20 @@ fn report(file: &SourceFile, diagnostics: &[Diagnostic], args: &LintControlArgs)
     } else {
         Exit::Success
     }
+}
+
+/// The image references the `stages.lock` next to `config` pins; `None`
+/// when there is no lock, or one that cannot be read (the commands that
+/// use it, `build`, `lock` and `export-dockerfile --locked`, report why).
+fn locked_images_beside(config: &Path) -> Option<Vec<String>> {
+    let dir = config.parent().unwrap_or(Path::new("."));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let text = crate::input::read_text(&dir.join(crate::lockfile::LOCK_NAME)).ok()?;
+    let file = crate::diagnostics::SourceFile::new(crate::lockfile::LOCK_NAME, text);
+    let lock = crate::lockfile::parse::parse_lock(&file).ok()?;
+    Some(lock.images.into_iter().map(|i| i.reference).collect())
 }

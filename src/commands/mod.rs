@@ -15,6 +15,8 @@ pub mod graph;
 pub mod import;
 pub mod init;
 pub mod lint;
+pub mod lock;
+mod locked_build;
 pub mod migrate;
 pub mod output;
 pub mod plan;

@@ -362,7 +362,7 @@ fn transfer_message(
 }
 
 /// The Engine's registry-auth header; bollard encodes it.
-fn docker_credentials(credentials: &Credentials) -> DockerCredentials {
+pub fn docker_credentials(credentials: &Credentials) -> DockerCredentials {
     DockerCredentials {
         username: credentials.username.clone(),
         password: credentials.password.clone(),

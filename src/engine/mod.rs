@@ -31,6 +31,7 @@ pub mod image_facts;
 pub mod image_labels;
 pub mod interrupt;
 pub mod leftovers;
+pub mod lock_sources;
 pub mod native;
 pub mod output_dir;
 pub mod planned_tar;

@@ -30,8 +30,9 @@ pub struct LintContext {
     pub base_env: BaseEnv,
     /// The configured user of the base images the Engine has.
     pub base_users: HashMap<String, String>,
-    /// A `stages.lock` pins images next to stages.toml.
-    pub lock_file: bool,
+    /// The image references the `stages.lock` next to stages.toml pins;
+    /// `None` when there is no lock.
+    pub locked_images: Option<Vec<String>>,
     /// The platform (`os/arch[/variant]`) of the base images the Engine has.
     pub base_platforms: HashMap<String, String>,
     /// The Engine's own platform, what a build is for unless told otherwise.

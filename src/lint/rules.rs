@@ -86,7 +86,7 @@ rules! {
         None, dockerfile: false, toml: true;
     SECRET_PATH_COPIED = "SecretPathCopied", "A secret mount's path is also reached by a copy or an artifact",
         None, dockerfile: false, toml: true;
-    UNPINNED_BASE_IMAGE = "UnpinnedBaseImage", "A base image is named by tag only although the project pins images in a lock file",
+    UNPINNED_BASE_IMAGE = "UnpinnedBaseImage", "A base image is named by tag only and the project's stages.lock does not pin it",
         None, dockerfile: false, toml: true;
     ROOT_RUNTIME_USER = "RootRuntimeUser", "An image target runs as root",
         None, dockerfile: false, toml: true;

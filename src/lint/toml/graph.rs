@@ -17,8 +17,8 @@ pub fn check(project: &Project, cx: &LintContext, out: &mut Vec<Diagnostic>) {
     artifact_overwritten(project, out);
     cache_mount_exported(project, out);
     secret_path_copied(project, out);
-    if cx.lock_file {
-        unpinned_base_image(project, out);
+    if let Some(locked) = &cx.locked_images {
+        unpinned_base_image(project, locked, out);
     }
     root_runtime_user(project, cx, out);
     whole_stage_copied(project, out);
@@ -225,24 +225,31 @@ fn secret_path_copied(project: &Project, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn unpinned_base_image(project: &Project, out: &mut Vec<Diagnostic>) {
+/// With a lock, a base image is pinned when it names a digest or the lock
+/// covers it (a build then reads it by the locked digest). A `from` with
+/// variables is read with the args' defaults, as the lock reads it.
+fn unpinned_base_image(project: &Project, locked: &[String], out: &mut Vec<Diagnostic>) {
     for stage in &project.stages {
-        if let Base::Image(image) = &stage.from.value
-            && image != "scratch"
-            && !image.contains('@')
-        {
-            out.push(
-                finding(
-                    &rules::UNPINNED_BASE_IMAGE,
-                    stage.from.span,
-                    format!(
-                        "base image `{image}` is named by tag only, while stages.lock pins images"
-                    ),
-                    "no digest",
-                )
-                .with_help(format!("name it with its digest: `{image}@sha256:…`")),
-            );
+        let Base::Image(written) = project.base_with(stage, &[]) else {
+            continue;
+        };
+        let image = project.expand_global(&written, &[]);
+        if image == "scratch" || image.contains('@') || locked.contains(&image) {
+            continue;
         }
+        out.push(
+            finding(
+                &rules::UNPINNED_BASE_IMAGE,
+                stage.from.span,
+                format!(
+                    "base image `{image}` is named by tag only, and stages.lock does not pin it"
+                ),
+                "not in stages.lock",
+            )
+            .with_help(format!(
+                "run `stages lock` to pin it, or name it with its digest: `{image}@sha256:…`"
+            )),
+        );
     }
 }
 

@@ -256,7 +256,10 @@ fn the_html_report_draws_a_bar_per_stage_in_a_real_browser() {
     let project = Project::new(&fan_out(&tag));
     build(&project, "native", &["--no-cache", "--report", "r.html"]).success();
     let page = std::fs::read_to_string(project.path().join("r.html")).unwrap();
-    assert!(!page.contains(" src=") && !page.contains("<link"), "self-contained");
+    assert!(
+        !page.contains(" src=") && !page.contains("<link"),
+        "self-contained"
+    );
 
     let probed = project.path().join("probed.html");
     std::fs::write(&probed, page.replace("</body>", &format!("{PROBE}</body>"))).unwrap();
@@ -266,8 +269,20 @@ fn the_html_report_draws_a_bar_per_stage_in_a_real_browser() {
         .split("<pre id=\"probe\">")
         .nth(1)
         .and_then(|rest| rest.split("</pre>").next())
-        .unwrap_or_else(|| panic!("no probe in the page:\n{dom}\n{}", String::from_utf8_lossy(&out.stderr)));
-    let probe: Value = serde_json::from_str(&probe.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"")).expect("probe JSON");
+        .unwrap_or_else(|| {
+            panic!(
+                "no probe in the page:\n{dom}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let probe: Value = serde_json::from_str(
+        &probe
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\""),
+    )
+    .expect("probe JSON");
     let rows = probe["rows"].as_array().unwrap();
     let names: Vec<&str> = rows.iter().filter_map(|r| r["stage"].as_str()).collect();
     assert_eq!(names.len(), 4, "{probe:#}");
@@ -288,7 +303,10 @@ fn the_html_report_draws_a_bar_per_stage_in_a_real_browser() {
     assert!(row("app")["x"].as_f64() > row("quick")["x"].as_f64());
     assert_eq!(probe["external"], 0, "no external resource");
     assert!(
-        probe["path"].as_str().unwrap().contains("base → slow → app"),
+        probe["path"]
+            .as_str()
+            .unwrap()
+            .contains("base → slow → app"),
         "{probe:#}"
     );
 

@@ -29,6 +29,7 @@ use crate::engine::buildkit::backend::{BuildKitBackend, BuildKitSettings};
 use crate::engine::buildkit::probe::{buildkit_available, engine_facts};
 use crate::engine::client::DockerEngine;
 use crate::engine::connection::EngineAddress;
+use crate::engine::image_labels::rfc3339_millis;
 use crate::engine::interrupt::{Interrupt, Janitor};
 use crate::engine::leftovers::{staging_parents, sweep_dead_builds};
 use crate::engine::native::backend::{NativeBackend, NativeSettings};
@@ -39,7 +40,7 @@ use crate::engine::project_state::ProjectState;
 use crate::engine::registry::credentials::{DockerConfig, config_dir};
 use crate::engine::registry::pull::{PullPolicy, PullSettings, needed_images, pull_needed};
 use crate::engine::registry::push::{TagToPush, push_tags};
-use crate::engine::report::model::BuildReport;
+use crate::engine::report::model::{BuildReport, seconds as report_seconds};
 use crate::engine::report::timeline::Timeline;
 use crate::engine::report::{Timing, text as report_text};
 use crate::engine::targets::{BuildSettings, TargetOutcome, build_targets};
@@ -581,6 +582,9 @@ fn print_summary(
         ProgressMode::Json => {
             let mut line = summary.json(elapsed, finished);
             line["report"] = serde_json::to_value(report).unwrap_or_default();
+            // Timed like every other event.
+            line["time"] = rfc3339_millis(std::time::SystemTime::now()).into();
+            line["elapsed"] = report_seconds(elapsed).into();
             println!("{line}");
         }
         ProgressMode::Tty | ProgressMode::Plain => {

@@ -51,7 +51,8 @@ impl ReportFile {
             _ => {
                 return Err(miette!(
                     code = "stages::report::format",
-                    help = "name the file FILE.json for JSON or FILE.html for a page with a timeline",
+                    help =
+                        "name the file FILE.json for JSON or FILE.html for a page with a timeline",
                     "--report {}: the name says neither .json nor .html",
                     path.display()
                 ));
@@ -210,7 +211,10 @@ mod tests {
 
         std::fs::write(&json, "{\"mine\": true}").unwrap();
         let refused = ReportFile::check(&json, false).unwrap_err();
-        assert!(refused.to_string().contains("not a build report"), "{refused}");
+        assert!(
+            refused.to_string().contains("not a build report"),
+            "{refused}"
+        );
         assert!(ReportFile::check(&json, true).is_ok());
         std::fs::write(&json, format!("{{\"report\": \"{REPORT_KIND}\"}}")).unwrap();
         assert!(ReportFile::check(&json, false).is_ok(), "its own output");

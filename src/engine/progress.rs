@@ -618,7 +618,11 @@ pub fn event_json(event: &Event<'_>) -> serde_json::Value {
 
 /// `event_json` with when it happened: `time` (RFC 3339, UTC, in
 /// milliseconds) and `elapsed` (seconds since the build started).
-pub fn timed_event_json(event: &Event<'_>, now: SystemTime, elapsed: Duration) -> serde_json::Value {
+pub fn timed_event_json(
+    event: &Event<'_>,
+    now: SystemTime,
+    elapsed: Duration,
+) -> serde_json::Value {
     let mut value = event_json(event);
     if let Some(object) = value.as_object_mut() {
         object.insert("time".to_owned(), json!(rfc3339_millis(now)));

@@ -46,6 +46,7 @@ pub fn assemble(timeline: &Timeline, inputs: &ReportInputs<'_>) -> BuildReport {
             name: &s.name,
             start: s.start(),
             end: s.end(),
+            busy: s.busy(),
             needs: needs.iter().map(String::as_str).collect(),
         })
         .collect();
@@ -104,7 +105,12 @@ pub fn assemble(timeline: &Timeline, inputs: &ReportInputs<'_>) -> BuildReport {
                 .unwrap_or_default()
                 .into_iter()
                 .map(|from| SizedStage {
-                    size: size_of(spans.iter().find(|s| s.name == from).and_then(|s| s.image.as_ref())),
+                    size: size_of(
+                        spans
+                            .iter()
+                            .find(|s| s.name == from)
+                            .and_then(|s| s.image.as_ref()),
+                    ),
                     stage: from,
                 })
                 .collect();

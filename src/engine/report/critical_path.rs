@@ -11,6 +11,8 @@ pub struct Ran<'a> {
     pub name: &'a str,
     pub start: Duration,
     pub end: Duration,
+    /// Its own time: at most `end - start`, less when it waited between steps.
+    pub busy: Duration,
     /// The stages it needs (base, copies, mounts, artifacts).
     pub needs: Vec<&'a str>,
 }
@@ -50,7 +52,7 @@ pub fn span(ran: &[Ran<'_>]) -> Duration {
 
 /// The sum of every stage's own time.
 pub fn busy(ran: &[Ran<'_>]) -> Duration {
-    ran.iter().map(|r| r.end.saturating_sub(r.start)).sum()
+    ran.iter().map(|r| r.busy).sum()
 }
 
 /// Busy time over the span: 1.0 is one stage at a time, 2.0 two on
@@ -69,6 +71,7 @@ mod tests {
             name,
             start: Duration::from_secs(start),
             end: Duration::from_secs(end),
+            busy: Duration::from_secs(end - start),
             needs: needs.to_vec(),
         }
     }
@@ -92,14 +95,22 @@ mod tests {
 
     #[test]
     fn a_chain_with_no_overlap_is_the_whole_path_at_parallelism_one() {
-        let stages = [ran("a", 0, 4, &[]), ran("b", 4, 6, &["a"]), ran("c", 6, 7, &["b"])];
+        let stages = [
+            ran("a", 0, 4, &[]),
+            ran("b", 4, 6, &["a"]),
+            ran("c", 6, 7, &["b"]),
+        ];
         assert_eq!(critical_path(&stages), ["a", "b", "c"]);
         assert_eq!(parallelism(&stages), Some(1.0));
     }
 
     #[test]
     fn independent_stages_end_the_path_at_the_one_that_ended_last() {
-        let stages = [ran("x", 0, 9, &[]), ran("y", 0, 3, &[]), ran("z", 0, 3, &[])];
+        let stages = [
+            ran("x", 0, 9, &[]),
+            ran("y", 0, 3, &[]),
+            ran("z", 0, 3, &[]),
+        ];
         assert_eq!(critical_path(&stages), ["x"]);
         let p = parallelism(&stages).unwrap();
         assert!((p - 15.0 / 9.0).abs() < 1e-9, "{p}");

@@ -341,7 +341,10 @@ mod tests {
 
     #[test]
     fn text_from_the_build_is_escaped() {
-        assert_eq!(escape("RUN a<b && 'c' \"d\""), "RUN a&lt;b &amp;&amp; &#39;c&#39; &quot;d&quot;");
+        assert_eq!(
+            escape("RUN a<b && 'c' \"d\""),
+            "RUN a&lt;b &amp;&amp; &#39;c&#39; &quot;d&quot;"
+        );
         assert_eq!(clip("RUN make\nsecond line", 30), "RUN make");
         assert_eq!(clip("abcdef", 4), "abc…");
     }

@@ -47,6 +47,8 @@ pub struct StageReport {
     pub name: String,
     pub start: f64,
     pub end: f64,
+    /// Its own time: `end - start`, or with the builder's step times the
+    /// time its steps ran (a BuildKit stage may wait between steps).
     pub seconds: f64,
     /// Every step that decides (not its FROM) came from the cache.
     pub cached: bool,

@@ -46,6 +46,8 @@ pub struct StageSpan {
     pub steps: Vec<StepSpan>,
     /// A later target met the stage again: it was this build's work already.
     sealed: bool,
+    /// Its step times are the builder's own (BuildKit).
+    measured: bool,
 }
 
 impl StageSpan {
@@ -58,6 +60,7 @@ impl StageSpan {
             image: None,
             steps: Vec::new(),
             sealed: false,
+            measured: false,
         }
     }
 
@@ -89,8 +92,31 @@ impl StageSpan {
             .max(self.start())
     }
 
+    /// The stage's own time. BuildKit runs a step as soon as its inputs
+    /// are there, so a stage may wait between steps (a `WORKDIR` at once, a
+    /// copy from another stage when that one is done): with the builder's
+    /// times, only the time its steps (not `FROM`) ran counts.
     pub fn busy(&self) -> Duration {
-        self.end().saturating_sub(self.start())
+        if !self.measured {
+            return self.end().saturating_sub(self.start());
+        }
+        let mut intervals: Vec<(Duration, Duration)> = self
+            .steps
+            .iter()
+            .filter(|s| !s.is_from())
+            .map(|s| (s.start, s.end.unwrap_or(s.start)))
+            .collect();
+        intervals.sort();
+        let mut total = Duration::ZERO;
+        let mut reached = Duration::ZERO;
+        for (start, end) in intervals {
+            let from = start.max(reached);
+            if end > from {
+                total += end - from;
+            }
+            reached = reached.max(end);
+        }
+        total
     }
 
     /// Every step that decides came from the cache.
@@ -203,10 +229,11 @@ impl Timeline {
                 self.measured = true;
                 let start = self.since_start(started);
                 let end = self.since_start(completed).max(start);
-                let step = self
-                    .open_stage(stage)
-                    .and_then(|s| s.steps.iter_mut().rev().find(|s| s.index == index));
-                if let Some(step) = step {
+                let Some(span) = self.open_stage(stage) else {
+                    return;
+                };
+                span.measured = true;
+                if let Some(step) = span.steps.iter_mut().rev().find(|s| s.index == index) {
                     step.start = start;
                     step.end = Some(end);
                 }
@@ -300,13 +327,26 @@ mod tests {
         let mut timeline = Timeline::new(SystemTime::UNIX_EPOCH);
         let stages = ["a".to_owned(), "b".to_owned()];
         let events = [
-            (0, Event::TargetStarted { target: "t", stages: &stages }),
+            (
+                0,
+                Event::TargetStarted {
+                    target: "t",
+                    stages: &stages,
+                },
+            ),
             (10, step("a", 1, "FROM busybox AS a")),
             (20, step("a", 2, "RUN make")),
             (500, step("b", 1, "FROM busybox AS b")),
             (510, step("b", 2, "COPY --from=a /x /x")),
             (520, Event::Cached { stage: "b" }),
-            (600, Event::ImageBuilt { target: "t", stage: "b", image: "sha256:1" }),
+            (
+                600,
+                Event::ImageBuilt {
+                    target: "t",
+                    stage: "b",
+                    image: "sha256:1",
+                },
+            ),
         ];
         for (at, event) in &events {
             timeline.observe(event, ms(*at));
@@ -314,8 +354,10 @@ mod tests {
         let [a, b] = timeline.stages() else {
             panic!("two stages: {:?}", timeline.stages());
         };
-        assert_eq!((a.start(), a.end()), (ms(10), ms(500)));
-        assert_eq!((b.start(), b.end()), (ms(500), ms(600)));
+        // A stage's own time starts after its FROM.
+        assert_eq!((a.start(), a.end()), (ms(20), ms(500)));
+        assert_eq!((b.start(), b.end()), (ms(510), ms(600)));
+        assert_eq!(a.steps[0].end, Some(ms(20)));
         assert!(!a.cached());
         assert!(b.cached(), "its FROM does not count");
         assert_eq!(timeline.target_images()["t"], "sha256:1");
@@ -326,17 +368,53 @@ mod tests {
         let mut timeline = Timeline::new(SystemTime::UNIX_EPOCH);
         let stages = ["a".to_owned(), "b".to_owned()];
         let events = [
-            (0, Event::TargetStarted { target: "t", stages: &stages }),
+            (
+                0,
+                Event::TargetStarted {
+                    target: "t",
+                    stages: &stages,
+                },
+            ),
             (5, Event::StageStarted { stage: "a" }),
             (6, Event::StageStarted { stage: "b" }),
             (10, step("a", 1, "RUN slow")),
             (11, step("b", 1, "RUN quick")),
-            (50, Event::StageDone { stage: "b", cached: false }),
-            (900, Event::StageDone { stage: "a", cached: false }),
-            (901, Event::StageImage { stage: "a", image: "sha256:a" }),
-            (950, Event::TargetStarted { target: "u", stages: &stages }),
+            (
+                50,
+                Event::StageDone {
+                    stage: "b",
+                    cached: false,
+                },
+            ),
+            (
+                900,
+                Event::StageDone {
+                    stage: "a",
+                    cached: false,
+                },
+            ),
+            (
+                901,
+                Event::StageImage {
+                    stage: "a",
+                    image: "sha256:a",
+                },
+            ),
+            (
+                950,
+                Event::TargetStarted {
+                    target: "u",
+                    stages: &stages,
+                },
+            ),
             (960, Event::StageStarted { stage: "a" }),
-            (961, Event::StageDone { stage: "a", cached: true }),
+            (
+                961,
+                Event::StageDone {
+                    stage: "a",
+                    cached: true,
+                },
+            ),
         ];
         for (at, event) in &events {
             timeline.observe(event, ms(*at));
@@ -386,22 +464,57 @@ mod tests {
     fn a_stage_without_a_start_event_starts_after_its_from() {
         let mut timeline = Timeline::new(SystemTime::UNIX_EPOCH);
         timeline.observe(&step("app", 1, "FROM busybox AS app"), ms(0));
-        timeline.observe(&Event::StageImage { stage: "x", image: "i" }, ms(1));
-        timeline.observe(&Event::StepTimes {
-            stage: "app",
-            index: 1,
-            started: SystemTime::UNIX_EPOCH,
-            completed: SystemTime::UNIX_EPOCH + ms(20),
-        }, ms(20));
+        timeline.observe(
+            &Event::StageImage {
+                stage: "x",
+                image: "i",
+            },
+            ms(1),
+        );
+        timeline.observe(
+            &Event::StepTimes {
+                stage: "app",
+                index: 1,
+                started: SystemTime::UNIX_EPOCH,
+                completed: SystemTime::UNIX_EPOCH + ms(20),
+            },
+            ms(20),
+        );
         timeline.observe(&step("app", 2, "COPY --from=slow /a /a"), ms(3000));
-        timeline.observe(&Event::StepTimes {
-            stage: "app",
-            index: 2,
-            started: SystemTime::UNIX_EPOCH + ms(3000),
-            completed: SystemTime::UNIX_EPOCH + ms(3100),
-        }, ms(3100));
+        timeline.observe(
+            &Event::StepTimes {
+                stage: "app",
+                index: 2,
+                started: SystemTime::UNIX_EPOCH + ms(3000),
+                completed: SystemTime::UNIX_EPOCH + ms(3100),
+            },
+            ms(3100),
+        );
         let app = &timeline.stages()[0];
         assert_eq!((app.start(), app.end()), (ms(3000), ms(3100)));
         assert_eq!(app.steps[0].end, Some(ms(20)));
+        assert_eq!(app.busy(), ms(100), "its FROM is not its time");
+    }
+
+    #[test]
+    fn with_the_builders_times_a_stage_waiting_between_steps_is_not_busy() {
+        let start = SystemTime::UNIX_EPOCH;
+        let mut timeline = Timeline::new(start);
+        let times = [(2, 100, 400), (3, 300, 500), (4, 2000, 2100)];
+        for (index, from, to) in times {
+            timeline.observe(&step("runtime", index, "RUN x"), ms(from));
+            timeline.observe(
+                &Event::StepTimes {
+                    stage: "runtime",
+                    index,
+                    started: start + ms(from),
+                    completed: start + ms(to),
+                },
+                ms(to),
+            );
+        }
+        let runtime = &timeline.stages()[0];
+        assert_eq!((runtime.start(), runtime.end()), (ms(100), ms(2100)));
+        assert_eq!(runtime.busy(), ms(400 + 100), "overlaps counted once");
     }
 }

@@ -9,7 +9,7 @@ use super::model::{
     BuildReport, CacheReport, REPORT_KIND, REPORT_VERSION, SizedStage, StageReport, StepReport,
     TargetReport, seconds,
 };
-use super::timeline::Timeline;
+use super::timeline::{StageSpan, Timeline};
 use crate::engine::image_labels::rfc3339_millis;
 use crate::graph::{EdgeKind, ProjectGraph};
 
@@ -27,7 +27,13 @@ pub struct ReportInputs<'a> {
 }
 
 pub fn assemble(timeline: &Timeline, inputs: &ReportInputs<'_>) -> BuildReport {
-    let spans = timeline.stages();
+    // The classic builder reports the global args before the first stage
+    // as a stage of their own; they are no stage of the project.
+    let spans: Vec<&StageSpan> = timeline
+        .stages()
+        .iter()
+        .filter(|s| inputs.graph.stages().contains(&s.name))
+        .collect();
     let needs: Vec<Vec<String>> = spans
         .iter()
         .map(|s| {

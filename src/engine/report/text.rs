@@ -19,7 +19,14 @@ pub fn render(report: &BuildReport) -> String {
         .max()
         .unwrap_or(0)
         .max("stage".len());
-    let _ = writeln!(out, "  {:width$}  {:>7}  cache", "stage", "time");
+    // Flush left: the target lines above are the summary's indented ones.
+    let _ = writeln!(
+        out,
+        "{:name$}  {:>7}  cache",
+        "stage",
+        "time",
+        name = width + 2
+    );
     for stage in &report.stages {
         let mark = if stage.critical { "*" } else { " " };
         let _ = writeln!(
@@ -163,7 +170,7 @@ mod tests {
             }],
         };
         insta::assert_snapshot!(render(&report), @r"
-          stage       time  cache
+        stage         time  cache
         * builder    12.0s  built
           docs        3.0s  cached
         * runtime     0.5s  built

@@ -74,6 +74,7 @@ pub fn assemble(timeline: &Timeline, inputs: &ReportInputs<'_>) -> BuildReport {
             seconds: seconds(s.busy()),
             cached: s.cached(),
             critical: path.contains(&s.name.as_str()),
+            failed: s.failed,
             image: s.image.clone(),
             size: size_of(s.image.as_ref()),
             steps: s

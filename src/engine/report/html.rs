@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::model::{BuildReport, StageReport};
-use super::text::{duration, size};
+use super::text::{duration, size, stage_state};
 
 /// Marks a page as a report of `stages` (see `file::is_own_report`).
 pub const GENERATOR_META: &str = r#"<meta name="generator" content="stages build report">"#;
@@ -264,7 +264,7 @@ fn stage_table(report: &BuildReport) -> String {
             escape(&stage.name),
             duration(stage.start),
             duration(stage.seconds),
-            if stage.cached { "cached" } else { "built" },
+            stage_state(stage),
             cached_steps,
             stage.steps.len(),
             stage.size.map(size).unwrap_or_default()

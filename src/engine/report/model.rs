@@ -54,6 +54,8 @@ pub struct StageReport {
     pub cached: bool,
     /// On the critical path.
     pub critical: bool,
+    /// It was running when its target failed.
+    pub failed: bool,
     /// The stage's image on the Engine (native back end only).
     pub image: Option<String>,
     pub size: Option<u64>,

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::model::BuildReport;
+use super::model::{BuildReport, StageReport};
 
 /// The lines, each ending with a newline; empty when no stage ran.
 pub fn render(report: &BuildReport) -> String {
@@ -34,7 +34,7 @@ pub fn render(report: &BuildReport) -> String {
             "{mark} {:width$}  {:>7}  {}",
             stage.name,
             duration(stage.seconds),
-            if stage.cached { "cached" } else { "built" }
+            stage_state(stage)
         );
     }
     let _ = writeln!(
@@ -82,6 +82,17 @@ pub fn render(report: &BuildReport) -> String {
     out
 }
 
+/// `failed`, `cached` or `built`.
+pub fn stage_state(stage: &StageReport) -> &'static str {
+    if stage.failed {
+        "failed"
+    } else if stage.cached {
+        "cached"
+    } else {
+        "built"
+    }
+}
+
 /// `0.4s`, `12.3s`, `2m05s`.
 pub fn duration(seconds: f64) -> String {
     if seconds < 60.0 {
@@ -113,9 +124,7 @@ pub fn size(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::report::model::{
-        CacheReport, REPORT_KIND, SizedStage, StageReport, TargetReport,
-    };
+    use crate::engine::report::model::{CacheReport, REPORT_KIND, SizedStage, TargetReport};
 
     fn stage(name: &str, seconds: f64, cached: bool, critical: bool) -> StageReport {
         StageReport {
@@ -125,6 +134,7 @@ mod tests {
             seconds,
             cached,
             critical,
+            failed: false,
             image: None,
             size: None,
             steps: Vec::new(),

@@ -48,6 +48,8 @@ pub struct StageSpan {
     sealed: bool,
     /// Its step times are the builder's own (BuildKit).
     measured: bool,
+    /// It was still running when its target failed.
+    pub failed: bool,
 }
 
 impl StageSpan {
@@ -61,6 +63,7 @@ impl StageSpan {
             steps: Vec::new(),
             sealed: false,
             measured: false,
+            failed: false,
         }
     }
 
@@ -242,7 +245,15 @@ impl Timeline {
                 self.close_all(at);
                 self.images.insert(target.to_owned(), image.to_owned());
             }
-            Event::Exported { .. } | Event::Failed { .. } => self.close_all(at),
+            Event::Failed { .. } => {
+                for stage in self.stages.iter_mut().filter(|s| !s.sealed) {
+                    let running = stage.steps.iter().any(|s| s.end.is_none())
+                        || (stage.started.is_some() && stage.ended.is_none());
+                    stage.failed |= running;
+                }
+                self.close_all(at);
+            }
+            Event::Exported { .. } => self.close_all(at),
             Event::Sent { bytes } => {
                 self.close_all(at);
                 self.bytes_sent = Some(bytes);
@@ -360,6 +371,7 @@ mod tests {
         assert_eq!(a.steps[0].end, Some(ms(20)));
         assert!(!a.cached());
         assert!(b.cached(), "its FROM does not count");
+        assert!(!a.failed && !b.failed);
         assert_eq!(timeline.target_images()["t"], "sha256:1");
     }
 
@@ -458,6 +470,33 @@ mod tests {
         let b = &timeline.stages()[1];
         assert_eq!((b.start(), b.end()), (ms(0), ms(400)));
         assert!(timeline.measured_by_builder());
+    }
+
+    #[test]
+    fn the_stage_running_when_its_target_failed_failed() {
+        let mut timeline = Timeline::new(SystemTime::UNIX_EPOCH);
+        let events = [
+            (0, Event::StageStarted { stage: "done" }),
+            (1, Event::StageStarted { stage: "broken" }),
+            (
+                2,
+                Event::StageDone {
+                    stage: "done",
+                    cached: false,
+                },
+            ),
+            (3, step("broken", 1, "RUN exit 3")),
+            (9, Event::Failed { target: "t" }),
+        ];
+        for (at, event) in &events {
+            timeline.observe(event, ms(*at));
+        }
+        let [done, broken] = timeline.stages() else {
+            panic!("{:?}", timeline.stages());
+        };
+        assert!(!done.failed);
+        assert!(broken.failed);
+        assert_eq!(broken.end(), ms(9));
     }
 
     #[test]

@@ -493,6 +493,13 @@ pub struct BuildArgs {
     /// After the build, remove this project's least recently used cached steps beyond this size (e.g. 500MB, 2GB, or `none`) [default: 5GB]
     #[arg(long, value_name = "SIZE", env = "STAGES_CACHE_MAX")]
     pub cache_max: Option<String>,
+    /// Write the build report (stage times, critical path, cache hits,
+    /// sizes) to FILE.json, or FILE.html for a page with a timeline.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Replace the --report file even if it is not a report of stages.
+    #[arg(long, requires = "report")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use miette::{IntoDiagnostic, miette};
 
 use super::Exit;
+use super::build_report::{BuildFacts, ReportFile, build_report};
 use super::common::{
     LoadedProject, load_project, print_diagnostics, resolve, root_stages,
     warn_unconsumed_build_args,
@@ -29,6 +30,7 @@ use crate::engine::buildkit::backend::{BuildKitBackend, BuildKitSettings};
 use crate::engine::buildkit::probe::{buildkit_available, engine_facts};
 use crate::engine::client::DockerEngine;
 use crate::engine::connection::EngineAddress;
+use crate::engine::image_labels::rfc3339_millis;
 use crate::engine::interrupt::{Interrupt, Janitor};
 use crate::engine::leftovers::{staging_parents, sweep_dead_builds};
 use crate::engine::native::backend::{NativeBackend, NativeSettings};
@@ -39,6 +41,9 @@ use crate::engine::project_state::ProjectState;
 use crate::engine::registry::credentials::{DockerConfig, config_dir};
 use crate::engine::registry::pull::{PullPolicy, PullSettings, needed_images, pull_needed};
 use crate::engine::registry::push::{TagToPush, push_tags};
+use crate::engine::report::model::{BuildReport, seconds as report_seconds};
+use crate::engine::report::timeline::Timeline;
+use crate::engine::report::{Timing, text as report_text};
 use crate::engine::targets::{BuildSettings, TargetOutcome, build_targets};
 use crate::graph::{ResolvedKind, ResolvedTarget};
 
@@ -80,6 +85,11 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
     };
     let current_dir = std::env::current_dir().into_diagnostic()?;
     let outputs = parse_outputs(&args.outputs, &loaded.project, &current_dir)?;
+    let report_file = args
+        .report
+        .as_deref()
+        .map(|path| ReportFile::check(path, args.force))
+        .transpose()?;
     let state = ProjectState::for_config_dir(&loaded.dir)
         .into_diagnostic()
         .map_err(|e| e.wrap_err(format!("cannot resolve {}", loaded.dir.display())))?;
@@ -94,6 +104,7 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
         cache_max,
         outputs: &outputs,
         lock: used_lock.as_ref(),
+        report_file: report_file.as_ref(),
     };
     runtime.block_on(build(
         &args,
@@ -114,6 +125,8 @@ struct ThisProject<'a> {
     outputs: &'a BTreeMap<String, PathBuf>,
     /// stages.lock, when the build uses one.
     lock: Option<&'a UsedLock>,
+    /// Where `--report` writes the build report.
+    report_file: Option<&'a ReportFile>,
 }
 
 /// `--cache-max` / `STAGES_CACHE_MAX`: a size, or `none` for no bound.
@@ -252,6 +265,7 @@ async fn build_with_lock(
     janitor: &Janitor,
 ) -> miette::Result<Exit> {
     let started = std::time::Instant::now();
+    let mut timeline = Timeline::new(std::time::SystemTime::now());
     let loaded = here.loaded;
     let engine = engine.clone();
     let janitor = janitor.clone();
@@ -309,8 +323,13 @@ async fn build_with_lock(
     let native = NativeBackend::new(&engine, native_settings);
     let mut summary = BuildSummary::new(targets.iter().map(|t| t.name.as_str()));
     let outcome = {
-        let mut reporter = Summarising {
+        let mut timing = Timing {
             view: &mut reporter,
+            timeline: &mut timeline,
+            started,
+        };
+        let mut reporter = Summarising {
+            view: &mut timing,
             summary: &mut summary,
         };
         let build = async {
@@ -368,21 +387,49 @@ async fn build_with_lock(
     };
     engine.count_sent(usize::try_from(buildkit.bytes_served()).unwrap_or(usize::MAX));
     if outcome.is_ok() {
-        reporter.event(Event::Sent {
+        let sent = Event::Sent {
             bytes: engine.bytes_sent(),
-        });
+        };
+        timeline.observe(&sent, started.elapsed());
+        reporter.event(sent);
     }
     if backend == Backend::Native && matches!(outcome, Ok(_) | Err(BuildFailure::Reported(_))) {
         keep_cache_bound(&engine, here, janitor.build_id(), &native).await;
     }
     let finished = outcome.is_ok();
+    timeline.close_all(started.elapsed());
+    let report = build_report(
+        &engine,
+        &timeline,
+        &BuildFacts {
+            backend: backend_key(backend),
+            graph: &loaded.graph,
+            targets,
+            summary: &summary,
+            wall: started.elapsed(),
+            finished,
+        },
+    )
+    .await;
+    let report_error = match here.report_file {
+        Some(file) if !matches!(outcome, Err(BuildFailure::Interrupted)) => {
+            write_report(file, &report, reporter.mode(), finished)
+        }
+        _ => None,
+    };
     let show_summary = |reporter: &Reporter| {
-        print_summary(reporter.mode(), &summary, started.elapsed(), finished);
+        print_summary(
+            reporter.mode(),
+            &summary,
+            &report,
+            started.elapsed(),
+            finished,
+        );
     };
     let exit = match outcome {
         Ok(outcomes) if args.push => {
             let tags = tags_to_push(&outcomes);
-            let report = push_tags(
+            let pushed = push_tags(
                 &engine,
                 &tags,
                 &docker_config,
@@ -392,7 +439,14 @@ async fn build_with_lock(
             .await;
             reporter.finish();
             show_summary(&reporter);
-            return match report {
+            if let Some(error) = report_error {
+                if matches!(&pushed, Ok(pushed) if pushed.failed.is_none()) {
+                    return Err(error);
+                }
+                // The push's failure is the one the exit reports.
+                eprintln!("{error:?}");
+            }
+            return match pushed {
                 Ok(report) => match report.failed {
                     None => Ok(Exit::Success),
                     Some(error) => {
@@ -413,7 +467,10 @@ async fn build_with_lock(
         Ok(_) => {
             reporter.finish();
             show_summary(&reporter);
-            return Ok(Exit::Success);
+            return match report_error {
+                Some(error) => Err(error),
+                None => Ok(Exit::Success),
+            };
         }
         Err(BuildFailure::Interrupted) => {
             reporter.finish();
@@ -533,16 +590,58 @@ async fn keep_cache_bound(
 fn print_summary(
     mode: ProgressMode,
     summary: &BuildSummary,
+    report: &BuildReport,
     elapsed: std::time::Duration,
     finished: bool,
 ) {
     match mode {
         ProgressMode::Quiet => {}
-        ProgressMode::Json => println!("{}", summary.json(elapsed, finished)),
+        ProgressMode::Json => {
+            let mut line = summary.json(elapsed, finished);
+            line["report"] = serde_json::to_value(report).unwrap_or_default();
+            // Timed like every other event.
+            line["time"] = rfc3339_millis(std::time::SystemTime::now()).into();
+            line["elapsed"] = report_seconds(elapsed).into();
+            println!("{line}");
+        }
         ProgressMode::Tty | ProgressMode::Plain => {
             let here = std::env::current_dir().unwrap_or_default();
             eprint!("{}", summary.render(elapsed, finished, &here));
+            eprint!("{}", report_text::render(report));
         }
+    }
+}
+
+/// Writes the `--report` file and says where. A build that failed says
+/// why it could not be written here, and still exits for its failure; a
+/// build that succeeded returns the error, to exit with it.
+fn write_report(
+    file: &ReportFile,
+    report: &BuildReport,
+    mode: ProgressMode,
+    finished: bool,
+) -> Option<miette::Report> {
+    match file.write(report) {
+        Ok(()) => {
+            if !matches!(mode, ProgressMode::Quiet | ProgressMode::Json) {
+                eprintln!("report: wrote {}", file.path().display());
+            }
+            None
+        }
+        Err(error) if !finished => {
+            eprintln!("{error:?}");
+            None
+        }
+        Err(error) => Some(error),
+    }
+}
+
+/// The back end's name in the report.
+fn backend_key(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Buildkit => "buildkit",
+        Backend::Dockerfile => "dockerfile",
+        Backend::Native | Backend::Auto => "native",
     }
 }
 

@@ -3,6 +3,7 @@
 //! is a usage or I/O error that `main` renders (exit 2).
 
 pub mod build;
+pub mod build_report;
 pub mod cache;
 pub mod check;
 pub mod common;

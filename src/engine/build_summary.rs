@@ -26,7 +26,7 @@ pub enum TargetState {
 }
 
 impl TargetState {
-    fn word(self) -> &'static str {
+    pub fn word(self) -> &'static str {
         match self {
             TargetState::Built => "built",
             TargetState::Cached => "cached",

@@ -21,6 +21,16 @@ pub fn rfc3339(time: SystemTime) -> String {
     )
 }
 
+/// A UTC timestamp as RFC 3339 with milliseconds (`2026-11-23T18:05:00.123Z`).
+pub fn rfc3339_millis(time: SystemTime) -> String {
+    let millis = time
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_millis());
+    let whole = rfc3339(time);
+    let seconds = whole.trim_end_matches('Z');
+    format!("{seconds}.{millis:03}Z")
+}
+
 /// Howard Hinnant's days-to-civil algorithm.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -47,5 +57,7 @@ mod tests {
         assert_eq!(rfc3339(t), "2026-11-23T18:00:00Z");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00Z");
+        let later = t + Duration::from_millis(45);
+        assert_eq!(rfc3339_millis(later), "2026-11-23T18:00:00.045Z");
     }
 }

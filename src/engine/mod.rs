@@ -38,6 +38,7 @@ pub mod planned_tar;
 pub mod progress;
 pub mod project_state;
 pub mod registry;
+pub mod report;
 pub mod source_check;
 pub mod tar_stream;
 pub mod targets;

@@ -6,10 +6,12 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
+
+use super::image_labels::rfc3339_millis;
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +123,19 @@ pub enum Event<'a> {
         action: &'a str,
         name: &'a str,
     },
+    /// A finished step's start and end as the builder measured them
+    /// (BuildKit's vertex times), which replace the times it was seen.
+    StepTimes {
+        stage: &'a str,
+        index: usize,
+        started: SystemTime,
+        completed: SystemTime,
+    },
+    /// The image a finished stage left on the Engine (native back end).
+    StageImage {
+        stage: &'a str,
+        image: &'a str,
+    },
 }
 
 /// Something that shows build events.
@@ -139,6 +154,8 @@ pub struct Reporter {
     view: Option<LiveView>,
     draw_to: DrawTarget,
     print_line: PrintLine,
+    /// JSON events say how long after this they happened.
+    created: Instant,
 }
 
 impl Reporter {
@@ -158,6 +175,7 @@ impl Reporter {
             view: None,
             draw_to,
             print_line,
+            created: Instant::now(),
         }
     }
 
@@ -204,7 +222,10 @@ impl ProgressSink for Reporter {
                 Event::Pushed { reference, .. } => println!("{reference}"),
                 _ => {}
             },
-            ProgressMode::Json => self.json(event_json(&event)),
+            ProgressMode::Json => {
+                let line = timed_event_json(&event, SystemTime::now(), self.created.elapsed());
+                self.json(line);
+            }
             ProgressMode::Plain => match event {
                 Event::TargetStarted { target, stages } => {
                     self.plain(target, &format!("building stages: {}", stages.join(", ")));
@@ -257,6 +278,8 @@ impl ProgressSink for Reporter {
                 Event::TransferFailed { action, name } => {
                     self.plain(action, &format!("{name}: failed"))
                 }
+                // For the build report only.
+                Event::StepTimes { .. } | Event::StageImage { .. } => {}
             },
             ProgressMode::Tty => self.live(event),
         }
@@ -369,6 +392,7 @@ impl Reporter {
                     view.row_done(name, "✘ failed");
                 }
             }
+            Event::StepTimes { .. } | Event::StageImage { .. } => {}
         }
     }
 }
@@ -574,7 +598,40 @@ pub fn event_json(event: &Event<'_>) -> serde_json::Value {
         Event::TransferFailed { action, name } => {
             json!({ "event": format!("{action}-failed"), "name": name })
         }
+        Event::StepTimes {
+            stage,
+            index,
+            started,
+            completed,
+        } => json!({
+            "event": "step-times",
+            "stage": stage,
+            "index": index,
+            "started": rfc3339_millis(started),
+            "completed": rfc3339_millis(completed),
+        }),
+        Event::StageImage { stage, image } => {
+            json!({ "event": "stage-image", "stage": stage, "image": image })
+        }
     }
+}
+
+/// `event_json` with when it happened: `time` (RFC 3339, UTC, in
+/// milliseconds) and `elapsed` (seconds since the build started).
+pub fn timed_event_json(
+    event: &Event<'_>,
+    now: SystemTime,
+    elapsed: Duration,
+) -> serde_json::Value {
+    let mut value = event_json(event);
+    if let Some(object) = value.as_object_mut() {
+        object.insert("time".to_owned(), json!(rfc3339_millis(now)));
+        object.insert(
+            "elapsed".to_owned(),
+            json!((elapsed.as_secs_f64() * 1000.0).round() / 1000.0),
+        );
+    }
+    value
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 //! stages.toml, so a failed step gets the same diagnostic as elsewhere.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bollard_buildkit_proto::google::protobuf::Timestamp;
 use bollard_buildkit_proto::moby::buildkit::v1::StatusResponse;
 
 use crate::convert::export::ExportedStep;
@@ -90,11 +92,20 @@ impl<'a> StatusTracker<'a> {
                 state.cached = true;
                 progress.event(Event::Cached { stage: &stage });
             }
-            if vertex.completed.is_some() && !state.done {
+            if let Some(completed) = vertex.completed.as_ref().filter(|_| !state.done) {
                 state.done = true;
                 if !vertex.cached && vertex.error.is_empty() {
                     self.ran.insert(vertex.name.clone());
                 }
+                let completed = system_time(completed);
+                // A step found in the cache may come without a start.
+                let started = vertex.started.as_ref().map_or(completed, system_time);
+                progress.event(Event::StepTimes {
+                    stage: &stage,
+                    index: step.index,
+                    started,
+                    completed,
+                });
             }
             if !vertex.error.is_empty() && self.failed.is_none() {
                 self.failed = Some(vertex.digest.clone());
@@ -178,6 +189,16 @@ impl<'a> StatusTracker<'a> {
     }
 }
 
+/// A protobuf timestamp of the daemon's clock; one before 1970 or out of
+/// range is taken as 1970 (the report then clamps it to the build).
+fn system_time(timestamp: &Timestamp) -> SystemTime {
+    let seconds = u64::try_from(timestamp.seconds).unwrap_or(0);
+    let nanos = u32::try_from(timestamp.nanos).unwrap_or(0);
+    UNIX_EPOCH
+        .checked_add(Duration::new(seconds, nanos.min(999_999_999)))
+        .unwrap_or(UNIX_EPOCH)
+}
+
 /// The stage as stages.toml spells it (BuildKit lowercases names).
 fn stage_name(instructions: &[ExportedStep], name: &str) -> String {
     instructions
@@ -221,6 +242,50 @@ mod tests {
             parse_vertex_name("[internal] load build definition from Dockerfile"),
             None
         );
+    }
+
+    #[test]
+    fn a_completed_vertex_reports_the_daemons_times() {
+        let instructions = Vec::new();
+        let mut tracker = StatusTracker::new(&instructions);
+        let mut recorder = Recorder::default();
+        let at = |seconds, nanos| Some(Timestamp { seconds, nanos });
+        let vertex = Vertex {
+            digest: "sha256:b".into(),
+            name: "[build 2/2] RUN make".into(),
+            started: at(1_795_456_800, 250_000_000),
+            ..Vertex::default()
+        };
+        tracker.apply(
+            StatusResponse {
+                vertexes: vec![vertex.clone()],
+                ..StatusResponse::default()
+            },
+            &mut recorder,
+        );
+        let done = Vertex {
+            completed: at(1_795_456_802, 0),
+            ..vertex
+        };
+        for _ in 0..2 {
+            tracker.apply(
+                StatusResponse {
+                    vertexes: vec![done.clone()],
+                    ..StatusResponse::default()
+                },
+                &mut recorder,
+            );
+        }
+        let times: Vec<_> = recorder
+            .events
+            .iter()
+            .filter(|e| e["event"] == "step-times")
+            .collect();
+        assert_eq!(times.len(), 1, "{:?}", recorder.events);
+        assert_eq!(times[0]["stage"], "build");
+        assert_eq!(times[0]["index"], 2);
+        assert_eq!(times[0]["started"], "2026-11-23T18:00:00.250Z");
+        assert_eq!(times[0]["completed"], "2026-11-23T18:00:02.000Z");
     }
 
     #[test]
@@ -273,6 +338,10 @@ mod tests {
                 ..StatusResponse::default()
             },
             &mut recorder,
+        );
+        assert!(
+            !recorder.events.iter().any(|e| e["event"] == "step-times"),
+            "no times before the vertex completes"
         );
         let failed = tracker.failed_step();
         assert_eq!(failed.index, Some(3));

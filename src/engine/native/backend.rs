@@ -118,6 +118,7 @@ enum Message {
     StageDone {
         stage: String,
         cached: bool,
+        image: String,
     },
 }
 
@@ -161,7 +162,7 @@ impl BuildObserver for ChannelObserver {
         let _ = self.sender.send(Message::Cached(stage.to_owned()));
     }
 
-    fn stage_done(&self, stage: &str, _image: &str) {
+    fn stage_done(&self, stage: &str, image: &str) {
         let (started, cached) = self
             .counts
             .lock()
@@ -170,6 +171,7 @@ impl BuildObserver for ChannelObserver {
         let _ = self.sender.send(Message::StageDone {
             stage: stage.to_owned(),
             cached: started == cached,
+            image: image.to_owned(),
         });
     }
 
@@ -201,10 +203,20 @@ fn forward(progress: &mut dyn ProgressSink, message: Message) {
             stage: &stage,
             line: &line,
         }),
-        Message::StageDone { stage, cached } => progress.event(Event::StageDone {
-            stage: &stage,
+        Message::StageDone {
+            stage,
             cached,
-        }),
+            image,
+        } => {
+            progress.event(Event::StageDone {
+                stage: &stage,
+                cached,
+            });
+            progress.event(Event::StageImage {
+                stage: &stage,
+                image: &image,
+            });
+        }
     }
 }
 

@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::import::run(args),
         Command::Migrate(args) => commands::migrate::run(args),
         Command::Build(args) => commands::build::run(args),
+        Command::Why(args) => commands::why::run(args),
         Command::Cache(CacheCommand::Ls(args)) => commands::cache::ls(args),
         Command::Cache(CacheCommand::Prune(args)) => commands::cache::prune(args),
     };

@@ -254,6 +254,7 @@ async fn build_with_lock(
         DockerConfig::empty_at(config_dir(&|key| std::env::var(key).ok()).join("config.json"))
     });
     let mut reporter = Reporter::new(progress_mode(args.progress));
+    reporter.set_explain(args.explain);
     let registry_timeout = std::time::Duration::from_secs(args.registry_timeout.max(1));
     let images = needed_images(&loaded.project, targets, build_args);
     let pull_settings = PullSettings {
@@ -281,6 +282,11 @@ async fn build_with_lock(
     };
     let (interrupt, trigger) = Interrupt::new();
     let backend = choose_backend(args, &engine).await;
+    let recorder =
+        super::build_explain::recorder(here.state, &context_dir, targets, args.no_cache, backend);
+    if args.explain && !super::build_explain::records(backend) {
+        eprintln!("warning: --explain: the classic builder's steps are not recorded");
+    }
     let buildkit = BuildKitBackend::new(
         &engine,
         BuildKitSettings {
@@ -289,7 +295,8 @@ async fn build_with_lock(
         },
     );
     let dockerfile = DockerfileBackend::new(&engine);
-    let native = NativeBackend::new(&engine, native_settings);
+    let native =
+        NativeBackend::new(&engine, native_settings).recording(std::sync::Arc::clone(&recorder));
     let mut summary = BuildSummary::new(targets.iter().map(|t| t.name.as_str()));
     let outcome = {
         let mut reporter = Summarising {
@@ -350,6 +357,10 @@ async fn build_with_lock(
         }
     };
     engine.count_sent(usize::try_from(buildkit.bytes_served()).unwrap_or(usize::MAX));
+    if super::build_explain::records(backend) && !matches!(outcome, Err(BuildFailure::Interrupted))
+    {
+        super::build_explain::save(here.state, &recorder);
+    }
     if outcome.is_ok() {
         reporter.event(Event::Sent {
             bytes: engine.bytes_sent(),

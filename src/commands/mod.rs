@@ -3,6 +3,7 @@
 //! is a usage or I/O error that `main` renders (exit 2).
 
 pub mod build;
+mod build_explain;
 pub mod cache;
 pub mod check;
 pub mod common;
@@ -20,6 +21,7 @@ pub mod output;
 pub mod plan;
 pub mod schema;
 mod schema_beside;
+pub mod why;
 
 /// How a command ended, as the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -154,7 +154,7 @@ async fn newest_cached<E: StepEngine>(
 /// Tell the build record about a member; why it missed, if it did.
 fn note<E: StepEngine>(build: &NativeBuild<E>, member: &Planned, cached: bool) -> Vec<Reason> {
     let inputs = match &member.work {
-        Work::Copy(copy) => copy.recorded.clone(),
+        Work::Copy(copy) => (*copy.recorded).clone(),
         Work::Configure => StepInputs {
             other: member.state.workdirs.clone(),
             ..StepInputs::default()

@@ -93,7 +93,7 @@ pub struct PreparedCopy {
     /// The step's cache key.
     pub key: String,
     /// What the key was made of, for the build record.
-    pub recorded: StepInputs,
+    pub recorded: Box<StepInputs>,
 }
 
 #[derive(Debug, Clone)]
@@ -228,12 +228,12 @@ async fn from_context<E: StepEngine>(
         .await
         .map_err(|e| at.fail(state, e))?;
     let key = state.key(&at.text, Vec::new(), vec![probe.digest.clone()]);
-    let recorded = StepInputs {
+    let recorded = Box::new(StepInputs {
         expanded: Some(words.describe()),
         files: probe.sources,
         context_digest: Some(probe.digest),
         ..StepInputs::default()
-    };
+    });
     Ok(PreparedCopy {
         words,
         source: CopySource::Context { extract },
@@ -272,11 +272,11 @@ fn from_image(
         .collect();
     let inputs = paths.iter().map(|s| image_path_input(&image, s)).collect();
     let key = state.key(&at.text, Vec::new(), inputs);
-    let recorded = StepInputs {
+    let recorded = Box::new(StepInputs {
         expanded: Some(words.describe()),
         upstream: vec![source],
         ..StepInputs::default()
-    };
+    });
     Ok(PreparedCopy {
         words,
         source: CopySource::Image { image, paths },

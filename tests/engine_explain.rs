@@ -99,6 +99,8 @@ fn a_changed_file_is_named_and_the_stages_after_it_say_why_they_ran() {
              (`RUN cat *.txt > /out.txt && echo $VERSION >> /out.txt`) re-ran",
             "[runtime] COPY --from=builder [\"/out.txt\",\"/app.txt\"] re-ran: \
              stage builder re-ran, so this COPY --from=builder did",
+            "[runtime] image configuration re-ran: the step before \
+             (`COPY --from=builder [\"/out.txt\",\"/app.txt\"]`) re-ran",
         ],
         "{}",
         run.describe()

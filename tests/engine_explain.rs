@@ -257,3 +257,51 @@ fn why_without_a_recorded_build_says_so() {
         run.describe()
     );
 }
+
+#[test]
+fn buildkit_tells_what_its_status_stream_allows() {
+    engine();
+    let project = two_stages();
+    let buildkit = |extra: &[&str]| {
+        let output = stages()
+            .current_dir(project.path())
+            .args(["build", "--backend", "buildkit", "--progress", "plain"])
+            .args(extra)
+            .output()
+            .expect("run stages");
+        Run::from(output)
+    };
+    // A marker no other build of BuildKit's cache has seen.
+    write(
+        &project,
+        "src/main.txt",
+        &format!("{}\n", engine_support::unique("main")),
+    );
+    buildkit(&[]).success();
+    write(&project, "src/main.txt", "main, changed\n");
+    let run = buildkit(&["--explain"]).success();
+    let lines = explained(&run);
+    assert_eq!(
+        lines,
+        [
+            "[builder] COPY src/ ./ re-ran: BuildKit does not say which input changed \
+             (a file it reads, most likely; the native back end names it)",
+            // BuildKit names a RUN's vertex with its args expanded.
+            "[builder] RUN cat *.txt > /out.txt && echo 1.0 >> /out.txt re-ran: \
+             the step before (`COPY src/ ./`) re-ran",
+            "[runtime] COPY --from=builder /out.txt /app.txt re-ran: \
+             stage builder re-ran, so this COPY --from=builder did",
+        ],
+        "{}",
+        run.describe()
+    );
+    let told = why(&project, &[]).success();
+    assert!(
+        told.stdout.contains("(buildkit back end)")
+            && told
+                .stdout
+                .contains("stage builder re-ran, so this COPY --from=builder did"),
+        "{}",
+        told.describe()
+    );
+}

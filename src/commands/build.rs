@@ -293,7 +293,8 @@ async fn build_with_lock(
             secrets: native_settings.secrets.clone(),
             docker_config: docker_config.clone(),
         },
-    );
+    )
+    .recording(std::sync::Arc::clone(&recorder));
     let dockerfile = DockerfileBackend::new(&engine);
     let native =
         NativeBackend::new(&engine, native_settings).recording(std::sync::Arc::clone(&recorder));

@@ -35,7 +35,7 @@ pub fn recorder(
 
 /// Whether `backend` records its steps.
 pub fn records(backend: Backend) -> bool {
-    matches!(backend, Backend::Native | Backend::Auto)
+    matches!(backend, Backend::Native | Backend::Buildkit | Backend::Auto)
 }
 
 fn backend_label(backend: Backend) -> &'static str {

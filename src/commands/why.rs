@@ -98,21 +98,20 @@ pub fn explain_record(record: &BuildRecord, wanted: Option<&[String]>, now: u64)
 
 fn write_stage(text: &mut String, name: &str, stage: &StageRecord) {
     let ran = stage.steps.iter().filter(|s| !s.cached).count();
-    let base = if stage.base.stage {
-        format!("from stage {}", stage.base.name)
-    } else {
-        format!(
-            "from {} ({})",
-            stage.base.name,
-            short_digest(&stage.base.image)
-        )
+    // BuildKit's status stream names no base image id, and no base at all
+    // when another stage's FROM vertex is the same.
+    let base = match (&stage.base, stage.base.name.is_empty()) {
+        (_, true) => String::new(),
+        (base, false) if base.stage => format!(" from stage {}", base.name),
+        (base, false) if base.image.is_empty() => format!(" from {}", base.name),
+        (base, false) => format!(" from {} ({})", base.name, short_digest(&base.image)),
     };
     let summary = match ran {
         0 => "every step came from the cache".to_owned(),
         1 => "1 step ran".to_owned(),
         n => format!("{n} steps ran"),
     };
-    let _ = writeln!(text, "{name} {base}: {summary}");
+    let _ = writeln!(text, "{name}{base}: {summary}");
     for step in &stage.steps {
         let failed = if step.failed { " and failed" } else { "" };
         if step.cached {

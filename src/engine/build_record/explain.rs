@@ -69,6 +69,57 @@ pub fn explain(
     reasons
 }
 
+/// Why a step of a back end that reports only "ran" or "cached" (BuildKit's
+/// status stream) ran: what the records tell without the step's key.
+/// The stage's earlier steps and the stages it copies from are this
+/// build's own; build args are the build's, told for RUN steps only.
+pub fn explain_unkeyed(
+    previous: Option<&BuildRecord>,
+    current: &BuildRecord,
+    stage: &str,
+    step: &StepRecord,
+) -> Vec<Reason> {
+    let this_stage = current.stages.get(stage);
+    if this_stage.is_some_and(|s| s.no_cache) {
+        return vec![Reason::NoCache { filter: false }];
+    }
+    let Some(previous) = previous else {
+        return vec![Reason::FirstBuild];
+    };
+    let Some(before_stage) = previous.stages.get(stage) else {
+        return vec![Reason::NewStage {
+            stage: stage.to_owned(),
+        }];
+    };
+    let before = match matching_step(before_stage, step) {
+        Ok(before) => before,
+        Err(reason) => return vec![reason],
+    };
+    let mut reasons = Vec::new();
+    for upstream in step.upstream.iter().filter(|u| u.stage) {
+        if stage_ran(current, &upstream.name) {
+            reasons.push(Reason::UpstreamStageRan {
+                stage: upstream.name.clone(),
+                via: upstream.via.clone(),
+            });
+        }
+    }
+    if let Some(step_before) = this_stage.and_then(|s| s.steps.last())
+        && !step_before.cached
+    {
+        reasons.push(Reason::StepBeforeRan {
+            text: step_before.text.clone(),
+        });
+    }
+    if step.text.starts_with("RUN") {
+        reasons.extend(pair_reasons(&before.args, &step.args, Pair::Arg));
+    }
+    if reasons.is_empty() {
+        reasons.push(Reason::NotReported);
+    }
+    reasons
+}
+
 /// The earlier build's step in this place: the same text at the same
 /// index, else the same text anywhere in the stage (steps were inserted
 /// or removed before it), else the reason there is none.

@@ -130,6 +130,8 @@ pub enum Reason {
     CacheEntryGone,
     /// Its key changed for a reason the record does not name.
     Unknown,
+    /// The back end said only that it missed (BuildKit's status stream).
+    NotReported,
 }
 
 impl Reason {
@@ -167,6 +169,7 @@ impl Reason {
             Reason::FailedBefore => "failed-before",
             Reason::CacheEntryGone => "cache-entry-gone",
             Reason::Unknown => "unknown",
+            Reason::NotReported => "not-reported",
         }
     }
 }
@@ -291,6 +294,10 @@ impl fmt::Display for Reason {
                 "same inputs as the last build, but its cache entry is gone (pruned or removed)"
             ),
             Reason::Unknown => write!(f, "its cache key changed"),
+            Reason::NotReported => write!(
+                f,
+                "BuildKit does not say which input changed (a file it reads, most likely; the native back end names it)"
+            ),
         }
     }
 }

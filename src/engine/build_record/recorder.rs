@@ -5,7 +5,7 @@
 
 use std::sync::Mutex;
 
-use super::explain::explain;
+use super::explain::{explain, explain_unkeyed};
 use super::reason::Reason;
 use super::record::{BaseRecord, BuildRecord, RECORD_VERSION, StageRecord, StepRecord};
 
@@ -75,6 +75,28 @@ impl Recorder {
         reasons
     }
 
+    /// Whether this build recorded `stage` already (BuildKit solves a
+    /// stage shared by two targets twice; the second solve is all cache).
+    pub fn has_stage(&self, stage: &str) -> bool {
+        self.current().stages.contains_key(stage)
+    }
+
+    /// Note a step of a back end that tells only whether it came from the
+    /// cache (no key); the reasons it ran, as far as the records tell.
+    pub fn unkeyed_step(&self, stage: &str, mut step: StepRecord) -> Vec<Reason> {
+        let mut current = self.current();
+        let reasons = if step.cached {
+            Vec::new()
+        } else {
+            explain_unkeyed(self.previous.as_ref(), &current, stage, &step)
+        };
+        step.reasons = reasons.iter().map(ToString::to_string).collect();
+        if let Some(record) = current.stages.get_mut(stage) {
+            record.steps.push(step);
+        }
+        reasons
+    }
+
     /// The step at `index` of `stage` failed.
     pub fn step_failed(&self, stage: &str, index: usize) {
         let mut current = self.current();
@@ -93,6 +115,10 @@ impl Recorder {
     pub fn finish(&self, finished: u64) -> BuildRecord {
         let mut record = self.current().clone();
         record.finished = finished;
+        // Stages run at once, and BuildKit reports cached steps in any order.
+        for stage in record.stages.values_mut() {
+            stage.steps.sort_by_key(|s| s.index);
+        }
         if let Some(previous) = &self.previous {
             for (name, stage) in &previous.stages {
                 record

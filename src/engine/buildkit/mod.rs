@@ -20,5 +20,6 @@ pub mod secrets;
 pub mod session;
 pub mod solve;
 pub mod status;
+pub mod step_record;
 pub mod transport;
 pub mod walk;

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use bollard_buildkit_proto::moby::buildkit::v1::StatusResponse;
 
+use super::step_record::BuildKitRecording;
 use crate::convert::export::ExportedStep;
 use crate::engine::backend::failure::{FailedStep, TAIL_LINES};
 use crate::engine::progress::{Event, ProgressSink};
@@ -53,6 +54,8 @@ pub struct StatusTracker<'a> {
     failed: Option<String>,
     /// Steps that ran (not from the cache), by vertex name.
     ran: HashSet<String>,
+    /// Where steps are recorded (`--explain`, `stages why`), if anywhere.
+    recording: Option<BuildKitRecording>,
 }
 
 impl<'a> StatusTracker<'a> {
@@ -62,7 +65,15 @@ impl<'a> StatusTracker<'a> {
             vertices: HashMap::new(),
             failed: None,
             ran: HashSet::new(),
+            recording: None,
         }
+    }
+
+    /// Record each step as it finishes.
+    #[must_use]
+    pub fn recording(mut self, recording: Option<BuildKitRecording>) -> Self {
+        self.recording = recording;
+        self
     }
 
     /// Applies one status message, reporting what changed.
@@ -89,11 +100,29 @@ impl<'a> StatusTracker<'a> {
             if vertex.cached && !state.cached {
                 state.cached = true;
                 progress.event(Event::Cached { stage: &stage });
+                if let Some(recording) = &mut self.recording {
+                    recording.step(&stage, &step, true);
+                }
             }
             if vertex.completed.is_some() && !state.done {
                 state.done = true;
                 if !vertex.cached && vertex.error.is_empty() {
                     self.ran.insert(vertex.name.clone());
+                }
+                if !vertex.cached
+                    && let Some(recording) = &mut self.recording
+                {
+                    let reasons = recording.step(&stage, &step, false);
+                    if !vertex.error.is_empty() {
+                        recording.failed(&stage, step.index);
+                    }
+                    if !reasons.is_empty() {
+                        progress.event(Event::Explained {
+                            stage: &stage,
+                            text: &step.text,
+                            reasons: &reasons,
+                        });
+                    }
                 }
             }
             if !vertex.error.is_empty() && self.failed.is_none() {

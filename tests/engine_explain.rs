@@ -278,7 +278,11 @@ fn buildkit_tells_what_its_status_stream_allows() {
         &format!("{}\n", engine_support::unique("main")),
     );
     buildkit(&[]).success();
-    write(&project, "src/main.txt", "main, changed\n");
+    write(
+        &project,
+        "src/main.txt",
+        &format!("{}\n", engine_support::unique("changed")),
+    );
     let run = buildkit(&["--explain"]).success();
     let lines = explained(&run);
     assert_eq!(

@@ -122,6 +122,7 @@ mod tests {
             reasons[0].to_string(),
             "first build (no record of an earlier one)"
         );
+        first.step("runtime", &vertex(3, "RUN ls /b"), false);
 
         let now = Arc::new(Recorder::new(
             Some(earlier.finish(1)),

@@ -309,3 +309,37 @@ fn buildkit_tells_what_its_status_stream_allows() {
         told.describe()
     );
 }
+
+#[test]
+fn an_env_change_and_a_changed_step_text_are_told() {
+    engine();
+    let toml = |env: &str, command: &str| {
+        format!(
+            "[stages.app]\nfrom = \"busybox:stages-test\"\nenv = {{ MODE = \"{env}\" }}\nsteps = [{{ run = \"{command}\" }}]\n"
+        )
+    };
+    let project = Project::new(&toml("fast", "echo $MODE > /mode"));
+    build(&project, &[]).success();
+    write(&project, "stages.toml", &toml("slow", "echo $MODE > /mode"));
+    let run = build(&project, &["--explain"]).success();
+    assert_eq!(
+        explained(&run).first().map(String::as_str),
+        Some("[app] RUN echo $MODE > /mode re-ran: ENV MODE fast → slow"),
+        "{}",
+        run.describe()
+    );
+    write(
+        &project,
+        "stages.toml",
+        &toml("slow", "echo $MODE >> /mode"),
+    );
+    let run = build(&project, &["--explain"]).success();
+    assert_eq!(
+        explained(&run).first().map(String::as_str),
+        Some(
+            "[app] RUN echo $MODE >> /mode re-ran: step text changed (was `RUN echo $MODE > /mode`)"
+        ),
+        "{}",
+        run.describe()
+    );
+}

@@ -26,6 +26,11 @@ pub fn explain(
     let Some(previous) = previous else {
         return vec![Reason::FirstBuild];
     };
+    if previous.backend != current.backend {
+        return vec![Reason::OtherBackend {
+            before: previous.backend.clone(),
+        }];
+    }
     let Some(before_stage) = previous.stages.get(stage) else {
         return vec![Reason::NewStage {
             stage: stage.to_owned(),
@@ -86,6 +91,11 @@ pub fn explain_unkeyed(
     let Some(previous) = previous else {
         return vec![Reason::FirstBuild];
     };
+    if previous.backend != current.backend {
+        return vec![Reason::OtherBackend {
+            before: previous.backend.clone(),
+        }];
+    }
     let Some(before_stage) = previous.stages.get(stage) else {
         return vec![Reason::NewStage {
             stage: stage.to_owned(),

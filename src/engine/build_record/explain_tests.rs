@@ -379,3 +379,13 @@ fn the_recorder_keeps_reasons_and_carries_stages_it_did_not_build() {
         "carried from the earlier record"
     );
 }
+
+#[test]
+fn a_build_on_another_back_end_says_so() {
+    let mut now = current("builder", vec![]);
+    now.backend = "buildkit".into();
+    assert_eq!(
+        first_reason(&now, "builder", &run_step()),
+        "the last build ran on the native back end, whose cache is its own"
+    );
+}

@@ -11,6 +11,10 @@ pub enum Reason {
     },
     /// No earlier build was recorded.
     FirstBuild,
+    /// The earlier build ran on another back end, whose cache is its own.
+    OtherBackend {
+        before: String,
+    },
     /// The earlier build did not build this stage.
     NewStage {
         stage: String,
@@ -140,6 +144,7 @@ impl Reason {
         match self {
             Reason::NoCache { .. } => "no-cache",
             Reason::FirstBuild => "first-build",
+            Reason::OtherBackend { .. } => "other-backend",
             Reason::NewStage { .. } => "new-stage",
             Reason::NewStep => "new-step",
             Reason::TextChanged { .. } => "step-text",
@@ -206,6 +211,10 @@ impl fmt::Display for Reason {
             Reason::NoCache { filter: false } => write!(f, "--no-cache"),
             Reason::NoCache { filter: true } => write!(f, "--no-cache-filter names its stage"),
             Reason::FirstBuild => write!(f, "first build (no record of an earlier one)"),
+            Reason::OtherBackend { before } => write!(
+                f,
+                "the last build ran on the {before} back end, whose cache is its own"
+            ),
             Reason::NewStage { stage } => {
                 write!(f, "the last build did not build stage {stage}")
             }

@@ -121,6 +121,18 @@ pub enum Command {
         after_help = "Example:\n  stages lock\n  stages lock --update\n  stages lock --update alpine:3.20"
     )]
     Lock(LockArgs),
+    /// Say why the last build's steps ran (or came from the cache), without building.
+    #[command(
+        long_about = "Say why the last build's steps ran (or came from the cache), without building.\n\n\
+                      Every `stages build` with the native back end records, per step, what its \
+                      cache key was made of; a step that did not come from the cache is \
+                      explained by comparing with the build before: a file changed, added or \
+                      removed, an ARG or ENV value, the base image, a stage it copies from, \
+                      --no-cache, the step's text. `stages build --explain` prints the same as \
+                      the steps run.",
+        after_help = "Example:\n  stages why\n  stages why app"
+    )]
+    Why(WhyArgs),
     /// List or prune the images the step cache keeps.
     #[command(
         subcommand,
@@ -459,6 +471,9 @@ pub struct BuildArgs {
     /// Run every step, using no cached result.
     #[arg(long)]
     pub no_cache: bool,
+    /// Say why each step that did not come from the cache ran, compared with the last build (see `stages why`).
+    #[arg(long)]
+    pub explain: bool,
     /// Run every step of this stage, using no cached result (repeatable).
     #[arg(long, value_name = "STAGE", add = ArgValueCandidates::new(completion_names::stages))]
     pub no_cache_filter: Vec<String>,
@@ -517,6 +532,15 @@ pub struct LockArgs {
     /// Replace a stages.lock that cannot be read or was not written by `stages lock`.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// Only the stages this target (or stage) needs [default: every stage the last build built]
+    #[arg(add = ArgValueCandidates::new(completion_names::targets_and_stages))]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigArg,
 }
 
 #[derive(Debug, Subcommand)]

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => commands::migrate::run(args),
         Command::Build(args) => commands::build::run(args),
         Command::Lock(args) => commands::lock::run(args),
+        Command::Why(args) => commands::why::run(args),
         Command::Cache(CacheCommand::Ls(args)) => commands::cache::ls(args),
         Command::Cache(CacheCommand::Prune(args)) => commands::cache::prune(args),
     };

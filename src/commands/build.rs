@@ -286,6 +286,7 @@ async fn build_with_lock(
     // Said before the progress view starts drawing, so it is its first line.
     let backend = choose_backend(args, &engine).await;
     let mut reporter = Reporter::new(progress_mode(args.progress));
+    reporter.set_explain(args.explain);
     let registry_timeout = std::time::Duration::from_secs(args.registry_timeout.max(1));
     let images = needed_images(&loaded.project, targets, build_args);
     let pull_settings = PullSettings {
@@ -312,15 +313,22 @@ async fn build_with_lock(
         no_cache: args.no_cache,
     };
     let (interrupt, trigger) = Interrupt::new();
+    let recorder =
+        super::build_explain::recorder(here.state, &context_dir, targets, args.no_cache, backend);
+    if args.explain && !super::build_explain::records(backend) {
+        eprintln!("warning: --explain: the classic builder's steps are not recorded");
+    }
     let buildkit = BuildKitBackend::new(
         &engine,
         BuildKitSettings {
             secrets: native_settings.secrets.clone(),
             docker_config: docker_config.clone(),
         },
-    );
+    )
+    .recording(std::sync::Arc::clone(&recorder));
     let dockerfile = DockerfileBackend::new(&engine);
-    let native = NativeBackend::new(&engine, native_settings);
+    let native =
+        NativeBackend::new(&engine, native_settings).recording(std::sync::Arc::clone(&recorder));
     let mut summary = BuildSummary::new(targets.iter().map(|t| t.name.as_str()));
     let outcome = {
         let mut timing = Timing {
@@ -386,6 +394,10 @@ async fn build_with_lock(
         }
     };
     engine.count_sent(usize::try_from(buildkit.bytes_served()).unwrap_or(usize::MAX));
+    if super::build_explain::records(backend) && !matches!(outcome, Err(BuildFailure::Interrupted))
+    {
+        super::build_explain::save(here.state, &recorder);
+    }
     if outcome.is_ok() {
         let sent = Event::Sent {
             bytes: engine.bytes_sent(),

@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod build_report;
+mod build_explain;
 pub mod cache;
 pub mod check;
 pub mod common;
@@ -23,6 +24,7 @@ pub mod output;
 pub mod plan;
 pub mod schema;
 mod schema_beside;
+pub mod why;
 
 /// How a command ended, as the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,6 +15,7 @@ pub mod artifacts;
 pub mod backend;
 pub mod build_lock;
 pub mod build_log;
+pub mod build_record;
 pub mod build_summary;
 pub mod buildkit;
 pub mod client;

@@ -12,6 +12,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use super::image_labels::rfc3339_millis;
+use super::build_record::Reason;
+use super::build_record::reason::short_text;
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,13 @@ pub enum Event<'a> {
     /// The step just started was found in the cache.
     Cached {
         stage: &'a str,
+    },
+    /// The step just started did not come from the cache, for `reasons`
+    /// (the most telling first; never empty).
+    Explained {
+        stage: &'a str,
+        text: &'a str,
+        reasons: &'a [Reason],
     },
     /// A line of output of the running step.
     Output {
@@ -151,6 +160,8 @@ type PrintLine = Box<dyn FnMut(&str) + Send>;
 /// The terminal reporter.
 pub struct Reporter {
     mode: ProgressMode,
+    /// Show why steps re-ran (`--explain`); JSON shows it always.
+    explain: bool,
     view: Option<LiveView>,
     draw_to: DrawTarget,
     print_line: PrintLine,
@@ -172,6 +183,7 @@ impl Reporter {
     pub fn drawing_to(mode: ProgressMode, draw_to: DrawTarget, print_line: PrintLine) -> Self {
         Self {
             mode,
+            explain: false,
             view: None,
             draw_to,
             print_line,
@@ -191,6 +203,11 @@ impl Reporter {
 
     pub fn mode(&self) -> ProgressMode {
         self.mode
+    }
+
+    /// Show why each step that did not come from the cache ran.
+    pub fn set_explain(&mut self, explain: bool) {
+        self.explain = explain;
     }
 
     /// Ends the live view so diagnostics print below it.
@@ -237,6 +254,15 @@ impl ProgressSink for Reporter {
                     text,
                 } => self.plain(stage, &format!("step {index}/{total}: {text}")),
                 Event::Cached { stage } => self.plain(stage, "cached"),
+                Event::Explained {
+                    stage,
+                    text,
+                    reasons,
+                } => {
+                    if self.explain {
+                        self.plain(stage, &explained_text(text, reasons));
+                    }
+                }
                 Event::Output { stage, line } => self.plain(stage, line),
                 Event::ImageBuilt { target, image, .. } => {
                     self.plain(target, &format!("built {image}"))
@@ -312,6 +338,21 @@ impl Reporter {
             Event::Output { stage, line } => {
                 if let Some(view) = &mut self.view {
                     view.suffix(stage, line);
+                }
+            }
+            Event::Explained {
+                stage,
+                text,
+                reasons,
+            } => {
+                if self.explain {
+                    let line = format!("[{stage}] {}", explained_text(text, reasons));
+                    match &self.view {
+                        Some(view) => {
+                            let _ = view.multi.println(line);
+                        }
+                        None => eprintln!("{line}"),
+                    }
                 }
             }
             Event::ImageBuilt { target, image, .. } => {
@@ -395,6 +436,14 @@ impl Reporter {
             Event::StepTimes { .. } | Event::StageImage { .. } => {}
         }
     }
+}
+
+/// `COPY src/ ./ re-ran: src/main.rs changed`.
+pub fn explained_text(text: &str, reasons: &[Reason]) -> String {
+    let why = reasons
+        .first()
+        .map_or_else(|| "its cache key changed".to_owned(), ToString::to_string);
+    format!("{} re-ran: {why}", short_text(text))
 }
 
 fn transfer_text(layers_done: usize, layers: usize, bytes: u64) -> String {
@@ -551,6 +600,21 @@ pub fn event_json(event: &Event<'_>) -> serde_json::Value {
             json!({ "event": "step", "stage": stage, "index": index, "total": total, "text": text })
         }
         Event::Cached { stage } => json!({ "event": "cached", "stage": stage }),
+        Event::Explained {
+            stage,
+            text,
+            reasons,
+        } => json!({
+            "event": "explained",
+            "stage": stage,
+            "text": text,
+            "reason": reasons.first().map(ToString::to_string),
+            "kind": reasons.first().map(Reason::kind),
+            "reasons": reasons
+                .iter()
+                .map(|r| json!({ "kind": r.kind(), "reason": r.to_string() }))
+                .collect::<Vec<_>>(),
+        }),
         Event::Output { stage, line } => json!({ "event": "output", "stage": stage, "line": line }),
         Event::ImageBuilt {
             target,

@@ -18,6 +18,7 @@ use super::secrets::Secrets;
 use super::session::{Services, Session};
 use super::solve::{SolveMessage, SolveRequest, SolveStream, cancel};
 use super::status::StatusTracker;
+use super::step_record::BuildKitRecording;
 use super::transport::{Endpoint, TransportError};
 use crate::check::{Backend as CheckedBackend, unsupported_features};
 use crate::convert::export::{
@@ -26,6 +27,7 @@ use crate::convert::export::{
 use crate::diagnostics::Diagnostic;
 use crate::engine::backend::failure::{FailedStep, stage_outcome};
 use crate::engine::backend::{ArtifactsBuild, Backend, BuildFailure, StageBuild};
+use crate::engine::build_record::Recorder;
 use crate::engine::client::DockerEngine;
 use crate::engine::codes;
 use crate::engine::interrupt::{Interrupt, Janitor};
@@ -51,6 +53,8 @@ pub struct BuildKitBackend<'e> {
     settings: BuildKitSettings,
     /// Context bytes BuildKit asked for, over the whole build.
     served: Arc<AtomicU64>,
+    /// Where the steps are recorded (`--explain`, `stages why`).
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl<'e> BuildKitBackend<'e> {
@@ -59,7 +63,15 @@ impl<'e> BuildKitBackend<'e> {
             engine,
             settings,
             served: Arc::new(AtomicU64::new(0)),
+            recorder: None,
         }
+    }
+
+    /// Record every step in `recorder`.
+    #[must_use]
+    pub fn recording(mut self, recorder: Arc<Recorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
     }
 
     /// Bytes of the context (and Dockerfile) BuildKit asked for.
@@ -202,7 +214,10 @@ impl BuildKitBackend<'_> {
             no_cache: request.no_cache,
             export_files,
         };
-        let mut tracker = StatusTracker::new(&exported.instructions);
+        let recording = self.recorder.as_ref().map(|recorder| {
+            BuildKitRecording::new(Arc::clone(recorder), request.build_args, request.no_cache)
+        });
+        let mut tracker = StatusTracker::new(&exported.instructions).recording(recording);
         let mut image = None;
         let mut error = None;
         let started = tokio::select! {

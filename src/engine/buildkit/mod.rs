@@ -25,5 +25,6 @@ pub mod secrets;
 pub mod session;
 pub mod solve;
 pub mod status;
+pub mod step_record;
 pub mod transport;
 pub mod walk;

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bollard_buildkit_proto::google::protobuf::Timestamp;
 use bollard_buildkit_proto::moby::buildkit::v1::StatusResponse;
 
+use super::step_record::BuildKitRecording;
 use crate::convert::export::ExportedStep;
 use crate::engine::backend::failure::{FailedStep, TAIL_LINES};
 use crate::engine::progress::{Event, ProgressSink};
@@ -55,6 +56,8 @@ pub struct StatusTracker<'a> {
     failed: Option<String>,
     /// Steps that ran (not from the cache), by vertex name.
     ran: HashSet<String>,
+    /// Where steps are recorded (`--explain`, `stages why`), if anywhere.
+    recording: Option<BuildKitRecording>,
 }
 
 impl<'a> StatusTracker<'a> {
@@ -64,7 +67,15 @@ impl<'a> StatusTracker<'a> {
             vertices: HashMap::new(),
             failed: None,
             ran: HashSet::new(),
+            recording: None,
         }
+    }
+
+    /// Record each step as it finishes.
+    #[must_use]
+    pub fn recording(mut self, recording: Option<BuildKitRecording>) -> Self {
+        self.recording = recording;
+        self
     }
 
     /// Applies one status message, reporting what changed.
@@ -91,6 +102,9 @@ impl<'a> StatusTracker<'a> {
             if vertex.cached && !state.cached {
                 state.cached = true;
                 progress.event(Event::Cached { stage: &stage });
+                if let Some(recording) = &mut self.recording {
+                    recording.step(&stage, &step, true);
+                }
             }
             if let Some(completed) = vertex.completed.as_ref().filter(|_| !state.done) {
                 state.done = true;
@@ -106,6 +120,21 @@ impl<'a> StatusTracker<'a> {
                     started,
                     completed,
                 });
+                if !vertex.cached
+                    && let Some(recording) = &mut self.recording
+                {
+                    let reasons = recording.step(&stage, &step, false);
+                    if !vertex.error.is_empty() {
+                        recording.failed(&stage, step.index);
+                    }
+                    if !reasons.is_empty() {
+                        progress.event(Event::Explained {
+                            stage: &stage,
+                            text: &step.text,
+                            reasons: &reasons,
+                        });
+                    }
+                }
             }
             if !vertex.error.is_empty() && self.failed.is_none() {
                 self.failed = Some(vertex.digest.clone());

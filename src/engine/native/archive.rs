@@ -54,6 +54,7 @@ pub struct TarWriter {
     entries: Vec<String>,
     dir_destinations: Vec<String>,
     implied_dirs: Vec<ImpliedDir>,
+    sources: Vec<(String, String)>,
 }
 
 impl TarWriter {
@@ -66,7 +67,14 @@ impl TarWriter {
             entries: Vec::new(),
             dir_destinations: Vec::new(),
             implied_dirs: Vec::new(),
+            sources: Vec::new(),
         }
+    }
+
+    /// The plan reads context file `path` (content digest `digest`, hex,
+    /// or `link:<target>`): kept so a build record can name what changed.
+    pub fn note_source(&mut self, path: &str, digest: String) {
+        self.sources.push((path.to_owned(), digest));
     }
 
     /// An extracted archive writes under `dir` without making it.
@@ -207,6 +215,7 @@ impl TarWriter {
             entries: self.entries,
             dir_destinations: self.dir_destinations,
             implied_dirs: self.implied_dirs,
+            sources: self.sources,
         })
     }
 }

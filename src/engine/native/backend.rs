@@ -22,6 +22,7 @@ use super::scheduler::{Outcome, ScheduleOptions};
 use super::stage_plan::stage_plan;
 use crate::diagnostics::{Diagnostic, Label};
 use crate::engine::backend::{Backend, BuildFailure, StageBuild};
+use crate::engine::build_record::{Reason, Recorder};
 use crate::engine::client::DockerEngine;
 use crate::engine::codes;
 use crate::engine::context::read_dockerignore;
@@ -59,6 +60,8 @@ pub struct NativeBackend<'a> {
     /// What the stages built so far gave, by build args: a stage several
     /// targets need is built once per `stages build`.
     built: std::sync::Mutex<BTreeMap<BTreeMap<String, String>, BTreeMap<String, StageOutput>>>,
+    /// Where the steps' inputs are recorded (`--explain`, `stages why`).
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl<'a> NativeBackend<'a> {
@@ -68,7 +71,15 @@ impl<'a> NativeBackend<'a> {
             settings,
             used_keys: std::sync::Mutex::default(),
             built: std::sync::Mutex::default(),
+            recorder: None,
         }
+    }
+
+    /// Record every step's inputs in `recorder`.
+    #[must_use]
+    pub fn recording(mut self, recorder: Arc<Recorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
     }
 
     fn built_with(&self, args: &BTreeMap<String, String>) -> BTreeMap<String, StageOutput> {
@@ -113,6 +124,11 @@ enum Message {
         text: String,
     },
     Cached(String),
+    Explained {
+        stage: String,
+        text: String,
+        reasons: Vec<Reason>,
+    },
     Output(String, String),
     StageStarted(String),
     StageDone {
@@ -162,6 +178,14 @@ impl BuildObserver for ChannelObserver {
         let _ = self.sender.send(Message::Cached(stage.to_owned()));
     }
 
+    fn step_explained(&self, stage: &str, _index: usize, text: &str, reasons: &[Reason]) {
+        let _ = self.sender.send(Message::Explained {
+            stage: stage.to_owned(),
+            text: text.to_owned(),
+            reasons: reasons.to_vec(),
+        });
+    }
+
     fn stage_done(&self, stage: &str, image: &str) {
         let (started, cached) = self
             .counts
@@ -198,6 +222,15 @@ fn forward(progress: &mut dyn ProgressSink, message: Message) {
             text: &text,
         }),
         Message::Cached(stage) => progress.event(Event::Cached { stage: &stage }),
+        Message::Explained {
+            stage,
+            text,
+            reasons,
+        } => progress.event(Event::Explained {
+            stage: &stage,
+            text: &text,
+            reasons: &reasons,
+        }),
         Message::StageStarted(stage) => progress.event(Event::StageStarted { stage: &stage }),
         Message::Output(stage, line) => progress.event(Event::Output {
             stage: &stage,
@@ -289,7 +322,8 @@ impl Backend for NativeBackend<'_> {
             }),
         )
         .map_err(|failure| BuildFailure::Reported(vec![failure_diagnostic(&failure)]))?
-        .sharing(self.built_with(request.build_args));
+        .sharing(self.built_with(request.build_args))
+        .recording(self.recorder.clone());
         let schedule = ScheduleOptions::new(self.settings.jobs, self.settings.keep_going);
         let native = Arc::new(native);
         let mut run = Box::pin(run_build(Arc::clone(&native), &deps, schedule));

@@ -15,6 +15,7 @@ use super::observer::BuildObserver;
 use super::scheduler::{Outcome, ScheduleOptions, StageRunner, run_stages};
 use super::scope::GlobalScope;
 use crate::config::model::Project;
+use crate::engine::build_record::Recorder;
 use crate::located::Span;
 
 /// Label of the empty image `FROM scratch` stages start from.
@@ -92,6 +93,8 @@ pub struct NativeBuild<E: StepEngine> {
     /// Stages an earlier target of the same `stages build` already built
     /// with the same args: their result is shared, never built again.
     built_before: BTreeMap<String, StageOutput>,
+    /// Where each step's inputs are recorded, if anywhere.
+    pub(super) recorder: Option<Arc<Recorder>>,
 }
 
 impl<E: StepEngine> NativeBuild<E> {
@@ -123,6 +126,7 @@ impl<E: StepEngine> NativeBuild<E> {
             cache_index: tokio::sync::OnceCell::new(),
             used_keys: Mutex::new(BTreeSet::new()),
             built_before: BTreeMap::new(),
+            recorder: None,
         })
     }
 
@@ -130,6 +134,13 @@ impl<E: StepEngine> NativeBuild<E> {
     #[must_use]
     pub fn sharing(mut self, built_before: BTreeMap<String, StageOutput>) -> Self {
         self.built_before = built_before;
+        self
+    }
+
+    /// Record every step's inputs in `recorder`.
+    #[must_use]
+    pub fn recording(mut self, recorder: Option<Arc<Recorder>>) -> Self {
+        self.recorder = recorder;
         self
     }
 

@@ -77,6 +77,9 @@ pub struct CopyPlan {
     /// Directories an extracted archive writes under without making them:
     /// they must not be links or files in the image (see `extract_tree`).
     pub implied_dirs: Vec<ImpliedDir>,
+    /// The context files read (path, hex content digest or
+    /// `link:<target>`), for the build record.
+    pub sources: Vec<(String, String)>,
 }
 
 /// A directory above an extracted entry that the archive does not make.
@@ -186,6 +189,7 @@ fn add_source(
     if request.extract_archives
         && let Some(archive) = read_archive(&path)?
     {
+        writer.note_source(source, hex::encode(Sha256::digest(&archive)));
         return extract_archive(&archive, source, dest, writer);
     }
     let target = if into_dir {
@@ -194,6 +198,7 @@ fn add_source(
         dest.trim_end_matches('/').to_owned()
     };
     let (size, digest) = digest_file(request, &path)?;
+    writer.note_source(source, hex::encode(&digest));
     writer.add_file(&target, &path, &meta, size, digest)
 }
 
@@ -246,9 +251,11 @@ fn add_dir_contents(
             let target = join(dest, &relative);
             if meta.file_type().is_symlink() {
                 let link = fs::read_link(&child_path).map_err(io_error(&child_path))?;
+                writer.note_source(&context_path, format!("link:{}", link.display()));
                 writer.add_symlink(&target, &link, &meta)?;
             } else if meta.is_file() {
                 let (size, digest) = digest_file(request, &child_path)?;
+                writer.note_source(&context_path, hex::encode(&digest));
                 writer.add_file(&target, &child_path, &meta, size, digest)?;
             }
             // Pipes, sockets and devices inside a directory are left out

@@ -20,8 +20,10 @@ use super::engine_api::{OpError, StepEngine};
 use super::group_container::GroupContainer;
 use super::owner::Owner;
 use super::step_common::{StageState, StepRef, cached, commit, idle_container};
+use super::step_record::{self, StepInputs};
 use super::step_text::step_text;
 use crate::config::model::{ImageConfig, Step};
+use crate::engine::build_record::Reason;
 
 /// What one planned member of a group does.
 enum Work {
@@ -60,12 +62,17 @@ pub async fn run<E: StepEngine>(
         None => (0, state.image.clone()),
     };
     for member in &planned[..start] {
+        note(build, member, true);
         report_cached(build, state, member);
     }
+    let reasons: Vec<Vec<Reason>> = planned[start..]
+        .iter()
+        .map(|member| note(build, member, false))
+        .collect();
     let image = if start == planned.len() {
         image
     } else {
-        execute(build, &image, &planned[start..]).await?
+        execute(build, &image, &planned[start..], &reasons).await?
     };
     // Settings after the last copy are the next commit's to make.
     *state = StageState {
@@ -144,6 +151,25 @@ async fn newest_cached<E: StepEngine>(
     Ok(None)
 }
 
+/// Tell the build record about a member; why it missed, if it did.
+fn note<E: StepEngine>(build: &NativeBuild<E>, member: &Planned, cached: bool) -> Vec<Reason> {
+    let inputs = match &member.work {
+        Work::Copy(copy) => (*copy.recorded).clone(),
+        Work::Configure => StepInputs {
+            other: member.state.workdirs.clone(),
+            ..StepInputs::default()
+        },
+    };
+    step_record::note(
+        build,
+        &member.state,
+        &member.at,
+        &member.key,
+        inputs,
+        cached,
+    )
+}
+
 fn report_cached<E: StepEngine>(build: &NativeBuild<E>, state: &StageState, member: &Planned) {
     build
         .observer
@@ -160,6 +186,7 @@ async fn execute<E: StepEngine>(
     build: &NativeBuild<E>,
     image: &str,
     members: &[Planned],
+    reasons: &[Vec<Reason>],
 ) -> Result<String, StageFailure> {
     let (Some(first), Some(last)) = (members.first(), members.last()) else {
         return Ok(image.to_owned());
@@ -177,11 +204,12 @@ async fn execute<E: StepEngine>(
     let container = created.map_err(|e| first.at.fail(&first.state, e))?;
     let outcome = async {
         let mut target = GroupContainer::new(build, container.clone());
-        for (member, fetched) in members.iter().zip(fetched) {
+        for ((member, fetched), reasons) in members.iter().zip(fetched).zip(reasons) {
             let fetched = fetched?;
             build
                 .observer
                 .step_started(&member.state.stage, member.at.index, &member.at.text);
+            step_record::tell(build, &member.state.stage, &member.at, reasons);
             apply(build, member, &fetched, &mut target)
                 .await
                 .map_err(|e| member.at.fail(&member.state, e))?;

@@ -22,7 +22,9 @@ use super::pathmatch::has_wildcard;
 use super::retarget::retarget;
 use super::source_link::download_followed;
 use super::step_common::{StageState, StepRef, idle_container, with_container};
+use super::step_record::StepInputs;
 use crate::config::model::{CopyFrom, CopyOptions, StepKind};
+use crate::engine::build_record::UpstreamRecord;
 use crate::located::Located;
 
 /// One copy, with its words expanded.
@@ -33,6 +35,26 @@ struct Expanded {
     chown: Option<String>,
     chmod: Option<u32>,
     exclude: Vec<String>,
+}
+
+impl Expanded {
+    /// The words as the step reads them now: sources, destination, owner, mode.
+    fn describe(&self) -> String {
+        let mut out = String::new();
+        if let Some(chown) = &self.chown {
+            out.push_str(&format!("--chown={chown} "));
+        }
+        if let Some(chmod) = self.chmod {
+            out.push_str(&format!("--chmod={chmod:o} "));
+        }
+        for exclude in &self.exclude {
+            out.push_str(&format!("--exclude={exclude} "));
+        }
+        out.push_str(&self.sources.join(" "));
+        out.push(' ');
+        out.push_str(&self.dest);
+        out
+    }
 }
 
 fn expand(
@@ -70,6 +92,8 @@ pub struct PreparedCopy {
     source: CopySource,
     /// The step's cache key.
     pub key: String,
+    /// What the key was made of, for the build record.
+    pub recorded: Box<StepInputs>,
 }
 
 #[derive(Debug, Clone)]
@@ -114,7 +138,8 @@ pub async fn prepare<E: StepEngine>(
                         .ok_or_else(|| {
                             at.fail(state, format!("stage {} was not built", stage.value))
                         })?;
-                    from_image(state, at, image, words)
+                    let source = upstream(&stage.value, true, &image);
+                    from_image(state, at, source, words)
                 }
                 Some(CopyFrom::Image(reference)) => {
                     let reference = state
@@ -132,7 +157,8 @@ pub async fn prepare<E: StepEngine>(
                                 format!("image {reference} is not on the Engine; pull it first"),
                             )
                         })?;
-                    from_image(state, at, details.id, words)
+                    let source = upstream(&reference, false, &details.id);
+                    from_image(state, at, source, words)
                 }
             }
         }
@@ -181,7 +207,9 @@ pub async fn prepare<E: StepEngine>(
                 &copy.options,
                 &[],
             )?;
-            from_image(state, at, image, words)
+            let mut source = upstream(&artifact.stage.value, true, &image);
+            source.via = format!("COPY --artifact={}", copy.artifact.value);
+            from_image(state, at, source, words)
         }
         _ => Err(at.fail(state, "not a copy step")),
     }
@@ -199,20 +227,38 @@ async fn from_context<E: StepEngine>(
     let probe = plan(build, state, &words, extract, Owner::default(), false)
         .await
         .map_err(|e| at.fail(state, e))?;
-    let key = state.key(&at.text, Vec::new(), vec![probe.digest]);
+    let key = state.key(&at.text, Vec::new(), vec![probe.digest.clone()]);
+    let recorded = Box::new(StepInputs {
+        expanded: Some(words.describe()),
+        files: probe.sources,
+        context_digest: Some(probe.digest),
+        ..StepInputs::default()
+    });
     Ok(PreparedCopy {
         words,
         source: CopySource::Context { extract },
         key,
+        recorded,
     })
+}
+
+/// The stage or image a copy reads, for the build record.
+fn upstream(name: &str, stage: bool, image: &str) -> UpstreamRecord {
+    UpstreamRecord {
+        name: name.to_owned(),
+        stage,
+        image: image.to_owned(),
+        via: format!("COPY --from={name}"),
+    }
 }
 
 fn from_image(
     state: &StageState,
     at: &StepRef,
-    image: String,
+    source: UpstreamRecord,
     words: Expanded,
 ) -> Result<PreparedCopy, StageFailure> {
+    let image = source.image.clone();
     if let Some(pattern) = words.sources.iter().find(|s| has_wildcard(s)) {
         return Err(at.fail(
             state,
@@ -226,10 +272,16 @@ fn from_image(
         .collect();
     let inputs = paths.iter().map(|s| image_path_input(&image, s)).collect();
     let key = state.key(&at.text, Vec::new(), inputs);
+    let recorded = Box::new(StepInputs {
+        expanded: Some(words.describe()),
+        upstream: vec![source],
+        ..StepInputs::default()
+    });
     Ok(PreparedCopy {
         words,
         source: CopySource::Image { image, paths },
         key,
+        recorded,
     })
 }
 

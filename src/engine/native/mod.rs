@@ -6,7 +6,8 @@
 //! `cache_admin`, `cache_usage`, `cache_gc`), step execution over the `StepEngine` trait
 //! (`engine_api`, `stage_exec`, `run_step`, `copy_step`, `copy_group`,
 //! `config_step`,
-//! `mounts`, `settings`), its bollard implementation (`docker_adapter`) and
+//! `mounts`, `settings`), what a build record learns of each step
+//! (`step_record`), its bollard implementation (`docker_adapter`) and
 //! the `Backend` the build command uses (`backend`, `limits`). Reads the
 //! checked model and the graph; must not import the terminal layers (`cli`,
 //! `commands`). See `docs/native-backend.md`.
@@ -41,6 +42,7 @@ pub mod source_link;
 pub mod stage_exec;
 pub mod stage_plan;
 pub mod step_common;
+pub mod step_record;
 pub mod step_text;
 pub mod target_image;
 

@@ -19,6 +19,7 @@ use super::engine_api::{ContainerSpec, OpError, StepEngine};
 use super::mounts;
 use super::settings::command_argv;
 use super::step_common::{StageState, StepRef, cached, commit};
+use super::step_record::{self, StepInputs};
 use crate::config::forms::CommandForm;
 use crate::config::model::Run;
 
@@ -34,16 +35,23 @@ pub async fn run<E: StepEngine>(
 ) -> Result<(), StageFailure> {
     let args = state.scope.run_args();
     let mount_keys = mounts::key_inputs(build, state, at, &run.mounts, inputs)?;
-    let key = state.key(&at.text, args.clone(), mount_keys);
-    if let Some(image) = cached(build, state, &key)
+    let key = state.key(&at.text, args.clone(), mount_keys.clone());
+    let found = cached(build, state, &key)
         .await
-        .map_err(|e| at.fail(state, e))?
-    {
+        .map_err(|e| at.fail(state, e))?;
+    let recorded = StepInputs {
+        args: args.clone(),
+        other: mount_keys,
+        ..StepInputs::default()
+    };
+    let reasons = step_record::note(build, state, at, &key, recorded, found.is_some());
+    if let Some(image) = found {
         state.image = image;
         state.committed = state.settings.clone();
         build.observer.step_cached(&state.stage, at.index);
         return Ok(());
     }
+    step_record::tell(build, &state.stage, at, &reasons);
     let prepared = mounts::prepare(build, state, at, &run.mounts, inputs).await?;
     let mut guards = Vec::new();
     for lock in &prepared.locks {
@@ -88,6 +96,7 @@ pub async fn run<E: StepEngine>(
             Ok(())
         }
         Ok(Err((code, tail))) => {
+            step_record::failed(build, state, at);
             let tail = String::from_utf8_lossy(&tail);
             let mut message = format!("the command exited with code {code}");
             if !tail.trim().is_empty() {

@@ -28,6 +28,7 @@ pub async fn run_stage<E: StepEngine>(
         .stage(name)
         .ok_or_else(|| StageFailure::new(name, "no such stage"))?;
     let (image, mut settings) = resolve_base(build, stage, inputs).await?;
+    super::step_record::stage_started(build, stage, &image);
     // The base's ONBUILD triggers run first, and are not inherited.
     let onbuild = trigger_steps(build, stage, &std::mem::take(&mut settings.onbuild))?;
     let trigger_count = onbuild.len();

@@ -476,6 +476,12 @@ pub struct BuildArgs {
     /// After the build, remove this project's least recently used cached steps beyond this size (e.g. 500MB, 2GB, or `none`) [default: 5GB]
     #[arg(long, value_name = "SIZE", env = "STAGES_CACHE_MAX")]
     pub cache_max: Option<String>,
+    /// Build reproducibly: SOURCE_DATE_EPOCH, when not set, is the time of the last git commit.
+    #[arg(long)]
+    pub reproducible: bool,
+    /// Build twice with no cache and compare the image ids; on a difference name the layer and the files.
+    #[arg(long, conflicts_with = "push")]
+    pub verify_reproducible: bool,
 }
 
 #[derive(Debug, Subcommand)]

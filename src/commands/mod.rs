@@ -19,6 +19,8 @@ pub mod migrate;
 pub mod output;
 pub mod plan;
 pub mod schema;
+pub mod source_date;
+pub mod verify_reproducible;
 mod schema_beside;
 
 /// How a command ended, as the process exit code.

@@ -40,6 +40,9 @@ pub struct BuildKitSettings {
     pub secrets: std::collections::BTreeMap<String, std::path::PathBuf>,
     /// Registry credentials served to BuildKit.
     pub docker_config: DockerConfig,
+    /// `SOURCE_DATE_EPOCH`, handed on as the build arg BuildKit 0.11 and
+    /// later read (older ones, such as Engine 20.10's, ignore it).
+    pub source_date_epoch: Option<u64>,
 }
 
 /// The back end over the Engine's embedded BuildKit.
@@ -121,6 +124,19 @@ fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// The build args with `SOURCE_DATE_EPOCH`, unless the build sets it itself.
+fn with_source_date(
+    build_args: &std::collections::BTreeMap<String, String>,
+    epoch: Option<u64>,
+) -> std::collections::BTreeMap<String, String> {
+    let mut args = build_args.clone();
+    if let Some(epoch) = epoch {
+        args.entry("SOURCE_DATE_EPOCH".to_owned())
+            .or_insert_with(|| epoch.to_string());
+    }
+    args
+}
+
 impl Backend for BuildKitBackend<'_> {
     fn name(&self) -> &'static str {
         "the Engine's BuildKit"
@@ -165,7 +181,7 @@ impl Backend for BuildKitBackend<'_> {
             build_id: random_id(),
             dockerfile: DOCKERFILE.to_owned(),
             target: request.stage.to_owned(),
-            build_args: request.build_args.clone(),
+            build_args: with_source_date(&request.build_args, self.settings.source_date_epoch),
             labels: request.labels.clone(),
             no_cache: request.no_cache,
         };

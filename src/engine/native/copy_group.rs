@@ -190,7 +190,7 @@ async fn execute<E: StepEngine>(
             .flush()
             .await
             .map_err(|e| last.at.fail(&last.state, e))?;
-        commit(build, &last.state, target.id(), &last.key, &last.at.text)
+        commit(build, &last.state, target.id(), &last.key, &last.at.text, &[])
             .await
             .map_err(|e| last.at.fail(&last.state, e))
     }

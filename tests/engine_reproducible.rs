@@ -158,7 +158,11 @@ fn verify_reproducible_names_the_layer_and_the_file_that_differ() {
         run.describe()
     );
     assert!(text.contains("layer 3 of 3"), "{}", run.describe());
-    assert!(text.contains("date +%s%N > /out/stamp"), "{}", run.describe());
+    assert!(
+        text.contains("date +%s%N > /out/stamp"),
+        "{}",
+        run.describe()
+    );
     assert!(text.contains("  /out/stamp\n"), "{}", run.describe());
     assert!(
         !text.contains("  /out/hello\n"),

@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use miette::{IntoDiagnostic, miette};
 
 use super::Exit;
-use super::source_date::{Origin, SourceDate};
-use super::verify_reproducible::compare_builds;
 use super::common::{
     LoadedProject, load_project, print_diagnostics, resolve, root_stages,
     warn_unconsumed_build_args,
 };
+use super::source_date::{Origin, SourceDate};
+use super::verify_reproducible::compare_builds;
 use crate::cli::{Backend, BuildArgs, Progress, PullMode};
 use crate::config::model::{Project, TargetKind};
 use crate::diagnostics::did_you_mean;
@@ -171,7 +171,7 @@ async fn verify_twice(
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         builds.push(std::mem::take(&mut *built));
     }
-    let same = compare_builds(engine, &builds[0], &builds[1]).await;
+    let same = compare_builds(engine, &builds[0], &builds[1], here.state.id()).await;
     Ok(if same { Exit::Success } else { Exit::Failure })
 }
 

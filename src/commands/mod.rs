@@ -19,9 +19,9 @@ pub mod migrate;
 pub mod output;
 pub mod plan;
 pub mod schema;
+mod schema_beside;
 pub mod source_date;
 pub mod verify_reproducible;
-mod schema_beside;
 
 /// How a command ended, as the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -97,7 +97,9 @@ mod tests {
     #[test]
     fn the_environment_wins_and_an_empty_value_is_unset() {
         let dir = tempfile::tempdir().unwrap();
-        let date = source_date(Some(" 42 "), true, dir.path()).unwrap().unwrap();
+        let date = source_date(Some(" 42 "), true, dir.path())
+            .unwrap()
+            .unwrap();
         assert_eq!(date.epoch, 42);
         assert_eq!(date.origin, Origin::Environment);
         assert_eq!(source_date(Some(""), false, dir.path()).unwrap(), None);

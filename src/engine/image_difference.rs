@@ -34,7 +34,12 @@ impl std::fmt::Display for FileFacts {
         write!(
             f,
             "{} {:o} {}:{} {} bytes mtime {}",
-            self.kind, self.mode, self.owner.0, self.owner.1, self.size, self.mtime
+            self.kind,
+            self.mode & 0o7777,
+            self.owner.0,
+            self.owner.1,
+            self.size,
+            self.mtime
         )?;
         if !self.link.is_empty() {
             write!(f, " -> {}", self.link)?;
@@ -87,6 +92,8 @@ pub enum Difference {
     Layer {
         index: usize,
         count: usize,
+        /// The second image's diff id of the layer.
+        diff_id: String,
         step: Option<String>,
         /// Path, and the entry in the first and the second image.
         files: Vec<(String, Option<String>, Option<String>)>,
@@ -105,6 +112,7 @@ impl std::fmt::Display for Difference {
                 step,
                 files,
                 more,
+                ..
             } => {
                 write!(f, "layer {} of {count}", index + 1)?;
                 match step.as_deref().filter(|s| !s.is_empty()) {
@@ -136,6 +144,18 @@ impl std::fmt::Display for Difference {
     }
 }
 
+impl Difference {
+    /// Names the differing layer's step when the image's history does not
+    /// (the native back end's history lines are blank).
+    pub fn name_step(&mut self, step_of: impl Fn(&str) -> Option<String>) {
+        if let Difference::Layer { diff_id, step, .. } = self
+            && step.as_deref().is_none_or(str::is_empty)
+        {
+            *step = step_of(diff_id);
+        }
+    }
+}
+
 /// What differs between `first` and `second`; `None` when nothing does.
 pub fn difference(first: &SavedImage, second: &SavedImage) -> Option<Difference> {
     let (one, two) = (first.diff_ids(), second.diff_ids());
@@ -163,6 +183,7 @@ pub fn difference(first: &SavedImage, second: &SavedImage) -> Option<Difference>
         return Some(Difference::Layer {
             index,
             count,
+            diff_id: two.get(index).cloned().unwrap_or_default(),
             step: second.layer_step(index).or_else(|| first.layer_step(index)),
             files,
             more,
@@ -274,7 +295,8 @@ pub fn read_saved(archive: impl Read) -> std::io::Result<SavedImage> {
             documents.insert(path, data);
         }
     }
-    let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    let invalid =
+        |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
     let manifest: Value = serde_json::from_slice(
         documents
             .get("manifest.json")
@@ -339,7 +361,10 @@ mod tests {
         let base = layer(&[("bin/sh", b"sh", 1)]);
         let first = image(
             &["sha256:a", "sha256:b"],
-            vec![base.clone(), layer(&[("stamp", b"Mon", 5), ("same", b"x", 5)])],
+            vec![
+                base.clone(),
+                layer(&[("stamp", b"Mon", 5), ("same", b"x", 5)]),
+            ],
             "t",
         );
         let second = image(
@@ -359,7 +384,10 @@ mod tests {
         assert_eq!(files.len(), 1);
         assert_eq!(files[0].0, "stamp");
         let text = found.to_string();
-        assert!(text.contains("layer 2 of 2, made by `RUN date > /stamp`"), "{text}");
+        assert!(
+            text.contains("layer 2 of 2, made by `RUN date > /stamp`"),
+            "{text}"
+        );
         assert!(text.contains("/stamp"), "{text}");
     }
 

@@ -13,8 +13,8 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use sha2::Digest;
 
 use super::engine_api::{
-    PathChange,
-    CachedImage, ContainerSpec, ImageDetails, ImageSettings, OpError, PathKind, StepEngine,
+    CachedImage, ContainerSpec, ImageDetails, ImageSettings, OpError, PathChange, PathKind,
+    StepEngine,
 };
 use crate::engine::planned_tar::PlannedTar;
 

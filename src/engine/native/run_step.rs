@@ -129,9 +129,15 @@ async fn execute<E: StepEngine>(
         if code != 0 {
             return Ok(Err((code, tail)));
         }
-        Ok(Ok(
-            commit(build, state, &container, key, text, mount_targets).await?,
-        ))
+        Ok(Ok(commit(
+            build,
+            state,
+            &container,
+            key,
+            text,
+            mount_targets,
+        )
+        .await?))
     }
     .await;
     let removed = engine.remove_container(&container).await;

@@ -106,9 +106,7 @@ pub async fn clamp_layer_times<E: StepEngine>(
         .iter()
         .filter(|change| !change.deleted && !under_mount(&change.path, mount_targets))
     {
-        let tar = engine
-            .download_first_entry(container, &change.path)
-            .await?;
+        let tar = engine.download_first_entry(container, &change.path).await?;
         let entry = clamped_first_entry(&tar, epoch)
             .map_err(|e| OpError::new("source date", format!("{}: {e}", change.path)))?;
         let parent = parent_dir(&change.path);

@@ -369,11 +369,9 @@ mod tests {
         assert_eq!(facts.history[0].created, "2026-11-01T00:00:00Z");
         assert_eq!(facts.history[1].created, "2026-11-15T00:00:00Z");
         assert_eq!(facts.history[2].created, "2026-11-15T00:00:00Z");
-        let document: Value = serde_json::from_slice(&config_document(
-            &facts,
-            &ImageSettings::default(),
-        ))
-        .expect("json");
+        let document: Value =
+            serde_json::from_slice(&config_document(&facts, &ImageSettings::default()))
+                .expect("json");
         assert_eq!(document["config"]["Image"], json!(""));
         let mut later = entry();
         later.id = "sha256:another-entry".into();
@@ -381,7 +379,10 @@ mod tests {
         later.history[1].created = "2026-12-02T11:00:00Z".into();
         assert_eq!(
             config_document(&facts, &ImageSettings::default()),
-            config_document(&at_source_date(&later, 1_794_700_800), &ImageSettings::default()),
+            config_document(
+                &at_source_date(&later, 1_794_700_800),
+                &ImageSettings::default()
+            ),
             "two builds of the same layers at the same epoch write the same configuration"
         );
     }

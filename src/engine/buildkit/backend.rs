@@ -181,7 +181,7 @@ impl Backend for BuildKitBackend<'_> {
             build_id: random_id(),
             dockerfile: DOCKERFILE.to_owned(),
             target: request.stage.to_owned(),
-            build_args: with_source_date(&request.build_args, self.settings.source_date_epoch),
+            build_args: with_source_date(request.build_args, self.settings.source_date_epoch),
             labels: request.labels.clone(),
             no_cache: request.no_cache,
         };

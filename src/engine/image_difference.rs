@@ -334,6 +334,8 @@ mod tests {
         for (name, data, mtime) in files {
             let mut header = tar::Header::new_gnu();
             header.set_mode(0o644);
+            header.set_uid(0);
+            header.set_gid(0);
             header.set_mtime(*mtime);
             header.set_size(data.len() as u64);
             builder.append_data(&mut header, name, *data).unwrap();

@@ -299,6 +299,7 @@ impl StepEngine for DockerEngine {
             .into_iter()
             .map(|change| PathChange {
                 path: change.path,
+                added: change.kind == bollard::models::ChangeType::_1,
                 deleted: change.kind == bollard::models::ChangeType::_2,
             })
             .collect())

@@ -160,6 +160,8 @@ pub enum PathKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathChange {
     pub path: String,
+    /// Not in the image the container was made from.
+    pub added: bool,
     pub deleted: bool,
 }
 

@@ -6,20 +6,28 @@
 //! (moby/moby#43124).
 //!
 //! The Engine writes a layer from the container's own directory when it
-//! commits, so the times are set in the container: each changed path's
-//! entry is downloaded and extracted again with the clamped time (a
-//! directory's entry without its contents). Files go first and
+//! commits, so the times are set in the container: what the container
+//! changed is downloaded and extracted again with the times clamped. A
+//! directory the step added comes whole, in one download (all under it is
+//! new); a changed path of the base comes alone (a directory without its
+//! contents). Files and added directories go first and the base's
 //! directories last: extracting a file again moves its directory's time,
-//! extracting a directory's own entry moves nothing above it.
+//! extracting a directory's own entry moves nothing above it. The Engine
+//! mounts the container for every download, so they run a few at once.
 //!
 //! What this cannot reach stays as the Engine writes it: the whiteout of
 //! a path the step deleted carries the time of the deletion, a hard link
-//! the step made comes back as a copy, and a mount point a step's mount
-//! created keeps its time.
+//! the step made outside a directory it added comes back as a copy, and a
+//! mount point a step's mount created keeps its time.
 
 use std::collections::BTreeMap;
 
-use super::engine_api::{OpError, StepEngine};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+
+use super::engine_api::{OpError, PathChange, StepEngine};
+
+/// Downloads and uploads in flight at once.
+const AT_ONCE: usize = 8;
 
 /// Where the first entry of `tar` (with its extension headers and
 /// content) ends, once `tar` holds all of it.
@@ -72,6 +80,83 @@ pub fn clamped_first_entry(tar: &[u8], epoch: u64) -> Result<ClampedEntry, Strin
     })
 }
 
+/// Every entry of `tar` with its time clamped to `epoch`, without the
+/// end-of-archive blocks.
+pub fn clamped_entries(tar: &[u8], epoch: u64) -> Result<Vec<u8>, String> {
+    let mut blocks = tar.to_vec();
+    let mut end = 0;
+    let mut archive = tar::Archive::new(tar);
+    for entry in archive.entries().map_err(|e| e.to_string())? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let header_at = usize::try_from(entry.raw_header_position()).map_err(|e| e.to_string())?;
+        let size = usize::try_from(entry.header().entry_size().map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+        let data_at = usize::try_from(entry.raw_file_position()).map_err(|e| e.to_string())?;
+        end = data_at + size.div_ceil(512) * 512;
+        let mtime = entry.header().mtime().map_err(|e| e.to_string())?;
+        let raw = blocks
+            .get_mut(header_at..header_at + 512)
+            .ok_or("a tar entry's header is cut short")?;
+        let mut header = tar::Header::new_old();
+        header.as_mut_bytes().copy_from_slice(raw);
+        header.set_mtime(mtime.min(epoch));
+        header.set_cksum();
+        raw.copy_from_slice(header.as_bytes());
+    }
+    if end > blocks.len() {
+        return Err("the tar is cut short".to_owned());
+    }
+    blocks.truncate(end);
+    Ok(blocks)
+}
+
+/// How a changed path is written back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Unit {
+    /// A path the step added, with all under it (all of it new).
+    Whole(String),
+    /// A path alone: a directory without its contents.
+    Alone(String),
+}
+
+/// The changed paths as download units: an added path with no mount
+/// under it comes whole, and what lies under it is covered by it.
+fn units(changes: &[PathChange], mount_targets: &[String]) -> Vec<Unit> {
+    let mut paths: Vec<&PathChange> = changes
+        .iter()
+        .filter(|change| !change.deleted && !under_mount(&change.path, mount_targets))
+        .collect();
+    paths.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut units = Vec::new();
+    let mut covered: Option<String> = None;
+    for change in paths {
+        if covered
+            .as_deref()
+            .is_some_and(|root| is_under(&change.path, root))
+        {
+            continue;
+        }
+        let holds_mount = mount_targets
+            .iter()
+            .any(|target| is_under(target.trim_end_matches('/'), &change.path));
+        if change.added && !holds_mount {
+            covered = Some(change.path.clone());
+            units.push(Unit::Whole(change.path.clone()));
+        } else {
+            units.push(Unit::Alone(change.path.clone()));
+        }
+    }
+    units
+}
+
+/// Whether `path` lies strictly under `dir`.
+fn is_under(path: &str, dir: &str) -> bool {
+    let dir = dir.trim_end_matches('/');
+    path.strip_prefix(dir)
+        .is_some_and(|rest| rest.starts_with('/'))
+        && !dir.is_empty()
+}
+
 /// Whether `path` is a mount target of the step or lies under one: what
 /// the container shows there is the mount's, not the layer's.
 fn under_mount(path: &str, mount_targets: &[String]) -> bool {
@@ -100,25 +185,43 @@ pub async fn clamp_layer_times<E: StepEngine>(
     mount_targets: &[String],
 ) -> Result<(), OpError> {
     let changes = engine.changes(container).await?;
+    let failed = |path: &str, e: String| OpError::new("source date", format!("{path}: {e}"));
+    // (parent, blocks, is a directory of the base)
+    let written: Vec<(String, Vec<u8>, bool)> = stream::iter(units(&changes, mount_targets))
+        .map(|unit| async move {
+            match unit {
+                Unit::Whole(path) => {
+                    let tar = engine.download(container, &path).await?;
+                    let blocks = clamped_entries(&tar, epoch).map_err(|e| failed(&path, e))?;
+                    Ok::<_, OpError>(Some((parent_dir(&path), blocks, false)))
+                }
+                Unit::Alone(path) => {
+                    let tar = engine.download_first_entry(container, &path).await?;
+                    let entry = clamped_first_entry(&tar, epoch).map_err(|e| failed(&path, e))?;
+                    Ok((entry.dir || entry.later)
+                        .then(|| (parent_dir(&path), entry.blocks, entry.dir)))
+                }
+            }
+        })
+        .buffered(AT_ONCE)
+        .try_filter_map(|written| async move { Ok(written) })
+        .try_collect()
+        .await?;
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut dirs: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    for change in changes
-        .iter()
-        .filter(|change| !change.deleted && !under_mount(&change.path, mount_targets))
-    {
-        let tar = engine.download_first_entry(container, &change.path).await?;
-        let entry = clamped_first_entry(&tar, epoch)
-            .map_err(|e| OpError::new("source date", format!("{}: {e}", change.path)))?;
-        let parent = parent_dir(&change.path);
-        if entry.dir {
-            dirs.entry(parent).or_default().extend(entry.blocks);
-        } else if entry.later {
-            files.entry(parent).or_default().extend(entry.blocks);
-        }
+    for (parent, blocks, base_dir) in written {
+        let phase = if base_dir { &mut dirs } else { &mut files };
+        phase.entry(parent).or_default().extend(blocks);
     }
-    for (dir, mut blocks) in files.into_iter().chain(dirs) {
-        blocks.extend_from_slice(&[0; 1024]);
-        engine.upload_into(container, &dir, blocks).await?;
+    for phase in [files, dirs] {
+        stream::iter(phase)
+            .map(|(dir, mut blocks)| async move {
+                blocks.extend_from_slice(&[0; 1024]);
+                engine.upload_into(container, &dir, blocks).await
+            })
+            .buffer_unordered(AT_ONCE)
+            .try_collect::<Vec<()>>()
+            .await?;
     }
     Ok(())
 }
@@ -178,6 +281,62 @@ mod tests {
         assert!(entry.dir && !entry.later);
         assert_eq!(entry.blocks.len(), 512, "a directory without its contents");
         assert!(clamped_first_entry(&file[..200], 1_000).is_err());
+    }
+
+    #[test]
+    fn every_entry_s_time_is_clamped_and_the_end_blocks_dropped() {
+        let tar = tar_of(&[("d/", None, 5_000), ("d/f", Some(b"data"), 500)]);
+        let blocks = clamped_entries(&tar, 1_000).unwrap();
+        assert_eq!(blocks.len(), 512 * 3);
+        let mut with_end = blocks;
+        with_end.extend_from_slice(&[0; 1024]);
+        let mut archive = tar::Archive::new(with_end.as_slice());
+        let times: Vec<u64> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().header().mtime().unwrap())
+            .collect();
+        assert_eq!(times, [1_000, 500]);
+    }
+
+    fn change(path: &str, added: bool) -> PathChange {
+        PathChange {
+            path: path.to_owned(),
+            added,
+            deleted: false,
+        }
+    }
+
+    #[test]
+    fn an_added_directory_comes_whole_unless_a_mount_lies_under_it() {
+        let changes = [
+            change("/data", true),
+            change("/data/a", true),
+            change("/data/b", true),
+            change("/etc", false),
+            change("/etc/new", true),
+            change("/etc/passwd", false),
+            change("/work", true),
+            change("/work/cache", true),
+            change("/work/out", true),
+            PathChange {
+                path: "/bin/gone".to_owned(),
+                added: false,
+                deleted: true,
+            },
+        ];
+        let mounts = ["/work/cache".to_owned()];
+        assert_eq!(
+            units(&changes, &mounts),
+            [
+                Unit::Whole("/data".into()),
+                Unit::Alone("/etc".into()),
+                Unit::Whole("/etc/new".into()),
+                Unit::Alone("/etc/passwd".into()),
+                Unit::Alone("/work".into()),
+                Unit::Whole("/work/out".into()),
+            ]
+        );
     }
 
     #[test]

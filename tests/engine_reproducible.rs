@@ -187,4 +187,17 @@ fn reproducible_outside_git_without_a_source_date_is_refused() {
         "{}",
         run.describe()
     );
+    // The project's own setting asks the same.
+    let text = format!(
+        "[project]\nreproducible = true\n{}",
+        project_text("stages-test/never-built:latest", STEADY_RUN)
+    );
+    let project = Project::new(&text).file("src/hello.txt", "hello\n");
+    let run = build(&project, None, &[]);
+    assert_ne!(run.code, Some(0), "{}", run.describe());
+    assert!(
+        run.flat_stderr().contains("not in a git repository"),
+        "{}",
+        run.describe()
+    );
 }

@@ -201,3 +201,38 @@ fn reproducible_outside_git_without_a_source_date_is_refused() {
         run.describe()
     );
 }
+
+#[test]
+fn a_cache_mount_s_files_stay_out_of_the_layer_at_a_source_date() {
+    engine();
+    let tag = format!("stages-test/{}:latest", unique("repro"));
+    let cache_id = unique("repro-cache");
+    let text = format!(
+        r#"
+[stages.app]
+from = "busybox:stages-test"
+steps = [
+  {{ run = "mkdir -p /out && echo cached > /var/cache/app/kept && echo out > /out/made", mounts = [{{ type = "cache", id = "{cache_id}", target = "/var/cache/app" }}] }},
+]
+
+[targets.app]
+stage = "app"
+tags = ["{tag}"]
+"#
+    );
+    let project = Project::new(&text);
+    build(&project, Some(EPOCH), &[]).success();
+    let tree = engine_support::files(&tag, "/");
+    let entry = |path: &str| {
+        tree.iter()
+            .find(|(p, _)| p.trim_start_matches("./").trim_start_matches('/') == path)
+            .map(|(_, e)| e.text())
+    };
+    let made = entry("out/made").expect("the step's file is in the image");
+    assert_eq!(made.trim(), "out");
+    assert!(
+        entry("var/cache/app/kept").is_none(),
+        "what the cache mount holds is not the layer's"
+    );
+    remove_images(&[&tag]);
+}

@@ -235,4 +235,15 @@ tags = ["{tag}"]
         "what the cache mount holds is not the layer's"
     );
     remove_images(&[&tag]);
+    // The cache mount's volume is this test's (by its label).
+    let listed = std::process::Command::new("docker")
+        .args(["volume", "ls", "-q", "--filter"])
+        .arg(format!("label=dev.stages.cache-mount={cache_id}"))
+        .output()
+        .expect("docker volume ls");
+    for volume in String::from_utf8_lossy(&listed.stdout).lines() {
+        let _ = std::process::Command::new("docker")
+            .args(["volume", "rm", volume])
+            .output();
+    }
 }

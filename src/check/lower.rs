@@ -52,6 +52,7 @@ pub(super) fn lower(manifest: Manifest) -> Lowered {
         name: settings.name.map(|n| n.value),
         context: settings.context.map_or_else(|| ".".to_owned(), |c| c.value),
         default_target: settings.default_target,
+        reproducible: settings.reproducible,
         args: lower_global_args(manifest.args),
         stages,
         artifacts,

@@ -18,6 +18,8 @@ use super::common::{
     warn_unconsumed_build_args,
 };
 use super::locked_build::{UsedLock, apply_lock, check_urls};
+use super::source_date::{Origin, SourceDate};
+use super::verify_reproducible::compare_builds;
 use crate::cli::{Backend, BuildArgs, Progress, PullMode};
 use crate::config::model::{Project, TargetKind};
 use crate::diagnostics::did_you_mean;
@@ -68,6 +70,15 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
         Ok(targets) => targets,
         Err(exit) => return Ok(exit),
     };
+    let source_date = super::source_date::source_date(
+        std::env::var("SOURCE_DATE_EPOCH").ok().as_deref(),
+        args.reproducible || args.verify_reproducible || loaded.project.reproducible,
+        &loaded.dir,
+    )?;
+    if let Some(date) = &source_date {
+        say_source_date(date, args.backend);
+    }
+    native_settings.source_date_epoch = source_date.map(|date| date.epoch);
     warn_unconsumed_build_args(&loaded.with_build_args(&build_args), &targets, &build_args);
     // What the back end cannot honour is refused before the Engine is
     // asked anything (a stage's platform would otherwise fail its pull).
@@ -105,6 +116,7 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
         outputs: &outputs,
         lock: used_lock.as_ref(),
         report_file: report_file.as_ref(),
+        built: std::sync::Mutex::default(),
     };
     runtime.block_on(build(
         &args,
@@ -127,6 +139,61 @@ struct ThisProject<'a> {
     lock: Option<&'a UsedLock>,
     /// Where `--report` writes the build report.
     report_file: Option<&'a ReportFile>,
+    /// What the last successful build made (`--verify-reproducible` compares two).
+    built: std::sync::Mutex<Vec<TargetOutcome>>,
+}
+
+/// Says where the build's `SOURCE_DATE_EPOCH` comes from, and that the
+/// classic builder does not honour it.
+fn say_source_date(date: &SourceDate, backend: Backend) {
+    let origin = match date.origin {
+        Origin::Environment => "from the environment",
+        Origin::GitCommit => "the last git commit's time",
+    };
+    eprintln!("SOURCE_DATE_EPOCH={} ({origin})", date.epoch);
+    if backend == Backend::Dockerfile {
+        eprintln!(
+            "warning: the classic builder stamps its images with the time of the build: they cannot be reproduced (see docs/reproducible.md)"
+        );
+    }
+}
+
+/// `--verify-reproducible`: the build, then the same build with no cache,
+/// and the image targets of the two compared.
+#[allow(clippy::too_many_arguments)]
+async fn verify_twice(
+    args: &BuildArgs,
+    here: &ThisProject<'_>,
+    targets: &[ResolvedTarget],
+    build_args: &BTreeMap<String, String>,
+    native_settings: NativeSettings,
+    engine: &DockerEngine,
+    janitor: &Janitor,
+) -> miette::Result<Exit> {
+    let mut builds = Vec::new();
+    for round in ["first", "second"] {
+        eprintln!("verify-reproducible: the {round} build, with no cache");
+        let exit = build_with_lock(
+            args,
+            here,
+            targets,
+            build_args,
+            native_settings.clone(),
+            engine,
+            janitor,
+        )
+        .await?;
+        if exit != Exit::Success {
+            return Ok(exit);
+        }
+        let mut built = here
+            .built
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        builds.push(std::mem::take(&mut *built));
+    }
+    let same = compare_builds(engine, &builds[0], &builds[1], here.state.id()).await;
+    Ok(if same { Exit::Success } else { Exit::Failure })
 }
 
 /// `--cache-max` / `STAGES_CACHE_MAX`: a size, or `none` for no bound.
@@ -156,6 +223,7 @@ fn native_settings(args: &BuildArgs) -> miette::Result<NativeSettings> {
         keep_going: args.keep_going,
         no_cache_stages: args.no_cache_filter.clone(),
         secrets,
+        source_date_epoch: None,
     })
 }
 
@@ -239,16 +307,29 @@ async fn build(
     if !leftovers.dead_builds.is_empty() {
         eprintln!("{}", leftovers.summary());
     }
-    let exit = build_with_lock(
-        args,
-        here,
-        targets,
-        build_args,
-        native_settings,
-        &engine,
-        &janitor,
-    )
-    .await;
+    let exit = if args.verify_reproducible {
+        verify_twice(
+            args,
+            here,
+            targets,
+            build_args,
+            native_settings,
+            &engine,
+            &janitor,
+        )
+        .await
+    } else {
+        build_with_lock(
+            args,
+            here,
+            targets,
+            build_args,
+            native_settings,
+            &engine,
+            &janitor,
+        )
+        .await
+    };
     if let Some(lock) = lock {
         lock.release();
     }
@@ -310,7 +391,7 @@ async fn build_with_lock(
         output_overrides: here.outputs,
         context_dir: &context_dir,
         build_args,
-        no_cache: args.no_cache,
+        no_cache: args.no_cache || args.verify_reproducible,
     };
     let (interrupt, trigger) = Interrupt::new();
     let recorder =
@@ -323,6 +404,7 @@ async fn build_with_lock(
         BuildKitSettings {
             secrets: native_settings.secrets.clone(),
             docker_config: docker_config.clone(),
+            source_date_epoch: native_settings.source_date_epoch,
         },
     )
     .recording(std::sync::Arc::clone(&recorder));
@@ -476,9 +558,13 @@ async fn build_with_lock(
                 }
             };
         }
-        Ok(_) => {
+        Ok(outcomes) => {
             reporter.finish();
             show_summary(&reporter);
+            *here
+                .built
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = outcomes;
             return match report_error {
                 Some(error) => Err(error),
                 None => Ok(Exit::Success),

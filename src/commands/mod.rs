@@ -25,6 +25,8 @@ pub mod plan;
 pub mod schema;
 mod schema_beside;
 pub mod why;
+pub mod source_date;
+pub mod verify_reproducible;
 
 /// How a command ended, as the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

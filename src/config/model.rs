@@ -24,6 +24,8 @@ pub struct Project {
     pub targets: Vec<Target>,
     /// `[lint]`: which lint rules to skip, and whether findings are errors.
     pub lint: LintSettings,
+    /// `[project] reproducible`: builds set `SOURCE_DATE_EPOCH` from the last git commit.
+    pub reproducible: bool,
 }
 
 /// `[lint]` of stages.toml.

@@ -71,6 +71,9 @@ pub struct RawProject {
     pub context: Option<Located<String>>,
     /// The target (or stage) built when none is named on the command line.
     pub default_target: Option<Located<String>>,
+    /// Build reproducibly: `SOURCE_DATE_EPOCH` taken from the last git commit when not set (as `stages build --reproducible`).
+    #[serde(default)]
+    pub reproducible: bool,
 }
 
 /// A stage: `FROM <from>` followed by its settings and steps.

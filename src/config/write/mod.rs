@@ -110,7 +110,11 @@ pub fn write_project(project: &Project, notes: &Notes, options: WriteOptions) ->
 
 fn write_settings(out: &mut String, project: &Project) {
     let context = (project.context != ".").then_some(&project.context);
-    if project.name.is_none() && context.is_none() && project.default_target.is_none() {
+    if project.name.is_none()
+        && context.is_none()
+        && project.default_target.is_none()
+        && !project.reproducible
+    {
         return;
     }
     section_break(out);
@@ -123,6 +127,9 @@ fn write_settings(out: &mut String, project: &Project) {
     }
     if let Some(target) = &project.default_target {
         let _ = writeln!(out, "default-target = {}", encode::string(target));
+    }
+    if project.reproducible {
+        out.push_str("reproducible = true\n");
     }
 }
 

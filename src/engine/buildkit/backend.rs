@@ -45,6 +45,9 @@ pub struct BuildKitSettings {
     pub secrets: std::collections::BTreeMap<String, std::path::PathBuf>,
     /// Registry credentials served to BuildKit.
     pub docker_config: DockerConfig,
+    /// `SOURCE_DATE_EPOCH`, handed on as the build arg BuildKit 0.11 and
+    /// later read (older ones, such as Engine 20.10's, ignore it).
+    pub source_date_epoch: Option<u64>,
 }
 
 /// The back end over the Engine's embedded BuildKit.
@@ -164,6 +167,20 @@ pub(super) struct Solved {
     pub failure: Option<(FailedStep, String)>,
 }
 
+/// The build args with `SOURCE_DATE_EPOCH`, unless the build sets it itself.
+fn with_source_date(
+    build_args: &std::collections::BTreeMap<String, String>,
+    epoch: Option<u64>,
+) -> std::collections::BTreeMap<String, String> {
+    let mut args = build_args.clone();
+    if let Some(epoch) = epoch {
+        args.entry("SOURCE_DATE_EPOCH".to_owned())
+            .or_insert_with(|| epoch.to_string());
+    }
+    args
+}
+
+
 impl BuildKitBackend<'_> {
     /// Solves `request.stage` of `exported` in a session of its own; with
     /// `filesend`, the stage's files go to it rather than an image to the
@@ -209,7 +226,7 @@ impl BuildKitBackend<'_> {
             build_id: random_id(),
             dockerfile: DOCKERFILE.to_owned(),
             target: request.stage.to_owned(),
-            build_args: request.build_args.clone(),
+            build_args: with_source_date(request.build_args, self.settings.source_date_epoch),
             labels: request.labels.clone(),
             no_cache: request.no_cache,
             export_files,

@@ -50,6 +50,8 @@ pub struct NativeSettings {
     pub keep_going: bool,
     pub no_cache_stages: Vec<String>,
     pub secrets: BTreeMap<String, PathBuf>,
+    /// `SOURCE_DATE_EPOCH` (`stages build --reproducible`).
+    pub source_date_epoch: Option<u64>,
 }
 
 pub struct NativeBackend<'a> {
@@ -307,6 +309,7 @@ impl Backend for NativeBackend<'_> {
             no_cache: request.no_cache,
             no_cache_stages: self.settings.no_cache_stages.iter().cloned().collect(),
             secrets: self.settings.secrets.clone(),
+            source_date_epoch: self.settings.source_date_epoch,
         };
         let engine = Arc::new(self.engine.clone());
         let native = NativeBuild::new(
@@ -378,7 +381,7 @@ impl Backend for NativeBackend<'_> {
         let mut settings = output.settings.clone();
         settings.labels.extend(request.labels.clone());
         self.engine
-            .configured_image(&output.image, &settings)
+            .configured_image(&output.image, &settings, self.settings.source_date_epoch)
             .await
             .map_err(|error| {
                 BuildFailure::Reported(vec![Diagnostic::error(

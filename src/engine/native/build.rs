@@ -36,6 +36,9 @@ pub struct BuildOptions {
     pub no_cache_stages: BTreeSet<String>,
     /// `--secret id=…,src=…`: id → host file.
     pub secrets: BTreeMap<String, PathBuf>,
+    /// `SOURCE_DATE_EPOCH`: the times of the layers the build commits are
+    /// clamped to it (`source_date_times`).
+    pub source_date_epoch: Option<u64>,
 }
 
 /// What a finished stage hands on.

@@ -218,9 +218,16 @@ async fn execute<E: StepEngine>(
             .flush()
             .await
             .map_err(|e| last.at.fail(&last.state, e))?;
-        commit(build, &last.state, target.id(), &last.key, &last.at.text)
-            .await
-            .map_err(|e| last.at.fail(&last.state, e))
+        commit(
+            build,
+            &last.state,
+            target.id(),
+            &last.key,
+            &last.at.text,
+            &[],
+        )
+        .await
+        .map_err(|e| last.at.fail(&last.state, e))
     }
     .await;
     let removed = build.engine.remove_container(&container).await;

@@ -22,10 +22,10 @@ use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
 
 use super::engine_api::{
     CachedImage, ContainerSpec, HealthSettings, ImageDetails, ImageSettings, MountSpec, OpError,
-    PathKind, StepEngine,
+    PathChange, PathKind, StepEngine,
 };
 use super::target_image::{
-    EntryFacts, HistoryFacts, config_document, config_only_archive, image_id,
+    EntryFacts, HistoryFacts, at_source_date, config_document, config_only_archive, image_id,
 };
 use crate::engine::client::{DockerEngine, split_reference};
 use crate::engine::planned_tar::PlannedTar;
@@ -288,6 +288,55 @@ impl StepEngine for DockerEngine {
         Ok(chunks.concat())
     }
 
+    async fn changes(&self, container: &str) -> Result<Vec<PathChange>, OpError> {
+        let changes = self
+            .docker()
+            .container_changes(container)
+            .await
+            .map_err(op("changes"))?;
+        Ok(changes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|change| PathChange {
+                path: change.path,
+                added: change.kind == bollard::models::ChangeType::_1,
+                deleted: change.kind == bollard::models::ChangeType::_2,
+            })
+            .collect())
+    }
+
+    async fn download_first_entry(&self, container: &str, path: &str) -> Result<Vec<u8>, OpError> {
+        let options = DownloadFromContainerOptionsBuilder::new()
+            .path(path)
+            .build();
+        let mut chunks = Box::pin(
+            self.docker()
+                .download_from_container(container, Some(options)),
+        );
+        let mut tar = Vec::new();
+        // A directory's tar holds everything under it: reading stops (and
+        // the download is dropped) once its own entry is complete.
+        while let Some(chunk) = chunks.next().await {
+            tar.extend_from_slice(&chunk.map_err(op("download"))?);
+            if super::source_date_times::first_entry_end(&tar).is_some() {
+                break;
+            }
+        }
+        Ok(tar)
+    }
+
+    async fn upload_into(&self, container: &str, dir: &str, tar: Vec<u8>) -> Result<(), OpError> {
+        let options = UploadToContainerOptionsBuilder::new().path(dir).build();
+        self.docker()
+            .upload_to_container(
+                container,
+                Some(options),
+                bollard::body_full(Bytes::from(tar)),
+            )
+            .await
+            .map_err(op("upload"))
+    }
+
     async fn path_kind(&self, container: &str, path: &str) -> Result<Option<PathKind>, OpError> {
         let options = ContainerArchiveInfoOptionsBuilder::new().path(path).build();
         match self
@@ -454,8 +503,12 @@ impl StepEngine for DockerEngine {
         &self,
         entry: &str,
         settings: &ImageSettings,
+        source_date_epoch: Option<u64>,
     ) -> Result<String, OpError> {
-        let facts = entry_facts(self, entry).await?;
+        let mut facts = entry_facts(self, entry).await?;
+        if let Some(epoch) = source_date_epoch {
+            facts = at_source_date(&facts, epoch);
+        }
         let config = config_document(&facts, settings);
         let id = image_id(&config);
         // The id is the configuration's digest: an image with it is this one

@@ -155,6 +155,16 @@ pub enum PathKind {
     Symlink,
 }
 
+/// A path the container's own layer adds, changes or deletes
+/// (`GET /containers/{id}/changes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathChange {
+    pub path: String,
+    /// Not in the image the container was made from.
+    pub added: bool,
+    pub deleted: bool,
+}
+
 /// A container to create.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContainerSpec {
@@ -210,6 +220,28 @@ pub trait StepEngine: Send + Sync + 'static {
         path: &str,
     ) -> impl Future<Output = Result<Vec<u8>, OpError>> + Send;
 
+    /// What the container's own layer adds, changes and deletes.
+    fn changes(
+        &self,
+        container: &str,
+    ) -> impl Future<Output = Result<Vec<PathChange>, OpError>> + Send;
+
+    /// A tar of `path` in the container holding its first entry only: a
+    /// directory without its contents, a file with its content.
+    fn download_first_entry(
+        &self,
+        container: &str,
+        path: &str,
+    ) -> impl Future<Output = Result<Vec<u8>, OpError>> + Send;
+
+    /// Extracts `tar` into the directory `dir` of the container.
+    fn upload_into(
+        &self,
+        container: &str,
+        dir: &str,
+        tar: Vec<u8>,
+    ) -> impl Future<Output = Result<(), OpError>> + Send;
+
     /// What `path` is in the container, `Ok(None)` when it does not exist.
     fn path_kind(
         &self,
@@ -263,11 +295,13 @@ pub trait StepEngine: Send + Sync + 'static {
     fn remove_image(&self, image: &str) -> impl Future<Output = Result<(), OpError>> + Send;
 
     /// An image of `entry`'s layers with exactly `settings` as its
-    /// configuration, merged with nothing (`target_image`); returns its id.
+    /// configuration, merged with nothing (`target_image`), its times at
+    /// `source_date_epoch` when one is given; returns its id.
     fn configured_image(
         &self,
         entry: &str,
         settings: &ImageSettings,
+        source_date_epoch: Option<u64>,
     ) -> impl Future<Output = Result<String, OpError>> + Send;
 }
 

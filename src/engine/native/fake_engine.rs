@@ -13,7 +13,8 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use sha2::Digest;
 
 use super::engine_api::{
-    CachedImage, ContainerSpec, ImageDetails, ImageSettings, OpError, PathKind, StepEngine,
+    CachedImage, ContainerSpec, ImageDetails, ImageSettings, OpError, PathChange, PathKind,
+    StepEngine,
 };
 use crate::engine::planned_tar::PlannedTar;
 
@@ -339,6 +340,24 @@ impl StepEngine for FakeEngine {
             .map_err(|e| OpError::new("download", e.to_string()))
     }
 
+    /// The fake keeps no layers: nothing to tell apart from the base.
+    async fn changes(&self, container: &str) -> Result<Vec<PathChange>, OpError> {
+        let state = self.lock();
+        state
+            .containers
+            .get(container)
+            .map(|_| Vec::new())
+            .ok_or_else(|| missing("changes", container))
+    }
+
+    async fn download_first_entry(&self, container: &str, path: &str) -> Result<Vec<u8>, OpError> {
+        Err(missing("download", &format!("{container}:{path}")))
+    }
+
+    async fn upload_into(&self, container: &str, dir: &str, _tar: Vec<u8>) -> Result<(), OpError> {
+        Err(missing("upload", &format!("{container}:{dir}")))
+    }
+
     async fn path_kind(&self, container: &str, path: &str) -> Result<Option<PathKind>, OpError> {
         let state = self.lock();
         let files = &state
@@ -460,6 +479,7 @@ impl StepEngine for FakeEngine {
         &self,
         entry: &str,
         settings: &ImageSettings,
+        source_date_epoch: Option<u64>,
     ) -> Result<String, OpError> {
         let mut state = self.lock();
         let id = state
@@ -470,7 +490,8 @@ impl StepEngine for FakeEngine {
             .get(&id)
             .cloned()
             .ok_or_else(|| missing("load image", entry))?;
-        let digest = sha2::Sha256::digest(format!("{id}{settings:?}").as_bytes());
+        let digest =
+            sha2::Sha256::digest(format!("{id}{settings:?}{source_date_epoch:?}").as_bytes());
         let configured = format!("sha256:configured-{}", hex::encode(&digest[..8]));
         state.images.insert(
             configured.clone(),

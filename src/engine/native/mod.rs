@@ -38,6 +38,7 @@ pub mod run_step;
 pub mod scheduler;
 pub mod scope;
 pub mod settings;
+pub mod source_date_times;
 pub mod source_link;
 pub mod stage_exec;
 pub mod stage_plan;

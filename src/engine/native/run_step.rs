@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use futures_util::StreamExt;
 
 use super::build::{NativeBuild, StageFailure, StageOutput};
-use super::engine_api::{ContainerSpec, OpError, StepEngine};
+use super::engine_api::{ContainerSpec, MountSpec, OpError, StepEngine};
 use super::mounts;
 use super::settings::command_argv;
 use super::step_common::{StageState, StepRef, cached, commit};
@@ -87,7 +87,8 @@ pub async fn run<E: StepEngine>(
         mounts: prepared.specs.clone(),
         network_mode,
     };
-    let outcome = execute(build, state, spec, &key, &at.text).await;
+    let mount_targets: Vec<String> = prepared.specs.iter().map(mount_target).collect();
+    let outcome = execute(build, state, spec, &key, &at.text, &mount_targets).await;
     drop(guards);
     match outcome {
         Ok(Ok(image)) => {
@@ -117,6 +118,7 @@ async fn execute<E: StepEngine>(
     spec: ContainerSpec,
     key: &str,
     text: &str,
+    mount_targets: &[String],
 ) -> Result<RunResult, OpError> {
     let engine = &build.engine;
     let container = build.create_container(spec).await?;
@@ -136,13 +138,29 @@ async fn execute<E: StepEngine>(
         if code != 0 {
             return Ok(Err((code, tail)));
         }
-        Ok(Ok(commit(build, state, &container, key, text).await?))
+        Ok(Ok(commit(
+            build,
+            state,
+            &container,
+            key,
+            text,
+            mount_targets,
+        )
+        .await?))
     }
     .await;
     let removed = engine.remove_container(&container).await;
     let value = outcome?;
     removed?;
     Ok(value)
+}
+
+fn mount_target(spec: &MountSpec) -> String {
+    match spec {
+        MountSpec::Volume { target, .. }
+        | MountSpec::Bind { target, .. }
+        | MountSpec::Tmpfs { target, .. } => target.clone(),
+    }
 }
 
 fn non_empty(text: &str) -> Option<String> {
@@ -223,6 +241,7 @@ mod tests {
             scope: StageScope::new(&Default::default(), &Default::default(), vec![]),
             workdirs: vec![],
             no_cache: false,
+            source_date_epoch: None,
         }
     }
 

@@ -51,6 +51,7 @@ pub async fn run_stage<E: StepEngine>(
         scope,
         workdirs: Vec::new(),
         no_cache: build.no_cache_for(name),
+        source_date_epoch: build.options.source_date_epoch,
     };
     // Triggers run as if they were the first instructions after FROM, so
     // before the stage's own settings.

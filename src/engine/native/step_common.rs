@@ -11,6 +11,7 @@ use super::cache_key::{
 };
 use super::engine_api::{ContainerSpec, ImageSettings, OpError, StepEngine};
 use super::scope::StageScope;
+use super::source_date_times::clamp_layer_times;
 use crate::located::Span;
 
 /// Longest step text kept in the `dev.stages.step` label.
@@ -30,6 +31,8 @@ pub struct StageState {
     /// Every WORKDIR set in the stage (Docker creates them).
     pub workdirs: Vec<String>,
     pub no_cache: bool,
+    /// `SOURCE_DATE_EPOCH`: a layer made at one epoch is not another's.
+    pub source_date_epoch: Option<u64>,
 }
 
 /// The step being executed, for error reports.
@@ -55,6 +58,9 @@ impl StageState {
     /// The key of a step from this state, with the step's own inputs.
     pub fn key(&self, text: &str, args: Vec<(String, String)>, inputs: Vec<String>) -> String {
         let mut all_inputs = vec![format!("{:?}", self.settings)];
+        if let Some(epoch) = self.source_date_epoch {
+            all_inputs.push(format!("SOURCE_DATE_EPOCH={epoch}"));
+        }
         all_inputs.extend(inputs);
         StepKeyInput {
             parent_image: self.image.clone(),
@@ -80,7 +86,9 @@ pub async fn cached<E: StepEngine>(
 }
 
 /// Commit `container` with the state's settings and the cache labels, and
-/// tag the image into the project's cache.
+/// tag the image into the project's cache. Under `SOURCE_DATE_EPOCH` the
+/// times of what the container changed (but under `mount_targets`) are
+/// clamped first.
 ///
 /// The Engine copies the container's labels into the image; the build
 /// label is blanked so that a container someone later runs from the image
@@ -91,7 +99,11 @@ pub async fn commit<E: StepEngine>(
     container: &str,
     key: &str,
     text: &str,
+    mount_targets: &[String],
 ) -> Result<String, OpError> {
+    if let Some(epoch) = build.options.source_date_epoch {
+        clamp_layer_times(&*build.engine, container, epoch, mount_targets).await?;
+    }
     let mut settings = state.settings.clone();
     settings
         .labels

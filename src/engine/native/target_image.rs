@@ -182,6 +182,37 @@ fn history(entry: &EntryFacts) -> Option<Value> {
     Some(Value::Array(lines))
 }
 
+/// The entry's facts as a build at `SOURCE_DATE_EPOCH` `epoch` writes
+/// them, as BuildKit does: the image created at `epoch`, history lines
+/// later than it (this build's own) at `epoch`, the base's older lines
+/// kept. `Image` names no cache entry: entries are committed by the
+/// Engine at the time of the build, so their ids differ from build to
+/// build.
+pub fn at_source_date(entry: &EntryFacts, epoch: u64) -> EntryFacts {
+    let at = crate::engine::image_labels::rfc3339(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch),
+    );
+    let history = entry
+        .history
+        .iter()
+        .map(|line| HistoryFacts {
+            // Both are written `YYYY-MM-DDTHH:MM:SSZ`: text order is time order.
+            created: if line.created > at {
+                at.clone()
+            } else {
+                line.created.clone()
+            },
+            ..line.clone()
+        })
+        .collect();
+    EntryFacts {
+        id: String::new(),
+        created: at,
+        history,
+        ..entry.clone()
+    }
+}
+
 /// The image id of a configuration document.
 pub fn image_id(config: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(config)))
@@ -328,6 +359,32 @@ mod tests {
             ..settings
         };
         assert_ne!(image_id(&one), image_id(&config_document(&entry(), &other)));
+    }
+
+    #[test]
+    fn at_a_source_date_the_build_s_times_are_the_epoch_and_the_base_s_older_ones_stay() {
+        // 2026-11-15T00:00:00Z: after the base line, before the build's.
+        let facts = at_source_date(&entry(), 1_794_700_800);
+        assert_eq!(facts.created, "2026-11-15T00:00:00Z");
+        assert_eq!(facts.history[0].created, "2026-11-01T00:00:00Z");
+        assert_eq!(facts.history[1].created, "2026-11-15T00:00:00Z");
+        assert_eq!(facts.history[2].created, "2026-11-15T00:00:00Z");
+        let document: Value =
+            serde_json::from_slice(&config_document(&facts, &ImageSettings::default()))
+                .expect("json");
+        assert_eq!(document["config"]["Image"], json!(""));
+        let mut later = entry();
+        later.id = "sha256:another-entry".into();
+        later.created = "2026-12-02T11:00:00.5Z".into();
+        later.history[1].created = "2026-12-02T11:00:00Z".into();
+        assert_eq!(
+            config_document(&facts, &ImageSettings::default()),
+            config_document(
+                &at_source_date(&later, 1_794_700_800),
+                &ImageSettings::default()
+            ),
+            "two builds of the same layers at the same epoch write the same configuration"
+        );
     }
 
     #[test]

@@ -515,6 +515,12 @@ pub struct BuildArgs {
     /// Replace the --report file even if it is not a report of stages.
     #[arg(long, requires = "report")]
     pub force: bool,
+    /// Build reproducibly: SOURCE_DATE_EPOCH, when not set, is the time of the last git commit.
+    #[arg(long)]
+    pub reproducible: bool,
+    /// Build twice with no cache and compare the image ids; on a difference name the layer and the files.
+    #[arg(long, conflicts_with = "push")]
+    pub verify_reproducible: bool,
 }
 
 #[derive(Debug, Args)]
@@ -541,12 +547,6 @@ pub struct WhyArgs {
     pub target: Option<String>,
     #[command(flatten)]
     pub config: ConfigArg,
-    /// Build reproducibly: SOURCE_DATE_EPOCH, when not set, is the time of the last git commit.
-    #[arg(long)]
-    pub reproducible: bool,
-    /// Build twice with no cache and compare the image ids; on a difference name the layer and the files.
-    #[arg(long, conflicts_with = "push")]
-    pub verify_reproducible: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -286,6 +286,7 @@ async fn build_with_lock(
         BuildKitSettings {
             secrets: native_settings.secrets.clone(),
             docker_config: docker_config.clone(),
+            records_dir: Some(here.state.dir().join("buildkit")),
         },
     );
     let dockerfile = DockerfileBackend::new(&engine);
@@ -350,6 +351,17 @@ async fn build_with_lock(
         }
     };
     engine.count_sent(usize::try_from(buildkit.bytes_served()).unwrap_or(usize::MAX));
+    if backend == Backend::Buildkit {
+        summary.count_solves(buildkit.solves());
+        if outcome.is_ok()
+            && let Err(error) = buildkit.record_solves()
+        {
+            eprintln!(
+                "warning: cannot record this build's solves in {}: {error} (the next build solves again)",
+                here.state.dir().join("buildkit").display()
+            );
+        }
+    }
     if outcome.is_ok() {
         reporter.event(Event::Sent {
             bytes: engine.bytes_sent(),

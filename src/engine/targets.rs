@@ -235,7 +235,7 @@ async fn build_target<E: Engine, B: Backend>(
                 backend,
                 settings,
                 stage,
-                Some(labels),
+                Some((labels, tags)),
                 &args,
                 progress,
                 janitor,
@@ -337,7 +337,7 @@ async fn build_one<B: Backend>(
     backend: &B,
     settings: &BuildSettings<'_>,
     stage: &str,
-    image_target_labels: Option<&[(String, String)]>,
+    image_target: Option<(&[(String, String)], &[String])>,
     args: &BTreeMap<String, String>,
     progress: &mut dyn ProgressSink,
     janitor: &Janitor,
@@ -347,17 +347,15 @@ async fn build_one<B: Backend>(
     // Exactly the labels the user asked for: a label of the build's own
     // (an id, a digest of stages.toml) would make a new image of the same
     // content and move the tag on every change of a comment.
-    let labels = image_target_labels
-        .unwrap_or_default()
-        .iter()
-        .cloned()
-        .collect();
+    let (labels, tags) = image_target.unwrap_or_default();
+    let labels = labels.iter().cloned().collect();
     let request = StageBuild {
         project: settings.project,
         stage,
         stages: &stages,
         build_args: args,
-        image_target: image_target_labels.is_some(),
+        image_target: image_target.is_some(),
+        tags,
         labels,
         no_cache: settings.no_cache,
         context_dir: settings.context_dir,

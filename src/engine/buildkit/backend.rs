@@ -4,11 +4,13 @@
 //! needs; the image is exported into the Engine and its id returned.
 //! BuildKit's status stream becomes stages' progress; a failed step gets
 //! the same diagnostic as with the other back ends. Ctrl-C cancels the
-//! solve and closes the session.
+//! solve and closes the session. A stage whose inputs did not change since
+//! a build that succeeded is not solved at all (`up_to_date`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::auth::RegistryAuth;
 use super::filesync::{FileSync, SyncedDir};
@@ -16,8 +18,12 @@ use super::ids::random_id;
 use super::secrets::Secrets;
 use super::session::{Services, Session};
 use super::solve::{SolveMessage, SolveRequest, SolveStream, cancel};
+use super::solve_records::{SolveRecord, SolveRecords};
 use super::status::StatusTracker;
 use super::transport::{Endpoint, TransportError};
+use super::up_to_date::{
+    CONTEXT_DIR, engine_platform, record_of_solve, solve_key, still_up_to_date,
+};
 use crate::check::{Backend as CheckedBackend, unsupported_features};
 use crate::convert::export::{ExportOptions, ExportedDockerfile, SYNTAX_LINE, export_dockerfile};
 use crate::diagnostics::Diagnostic;
@@ -26,7 +32,7 @@ use crate::engine::backend::{Backend, BuildFailure, StageBuild};
 use crate::engine::client::DockerEngine;
 use crate::engine::codes;
 use crate::engine::interrupt::{Interrupt, Janitor};
-use crate::engine::progress::ProgressSink;
+use crate::engine::progress::{Event, ProgressSink};
 use crate::engine::registry::credentials::DockerConfig;
 use crate::engine::source_check::escaping_sources;
 
@@ -40,6 +46,9 @@ pub struct BuildKitSettings {
     pub secrets: std::collections::BTreeMap<String, std::path::PathBuf>,
     /// Registry credentials served to BuildKit.
     pub docker_config: DockerConfig,
+    /// Where the project's earlier solves are recorded; `None`: every
+    /// stage is solved.
+    pub records_dir: Option<PathBuf>,
 }
 
 /// The back end over the Engine's embedded BuildKit.
@@ -48,20 +57,63 @@ pub struct BuildKitBackend<'e> {
     settings: BuildKitSettings,
     /// Context bytes BuildKit asked for, over the whole build.
     served: Arc<AtomicU64>,
+    /// Solve requests sent, over the whole build.
+    solves: AtomicU64,
+    records: Option<SolveRecords>,
+    /// Solves of this build, recorded once it succeeded.
+    new_records: Mutex<Vec<SolveRecord>>,
+    platform: tokio::sync::OnceCell<Option<String>>,
 }
 
 impl<'e> BuildKitBackend<'e> {
     pub fn new(engine: &'e DockerEngine, settings: BuildKitSettings) -> Self {
+        let records = settings.records_dir.as_deref().map(SolveRecords::in_dir);
         Self {
             engine,
             settings,
             served: Arc::new(AtomicU64::new(0)),
+            solves: AtomicU64::new(0),
+            records,
+            new_records: Mutex::default(),
+            platform: tokio::sync::OnceCell::new(),
         }
     }
 
     /// Bytes of the context (and Dockerfile) BuildKit asked for.
     pub fn bytes_served(&self) -> u64 {
-        self.served.load(std::sync::atomic::Ordering::Relaxed)
+        self.served.load(Ordering::Relaxed)
+    }
+
+    /// Solves asked of BuildKit so far.
+    pub fn solves(&self) -> u64 {
+        self.solves.load(Ordering::Relaxed)
+    }
+
+    /// Records this build's solves, so that the next build finds the
+    /// stages whose inputs did not change. Call once the build succeeded.
+    pub fn record_solves(&self) -> std::io::Result<()> {
+        let new = std::mem::take(
+            &mut *self
+                .new_records
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        match &self.records {
+            Some(records) => records.add(new),
+            None => Ok(()),
+        }
+    }
+
+    /// The solve key of `request`, when its result can be known from it.
+    async fn key_of(&self, request: &StageBuild<'_>, dockerfile: &str) -> Option<String> {
+        self.records.as_ref()?;
+        let platform = self
+            .platform
+            .get_or_init(|| engine_platform(self.engine))
+            .await
+            .as_deref()?;
+        let secret_ids = self.settings.secrets.keys().cloned().collect();
+        solve_key(self.engine, request, dockerfile, secret_ids, platform).await
     }
 }
 
@@ -137,11 +189,27 @@ impl Backend for BuildKitBackend<'_> {
         if interrupt.is_requested() {
             return Err(BuildFailure::Interrupted);
         }
+        let key = self.key_of(request, &exported.text).await;
+        let mut previous = None;
+        if let (Some(key), Some(records)) = (&key, &self.records)
+            && !request.no_cache
+        {
+            previous = records.find(key);
+            if let Some(record) = &previous
+                && still_up_to_date(self.engine, record, request).await
+            {
+                progress.event(Event::UpToDate {
+                    stage: request.stage,
+                    stages: request.stages,
+                });
+                return Ok(record.image.clone());
+            }
+        }
         let endpoint = Endpoint::from_address(self.engine.address()).map_err(transport_failure)?;
         let api = self.engine.api_version();
         let dirs = HashMap::from([
             (
-                "context".to_owned(),
+                CONTEXT_DIR.to_owned(),
                 SyncedDir::Disk(request.context_dir.to_owned()),
             ),
             (
@@ -152,8 +220,9 @@ impl Backend for BuildKitBackend<'_> {
                 },
             ),
         ]);
+        let reads = Arc::new(Mutex::new(Vec::new()));
         let services = Services {
-            filesync: FileSync::new(dirs, self.served.clone()),
+            filesync: FileSync::new(dirs, self.served.clone()).noting_reads(reads.clone()),
             secrets: Secrets::new(self.settings.secrets.clone()),
             auth: RegistryAuth::new(self.settings.docker_config.clone()),
         };
@@ -172,6 +241,7 @@ impl Backend for BuildKitBackend<'_> {
         let mut tracker = StatusTracker::new(&exported.instructions);
         let mut image = None;
         let mut error = None;
+        self.solves.fetch_add(1, Ordering::Relaxed);
         let started = tokio::select! {
             started = SolveStream::start(&endpoint, &api, &solve) => started,
             () = interrupt.requested() => return Err(BuildFailure::Interrupted),
@@ -199,6 +269,24 @@ impl Backend for BuildKitBackend<'_> {
             return Err(BuildFailure::Interrupted);
         }
         let failure = error.map(|message| (tracker.failed_step(), message));
-        stage_outcome(request, &exported.instructions, failure, image, "BuildKit")
+        let image = stage_outcome(request, &exported.instructions, failure, image, "BuildKit")?;
+        if let Some(key) = key {
+            let noted = std::mem::take(&mut *reads.lock().unwrap_or_else(|p| p.into_inner()));
+            let context = request.context_dir.to_owned();
+            let built = image.clone();
+            let record = tokio::task::spawn_blocking(move || {
+                record_of_solve(key, built, &context, noted, previous)
+            })
+            .await
+            .ok()
+            .flatten();
+            if let Some(record) = record {
+                self.new_records
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(record);
+            }
+        }
+        Ok(image)
     }
 }

@@ -4,7 +4,10 @@
 //! and serves on it the context (`filesync`, walked as fsutil sends it:
 //! `walk`), secrets, registry credentials and health; the exported
 //! Dockerfile goes to BuildKit's built-in Dockerfile frontend (`solve`),
-//! whose status stream becomes stages' progress (`status`).
+//! whose status stream becomes stages' progress (`status`). A stage whose
+//! inputs are unchanged since a successful build is taken from that build
+//! without a solve (`up_to_date`: the key and context digest in
+//! `unchanged`, kept in the project's state by `solve_records`).
 //!
 //! Imports only the shared engine layer (client, context, dockerignore,
 //! progress, registry credentials, the back end trait), never another
@@ -19,6 +22,9 @@ pub mod probe;
 pub mod secrets;
 pub mod session;
 pub mod solve;
+pub mod solve_records;
 pub mod status;
 pub mod transport;
+pub mod unchanged;
+pub mod up_to_date;
 pub mod walk;

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Engine builds, measured: `stages build` (native back end) against the
-# Engine's classic builder, fed the same project as a Dockerfile, both
-# through `stages build --backend dockerfile` and through `docker build`
-# itself (DOCKER_BUILDKIT=0); and `stages build --backend buildkit` against
-# the Engine's BuildKit fed the same Dockerfile with no stages logic (the
-# `raw_buildkit` example binary: the docker CLI's BuildKit client, as this
-# machine has no buildx). Prints medians and ratios; it asserts nothing.
+# Engine builds, measured side by side in one run: `stages build --backend
+# native` (also with `--jobs 4` on the fan-out), `stages build --backend
+# buildkit` against the Engine's BuildKit fed the same Dockerfile with no
+# stages logic (the `raw_buildkit` example binary: the docker CLI's BuildKit
+# client, as this machine has no buildx), and the Engine's classic builder
+# fed the same project as a Dockerfile, through `stages build --backend
+# dockerfile` and through `docker build` itself (DOCKER_BUILDKIT=0).
+# Prints medians and ratios; it asserts nothing.
 #
 # Scenarios (each generated into a temp dir as stages.toml, plus the
 # Dockerfile `stages export-dockerfile` writes for it):
 #   1 fan-out   four independent stages of ~3 s each, one stage copying from all
 #   2 pruning   a target that needs 1 of 5 heavy stages (`docker build --target`)
-#   3 warm      a no-op rebuild of a 10-stage project, everything cached
+#   3 warm      a no-op rebuild of a 10-stage project, everything cached (the
+#               BuildKit back end builds a copy of the project with its own
+#               tag: it skips the solve only while its tag names its image)
 #   4 context   a 200 MB file in the context that no COPY uses: bytes sent
 #   5 size      the quickstart's image against its builder stage
 # Runs alternate between the builders, RUNS times (default 3); cold runs use

@@ -332,12 +332,15 @@ fn output_dir(
         })
 }
 
+/// An image target's labels and tags.
+type ImageTarget<'a> = (&'a [(String, String)], &'a [String]);
+
 #[allow(clippy::too_many_arguments)]
 async fn build_one<B: Backend>(
     backend: &B,
     settings: &BuildSettings<'_>,
     stage: &str,
-    image_target: Option<(&[(String, String)], &[String])>,
+    image_target: Option<ImageTarget<'_>>,
     args: &BTreeMap<String, String>,
     progress: &mut dyn ProgressSink,
     janitor: &Janitor,

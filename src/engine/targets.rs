@@ -148,6 +148,10 @@ async fn publish<E: Engine>(
     for (target, image, tags) in &images {
         for tag in tags {
             let previous = engine.inspect_image(tag).await.ok().and_then(|i| i.id);
+            if previous.as_deref() == Some(image.as_str()) {
+                // Already names it (an unchanged rebuild): nothing to set or put back.
+                continue;
+            }
             if let Err(error) = engine.tag(image, tag).await {
                 put_back(engine, &moved).await;
                 return Err(tag_failure(settings, target, tag, error));

@@ -480,7 +480,7 @@ pub struct BuildArgs {
     /// How progress is shown.
     #[arg(long, value_enum, default_value_t)]
     pub progress: Progress,
-    /// How many stages run at once [default: number of CPUs]
+    /// How many stages run at once [default: twice the number of CPUs]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
     /// After a failure, let independent stages finish.

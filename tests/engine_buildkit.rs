@@ -106,9 +106,22 @@ tags = ["{tag}"]
     }
     assert_eq!(files(&tag, "/base.txt")["base.txt"].text(), "base\n");
 
-    // Warm: every step from BuildKit's cache; with --no-cache none is.
+    // Warm: nothing it reads changed, so BuildKit is not asked.
     let warm = buildkit(&project, &["--build-arg", "GREETING=bonjour"]).success();
-    assert!(warm.stderr.contains("[app] cached"), "{}", warm.describe());
+    assert!(
+        warm.stderr.contains("[app] up to date"),
+        "{}",
+        warm.describe()
+    );
+    // The image gone, the solve finds every step in BuildKit's cache; with
+    // --no-cache none is.
+    remove_images(&[&tag]);
+    let cached = buildkit(&project, &["--build-arg", "GREETING=bonjour"]).success();
+    assert!(
+        cached.stderr.contains("[app] cached"),
+        "{}",
+        cached.describe()
+    );
     let cold = buildkit(&project, &["--build-arg", "GREETING=bonjour", "--no-cache"]).success();
     assert!(!cold.stderr.contains("[app] cached"), "{}", cold.describe());
     remove_images(&[&tag]);

@@ -405,6 +405,7 @@ async fn build_with_lock(
             secrets: native_settings.secrets.clone(),
             docker_config: docker_config.clone(),
             source_date_epoch: native_settings.source_date_epoch,
+            records_dir: Some(here.state.dir().join("buildkit")),
         },
     )
     .recording(std::sync::Arc::clone(&recorder));
@@ -479,6 +480,17 @@ async fn build_with_lock(
     if super::build_explain::records(backend) && !matches!(outcome, Err(BuildFailure::Interrupted))
     {
         super::build_explain::save(here.state, &recorder);
+    }
+    if backend == Backend::Buildkit {
+        summary.count_solves(buildkit.solves());
+        if outcome.is_ok()
+            && let Err(error) = buildkit.record_solves()
+        {
+            eprintln!(
+                "warning: cannot record this build's solves in {}: {error} (the next build solves again)",
+                here.state.dir().join("buildkit").display()
+            );
+        }
     }
     if outcome.is_ok() {
         let sent = Event::Sent {

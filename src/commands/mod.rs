@@ -3,8 +3,8 @@
 //! is a usage or I/O error that `main` renders (exit 2).
 
 pub mod build;
-pub mod build_report;
 mod build_explain;
+pub mod build_report;
 pub mod cache;
 pub mod check;
 pub mod common;
@@ -24,9 +24,9 @@ pub mod output;
 pub mod plan;
 pub mod schema;
 mod schema_beside;
-pub mod why;
 pub mod source_date;
 pub mod verify_reproducible;
+pub mod why;
 
 /// How a command ended, as the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,6 +18,9 @@ pub enum TargetState {
     Built,
     /// Every step came from the cache.
     Cached,
+    /// Nothing was asked of the builder: an earlier build's image, made
+    /// from the same inputs, is still on the Engine.
+    UpToDate,
     Failed,
     /// Built, but another target failed: no tag moved, no file placed.
     Unpublished,
@@ -30,6 +33,7 @@ impl TargetState {
         match self {
             TargetState::Built => "built",
             TargetState::Cached => "cached",
+            TargetState::UpToDate => "up to date",
             TargetState::Failed => "failed",
             TargetState::Unpublished => "unpublished",
             TargetState::NotBuilt => "not built",
@@ -46,6 +50,10 @@ struct TargetRecord {
     ran: usize,
     image: Option<String>,
     output: Option<PathBuf>,
+    /// Stages of it were reported up to date.
+    up_to_date: bool,
+    /// The builder reported a step of it (cached or not).
+    stepped: bool,
 }
 
 /// What the build's events said about each target.
@@ -62,6 +70,8 @@ pub struct BuildSummary {
     built_stages: HashSet<String>,
     /// A FROM was announced last: the next "cached" is its own.
     from_pending: bool,
+    /// Solves asked of BuildKit, for a back end that counts them.
+    solves: Option<u64>,
 }
 
 impl BuildSummary {
@@ -77,6 +87,8 @@ impl BuildSummary {
                     ran: 0,
                     image: None,
                     output: None,
+                    up_to_date: false,
+                    stepped: false,
                 })
                 .collect(),
             current: None,
@@ -84,7 +96,14 @@ impl BuildSummary {
             started: None,
             built_stages: HashSet::new(),
             from_pending: false,
+            solves: None,
         }
+    }
+
+    /// The build asked BuildKit for `solves` solves (shown in the JSON
+    /// summary).
+    pub fn count_solves(&mut self, solves: u64) {
+        self.solves = Some(solves);
     }
 
     pub fn observe(&mut self, event: &Event<'_>) {
@@ -104,8 +123,12 @@ impl BuildSummary {
                     }
                 }
             }
-            // A builder's FROM is never "from the cache"; it decides nothing.
+            // A builder's FROM is never "from the cache"; it decides
+            // only that the target was not up to date.
             Event::Step { text, .. } if is_from(text) => {
+                if let Some(record) = self.current.and_then(|i| self.targets.get_mut(i)) {
+                    record.stepped = true;
+                }
                 self.settle_started();
                 self.from_pending = true;
             }
@@ -115,6 +138,12 @@ impl BuildSummary {
                 self.started = Some((stage.to_owned(), text.to_owned()));
                 if let Some(record) = self.current.and_then(|i| self.targets.get_mut(i)) {
                     record.ran += 1;
+                    record.stepped = true;
+                }
+            }
+            Event::UpToDate { .. } => {
+                if let Some(record) = self.current.and_then(|i| self.targets.get_mut(i)) {
+                    record.up_to_date = true;
                 }
             }
             Event::Cached { .. } if self.from_pending => self.from_pending = false,
@@ -187,6 +216,8 @@ impl BuildSummary {
                     TargetState::NotBuilt
                 } else if !finished {
                     TargetState::Unpublished
+                } else if t.ran == 0 && t.up_to_date && !t.stepped {
+                    TargetState::UpToDate
                 } else if t.ran == 0 {
                     TargetState::Cached
                 } else {
@@ -213,7 +244,9 @@ impl BuildSummary {
         let width = states.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
         for (record, (name, state)) in self.targets.iter().zip(&states) {
             let detail = match state {
-                TargetState::Built | TargetState::Cached => self.detail(record, here),
+                TargetState::Built | TargetState::Cached | TargetState::UpToDate => {
+                    self.detail(record, here)
+                }
                 _ => String::new(),
             };
             let line = format!("  {name:width$}  {:11}  {detail}", state.word());
@@ -239,7 +272,12 @@ impl BuildSummary {
                 })
             })
             .collect();
-        json!({ "event": "summary", "seconds": elapsed.as_secs_f64(), "targets": targets })
+        let mut summary =
+            json!({ "event": "summary", "seconds": elapsed.as_secs_f64(), "targets": targets });
+        if let Some(solves) = self.solves {
+            summary["solves"] = json!(solves);
+        }
+        summary
     }
 
     fn detail(&self, record: &TargetRecord, here: &Path) -> String {
@@ -416,5 +454,53 @@ mod tests {
         );
         let json = summary.json(Duration::from_secs(1), false);
         assert_eq!(json["targets"][1]["state"], "failed");
+        assert_eq!(json.get("solves"), None);
+    }
+
+    #[test]
+    fn a_target_nothing_was_asked_for_is_up_to_date() {
+        let mut summary = BuildSummary::new(["app", "dist"]);
+        let stages = ["base".to_owned(), "app".to_owned()];
+        let events = [
+            Event::TargetStarted {
+                target: "app",
+                stages: &stages,
+            },
+            Event::UpToDate {
+                stage: "app",
+                stages: &stages,
+            },
+            Event::ImageBuilt {
+                target: "app",
+                stage: "app",
+                image: "sha256:0123456789abcdef0123",
+            },
+            Event::TargetStarted {
+                target: "dist",
+                stages: &stages,
+            },
+            Event::UpToDate {
+                stage: "base",
+                stages: &stages[..1],
+            },
+            step("app", "FROM busybox AS app"),
+            step("app", "RUN make"),
+            Event::Cached { stage: "app" },
+        ];
+        for event in &events {
+            summary.observe(event);
+        }
+        summary.count_solves(1);
+        insta::assert_snapshot!(
+            summary.render(Duration::from_millis(80), true, Path::new("/p")),
+            @r"
+        build finished in 0.1s
+          app   up to date   sha256:0123456789ab
+          dist  cached
+        "
+        );
+        let json = summary.json(Duration::from_secs(1), true);
+        assert_eq!(json["targets"][0]["state"], "up to date");
+        assert_eq!(json["solves"], 1);
     }
 }

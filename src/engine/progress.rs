@@ -11,9 +11,9 @@ use std::time::{Duration, Instant, SystemTime};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
-use super::image_labels::rfc3339_millis;
 use super::build_record::Reason;
 use super::build_record::reason::short_text;
+use super::image_labels::rfc3339_millis;
 
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +91,13 @@ pub enum Event<'a> {
     StageDone {
         stage: &'a str,
         cached: bool,
+    },
+    /// `stage`'s image is the one an earlier build made from the same
+    /// inputs, still on the Engine: nothing was asked of the builder for
+    /// it or for `stages`, the stages it needs.
+    UpToDate {
+        stage: &'a str,
+        stages: &'a [String],
     },
     /// A target stopped on an error (reported separately as a diagnostic).
     Failed {
@@ -276,6 +283,10 @@ impl ProgressSink for Reporter {
                 Event::StageDone { stage, cached } => {
                     self.plain(stage, if cached { "done (cached)" } else { "done" })
                 }
+                Event::UpToDate { stage, .. } => self.plain(
+                    stage,
+                    "up to date (nothing it reads changed since the last build)",
+                ),
                 Event::Failed { target } => self.plain(target, "failed"),
                 Event::Sent { bytes } => self.plain("engine", &sent_text(bytes)),
                 Event::TransfersStarted { action, names } => {
@@ -371,6 +382,13 @@ impl Reporter {
             Event::StageDone { stage, cached } => {
                 if let Some(view) = &mut self.view {
                     view.stage_done(stage, cached);
+                }
+            }
+            Event::UpToDate { stages, .. } => {
+                if let Some(view) = &mut self.view {
+                    for stage in stages {
+                        view.row_done(stage, "✔ up to date");
+                    }
                 }
             }
             Event::Failed { .. } => {
@@ -628,6 +646,9 @@ pub fn event_json(event: &Event<'_>) -> serde_json::Value {
         Event::StageStarted { stage } => json!({ "event": "stage-started", "stage": stage }),
         Event::StageDone { stage, cached } => {
             json!({ "event": "stage-done", "stage": stage, "cached": cached })
+        }
+        Event::UpToDate { stage, stages } => {
+            json!({ "event": "up-to-date", "stage": stage, "stages": stages })
         }
         Event::Failed { target } => json!({ "event": "failed", "target": target }),
         Event::Sent { bytes } => json!({ "event": "sent", "bytes": bytes }),

@@ -1,6 +1,7 @@
 //! A project as the Engine and the host see it between builds: its id
 //! (which scopes the step cache and the leftovers of its builds) and its
-//! state directory (build locks, when cache entries were last used).
+//! state directory (build locks, when cache entries were last used, the
+//! BuildKit back end's record of its solves).
 //!
 //! The id is derived from the canonical path of the directory holding
 //! stages.toml, not from `[project] name`: a name is optional and two

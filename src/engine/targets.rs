@@ -148,6 +148,10 @@ async fn publish<E: Engine>(
     for (target, image, tags) in &images {
         for tag in tags {
             let previous = engine.inspect_image(tag).await.ok().and_then(|i| i.id);
+            if previous.as_deref() == Some(image.as_str()) {
+                // Already names it (an unchanged rebuild): nothing to set or put back.
+                continue;
+            }
             if let Err(error) = engine.tag(image, tag).await {
                 put_back(engine, &moved).await;
                 return Err(tag_failure(settings, target, tag, error));
@@ -235,7 +239,7 @@ async fn build_target<E: Engine, B: Backend>(
                 backend,
                 settings,
                 stage,
-                Some(labels),
+                Some((labels, tags)),
                 &args,
                 progress,
                 janitor,
@@ -279,6 +283,7 @@ async fn build_target<E: Engine, B: Backend>(
                     stages: &needed,
                     build_args: &args,
                     image_target: false,
+                    tags: &[],
                     labels: BTreeMap::new(),
                     no_cache: settings.no_cache,
                     context_dir: settings.context_dir,
@@ -357,12 +362,15 @@ fn output_dir(
         })
 }
 
+/// An image target's labels and tags.
+type ImageTarget<'a> = (&'a [(String, String)], &'a [String]);
+
 #[allow(clippy::too_many_arguments)]
 async fn build_one<B: Backend>(
     backend: &B,
     settings: &BuildSettings<'_>,
     stage: &str,
-    image_target_labels: Option<&[(String, String)]>,
+    image_target: Option<ImageTarget<'_>>,
     args: &BTreeMap<String, String>,
     progress: &mut dyn ProgressSink,
     janitor: &Janitor,
@@ -372,17 +380,15 @@ async fn build_one<B: Backend>(
     // Exactly the labels the user asked for: a label of the build's own
     // (an id, a digest of stages.toml) would make a new image of the same
     // content and move the tag on every change of a comment.
-    let labels = image_target_labels
-        .unwrap_or_default()
-        .iter()
-        .cloned()
-        .collect();
+    let (labels, tags) = image_target.unwrap_or_default();
+    let labels = labels.iter().cloned().collect();
     let request = StageBuild {
         project: settings.project,
         stage,
         stages: &stages,
         build_args: args,
-        image_target: image_target_labels.is_some(),
+        image_target: image_target.is_some(),
+        tags,
         labels,
         no_cache: settings.no_cache,
         context_dir: settings.context_dir,

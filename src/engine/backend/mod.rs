@@ -32,6 +32,8 @@ pub struct StageBuild<'a> {
     pub build_args: &'a BTreeMap<String, String>,
     /// An image target's image (else the stage is built for its files).
     pub image_target: bool,
+    /// The image target's tags (none for a stage built for its files).
+    pub tags: &'a [String],
     /// The target's labels, the only ones added to the stage's: bookkeeping
     /// labels never reach a user's image.
     pub labels: BTreeMap<String, String>,

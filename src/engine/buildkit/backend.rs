@@ -4,11 +4,13 @@
 //! needs; the image is exported into the Engine and its id returned.
 //! BuildKit's status stream becomes stages' progress; a failed step gets
 //! the same diagnostic as with the other back ends. Ctrl-C cancels the
-//! solve and closes the session.
+//! solve and closes the session. A stage whose inputs did not change since
+//! a build that succeeded is not solved at all (`up_to_date`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::auth::RegistryAuth;
 use super::filesend::FileSend;
@@ -17,9 +19,14 @@ use super::ids::random_id;
 use super::secrets::Secrets;
 use super::session::{Services, Session};
 use super::solve::{SolveMessage, SolveRequest, SolveStream, cancel};
+use super::solve_records::{SolveRecord, SolveRecords};
 use super::status::StatusTracker;
 use super::step_record::BuildKitRecording;
 use super::transport::{Endpoint, TransportError};
+use super::unchanged::{ContextRead, SentEntry};
+use super::up_to_date::{
+    CONTEXT_DIR, engine_platform, record_of_solve, solve_key, still_up_to_date,
+};
 use crate::check::{Backend as CheckedBackend, unsupported_features};
 use crate::convert::export::{
     ExportOptions, ExportedDockerfile, SYNTAX_LINE, export_with_artifact_targets,
@@ -31,7 +38,7 @@ use crate::engine::build_record::Recorder;
 use crate::engine::client::DockerEngine;
 use crate::engine::codes;
 use crate::engine::interrupt::{Interrupt, Janitor};
-use crate::engine::progress::ProgressSink;
+use crate::engine::progress::{Event, ProgressSink};
 use crate::engine::registry::credentials::DockerConfig;
 use crate::engine::source_check::escaping_sources;
 
@@ -48,6 +55,9 @@ pub struct BuildKitSettings {
     /// `SOURCE_DATE_EPOCH`, handed on as the build arg BuildKit 0.11 and
     /// later read (older ones, such as Engine 20.10's, ignore it).
     pub source_date_epoch: Option<u64>,
+    /// Where the project's earlier solves are recorded; `None`: every
+    /// stage is solved.
+    pub records_dir: Option<PathBuf>,
 }
 
 /// The back end over the Engine's embedded BuildKit.
@@ -58,15 +68,26 @@ pub struct BuildKitBackend<'e> {
     served: Arc<AtomicU64>,
     /// Where the steps are recorded (`--explain`, `stages why`).
     recorder: Option<Arc<Recorder>>,
+    /// Solve requests sent, over the whole build.
+    solves: AtomicU64,
+    records: Option<SolveRecords>,
+    /// Solves of this build, recorded once it succeeded.
+    new_records: Mutex<Vec<SolveRecord>>,
+    platform: tokio::sync::OnceCell<Option<String>>,
 }
 
 impl<'e> BuildKitBackend<'e> {
     pub fn new(engine: &'e DockerEngine, settings: BuildKitSettings) -> Self {
+        let records = settings.records_dir.as_deref().map(SolveRecords::in_dir);
         Self {
             engine,
             settings,
             served: Arc::new(AtomicU64::new(0)),
             recorder: None,
+            solves: AtomicU64::new(0),
+            records,
+            new_records: Mutex::default(),
+            platform: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -79,7 +100,39 @@ impl<'e> BuildKitBackend<'e> {
 
     /// Bytes of the context (and Dockerfile) BuildKit asked for.
     pub fn bytes_served(&self) -> u64 {
-        self.served.load(std::sync::atomic::Ordering::Relaxed)
+        self.served.load(Ordering::Relaxed)
+    }
+
+    /// Solves asked of BuildKit so far.
+    pub fn solves(&self) -> u64 {
+        self.solves.load(Ordering::Relaxed)
+    }
+
+    /// Records this build's solves, so that the next build finds the
+    /// stages whose inputs did not change. Call once the build succeeded.
+    pub fn record_solves(&self) -> std::io::Result<()> {
+        let new = std::mem::take(
+            &mut *self
+                .new_records
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        match &self.records {
+            Some(records) => records.add(new),
+            None => Ok(()),
+        }
+    }
+
+    /// The solve key of `request`, when its result can be known from it.
+    async fn key_of(&self, request: &StageBuild<'_>, dockerfile: &str) -> Option<String> {
+        self.records.as_ref()?;
+        let platform = self
+            .platform
+            .get_or_init(|| engine_platform(self.engine))
+            .await
+            .as_deref()?;
+        let secret_ids = self.settings.secrets.keys().cloned().collect();
+        solve_key(self.engine, request, dockerfile, secret_ids, platform).await
     }
 }
 
@@ -165,6 +218,8 @@ fn chain(error: &dyn std::error::Error) -> String {
 pub(super) struct Solved {
     pub image: Option<String>,
     pub failure: Option<(FailedStep, String)>,
+    /// What of the context BuildKit asked for (the warm skip's inputs).
+    pub reads: Vec<(ContextRead, Vec<SentEntry>)>,
 }
 
 /// The build args with `SOURCE_DATE_EPOCH`, unless the build sets it itself.
@@ -179,7 +234,6 @@ fn with_source_date(
     }
     args
 }
-
 
 impl BuildKitBackend<'_> {
     /// Solves `request.stage` of `exported` in a session of its own; with
@@ -200,7 +254,7 @@ impl BuildKitBackend<'_> {
         let api = self.engine.api_version();
         let dirs = HashMap::from([
             (
-                "context".to_owned(),
+                CONTEXT_DIR.to_owned(),
                 SyncedDir::Disk(request.context_dir.to_owned()),
             ),
             (
@@ -212,8 +266,9 @@ impl BuildKitBackend<'_> {
             ),
         ]);
         let export_files = filesend.is_some();
+        let reads = Arc::new(Mutex::new(Vec::new()));
         let services = Services {
-            filesync: FileSync::new(dirs, self.served.clone()),
+            filesync: FileSync::new(dirs, self.served.clone()).noting_reads(reads.clone()),
             secrets: Secrets::new(self.settings.secrets.clone()),
             auth: RegistryAuth::new(self.settings.docker_config.clone()),
             filesend,
@@ -237,6 +292,7 @@ impl BuildKitBackend<'_> {
         let mut tracker = StatusTracker::new(&exported.instructions).recording(recording);
         let mut image = None;
         let mut error = None;
+        self.solves.fetch_add(1, Ordering::Relaxed);
         let started = tokio::select! {
             started = SolveStream::start(&endpoint, &api, &solve) => started,
             () = interrupt.requested() => return Err(BuildFailure::Interrupted),
@@ -263,9 +319,11 @@ impl BuildKitBackend<'_> {
         if interrupt.is_requested() {
             return Err(BuildFailure::Interrupted);
         }
+        let reads = std::mem::take(&mut *reads.lock().unwrap_or_else(|p| p.into_inner()));
         Ok(Solved {
             image,
             failure: error.map(|message| (tracker.failed_step(), message)),
+            reads,
         })
     }
 }
@@ -283,16 +341,53 @@ impl Backend for BuildKitBackend<'_> {
         interrupt: &Interrupt,
     ) -> Result<String, BuildFailure> {
         let exported = prepare(request).map_err(BuildFailure::Reported)?;
+        if interrupt.is_requested() {
+            return Err(BuildFailure::Interrupted);
+        }
+        let key = self.key_of(request, &exported.text).await;
+        let mut previous = None;
+        if let (Some(key), Some(records)) = (&key, &self.records)
+            && !request.no_cache
+        {
+            previous = records.find(key);
+            if let Some(record) = &previous
+                && still_up_to_date(self.engine, record, request).await
+            {
+                progress.event(Event::UpToDate {
+                    stage: request.stage,
+                    stages: request.stages,
+                });
+                return Ok(record.image.clone());
+            }
+        }
         let solved = self
             .solve(request, &exported, None, progress, interrupt)
             .await?;
-        stage_outcome(
+        let image = stage_outcome(
             request,
             &exported.instructions,
             solved.failure,
             solved.image,
             "BuildKit",
-        )
+        )?;
+        if let Some(key) = key {
+            let noted = solved.reads;
+            let context = request.context_dir.to_owned();
+            let built = image.clone();
+            let record = tokio::task::spawn_blocking(move || {
+                record_of_solve(key, built, &context, noted, previous)
+            })
+            .await
+            .ok()
+            .flatten();
+            if let Some(record) = record {
+                self.new_records
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(record);
+            }
+        }
+        Ok(image)
     }
 
     async fn artifacts_archive(

@@ -3,13 +3,16 @@
 //! `dockerfile`) and its filters; stages sends a STAT packet per entry and
 //! an empty STAT to end the listing, then the bytes of each file BuildKit
 //! requests (REQ → DATA chunks, an empty DATA to end the file), until FIN.
-//! Only requested bytes are read and counted.
+//! Only requested bytes are read and counted. What BuildKit asked to see
+//! of a directory on disk, and the listing it was sent, can be noted
+//! (`noting_reads`): the warm-build check (`unchanged`) walks the same
+//! listings again to tell whether anything a build read has changed.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bollard_buildkit_proto::fsutil::types::Packet;
 use bollard_buildkit_proto::fsutil::types::packet::PacketType;
@@ -19,7 +22,8 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::walk::{Entry, Source, WalkFilter, is_regular, single_file, walk};
+use super::unchanged::{ContextRead, SentEntry};
+use super::walk::{Entry, Source, is_regular, single_file, walk};
 
 /// Bytes per DATA packet, as fsutil sends them.
 const CHUNK: usize = 32 * 1024;
@@ -42,14 +46,27 @@ pub struct FileSync {
     dirs: Arc<HashMap<String, SyncedDir>>,
     /// File bytes BuildKit asked for and was sent.
     served: Arc<AtomicU64>,
+    /// Listings of directories on disk sent so far, when noted.
+    reads: Option<NotedReads>,
 }
+
+/// The listings of directories on disk BuildKit asked for, in order, with
+/// what each listing held.
+pub type NotedReads = Arc<Mutex<Vec<(ContextRead, Vec<SentEntry>)>>>;
 
 impl FileSync {
     pub fn new(dirs: HashMap<String, SyncedDir>, served: Arc<AtomicU64>) -> Self {
         Self {
             dirs: Arc::new(dirs),
             served,
+            reads: None,
         }
+    }
+
+    /// The same, noting every listing of a directory on disk into `reads`.
+    pub fn noting_reads(mut self, reads: NotedReads) -> Self {
+        self.reads = Some(reads);
+        self
     }
 }
 
@@ -86,16 +103,27 @@ impl file_sync_server::FileSync for FileSync {
         let entries = match dir {
             SyncedDir::File { name, contents } => single_file(&name, contents),
             SyncedDir::Disk(root) => {
-                let filter = WalkFilter::new(
-                    &values(&request, "exclude-patterns"),
-                    &values(&request, "include-patterns"),
-                    &values(&request, "followpaths"),
-                )
-                .map_err(|e| Status::invalid_argument(e.to_string()))?;
-                tokio::task::spawn_blocking(move || walk(&root, &filter))
+                let read = ContextRead {
+                    dir: name,
+                    excludes: values(&request, "exclude-patterns"),
+                    includes: values(&request, "include-patterns"),
+                    follow: values(&request, "followpaths"),
+                };
+                let filter = read
+                    .filter()
+                    .map_err(|e| Status::invalid_argument(e.to_string()))?;
+                let entries = tokio::task::spawn_blocking(move || walk(&root, &filter))
                     .await
                     .map_err(|e| Status::internal(e.to_string()))?
-                    .map_err(|e| Status::internal(format!("cannot read the build context: {e}")))?
+                    .map_err(|e| Status::internal(format!("cannot read the build context: {e}")))?;
+                if let Some(reads) = &self.reads {
+                    let sent = entries.iter().map(|e| SentEntry::of(&e.stat)).collect();
+                    reads
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .push((read, sent));
+                }
+                entries
             }
         };
         let (sender, receiver) = mpsc::channel(64);

@@ -6,7 +6,10 @@
 //! Dockerfile goes to BuildKit's built-in Dockerfile frontend (`solve`),
 //! whose status stream becomes stages' progress (`status`). Artifact
 //! targets come back through the `local` exporter (`artifacts`, received
-//! by `filesend` and `receive`).
+//! by `filesend` and `receive`). A stage whose inputs are unchanged since
+//! a successful build is taken from that build without a solve
+//! (`up_to_date`: the key and context digest in `unchanged`, kept in the
+//! project's state by `solve_records`).
 //!
 //! Imports only the shared engine layer (client, context, dockerignore,
 //! progress, registry credentials, the back end trait), never another
@@ -24,7 +27,10 @@ pub mod receive;
 pub mod secrets;
 pub mod session;
 pub mod solve;
+pub mod solve_records;
 pub mod status;
 pub mod step_record;
 pub mod transport;
+pub mod unchanged;
+pub mod up_to_date;
 pub mod walk;

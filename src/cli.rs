@@ -116,6 +116,9 @@ pub enum Command {
         after_help = "Example:\n  stages cache ls\n  stages cache prune --keep-storage 2GB\n  stages cache prune --all"
     )]
     Cache(CacheCommand),
+    /// Remote BuildKit builders: what they offer.
+    #[command(subcommand)]
+    Builders(BuildersCommand),
 }
 
 /// Where stages.toml is: `-f`, else found in the current directory or a parent.
@@ -476,6 +479,61 @@ pub struct BuildArgs {
     /// After the build, remove this project's least recently used cached steps beyond this size (e.g. 500MB, 2GB, or `none`) [default: 5GB]
     #[arg(long, value_name = "SIZE", env = "STAGES_CACHE_MAX")]
     pub cache_max: Option<String>,
+    #[command(flatten)]
+    pub remote: RemoteBuilderArgs,
+}
+
+/// Remote BuildKit builders (see docs/builders.md).
+#[derive(Debug, Clone, Args, Default)]
+pub struct RemoteBuilderArgs {
+    /// Build on this BuildKit daemon (tcp://HOST:PORT, unix:///PATH) instead of the Engine; repeat to spread targets over several
+    #[arg(long = "builder", value_name = "ADDRESS", env = "BUILDKIT_HOST")]
+    pub builders: Vec<String>,
+    #[command(flatten)]
+    pub tls: BuilderTlsArgs,
+    /// Export the build cache for other builders: type=registry,ref=REF[,mode=max] (repeatable; with --builder)
+    #[arg(long, value_name = "type=registry,ref=REF")]
+    pub cache_to: Vec<String>,
+    /// Import build cache: type=registry,ref=REF (repeatable; with --builder)
+    #[arg(long, value_name = "type=registry,ref=REF")]
+    pub cache_from: Vec<String>,
+}
+
+/// TLS files for tcp:// builders.
+#[derive(Debug, Clone, Args, Default)]
+pub struct BuilderTlsArgs {
+    /// The CA certificate that signed the builders' certificates (PEM)
+    #[arg(long = "builder-tls-ca", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// The client certificate for the builders (PEM)
+    #[arg(long = "builder-tls-cert", value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// The client certificate's key (PEM)
+    #[arg(long = "builder-tls-key", value_name = "FILE")]
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BuildersCommand {
+    /// Each builder's address, whether it answers, its workers and their platforms.
+    #[command(
+        after_help = "Example:\n  stages builders ls --builder tcp://10.0.0.5:1234 --builder unix:///run/buildkit/buildkitd.sock"
+    )]
+    Ls(BuildersLsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildersLsArgs {
+    /// A builder to ask (repeatable)
+    #[arg(
+        long = "builder",
+        value_name = "ADDRESS",
+        env = "BUILDKIT_HOST",
+        required = true
+    )]
+    pub builders: Vec<String>,
+    #[command(flatten)]
+    pub tls: BuilderTlsArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use stages::cli::{CacheCommand, Cli, Command, DockerfileCommand};
+use stages::cli::{BuildersCommand, CacheCommand, Cli, Command, DockerfileCommand};
 use stages::commands::{self, Exit};
 
 fn main() -> ExitCode {
@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Build(args) => commands::build::run(args),
         Command::Cache(CacheCommand::Ls(args)) => commands::cache::ls(args),
         Command::Cache(CacheCommand::Prune(args)) => commands::cache::prune(args),
+        Command::Builders(BuildersCommand::Ls(args)) => commands::builders::ls(args),
     };
     let exit = outcome.unwrap_or_else(|report| {
         eprintln!("{report:?}");

@@ -3,6 +3,8 @@
 //! is a usage or I/O error that `main` renders (exit 2).
 
 pub mod build;
+pub mod build_remote;
+pub mod builders;
 pub mod cache;
 pub mod check;
 pub mod common;

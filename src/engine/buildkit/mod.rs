@@ -16,6 +16,7 @@ pub mod filesync;
 pub mod health;
 pub mod ids;
 pub mod probe;
+pub mod remote;
 pub mod secrets;
 pub mod session;
 pub mod solve;

@@ -49,6 +49,9 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         // SIGTERM first: buildkitd then unmounts what it mounted.
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])

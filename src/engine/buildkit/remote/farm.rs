@@ -276,27 +276,6 @@ struct Outcome {
     steps_cached: usize,
 }
 
-/// Counts the steps that ran and came from the cache, passing events on.
-struct Counting<'a, 'b> {
-    inner: &'a RefCell<&'b mut dyn ProgressSink>,
-    ran: usize,
-    cached: usize,
-}
-
-impl ProgressSink for Counting<'_, '_> {
-    fn event(&mut self, event: Event<'_>) {
-        match event {
-            Event::Step { .. } => self.ran += 1,
-            Event::Cached { .. } => {
-                self.ran = self.ran.saturating_sub(1);
-                self.cached += 1;
-            }
-            _ => {}
-        }
-        self.inner.borrow_mut().event(event);
-    }
-}
-
 async fn solve_on(
     builder: &Builder,
     job: &Job,
@@ -305,18 +284,13 @@ async fn solve_on(
     progress: &RefCell<&mut dyn ProgressSink>,
     interrupt: &Interrupt,
 ) -> Outcome {
-    let mut counting = Counting {
-        inner: progress,
-        ran: 0,
-        cached: 0,
-    };
     let needed = [job.stage.clone()];
-    counting.event(Event::TargetStarted {
+    progress.borrow_mut().event(Event::TargetStarted {
         target: &job.target,
         stages: &needed,
     });
     let line = format!("on builder {} (run {run})", builder.address);
-    counting.event(Event::Output {
+    progress.borrow_mut().event(Event::Output {
         stage: &job.stage,
         line: &line,
     });
@@ -365,7 +339,7 @@ async fn solve_on(
         for vertex in &mut status.vertexes {
             vertex.name = normalise_vertex_name(&vertex.name, &job.stage);
         }
-        tracker.apply(status, &mut counting)
+        tracker.apply(status, &mut **progress.borrow_mut())
     });
     let end = tokio::select! {
         end = solving => end,
@@ -388,10 +362,11 @@ async fn solve_on(
         Ok(Ok(end)) => Ok(end),
         Err(ending) => Err(ending),
     };
+    let (steps_ran, steps_cached) = tracker.step_counts();
     Outcome {
         end,
-        steps_ran: counting.ran,
-        steps_cached: counting.cached,
+        steps_ran,
+        steps_cached,
     }
 }
 

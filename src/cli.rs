@@ -44,6 +44,8 @@ pub enum ColorChoice {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per run: a large variant costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Check stages.toml and report every problem with its place in the file.
     #[command(

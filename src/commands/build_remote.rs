@@ -192,10 +192,9 @@ async fn build(
             reports = &mut farm => reports,
             _ = tokio::signal::ctrl_c() => {
                 trigger.fire();
-                match tokio::time::timeout(Duration::from_secs(15), &mut farm).await {
-                    Ok(reports) => reports,
-                    Err(_) => Vec::new(),
-                }
+                tokio::time::timeout(Duration::from_secs(15), &mut farm)
+                    .await
+                    .unwrap_or_default()
             }
         }
     };
@@ -214,10 +213,10 @@ async fn build(
         .collect();
     let mut images = BTreeMap::new();
     let mut publish_error = None;
-    if failures.is_empty() {
-        if let Err(error) = publish(engine.as_ref(), jobs, &reports, &mut images).await {
-            publish_error = Some(error);
-        }
+    if failures.is_empty()
+        && let Err(error) = publish(engine.as_ref(), jobs, &reports, &mut images).await
+    {
+        publish_error = Some(error);
     }
     print_summary(&reports, &images, started.elapsed(), failures.is_empty());
     if !failures.is_empty() {

@@ -119,7 +119,10 @@ pub enum Command {
     )]
     Cache(CacheCommand),
     /// Remote BuildKit builders: what they offer.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  stages builders ls --builder tcp://10.0.0.5:1234"
+    )]
     Builders(BuildersCommand),
 }
 

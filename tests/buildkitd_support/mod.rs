@@ -49,6 +49,25 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        self.stop();
+        // A daemon killed mid-step leaves that step's root file system
+        // mounted under its directory; unmounted, the directory can go.
+        let root = self.dir.path().to_string_lossy().into_owned();
+        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+        let mut ours: Vec<&str> = mounts
+            .lines()
+            .filter_map(|line| line.split(' ').nth(1))
+            .filter(|point| point.starts_with(&root))
+            .collect();
+        ours.sort_by_key(|point| std::cmp::Reverse(point.len()));
+        for point in ours {
+            let _ = Command::new("umount").args(["-l", point]).status();
+        }
+    }
+}
+
+impl Daemon {
+    fn stop(&mut self) {
         if let Ok(Some(_)) = self.child.try_wait() {
             return;
         }

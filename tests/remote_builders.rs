@@ -358,3 +358,29 @@ fn builders_ls_shows_each_builder_and_its_platforms() {
         run.describe()
     );
 }
+
+#[test]
+fn a_failing_step_is_reported_on_its_step_and_nothing_is_tagged() {
+    engine();
+    let Some(farm) = Farm::start() else { return };
+    let tag = unique("stages-remote-fail");
+    let _cleanup = Cleanup(vec![format!("{tag}:1")]);
+    let text = format!(
+        "[stages.app]\nfrom = \"{}\"\nsteps = [{{ run = \"echo about-to-fail && exit 3\" }}]\n\n[targets.app]\nstage = \"app\"\ntags = [\"{tag}:1\"]\n",
+        farm.base
+    );
+    let project = Project::new(&text);
+    let run = build_on(&project, &farm.addresses(), &[]).exit(1);
+    let text = run.flat_stderr();
+    assert!(text.contains("exited with code 3"), "{}", run.describe());
+    assert!(text.contains("about-to-fail"), "{}", run.describe());
+    assert!(
+        !text.contains("re-run"),
+        "a failed step is not a lost builder:\n{}",
+        run.describe()
+    );
+    assert!(
+        !engine_support::image_exists(&format!("{tag}:1")),
+        "a failed build tagged its image"
+    );
+}

@@ -44,6 +44,8 @@ pub enum ColorChoice {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per run: a large variant costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Check stages.toml and report every problem with its place in the file.
     #[command(
@@ -139,6 +141,12 @@ pub enum Command {
         after_help = "Example:\n  stages cache ls\n  stages cache prune --keep-storage 2GB\n  stages cache prune --all"
     )]
     Cache(CacheCommand),
+    /// Remote BuildKit builders: what they offer.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  stages builders ls --builder tcp://10.0.0.5:1234"
+    )]
+    Builders(BuildersCommand),
 }
 
 /// Where stages.toml is: `-f`, else found in the current directory or a parent.
@@ -521,6 +529,8 @@ pub struct BuildArgs {
     /// Build twice with no cache and compare the image ids; on a difference name the layer and the files.
     #[arg(long, conflicts_with = "push")]
     pub verify_reproducible: bool,
+    #[command(flatten)]
+    pub remote: RemoteBuilderArgs,
 }
 
 #[derive(Debug, Args)]
@@ -547,6 +557,59 @@ pub struct WhyArgs {
     pub target: Option<String>,
     #[command(flatten)]
     pub config: ConfigArg,
+}
+
+/// Remote BuildKit builders (see docs/builders.md).
+#[derive(Debug, Clone, Args, Default)]
+pub struct RemoteBuilderArgs {
+    /// Build on this BuildKit daemon (tcp://HOST:PORT, unix:///PATH) instead of the Engine; repeat to spread targets over several
+    #[arg(long = "builder", value_name = "ADDRESS", env = "BUILDKIT_HOST")]
+    pub builders: Vec<String>,
+    #[command(flatten)]
+    pub tls: BuilderTlsArgs,
+    /// Export the build cache for other builders: type=registry,ref=REF[,mode=max] (repeatable; with --builder)
+    #[arg(long, value_name = "type=registry,ref=REF")]
+    pub cache_to: Vec<String>,
+    /// Import build cache: type=registry,ref=REF (repeatable; with --builder)
+    #[arg(long, value_name = "type=registry,ref=REF")]
+    pub cache_from: Vec<String>,
+}
+
+/// TLS files for tcp:// builders.
+#[derive(Debug, Clone, Args, Default)]
+pub struct BuilderTlsArgs {
+    /// The CA certificate that signed the builders' certificates (PEM)
+    #[arg(long = "builder-tls-ca", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// The client certificate for the builders (PEM)
+    #[arg(long = "builder-tls-cert", value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// The client certificate's key (PEM)
+    #[arg(long = "builder-tls-key", value_name = "FILE")]
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BuildersCommand {
+    /// Each builder's address, whether it answers, its workers and their platforms.
+    #[command(
+        after_help = "Example:\n  stages builders ls --builder tcp://10.0.0.5:1234 --builder unix:///run/buildkit/buildkitd.sock"
+    )]
+    Ls(BuildersLsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildersLsArgs {
+    /// A builder to ask (repeatable)
+    #[arg(
+        long = "builder",
+        value_name = "ADDRESS",
+        env = "BUILDKIT_HOST",
+        required = true
+    )]
+    pub builders: Vec<String>,
+    #[command(flatten)]
+    pub tls: BuilderTlsArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use stages::cli::{CacheCommand, Cli, Command, DockerfileCommand};
+use stages::cli::{BuildersCommand, CacheCommand, Cli, Command, DockerfileCommand};
 use stages::commands::{self, Exit};
 
 fn main() -> ExitCode {
@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Command::Why(args) => commands::why::run(args),
         Command::Cache(CacheCommand::Ls(args)) => commands::cache::ls(args),
         Command::Cache(CacheCommand::Prune(args)) => commands::cache::prune(args),
+        Command::Builders(BuildersCommand::Ls(args)) => commands::builders::ls(args),
     };
     let exit = outcome.unwrap_or_else(|report| {
         eprintln!("{report:?}");

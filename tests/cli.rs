@@ -240,6 +240,8 @@ fn every_command_help_shows_an_example() {
         &["cache"],
         &["cache", "ls"],
         &["cache", "prune"],
+        &["builders"],
+        &["builders", "ls"],
     ];
     for command in commands {
         stages()

@@ -80,6 +80,10 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
     }
     native_settings.source_date_epoch = source_date.map(|date| date.epoch);
     warn_unconsumed_build_args(&loaded.with_build_args(&build_args), &targets, &build_args);
+    if !args.remote.builders.is_empty() {
+        return super::build_remote::run(&args, &loaded, &targets, &build_args);
+    }
+    super::build_remote::refuse_remote_options(&args)?;
     // What the back end cannot honour is refused before the Engine is
     // asked anything (a stage's platform would otherwise fail its pull).
     let refused = refused_by_backend(&loaded.with_build_args(&build_args), &targets, args.backend);
@@ -228,7 +232,7 @@ fn native_settings(args: &BuildArgs) -> miette::Result<NativeSettings> {
 }
 
 /// `id=ID,src=PATH` (also `source=`); the file must exist.
-fn parse_secret(spec: &str) -> miette::Result<(String, std::path::PathBuf)> {
+pub fn parse_secret(spec: &str) -> miette::Result<(String, std::path::PathBuf)> {
     let mut id = None;
     let mut src = None;
     for part in spec.split(',') {

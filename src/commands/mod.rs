@@ -4,7 +4,9 @@
 
 pub mod build;
 mod build_explain;
+pub mod build_remote;
 pub mod build_report;
+pub mod builders;
 pub mod cache;
 pub mod check;
 pub mod common;

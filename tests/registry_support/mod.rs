@@ -164,6 +164,24 @@ impl Registry {
             .flatten()
     }
 
+    /// The manifest (or index) document the registry serves for `name:tag`.
+    pub fn manifest(&self, name: &str, tag: &str) -> Option<serde_json::Value> {
+        let accept = "application/vnd.docker.distribution.manifest.v2+json, \
+                      application/vnd.docker.distribution.manifest.list.v2+json, \
+                      application/vnd.oci.image.manifest.v1+json, \
+                      application/vnd.oci.image.index.v1+json";
+        let response = self
+            .request(
+                "GET",
+                &format!("/v2/{name}/manifests/{tag}"),
+                &[("Accept", accept)],
+            )
+            .ok()?;
+        (response.status == 200)
+            .then(|| serde_json::from_str(&response.body).ok())
+            .flatten()
+    }
+
     /// Freezes the server (SIGSTOP): it keeps its socket but answers nothing.
     pub fn freeze(&self) {
         let status = Command::new("kill")

@@ -24,6 +24,7 @@ pub mod health;
 pub mod ids;
 pub mod probe;
 pub mod receive;
+pub mod remote;
 pub mod secrets;
 pub mod session;
 pub mod solve;

@@ -187,6 +187,27 @@ impl<'a> StatusTracker<'a> {
         }
     }
 
+    /// How many steps ran and how many came from the cache, once the
+    /// solve is over (a FROM only names the base image, and counts as
+    /// neither).
+    pub fn step_counts(&self) -> (usize, usize) {
+        let steps = self.vertices.values().filter(|state| {
+            state
+                .step
+                .as_ref()
+                .is_some_and(|step| !step.text.starts_with("FROM "))
+        });
+        let (mut ran, mut cached) = (0, 0);
+        for state in steps {
+            if state.cached {
+                cached += 1;
+            } else if state.done {
+                ran += 1;
+            }
+        }
+        (ran, cached)
+    }
+
     /// Names of the step vertices that ran rather than came from the cache.
     pub fn ran(&self) -> &HashSet<String> {
         &self.ran

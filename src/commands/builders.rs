@@ -1,0 +1,94 @@
+//! `stages builders ls`: each remote builder's address, whether it
+//! answers, its workers and their platforms; and the address handling
+//! `stages build --builder` shares.
+
+use miette::{IntoDiagnostic, miette};
+
+use super::Exit;
+use crate::cli::{BuilderTlsArgs, BuildersLsArgs};
+use crate::engine::buildkit::remote::address::{BuilderAddress, TlsFiles, parse_address};
+use crate::engine::buildkit::remote::connect::{ConnectError, connect};
+use crate::engine::buildkit::remote::farm::Builder;
+
+/// The addresses given, parsed; the first bad one is the error.
+pub fn parse_builders(
+    addresses: &[String],
+    tls: &BuilderTlsArgs,
+) -> miette::Result<Vec<BuilderAddress>> {
+    let files = TlsFiles {
+        ca: tls.ca.clone(),
+        cert: tls.cert.clone(),
+        key: tls.key.clone(),
+    };
+    let mut parsed: Vec<BuilderAddress> = Vec::new();
+    for text in addresses {
+        let address = parse_address(text, &files).map_err(|e| {
+            miette!(
+                code = "stages::builder::bad-address",
+                help = "see `stages build --help` and docs/builders.md",
+                "{e}"
+            )
+        })?;
+        if parsed.contains(&address) {
+            return Err(miette!(
+                code = "stages::builder::bad-address",
+                "builder {address} is given twice"
+            ));
+        }
+        parsed.push(address);
+    }
+    Ok(parsed)
+}
+
+/// Connects to every builder at once; each answer in the given order.
+pub async fn connect_all(addresses: &[BuilderAddress]) -> Vec<Result<Builder, ConnectError>> {
+    let attempts = addresses.iter().map(|address| async move {
+        let (control, workers) = connect(address).await?;
+        Ok(Builder {
+            address: address.clone(),
+            control,
+            workers,
+        })
+    });
+    futures_util::future::join_all(attempts).await
+}
+
+pub fn ls(args: BuildersLsArgs) -> miette::Result<Exit> {
+    let addresses = parse_builders(&args.builders, &args.tls)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    let answers = runtime.block_on(connect_all(&addresses));
+    let mut exit = Exit::Success;
+    for (address, answer) in addresses.iter().zip(answers) {
+        println!("{address}");
+        match answer {
+            Ok(builder) => {
+                println!("  reachable: yes");
+                for worker in &builder.workers {
+                    let how: Vec<&str> =
+                        [worker.executor.as_deref(), worker.snapshotter.as_deref()]
+                            .into_iter()
+                            .flatten()
+                            .collect();
+                    let how = if how.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", how.join(", "))
+                    };
+                    println!("  worker {}{how}", worker.id);
+                    println!("    platforms: {}", worker.platforms.join(", "));
+                }
+                if builder.workers.is_empty() {
+                    println!("  workers: none");
+                }
+            }
+            Err(error) => {
+                println!("  reachable: no: {error}");
+                exit = Exit::Failure;
+            }
+        }
+    }
+    Ok(exit)
+}

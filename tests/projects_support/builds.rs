@@ -87,19 +87,30 @@ pub fn import(
     let mut text = std::fs::read_to_string(&file).expect("read the imported stages.toml");
     let parsed: toml::Table =
         toml::from_str(&text).map_err(|e| format!("the imported stages.toml: {e}"))?;
-    if parsed.contains_key("project") {
-        return Err("the imported stages.toml has a [project] table already".to_owned());
-    }
     let last = parsed
         .get("stages")
         .and_then(toml::Value::as_table)
         .and_then(|stages| stages.keys().next_back().cloned())
         .ok_or_else(|| "the imported stages.toml has no stage".to_owned())?;
     let context = Path::new("../src").join(&build.context);
-    text.push_str(&format!(
-        "\n[project]\ncontext = {}\n",
+    let context_line = format!(
+        "context = {}\n",
         toml::Value::String(context.to_string_lossy().into_owned())
-    ));
+    );
+    // Import writes a [project] table of its own (its default target)
+    // when the Dockerfile has several final stages.
+    match parsed.get("project").and_then(toml::Value::as_table) {
+        Some(project) if project.contains_key("context") => {
+            return Err("the imported stages.toml names a context already".to_owned());
+        }
+        Some(_) => {
+            let header = text
+                .find("[project]\n")
+                .ok_or_else(|| "the imported [project] table is not a plain header".to_owned())?;
+            text.insert_str(header + "[project]\n".len(), &context_line);
+        }
+        None => text.push_str(&format!("\n[project]\n{context_line}")),
+    }
     std::fs::write(&file, text).expect("write stages.toml");
     let mut imported = Imported {
         dir,

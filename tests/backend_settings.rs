@@ -92,6 +92,29 @@ fn a_stage_or_target_platform_is_reported_for_either_back_end() {
     );
 }
 
+/// `platform = "$BUILDPLATFORM"` names the platform the native back end
+/// builds on and for: it passes there, and still fails where the platform
+/// would be dropped (the classic builder).
+#[test]
+fn the_build_platform_is_honoured_by_native_and_refused_by_the_classic_builder() {
+    for spelling in ["$BUILDPLATFORM", "${BUILDPLATFORM}"] {
+        let dir = project(&format!(
+            "[stages.app]\nfrom = \"busybox:stages-test\"\nplatform = \"{spelling}\"\n"
+        ));
+        let (code, found) = reported(dir.path(), "native");
+        assert_eq!((code, found), (Some(0), Vec::new()), "{spelling}");
+        let (code, found) = reported(dir.path(), "dockerfile");
+        assert_eq!(code, Some(1), "{spelling}: {found:?}");
+        assert_eq!(
+            found,
+            [(
+                3,
+                "the classic Dockerfile builder cannot express a stage platform".to_owned()
+            )]
+        );
+    }
+}
+
 #[test]
 fn check_reports_what_the_native_build_refuses() {
     let dir = project(
@@ -176,6 +199,32 @@ steps = [{ run = "true" }]
             out.describe()
         );
     }
+}
+
+#[test]
+fn a_native_build_honours_the_build_platform() {
+    engine_with_base_image();
+    let tag = format!("{}:v1", engine_support::unique("stages-build-platform"));
+    let dir = project(&format!(
+        r#"[stages.app]
+from = "busybox:stages-test"
+platform = "$BUILDPLATFORM"
+steps = [{{ run = "uname -m > /arch" }}]
+
+[targets.app]
+stage = "app"
+tags = ["{tag}"]
+"#
+    ));
+    run(
+        dir.path(),
+        &["build", "--backend", "native", "--progress", "plain"],
+    )
+    .exit(0);
+    assert!(image_exists(&tag), "{tag} was not built");
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", "-f", &tag])
+        .output();
 }
 
 /// The Engine with the one base image these tests use; `engine()` (which

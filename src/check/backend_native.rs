@@ -20,6 +20,14 @@ fn refuse(feature: &str, span: crate::located::Span) -> Diagnostic {
     unsupported(Backend::Native, feature, span, HELP)
 }
 
+/// Whether a stage platform is the build platform itself
+/// (`FROM --platform=$BUILDPLATFORM`, the cross-compiling idiom): the
+/// native back end builds every stage on and for the Engine's platform,
+/// which is what that names, so honouring it changes nothing.
+pub fn names_the_build_platform(platform: &str) -> bool {
+    matches!(platform.trim(), "$BUILDPLATFORM" | "${BUILDPLATFORM}")
+}
+
 /// Whether a SHELL program understands `export NAME=value` lines.
 pub fn is_posix_shell(program: &str) -> bool {
     let name = program.rsplit('/').next().unwrap_or(program);
@@ -46,7 +54,9 @@ pub fn has_wildcard(pattern: &str) -> bool {
 
 /// The native back end's refusals for one stage.
 pub(super) fn native_stage(project: &Project, stage: &Stage, out: &mut Vec<Diagnostic>) {
-    if let Some(platform) = &stage.platform {
+    if let Some(platform) = &stage.platform
+        && !names_the_build_platform(&platform.value)
+    {
         out.push(refuse("a stage platform", platform.span));
     }
     // The base stage's ONBUILD triggers run here, as steps.

@@ -41,6 +41,32 @@ pub const BUILDKIT_CONFIG_FIELDS: &[Forgiven] = &[Forgiven {
     why: "the Dockerfile frontend of the Engine's BuildKit (20.10) sets it to true whenever a CMD or ENTRYPOINT is set, where the classic builder (which native matches) leaves it out; it means something on Windows only, and `docker build` makes the same image",
 }];
 
+/// Values of a compared field that BuildKit's frontend writes where the
+/// classic builder (which native matches) writes another: `(field, the
+/// classic builder's value, BuildKit's value, why)`, values as JSON.
+pub const BUILDKIT_CONFIG_VALUES: &[(&str, &str, &str, &str)] = &[(
+    "WorkingDir",
+    "\"\"",
+    "\"/\"",
+    "BuildKit's Dockerfile frontend starts a stage with no base configuration (FROM scratch) from an image config whose WorkingDir is \"/\", where the classic builder leaves it empty; both mean the root directory to `docker run`, and `docker build` with BuildKit makes the same image",
+)];
+
+/// Whether a difference in `field` between a classic (or native) build and
+/// a BuildKit one is BuildKit's own, as listed above.
+pub fn buildkit_forgives(
+    field: &str,
+    classic: &serde_json::Value,
+    buildkit: &serde_json::Value,
+) -> bool {
+    BUILDKIT_CONFIG_FIELDS.iter().any(|f| f.what == field)
+        || BUILDKIT_CONFIG_VALUES.iter().any(|(f, want, got, _)| {
+            let read = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+            *f == field
+                && read(want).as_ref() == Some(classic)
+                && read(got).as_ref() == Some(buildkit)
+        })
+}
+
 /// Differences between the files an artifact target writes with the
 /// BuildKit back end and with the others; none is compared by a test.
 pub const ARTIFACT_EXPORT: &[Forgiven] = &[Forgiven {

@@ -40,9 +40,39 @@ pub fn differences(
     expected: &serde_json::Map<String, Value>,
     actual: &serde_json::Map<String, Value>,
 ) -> Vec<String> {
+    differences_but(expected, actual, |_, _, _| false)
+}
+
+/// As `differences`, between a classic (or native) build and a BuildKit
+/// one: what BuildKit's frontend writes of its own is forgiven
+/// (`forgiven::buildkit_forgives`). `buildkit_expected` says which side
+/// BuildKit built.
+pub fn differences_across_buildkit(
+    expected: &serde_json::Map<String, Value>,
+    actual: &serde_json::Map<String, Value>,
+    buildkit_expected: bool,
+) -> Vec<String> {
+    differences_but(expected, actual, |field, want, got| {
+        let absent = Value::Null;
+        let (want, got) = (want.unwrap_or(&absent), got.unwrap_or(&absent));
+        let (classic, buildkit) = if buildkit_expected {
+            (got, want)
+        } else {
+            (want, got)
+        };
+        crate::engine_support::forgiven::buildkit_forgives(field, classic, buildkit)
+    })
+}
+
+fn differences_but(
+    expected: &serde_json::Map<String, Value>,
+    actual: &serde_json::Map<String, Value>,
+    forgiven: impl Fn(&str, Option<&Value>, Option<&Value>) -> bool,
+) -> Vec<String> {
     FIELDS
         .iter()
         .filter(|field| expected.get(**field) != actual.get(**field))
+        .filter(|field| !forgiven(field, expected.get(**field), actual.get(**field)))
         .map(|field| {
             format!(
                 "config {field}: docker build {}, this back end {}",

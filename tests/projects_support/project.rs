@@ -10,7 +10,7 @@ use super::artifacts::{docker_cp, host_differences, host_tree, stages_export};
 use super::backends::{STAGES_BACKENDS, StagesBackend, offered};
 use super::builds::{Built, Imported, docker_build, import, stages_build};
 use super::compare::tree_differences;
-use super::config::{differences, image_config};
+use super::config::{differences, differences_across_buildkit, image_config};
 use super::manifest::ProjectEntry;
 use super::smoke::smoke;
 use super::tracked::Tracked;
@@ -218,7 +218,14 @@ pub fn compare_project(entry: &ProjectEntry, projects: &Path) -> Report {
                     if Some(way.name()) == reference {
                         row.verdict = Verdict::Reference;
                     } else if let Some((config, tree)) = &expected {
-                        row.details = differences(config, &image_config(image));
+                        let actual = image_config(image);
+                        row.details =
+                            match (reference == Some("buildkit"), way.name() == "buildkit") {
+                                (false, false) | (true, true) => differences(config, &actual),
+                                (buildkit_expected, _) => {
+                                    differences_across_buildkit(config, &actual, buildkit_expected)
+                                }
+                            };
                         row.details
                             .extend(tree_differences(&entry.name, tree, &image_tree(image)));
                         if !row.details.is_empty() {

@@ -15,7 +15,6 @@ use bollard_buildkit_proto::moby::filesync::v1::auth_server::AuthServer;
 use bollard_buildkit_proto::moby::filesync::v1::file_sync_server::FileSyncServer;
 use futures_util::StreamExt;
 use http_body_util::Empty;
-use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -120,15 +119,16 @@ impl Session {
     }
 }
 
-/// The upgraded connection, as tonic's server takes connections.
-struct SessionIo(TokioIo<Upgraded>);
+/// A session's connection (the Engine's upgraded one, or a remote
+/// builder's stream), as tonic's server takes connections.
+pub(super) struct SessionIo<T>(pub T);
 
-impl tonic::transport::server::Connected for SessionIo {
+impl<T> tonic::transport::server::Connected for SessionIo<T> {
     type ConnectInfo = ();
     fn connect_info(&self) -> Self::ConnectInfo {}
 }
 
-impl AsyncRead for SessionIo {
+impl<T: AsyncRead + Unpin> AsyncRead for SessionIo<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -138,7 +138,7 @@ impl AsyncRead for SessionIo {
     }
 }
 
-impl AsyncWrite for SessionIo {
+impl<T: AsyncWrite + Unpin> AsyncWrite for SessionIo<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

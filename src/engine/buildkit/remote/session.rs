@@ -5,9 +5,6 @@
 //! registry credentials, health), plus file send for exporter output.
 //! Dropping the [`RemoteSession`] ends it.
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use bollard_buildkit_proto::health::health_server::HealthServer;
 use bollard_buildkit_proto::moby::buildkit::secrets::v1::secrets_server::SecretsServer;
 use bollard_buildkit_proto::moby::buildkit::v1::BytesMessage;
@@ -15,14 +12,14 @@ use bollard_buildkit_proto::moby::filesync::v1::auth_server::AuthServer;
 use bollard_buildkit_proto::moby::filesync::v1::file_send_server::FileSendServer;
 use bollard_buildkit_proto::moby::filesync::v1::file_sync_server::FileSyncServer;
 use futures_util::StreamExt;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::mpsc;
 use tonic::metadata::MetadataValue;
 
 use super::connect::Control;
 use super::filesend::FileSend;
 use crate::engine::buildkit::health::Health;
-use crate::engine::buildkit::session::Services;
+use crate::engine::buildkit::session::{Services, SessionIo};
 
 /// The methods served, announced to the builder.
 const METHODS: &[&str] = &[
@@ -127,40 +124,4 @@ async fn pump(mut control: Control, id: String, connection: DuplexStream) {
     }
     let _ = writer.shutdown().await;
     reading.abort();
-}
-
-/// The served end of the connection, as tonic's server takes connections.
-struct SessionIo(DuplexStream);
-
-impl tonic::transport::server::Connected for SessionIo {
-    type ConnectInfo = ();
-    fn connect_info(&self) -> Self::ConnectInfo {}
-}
-
-impl AsyncRead for SessionIo {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for SessionIo {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
-    }
 }

@@ -354,6 +354,10 @@ impl ColumnCounter {
     }
 }
 
+/// Names longer than this (in bytes) are neither given nor offered a
+/// did-you-mean.
+const SUGGESTED_NAME_MAX: usize = 256;
+
 /// The closest candidate to `name`, if one is close enough to suggest.
 ///
 /// Similar spellings (Jaro-Winkler) come first; failing those, a candidate
@@ -363,7 +367,15 @@ pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let candidates: Vec<&'a str> = candidates.into_iter().filter(|c| *c != name).collect();
+    // Both measures take time in the product of the two lengths: two names
+    // of 70,000 characters took seconds. A name that long is no typo.
+    if name.len() > SUGGESTED_NAME_MAX {
+        return None;
+    }
+    let candidates: Vec<&'a str> = candidates
+        .into_iter()
+        .filter(|c| *c != name && c.len() <= SUGGESTED_NAME_MAX)
+        .collect();
     let similar = candidates
         .iter()
         .map(|c| (strsim::jaro_winkler(name, c), *c))
@@ -388,6 +400,14 @@ pub fn did_you_mean<'a>(
 #[cfg(test)]
 mod did_you_mean_tests {
     use super::did_you_mean;
+
+    #[test]
+    fn very_long_names_get_no_suggestion_and_take_no_time() {
+        let name = "-".repeat(70_000);
+        let close = format!("{name}x");
+        assert_eq!(did_you_mean(&name, [close.as_str()]), None);
+        assert_eq!(did_you_mean("app", [close.as_str(), "apps"]), Some("apps"));
+    }
 
     #[test]
     fn swapped_letters_in_a_short_word_are_suggested() {

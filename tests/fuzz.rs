@@ -178,6 +178,50 @@ fn a_reports_replay_line_replays_its_input() {
     );
 }
 
+/// What earlier long runs of `scripts/fuzz.sh` found, minimised, replayed
+/// in a worker under the same limits: each now passes.
+#[test]
+fn the_findings_of_earlier_runs_hold() {
+    let long_name = "-".repeat(67_000);
+    let longer_name = format!("c{}", "A".repeat(68_000));
+    let findings: Vec<(&str, String)> = vec![
+        // Two names of ~70,000 characters: the did-you-mean took their
+        // lengths' product in time (10 s of processor time).
+        (
+            "check",
+            format!(
+                "[stages.long]\nfrom = {{ stage = \"{long_name}\" }}\n[stages.{longer_name}]\nfrom = \"alpine\"\n"
+            ),
+        ),
+        // A one-line command with a heredoc opener: check accepted it,
+        // export could not write it.
+        (
+            "export-dockerfile",
+            "[stages.n]\nfrom=\"e\"\nsteps=[{run=\"\"\"a \\\n<<c\"\"\"}]".to_owned(),
+        ),
+        // A copy destination starting with `<<` opened a heredoc in the
+        // exported COPY.
+        (
+            "export-dockerfile",
+            "[stages.builder]\nfrom=\"${}\"\n[artifacts.app]\nstage=\"builder\"\npath=\"/\"\n[stages.r]\nfrom=\"t\"\nsteps=[{artifact=\"app\",to=\"<<O\"}]\n".to_owned(),
+        ),
+        // An instruction that ends in the escape (then a carriage return
+        // and a blank): fmt made it a line continuation.
+        ("dockerfile-fmt", "FROM h\nRUN \\\r ".to_owned()),
+    ];
+    let scratch = std::env::temp_dir().join(format!("stages-fuzz-findings-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).expect("scratch directory");
+    let failed: Vec<String> = findings
+        .iter()
+        .filter_map(|(command, input)| {
+            supervise::replay(command, input.as_bytes(), &scratch)
+                .map(|why| format!("{command}: {why}"))
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&scratch);
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
 /// The worker process of the runs above; it is started by them, with
 /// `STAGES_FUZZ_ROLE=worker`.
 #[test]

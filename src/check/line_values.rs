@@ -133,13 +133,17 @@ pub(super) fn check_line_values(project: &Project) -> Vec<Diagnostic> {
                     if let CommandForm::Shell(text) = &run.command.value
                         && let text = crate::config::continued::command_text(text)
                         && !text.contains('\n')
-                        && let Some(problem) = rest_of_line_problem(&text)
+                        && let Some(problem) = rest_of_line_problem(&text).or_else(|| {
+                            (!crate::convert::heredoc::openers(&text).is_empty()).then(|| {
+                                "it holds a heredoc opener (`<<WORD`), so the Dockerfile would read the lines after it as the heredoc's body".to_owned()
+                            })
+                        })
                     {
                         out.push(error(
                             "the command",
                             problem,
                             run.command.span,
-                            "write the command without surrounding spaces or a trailing `\\`",
+                            "write the command without surrounding spaces or a trailing `\\`; a heredoc is written as a multi-line `run` (its first line `cat <<EOF …`, its body, then `EOF`)",
                         ));
                     }
                 }

@@ -5,7 +5,7 @@
 
 pub mod codes;
 pub mod export;
-mod heredoc;
+pub(crate) mod heredoc;
 pub mod import;
 pub mod migrate;
 

@@ -78,11 +78,12 @@ pub fn rest_of_line(text: &str, span: Span, what: &str) -> Result<String, Diagno
     Ok(text.to_owned())
 }
 
-/// Paths are written as a JSON array when a bare list would split or misread them.
+/// Paths are written as a JSON array when a bare list would split or
+/// misread them: a bare word starting with `<<` opens a heredoc.
 pub fn needs_json_paths<S: AsRef<str>>(paths: &[S]) -> bool {
     paths.iter().any(|p| {
         let p = p.as_ref();
-        p.is_empty() || p.chars().any(char::is_whitespace)
+        p.is_empty() || p.chars().any(char::is_whitespace) || p.starts_with("<<")
     }) || paths.first().is_some_and(|p| p.as_ref().starts_with('['))
 }
 

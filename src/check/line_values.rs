@@ -33,6 +33,17 @@ pub fn rest_of_line_problem(text: &str) -> Option<String> {
     None
 }
 
+/// A one-line command holding `<<WORD` would make the Dockerfile read the
+/// lines after it as a heredoc's body.
+fn heredoc_opener_problem(text: &str) -> Option<(String, &'static str)> {
+    (!crate::convert::heredoc::openers(text).is_empty()).then(|| {
+        (
+            "it holds a heredoc opener (`<<WORD`), so the Dockerfile would read the lines after it as the heredoc's body".to_owned(),
+            "write a heredoc as a multi-line `run`: its first line (`cat <<EOF > /file`), its body, then `EOF`",
+        )
+    })
+}
+
 fn error(what: &str, problem: String, span: Span, help: &str) -> Diagnostic {
     Diagnostic::error(
         codes::INVALID_LINE_VALUE,
@@ -133,18 +144,11 @@ pub(super) fn check_line_values(project: &Project) -> Vec<Diagnostic> {
                     if let CommandForm::Shell(text) = &run.command.value
                         && let text = crate::config::continued::command_text(text)
                         && !text.contains('\n')
-                        && let Some(problem) = rest_of_line_problem(&text).or_else(|| {
-                            (!crate::convert::heredoc::openers(&text).is_empty()).then(|| {
-                                "it holds a heredoc opener (`<<WORD`), so the Dockerfile would read the lines after it as the heredoc's body".to_owned()
-                            })
-                        })
+                        && let Some((problem, help)) = rest_of_line_problem(&text)
+                            .map(|problem| (problem, "write the command without surrounding spaces or a trailing `\\`"))
+                            .or_else(|| heredoc_opener_problem(&text))
                     {
-                        out.push(error(
-                            "the command",
-                            problem,
-                            run.command.span,
-                            "write the command without surrounding spaces or a trailing `\\`; a heredoc is written as a multi-line `run` (its first line `cat <<EOF …`, its body, then `EOF`)",
-                        ));
+                        out.push(error("the command", problem, run.command.span, help));
                     }
                 }
                 StepKind::Shell(_) => {}

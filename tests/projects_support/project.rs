@@ -200,8 +200,13 @@ pub fn compare_project(entry: &ProjectEntry, projects: &Path) -> Report {
             let mut row = row(&build.tag, way.name(), Verdict::Identical);
             row.seconds = Some(built.seconds);
             match (&built.result, refuses(entry, way.name())) {
-                // `--backend dockerfile` must say why, before it builds.
-                (Err(e), true) if way.name() == CLASSIC || e.contains("BuildKit") => {
+                // `--backend dockerfile` must say why, before it builds:
+                // BuildKit named, or a feature `check` refuses for it.
+                (Err(e), true)
+                    if way.name() == CLASSIC
+                        || e.contains("BuildKit")
+                        || e.contains("stages::check::unsupported-feature") =>
+                {
                     row.verdict = Verdict::RefusedAsExpected;
                     row.details.push(first_line(e));
                 }

@@ -57,6 +57,10 @@ pub const STAGING_PREFIX: &str = ".stages-export-";
 pub struct Staging {
     output: PathBuf,
     dir: tempfile::TempDir,
+    /// Directories the archive gives a mode without owner write (or
+    /// search): unpacked writable so their entries can be written, given
+    /// their own mode before the commit, as `docker cp` leaves them.
+    dir_modes: std::sync::Mutex<Vec<(PathBuf, u32)>>,
 }
 
 impl Staging {
@@ -101,6 +105,7 @@ impl Staging {
             .tempdir_in(parent)
             .map_err(|source| write_error(parent, source))?;
         Ok(Self {
+            dir_modes: std::sync::Mutex::default(),
             output: output.to_owned(),
             dir,
         })
@@ -149,6 +154,12 @@ impl Staging {
                 EntryType::Directory => {
                     fs::create_dir_all(&target).map_err(|source| write_error(&target, source))?;
                     set_mode(&target, mode | 0o700)?;
+                    if mode & 0o700 != 0o700 {
+                        self.dir_modes
+                            .lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner())
+                            .push((target.clone(), mode));
+                    }
                 }
                 EntryType::Regular | EntryType::Continuous => {
                     remove_existing_file(&target)?;
@@ -219,6 +230,17 @@ impl Staging {
     ) -> Result<Vec<PathBuf>, ExtractError> {
         let output = &self.output;
         links::check_all(&self.view())?;
+        let mut dir_modes = std::mem::take(
+            &mut *self
+                .dir_modes
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        // Deepest first: a parent's own mode may forbid reaching its children.
+        dir_modes.sort_by_key(|(path, _)| std::cmp::Reverse(path.components().count()));
+        for (dir, mode) in &dir_modes {
+            set_mode(dir, *mode)?;
+        }
         fs::create_dir_all(output).map_err(|source| write_error(output, source))?;
         let trash = tempfile::Builder::new()
             .prefix(".stages-replaced-")
@@ -256,7 +278,34 @@ impl Staging {
                 aside: replaced.then_some(aside),
             });
         }
+        // What was replaced may hold directories without owner write
+        // (an earlier export's): make them removable with the staging.
+        make_removable(trash.path());
         Ok(moves.into_iter().map(|m| m.destination).collect())
+    }
+}
+
+/// Gives every directory under `root` owner read, write and search, so
+/// that the tree can be removed by its owner.
+fn make_removable(root: &Path) {
+    let Ok(meta) = fs::symlink_metadata(root) else {
+        return;
+    };
+    if !meta.is_dir() {
+        return;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode();
+        if mode & 0o700 != 0o700 {
+            let _ = fs::set_permissions(root, fs::Permissions::from_mode(mode | 0o700));
+        }
+    }
+    if let Ok(entries) = fs::read_dir(root) {
+        for entry in entries.flatten() {
+            make_removable(&entry.path());
+        }
     }
 }
 
@@ -271,7 +320,10 @@ struct Move {
 fn roll_back(moves: &[Move]) {
     for done in moves.iter().rev() {
         let removed = match fs::symlink_metadata(&done.destination) {
-            Ok(meta) if meta.is_dir() => fs::remove_dir_all(&done.destination),
+            Ok(meta) if meta.is_dir() => {
+                make_removable(&done.destination);
+                fs::remove_dir_all(&done.destination)
+            }
             Ok(_) => fs::remove_file(&done.destination),
             Err(_) => Ok(()),
         };
@@ -390,7 +442,10 @@ mod tests {
                 bytes[157..157 + link.len()].copy_from_slice(link.as_bytes());
             }
             header.set_entry_type(kind);
-            header.set_mode(0o755);
+            header.set_mode(match item {
+                Item::Dir(p) if p.starts_with("ro") => 0o555,
+                _ => 0o755,
+            });
             header.set_uid(0);
             header.set_gid(0);
             header.set_mtime(0);
@@ -685,6 +740,37 @@ mod tests {
     fn hard_links_out_are_refused() {
         assert_refused(&[Item::Hardlink("h", "/etc/passwd")], "outside");
         assert_refused(&[Item::Hardlink("h", "../escaped")], "outside");
+    }
+
+    /// `docker cp` keeps a directory's mode; so does the export, though
+    /// the directory is written into first, and a later export replaces it.
+    #[cfg(unix)]
+    #[test]
+    fn a_read_only_directory_keeps_its_mode_and_is_replaced_later() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let output = dir.path().join("dist");
+        let archive = raw_tar(&[
+            Item::Dir("ro/"),
+            Item::Dir("ro/inner/"),
+            Item::File("ro/inner/f", "x"),
+        ]);
+        for round in 0..2 {
+            let staging = Staging::beside(&output).unwrap();
+            staging.unpack(&archive[..]).unwrap();
+            staging.commit().unwrap();
+            for path in ["ro", "ro/inner"] {
+                let mode = fs::metadata(output.join(path))
+                    .unwrap()
+                    .permissions()
+                    .mode();
+                assert_eq!(mode & 0o777, 0o555, "{path}, export {round}");
+            }
+            assert_eq!(fs::read_to_string(output.join("ro/inner/f")).unwrap(), "x");
+            let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+            assert_eq!(left.len(), 1, "staging must be gone: {left:?}");
+        }
+        make_removable(&output);
     }
 
     #[test]

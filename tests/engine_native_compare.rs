@@ -75,7 +75,7 @@ steps = [
   {{ copy = "conf", to = "/srv/conf", chown = "app:app" }},
   {{ env = {{ STEP = "two" }} }},
   {{ copy = "hello.txt", to = "/srv/conf" }},
-  {{ workdir = "/srv/new/place" }},
+  {{ workdir = "/srv/new/place/" }},
   {{ artifact = "out", to = "copied/", chown = "app" }},
   {{ copy = "lib/util.h", to = "deep/er/" }},
 ]

@@ -289,7 +289,10 @@ fn apply_stage_settings(state: &mut StageState, stage: &Stage) -> Result<(), Sta
     Ok(())
 }
 
-/// WORKDIR: relative paths are under the current one.
+/// WORKDIR: relative paths are under the current one. An absolute path
+/// is kept as written (`/bin/` stays `/bin/`), as the classic builder
+/// keeps it in the image's WorkingDir; only a relative one is joined and
+/// cleaned.
 fn set_workdir(state: &mut StageState, dir: &str) {
     let base = if state.settings.workdir.is_empty() {
         "/"
@@ -297,7 +300,11 @@ fn set_workdir(state: &mut StageState, dir: &str) {
         &state.settings.workdir
     };
     let absolute = super::copy::absolute_dest(base, dir);
-    state.settings.workdir = absolute.clone();
+    state.settings.workdir = if dir.starts_with('/') {
+        dir.to_owned()
+    } else {
+        absolute.clone()
+    };
     if !state.workdirs.contains(&absolute) {
         state.workdirs.push(absolute);
     }

@@ -497,3 +497,35 @@ echo two
         run.describe()
     );
 }
+
+/// Two projects whose Dockerfiles have one size and differ only in a file
+/// name (`app.go` and `web.go`, as skaffold's two services): BuildKit keeps
+/// what a session sent before, and must not take the second project's
+/// Dockerfile for the first one's.
+#[test]
+fn a_dockerfile_of_the_same_size_as_the_last_one_is_read_anew() {
+    engine();
+    let mut tags = Vec::new();
+    for name in ["app", "web"] {
+        let tag = format!("{}:v1", unique(&format!("stages-bk-same-size-{name}")));
+        let project = Project::new(&format!(
+            r#"[stages.svc]
+from = "busybox:stages-test"
+steps = [{{ copy = "{name}.go", to = "/{name}.go" }}]
+
+[targets.svc]
+stage = "svc"
+tags = ["{tag}"]
+"#
+        ))
+        .file(&format!("{name}.go"), name);
+        buildkit(&project, &[]).success();
+        assert_eq!(
+            files(&tag, &format!("/{name}.go"))[&format!("{name}.go")].text(),
+            name
+        );
+        tags.push(tag);
+    }
+    let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+    remove_images(&tags);
+}

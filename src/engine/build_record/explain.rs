@@ -18,26 +18,10 @@ pub fn explain(
     step: &StepRecord,
 ) -> Vec<Reason> {
     let this_stage = current.stages.get(stage);
-    if this_stage.is_some_and(|s| s.no_cache) {
-        return vec![Reason::NoCache {
-            filter: !current.no_cache,
-        }];
-    }
-    let Some(previous) = previous else {
-        return vec![Reason::FirstBuild];
-    };
-    if previous.backend != current.backend {
-        return vec![Reason::OtherBackend {
-            before: previous.backend.clone(),
-        }];
-    }
-    let Some(before_stage) = previous.stages.get(stage) else {
-        return vec![Reason::NewStage {
-            stage: stage.to_owned(),
-        }];
-    };
-    let before = match matching_step(before_stage, step) {
-        Ok(before) => before,
+    let filter = !current.no_cache;
+    let (previous, before_stage, before) = match comparable(previous, current, stage, step, filter)
+    {
+        Ok(found) => found,
         Err(reason) => return vec![reason],
     };
     if before.key == step.key {
@@ -85,24 +69,8 @@ pub fn explain_unkeyed(
     step: &StepRecord,
 ) -> Vec<Reason> {
     let this_stage = current.stages.get(stage);
-    if this_stage.is_some_and(|s| s.no_cache) {
-        return vec![Reason::NoCache { filter: false }];
-    }
-    let Some(previous) = previous else {
-        return vec![Reason::FirstBuild];
-    };
-    if previous.backend != current.backend {
-        return vec![Reason::OtherBackend {
-            before: previous.backend.clone(),
-        }];
-    }
-    let Some(before_stage) = previous.stages.get(stage) else {
-        return vec![Reason::NewStage {
-            stage: stage.to_owned(),
-        }];
-    };
-    let before = match matching_step(before_stage, step) {
-        Ok(before) => before,
+    let before = match comparable(previous, current, stage, step, false) {
+        Ok((_, _, before)) => before,
         Err(reason) => return vec![reason],
     };
     let mut reasons = Vec::new();
@@ -128,6 +96,34 @@ pub fn explain_unkeyed(
         reasons.push(Reason::NotReported);
     }
     reasons
+}
+
+/// The earlier build, its record of `stage` and of `step`, when the two
+/// builds can be compared; else the one reason that says why the step ran
+/// (`--no-cache` for the stage, a first build, another back end, a new
+/// stage, a step the earlier build did not have). `filter`: a stage
+/// without the cache is one `--no-cache-filter` named.
+fn comparable<'a>(
+    previous: Option<&'a BuildRecord>,
+    current: &BuildRecord,
+    stage: &str,
+    step: &StepRecord,
+    filter: bool,
+) -> Result<(&'a BuildRecord, &'a StageRecord, &'a StepRecord), Reason> {
+    if current.stages.get(stage).is_some_and(|s| s.no_cache) {
+        return Err(Reason::NoCache { filter });
+    }
+    let previous = previous.ok_or(Reason::FirstBuild)?;
+    if previous.backend != current.backend {
+        return Err(Reason::OtherBackend {
+            before: previous.backend.clone(),
+        });
+    }
+    let before_stage = previous.stages.get(stage).ok_or_else(|| Reason::NewStage {
+        stage: stage.to_owned(),
+    })?;
+    let before = matching_step(before_stage, step)?;
+    Ok((previous, before_stage, before))
 }
 
 /// The earlier build's step in this place: the same text at the same

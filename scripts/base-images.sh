@@ -7,8 +7,10 @@
 # With --projects it then also makes the base images of the corpus's real
 # projects (scripts/project-base-images.sh; the equivalence tests build on
 # them). The first such run takes minutes; later ones about a second.
+# With --examples it makes only the images the examples name
+# (scripts/example-images.txt), a few minutes on a fresh machine.
 #
-# Usage: scripts/base-images.sh [--projects]
+# Usage: scripts/base-images.sh [--projects|--examples]
 set -euo pipefail
 
 IMAGE="${STAGES_TEST_IMAGE:-busybox:stages-test}"
@@ -16,9 +18,10 @@ IMAGE="${STAGES_TEST_IMAGE:-busybox:stages-test}"
 projects=0
 case "${1:-}" in
 --projects) projects=1 ;;
+--examples) projects=examples ;;
 "") ;;
 *)
-    echo "usage: $0 [--projects]" >&2
+    echo "usage: $0 [--projects|--examples]" >&2
     exit 2
     ;;
 esac
@@ -26,6 +29,10 @@ esac
 project_bases() {
     if [ "$projects" = 1 ]; then
         exec bash "$(dirname "$0")/project-base-images.sh"
+    fi
+    if [ "$projects" = examples ]; then
+        # shellcheck disable=SC2046
+        exec bash "$(dirname "$0")/project-base-images.sh" --only $(grep -v '^#' "$(dirname "$0")/example-images.txt")
     fi
     exit 0
 }

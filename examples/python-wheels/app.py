@@ -1,3 +1,3 @@
-import requests
+from greeting import greet
 
-print(requests.__version__)
+print(greet("wheels"))

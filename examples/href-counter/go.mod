@@ -1,0 +1,3 @@
+module github.com/alexellis/href-counter
+
+go 1.22

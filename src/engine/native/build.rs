@@ -98,6 +98,8 @@ pub struct NativeBuild<E: StepEngine> {
     built_before: BTreeMap<String, StageOutput>,
     /// Where each step's inputs are recorded, if anywhere.
     pub(super) recorder: Option<Arc<Recorder>>,
+    /// What stages copy out of each other, read before the commit.
+    pub(super) early: super::early_fetch::EarlyFetch,
 }
 
 impl<E: StepEngine> NativeBuild<E> {
@@ -114,6 +116,7 @@ impl<E: StepEngine> NativeBuild<E> {
         let workspace = tempfile::tempdir().map_err(|error| {
             StageFailure::new("(build)", format!("temporary directory: {error}"))
         })?;
+        let early = super::early_fetch::EarlyFetch::plan(&project, &stages);
         Ok(Self {
             engine,
             project,
@@ -130,6 +133,7 @@ impl<E: StepEngine> NativeBuild<E> {
             used_keys: Mutex::new(BTreeSet::new()),
             built_before: BTreeMap::new(),
             recorder: None,
+            early,
         })
     }
 

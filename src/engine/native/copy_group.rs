@@ -204,6 +204,16 @@ async fn execute<E: StepEngine>(
     let container = created.map_err(|e| first.at.fail(&first.state, e))?;
     let outcome = async {
         let mut target = GroupContainer::new(build, container.clone());
+        // The copies ask about their destinations one by one; the first
+        // answers come in one round.
+        let probes: Vec<String> = members
+            .iter()
+            .flat_map(|member| match &member.work {
+                Work::Copy(copy) => copy_step::probe_paths(&member.state, copy),
+                Work::Configure => member.state.workdirs.clone(),
+            })
+            .collect();
+        target.ask_ahead(&probes).await;
         for ((member, fetched), reasons) in members.iter().zip(fetched).zip(reasons) {
             let fetched = fetched?;
             build

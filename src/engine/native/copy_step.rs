@@ -298,6 +298,20 @@ pub async fn fetch<E: StepEngine>(
     }
 }
 
+/// The paths `apply` asks the container about first: the destination and
+/// the directories above it.
+pub fn probe_paths(state: &StageState, copy: &PreparedCopy) -> Vec<String> {
+    let mut paths = Vec::new();
+    let mut path = absolute_dest(workdir(state), &copy.words.dest);
+    while let Some((parent, _)) = path.rsplit_once('/') {
+        if path != "/" && !path.is_empty() {
+            paths.push(path.clone());
+        }
+        path = parent.to_owned();
+    }
+    paths
+}
+
 /// Write the files of a prepared copy into `container`, whose file system
 /// is the stage's as `state` describes it; `fetched` is what `fetch` gave.
 pub async fn apply<E: StepEngine>(
@@ -366,6 +380,9 @@ async fn download<E: StepEngine>(
     image: &str,
     paths: &[String],
 ) -> Result<Vec<Vec<u8>>, OpError> {
+    if let Some(tars) = build.early.take(image, paths) {
+        return Ok(tars);
+    }
     with_container(
         build,
         idle_container(image, build.container_labels()),

@@ -57,6 +57,31 @@ impl<'a, E: StepEngine> GroupContainer<'a, E> {
         Ok(kind)
     }
 
+    /// Ask the Engine about `paths` at once, ahead of the copies that will
+    /// ask one at a time. Only the paths nothing has written yet and no
+    /// one asked about are sent; a failed question is left to be asked
+    /// again, and fail, when a copy needs it.
+    pub async fn ask_ahead(&mut self, paths: &[String]) {
+        let mut unknown: Vec<String> = paths
+            .iter()
+            .map(|path| normal(path))
+            .filter(|path| !self.written.contains_key(path) && !self.asked.contains_key(path))
+            .collect();
+        unknown.sort();
+        unknown.dedup();
+        let (build, id) = (self.build, &self.id);
+        let answers = futures_util::future::join_all(unknown.into_iter().map(|path| async move {
+            let kind = build.engine.path_kind(id, &path).await;
+            (path, kind)
+        }))
+        .await;
+        for (path, kind) in answers {
+            if let Ok(kind) = kind {
+                self.asked.insert(path, kind);
+            }
+        }
+    }
+
     /// A tar of `path` in the container, after sending what touches it.
     pub async fn download(&mut self, path: &str) -> Result<Vec<u8>, OpError> {
         let path = normal(path);

@@ -24,6 +24,7 @@ pub mod copy;
 pub mod copy_group;
 pub mod copy_step;
 pub mod docker_adapter;
+pub mod early_fetch;
 pub mod engine_api;
 pub mod expand;
 pub mod extract_tree;
@@ -47,6 +48,8 @@ pub mod step_record;
 pub mod step_text;
 pub mod target_image;
 
+#[cfg(test)]
+mod early_fetch_tests;
 #[cfg(test)]
 mod executor_tests;
 #[cfg(test)]

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use futures_util::StreamExt;
 
 use super::build::{NativeBuild, StageFailure, StageOutput};
+use super::early_fetch;
 use super::engine_api::{ContainerSpec, MountSpec, OpError, StepEngine};
 use super::mounts;
 use super::settings::command_argv;
@@ -26,12 +27,15 @@ use crate::config::model::Run;
 /// How much of a failing RUN's output the error repeats.
 const TAIL_BYTES: usize = 2048;
 
+/// `early`: the paths later stages copy out of the image this step makes
+/// (`early_fetch`), to read while it is committed.
 pub async fn run<E: StepEngine>(
     build: &NativeBuild<E>,
     state: &mut StageState,
     at: &StepRef,
     run: &Run,
     inputs: &BTreeMap<String, StageOutput>,
+    early: &[String],
 ) -> Result<(), StageFailure> {
     let args = state.scope.run_args();
     let mount_keys = mounts::key_inputs(build, state, at, &run.mounts, inputs)?;
@@ -88,7 +92,20 @@ pub async fn run<E: StepEngine>(
         network_mode,
     };
     let mount_targets: Vec<String> = prepared.specs.iter().map(mount_target).collect();
-    let outcome = execute(build, state, spec, &key, &at.text, &mount_targets).await;
+    // Mounted contents are not the image's, and a commit under
+    // SOURCE_DATE_EPOCH rewrites times first.
+    let early = if mount_targets.is_empty() && build.options.source_date_epoch.is_none() {
+        early
+    } else {
+        &[]
+    };
+    let step = Step {
+        key: &key,
+        text: &at.text,
+        mount_targets: &mount_targets,
+        early,
+    };
+    let outcome = execute(build, state, spec, &step).await;
     drop(guards);
     match outcome {
         Ok(Ok(image)) => {
@@ -111,14 +128,21 @@ pub async fn run<E: StepEngine>(
 
 type RunResult = Result<String, (i64, Vec<u8>)>;
 
-/// Create, start, follow, wait, commit; the container is removed in any case.
+/// What the commit of a RUN needs besides its container.
+struct Step<'a> {
+    key: &'a str,
+    text: &'a str,
+    mount_targets: &'a [String],
+    early: &'a [String],
+}
+
+/// Create, start, follow, wait, commit (reading `early` paths meanwhile);
+/// the container is removed in any case.
 async fn execute<E: StepEngine>(
     build: &NativeBuild<E>,
     state: &StageState,
     spec: ContainerSpec,
-    key: &str,
-    text: &str,
-    mount_targets: &[String],
+    step: &Step<'_>,
 ) -> Result<RunResult, OpError> {
     let engine = &build.engine;
     let container = build.create_container(spec).await?;
@@ -138,15 +162,30 @@ async fn execute<E: StepEngine>(
         if code != 0 {
             return Ok(Err((code, tail)));
         }
-        Ok(Ok(commit(
+        let committed = commit(
             build,
             state,
             &container,
-            key,
-            text,
-            mount_targets,
-        )
-        .await?))
+            step.key,
+            step.text,
+            step.mount_targets,
+        );
+        let early = async {
+            if step.early.is_empty() {
+                return None;
+            }
+            early_fetch::read(&**engine, &container, step.early)
+                .await
+                .ok()
+        };
+        let (image, early) = futures_util::future::join(committed, early).await;
+        let image = image?;
+        // A failed early read is left to the copy, which reads again and
+        // reports what fails.
+        if let Some(tars) = early {
+            build.early.keep(&image, tars);
+        }
+        Ok(Ok(image))
     }
     .await;
     let removed = engine.remove_container(&container).await;

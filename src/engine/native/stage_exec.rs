@@ -108,7 +108,14 @@ async fn run_steps<E: StepEngine>(
         }
         if let StepKind::Run(run) = &step.kind {
             build.observer.step_started(&state.stage, index, &text);
-            run_step::run(build, state, &at, run, inputs).await?;
+            // The stage's own last filesystem step makes its files.
+            let last = config.is_some() && steps[next + 1..].iter().all(|(_, s)| is_setting(s));
+            let early = if last {
+                build.early.wanted(&state.stage)
+            } else {
+                &[]
+            };
+            run_step::run(build, state, &at, run, inputs, early).await?;
             next += 1;
             continue;
         }
@@ -127,6 +134,13 @@ async fn run_steps<E: StepEngine>(
         copy_group::run(build, state, &[], config, inputs).await?;
     }
     Ok(())
+}
+
+fn is_setting(step: &Step) -> bool {
+    !matches!(
+        step.kind,
+        StepKind::Run(_) | StepKind::Copy(_) | StepKind::Add(_) | StepKind::Artifact(_)
+    )
 }
 
 /// The base image's ONBUILD triggers as steps, placed at the stage's

@@ -206,3 +206,116 @@ fn the_least_recently_used_steps_go_beyond_the_bound() {
         refused.describe()
     );
 }
+
+/// A deleted checkout's state (build locks, cache-use times, build
+/// records) outlives it, as it lives outside the project: `cache prune
+/// --all` removes it once none of its cached steps is left, and keeps
+/// the state of projects that still exist or still have cached steps.
+#[test]
+fn prune_all_removes_the_state_of_deleted_projects() {
+    engine();
+    let state = tempfile::tempdir().expect("state dir");
+    let in_state = |project: &Project, args: &[&str]| {
+        let output = stages()
+            .env("STAGES_STATE_DIR", state.path())
+            .current_dir(project.path())
+            .args(args)
+            .output()
+            .expect("run stages");
+        Run::from(output)
+    };
+    let projects_dir = state.path().join("projects");
+    let state_dirs = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&projects_dir)
+            .map(|dir| {
+                dir.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+
+    let (gone_marker, cached_marker, kept_marker) =
+        (unique("gone"), unique("cached"), unique("kept"));
+    let gone = Project::new(&one_step("only", &gone_marker, ""));
+    let cached = Project::new(&one_step("only", &cached_marker, ""));
+    let kept = Project::new(&one_step("only", &kept_marker, ""));
+    for project in [&gone, &cached, &kept] {
+        in_state(project, &["build", "--progress", "plain"]).success();
+    }
+    let ids = |project: &Project| {
+        let listed = in_state(project, &["cache", "ls"]).success();
+        listed
+            .stderr
+            .lines()
+            .find_map(|line| line.strip_prefix("project ")?.split(':').next())
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no project id in {}", listed.describe()))
+    };
+    let (gone_id, cached_id, kept_id) = (ids(&gone), ids(&cached), ids(&kept));
+    assert_eq!(state_dirs().len(), 3, "{:?}", state_dirs());
+
+    // One deleted project without cached steps, one with.
+    in_state(&gone, &["cache", "prune"]).success();
+    std::fs::remove_dir_all(gone.path()).expect("delete the project");
+    let cached_path = cached.path().to_owned();
+    std::fs::rename(&cached_path, cached_path.with_extension("moved")).expect("move");
+
+    let listed = in_state(&kept, &["cache", "ls", "--all"]).success();
+    assert!(
+        listed.stderr.contains(&format!(
+            "project {cached_id} is {} (deleted)",
+            cached_path.display()
+        )),
+        "{}",
+        listed.describe()
+    );
+
+    // A budget no cache reaches: no cached step of any project goes.
+    let pruned = in_state(
+        &kept,
+        &["cache", "prune", "--all", "--keep-storage", "1000GB"],
+    )
+    .success();
+    assert!(
+        pruned.stdout.contains(&format!(
+            "removed the state of deleted project {}",
+            gone.path().display()
+        )),
+        "{}",
+        pruned.describe()
+    );
+    assert!(
+        pruned.stderr.contains(&format!(
+            "kept the state of deleted project {}: it still has cached steps",
+            cached_path.display()
+        )),
+        "{}",
+        pruned.describe()
+    );
+    let mut left = vec![cached_id.clone(), kept_id.clone()];
+    left.sort();
+    assert_eq!(state_dirs(), left);
+    assert!(!state_dirs().contains(&gone_id));
+
+    // Its cached steps gone, the moved project's state goes too.
+    std::fs::rename(cached_path.with_extension("moved"), &cached_path).expect("move back");
+    in_state(&cached, &["cache", "prune"]).success();
+    std::fs::remove_dir_all(&cached_path).expect("delete the project");
+    let pruned = in_state(
+        &kept,
+        &["cache", "prune", "--all", "--keep-storage", "1000GB"],
+    )
+    .success();
+    assert!(
+        pruned
+            .stdout
+            .contains("removed the state of deleted project"),
+        "{}",
+        pruned.describe()
+    );
+    assert_eq!(state_dirs(), vec![kept_id]);
+    in_state(&kept, &["cache", "prune"]).success();
+}

@@ -1,7 +1,10 @@
 //! `stages cache ls` and `stages cache prune`: the native back end's step
 //! cache on the Engine — this project's entries (tagged
 //! `stages-cache/<project id>:…`), or with `--all` every project's. `prune`
-//! also removes what killed builds of this project left behind.
+//! also removes what killed builds of this project left behind, and with
+//! `--all` the state of projects whose directory is gone.
+
+use std::collections::BTreeSet;
 
 use miette::{IntoDiagnostic, miette};
 
@@ -10,13 +13,14 @@ use super::common::{find_config, load_project};
 use crate::cli::{CacheLsArgs, CachePruneArgs, ConfigArg, EngineArg};
 use crate::engine::client::DockerEngine;
 use crate::engine::connection::EngineAddress;
+use crate::engine::forgotten_projects::{ForgottenSweep, sweep_forgotten_projects};
 use crate::engine::leftovers::{staging_parents, sweep_dead_builds};
 use crate::engine::native::cache_admin::{
     CacheEntry, CacheScope, apply_last_use, compute_own_sizes, human_age, human_size, list_cache,
     parse_storage_size, prune_cache, select_for_prune,
 };
 use crate::engine::native::cache_usage;
-use crate::engine::project_state::{ProjectState, recorded_path};
+use crate::engine::project_state::{ProjectState, recorded_path, state_root};
 
 fn runtime() -> miette::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
@@ -140,7 +144,10 @@ pub fn ls(args: CacheLsArgs) -> miette::Result<Exit> {
             for project in projects {
                 let path = recorded_path(project).map_or_else(
                     || "(built by another user or host, or its record is gone)".to_owned(),
-                    |p| p.display().to_string(),
+                    |p| match p.try_exists() {
+                        Ok(false) => format!("{} (deleted)", p.display()),
+                        _ => p.display().to_string(),
+                    },
                 );
                 eprintln!("project {project} is {path}");
             }
@@ -215,6 +222,29 @@ pub fn prune(args: CachePruneArgs) -> miette::Result<Exit> {
             report.removed.len(),
             human_size(report.freed() as i64)
         );
+        if args.all {
+            let remaining = self::entries(&engine, None, true).await?;
+            let cached: BTreeSet<String> =
+                remaining.iter().filter_map(|e| e.project.clone()).collect();
+            let sweep = sweep_forgotten_projects(&engine, &state_root(), &cached).await;
+            print_forgotten(&sweep);
+        }
         Ok(Exit::Success)
     })
+}
+
+/// The state of deleted projects: which went, and which stay and why.
+fn print_forgotten(sweep: &ForgottenSweep) {
+    for error in &sweep.errors {
+        eprintln!("warning: {error}");
+    }
+    for (path, reason) in &sweep.kept {
+        eprintln!(
+            "kept the state of deleted project {}: {reason}",
+            path.display()
+        );
+    }
+    for path in &sweep.removed {
+        println!("removed the state of deleted project {}", path.display());
+    }
 }

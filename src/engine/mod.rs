@@ -28,6 +28,7 @@ pub mod dockerignore;
 pub mod extract;
 #[cfg(test)]
 pub mod fake;
+pub mod forgotten_projects;
 pub mod image_difference;
 pub mod image_facts;
 pub mod image_labels;

@@ -58,6 +58,12 @@ impl ProjectState {
         &self.id
     }
 
+    /// The project's directory, canonical (or as recorded, for a project
+    /// found through its state).
+    pub fn project_dir(&self) -> &Path {
+        &self.project_dir
+    }
+
     /// The state directory, which may not exist yet.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -86,6 +92,22 @@ pub fn recorded_path(id: &str) -> Option<PathBuf> {
     let file = state_root().join("projects").join(id).join(PATH_FILE);
     let text = std::fs::read_to_string(file).ok()?;
     Some(PathBuf::from(text.trim_end_matches('\n')))
+}
+
+/// The project whose state is `root/projects/<id>`, as its record names
+/// it: its directory may be gone since.
+pub fn recorded_project(root: &Path, id: &str) -> Option<ProjectState> {
+    if id.len() != ID_LEN || !id.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let dir = root.join("projects").join(id);
+    let text = std::fs::read_to_string(dir.join(PATH_FILE)).ok()?;
+    let project_dir = PathBuf::from(text.strip_suffix('\n')?);
+    project_dir.is_absolute().then(|| ProjectState {
+        id: id.to_owned(),
+        project_dir,
+        dir,
+    })
 }
 
 /// `$STAGES_STATE_DIR`, else `$XDG_STATE_HOME/stages`, else

@@ -1,7 +1,7 @@
 //! What remote builders leave behind, end to end on two real `buildkitd`
 //! daemons and a real registry (`buildkitd_support`): artifact targets'
 //! files in their output directories, registry tags that move only when
-//! the whole build succeeded, and a build stopped by Ctrl-C.
+//! the whole build succeeded, and the builder named in stages.toml.
 
 mod buildkitd_support;
 mod engine_support;
@@ -11,8 +11,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use buildkitd_support::{Farm, build_on};
-use engine_support::{Project, Run, engine, interrupt_build, unique};
+use buildkitd_support::{Farm, build_on, remote_command};
+use engine_support::{Project, Run, engine, interrupt_build, stages, unique};
 
 /// An artifact target whose stage writes a file, a link and a directory.
 fn artifacts_project(base: &str, marker: &str) -> Project {
@@ -239,6 +239,67 @@ fn pushed_tags_move_only_when_every_target_succeeded() {
         summary_digest(&run, "b"),
         "{}",
         run.describe()
+    );
+}
+
+#[test]
+fn the_builder_named_in_stages_toml_is_used_unless_the_command_line_names_one() {
+    let Some(farm) = Farm::start() else { return };
+    let text = format!(
+        "[project]\nbuilder = \"{}\"\n\n[stages.app]\nfrom = \"{}\"\nsteps = [{{ run = \"true\" }}]\n",
+        farm.daemons[0].address, farm.base
+    );
+    let project = Project::new(&text);
+    let run = build_on(&project, &[], &[]).success();
+    assert!(
+        run.stderr
+            .contains(&format!("on builder {} (run 1)", farm.daemons[0].address)),
+        "{}",
+        run.describe()
+    );
+    let other = farm.daemons[1].address.clone();
+    let run = build_on(&project, std::slice::from_ref(&other), &[]).success();
+    assert!(
+        run.stderr.contains(&format!("on builder {other} (run 1)")),
+        "--builder comes first:\n{}",
+        run.describe()
+    );
+    let mut command = remote_command(&project, &[], &[]);
+    command.env("BUILDKIT_HOST", &other);
+    let run = Run::from(command.output().expect("run stages")).success();
+    assert!(
+        run.stderr.contains(&format!("on builder {other} (run 1)")),
+        "BUILDKIT_HOST comes first:\n{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn a_builder_with_credentials_in_stages_toml_is_refused_on_its_span() {
+    let project = Project::new(
+        "[project]\nbuilder = \"tcp://me:hunter2@127.0.0.1:9\"\n\n[stages.app]\nfrom = \"busybox:stages-test\"\n",
+    );
+    let run = Run::from(
+        stages()
+            .current_dir(project.path())
+            .arg("check")
+            .output()
+            .expect("run stages"),
+    );
+    assert_ne!(run.code, Some(0), "{}", run.describe());
+    let text = run.flat_stderr();
+    assert!(
+        text.contains("`[project] builder` holds credentials"),
+        "{}",
+        run.describe()
+    );
+    assert!(run.stderr.contains("stages.toml:2:"), "{}", run.describe());
+    let build = build_on(&project, &[], &[]);
+    assert_ne!(build.code, Some(0), "{}", build.describe());
+    assert!(
+        build.flat_stderr().contains("holds credentials"),
+        "{}",
+        build.describe()
     );
 }
 

@@ -86,6 +86,27 @@ pub fn parse_cache_entry(flag: &str, text: &str) -> miette::Result<CacheEntry> {
     Ok(CacheEntry { kind, attrs })
 }
 
+/// Whether the build goes to remote builders: `--builder` (or
+/// `BUILDKIT_HOST`) names some, or stages.toml's `[project] builder` does.
+pub fn wants_builders(args: &BuildArgs, loaded: &LoadedProject) -> bool {
+    !args.remote.builders.is_empty() || loaded.project.builder.is_some()
+}
+
+/// The builders' addresses: the command line's (and `BUILDKIT_HOST`'s),
+/// else stages.toml's.
+fn builder_texts(args: &BuildArgs, loaded: &LoadedProject) -> Vec<String> {
+    if args.remote.builders.is_empty() {
+        loaded
+            .project
+            .builder
+            .iter()
+            .map(|b| b.value.clone())
+            .collect()
+    } else {
+        args.remote.builders.clone()
+    }
+}
+
 pub fn run(
     args: &BuildArgs,
     loaded: &LoadedProject,
@@ -93,7 +114,7 @@ pub fn run(
     build_args: &BTreeMap<String, String>,
 ) -> miette::Result<Exit> {
     refuse_engine_options(args)?;
-    let addresses = parse_builders(&args.remote.builders, &args.remote.tls)?;
+    let addresses = parse_builders(&builder_texts(args, loaded), &args.remote.tls)?;
     let cache_to = args
         .remote
         .cache_to

@@ -268,7 +268,7 @@ fn an_unreachable_builder_is_one_clear_error_before_any_work() {
     let bad = build_on(&project, &["ssh://somewhere".to_owned()], &[]).exit(2);
     assert!(
         bad.flat_stderr()
-            .contains("write tcp://HOST:PORT or unix:///PATH"),
+            .contains("write tcp://HOST:PORT, unix:///PATH or docker-"),
         "{}",
         bad.describe()
     );

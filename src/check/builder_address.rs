@@ -41,7 +41,7 @@ fn refusal(text: &str) -> Option<(String, String)> {
         Ok(_) => None,
         Err(error) => Some((
             format!("`[project] builder`: {error}"),
-            "write `builder = \"tcp://HOST:PORT\"` or `builder = \"unix:///PATH\"`".to_owned(),
+            "write `builder = \"tcp://HOST:PORT\"`, `\"unix:///PATH\"` or `\"docker-container://NAME\"`".to_owned(),
         )),
     }
 }

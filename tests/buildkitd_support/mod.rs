@@ -10,6 +10,8 @@
 
 #![allow(dead_code)]
 
+pub mod container;
+
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -9,6 +9,7 @@
 pub mod address;
 pub mod artifacts;
 pub mod connect;
+pub mod dial_stdio;
 pub mod farm;
 pub mod filesend;
 pub mod job;

@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 use super::credentials::Credentials;
 use super::reference::ImageRef;
+use crate::engine::lock_sources::urls::https_or_http;
 
 /// Every manifest type a tag may name.
 pub const MANIFEST_TYPES: [&str; 4] = [
@@ -68,12 +69,7 @@ impl Repository {
         credentials: Option<Credentials>,
         idle: Duration,
     ) -> Result<Self, String> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(|error| format!("no root certificates for HTTPS: {error}"))?
-            .https_or_http()
-            .enable_http1()
-            .build();
+        let connector = https_or_http()?;
         let host = if image.is_docker_hub() {
             "registry-1.docker.io"
         } else {

@@ -562,7 +562,7 @@ pub struct WhyArgs {
 /// Remote BuildKit builders (see docs/builders.md).
 #[derive(Debug, Clone, Args, Default)]
 pub struct RemoteBuilderArgs {
-    /// Build on this BuildKit daemon (tcp://HOST:PORT, unix:///PATH) instead of the Engine; repeat to spread targets over several
+    /// Build on this BuildKit daemon (tcp://HOST:PORT, unix:///PATH, docker-container://NAME) instead of the Engine; repeat to spread targets over several
     #[arg(long = "builder", value_name = "ADDRESS", env = "BUILDKIT_HOST")]
     pub builders: Vec<String>,
     #[command(flatten)]

@@ -10,29 +10,9 @@ mod registry_support;
 use std::io::BufReader;
 use std::process::{Command, Stdio};
 
-use buildkitd_support::{Farm, wait_for_line};
+use buildkitd_support::{Farm, build_on, remote_command, wait_for_line};
 use engine_support::{Project, Run, engine, remove_images, stages, unique};
 use registry_support::docker;
-
-/// `stages build --progress plain ARGS…` in `project`, on `builders`.
-fn build_on(project: &Project, builders: &[String], args: &[&str]) -> Run {
-    let mut command = remote_command(project, builders, args);
-    Run::from(command.output().expect("run stages"))
-}
-
-fn remote_command(project: &Project, builders: &[String], args: &[&str]) -> Command {
-    let mut command = stages();
-    command
-        .current_dir(project.path())
-        .env_remove("BUILDKIT_HOST")
-        .env_remove("DOCKER_CONTEXT")
-        .args(["build", "--progress", "plain"]);
-    for builder in builders {
-        command.args(["--builder", builder]);
-    }
-    command.args(args);
-    command
-}
 
 /// `count` independent targets, each a stage that runs `seconds` and
 /// writes its name; tags `REGISTRY/NAME-i:1`.
@@ -288,7 +268,7 @@ fn an_unreachable_builder_is_one_clear_error_before_any_work() {
     let bad = build_on(&project, &["ssh://somewhere".to_owned()], &[]).exit(2);
     assert!(
         bad.flat_stderr()
-            .contains("write tcp://HOST:PORT or unix:///PATH"),
+            .contains("write tcp://HOST:PORT, unix:///PATH or docker-"),
         "{}",
         bad.describe()
     );

@@ -2,6 +2,8 @@
 //! `stages::check::<kebab-name>`; `ALL` lists them for the uniqueness test.
 
 // Shape of stages, steps, artifacts and targets (found while lowering).
+/// `[project] builder` is not a builder address, or holds a secret.
+pub const BUILDER_ADDRESS: &str = "stages::check::builder-address";
 /// The file declares no stage.
 pub const NO_STAGES: &str = "stages::check::no-stages";
 /// A stage has no `from`.
@@ -80,6 +82,7 @@ pub const UNSUPPORTED_FEATURE: &str = "stages::check::unsupported-feature";
 
 /// Every code above, for the uniqueness test.
 pub const ALL: &[&str] = &[
+    BUILDER_ADDRESS,
     NO_STAGES,
     MISSING_FROM,
     STEP_WITHOUT_KIND,

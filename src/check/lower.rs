@@ -4,6 +4,7 @@
 //! What cannot be lowered is left out after its error is reported, so the
 //! remaining rules still run over the rest of the file.
 
+use super::builder_address::lower_builder;
 use super::codes;
 use super::lower_step::lower_step;
 use super::lower_target::lower_target;
@@ -53,6 +54,7 @@ pub(super) fn lower(manifest: Manifest) -> Lowered {
         context: settings.context.map_or_else(|| ".".to_owned(), |c| c.value),
         default_target: settings.default_target,
         reproducible: settings.reproducible,
+        builder: lower_builder(settings.builder, &mut diagnostics),
         args: lower_global_args(manifest.args),
         stages,
         artifacts,

@@ -7,6 +7,7 @@
 
 pub mod backend;
 pub mod backend_native;
+mod builder_address;
 pub mod codes;
 mod cycles;
 mod flag_values;

@@ -80,7 +80,7 @@ pub fn run(args: BuildArgs) -> miette::Result<Exit> {
     }
     native_settings.source_date_epoch = source_date.map(|date| date.epoch);
     warn_unconsumed_build_args(&loaded.with_build_args(&build_args), &targets, &build_args);
-    if !args.remote.builders.is_empty() {
+    if super::build_remote::wants_builders(&args, &loaded) {
         return super::build_remote::run(&args, &loaded, &targets, &build_args);
     }
     super::build_remote::refuse_remote_options(&args)?;

@@ -1,9 +1,11 @@
 //! `stages build --builder ADDR…`: image targets built on remote BuildKit
 //! daemons instead of the Engine. Everything that can be refused is
 //! refused before any work is sent: a bad or unreachable address, a TLS
-//! mismatch, a platform no builder offers, a multi-platform image to load,
-//! an artifact target. Images are pushed by the builders (`--push`) or
-//! loaded into the local Engine once every target succeeded, then tagged.
+//! mismatch, a platform no builder offers, a multi-platform image to load.
+//! Images are pushed by the builders by digest (`--push`) and tagged in
+//! their registries, or loaded into the local Engine and tagged there, and
+//! artifact targets' files placed in their output directories, only once
+//! every target succeeded.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -15,14 +17,17 @@ use super::builders::{connect_all, parse_builders};
 use super::common::{LoadedProject, print_diagnostics};
 use crate::cli::{BuildArgs, Progress};
 use crate::diagnostics::SourceFile;
+use crate::engine::buildkit::remote::artifacts::{describe, stage_files};
 use crate::engine::buildkit::remote::farm::{Builder, FarmSettings, JobEnd, JobReport, run_farm};
 use crate::engine::buildkit::remote::job::{Job, plan_job};
 use crate::engine::buildkit::remote::load::load_tarball;
 use crate::engine::buildkit::remote::solve::{CacheEntry, Publish};
+use crate::engine::buildkit::remote::tags::{PushedImage, tag_pushed};
 use crate::engine::buildkit::remote::workers::offers;
 use crate::engine::client::{DockerEngine, Engine};
 use crate::engine::connection::EngineAddress;
 use crate::engine::interrupt::Interrupt;
+use crate::engine::output_dir::target_output_dir;
 use crate::engine::progress::{ProgressMode, Reporter};
 use crate::engine::registry::credentials::{DockerConfig, config_dir};
 use crate::graph::ResolvedTarget;
@@ -43,7 +48,6 @@ pub fn refuse_remote_options(args: &BuildArgs) -> miette::Result<()> {
 fn refuse_engine_options(args: &BuildArgs) -> miette::Result<()> {
     let refused = [
         (!args.no_cache_filter.is_empty(), "--no-cache-filter"),
-        (!args.outputs.is_empty(), "--output"),
         (args.keep_going, "--keep-going"),
     ];
     if let Some((_, flag)) = refused.iter().find(|(given, _)| *given) {
@@ -82,6 +86,27 @@ pub fn parse_cache_entry(flag: &str, text: &str) -> miette::Result<CacheEntry> {
     Ok(CacheEntry { kind, attrs })
 }
 
+/// Whether the build goes to remote builders: `--builder` (or
+/// `BUILDKIT_HOST`) names some, or stages.toml's `[project] builder` does.
+pub fn wants_builders(args: &BuildArgs, loaded: &LoadedProject) -> bool {
+    !args.remote.builders.is_empty() || loaded.project.builder.is_some()
+}
+
+/// The builders' addresses: the command line's (and `BUILDKIT_HOST`'s),
+/// else stages.toml's.
+fn builder_texts(args: &BuildArgs, loaded: &LoadedProject) -> Vec<String> {
+    if args.remote.builders.is_empty() {
+        loaded
+            .project
+            .builder
+            .iter()
+            .map(|b| b.value.clone())
+            .collect()
+    } else {
+        args.remote.builders.clone()
+    }
+}
+
 pub fn run(
     args: &BuildArgs,
     loaded: &LoadedProject,
@@ -89,7 +114,7 @@ pub fn run(
     build_args: &BTreeMap<String, String>,
 ) -> miette::Result<Exit> {
     refuse_engine_options(args)?;
-    let addresses = parse_builders(&args.remote.builders, &args.remote.tls)?;
+    let addresses = parse_builders(&builder_texts(args, loaded), &args.remote.tls)?;
     let cache_to = args
         .remote
         .cache_to
@@ -103,10 +128,24 @@ pub fn run(
         .map(|t| parse_cache_entry("--cache-from", t))
         .collect::<miette::Result<Vec<_>>>()?;
     let context_dir = loaded.context_dir();
+    let current_dir = std::env::current_dir().into_diagnostic()?;
+    let outputs = super::build::parse_outputs(&args.outputs, &loaded.project, &current_dir)?;
     let mut jobs = Vec::new();
     let mut refused = Vec::new();
     for target in targets {
-        match plan_job(&loaded.project, target, build_args, args.push, &context_dir) {
+        let planned = target_output_dir(&loaded.project, &loaded.dir, &outputs, target)
+            .map_err(|diagnostic| vec![diagnostic])
+            .and_then(|output| {
+                plan_job(
+                    &loaded.project,
+                    target,
+                    build_args,
+                    args.push,
+                    &context_dir,
+                    output,
+                )
+            });
+        match planned {
             Ok(job) => jobs.push(job),
             Err(diagnostics) => refused.extend(diagnostics),
         }
@@ -214,7 +253,14 @@ async fn build(
     let mut images = BTreeMap::new();
     let mut publish_error = None;
     if failures.is_empty()
-        && let Err(error) = publish(engine.as_ref(), jobs, &reports, &mut images).await
+        && let Err(error) = publish(
+            engine.as_ref(),
+            &settings.docker_config,
+            jobs,
+            &reports,
+            &mut images,
+        )
+        .await
     {
         publish_error = Some(error);
     }
@@ -260,14 +306,27 @@ fn refuse_missing_platforms(builders: &[Builder], jobs: &[Job]) -> miette::Resul
     Ok(())
 }
 
-/// Loads the tarballs into the Engine and sets their tags, once every
-/// target succeeded; a tag that cannot be set stops here.
+/// Once every target succeeded: stages the artifact targets' files
+/// (every entry checked), loads the tarballs into the Engine, tags the
+/// pushed images in their registries, places the files in their output
+/// directories and sets the loaded images' tags; a file refused or a tag
+/// that cannot be set stops here.
 async fn publish(
     engine: Option<&DockerEngine>,
+    docker_config: &DockerConfig,
     jobs: &[Job],
     reports: &[JobReport],
     images: &mut BTreeMap<String, String>,
 ) -> Result<(), String> {
+    let mut staged = Vec::new();
+    let mut pushed = Vec::new();
+    for (job, report) in jobs.iter().zip(reports) {
+        if let (JobEnd::Files { archives }, Some(files)) = (&report.end, &job.files) {
+            let staging = stage_files(files, archives)
+                .map_err(|e| format!("target `{}`: {e}", job.target))?;
+            staged.push((job, staging));
+        }
+    }
     for (job, report) in jobs.iter().zip(reports) {
         match &report.end {
             JobEnd::Tarball { path, image } => {
@@ -280,11 +339,32 @@ async fn publish(
                 images.insert(job.target.clone(), id);
             }
             JobEnd::Pushed { digest } => {
-                if let Some(digest) = digest {
-                    images.insert(job.target.clone(), digest.clone());
-                }
+                let Some(digest) = digest else {
+                    return Err(format!(
+                        "target `{}`: the builder did not say which digest it pushed; no tag was moved",
+                        job.target
+                    ));
+                };
+                images.insert(job.target.clone(), digest.clone());
+                pushed.push(PushedImage {
+                    target: job.target.clone(),
+                    digest: digest.clone(),
+                    tags: job.tags.clone(),
+                });
             }
-            JobEnd::Failed(_) | JobEnd::NotRun => {}
+            JobEnd::Files { .. } | JobEnd::Failed(_) | JobEnd::NotRun => {}
+        }
+    }
+    tag_pushed(&pushed, docker_config).await?;
+    for (job, staging) in staged {
+        staging
+            .commit()
+            .map_err(|e| format!("target `{}`: {}", job.target, describe(&e)))?;
+        if let Some(files) = &job.files {
+            images.insert(
+                job.target.clone(),
+                format!("to {}", files.output.path.display()),
+            );
         }
     }
     for (job, report) in jobs.iter().zip(reports) {
@@ -316,6 +396,8 @@ fn print_summary(
             JobEnd::Pushed { .. } => "pushed",
             JobEnd::Tarball { .. } if !succeeded => "unpublished",
             JobEnd::Tarball { .. } => "loaded",
+            JobEnd::Files { .. } if !succeeded => "not exported",
+            JobEnd::Files { .. } => "exported",
             JobEnd::Failed(_) => "failed",
             JobEnd::NotRun => "not built",
         };

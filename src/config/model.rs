@@ -26,6 +26,9 @@ pub struct Project {
     pub lint: LintSettings,
     /// `[project] reproducible`: builds set `SOURCE_DATE_EPOCH` from the last git commit.
     pub reproducible: bool,
+    /// `[project] builder`: the remote BuildKit builder, when
+    /// `--builder` and `BUILDKIT_HOST` give none.
+    pub builder: Option<Located<String>>,
 }
 
 /// `[lint]` of stages.toml.

@@ -74,6 +74,8 @@ pub struct RawProject {
     /// Build reproducibly: `SOURCE_DATE_EPOCH` taken from the last git commit when not set (as `stages build --reproducible`).
     #[serde(default)]
     pub reproducible: bool,
+    /// The BuildKit builder to build on (`"tcp://host:1234"`, `"unix:///run/buildkit/buildkitd.sock"`), as `stages build --builder` gives it; `--builder` and `BUILDKIT_HOST` take precedence. Only addresses without secrets: no `user:password@`.
+    pub builder: Option<Located<String>>,
 }
 
 /// A stage: `FROM <from>` followed by its settings and steps.

@@ -79,7 +79,7 @@ async fn copy_one<E: Engine>(
 /// Two artifacts that would land under the same name in the output
 /// directory (each keeps the last component of its path).
 pub(crate) fn clashing_artifacts(
-    settings: &BuildSettings<'_>,
+    project: &Project,
     artifacts: &[ResolvedArtifact],
 ) -> Option<Diagnostic> {
     let landing = |a: &ResolvedArtifact| {
@@ -105,8 +105,8 @@ pub(crate) fn clashing_artifacts(
                         landing(first)
                     ),
                 )
-                .with_label(Label::primary(artifact_span(settings, &second.name), "this path"))
-                .with_label(Label::secondary(artifact_span(settings, &first.name), "ends with the same name as this one"))
+                .with_label(Label::primary(span_in(project, &second.name), "this path"))
+                .with_label(Label::secondary(span_in(project, &first.name), "ends with the same name as this one"))
                 .with_help("export them with separate artifact targets, or give the paths different last components"),
             );
         }

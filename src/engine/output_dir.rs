@@ -3,11 +3,16 @@
 //! which must stay inside the project directory once every symlink on the
 //! way is resolved, so `output = "out"` with `out -> /etc` is refused.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use crate::check::output_outside_project;
+use crate::config::model::{Project, TargetKind};
+use crate::diagnostics::{Diagnostic, Label};
+use crate::engine::codes;
+use crate::graph::{ResolvedKind, ResolvedTarget};
 
 /// How many symlinks the resolution may pass through.
 const MAX_LINKS: usize = 40;
@@ -36,6 +41,46 @@ pub enum OutsideProject {
         #[source]
         source: io::Error,
     },
+}
+
+/// The output directory of an artifact target (`None` for an image
+/// target): the one `--output` gave (in `overrides`), else its own,
+/// inside the project; refused with the span of its `output`.
+pub fn target_output_dir(
+    project: &Project,
+    project_dir: &Path,
+    overrides: &BTreeMap<String, PathBuf>,
+    target: &ResolvedTarget,
+) -> Result<Option<OutputDir>, Diagnostic> {
+    let ResolvedKind::Artifacts { output, .. } = &target.kind else {
+        return Ok(None);
+    };
+    if let Some(given) = overrides.get(&target.name) {
+        return Ok(Some(given_on_command_line(given)));
+    }
+    inside_project(project_dir, output)
+        .map(Some)
+        .map_err(|error| {
+            let span = project
+                .target(&target.name)
+                .and_then(|t| match &t.kind {
+                    TargetKind::Artifacts { output, .. } => Some(output.span),
+                    TargetKind::Image { .. } => None,
+                })
+                .unwrap_or_default();
+            Diagnostic::error(
+                codes::OUTPUT_OUTSIDE_PROJECT,
+                format!(
+                    "target `{}`: output `{output}` is refused: {error}",
+                    target.name
+                ),
+            )
+            .with_label(Label::primary(span, "this output directory"))
+            .with_help(format!(
+                "make it a directory inside the project, or pass `--output {}=DIR` to `stages build` to export elsewhere; nothing was built or written",
+                target.name
+            ))
+        })
 }
 
 /// The output directory a command-line `--output` names (made absolute

@@ -13,7 +13,7 @@ use super::client::{Engine, EngineError};
 use super::codes;
 use super::extract::Staging;
 use super::interrupt::{Interrupt, Janitor};
-use super::output_dir::{OutputDir, given_on_command_line, inside_project};
+use super::output_dir::{OutputDir, target_output_dir};
 use super::progress::{Event, ProgressSink};
 use super::user_hint::explain_user;
 use crate::config::model::Project;
@@ -257,7 +257,7 @@ async fn build_target<E: Engine, B: Backend>(
             })
         }
         ResolvedKind::Artifacts { artifacts, .. } => {
-            if let Some(clash) = clashing_artifacts(settings, artifacts) {
+            if let Some(clash) = clashing_artifacts(settings.project, artifacts) {
                 return Err(BuildFailure::Reported(vec![clash]));
             }
             let Some(OutputDir {
@@ -323,43 +323,18 @@ async fn build_target<E: Engine, B: Backend>(
 }
 
 /// The output directory of an artifact target (`None` for an image
-/// target): the one `--output` gave, else its own, inside the project.
+/// target).
 fn output_dir(
     settings: &BuildSettings<'_>,
     target: &ResolvedTarget,
 ) -> Result<Option<OutputDir>, BuildFailure> {
-    let ResolvedKind::Artifacts { output, .. } = &target.kind else {
-        return Ok(None);
-    };
-    if let Some(given) = settings.output_overrides.get(&target.name) {
-        return Ok(Some(given_on_command_line(given)));
-    }
-    inside_project(settings.config_dir, output)
-        .map(Some)
-        .map_err(|error| {
-            let span = settings
-                .project
-                .target(&target.name)
-                .and_then(|t| match &t.kind {
-                    crate::config::model::TargetKind::Artifacts { output, .. } => Some(output.span),
-                    crate::config::model::TargetKind::Image { .. } => None,
-                })
-                .unwrap_or_default();
-            BuildFailure::Reported(vec![
-                Diagnostic::error(
-                    codes::OUTPUT_OUTSIDE_PROJECT,
-                    format!(
-                        "target `{}`: output `{output}` is refused: {error}",
-                        target.name
-                    ),
-                )
-                .with_label(Label::primary(span, "this output directory"))
-                .with_help(format!(
-                    "make it a directory inside the project, or pass `--output {}=DIR` to `stages build` to export elsewhere; nothing was built or written",
-                    target.name
-                )),
-            ])
-        })
+    target_output_dir(
+        settings.project,
+        settings.config_dir,
+        settings.output_overrides,
+        target,
+    )
+    .map_err(|diagnostic| BuildFailure::Reported(vec![diagnostic]))
 }
 
 /// An image target's labels and tags.
@@ -699,7 +674,7 @@ tags = ["demo:2", "demo:refused"]
             path: path.into(),
         };
         let clash = clashing_artifacts(
-            &settings,
+            settings.project,
             &[artifact("a", "/x/app"), artifact("b", "/y/app/")],
         );
         assert!(
@@ -710,7 +685,7 @@ tags = ["demo:2", "demo:refused"]
         );
         assert!(
             clashing_artifacts(
-                &settings,
+                settings.project,
                 &[artifact("a", "/x/app"), artifact("b", "/x/lib")]
             )
             .is_none()

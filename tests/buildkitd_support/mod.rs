@@ -10,6 +10,8 @@
 
 #![allow(dead_code)]
 
+pub mod container;
+
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -17,6 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::engine_support::{Project, Run, stages};
 use crate::registry_support::Registry;
 
 /// The base image the tests build on, made by scripts/base-images.sh.
@@ -125,6 +128,27 @@ impl Farm {
     pub fn addresses(&self) -> Vec<String> {
         self.daemons.iter().map(|d| d.address.clone()).collect()
     }
+}
+
+/// `stages build --progress plain ARGS…` in `project`, on `builders`.
+pub fn build_on(project: &Project, builders: &[String], args: &[&str]) -> Run {
+    let mut command = remote_command(project, builders, args);
+    Run::from(command.output().expect("run stages"))
+}
+
+/// The command of [`build_on`], to run as the test needs.
+pub fn remote_command(project: &Project, builders: &[String], args: &[&str]) -> Command {
+    let mut command = stages();
+    command
+        .current_dir(project.path())
+        .env_remove("BUILDKIT_HOST")
+        .env_remove("DOCKER_CONTEXT")
+        .args(["build", "--progress", "plain"]);
+    for builder in builders {
+        command.args(["--builder", builder]);
+    }
+    command.args(args);
+    command
 }
 
 /// `CI` set to anything but empty, `0` or `false`.

@@ -114,6 +114,7 @@ fn write_settings(out: &mut String, project: &Project) {
         && context.is_none()
         && project.default_target.is_none()
         && !project.reproducible
+        && project.builder.is_none()
     {
         return;
     }
@@ -130,6 +131,9 @@ fn write_settings(out: &mut String, project: &Project) {
     }
     if project.reproducible {
         out.push_str("reproducible = true\n");
+    }
+    if let Some(builder) = &project.builder {
+        let _ = writeln!(out, "builder = {}", encode::string(&builder.value));
     }
 }
 

@@ -11,6 +11,7 @@
 
 use super::backend::{BuildKitBackend, Prepared, prepare_with};
 use super::filesend::FileSend;
+use crate::config::model::Project;
 use crate::convert::export::ExportedDockerfile;
 use crate::diagnostics::Diagnostic;
 use crate::engine::artifacts::missing_artifact;
@@ -19,6 +20,7 @@ use crate::engine::backend::{ArtifactsBuild, BuildFailure};
 use crate::engine::codes;
 use crate::engine::interrupt::Interrupt;
 use crate::engine::progress::ProgressSink;
+use crate::graph::ResolvedArtifact;
 
 impl BuildKitBackend<'_> {
     /// The artifact target's files as a tar; `None` when it cannot be a
@@ -48,8 +50,13 @@ impl BuildKitBackend<'_> {
             )
             .await;
         Some(solved.and_then(|solved| match solved.failure {
-            Some((failed, message)) => Err(BuildFailure::Reported(vec![failure(
-                request, &exported, &failed, &message,
+            Some((failed, message)) => Err(BuildFailure::Reported(vec![artifact_failure(
+                build.project,
+                build.stage,
+                request.artifacts,
+                &exported,
+                &failed,
+                &message,
             )])),
             None => received(&filesend),
         }))
@@ -75,13 +82,14 @@ fn export_failure(message: String) -> BuildFailure {
 
 /// A failure in the target's own stage is an artifact its stage did not
 /// make; any other is the failed step's, as for an image.
-fn failure(
-    request: &ArtifactsBuild<'_>,
+pub(super) fn artifact_failure(
+    project: &Project,
+    target: &str,
+    artifacts: &[ResolvedArtifact],
     exported: &ExportedDockerfile,
     failed: &FailedStep,
     message: &str,
 ) -> Diagnostic {
-    let target = request.build.stage;
     let of_target: Vec<usize> = exported
         .instructions
         .iter()
@@ -94,21 +102,15 @@ fn failure(
         .and_then(|index| of_target.iter().position(|n| n + 1 == index))
         // The stage's first instruction is its FROM; the artifacts follow.
         .and_then(|position| position.checked_sub(1));
-    let named = request
-        .artifacts
+    let named = artifacts
         .iter()
         .position(|a| message.contains(&format!("\"{}\"", a.path)));
     let missing = failed_copy
         .or(named)
         .filter(|_| message.contains("not found"))
-        .and_then(|k| request.artifacts.get(k));
+        .and_then(|k| artifacts.get(k));
     match missing {
-        Some(artifact) => missing_artifact(request.build.project, artifact),
-        None => step_failure(
-            request.build.project,
-            &exported.instructions,
-            failed,
-            message,
-        ),
+        Some(artifact) => missing_artifact(project, artifact),
+        None => step_failure(project, &exported.instructions, failed, message),
     }
 }

@@ -4,7 +4,9 @@
 //! fsutil `Packet`s on the stream, so it is served here by hand with a
 //! `Packet` codec rather than through the generated server.
 //!
-//! What arrives becomes one tar (`receive`), kept until the solve ends.
+//! What arrives becomes one tar per transfer (`receive`), kept until the
+//! solve ends. A multi-platform export is one transfer per platform, each
+//! under its platform's directory (`linux_amd64/…`).
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -20,7 +22,7 @@ use super::receive::{PacketLink, ReceiveError, finish, receive};
 /// The gRPC method, as the session announces it.
 pub const METHOD: &str = "/moby.filesync.v1.FileSend/DiffCopy";
 
-type Received = Arc<Mutex<Option<Result<Vec<u8>, ReceiveError>>>>;
+type Received = Arc<Mutex<Vec<Result<Vec<u8>, ReceiveError>>>>;
 
 /// The file send service of a session.
 #[derive(Debug, Clone, Default)]
@@ -29,9 +31,18 @@ pub struct FileSend {
 }
 
 impl FileSend {
-    /// The archive of what BuildKit sent, once; `None` if it sent nothing.
+    /// The archive of the first transfer, once; `None` if BuildKit sent
+    /// nothing.
     pub fn take(&self) -> Option<Result<Vec<u8>, ReceiveError>> {
-        self.received.lock().ok()?.take()
+        self.take_all().into_iter().next()
+    }
+
+    /// The archive of every transfer, in the order they ended, once.
+    pub fn take_all(&self) -> Vec<Result<Vec<u8>, ReceiveError>> {
+        match self.received.lock() {
+            Ok(mut received) => std::mem::take(&mut *received),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        }
     }
 }
 
@@ -82,7 +93,7 @@ impl tonic::server::StreamingService<Packet> for DiffCopy {
                 // Kept before BuildKit is told the transfer is over, so it
                 // is there when the solve ends.
                 if let Ok(mut slot) = received.lock() {
-                    *slot = Some(result);
+                    slot.push(result);
                 }
                 match failed {
                     Some(message) => {

@@ -69,13 +69,20 @@ pub type HttpClient = Client<
 >;
 
 pub fn http_client() -> Result<HttpClient, String> {
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+    Ok(Client::builder(TokioExecutor::new()).build(https_or_http()?))
+}
+
+/// A connector for `http://` and `https://` URLs (the system's root
+/// certificates), for clients of any body type.
+pub fn https_or_http()
+-> Result<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, String>
+{
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
         .map_err(|error| format!("no root certificates for HTTPS: {error}"))?
         .https_or_http()
         .enable_http1()
-        .build();
-    Ok(Client::builder(TokioExecutor::new()).build(connector))
+        .build())
 }
 
 /// The URL a redirect's `Location` names, relative to `from`.

@@ -1,7 +1,7 @@
 //! Where a BuildKit builder listens, as `--builder` and `BUILDKIT_HOST`
 //! spell it (buildctl's forms): `tcp://host:port` (TLS when certificate
-//! files are given), `unix:///path`. `docker-container://NAME` is
-//! recognised and refused with a way out.
+//! files are given), `unix:///path`, and `docker-container://NAME` (a
+//! buildkitd inside a container, reached through the Engine).
 
 use std::path::PathBuf;
 
@@ -30,6 +30,8 @@ pub enum BuilderAddress {
         tls: Option<TlsFiles>,
     },
     Unix(PathBuf),
+    /// A container's name or id.
+    DockerContainer(String),
 }
 
 impl std::fmt::Display for BuilderAddress {
@@ -37,6 +39,7 @@ impl std::fmt::Display for BuilderAddress {
         match self {
             BuilderAddress::Tcp { authority, .. } => write!(f, "tcp://{authority}"),
             BuilderAddress::Unix(path) => write!(f, "unix://{}", path.display()),
+            BuilderAddress::DockerContainer(name) => write!(f, "docker-container://{name}"),
         }
     }
 }
@@ -44,14 +47,10 @@ impl std::fmt::Display for BuilderAddress {
 /// Why an address cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
-    #[error("builder `{0}`: write tcp://HOST:PORT or unix:///PATH")]
+    #[error("builder `{0}`: write tcp://HOST:PORT, unix:///PATH or docker-container://NAME")]
     Unknown(String),
     #[error("builder `{0}`: tcp:// needs a host and a port")]
     NoPort(String),
-    #[error(
-        "builder `{0}`: docker-container:// builders are not supported; publish the container's buildkitd on a TCP port or a unix socket and give that address"
-    )]
-    DockerContainer(String),
     #[error("builder `{0}`: TLS files are for tcp:// builders only")]
     TlsOnUnix(String),
     #[error("builder `{address}`: --builder-tls-cert and --builder-tls-key go together")]
@@ -63,8 +62,19 @@ pub enum AddressError {
 /// Parses one address; `tls` applies to tcp:// addresses.
 pub fn parse_address(text: &str, tls: &TlsFiles) -> Result<BuilderAddress, AddressError> {
     let text = text.trim();
-    if text.starts_with("docker-container://") {
-        return Err(AddressError::DockerContainer(text.to_owned()));
+    if let Some(name) = text.strip_prefix("docker-container://") {
+        let name = name.trim_end_matches('/');
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        if !valid {
+            return Err(AddressError::Unknown(text.to_owned()));
+        }
+        if !tls.is_empty() {
+            return Err(AddressError::TlsOnUnix(text.to_owned()));
+        }
+        return Ok(BuilderAddress::DockerContainer(name.to_owned()));
     }
     if let Some(path) = text.strip_prefix("unix://") {
         if path.is_empty() {
@@ -130,9 +140,13 @@ mod tests {
             parse_address("ssh://host", &none),
             Err(AddressError::Unknown(_))
         ));
+        assert_eq!(
+            parse_address("docker-container://buildx_buildkit_x0", &none).unwrap(),
+            BuilderAddress::DockerContainer("buildx_buildkit_x0".into())
+        );
         assert!(matches!(
-            parse_address("docker-container://buildx_buildkit_x0", &none),
-            Err(AddressError::DockerContainer(_))
+            parse_address("docker-container://", &none),
+            Err(AddressError::Unknown(_))
         ));
         let half = TlsFiles {
             cert: Some("/nonexistent/cert.pem".into()),

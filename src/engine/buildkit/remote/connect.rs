@@ -1,5 +1,6 @@
 //! A gRPC channel to a builder's Control API, over TCP (TLS when the
-//! address has certificate files) or a unix socket, checked by asking the
+//! address has certificate files), a unix socket, or a container's
+//! `buildctl dial-stdio` (`dial_stdio`), checked by asking the
 //! builder for its workers: an address that is wrong, unreachable, or
 //! speaks TLS when stages does not (or the other way round) fails here,
 //! before any work is sent.
@@ -12,7 +13,9 @@ use hyper_util::rt::TokioIo;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use super::address::{BuilderAddress, TlsFiles};
+use super::dial_stdio::dial;
 use super::workers::{Worker, workers_of};
+use crate::engine::connection::EngineAddress;
 
 /// How long connecting (and the first answer) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -106,6 +109,33 @@ async fn channel(address: &BuilderAddress) -> Result<Channel, ConnectError> {
                     let path = path.clone();
                     async move {
                         let stream = tokio::net::UnixStream::connect(path).await?;
+                        Ok::<_, std::io::Error>(TokioIo::new(stream))
+                    }
+                }))
+                .await
+                .map_err(unreachable)
+        }
+        BuilderAddress::DockerContainer(name) => {
+            let engine = EngineAddress::resolve_with(None, None)
+                .map_err(|e| ConnectError::Unreachable {
+                    address: address.to_string(),
+                    reason: e.to_string(),
+                })?
+                .connect()
+                .await
+                .map_err(|e| ConnectError::Unreachable {
+                    address: address.to_string(),
+                    reason: format!("the Engine that runs the container cannot be reached: {e}"),
+                })?;
+            let docker = engine.docker().clone();
+            let name = name.clone();
+            Endpoint::from_static("http://buildkitd")
+                .connect_timeout(CONNECT_TIMEOUT)
+                .connect_with_connector(tower::service_fn(move |_: http::Uri| {
+                    let docker = docker.clone();
+                    let name = name.clone();
+                    async move {
+                        let stream = dial(&docker, &name).await?;
                         Ok::<_, std::io::Error>(TokioIo::new(stream))
                     }
                 }))

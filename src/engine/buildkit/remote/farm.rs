@@ -23,7 +23,9 @@ use super::vertex::normalise_vertex_name;
 use super::workers::{Worker, offers};
 use crate::diagnostics::Diagnostic;
 use crate::engine::backend::failure::step_failure;
+use crate::engine::buildkit::artifacts::artifact_failure;
 use crate::engine::buildkit::auth::RegistryAuth;
+use crate::engine::buildkit::filesend::FileSend as FilesReceiver;
 use crate::engine::buildkit::filesync::{FileSync, SyncedDir};
 use crate::engine::buildkit::ids::random_id;
 use crate::engine::buildkit::secrets::Secrets;
@@ -73,6 +75,10 @@ pub enum JobEnd {
     Tarball {
         path: PathBuf,
         image: String,
+    },
+    /// An artifact target's files: one archive per transfer.
+    Files {
+        archives: Vec<Vec<u8>>,
     },
     Failed(Vec<Diagnostic>),
     /// Not started: the build stopped first.
@@ -310,12 +316,14 @@ async fn solve_on(
             },
         ),
     ]);
+    // Files come as fsutil packets, as on the Engine; an image tarball
+    // as raw bytes, on the remote session's own file send.
+    let files = (job.publish == Publish::Files).then(FilesReceiver::default);
     let services = Services {
         filesync: FileSync::new(dirs, Default::default()),
         secrets: Secrets::new(settings.secrets.clone()),
         auth: RegistryAuth::new(settings.docker_config.clone()),
-        // The remote session serves its own FileSend: the image tarball.
-        filesend: None,
+        filesend: files.clone(),
     };
     let session = RemoteSession::open(
         &builder.control,
@@ -349,15 +357,25 @@ async fn solve_on(
     };
     drop(session);
     let end = match end {
-        SolveEnd::Done(response) => Ok(finished(job, &response, tarball)),
+        SolveEnd::Done(response) => Ok(finished(job, &response, tarball, files.as_ref())),
         SolveEnd::Lost(reason) => Err(Ending::Lost(reason)),
         SolveEnd::Failed(message) if !alive(&builder.control).await => Err(Ending::Lost(message)),
-        SolveEnd::Failed(message) => Err(Ending::Failed(vec![step_failure(
-            &job.project,
-            &job.exported.instructions,
-            &tracker.failed_step(),
-            &message,
-        )])),
+        SolveEnd::Failed(message) => Err(Ending::Failed(vec![match &job.files {
+            Some(target) => artifact_failure(
+                &job.project,
+                &job.target,
+                &target.artifacts,
+                &job.exported,
+                &tracker.failed_step(),
+                &message,
+            ),
+            None => step_failure(
+                &job.project,
+                &job.exported.instructions,
+                &tracker.failed_step(),
+                &message,
+            ),
+        }])),
     };
     let end = match end {
         Ok(Err(diagnostic)) => Err(Ending::Failed(vec![diagnostic])),
@@ -372,13 +390,16 @@ async fn solve_on(
     }
 }
 
-/// What a finished solve left: a pushed digest or a received tarball.
+/// What a finished solve left: a pushed digest, a received tarball or
+/// received files.
 fn finished(
     job: &Job,
     response: &BTreeMap<String, String>,
     tarball: PathBuf,
+    files: Option<&FilesReceiver>,
 ) -> Result<JobEnd, Diagnostic> {
     match job.publish {
+        Publish::Files => received_files(job, files),
         Publish::Push { .. } => Ok(JobEnd::Pushed {
             digest: response.get("containerimage.digest").cloned(),
         }),
@@ -402,6 +423,31 @@ fn finished(
             }
         }
     }
+}
+
+/// Every transfer of the `local` exporter, whole.
+fn received_files(job: &Job, files: Option<&FilesReceiver>) -> Result<JobEnd, Diagnostic> {
+    let failed = |why: String| {
+        Diagnostic::error(
+            codes::ARTIFACT_EXPORT,
+            format!("target `{}`: {why}", job.target),
+        )
+    };
+    let transfers = files.map(FilesReceiver::take_all).unwrap_or_default();
+    if transfers.is_empty() {
+        return Err(failed(
+            "the builder finished without sending the target's files".to_owned(),
+        ));
+    }
+    let mut archives = Vec::new();
+    for transfer in transfers {
+        archives.push(transfer.map_err(|error| {
+            failed(format!(
+                "the files the builder exported were not received: {error}"
+            ))
+        })?);
+    }
+    Ok(JobEnd::Files { archives })
 }
 
 /// Whether the builder still answers.

@@ -1,4 +1,4 @@
-//! One image target made ready for any builder: its Dockerfile exported
+//! One target made ready for any builder: its Dockerfile exported
 //! (what BuildKit's frontend cannot run is refused first, as on the
 //! Engine), its build arguments, labels, platforms and where the image
 //! goes. Planned before any builder is asked anything.
@@ -14,9 +14,11 @@ use crate::engine::buildkit::backend::prepare;
 use crate::engine::codes;
 use crate::graph::{ProjectGraph, ResolvedKind, ResolvedTarget};
 
+use super::artifacts::{FilesTarget, plan_files_job};
 use super::solve::Publish;
+use crate::engine::output_dir::OutputDir;
 
-/// An image target, ready to be solved.
+/// A target, ready to be solved.
 #[derive(Debug, Clone)]
 pub struct Job {
     pub target: String,
@@ -33,16 +35,22 @@ pub struct Job {
     pub runs_commands: bool,
     pub tags: Vec<String>,
     pub publish: Publish,
+    /// An artifact target's output directory and artifacts.
+    pub files: Option<FilesTarget>,
 }
 
-/// Plans `target`; `push`: tagged images go to their registries.
+/// Plans `target`; `push`: tagged images go to their registries;
+/// `output`: an artifact target's output directory.
 pub fn plan_job(
     project: &Project,
     target: &ResolvedTarget,
     build_args: &BTreeMap<String, String>,
     push: bool,
     context_dir: &Path,
+    output: Option<OutputDir>,
 ) -> Result<Job, Vec<Diagnostic>> {
+    let mut args: BTreeMap<String, String> = target.args().iter().cloned().collect();
+    args.extend(build_args.iter().map(|(k, v)| (k.clone(), v.clone())));
     let ResolvedKind::Image {
         stage,
         tags,
@@ -51,10 +59,8 @@ pub fn plan_job(
         ..
     } = &target.kind
     else {
-        return Err(vec![artifacts_refused(project, &target.name)]);
+        return plan_files_job(project, target, args, context_dir, output);
     };
-    let mut args: BTreeMap<String, String> = target.args().iter().cloned().collect();
-    args.extend(build_args.iter().map(|(k, v)| (k.clone(), v.clone())));
     let overrides: Vec<(String, String)> =
         args.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     let project = project.with_bases_for(&overrides);
@@ -89,15 +95,7 @@ pub fn plan_job(
         context_dir,
     };
     let exported = prepare(&request)?;
-    let runs_commands = project
-        .stages
-        .iter()
-        .filter(|s| stages.contains(&s.name.value))
-        .any(|s| {
-            s.steps
-                .iter()
-                .any(|step| matches!(step.kind, StepKind::Run(_)))
-        });
+    let runs_commands = runs_commands(&project, &stages);
     Ok(Job {
         runs_commands,
         target: target.name.clone(),
@@ -109,23 +107,21 @@ pub fn plan_job(
         platforms: platforms.clone(),
         tags: tags.clone(),
         publish,
+        files: None,
     })
 }
 
-fn target_span(project: &Project, name: &str) -> Option<crate::located::Span> {
-    project.target(name).map(|t| t.name.span)
-}
-
-fn artifacts_refused(project: &Project, name: &str) -> Diagnostic {
-    let diagnostic = Diagnostic::error(
-        codes::UNSUPPORTED_FEATURE,
-        format!("target `{name}`: artifact targets cannot be built on remote builders yet"),
-    )
-    .with_help("build it without --builder (on the Engine), or build its stage as an image target and copy the files out");
-    match target_span(project, name) {
-        Some(span) => diagnostic.with_label(Label::primary(span, "an artifact target")),
-        None => diagnostic,
-    }
+/// Whether a step of `stages` runs a command.
+pub fn runs_commands(project: &Project, stages: &[String]) -> bool {
+    project
+        .stages
+        .iter()
+        .filter(|s| stages.contains(&s.name.value))
+        .any(|s| {
+            s.steps
+                .iter()
+                .any(|step| matches!(step.kind, StepKind::Run(_)))
+        })
 }
 
 fn multi_platform_load(project: &Project, name: &str) -> Diagnostic {

@@ -1,17 +1,21 @@
 //! Remote BuildKit builders (`stages build --builder ADDR`): stages talks
 //! to each daemon's Control API directly (Solve, Status, Session), serving
 //! on the session the same services as with the Engine's BuildKit, plus
-//! file send for the image the builder sends back. Targets are spread
-//! over the builders (`farm`); images are pushed by the builders or
-//! loaded into the local Engine (`load`).
+//! file send for the image or files the builder sends back. Targets are
+//! spread over the builders (`farm`); images are pushed by the builders
+//! or loaded into the local Engine (`load`), artifact targets' files
+//! placed in their output directories (`artifacts`).
 
 pub mod address;
+pub mod artifacts;
 pub mod connect;
+pub mod dial_stdio;
 pub mod farm;
 pub mod filesend;
 pub mod job;
 pub mod load;
 pub mod session;
 pub mod solve;
+pub mod tags;
 pub mod vertex;
 pub mod workers;

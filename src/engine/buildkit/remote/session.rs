@@ -2,7 +2,9 @@
 //! `Control.Session` call whose two streams of `BytesMessage` carry one
 //! HTTP/2 connection, on which the builder is the gRPC client and stages
 //! serves the same services as on the Engine (file sync, secrets,
-//! registry credentials, health), plus file send for exporter output.
+//! registry credentials, health), plus file send for exporter output: an
+//! image tarball, or (when `services` has one) the `local` exporter's
+//! files as on the Engine.
 //! Dropping the [`RemoteSession`] ends it.
 
 use bollard_buildkit_proto::health::health_server::HealthServer;
@@ -52,15 +54,20 @@ impl Drop for RemoteSession {
 }
 
 impl RemoteSession {
-    /// Opens a session on `control` and serves `services` on it.
+    /// Opens a session on `control` and serves `services` on it; the
+    /// tarball `filesend` unless `services` receives files.
     pub fn open(control: &Control, id: String, services: Services, filesend: FileSend) -> Self {
         let (served, pumped) = tokio::io::duplex(4 * CHUNK);
         let incoming =
             futures_util::stream::once(async move { Ok::<_, std::io::Error>(SessionIo(served)) })
                 .chain(futures_util::stream::pending());
-        let router = tonic::transport::Server::builder()
+        let mut router = tonic::transport::Server::builder();
+        let router = match services.filesend {
+            Some(files) => router.add_service(files),
+            None => router.add_service(FileSendServer::new(filesend)),
+        };
+        let router = router
             .add_service(FileSyncServer::new(services.filesync))
-            .add_service(FileSendServer::new(filesend))
             .add_service(HealthServer::new(Health))
             .add_service(SecretsServer::new(services.secrets))
             .add_service(AuthServer::new(services.auth));

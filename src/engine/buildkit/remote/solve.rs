@@ -12,6 +12,7 @@ use bollard_buildkit_proto::moby::buildkit::v1::{
 use futures_util::StreamExt;
 
 use super::connect::{Control, describe_status};
+use crate::engine::registry::reference::ImageRef;
 
 /// The frontend BuildKit builds Dockerfiles with.
 const FRONTEND: &str = "dockerfile.v0";
@@ -19,10 +20,14 @@ const FRONTEND: &str = "dockerfile.v0";
 /// Where the built image goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Publish {
-    /// Pushed by the builder to every tag's registry.
+    /// Pushed by the builder to every tag's repository by digest only;
+    /// the tags are set once every target of the build succeeded.
     Push { tags: Vec<String> },
     /// Sent back as a `docker` exporter tarball, for the local Engine.
     DockerTarball,
+    /// An artifact target's files, sent back by the `local` exporter over
+    /// the session's file send (one transfer per platform).
+    Files,
 }
 
 /// `--cache-to` / `--cache-from`: BuildKit's cache exporters and importers
@@ -94,14 +99,19 @@ impl RemoteSolve {
             Publish::Push { tags } => Exporter {
                 r#type: "image".to_owned(),
                 attrs: HashMap::from([
-                    ("name".to_owned(), tags.join(",")),
+                    ("name".to_owned(), repositories(tags).join(",")),
                     ("push".to_owned(), "true".to_owned()),
+                    ("push-by-digest".to_owned(), "true".to_owned()),
                 ]),
             },
             // No name: the tarball loads as an untagged image, tagged only
             // when every target of the build succeeded.
             Publish::DockerTarball => Exporter {
                 r#type: "docker".to_owned(),
+                attrs: HashMap::new(),
+            },
+            Publish::Files => Exporter {
+                r#type: "local".to_owned(),
                 attrs: HashMap::new(),
             },
         };
@@ -119,6 +129,25 @@ impl RemoteSolve {
             ..SolveRequest::default()
         }
     }
+}
+
+/// The repositories of `tags` (each once, in order): BuildKit pushes by
+/// digest only to names without a tag.
+fn repositories(tags: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for tag in tags {
+        let name = match ImageRef::parse(tag) {
+            Some(image) if image.digest.is_none() => {
+                let tag_suffix = image.tag.map(|t| format!(":{t}")).unwrap_or_default();
+                tag.strip_suffix(&tag_suffix).unwrap_or(tag).to_owned()
+            }
+            _ => tag.clone(),
+        };
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
 }
 
 /// How a solve ended.
@@ -240,6 +269,19 @@ mod tests {
     }
 
     #[test]
+    fn tags_push_by_digest_to_their_repositories() {
+        let tags = [
+            "127.0.0.1:5000/team/app:1".to_owned(),
+            "127.0.0.1:5000/team/app:latest".to_owned(),
+            "ghcr.io/team/app".to_owned(),
+        ];
+        assert_eq!(
+            repositories(&tags),
+            ["127.0.0.1:5000/team/app", "ghcr.io/team/app"]
+        );
+    }
+
+    #[test]
     fn the_request_speaks_the_dockerfile_frontend_and_buildctl_exporters() {
         let request = solve(Publish::Push {
             tags: vec!["r/a:1".into(), "r/a:latest".into()],
@@ -261,8 +303,9 @@ mod tests {
         );
         assert_eq!(request.exporters.len(), 1);
         assert_eq!(request.exporters[0].r#type, "image");
-        assert_eq!(request.exporters[0].attrs["name"], "r/a:1,r/a:latest");
+        assert_eq!(request.exporters[0].attrs["name"], "r/a");
         assert_eq!(request.exporters[0].attrs["push"], "true");
+        assert_eq!(request.exporters[0].attrs["push-by-digest"], "true");
         let cache = request.cache.expect("cache options");
         assert_eq!(cache.exports[0].attrs["mode"], "max");
         assert_eq!(cache.imports[0].attrs["ref"], "r/c:1");
@@ -270,5 +313,8 @@ mod tests {
         let load = solve(Publish::DockerTarball).request();
         assert_eq!(load.exporters[0].r#type, "docker");
         assert!(load.exporters[0].attrs.is_empty());
+
+        let files = solve(Publish::Files).request();
+        assert_eq!(files.exporters[0].r#type, "local");
     }
 }

@@ -14,6 +14,7 @@ mod image_config;
 mod image_refs;
 mod line_values;
 mod lower;
+mod lower_config_step;
 mod lower_mount;
 mod lower_step;
 mod lower_target;

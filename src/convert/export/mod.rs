@@ -131,6 +131,7 @@ fn emit_stage(out: &mut Emitter, project: &Project, stage: &Stage) -> Result<(),
             StepKind::User(user) => vec![steps::user(user)?],
             StepKind::Arg(decls) => steps::args(decls)?,
             StepKind::Shell(shell) => vec![steps::shell(shell)?],
+            StepKind::Config(settings) => config::config(settings)?,
         };
         for (text, buildkit) in lowered {
             out.emit(&text, buildkit, name, Some(index));

@@ -189,7 +189,7 @@ fn stage_rules(
         platform_rules(name, platform, out);
     }
     invalid_default_in_from(project, stage, out);
-    for port in &stage.config.expose {
+    for port in stage.image_configs().flat_map(|config| &config.expose) {
         let (proto_case, _) = expose_problems(&port.value);
         if proto_case {
             out.push(

@@ -30,10 +30,6 @@ const ALLOWED_FAILURES: &[(&str, &str)] = &[
         "stages copy from each other in a cycle: BuildKit refuses to build it (`circular dependency detected on stage: stage0`), and import refuses the cycle",
     ),
     (
-        "buildkit-integration/dockerfile_check_test__L778",
-        "a stage named `scratch`, which stages.toml keeps for the empty image: import refuses it on the FROM line (BuildKit builds it, with a ReservedStageName warning)",
-    ),
-    (
         "buildkit-integration/dockerfile_mount_test__L136",
         "a misspelled mount option (`typ`): BuildKit refuses to build it (`unexpected key 'typ' in 'typ=tmpfs'`)",
     ),

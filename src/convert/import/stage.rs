@@ -165,14 +165,6 @@ fn base(from: &Node, cx: &Context) -> Result<(Base, Option<String>), Diagnostic>
             other => return Err(unsupported(from, &format!("the FROM flag `--{other}`"))),
         }
     }
-    if let [_, _, name] = from.args.as_slice()
-        && name.eq_ignore_ascii_case("scratch")
-    {
-        // stages.toml has one meaning for the name: the empty image.
-        return Err(unsupported(from, "a stage named `scratch`").with_help(
-            "stages.toml keeps `scratch` for the empty image (`from = \"scratch\"`), and BuildKit warns about the name too (ReservedStageName): rename the stage and its uses, then import again",
-        ));
-    }
     let image = match from.args.as_slice() {
         [image] => image,
         [image, kw, _] if kw.eq_ignore_ascii_case("as") => image,

@@ -42,11 +42,18 @@ fn run(dir: &std::path::Path, args: &[&str]) -> Run {
     )
 }
 
-fn docker_build(dir: &std::path::Path, tag: &str) {
+/// `docker build` of the Dockerfile's last stage, or of `target`.
+fn docker_build(dir: &std::path::Path, tag: &str, target: Option<&str>) {
+    let target: &[&str] = match &target {
+        Some(target) => &["--target", target],
+        None => &[],
+    };
     let out = std::process::Command::new("docker")
         .current_dir(dir)
         .env("DOCKER_BUILDKIT", "0")
-        .args(["build", "-q", "-t", tag, "."])
+        .args(["build", "-q", "-t", tag])
+        .args(target)
+        .arg(".")
         .output()
         .expect("run docker build");
     assert!(
@@ -63,7 +70,11 @@ fn config_kept_in_place_builds_as_docker_builds_the_dockerfile() {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("Dockerfile"), DOCKERFILE).expect("write Dockerfile");
     let oracle = format!("{tag}:docker");
-    docker_build(dir.path(), &oracle);
+    // The first stage tagged too, so that removing the tags leaves none
+    // of the classic builder's images behind.
+    let chroot = format!("{tag}:docker-chroot");
+    docker_build(dir.path(), &chroot, Some("chroot"));
+    docker_build(dir.path(), &oracle, None);
 
     let imported = run(dir.path(), &["import", "Dockerfile", "-o", "-"]).success();
     let toml = imported.stdout;
@@ -136,5 +147,6 @@ fn config_kept_in_place_builds_as_docker_builds_the_dockerfile() {
     let _ = run(dir.path(), &["cache", "prune"]);
     let mut tags: Vec<&str> = built.iter().map(String::as_str).collect();
     tags.push(&oracle);
+    tags.push(&chroot);
     remove_images(&tags);
 }

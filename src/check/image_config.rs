@@ -54,7 +54,7 @@ pub fn is_valid_duration(text: &str) -> bool {
 pub(super) fn check_image_config(project: &Project) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for stage in &project.stages {
-        for port in &stage.config.expose {
+        for port in stage.image_configs().flat_map(|config| &config.expose) {
             if !is_valid_port(&port.value) {
                 out.push(
                     Diagnostic::error(

@@ -151,63 +151,65 @@ pub(super) fn check_line_values(project: &Project) -> Vec<Diagnostic> {
                         out.push(error("the command", problem, run.command.span, help));
                     }
                 }
-                StepKind::Shell(_) => {}
+                // Checked with the stage's other configuration below.
+                StepKind::Shell(_) | StepKind::Config(_) => {}
             }
         }
-        let config = &stage.config;
-        if let Some(cmd) = &config.cmd {
-            shell_form("the command (`cmd`)", &cmd.value, cmd.span, &mut out);
-        }
-        if let Some(entrypoint) = &config.entrypoint {
-            shell_form(
-                "the entrypoint",
-                &entrypoint.value,
-                entrypoint.span,
-                &mut out,
-            );
-        }
-        if let Some(health) = &config.healthcheck
-            && let Health::Check(table) = &health.value
-        {
-            shell_form(
-                "the health check command",
-                &table.cmd,
-                health.span,
-                &mut out,
-            );
-        }
-        if let Some(signal) = &config.stop_signal {
-            rest_of_line("the stop signal", signal, &mut out);
-        }
-        if let Some(author) = &config.maintainer {
-            rest_of_line("the maintainer", author, &mut out);
-        }
-        for line in &config.onbuild {
-            rest_of_line("an `onbuild` line", line, &mut out);
-        }
-        for volume in &config.volumes {
-            one_line("a volume", &volume.value, volume.span, &mut out);
-        }
-        for (key, value) in &config.labels {
-            // `LABEL` ends a name at its first `=`, quoted or not.
-            if key.contains('=') {
-                out.push(
-                    Diagnostic::error(
-                        codes::INVALID_LINE_VALUE,
-                        format!("the label name `{key}` holds `=`"),
-                    )
-                    .with_label(Label::primary(stage.name.span, "in this stage's labels"))
-                    .with_help(
-                        "a Dockerfile's LABEL ends the name at its first `=`: rename the label",
-                    ),
+        for config in stage.image_configs() {
+            if let Some(cmd) = &config.cmd {
+                shell_form("the command (`cmd`)", &cmd.value, cmd.span, &mut out);
+            }
+            if let Some(entrypoint) = &config.entrypoint {
+                shell_form(
+                    "the entrypoint",
+                    &entrypoint.value,
+                    entrypoint.span,
+                    &mut out,
                 );
             }
-            one_line(
-                "a label",
-                &format!("{key}{value}"),
-                stage.name.span,
-                &mut out,
-            );
+            if let Some(health) = &config.healthcheck
+                && let Health::Check(table) = &health.value
+            {
+                shell_form(
+                    "the health check command",
+                    &table.cmd,
+                    health.span,
+                    &mut out,
+                );
+            }
+            if let Some(signal) = &config.stop_signal {
+                rest_of_line("the stop signal", signal, &mut out);
+            }
+            if let Some(author) = &config.maintainer {
+                rest_of_line("the maintainer", author, &mut out);
+            }
+            for line in &config.onbuild {
+                rest_of_line("an `onbuild` line", line, &mut out);
+            }
+            for volume in &config.volumes {
+                one_line("a volume", &volume.value, volume.span, &mut out);
+            }
+            for (key, value) in &config.labels {
+                // `LABEL` ends a name at its first `=`, quoted or not.
+                if key.contains('=') {
+                    out.push(
+                        Diagnostic::error(
+                            codes::INVALID_LINE_VALUE,
+                            format!("the label name `{key}` holds `=`"),
+                        )
+                        .with_label(Label::primary(stage.name.span, "in this stage's labels"))
+                        .with_help(
+                            "a Dockerfile's LABEL ends the name at its first `=`: rename the label",
+                        ),
+                    );
+                }
+                one_line(
+                    "a label",
+                    &format!("{key}{value}"),
+                    stage.name.span,
+                    &mut out,
+                );
+            }
         }
     }
     out

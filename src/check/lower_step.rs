@@ -3,6 +3,7 @@
 
 use super::codes;
 use super::lower::{lower_args, lower_env};
+use super::lower_config_step::{config_kinds, empty_config, lower_config};
 use super::lower_mount::lower_mount;
 use crate::config::model::{Add, ArtifactCopy, Copy, CopyFrom, CopyOptions, Run, Step, StepKind};
 use crate::config::raw::RawStep;
@@ -51,6 +52,7 @@ fn kinds(raw: &RawStep) -> Vec<(&'static str, Span)> {
         ("shell", raw.shell.as_ref().map(|v| v.span)),
     ]
     .into_iter()
+    .chain(config_kinds(raw))
     .filter_map(|(key, span)| span.map(|s| (key, s)))
     .collect()
 }
@@ -119,7 +121,7 @@ pub(super) fn lower_step(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Step> {
     let span = step.span;
-    let raw = step.value;
+    let mut raw = step.value;
     let kinds = kinds(&raw);
     let kind = match kinds.as_slice() {
         [] => {
@@ -127,7 +129,7 @@ pub(super) fn lower_step(
                 Diagnostic::error(codes::STEP_WITHOUT_KIND, "this step has no kind key")
                     .with_label(Label::primary(span, "what should this step do?"))
                     .with_help(
-                        "add one of `run`, `copy`, `artifact`, `add`, `env`, `workdir`, `user`, `arg`, `shell`",
+                        "add one of `run`, `copy`, `artifact`, `add`, `env`, `workdir`, `user`, `arg`, `shell` (or image configuration kept in place: `label`, `expose`, `volume`, `stop-signal`, `cmd`, `entrypoint`)",
                     ),
             );
             return None;
@@ -213,7 +215,7 @@ pub(super) fn lower_step(
                     "name at least one source, e.g. `[\"src/\"]`",
                 )
             }),
-        _ => None,
+        _ => empty_config(&raw),
     };
     if let Some((empty_span, what, help)) = empty {
         ok = false;
@@ -252,8 +254,9 @@ pub(super) fn lower_step(
         "security",
         diagnostics,
     );
+    let config = lower_config(&mut raw);
     let mut mounts = Vec::new();
-    for mount in raw.mounts.unwrap_or_default() {
+    for mount in raw.mounts.take().unwrap_or_default() {
         match lower_mount(mount, diagnostics) {
             Some(mount) => mounts.push(mount),
             None => ok = false,
@@ -310,7 +313,8 @@ pub(super) fn lower_step(
         "workdir" => StepKind::Workdir(raw.workdir?),
         "user" => StepKind::User(raw.user?),
         "arg" => StepKind::Arg(lower_args(raw.arg?.value)),
-        _ => StepKind::Shell(raw.shell?),
+        "shell" => StepKind::Shell(raw.shell?),
+        _ => StepKind::Config(config?),
     };
     Some(Step { kind, span })
 }

@@ -15,6 +15,7 @@ mod image_config;
 mod image_refs;
 mod line_values;
 mod lower;
+mod lower_config_step;
 mod lower_mount;
 mod lower_step;
 mod lower_target;

@@ -1,5 +1,7 @@
 //! Stage names must be names Docker accepts after `AS`: BuildKit's
-//! `^[a-z][a-z0-9-_.]*$`, and not `scratch`, which always means the empty image.
+//! `^[a-z][a-z0-9-_.]*$`. `scratch` is one (BuildKit builds it, with its
+//! ReservedStageName warning, which `stages lint` gives too): the stage is
+//! `{ stage = "scratch" }`, while `from = "scratch"` stays the empty image.
 
 use super::codes;
 use crate::config::model::Project;
@@ -10,7 +12,6 @@ pub fn is_valid_stage_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
-        && name != "scratch"
 }
 
 /// The closest valid name, for the help line.
@@ -29,9 +30,6 @@ fn suggest(name: &str) -> String {
     if !out.starts_with(|c: char| c.is_ascii_lowercase()) {
         out.insert_str(0, "stage-");
     }
-    if out == "scratch" {
-        out.push_str("-stage");
-    }
     out
 }
 
@@ -42,16 +40,14 @@ pub(super) fn check_stage_names(project: &Project) -> Vec<Diagnostic> {
         .filter(|s| !is_valid_stage_name(&s.name.value))
         .map(|s| {
             let name = &s.name.value;
-            let why = if name == "scratch" {
-                "`scratch` always means the empty image"
-            } else {
-                "use lower-case letters, digits, `-`, `_`, `.`, starting with a letter"
-            };
             Diagnostic::error(
                 codes::INVALID_STAGE_NAME,
                 format!("`{name}` is not a valid stage name"),
             )
-            .with_label(Label::primary(s.name.span, why))
+            .with_label(Label::primary(
+                s.name.span,
+                "use lower-case letters, digits, `-`, `_`, `.`, starting with a letter",
+            ))
             .with_help(format!("rename the stage, e.g. to `{}`", suggest(name)))
         })
         .collect()
@@ -63,10 +59,10 @@ mod tests {
 
     #[test]
     fn docker_stage_names() {
-        for ok in ["a", "build-env", "a.b_c-1"] {
+        for ok in ["a", "build-env", "a.b_c-1", "scratch"] {
             assert!(is_valid_stage_name(ok), "{ok}");
         }
-        for bad in ["", "Build", "1st", "-a", "a b", "scratch", "é"] {
+        for bad in ["", "Build", "1st", "-a", "a b", "é"] {
             assert!(!is_valid_stage_name(bad), "{bad}");
         }
         assert_eq!(suggest("My Stage"), "my-stage");

@@ -26,7 +26,8 @@ pub(super) fn check_references(
                 &mut out,
             ),
             Base::Image(image) => {
-                if let Some(named) = project.stage(image) {
+                // `scratch` always means the empty image, even beside a stage of that name.
+                if let Some(named) = project.stage(image).filter(|_| image != "scratch") {
                     out.push(
                         Diagnostic::warning(
                             codes::IMAGE_NAMED_LIKE_STAGE,

@@ -253,14 +253,19 @@ pub fn undefined_uses(project: &Project, base_env: &BaseEnv) -> Vec<UndefinedUse
         for step in &stage.steps {
             step_uses(&mut scope, &step.kind);
         }
-        for volume in &stage.config.volumes {
-            scope.uses(volume);
-        }
-        if let Some(signal) = &stage.config.stop_signal {
-            scope.uses(signal);
-        }
+        config_uses(&mut scope, &stage.config);
     }
     out
+}
+
+/// The image configuration values BuildKit's UndefinedVar check reads.
+fn config_uses(scope: &mut Scope<'_>, config: &crate::config::model::ImageConfig) {
+    for volume in &config.volumes {
+        scope.uses(volume);
+    }
+    if let Some(signal) = &config.stop_signal {
+        scope.uses(signal);
+    }
 }
 
 fn step_uses(scope: &mut Scope<'_>, kind: &StepKind) {
@@ -292,6 +297,7 @@ fn step_uses(scope: &mut Scope<'_>, kind: &StepKind) {
         StepKind::Workdir(value) | StepKind::User(value) => scope.uses(value),
         StepKind::Arg(args) => args.iter().for_each(|a| scope.declare(&a.name.value)),
         StepKind::Shell(_) => {}
+        StepKind::Config(config) => config_uses(scope, config),
     }
 }
 

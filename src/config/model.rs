@@ -88,6 +88,46 @@ pub struct ImageConfig {
     pub maintainer: Option<Located<String>>,
 }
 
+impl ImageConfig {
+    /// The Dockerfile keyword of the first setting made (in export's
+    /// order); what a config step is written as.
+    pub fn keyword(&self) -> &'static str {
+        if self.cmd.is_some() {
+            "CMD"
+        } else if self.entrypoint.is_some() {
+            "ENTRYPOINT"
+        } else if !self.expose.is_empty() {
+            "EXPOSE"
+        } else if !self.labels.is_empty() {
+            "LABEL"
+        } else if !self.volumes.is_empty() {
+            "VOLUME"
+        } else if self.healthcheck.is_some() {
+            "HEALTHCHECK"
+        } else if self.stop_signal.is_some() {
+            "STOPSIGNAL"
+        } else if self.maintainer.is_some() {
+            "MAINTAINER"
+        } else {
+            "ONBUILD"
+        }
+    }
+}
+
+impl Stage {
+    /// Every piece of image configuration the stage makes: its config
+    /// steps in order, then its config keys (applied after the steps).
+    pub fn image_configs(&self) -> impl Iterator<Item = &ImageConfig> {
+        self.steps
+            .iter()
+            .filter_map(|step| match &step.kind {
+                StepKind::Config(config) => Some(config),
+                _ => None,
+            })
+            .chain(std::iter::once(&self.config))
+    }
+}
+
 /// A health check or its removal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Health {
@@ -120,6 +160,11 @@ pub enum StepKind {
     User(Located<String>),
     Arg(Vec<ArgDecl>),
     Shell(Located<Vec<String>>),
+    /// Image configuration applied at this place rather than after the
+    /// steps: it expands variables (or takes the shell) as they are here.
+    /// Holds one instruction's worth: exactly one of `label`, `expose`,
+    /// `volume`, `stop-signal`, `cmd` or `entrypoint` is set.
+    Config(ImageConfig),
 }
 
 impl StepKind {
@@ -134,6 +179,7 @@ impl StepKind {
             StepKind::User(_) => "USER",
             StepKind::Arg(_) => "ARG",
             StepKind::Shell(_) => "SHELL",
+            StepKind::Config(config) => config.keyword(),
         }
     }
 }

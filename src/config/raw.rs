@@ -129,7 +129,7 @@ pub struct RawStage {
     pub maintainer: Option<Located<String>>,
 }
 
-/// One step. Exactly one kind key (`run`, `copy`, `artifact`, `add`, `env`, `workdir`, `user`, `arg`, `shell`), plus the options that kind takes.
+/// One step. Exactly one kind key (`run`, `copy`, `artifact`, `add`, `env`, `workdir`, `user`, `arg`, `shell`, or image configuration kept in place: `label`, `expose`, `volume`, `stop-signal`, `cmd`, `entrypoint`), plus the options that kind takes.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct RawStep {
@@ -155,6 +155,19 @@ pub struct RawStep {
     pub arg: Option<Located<Named<ArgDefault>>>,
     /// SHELL between other steps.
     pub shell: Option<Located<Vec<String>>>,
+    /// LABEL kept in place: its values expand variables as they are here, not after the steps as `labels` does.
+    #[schemars(with = "Option<IndexMap<String, String>>")]
+    pub label: Option<Located<IndexMap<String, String>>>,
+    /// EXPOSE kept in place: ports expanded as the variables are here, not after the steps as `expose` does.
+    pub expose: Option<Located<Vec<Located<Port>>>>,
+    /// VOLUME kept in place: paths expanded as the variables are here, not after the steps as `volumes` does.
+    pub volume: Option<Located<Vec<Located<String>>>>,
+    /// STOPSIGNAL kept in place: expanded as the variables are here, not after the steps as `stop-signal` does.
+    pub stop_signal: Option<Located<String>>,
+    /// CMD kept in place: a shell form runs with the shell set here, not the stage's last.
+    pub cmd: Option<Located<CommandForm>>,
+    /// ENTRYPOINT kept in place: a shell form runs with the shell set here, not the stage's last.
+    pub entrypoint: Option<Located<CommandForm>>,
 
     /// copy/add/artifact: the destination (absolute, or relative to the working directory; a trailing `/` means a directory).
     pub to: Option<Located<String>>,

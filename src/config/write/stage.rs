@@ -123,6 +123,11 @@ fn step_table(step: &Step) -> String {
         StepKind::User(user) => put("user", encode::string(user)),
         StepKind::Arg(decls) => put("arg", arg_table(decls)),
         StepKind::Shell(shell) => put("shell", encode::strings(&shell.value)),
+        StepKind::Config(config) => {
+            for (key, value) in config_keys(config) {
+                put(step_key(key), value);
+            }
+        }
     }
     encode::inline(&pairs)
 }
@@ -211,6 +216,16 @@ fn mount_table(mount: &Located<Mount>) -> String {
     text("size", &m.size);
     text("env", &m.env);
     encode::inline(&pairs)
+}
+
+/// A config step's kind key: the instruction's name where the stage key
+/// is a plural (`labels` → `label`, `volumes` → `volume`).
+fn step_key(stage_key: &'static str) -> &'static str {
+    match stage_key {
+        "labels" => "label",
+        "volumes" => "volume",
+        other => other,
+    }
 }
 
 /// The image config keys in a fixed order.

@@ -80,6 +80,7 @@ pub fn export_with_artifact_targets(
             out.body.push('\n');
             out.lines += 1;
         }
+        empty_image_expressible(stage, &stages[..index])?;
         emit_stage(&mut out, project, stage)?;
     }
     for target in targets {
@@ -131,6 +132,7 @@ fn emit_stage(out: &mut Emitter, project: &Project, stage: &Stage) -> Result<(),
             StepKind::User(user) => vec![steps::user(user)?],
             StepKind::Arg(decls) => steps::args(decls)?,
             StepKind::Shell(shell) => vec![steps::shell(shell)?],
+            StepKind::Config(settings) => config::config(settings)?,
         };
         for (text, buildkit) in lowered {
             out.emit(&text, buildkit, name, Some(index));
@@ -164,11 +166,30 @@ fn needs_in_order(project: &Project, stage: &Stage, earlier: &[String]) -> Resul
     Ok(())
 }
 
+/// BuildKit reads `FROM scratch` as a stage named `scratch` once one is
+/// written before it; the empty image has no other spelling.
+fn empty_image_expressible(stage: &Stage, earlier: &[String]) -> Result<(), Diagnostic> {
+    let empty = matches!(&stage.from.value, Base::Image(image) if image == "scratch");
+    if empty && earlier.iter().any(|name| name == "scratch") {
+        return Err(Diagnostic::error(
+            codes::INEXPRESSIBLE,
+            format!(
+                "stage `{}` starts from the empty image after a stage named `scratch`",
+                stage.name.value
+            ),
+        )
+        .with_label(Label::primary(stage.from.span, "the empty image"))
+        .with_help("a Dockerfile's `FROM scratch` names the earlier stage `scratch` here: rename that stage"));
+    }
+    Ok(())
+}
+
 /// An image reference that a stage name would shadow: BuildKit reads
 /// `FROM name` as the stage. A one-word Docker Hub name is spelled in full
-/// instead, which names the same image.
+/// instead, which names the same image; `scratch` is no image to spell so.
 pub(super) fn image_ref(project: &Project, image: &str) -> String {
-    let shadowed = !image.contains(['/', ':', '@', '$'])
+    let shadowed = image != "scratch"
+        && !image.contains(['/', ':', '@', '$'])
         && project
             .stages
             .iter()

@@ -4,7 +4,8 @@
 //! Meta-ARGs become `[args]`; each FROM a stage (unnamed ones are called
 //! `stage-N`); ARG/ENV/WORKDIR/USER/SHELL right after FROM, in the order
 //! export writes them, become stage keys, later ones steps; image config is
-//! folded into stage keys; `COPY --from=<stage> /path` becomes a named
+//! folded into stage keys, but for what a later instruction would change,
+//! kept in place as config steps; `COPY --from=<stage> /path` becomes a named
 //! artifact unless asked not to. What the model cannot say is an error on
 //! the instruction's span, never dropped. Must not import `engine`.
 

@@ -1,89 +1,110 @@
-//! Image configuration goes into stage keys, which apply after the steps:
-//! moving a LABEL, EXPOSE, VOLUME or STOPSIGNAL past a later instruction is
-//! harmless unless that instruction changes what it reads. This tracks
-//! what the configuration seen so far reads, and finds the instructions
-//! that would change it:
-//! - an ENV or ARG defining a variable the configuration expands (at its
-//!   place the variable had another value, or none);
+//! Which image configuration instructions import keeps in place, as
+//! config steps, instead of folding them into the stage keys (which apply
+//! after the steps). Moving an instruction after the steps is harmless
+//! unless a later instruction changes what it reads:
+//! - an ENV or ARG defining a variable a LABEL, EXPOSE, VOLUME or
+//!   STOPSIGNAL expands (at its place the variable had another value, or
+//!   none);
 //! - a SHELL after a shell-form CMD or ENTRYPOINT, which Docker stores
 //!   with the shell of its place.
+//!
+//! An instruction kept in place also keeps in place the earlier ones that
+//! set the same thing (a label key, the command, the entrypoint, the stop
+//! signal): moved after it, they would override it. Everything else stays
+//! in the readable stage keys.
 //!
 //! CMD, ENTRYPOINT, HEALTHCHECK and ONBUILD keep `$` for the container (or
 //! the later build) to expand, so their text reads no build variable.
 
-use super::context::{Context, unsupported};
+use std::collections::HashSet;
+
+use super::context::Context;
 use super::steps;
 use crate::check::variable_uses;
-use crate::diagnostics::{Diagnostic, Label};
 use crate::dockerfile::Node;
-use crate::located::Span;
 
-#[derive(Default)]
-pub struct MovedConfig {
-    /// Variables the configuration expands, with the instruction that reads each.
-    reads: Vec<(String, Span)>,
-    /// The first shell-form CMD or ENTRYPOINT.
-    shell_form: Option<Span>,
+/// What one configuration instruction sets, for telling which others it
+/// would override.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Setting {
+    Label(String),
+    /// A label whose key is given by a variable: it may be any key.
+    AnyLabel,
+    Cmd,
+    Entrypoint,
+    StopSignal,
 }
 
-impl MovedConfig {
-    /// Records a configuration instruction folded into the stage keys.
-    pub fn saw(&mut self, node: &Node, key: &str) {
-        match key {
-            "cmd" | "entrypoint" => {
-                if !node.json {
-                    self.shell_form.get_or_insert(node.span);
-                }
-            }
-            "healthcheck" | "onbuild" | "maintainer" => {}
-            _ => {
-                for name in variable_uses(&node.original) {
-                    if !self.reads.iter().any(|(n, _)| *n == name) {
-                        self.reads.push((name, node.span));
-                    }
-                }
-            }
+/// The indexes into `nodes` (one stage's instructions, FROM first) of the
+/// configuration instructions to keep in place.
+pub fn kept_in_place(nodes: &[Node], cx: &Context) -> HashSet<usize> {
+    let mut kept = HashSet::new();
+    let mut overridden: HashSet<Setting> = HashSet::new();
+    for index in (1..nodes.len()).rev() {
+        let node = &nodes[index];
+        let Some(key) = super::config::key_of(&node.name()) else {
+            continue;
+        };
+        let sets = settings(node, key);
+        let overrides_kept = sets.iter().any(|s| {
+            overridden.contains(s)
+                || matches!(s, Setting::Label(_) | Setting::AnyLabel)
+                    && overridden.contains(&Setting::AnyLabel)
+                || *s == Setting::AnyLabel
+                    && overridden.iter().any(|o| matches!(o, Setting::Label(_)))
+        });
+        if overrides_kept || changed_later(node, key, &nodes[index + 1..], cx) {
+            kept.insert(index);
+            overridden.extend(sets);
         }
     }
+    kept
+}
 
-    /// The error for `node` when moving the configuration seen so far
-    /// after it would change that configuration.
-    pub fn changed_by(&self, node: &Node, cx: &Context) -> Option<Diagnostic> {
-        let defined: Vec<String> = match node.name().as_ref() {
-            "env" => steps::pairs(node, cx)
-                .ok()?
-                .into_iter()
-                .map(|(k, _)| k.value)
-                .collect(),
-            "arg" => steps::args(node, cx)
-                .ok()?
-                .into_iter()
-                .map(|d| d.name.value)
-                .collect(),
-            "shell" => {
-                let span = self.shell_form?;
-                return Some(
-                    unsupported(
-                        node,
-                        "a SHELL after a shell-form CMD or ENTRYPOINT (stages.toml applies `cmd` and `entrypoint` after the steps, with the last shell)",
-                    )
-                    .with_label(Label::secondary(span, "this command runs with the shell before the SHELL")),
-                );
-            }
-            _ => return None,
-        };
-        let (name, span) = self
-            .reads
-            .iter()
-            .find(|(read, _)| defined.iter().any(|d| d == read))?;
-        Some(
-            unsupported(
-                node,
-                &format!(
-                    "an ENV or ARG setting `{name}` after image configuration that reads it (stages.toml applies image configuration after the steps, where `{name}` has this later value)"
-                ),
-            )
-            .with_label(Label::secondary(*span, format!("reads `{name}` here"))),
-        )
+fn settings(node: &Node, key: &str) -> Vec<Setting> {
+    match key {
+        "labels" => node
+            .args
+            .chunks(3)
+            .map(|pair| {
+                if pair[0].contains('$') {
+                    Setting::AnyLabel
+                } else {
+                    Setting::Label(pair[0].to_string())
+                }
+            })
+            .collect(),
+        "cmd" => vec![Setting::Cmd],
+        "entrypoint" => vec![Setting::Entrypoint],
+        "stop-signal" => vec![Setting::StopSignal],
+        _ => Vec::new(),
+    }
+}
+
+/// Whether an instruction of `later` changes what `node` reads.
+fn changed_later(node: &Node, key: &str, later: &[Node], cx: &Context) -> bool {
+    match key {
+        "cmd" | "entrypoint" => !node.json && later.iter().any(|n| n.name() == "shell"),
+        "labels" | "expose" | "volumes" | "stop-signal" => {
+            let reads = variable_uses(&node.original);
+            !reads.is_empty()
+                && later
+                    .iter()
+                    .any(|n| defined(n, cx).iter().any(|d| reads.contains(d)))
+        }
+        _ => false,
+    }
+}
+
+/// The variables an ENV or ARG defines.
+fn defined(node: &Node, cx: &Context) -> Vec<String> {
+    match node.name().as_ref() {
+        "env" => steps::pairs(node, cx)
+            .map(|pairs| pairs.into_iter().map(|(k, _)| k.value).collect())
+            .unwrap_or_default(),
+        "arg" => steps::args(node, cx)
+            .map(|decls| decls.into_iter().map(|d| d.name.value).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use super::comments::Comments;
 use super::config;
 use super::context::{Context, malformed, unsupported};
-use super::moved_config::MovedConfig;
+use super::moved_config::kept_in_place;
 use super::steps::{self, flags};
 use crate::config::bases;
 use crate::config::model::{Base, ImageConfig, Stage, Step, StepKind};
@@ -64,9 +64,26 @@ pub fn stage(
         comments.of(from),
     );
     let mut phase = Phase::Args;
-    let mut moved = MovedConfig::default();
-    for node in &nodes[1..] {
+    let in_place = kept_in_place(nodes, cx);
+    for (index, node) in nodes.iter().enumerate().skip(1) {
         let keyword = node.name();
+        if in_place.contains(&index) {
+            let mut settings = ImageConfig::default();
+            match config::apply(node, cx, &mut settings) {
+                Ok(()) => {
+                    add_step_notes(notes, &name, stage.steps.len(), comments.of(node));
+                    stage.steps.push(Step {
+                        kind: StepKind::Config(settings),
+                        span: node.span,
+                    });
+                    // Stage keys apply before every step: what follows a
+                    // step is a step too.
+                    phase = Phase::Done;
+                }
+                Err(e) => errors.push(e),
+            }
+            continue;
+        }
         if let Some(key) = config::key_of(&keyword) {
             match config::apply(node, cx, &mut stage.config) {
                 Ok(()) => {
@@ -77,14 +94,9 @@ pub fn stage(
                             .or_default(),
                         comments.of(node),
                     );
-                    moved.saw(node, key);
                 }
                 Err(e) => errors.push(e),
             }
-            continue;
-        }
-        if let Some(e) = moved.changed_by(node, cx) {
-            errors.push(e);
             continue;
         }
         match lift(node, cx, &mut stage, phase) {
@@ -110,15 +122,7 @@ pub fn stage(
                 // The comments above the instruction go above the first of
                 // its steps only: once per step would copy them as often as
                 // the instruction repeats a key.
-                if !comments.of(node).is_empty() {
-                    add_notes(
-                        notes
-                            .steps
-                            .entry((name.clone(), stage.steps.len()))
-                            .or_default(),
-                        comments.of(node),
-                    );
-                }
+                add_step_notes(notes, &name, stage.steps.len(), comments.of(node));
                 for kind in split_duplicate_keys(kind) {
                     stage.steps.push(Step {
                         kind,
@@ -142,6 +146,16 @@ fn add_notes(into: &mut Vec<String>, comments: &[String]) {
     into.extend(comments.iter().cloned());
 }
 
+/// Comments above the step at `index` of stage `name`.
+fn add_step_notes(notes: &mut Notes, name: &str, index: usize, comments: &[String]) {
+    if !comments.is_empty() {
+        add_notes(
+            notes.steps.entry((name.to_owned(), index)).or_default(),
+            comments,
+        );
+    }
+}
+
 /// `FROM [--platform=…] base [AS name]`.
 fn base(from: &Node, cx: &Context) -> Result<(Base, Option<String>), Diagnostic> {
     let mut platform = None;
@@ -150,14 +164,6 @@ fn base(from: &Node, cx: &Context) -> Result<(Base, Option<String>), Diagnostic>
             "platform" => platform = flag.value,
             other => return Err(unsupported(from, &format!("the FROM flag `--{other}`"))),
         }
-    }
-    if let [_, _, name] = from.args.as_slice()
-        && name.eq_ignore_ascii_case("scratch")
-    {
-        // stages.toml has one meaning for the name: the empty image.
-        return Err(unsupported(from, "a stage named `scratch`").with_help(
-            "stages.toml keeps `scratch` for the empty image (`from = \"scratch\"`), and BuildKit warns about the name too (ReservedStageName): rename the stage and its uses, then import again",
-        ));
     }
     let image = match from.args.as_slice() {
         [image] => image,

@@ -58,7 +58,7 @@ pub fn sanitize(text: &str) -> String {
     } else {
         trimmed.to_owned()
     };
-    if name.is_empty() || is_valid_stage_name(&name) {
+    if name.is_empty() || is_valid_stage_name(&name) && name != "scratch" {
         name
     } else {
         format!("{name}-stage")

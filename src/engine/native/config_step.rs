@@ -10,7 +10,7 @@ use crate::config::model::ImageConfig;
 
 /// The settings the stage's image ends with: its image configuration.
 pub fn final_settings(state: &mut StageState, config: &ImageConfig) -> Result<(), SettingsError> {
-    apply_image_config(&mut state.settings, config, &state.scope)
+    apply_image_config(&mut state.settings, config, &state.scope, state.sets_cmd)
 }
 
 /// The key of the configuration step, from `state` with its final settings.

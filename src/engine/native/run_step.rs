@@ -281,6 +281,7 @@ mod tests {
             workdirs: vec![],
             no_cache: false,
             source_date_epoch: None,
+            sets_cmd: false,
         }
     }
 

@@ -35,11 +35,14 @@ pub enum SettingsError {
     Duration(String),
 }
 
-/// Apply the stage's image configuration at the end of the stage.
+/// Apply image configuration: the stage's at the end of the stage, a
+/// config step's at its place. `sets_cmd`: some CMD of the stage sets the
+/// command, which an ENTRYPOINT then keeps.
 pub fn apply_image_config(
     settings: &mut ImageSettings,
     config: &ImageConfig,
     scope: &StageScope,
+    sets_cmd: bool,
 ) -> Result<(), SettingsError> {
     let shell = settings.shell.clone();
     if let Some(entrypoint) = &config.entrypoint {
@@ -47,7 +50,7 @@ pub fn apply_image_config(
         let argv = command_argv(&entrypoint.value, shell.as_deref());
         settings.entrypoint = (!argv.is_empty()).then_some(argv);
         // Docker drops an inherited CMD when the stage sets ENTRYPOINT only.
-        if config.cmd.is_none() {
+        if !sets_cmd {
             settings.cmd = None;
         }
     }
@@ -215,7 +218,7 @@ mod tests {
             maintainer: Some(Located::unplaced("Jane <j@x.org> $PORT".into())),
             ..ImageConfig::default()
         };
-        apply_image_config(&mut settings, &config, &scope).unwrap();
+        apply_image_config(&mut settings, &config, &scope, false).unwrap();
         // MAINTAINER's text is committed as Author, unexpanded.
         assert_eq!(settings.author, "Jane <j@x.org> $PORT");
         assert_eq!(settings.entrypoint, Some(vec!["/app".to_owned()]));

@@ -10,6 +10,7 @@ use super::build::{NativeBuild, StageFailure, StageOutput};
 use super::engine_api::{ImageSettings, StepEngine};
 use super::expand::expand_word;
 use super::scope::StageScope;
+use super::settings::apply_image_config;
 use super::step_common::{StageState, StepRef};
 use super::step_text::step_text;
 use super::{copy_group, run_step};
@@ -52,6 +53,7 @@ pub async fn run_stage<E: StepEngine>(
         workdirs: Vec::new(),
         no_cache: build.no_cache_for(name),
         source_date_epoch: build.options.source_date_epoch,
+        sets_cmd: stage.image_configs().any(|config| config.cmd.is_some()),
     };
     // Triggers run as if they were the first instructions after FROM, so
     // before the stage's own settings.
@@ -220,6 +222,10 @@ pub fn apply_setting(
                 .map_err(|e| at.fail(state, e))?;
         }
         StepKind::Shell(words) => state.settings.shell = Some(words.value.clone()),
+        StepKind::Config(config) => {
+            apply_image_config(&mut state.settings, config, &state.scope, state.sets_cmd)
+                .map_err(|e| at.fail(state, e))?;
+        }
         StepKind::Run(_) | StepKind::Copy(_) | StepKind::Add(_) | StepKind::Artifact(_) => {
             return Ok(false);
         }

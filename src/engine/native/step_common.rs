@@ -33,6 +33,10 @@ pub struct StageState {
     pub no_cache: bool,
     /// `SOURCE_DATE_EPOCH`: a layer made at one epoch is not another's.
     pub source_date_epoch: Option<u64>,
+    /// Some CMD of the stage sets the command: an ENTRYPOINT of the stage
+    /// then keeps it, where it otherwise drops the inherited one (Docker's
+    /// builders decide so for the whole stage, whatever the order).
+    pub sets_cmd: bool,
 }
 
 /// The step being executed, for error reports.

@@ -3,7 +3,8 @@
 //! with the same meaning get the same text, whatever the TOML spelling.
 
 use crate::config::forms::CommandForm;
-use crate::config::model::{Copy, CopyFrom, CopyOptions, Mount, Run, StepKind};
+use crate::config::model::{Copy, CopyFrom, CopyOptions, ImageConfig, Mount, Run, StepKind};
+use crate::located::Located;
 
 fn quote(words: &[String]) -> String {
     serde_json::to_string(words).unwrap_or_default()
@@ -142,7 +143,35 @@ pub fn step_text(kind: &StepKind) -> String {
             format!("ARG {}", body.join(" "))
         }
         StepKind::Shell(words) => format!("SHELL {}", quote(&words.value)),
+        StepKind::Config(config) => config_text(config),
     }
+}
+
+/// A config step as the instruction it stands for.
+fn config_text(config: &ImageConfig) -> String {
+    let values = |items: &[Located<String>]| {
+        let words: Vec<String> = items.iter().map(|i| i.value.clone()).collect();
+        words.join(" ")
+    };
+    let body = if let Some(cmd) = &config.cmd {
+        command(&cmd.value)
+    } else if let Some(entrypoint) = &config.entrypoint {
+        command(&entrypoint.value)
+    } else if !config.expose.is_empty() {
+        values(&config.expose)
+    } else if !config.volumes.is_empty() {
+        values(&config.volumes)
+    } else if let Some(signal) = &config.stop_signal {
+        signal.value.clone()
+    } else {
+        let pairs: Vec<String> = config
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={}", quote(std::slice::from_ref(v))))
+            .collect();
+        pairs.join(" ")
+    };
+    format!("{} {body}", config.keyword())
 }
 
 #[cfg(test)]

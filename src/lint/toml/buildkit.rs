@@ -92,17 +92,19 @@ fn stage_rules(
     out: &mut Vec<Diagnostic>,
 ) {
     let name = &stage.name.value;
-    if name == "context" {
+    if let Some(means) = match name.as_str() {
+        "context" => Some("`context` means the build context in `COPY --from`"),
+        "scratch" => Some("`scratch` means the empty image in a Dockerfile's `FROM`"),
+        _ => None,
+    } {
         out.push(
             finding(
                 &rules::RESERVED_STAGE_NAME,
                 stage.name.span,
-                "Stage name should not use the same name as reserved stage \"context\"",
+                format!("Stage name should not use the same name as reserved stage \"{name}\""),
                 "a reserved name",
             )
-            .with_help(
-                "give the stage another name: `context` means the build context in `COPY --from`",
-            ),
+            .with_help(format!("give the stage another name: {means}")),
         );
     }
     let own_shell = stage.shell.is_some();
@@ -189,7 +191,7 @@ fn stage_rules(
         platform_rules(name, platform, out);
     }
     invalid_default_in_from(project, stage, out);
-    for port in &stage.config.expose {
+    for port in stage.image_configs().flat_map(|config| &config.expose) {
         let (proto_case, _) = expose_problems(&port.value);
         if proto_case {
             out.push(

@@ -52,7 +52,8 @@ use crate::graph::{ResolvedKind, ResolvedTarget};
 /// How long an interrupted build may take to reach a safe stopping point.
 const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
 
-pub fn run(args: BuildArgs) -> miette::Result<Exit> {
+pub fn run(mut args: BuildArgs) -> miette::Result<Exit> {
+    super::debug_shell::use_native_backend(&mut args)?;
     refuse_unsupported_options(&args)?;
     let mut native_settings = native_settings(&args)?;
     let cache_max = parse_cache_max(args.cache_max.as_deref())?;
@@ -228,6 +229,7 @@ fn native_settings(args: &BuildArgs) -> miette::Result<NativeSettings> {
         no_cache_stages: args.no_cache_filter.clone(),
         secrets,
         source_date_epoch: None,
+        debug: args.debug,
     })
 }
 
@@ -599,7 +601,11 @@ async fn build_with_lock(
                 print_diagnostics(&loaded.file, &diagnostics);
             }
             show_summary(&reporter);
-            Exit::Failure
+            if args.debug {
+                super::debug_shell::after_failure(&engine, native.take_failed_run()).await
+            } else {
+                Exit::Failure
+            }
         }
         Err(BuildFailure::Engine(error)) => {
             reporter.finish();

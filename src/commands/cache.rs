@@ -1,7 +1,8 @@
 //! `stages cache ls` and `stages cache prune`: the native back end's step
 //! cache on the Engine — this project's entries (tagged
 //! `stages-cache/<project id>:…`), or with `--all` every project's. `prune`
-//! also removes what killed builds of this project left behind.
+//! also removes what killed builds of this project left behind, and the
+//! snapshot images `stages build --debug` kept.
 
 use miette::{IntoDiagnostic, miette};
 
@@ -10,6 +11,7 @@ use super::common::{find_config, load_project};
 use crate::cli::{CacheLsArgs, CachePruneArgs, ConfigArg, EngineArg};
 use crate::engine::client::DockerEngine;
 use crate::engine::connection::EngineAddress;
+use crate::engine::debug_snapshot::remove_snapshots;
 use crate::engine::leftovers::{staging_parents, sweep_dead_builds};
 use crate::engine::native::cache_admin::{
     CacheEntry, CacheScope, apply_last_use, compute_own_sizes, human_age, human_size, list_cache,
@@ -186,6 +188,12 @@ pub fn prune(args: CachePruneArgs) -> miette::Result<Exit> {
                 eprintln!("warning: {error}");
             }
             println!("{}", leftovers.summary());
+        }
+        let project = here.as_ref().filter(|_| !args.all).map(|h| h.state.id());
+        match remove_snapshots(&engine, project).await {
+            Ok(0) => {}
+            Ok(count) => println!("removed {count} debug snapshot images"),
+            Err(error) => eprintln!("warning: debug snapshot images: {error}"),
         }
         let entries = entries(&engine, here.as_ref(), args.all).await?;
         let chosen = select_for_prune(&entries, keep, &Default::default());

@@ -12,6 +12,8 @@ pub mod check;
 pub mod common;
 pub mod completion_names;
 pub mod completions;
+mod debug_shell;
+mod debug_terminal;
 mod diff;
 pub mod dockerfile;
 pub mod export;

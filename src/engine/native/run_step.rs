@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 
 use super::build::{NativeBuild, StageFailure, StageOutput};
 use super::engine_api::{ContainerSpec, MountSpec, OpError, StepEngine};
+use super::failed_run::{self, FailedCommand};
 use super::mounts;
 use super::settings::command_argv;
 use super::step_common::{StageState, StepRef, cached, commit};
@@ -67,6 +68,7 @@ pub async fn run<E: StepEngine>(
     let mut step_env: Vec<(String, String)> = args;
     step_env.extend(state.scope.proxy_args());
     step_env.extend(prepared.secret_env.iter().cloned());
+    // Secrets come last: a failure kept for `--debug` leaves them out.
     let (argv, container_env) = command_and_env(state, &run.command.value, &step_env);
     let network_mode = match run.network.as_ref().map(|n| n.value.as_str()) {
         Some("none") => Some("none".to_owned()),
@@ -87,6 +89,7 @@ pub async fn run<E: StepEngine>(
         mounts: prepared.specs.clone(),
         network_mode,
     };
+    let spec_network = spec.network_mode.clone();
     let mount_targets: Vec<String> = prepared.specs.iter().map(mount_target).collect();
     let outcome = execute(build, state, spec, &key, &at.text, &mount_targets).await;
     drop(guards);
@@ -98,6 +101,14 @@ pub async fn run<E: StepEngine>(
         }
         Ok(Err((code, tail))) => {
             step_record::failed(build, state, at);
+            let failed = FailedCommand {
+                command: &run.command.value,
+                step_env: &step_env[..step_env.len() - prepared.secret_env.len()],
+                prepared: &prepared,
+                network_mode: spec_network,
+                exit_code: code,
+            };
+            failed_run::keep(build, state, at, &failed);
             let tail = String::from_utf8_lossy(&tail);
             let mut message = format!("the command exited with code {code}");
             if !tail.trim().is_empty() {
@@ -169,7 +180,7 @@ fn non_empty(text: &str) -> Option<String> {
 
 /// The argv and the container environment of a RUN with step-only
 /// variables `step_env`.
-fn command_and_env(
+pub(super) fn command_and_env(
     state: &StageState,
     command: &CommandForm,
     step_env: &[(String, String)],

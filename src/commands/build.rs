@@ -523,11 +523,11 @@ async fn build_with_lock(
         },
     )
     .await;
-    let report_error = match here.report_file {
+    let (report_written, report_error) = match here.report_file {
         Some(file) if !matches!(outcome, Err(BuildFailure::Interrupted)) => {
-            write_report(file, &report, reporter.mode(), finished)
+            write_report(file, &report, finished)
         }
-        _ => None,
+        _ => (None, None),
     };
     let show_summary = |reporter: &Reporter| {
         print_summary(
@@ -537,6 +537,12 @@ async fn build_with_lock(
             started.elapsed(),
             finished,
         );
+        // Last, under the summary it writes out, where it is seen.
+        if let Some(path) = report_written
+            && !matches!(reporter.mode(), ProgressMode::Quiet | ProgressMode::Json)
+        {
+            eprintln!("report: wrote {}", path.display());
+        }
     };
     let exit = match outcome {
         Ok(outcomes) if args.push => {
@@ -732,27 +738,22 @@ fn print_summary(
     }
 }
 
-/// Writes the `--report` file and says where. A build that failed says
-/// why it could not be written here, and still exits for its failure; a
-/// build that succeeded returns the error, to exit with it.
-fn write_report(
-    file: &ReportFile,
+/// Writes the `--report` file; returns where, once written (the summary
+/// says so). A build that failed says why it could not be written here,
+/// and still exits for its failure; a build that succeeded returns the
+/// error, to exit with it.
+fn write_report<'a>(
+    file: &'a ReportFile,
     report: &BuildReport,
-    mode: ProgressMode,
     finished: bool,
-) -> Option<miette::Report> {
+) -> (Option<&'a std::path::Path>, Option<miette::Report>) {
     match file.write(report) {
-        Ok(()) => {
-            if !matches!(mode, ProgressMode::Quiet | ProgressMode::Json) {
-                eprintln!("report: wrote {}", file.path().display());
-            }
-            None
-        }
+        Ok(()) => (Some(file.path()), None),
         Err(error) if !finished => {
             eprintln!("{error:?}");
-            None
+            (None, None)
         }
-        Err(error) => Some(error),
+        Err(error) => (None, Some(error)),
     }
 }
 

@@ -571,6 +571,9 @@ pub struct WhyArgs {
     pub target: Option<String>,
     #[command(flatten)]
     pub config: ConfigArg,
+    /// How the reasons are printed (json: a line per step, like `build --progress json`'s `explained` events).
+    #[arg(long, value_enum, default_value_t)]
+    pub message_format: MessageFormat,
 }
 
 /// Remote BuildKit builders (see docs/builders.md).

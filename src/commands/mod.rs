@@ -31,6 +31,7 @@ mod schema_beside;
 pub mod source_date;
 pub mod verify_reproducible;
 pub mod why;
+mod why_json;
 
 /// How a command ended, as the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

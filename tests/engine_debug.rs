@@ -304,3 +304,56 @@ fn without_a_terminal_the_state_is_kept_as_an_image_the_printed_command_opens() 
     assert!(debug_images(&project_id).is_empty());
     remove_cache_volume(&cache_id);
 }
+
+#[test]
+fn stopping_stages_in_the_shell_removes_the_container() {
+    engine();
+    let tag = format!("{}:latest", unique("stages-test-debug"));
+    let cache_id = unique("debug-cache");
+    let project = project(&tag, &cache_id);
+    let project_id = project.id();
+    let exit_file = project.path().join("exit-code");
+    let command = format!(
+        "{}; echo $? > {}; sleep 600",
+        stages_command_line("debug --progress plain"),
+        exit_file.display()
+    );
+    let tmux = Tmux::start(project.path(), &command);
+    tmux.wait_for("`exit` leaves");
+    assert_eq!(containers_labelled(DEBUG_LABEL, &project_id).len(), 1);
+    // The pane runs `sh -c "env … stages …"`; `env` became stages.
+    let pane = Command::new("tmux")
+        .args(["-L", &tmux.socket, "list-panes", "-t", "debug"])
+        .args(["-F", "#{pane_pid}"])
+        .output()
+        .expect("tmux list-panes");
+    let pane = String::from_utf8_lossy(&pane.stdout).trim().to_owned();
+    let children = Command::new("pgrep")
+        .args(["-P", &pane])
+        .output()
+        .expect("pgrep");
+    let stages_pid = String::from_utf8_lossy(&children.stdout)
+        .lines()
+        .next()
+        .unwrap_or_else(|| panic!("no stages under the pane {pane}"))
+        .to_owned();
+    let status = Command::new("kill")
+        .args(["-TERM", &stages_pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !exit_file.is_file() {
+        assert!(
+            Instant::now() < deadline,
+            "stages did not stop:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let code = std::fs::read_to_string(&exit_file).expect("read the exit code");
+    assert_eq!(code.trim(), "130", "{}", tmux.screen());
+    assert!(tmux.screen().contains("removing the debug container"));
+    assert!(containers_labelled(DEBUG_LABEL, &project_id).is_empty());
+    remove_cache_volume(&cache_id);
+}

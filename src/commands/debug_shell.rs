@@ -101,6 +101,8 @@ async fn snapshot(engine: &DockerEngine, run: &FailedRun) -> Result<Exit, OpErro
 /// A shell in a container of the state, until it exits or `stages` is
 /// told to stop; the container goes in any case.
 async fn shell(engine: &DockerEngine, run: &FailedRun) -> Result<Exit, OpError> {
+    // Listening before the container exists: a signal from now on removes it.
+    let signals = Signals::new().map_err(|e| OpError::new("signals", e.to_string()))?;
     let container = create_shell_container(engine, run).await?;
     eprintln!(
         "debug: a shell ({}) in the state just before the command: its image, environment, \
@@ -111,14 +113,18 @@ async fn shell(engine: &DockerEngine, run: &FailedRun) -> Result<Exit, OpError> 
         "debug: {FAILED_SCRIPT} runs the failed command again; `exit` leaves and removes the \
          container"
     );
-    let outcome = drive(engine, &container).await;
+    let outcome = drive(engine, &container, signals).await;
     let removed = engine.remove_container(&container).await;
     let exit = outcome?;
     removed?;
     Ok(exit)
 }
 
-async fn drive(engine: &DockerEngine, container: &str) -> Result<Exit, OpError> {
+async fn drive(
+    engine: &DockerEngine,
+    container: &str,
+    mut signals: Signals,
+) -> Result<Exit, OpError> {
     let docker = engine.docker();
     let options = AttachContainerOptionsBuilder::new()
         .stdin(true)
@@ -134,7 +140,6 @@ async fn drive(engine: &DockerEngine, container: &str) -> Result<Exit, OpError> 
     resize(engine, container).await;
     let raw = RawMode::enter().map_err(|e| OpError::new("raw mode", e.to_string()))?;
     let mut keys = stdin_keys();
-    let mut signals = Signals::new().map_err(|e| OpError::new("signals", e.to_string()))?;
     let mut stdout = std::io::stdout();
     let stopped = loop {
         tokio::select! {

@@ -112,6 +112,17 @@ pub enum Command {
         after_help = "Example:\n  stages build\n  stages build --all\n  stages build app --build-arg VERSION=1.2 --progress plain\n  stages build --pull always --push"
     )]
     Build(BuildArgs),
+    /// Build, and when a RUN fails open a shell in its state (`stages build --debug`).
+    #[command(
+        long_about = "Build like `stages build --debug`: when a RUN fails, open a shell in a \
+                      container of the state just before the command (its image, environment, \
+                      workdir, user and mounts), with the failed command ready to run again as \
+                      /.stages-debug/failed.sh. Leaving the shell removes the container. Without \
+                      a terminal, the state is kept as an image and the `docker run` command that \
+                      opens it is printed; `stages cache prune` removes it. See docs/debug.md.",
+        after_help = "Example:\n  stages debug\n  stages debug app --build-arg VERSION=1.2"
+    )]
+    Debug(BuildArgs),
     /// Pin the images, URLs and git refs stages.toml reads in stages.lock.
     #[command(
         long_about = "Write stages.lock next to stages.toml: for every external image the project \
@@ -482,6 +493,9 @@ pub struct BuildArgs {
     /// Say why each step that did not come from the cache ran, compared with the last build (see `stages why`).
     #[arg(long)]
     pub explain: bool,
+    /// When a RUN fails, open a shell in its state (the native back end runs the build; see docs/debug.md).
+    #[arg(long, conflicts_with_all = ["push", "verify_reproducible"])]
+    pub debug: bool,
     /// Run every step of this stage, using no cached result (repeatable).
     #[arg(long, value_name = "STAGE", add = ArgValueCandidates::new(completion_names::stages))]
     pub no_cache_filter: Vec<String>,
@@ -557,6 +571,9 @@ pub struct WhyArgs {
     pub target: Option<String>,
     #[command(flatten)]
     pub config: ConfigArg,
+    /// How the reasons are printed (json: a line per step, like `build --progress json`'s `explained` events).
+    #[arg(long, value_enum, default_value_t)]
+    pub message_format: MessageFormat,
 }
 
 /// Remote BuildKit builders (see docs/builders.md).

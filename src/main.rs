@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use stages::cli::{BuildersCommand, CacheCommand, Cli, Command, DockerfileCommand};
+use stages::cli::{BuildArgs, BuildersCommand, CacheCommand, Cli, Command, DockerfileCommand};
 use stages::commands::{self, Exit};
 
 fn main() -> ExitCode {
@@ -34,6 +34,10 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::import::run(args),
         Command::Migrate(args) => commands::migrate::run(args),
         Command::Build(args) => commands::build::run(args),
+        Command::Debug(args) => commands::build::run(BuildArgs {
+            debug: true,
+            ..args
+        }),
         Command::Lock(args) => commands::lock::run(args),
         Command::Why(args) => commands::why::run(args),
         Command::Cache(CacheCommand::Ls(args)) => commands::cache::ls(args),

@@ -167,6 +167,25 @@ fn an_arg_change_shows_the_old_and_new_value() {
         "{}",
         told.describe()
     );
+    // As JSON: a line per step, the reason with its kind, as build's events.
+    let told = why(&project, &["--message-format", "json"]).success();
+    let lines: Vec<serde_json::Value> = told
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines[0]["event"], "last-build", "{}", told.stdout);
+    let arg = lines
+        .iter()
+        .find(|line| line["reason"] == "ARG VERSION 1.2 → 1.3")
+        .unwrap_or_else(|| panic!("no ARG reason:\n{}", told.stdout));
+    assert_eq!(arg["event"], "explained");
+    assert_eq!(arg["kind"], "arg", "{}", told.stdout);
+    assert!(
+        lines.iter().any(|line| line["event"] == "cached"),
+        "{}",
+        told.stdout
+    );
 }
 
 #[test]

@@ -147,7 +147,10 @@ fn native_report_follows_the_longest_chain_and_says_what_it_measured() {
     );
     assert!(text.contains("* slow"), "{}", run.stderr);
     assert!(text.contains("image app "), "{}", run.stderr);
-    assert!(text.contains("report: wrote r.json"), "{}", run.stderr);
+    // The line saying where the report went comes last, under the summary.
+    let wrote = text.find("report: wrote r.json");
+    assert!(wrote.is_some(), "{}", run.stderr);
+    assert!(wrote > text.find("critical path (*)"), "{}", run.stderr);
 
     // Warm: every step from the cache, events timed, the report replaced.
     let warm = build(

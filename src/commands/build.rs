@@ -52,7 +52,8 @@ use crate::graph::{ResolvedKind, ResolvedTarget};
 /// How long an interrupted build may take to reach a safe stopping point.
 const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
 
-pub fn run(args: BuildArgs) -> miette::Result<Exit> {
+pub fn run(mut args: BuildArgs) -> miette::Result<Exit> {
+    super::debug_shell::use_native_backend(&mut args)?;
     refuse_unsupported_options(&args)?;
     let mut native_settings = native_settings(&args)?;
     let cache_max = parse_cache_max(args.cache_max.as_deref())?;
@@ -228,6 +229,7 @@ fn native_settings(args: &BuildArgs) -> miette::Result<NativeSettings> {
         no_cache_stages: args.no_cache_filter.clone(),
         secrets,
         source_date_epoch: None,
+        debug: args.debug,
     })
 }
 
@@ -521,11 +523,11 @@ async fn build_with_lock(
         },
     )
     .await;
-    let report_error = match here.report_file {
+    let (report_written, report_error) = match here.report_file {
         Some(file) if !matches!(outcome, Err(BuildFailure::Interrupted)) => {
-            write_report(file, &report, reporter.mode(), finished)
+            write_report(file, &report, finished)
         }
-        _ => None,
+        _ => (None, None),
     };
     let show_summary = |reporter: &Reporter| {
         print_summary(
@@ -535,6 +537,12 @@ async fn build_with_lock(
             started.elapsed(),
             finished,
         );
+        // Last, under the summary it writes out, where it is seen.
+        if let Some(path) = report_written
+            && !matches!(reporter.mode(), ProgressMode::Quiet | ProgressMode::Json)
+        {
+            eprintln!("report: wrote {}", path.display());
+        }
     };
     let exit = match outcome {
         Ok(outcomes) if args.push => {
@@ -599,7 +607,11 @@ async fn build_with_lock(
                 print_diagnostics(&loaded.file, &diagnostics);
             }
             show_summary(&reporter);
-            Exit::Failure
+            if args.debug {
+                super::debug_shell::after_failure(&engine, native.take_failed_run()).await
+            } else {
+                Exit::Failure
+            }
         }
         Err(BuildFailure::Engine(error)) => {
             reporter.finish();
@@ -726,27 +738,22 @@ fn print_summary(
     }
 }
 
-/// Writes the `--report` file and says where. A build that failed says
-/// why it could not be written here, and still exits for its failure; a
-/// build that succeeded returns the error, to exit with it.
-fn write_report(
-    file: &ReportFile,
+/// Writes the `--report` file; returns where, once written (the summary
+/// says so). A build that failed says why it could not be written here,
+/// and still exits for its failure; a build that succeeded returns the
+/// error, to exit with it.
+fn write_report<'a>(
+    file: &'a ReportFile,
     report: &BuildReport,
-    mode: ProgressMode,
     finished: bool,
-) -> Option<miette::Report> {
+) -> (Option<&'a std::path::Path>, Option<miette::Report>) {
     match file.write(report) {
-        Ok(()) => {
-            if !matches!(mode, ProgressMode::Quiet | ProgressMode::Json) {
-                eprintln!("report: wrote {}", file.path().display());
-            }
-            None
-        }
+        Ok(()) => (Some(file.path()), None),
         Err(error) if !finished => {
             eprintln!("{error:?}");
-            None
+            (None, None)
         }
-        Err(error) => Some(error),
+        Err(error) => (None, Some(error)),
     }
 }
 

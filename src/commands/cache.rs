@@ -1,8 +1,9 @@
 //! `stages cache ls` and `stages cache prune`: the native back end's step
 //! cache on the Engine — this project's entries (tagged
 //! `stages-cache/<project id>:…`), or with `--all` every project's. `prune`
-//! also removes what killed builds of this project left behind, and with
-//! `--all` the state of projects whose directory is gone.
+//! also removes what killed builds of this project left behind, the
+//! snapshot images `stages build --debug` kept, and with `--all` the state
+//! of projects whose directory is gone.
 
 use std::collections::BTreeSet;
 
@@ -13,6 +14,7 @@ use super::common::{find_config, load_project};
 use crate::cli::{CacheLsArgs, CachePruneArgs, ConfigArg, EngineArg};
 use crate::engine::client::DockerEngine;
 use crate::engine::connection::EngineAddress;
+use crate::engine::debug_snapshot::remove_snapshots;
 use crate::engine::forgotten_projects::{ForgottenSweep, sweep_forgotten_projects};
 use crate::engine::leftovers::{staging_parents, sweep_dead_builds};
 use crate::engine::native::cache_admin::{
@@ -193,6 +195,12 @@ pub fn prune(args: CachePruneArgs) -> miette::Result<Exit> {
                 eprintln!("warning: {error}");
             }
             println!("{}", leftovers.summary());
+        }
+        let project = here.as_ref().filter(|_| !args.all).map(|h| h.state.id());
+        match remove_snapshots(&engine, project).await {
+            Ok(0) => {}
+            Ok(count) => println!("removed {count} debug snapshot images"),
+            Err(error) => eprintln!("warning: debug snapshot images: {error}"),
         }
         let entries = entries(&engine, here.as_ref(), args.all).await?;
         let chosen = select_for_prune(&entries, keep, &Default::default());

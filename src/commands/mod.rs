@@ -12,6 +12,8 @@ pub mod check;
 pub mod common;
 pub mod completion_names;
 pub mod completions;
+mod debug_shell;
+mod debug_terminal;
 mod diff;
 pub mod dockerfile;
 pub mod export;
@@ -29,6 +31,7 @@ mod schema_beside;
 pub mod source_date;
 pub mod verify_reproducible;
 pub mod why;
+mod why_json;
 
 /// How a command ended, as the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

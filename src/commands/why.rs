@@ -1,6 +1,7 @@
 //! `stages why [TARGET]`: why the last build's steps ran, from its build
 //! record (see `engine::build_record`), without building or asking the
-//! Engine anything. With a target (or stage), only the stages it needs.
+//! Engine anything. With a target (or stage), only the stages it needs;
+//! `--message-format json` prints it as JSON lines (`why_json`).
 
 use std::fmt::Write as _;
 
@@ -8,7 +9,7 @@ use miette::miette;
 
 use super::Exit;
 use super::common::{load_project, resolve, root_stages};
-use crate::cli::WhyArgs;
+use crate::cli::{MessageFormat, WhyArgs};
 use crate::engine::build_record::reason::{short_digest, short_text};
 use crate::engine::build_record::{BuildRecord, StageRecord, store};
 use crate::engine::project_state::ProjectState;
@@ -42,6 +43,27 @@ pub fn run(args: WhyArgs) -> miette::Result<Exit> {
             Some(loaded.graph.needed_stages(&root_stages(&targets)))
         }
     };
+    if args.message_format == MessageFormat::Json {
+        let names: Vec<&String> = match &wanted {
+            Some(wanted) => wanted.iter().collect(),
+            None => last.stages.keys().collect(),
+        };
+        if !names
+            .iter()
+            .any(|name| last.stages.get(*name).is_some_and(|s| s.built))
+        {
+            eprintln!(
+                "the last build did not build {}",
+                args.target.as_deref().unwrap_or("any stage")
+            );
+            return Ok(Exit::Failure);
+        }
+        print!(
+            "{}",
+            super::why_json::why_lines(&last, stored.previous.as_ref(), &names)
+        );
+        return Ok(Exit::Success);
+    }
     let text = explain_record(&last, wanted.as_deref(), now());
     if text.stages_shown == 0 {
         eprintln!(

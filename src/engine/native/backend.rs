@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use super::build::{BuildOptions, NativeBuild, StageFailure, StageOutput, run_build};
 use super::copy::ContextFilter;
 use super::engine_api::StepEngine;
+use super::failed_run::FailedRun;
 use super::limits::native_limits;
 use super::observer::BuildObserver;
 use super::scheduler::{Outcome, ScheduleOptions};
@@ -52,6 +53,8 @@ pub struct NativeSettings {
     pub secrets: BTreeMap<String, PathBuf>,
     /// `SOURCE_DATE_EPOCH` (`stages build --reproducible`).
     pub source_date_epoch: Option<u64>,
+    /// `--debug`: keep the first failed RUN (`take_failed_run`).
+    pub debug: bool,
 }
 
 pub struct NativeBackend<'a> {
@@ -64,6 +67,8 @@ pub struct NativeBackend<'a> {
     built: std::sync::Mutex<BTreeMap<BTreeMap<String, String>, BTreeMap<String, StageOutput>>>,
     /// Where the steps' inputs are recorded (`--explain`, `stages why`).
     recorder: Option<Arc<Recorder>>,
+    /// With `--debug`: the first RUN that failed.
+    failed_run: std::sync::Mutex<Option<FailedRun>>,
 }
 
 impl<'a> NativeBackend<'a> {
@@ -74,6 +79,24 @@ impl<'a> NativeBackend<'a> {
             used_keys: std::sync::Mutex::default(),
             built: std::sync::Mutex::default(),
             recorder: None,
+            failed_run: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The first RUN that failed, kept with `--debug`.
+    pub fn take_failed_run(&self) -> Option<FailedRun> {
+        self.failed_run
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    }
+
+    fn keep_failed_run(&self, native: &NativeBuild<DockerEngine>) {
+        if let Some(run) = native.take_failed_run() {
+            self.failed_run
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .get_or_insert(run);
         }
     }
 
@@ -310,6 +333,7 @@ impl Backend for NativeBackend<'_> {
             no_cache_stages: self.settings.no_cache_stages.iter().cloned().collect(),
             secrets: self.settings.secrets.clone(),
             source_date_epoch: self.settings.source_date_epoch,
+            debug: self.settings.debug,
         };
         let engine = Arc::new(self.engine.clone());
         let native = NativeBuild::new(
@@ -345,6 +369,7 @@ impl Backend for NativeBackend<'_> {
             }
         };
         self.note_used(native.used_keys());
+        self.keep_failed_run(&native);
         while let Ok(message) = receiver.try_recv() {
             forward(progress, message);
         }

@@ -11,6 +11,7 @@ use super::cache_key::{BUILD_LABEL, CACHE_KEY_LABEL, CACHE_PROJECT_LABEL, cache_
 use super::copy::ContextFilter;
 use super::engine_api::{ContainerSpec, ImageSettings, OpError, StepEngine};
 use super::expand::Vars;
+use super::failed_run::FailedRun;
 use super::observer::BuildObserver;
 use super::scheduler::{Outcome, ScheduleOptions, StageRunner, run_stages};
 use super::scope::GlobalScope;
@@ -39,6 +40,8 @@ pub struct BuildOptions {
     /// `SOURCE_DATE_EPOCH`: the times of the layers the build commits are
     /// clamped to it (`source_date_times`).
     pub source_date_epoch: Option<u64>,
+    /// `--debug`: keep the first failed RUN for a shell in its state.
+    pub debug: bool,
 }
 
 /// What a finished stage hands on.
@@ -84,7 +87,7 @@ pub struct NativeBuild<E: StepEngine> {
     pub(super) stages: Vec<String>,
     scratch: tokio::sync::OnceCell<String>,
     cache_locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    pub(super) workspace: tempfile::TempDir,
+    pub(super) workspace: Arc<tempfile::TempDir>,
     /// Container creations under way; they finish even when their stage is
     /// aborted, so the clean-up that follows can see every container.
     creating: Arc<tokio::sync::watch::Sender<usize>>,
@@ -100,6 +103,8 @@ pub struct NativeBuild<E: StepEngine> {
     pub(super) recorder: Option<Arc<Recorder>>,
     /// What stages copy out of each other, read before the commit.
     pub(super) early: super::early_fetch::EarlyFetch,
+    /// With `--debug`: the first RUN that failed.
+    failed_run: Mutex<Option<FailedRun>>,
 }
 
 impl<E: StepEngine> NativeBuild<E> {
@@ -127,13 +132,14 @@ impl<E: StepEngine> NativeBuild<E> {
             stages,
             scratch: tokio::sync::OnceCell::new(),
             cache_locks: Mutex::new(BTreeMap::new()),
-            workspace,
+            workspace: Arc::new(workspace),
             creating: Arc::new(tokio::sync::watch::Sender::new(0)),
             cache_index: tokio::sync::OnceCell::new(),
             used_keys: Mutex::new(BTreeSet::new()),
             built_before: BTreeMap::new(),
             recorder: None,
             early,
+            failed_run: Mutex::new(None),
         })
     }
 
@@ -261,6 +267,23 @@ impl<E: StepEngine> NativeBuild<E> {
     /// Labels of every container this build creates.
     pub(super) fn container_labels(&self) -> BTreeMap<String, String> {
         BTreeMap::from([(BUILD_LABEL.to_owned(), self.options.build_id.clone())])
+    }
+
+    /// Keep `run` unless a RUN failed before it.
+    pub(super) fn keep_failed_run(&self, run: FailedRun) {
+        let mut kept = self
+            .failed_run
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        kept.get_or_insert(run);
+    }
+
+    /// The first RUN that failed, with `--debug`.
+    pub fn take_failed_run(&self) -> Option<FailedRun> {
+        self.failed_run
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
     }
 
     pub(super) fn no_cache_for(&self, stage: &str) -> bool {

@@ -113,7 +113,7 @@ fn commit_config(settings: &ImageSettings) -> ContainerConfig {
     }
 }
 
-fn mount(spec: &MountSpec) -> Mount {
+pub(crate) fn mount(spec: &MountSpec) -> Mount {
     match spec {
         MountSpec::Volume {
             name,

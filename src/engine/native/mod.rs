@@ -5,6 +5,7 @@
 //! `archive`, `retarget`, `source_link`, `owner`), the step cache (`cache_key`,
 //! `cache_admin`, `cache_usage`, `cache_gc`), step execution over the `StepEngine` trait
 //! (`engine_api`, `stage_exec`, `run_step`, `copy_step`, `copy_group`,
+//! `failed_run` for `--debug`,
 //! `config_step`,
 //! `mounts`, `settings`), what a build record learns of each step
 //! (`step_record`), its bollard implementation (`docker_adapter`) and
@@ -28,6 +29,7 @@ pub mod early_fetch;
 pub mod engine_api;
 pub mod expand;
 pub mod extract_tree;
+pub mod failed_run;
 pub mod group_container;
 pub mod limits;
 pub mod mounts;

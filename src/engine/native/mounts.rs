@@ -32,6 +32,8 @@ pub struct PreparedMounts {
     pub locks: Vec<Arc<tokio::sync::Mutex<()>>>,
     /// Secrets exposed as environment variables (`env=`).
     pub secret_env: Vec<(String, String)>,
+    /// The same secrets: variable name, the file its value is read from.
+    pub secret_env_files: Vec<(String, PathBuf)>,
 }
 
 /// Where a bind mount reads from.
@@ -234,6 +236,9 @@ pub async fn prepare<E: StepEngine>(
                     let value = std::fs::read_to_string(file)
                         .map_err(|e| fail(format!("secret {id} ({}): {e}", file.display())))?;
                     prepared.secret_env.push((variable.clone(), value));
+                    prepared
+                        .secret_env_files
+                        .push((variable.clone(), file.clone()));
                     if mount.target.is_none() {
                         continue;
                     }

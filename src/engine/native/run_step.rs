@@ -17,6 +17,7 @@ use futures_util::StreamExt;
 use super::build::{NativeBuild, StageFailure, StageOutput};
 use super::early_fetch;
 use super::engine_api::{ContainerSpec, MountSpec, OpError, StepEngine};
+use super::failed_run::{self, FailedCommand};
 use super::mounts;
 use super::settings::command_argv;
 use super::step_common::{StageState, StepRef, cached, commit};
@@ -71,6 +72,7 @@ pub async fn run<E: StepEngine>(
     let mut step_env: Vec<(String, String)> = args;
     step_env.extend(state.scope.proxy_args());
     step_env.extend(prepared.secret_env.iter().cloned());
+    // Secrets come last: a failure kept for `--debug` leaves them out.
     let (argv, container_env) = command_and_env(state, &run.command.value, &step_env);
     let network_mode = match run.network.as_ref().map(|n| n.value.as_str()) {
         Some("none") => Some("none".to_owned()),
@@ -91,6 +93,7 @@ pub async fn run<E: StepEngine>(
         mounts: prepared.specs.clone(),
         network_mode,
     };
+    let spec_network = spec.network_mode.clone();
     let mount_targets: Vec<String> = prepared.specs.iter().map(mount_target).collect();
     // Mounted contents are not the image's, and a commit under
     // SOURCE_DATE_EPOCH rewrites times first.
@@ -115,6 +118,14 @@ pub async fn run<E: StepEngine>(
         }
         Ok(Err((code, tail))) => {
             step_record::failed(build, state, at);
+            let failed = FailedCommand {
+                command: &run.command.value,
+                step_env: &step_env[..step_env.len() - prepared.secret_env.len()],
+                prepared: &prepared,
+                network_mode: spec_network,
+                exit_code: code,
+            };
+            failed_run::keep(build, state, at, &failed);
             let tail = String::from_utf8_lossy(&tail);
             let mut message = format!("the command exited with code {code}");
             if !tail.trim().is_empty() {
@@ -208,7 +219,7 @@ fn non_empty(text: &str) -> Option<String> {
 
 /// The argv and the container environment of a RUN with step-only
 /// variables `step_env`.
-fn command_and_env(
+pub(super) fn command_and_env(
     state: &StageState,
     command: &CommandForm,
     step_env: &[(String, String)],

@@ -110,18 +110,8 @@ pub(super) fn native_stage(project: &Project, stage: &Stage, out: &mut Vec<Diagn
                     }
                 }
             }
-            StepKind::Copy(copy) => {
-                if copy.parents {
-                    out.push(refuse("`parents` on copies", step.span));
-                }
-                if copy.from.is_some()
-                    && let Some(source) = copy.sources.iter().find(|s| has_wildcard(&s.value))
-                {
-                    out.push(refuse(
-                        "wildcards in a copy from another stage or image",
-                        source.span,
-                    ));
-                }
+            StepKind::Copy(copy) if copy.parents => {
+                out.push(refuse("`parents` on copies", step.span));
             }
             StepKind::Add(add) => {
                 if add.parents {

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use futures_util::StreamExt;
 
+use super::empty_stage::{has_no_image, with_commit};
 use super::failure::{FailedStep, TAIL_LINES, stage_outcome};
 use super::{Backend, BuildFailure, StageBuild};
 use crate::check::{Backend as CheckedBackend, unsupported_features};
@@ -133,7 +134,22 @@ impl<E: Engine> Backend for DockerfileBackend<'_, E> {
         let context_dir = request.context_dir.to_owned();
         // One LABEL instruction for all the image's labels: the builder's
         // `labels` option would add one step (one container commit) per label.
-        let text = with_labels(&exported.text, &request.labels);
+        let mut text = with_labels(&exported.text, &request.labels);
+        let overrides: Vec<(String, String)> = request
+            .build_args
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if request.labels.is_empty()
+            && has_no_image(
+                request.project,
+                request.stage,
+                &exported.instructions,
+                &overrides,
+            )
+        {
+            text = with_commit(&text);
+        }
         let context = tokio::task::spawn_blocking(move || pack_context(&context_dir, &text))
             .await
             .map_err(|join| ContextError::Read {

@@ -7,6 +7,7 @@
 //! primitives) plugs in as a second implementation of [`Backend`].
 
 pub mod dockerfile;
+pub mod empty_stage;
 pub mod failure;
 
 use std::collections::BTreeMap;

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use super::build::{NativeBuild, StageFailure, StageOutput};
-use super::copy_step::{self, PreparedCopy};
+use super::copy_step::{self, FetchedPath, PreparedCopy};
 use super::engine_api::{OpError, StepEngine};
 use super::group_container::GroupContainer;
 use super::owner::Owner;
@@ -249,7 +249,7 @@ async fn execute<E: StepEngine>(
 async fn apply<E: StepEngine>(
     build: &NativeBuild<E>,
     member: &Planned,
-    fetched: &[Vec<u8>],
+    fetched: &[FetchedPath],
     target: &mut GroupContainer<'_, E>,
 ) -> Result<(), OpError> {
     match &member.work {

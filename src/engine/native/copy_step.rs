@@ -17,6 +17,7 @@ use super::cache_key::image_path_input;
 use super::copy::{CopyError, CopyPlan, CopyRequest, absolute_dest, ends_as_dir, plan_copy};
 use super::engine_api::{OpError, PathKind, StepEngine};
 use super::group_container::{GroupContainer, within};
+use super::image_wildcard::expand_in_image;
 use super::owner::{Owner, needs_lookup, parse_chmod, resolve_chown};
 use super::pathmatch::has_wildcard;
 use super::retarget::retarget;
@@ -259,12 +260,8 @@ fn from_image(
     words: Expanded,
 ) -> Result<PreparedCopy, StageFailure> {
     let image = source.image.clone();
-    if let Some(pattern) = words.sources.iter().find(|s| has_wildcard(s)) {
-        return Err(at.fail(
-            state,
-            format!("wildcards in a copy from another image ({pattern}) are not supported by the native back end"),
-        ));
-    }
+    // A wildcard's matches follow from the image and the pattern, both in
+    // the key; they are found when the files are fetched.
     let paths: Vec<String> = words
         .sources
         .iter()
@@ -285,13 +282,21 @@ fn from_image(
     })
 }
 
+/// One source path of a copy from another image (a wildcard's match, or
+/// the path as written) and the tar of it.
+#[derive(Debug, Clone)]
+pub struct FetchedPath {
+    pub path: String,
+    pub tar: Vec<u8>,
+}
+
 /// What a copy needs from outside the stage's container before it can be
 /// applied: the tars of its paths in another image (none for the context).
 /// Fetching is independent of the stage, so a group fetches all at once.
 pub async fn fetch<E: StepEngine>(
     build: &NativeBuild<E>,
     copy: &PreparedCopy,
-) -> Result<Vec<Vec<u8>>, OpError> {
+) -> Result<Vec<FetchedPath>, OpError> {
     match &copy.source {
         CopySource::Context { .. } => Ok(Vec::new()),
         CopySource::Image { image, paths } => download(build, image, paths).await,
@@ -318,7 +323,7 @@ pub async fn apply<E: StepEngine>(
     build: &NativeBuild<E>,
     state: &StageState,
     copy: &PreparedCopy,
-    fetched: &[Vec<u8>],
+    fetched: &[FetchedPath],
     container: &mut GroupContainer<'_, E>,
 ) -> Result<(), OpError> {
     let words = &copy.words;
@@ -330,11 +335,14 @@ pub async fn apply<E: StepEngine>(
         CopySource::Context { extract } => plan(build, state, words, *extract, owner, dest_is_dir)
             .await
             .map_err(|e| OpError::new("copy", e.to_string()))?,
-        CopySource::Image { paths, .. } => {
-            let into_dir = ends_as_dir(&words.dest) || dest_is_dir || paths.len() > 1;
+        CopySource::Image { .. } => {
+            if fetched.len() > 1 && !ends_as_dir(&words.dest) && !dest_is_dir {
+                return Err(OpError::new("copy", CopyError::DestNotDir.to_string()));
+            }
+            let into_dir = ends_as_dir(&words.dest) || dest_is_dir || fetched.len() > 1;
             let mut writer = TarWriter::new(owner, words.chmod);
-            for (source, tar) in paths.iter().zip(fetched) {
-                retarget(tar, source, &dest, into_dir, &mut writer)
+            for source in fetched {
+                retarget(&source.tar, &source.path, &dest, into_dir, &mut writer)
                     .map_err(|e| OpError::new("copy", e.to_string()))?;
             }
             writer
@@ -373,25 +381,42 @@ async fn refuse_links_of_the_image<E: StepEngine>(
     Ok(())
 }
 
-/// Tars of `paths` in `image` (a path that is a link read through it),
-/// read through a container that is never started.
+/// Tars of `paths` in `image` (a path that is a link read through it, a
+/// wildcard each of its matches), read through a container that is never
+/// started.
 async fn download<E: StepEngine>(
     build: &NativeBuild<E>,
     image: &str,
     paths: &[String],
-) -> Result<Vec<Vec<u8>>, OpError> {
+) -> Result<Vec<FetchedPath>, OpError> {
+    // Only literal paths are read early: a wildcard is matched here.
     if let Some(tars) = build.early.take(image, paths) {
-        return Ok(tars);
+        return Ok(paths
+            .iter()
+            .zip(tars)
+            .map(|(path, tar)| FetchedPath {
+                path: path.clone(),
+                tar,
+            })
+            .collect());
     }
     with_container(
         build,
         idle_container(image, build.container_labels()),
         |id| async move {
-            let mut tars = Vec::new();
-            for path in paths {
-                tars.push(download_followed(&*build.engine, &id, path).await?);
+            let mut fetched = Vec::new();
+            for source in paths {
+                let matched = if has_wildcard(source) {
+                    expand_in_image(&*build.engine, &id, source).await?
+                } else {
+                    vec![source.clone()]
+                };
+                for path in matched {
+                    let tar = download_followed(&*build.engine, &id, &path).await?;
+                    fetched.push(FetchedPath { path, tar });
+                }
             }
-            Ok(tars)
+            Ok(fetched)
         },
     )
     .await

@@ -2,7 +2,7 @@
 //!
 //! Owns variable expansion (`expand`) and ARG/ENV scoping (`scope`), the
 //! stage scheduler (`scheduler`), COPY/ADD planning (`copy`, `pathmatch`,
-//! `archive`, `retarget`, `source_link`, `owner`), the step cache (`cache_key`,
+//! `archive`, `retarget`, `source_link`, `image_wildcard`, `owner`), the step cache (`cache_key`,
 //! `cache_admin`, `cache_usage`, `cache_gc`), step execution over the `StepEngine` trait
 //! (`engine_api`, `stage_exec`, `run_step`, `copy_step`, `copy_group`,
 //! `failed_run` for `--debug`,
@@ -31,6 +31,7 @@ pub mod expand;
 pub mod extract_tree;
 pub mod failed_run;
 pub mod group_container;
+pub mod image_wildcard;
 pub mod limits;
 pub mod mounts;
 pub mod observer;

@@ -2,8 +2,8 @@
 //! `?` (one character but `/`), `[...]` classes with ranges and `^`
 //! negation, `\` quoting the next character. COPY/ADD wildcards use it.
 //!
-//! Pure string code; takes only `has_wildcard` from the checker, which
-//! refuses what the native back end cannot copy with the same reading.
+//! Pure string code; takes only `has_wildcard` from the checker, so both
+//! tell a wildcard from a literal path the same way.
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("syntax error in pattern {0:?}")]
@@ -18,8 +18,7 @@ pub fn path_match(pattern: &str, name: &str) -> Result<bool, BadPattern> {
     Ok(match_from(&pattern, &name))
 }
 
-/// Whether the pattern contains a wildcard at all; the checker reads
-/// sources with the same function.
+/// Whether the pattern contains a wildcard at all.
 pub use crate::check::backend_native::has_wildcard;
 
 fn validate(pattern: &[char]) -> Result<(), ()> {

@@ -208,6 +208,12 @@ fn the_findings_of_earlier_runs_hold() {
         // An instruction that ends in the escape (then a carriage return
         // and a blank): fmt made it a line continuation.
         ("dockerfile-fmt", "FROM h\nRUN \\\r ".to_owned()),
+        // A long ARG with a word starting with `#`: fmt broke the line
+        // before it, and a continuation line starting with `#` is a comment.
+        (
+            "dockerfile-fmt",
+            format!("ARG {}#\\\n a=b", "a=b ".repeat(18)),
+        ),
     ];
     let scratch = std::env::temp_dir().join(format!("stages-fuzz-findings-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch directory");

@@ -214,6 +214,12 @@ fn the_findings_of_earlier_runs_hold() {
             "dockerfile-fmt",
             format!("ARG {}#\\\n a=b", "a=b ".repeat(18)),
         ),
+        // A script whose first line opens a heredoc: export wrapped it in a
+        // heredoc of its own, import kept the wrapping as the command.
+        (
+            "export-dockerfile",
+            "[stages.s]\nfrom=\"n\"\nsteps=[]\n[stages.n]\nfrom=\"e\"\nsteps=[{run=\"\"\"<<E\n\"\"\"}]".to_owned(),
+        ),
     ];
     let scratch = std::env::temp_dir().join(format!("stages-fuzz-findings-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch directory");

@@ -453,3 +453,26 @@ fn a_stage_named_scratch_and_a_variable_mount_type_are_refused_on_their_line() {
         assert_eq!(text[span.start..span.end].trim_end(), line);
     }
 }
+
+/// `RUN <<EOF` alone is the script its body holds, even when the body's
+/// first line opens a heredoc of its own (export wraps such a script in a
+/// new heredoc); only a body that is a closed heredoc text (which export
+/// writes as it is) keeps the instruction text.
+#[test]
+fn a_script_whose_first_line_opens_a_heredoc_is_the_script() {
+    let command = |text: &str| {
+        let imported = import(text, false);
+        match &imported.project.stages[0].steps[0].kind {
+            StepKind::Run(run) => run.command.value.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        command("FROM a\nRUN <<EOF\n<<E\nEOF\n"),
+        CommandForm::Shell("<<E\n".into())
+    );
+    assert_eq!(
+        command("FROM a\nRUN <<EOF\ncat <<X\nx\nX\nEOF\n"),
+        CommandForm::Shell("<<EOF\ncat <<X\nx\nX\nEOF".into())
+    );
+}

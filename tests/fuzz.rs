@@ -220,6 +220,17 @@ fn the_findings_of_earlier_runs_hold() {
             "export-dockerfile",
             "[stages.s]\nfrom=\"n\"\nsteps=[]\n[stages.n]\nfrom=\"e\"\nsteps=[{run=\"\"\"<<E\n\"\"\"}]".to_owned(),
         ),
+        // A heredoc command after a mount, starting with a Unicode space
+        // and `--`: BuildKit trims the space, and export wrote the rest
+        // where it reads as a flag. Import now refuses it on its line.
+        (
+            "import",
+            "FROM ${}\nRUN --mount=type=bind,target= \u{a0}--mount=type=bind,from=e,source= <<EOT\nEOT".to_owned(),
+        ),
+        (
+            "import",
+            "FROM a\nRUN --mount=target=\\\n \u{2003}--mount=target= <<EOT\nEOT\nRUN -".to_owned(),
+        ),
     ];
     let scratch = std::env::temp_dir().join(format!("stages-fuzz-findings-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch directory");

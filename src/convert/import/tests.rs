@@ -476,3 +476,26 @@ fn a_script_whose_first_line_opens_a_heredoc_is_the_script() {
         CommandForm::Shell("<<EOF\ncat <<X\nx\nX\nEOF".into())
     );
 }
+
+/// BuildKit trims a Unicode space off the front of a command, so a heredoc
+/// command can start with `--`; export would write it where a Dockerfile
+/// reads it as a flag. Import refuses it on the RUN line.
+#[test]
+fn a_heredoc_command_starting_with_two_dashes_is_refused_on_its_line() {
+    for text in [
+        "FROM alpine\nRUN --mount=target=/a \u{a0}--mount=target=/b <<EOT\nEOT\n",
+        "FROM alpine\nRUN --mount=target=/a\\\n \u{2003}--mount=target=/b <<EOT\nEOT\n",
+    ] {
+        let file = parse(text).expect("parses");
+        let errors = import_dockerfile(&file, &ImportOptions::default())
+            .err()
+            .unwrap_or_else(|| panic!("imported: {text:?}"));
+        let run_line = text.find("RUN");
+        assert!(
+            errors.iter().any(
+                |e| e.primary_span().map(|s| s.start) == run_line && e.message.contains("`--`")
+            ),
+            "{text:?}: {errors:?}"
+        );
+    }
+}

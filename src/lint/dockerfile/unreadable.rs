@@ -4,6 +4,8 @@
 //! reading each instruction (StageNameCasing, FromAsCasing,
 //! MaintainerDeprecated) on the instructions before the one it stops at.
 //! The checks that need the stages read whole come after and never run.
+//! (BuildKit also checks the casing of a FROM whose flags it then fails to
+//! read; such a FROM cannot be read here, so it goes unchecked.)
 
 use crate::diagnostics::Diagnostic;
 use crate::dockerfile::parse;
@@ -29,7 +31,7 @@ pub fn findings_before(
     let Ok(mut file) = parse(text) else {
         return Vec::new();
     };
-    let file_controls = controls.merged(&super::super::file_controls(&file.directives, cx));
+    let file_controls = controls.merged(&crate::lint::file_controls(&file.directives, cx));
     let mut found = Vec::new();
     super::names::empty_continuations_in(
         file.nodes.iter().map(|n| (n.start_line, n.end_line)),

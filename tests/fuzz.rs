@@ -238,6 +238,15 @@ fn the_findings_of_earlier_runs_hold() {
             "export-dockerfile",
             "[stages.n]\nfrom=\"e\"\nsteps=[{run=\"\"\"a\"\"\"}]\n[stages.h]\nfrom=\"${'}\"".to_owned(),
         ),
+        // A label name nesting `${` past the bound: check measured only
+        // values, import measures the whole LABEL line.
+        (
+            "export-dockerfile",
+            format!(
+                "[stages.e]\nfrom=\"b\"\nlabels={{\"{}\"=\"\"}}",
+                "${".repeat(65)
+            ),
+        ),
     ];
     let scratch = std::env::temp_dir().join(format!("stages-fuzz-findings-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch directory");

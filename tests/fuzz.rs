@@ -247,6 +247,15 @@ fn the_findings_of_earlier_runs_hold() {
                 "${".repeat(65)
             ),
         ),
+        // A label name and value nesting 40 deep each: one LABEL line
+        // nesting 80 deep, which import measured whole and refused.
+        (
+            "export-dockerfile",
+            format!(
+                "[stages.e]\nfrom=\"b\"\nlabels={{\"{0}\"=\"{0}\"}}",
+                "${".repeat(40)
+            ),
+        ),
     ];
     let scratch = std::env::temp_dir().join(format!("stages-fuzz-findings-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch directory");

@@ -334,6 +334,19 @@ fn expansions_nested_deeper_than_check_allows_are_refused() {
     }
 }
 
+/// The bound is on each value, as check measures each string: a key and
+/// a value nesting 40 deep each are one LABEL line nesting 80 deep, but
+/// two values stages.toml holds.
+#[test]
+fn nesting_is_measured_per_value_as_check_measures_it() {
+    let open = "${".repeat(40);
+    let imported = import(
+        &format!("FROM alpine\nLABEL \"{open}\"=\"{open}\"\n"),
+        false,
+    );
+    assert_eq!(imported.project.stages[0].config.labels.len(), 1);
+}
+
 #[test]
 fn a_copy_with_here_documents_and_a_path_holding_whitespace_is_refused() {
     for text in [

@@ -212,6 +212,9 @@ pub struct LintControlArgs {
     /// Exit 1 when there is any warning, not only on errors.
     #[arg(long)]
     pub error_on_warning: bool,
+    /// BuildKit's check setting as a build argument, `BUILDKIT_DOCKERFILE_CHECK=skip=A,B;error=true`: it replaces the file's `# check=` directive (or `[lint]`), as in `docker build`; the only build argument lint reads.
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    pub build_args: Vec<String>,
     #[command(flatten)]
     pub engine: EngineArg,
 }

@@ -208,6 +208,54 @@ fn the_findings_of_earlier_runs_hold() {
         // An instruction that ends in the escape (then a carriage return
         // and a blank): fmt made it a line continuation.
         ("dockerfile-fmt", "FROM h\nRUN \\\r ".to_owned()),
+        // A long ARG with a word starting with `#`: fmt broke the line
+        // before it, and a continuation line starting with `#` is a comment.
+        (
+            "dockerfile-fmt",
+            format!("ARG {}#\\\n a=b", "a=b ".repeat(18)),
+        ),
+        // A script whose first line opens a heredoc: export wrapped it in a
+        // heredoc of its own, import kept the wrapping as the command.
+        (
+            "export-dockerfile",
+            "[stages.s]\nfrom=\"n\"\nsteps=[]\n[stages.n]\nfrom=\"e\"\nsteps=[{run=\"\"\"<<E\n\"\"\"}]".to_owned(),
+        ),
+        // A heredoc command after a mount, starting with a Unicode space
+        // and `--`: BuildKit trims the space, and export wrote the rest
+        // where it reads as a flag. Import now refuses it on its line.
+        (
+            "import",
+            "FROM ${}\nRUN --mount=type=bind,target= \u{a0}--mount=type=bind,from=e,source= <<EOT\nEOT".to_owned(),
+        ),
+        (
+            "import",
+            "FROM a\nRUN --mount=target=\\\n \u{2003}--mount=target= <<EOT\nEOT\nRUN -".to_owned(),
+        ),
+        // A base image with a quote inside a variable's braces: the quote
+        // vanished from check's expansion, and import removes it as
+        // BuildKit does. Check now refuses quotes in references.
+        (
+            "export-dockerfile",
+            "[stages.n]\nfrom=\"e\"\nsteps=[{run=\"\"\"a\"\"\"}]\n[stages.h]\nfrom=\"${'}\"".to_owned(),
+        ),
+        // A label name nesting `${` past the bound: check measured only
+        // values, import measures the whole LABEL line.
+        (
+            "export-dockerfile",
+            format!(
+                "[stages.e]\nfrom=\"b\"\nlabels={{\"{}\"=\"\"}}",
+                "${".repeat(65)
+            ),
+        ),
+        // A label name and value nesting 40 deep each: one LABEL line
+        // nesting 80 deep, which import measured whole and refused.
+        (
+            "export-dockerfile",
+            format!(
+                "[stages.e]\nfrom=\"b\"\nlabels={{\"{0}\"=\"{0}\"}}",
+                "${".repeat(40)
+            ),
+        ),
     ];
     let scratch = std::env::temp_dir().join(format!("stages-fuzz-findings-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch directory");

@@ -232,3 +232,99 @@ fn dockerfile_lint_reads_the_dockerignore_beside_the_file() {
     write("Dockerfile.dockerignore", "build\n!build/out.tar\n");
     assert!(ignored(dockerfile_findings(dir.path(), "Dockerfile")).is_empty());
 }
+
+/// `--build-arg BUILDKIT_DOCKERFILE_CHECK=…` replaces the file's `# check=`
+/// directive, as `docker build --build-arg` does; other build arguments
+/// and a setting BuildKit cannot read are usage errors.
+#[test]
+fn the_check_build_argument_replaces_the_directive() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("Dockerfile");
+    std::fs::write(
+        &path,
+        "#check=skip=all\nFROM scratch as base\ncopy Dockerfile .\n",
+    )
+    .expect("write");
+    let path = path.display().to_string();
+    let (code, _, stderr) = output(stages().args(["dockerfile", "lint", &path]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("stages::lint::"), "{stderr}");
+    let setting = "BUILDKIT_DOCKERFILE_CHECK=skip=ConsistentInstructionCasing;error=true";
+    let (code, _, stderr) =
+        output(stages().args(["dockerfile", "lint", &path, "--build-arg", setting]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("stages::lint::FromAsCasing"), "{stderr}");
+    assert!(
+        !stderr.contains("stages::lint::ConsistentInstructionCasing"),
+        "{stderr}"
+    );
+    let (code, _, stderr) =
+        output(stages().args(["dockerfile", "lint", &path, "--build-arg", "VERSION=1"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("BUILDKIT_DOCKERFILE_CHECK"), "{stderr}");
+    let (code, _, stderr) = output(stages().args([
+        "dockerfile",
+        "lint",
+        &path,
+        "--build-arg",
+        "BUILDKIT_DOCKERFILE_CHECK=error=maybe",
+    ]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("error=maybe"), "{stderr}");
+    // On stages.toml it takes the place of `[lint]`.
+    let toml = fixture("toml/WorkdirRelativePath.toml");
+    let (code, _, stderr) = output(stages().args([
+        "lint",
+        "-f",
+        &toml,
+        "--build-arg",
+        "BUILDKIT_DOCKERFILE_CHECK=error=true",
+    ]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("stages::lint::WorkdirRelativePath"),
+        "{stderr}"
+    );
+}
+
+/// A file with an unknown instruction: the findings BuildKit reports
+/// before it stops (those it checks while reading the instructions before
+/// it), then the error; exit 1.
+#[test]
+fn an_unknown_instruction_comes_after_the_findings_before_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("Dockerfile");
+    std::fs::write(
+        &path,
+        "\nFROM scratch AS BadStageName\nMAINTAINER me@example.org\nBADCMD\nFROM scratch AS Late\n",
+    )
+    .expect("write");
+    let path = path.display().to_string();
+    let (code, stdout, stderr) =
+        output(stages().args(["dockerfile", "lint", &path, "--message-format", "json"]));
+    assert_eq!(code, 1, "{stderr}");
+    let found: Vec<(String, u64)> = stdout
+        .lines()
+        .map(|line| {
+            let json: serde_json::Value = serde_json::from_str(line).expect("json line");
+            (
+                json["code"].as_str().unwrap_or_default().to_owned(),
+                json["line"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let rules: Vec<(&str, u64)> = found
+        .iter()
+        .map(|(code, line)| (code.rsplit("::").next().unwrap_or_default(), *line))
+        .collect();
+    assert_eq!(
+        rules[..2],
+        [("StageNameCasing", 2), ("MaintainerDeprecated", 3)]
+    );
+    assert_eq!(found.len(), 3, "{stdout}");
+    assert_eq!(
+        found[2].1, 4,
+        "the error is on the unknown instruction: {stdout}"
+    );
+    assert!(!found[2].0.starts_with("stages::lint::"), "{stdout}");
+}

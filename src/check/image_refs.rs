@@ -227,9 +227,14 @@ fn expand_known(text: &str, known: &dyn Fn(&str) -> Option<String>) -> Option<St
 /// whether its variables are set (`${A:+alt}` gives `alt`) or not
 /// (`${A:-default}` gives `default`), or whitespace anywhere: a Dockerfile
 /// splits `FROM ${REGISTRY:-Bad Host}/x` into two words, and `${ }` names
-/// no variable.
+/// no variable. A quote anywhere, inside a variable's braces too: BuildKit
+/// removes quotes from the word (and import with it), so `${'}` would come
+/// back as `${}`.
 fn impossible_char_anywhere(text: &str) -> Option<char> {
-    if let Some(c) = text.chars().find(|c| c.is_whitespace()) {
+    if let Some(c) = text
+        .chars()
+        .find(|c| c.is_whitespace() || matches!(c, '\'' | '"'))
+    {
         return Some(c);
     }
     let set = crate::config::expand::expand(text, &|_| Some("x".to_owned()));
@@ -533,5 +538,9 @@ mod tests {
         assert_eq!(impossible_char_anywhere("${REGISTRY:-a%b}/x"), Some('%'));
         assert_eq!(impossible_char_anywhere("x${TAG:+!}"), Some('!'));
         assert_eq!(impossible_char_anywhere("${\u{3000}}"), Some('\u{3000}'));
+        // Quotes vanish from the expansion, but BuildKit's reading of the
+        // word removes them: `${'}` would come back as `${}`.
+        assert_eq!(impossible_char_anywhere("${'}"), Some('\''));
+        assert_eq!(impossible_char_anywhere("${A:-\"x\"}"), Some('"'));
     }
 }

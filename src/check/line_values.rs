@@ -149,6 +149,16 @@ pub(super) fn check_line_values(project: &Project) -> Vec<Diagnostic> {
                             .or_else(|| heredoc_opener_problem(&text))
                     {
                         out.push(error("the command", problem, run.command.span, help));
+                    } else if let CommandForm::Shell(text) = &run.command.value
+                        && let Some(first) = crate::convert::heredoc::first_line_written_as_is(text)
+                        && let Some(problem) = rest_of_line_problem(first)
+                    {
+                        out.push(error(
+                            "the command's first line",
+                            problem,
+                            run.command.span,
+                            "a heredoc's first line (`cat <<EOF > /file`) is the rest of the RUN line: write it without surrounding spaces, a trailing `\\` or a leading `--`",
+                        ));
                     }
                 }
                 // Checked with the stage's other configuration below.

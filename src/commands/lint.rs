@@ -40,16 +40,16 @@ pub fn run(args: LintArgs) -> miette::Result<Exit> {
         );
         return Ok(Exit::Failure);
     };
+    let check_build_arg = check_build_arg(&args.controls)?;
     let mut diagnostics = unknown_skipped_rules(&project);
     let cx = LintContext {
         locked_images: locked_images_beside(&path),
         ..context_for(&base_images(&project), Some(&args.controls.engine))
     };
-    diagnostics.extend(lint_project(
-        &project,
-        &cx,
-        &cli.merged(&project_controls(&project)),
-    ));
+    // The build argument takes the place of `[lint]`, as it takes the
+    // place of a Dockerfile's `# check=` directive.
+    let own = check_build_arg.unwrap_or_else(|| project_controls(&project));
+    diagnostics.extend(lint_project(&project, &cx, &cli.merged(&own)));
     Ok(report(&file, &diagnostics, &args.controls))
 }
 
@@ -73,15 +73,50 @@ pub fn dockerfile(args: DockerfileLintArgs) -> miette::Result<Exit> {
     };
     let cx = LintContext {
         ignored: dockerignore_beside(&args.file)?,
+        check_build_arg: check_build_arg(&args.controls)?,
         ..context_for(&images, Some(&args.controls.engine))
     };
     match lint_dockerfile(&file.text, &cx, &cli) {
         Ok(diagnostics) => Ok(report(&file, &diagnostics, &args.controls)),
-        Err(error) => {
-            print_diagnostics(&file, &[error]);
+        Err(unreadable) => {
+            // What BuildKit reports before it stops, then why it stops.
+            let mut diagnostics = unreadable.findings;
+            diagnostics.push(unreadable.error);
+            report(&file, &diagnostics, &args.controls);
             Ok(Exit::Failure)
         }
     }
+}
+
+/// The build argument BuildKit reads its check setting from.
+const CHECK_BUILD_ARG: &str = "BUILDKIT_DOCKERFILE_CHECK";
+
+/// `--build-arg BUILDKIT_DOCKERFILE_CHECK=…`, read as BuildKit reads it;
+/// a later one wins, as with `docker build`. Other build arguments are
+/// refused: no rule here reads them, and accepting them would suggest one
+/// does.
+fn check_build_arg(args: &LintControlArgs) -> miette::Result<Option<Controls>> {
+    let mut found = None;
+    for arg in &args.build_args {
+        let Some((name, value)) = arg.split_once('=') else {
+            return Err(miette::miette!(
+                help = format!("write `--build-arg {CHECK_BUILD_ARG}=skip=RULE;error=true`"),
+                "--build-arg {arg}: expected KEY=VALUE"
+            ));
+        };
+        if name != CHECK_BUILD_ARG {
+            return Err(miette::miette!(
+                help = format!(
+                    "lint reads only {CHECK_BUILD_ARG} among build arguments (BuildKit's check setting)"
+                ),
+                "--build-arg {name}: not a build argument lint reads"
+            ));
+        }
+        let controls = Controls::parse(value)
+            .map_err(|why| miette::miette!("failed to parse {CHECK_BUILD_ARG}: {why}"))?;
+        found = Some(controls);
+    }
+    Ok(found)
 }
 
 /// The `.dockerignore` a build of the Dockerfile in its own directory

@@ -45,8 +45,11 @@ pub fn check_nesting(file: &SourceFile) -> Vec<Diagnostic> {
     out
 }
 
+/// Keys too: a key is written into the Dockerfile as well (a label's
+/// name goes on the LABEL line), where import reads it back.
 fn table_values(table: &DeTable<'_>, out: &mut Vec<Diagnostic>) {
-    for value in table.values() {
+    for (key, value) in table.iter() {
+        text_of(key.get_ref(), key.span(), out);
         value_of(value, out);
     }
 }
@@ -55,28 +58,29 @@ fn table_values(table: &DeTable<'_>, out: &mut Vec<Diagnostic>) {
 // recursion is bounded too.
 fn value_of(value: &Spanned<DeValue<'_>>, out: &mut Vec<Diagnostic>) {
     match value.get_ref() {
-        DeValue::String(text) => {
-            let depth = expansion_depth(text);
-            if depth > MAX_EXPANSION_DEPTH {
-                let span = value.span();
-                out.push(
-                    Diagnostic::error(
-                        codes::NESTED_TOO_DEEP,
-                        format!(
-                            "`${{…}}` nests {depth} deep here; at most {MAX_EXPANSION_DEPTH} is allowed"
-                        ),
-                    )
-                    .with_label(Label::primary(
-                        Span::new(span.start, span.end),
-                        "nested too deep",
-                    ))
-                    .with_help("use fewer nested defaults, or set the value through an arg"),
-                );
-            }
-        }
+        DeValue::String(text) => text_of(text, value.span(), out),
         DeValue::Array(items) => items.iter().for_each(|item| value_of(item, out)),
         DeValue::Table(table) => table_values(table, out),
         _ => {}
+    }
+}
+
+fn text_of(text: &str, span: std::ops::Range<usize>, out: &mut Vec<Diagnostic>) {
+    let depth = expansion_depth(text);
+    if depth > MAX_EXPANSION_DEPTH {
+        out.push(
+            Diagnostic::error(
+                codes::NESTED_TOO_DEEP,
+                format!(
+                    "`${{…}}` nests {depth} deep here; at most {MAX_EXPANSION_DEPTH} is allowed"
+                ),
+            )
+            .with_label(Label::primary(
+                Span::new(span.start, span.end),
+                "nested too deep",
+            ))
+            .with_help("use fewer nested defaults, or set the value through an arg"),
+        );
     }
 }
 
@@ -90,6 +94,14 @@ mod tests {
         assert_eq!(expansion_depth("${A} ${B}"), 1);
         assert_eq!(expansion_depth("${A:-${B:-${C}}} ${D}"), 3);
         assert_eq!(expansion_depth("$${A:-x}"), 1);
+    }
+
+    #[test]
+    fn a_key_nested_past_the_bound_is_reported_too() {
+        let key = "${".repeat(100);
+        let text = format!("[stages.a]\nfrom = \"alpine\"\nlabels = {{ \"{key}\" = \"\" }}\n");
+        let found = check_nesting(&SourceFile::new("stages.toml", text.as_str()));
+        assert_eq!(found.len(), 1);
     }
 
     #[test]

@@ -89,6 +89,19 @@ pub fn is_closed_heredoc_text(text: &str) -> bool {
     tail.is_empty() || (tail.len() == 1 && tail[0].is_empty())
 }
 
+/// The first line of a multi-line command that export writes as it is (a
+/// closed heredoc text): BuildKit reads it as the rest of the RUN line,
+/// trimmed and with flags taken off its front, so it must be a value that
+/// survives that.
+pub fn first_line_written_as_is(text: &str) -> Option<&str> {
+    // A text laid out over continuation lines is written as it is too,
+    // but read as the one line it joins to, which export checks whole.
+    let as_is = text.contains('\n')
+        && crate::config::continued::joined(text).is_none()
+        && is_closed_heredoc_text(text);
+    as_is.then(|| text.split('\n').next().unwrap_or(text))
+}
+
 /// `EOF`, or `EOF_1`, `EOF_2`… when the body already holds it.
 pub fn delimiter_for(body: &str) -> String {
     let mut candidate = String::from("EOF");

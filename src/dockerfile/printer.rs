@@ -77,11 +77,13 @@ pub fn print_instruction(instruction: &Instruction, escape: char) -> String {
         .join(" ");
     let (flat_body, _) = body(&instruction.command, escape, flat_head.len());
     // Long instructions put each flag, then the rest, on its own line; a flag
-    // ending in the escape would swallow the blank before the break.
+    // ending in the escape would swallow the blank before the break, and a
+    // rest starting with `#` would be read as a comment on its own line.
     let stacked = !flags.is_empty()
         && !flat_body.is_empty()
         && flat_head.len() + 1 + first_line_len(&flat_body) > WIDTH
-        && !flags.iter().any(|f| f.contains(escape));
+        && !flags.iter().any(|f| f.contains(escape))
+        && !starts_comment(&flat_body);
     let (text, heredocs) = if stacked {
         let (body, heredocs) = body(&instruction.command, escape, INDENT.len());
         let separator = format!(" {escape}\n{INDENT}");
@@ -136,6 +138,12 @@ fn guard_flag_like(body: &str) -> String {
     } else {
         body.to_string()
     }
+}
+
+/// Whether `text` put at the start of a continuation line would make
+/// BuildKit read that line as a comment (and drop it).
+fn starts_comment(text: &str) -> bool {
+    text.trim_start().starts_with('#')
 }
 
 fn first_line_len(text: &str) -> usize {
@@ -327,8 +335,11 @@ fn key_values(pairs: &[KeyValue], escape: char, indent: usize) -> String {
 /// are split on blanks when read, so the indentation changes nothing.
 fn wrap_words(words: &[String], escape: char, indent: usize) -> String {
     let one_line = words.join(" ");
-    // A word ending in the escape would escape the blank before the break.
-    let unsafe_break = words.iter().any(|w| w.contains(escape));
+    // A word ending in the escape would escape the blank before the break;
+    // one starting with `#` would begin a continuation line, which BuildKit
+    // drops as a comment.
+    let unsafe_break =
+        words.iter().any(|w| w.contains(escape)) || words.iter().skip(1).any(|w| starts_comment(w));
     if words.len() < 2 || unsafe_break || indent + 1 + one_line.len() <= WIDTH {
         return one_line;
     }
@@ -386,6 +397,31 @@ mod tests {
             crate::dockerfile::faithful::changed_meaning(text, &printed),
             None
         );
+    }
+
+    /// A word starting with `#` at the start of a continuation line would
+    /// be a comment: the printer keeps such words off line starts.
+    #[test]
+    fn words_starting_with_a_hash_never_start_a_continuation_line() {
+        let long = "a=b ".repeat(18);
+        for text in [
+            format!("FROM h\nARG {long}# a=b\n"),
+            format!("FROM h\nENV {long}#c=d\n"),
+            format!(
+                "FROM h\nRUN --network=none --mount=type=cache,target=/{} #x\n",
+                "c".repeat(70)
+            ),
+        ] {
+            let original = crate::dockerfile::parse(&text).expect("reads");
+            let program = crate::dockerfile::parse_program(&original, &text).expect("a program");
+            let printed = super::print(&program);
+            let reread = crate::dockerfile::parse(&printed).expect("printed text reads");
+            assert_eq!(
+                crate::dockerfile::dump(&original),
+                crate::dockerfile::dump(&reread),
+                "printed: {printed:?}"
+            );
+        }
     }
 
     #[test]

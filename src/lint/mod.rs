@@ -39,6 +39,10 @@ pub struct LintContext {
     pub engine_platform: Option<String>,
     /// The build context's `.dockerignore`, when there is one to honour.
     pub ignored: Option<IgnoredPaths>,
+    /// BuildKit's `BUILDKIT_DOCKERFILE_CHECK` build argument, read: it
+    /// replaces a Dockerfile's own `# check=` directive (for stages.toml,
+    /// the caller puts it in the place of `[lint]`).
+    pub check_build_arg: Option<Controls>,
 }
 
 /// Which context paths the build's `.dockerignore` excludes (it or a
@@ -68,23 +72,48 @@ pub fn lint_project(project: &Project, cx: &LintContext, controls: &Controls) ->
     controls.apply(toml::lint(project, cx))
 }
 
+/// A Dockerfile BuildKit cannot read to instructions: why, and what
+/// BuildKit reports before it stops.
+#[derive(Debug)]
+pub struct Unreadable {
+    pub error: Diagnostic,
+    pub findings: Vec<Diagnostic>,
+}
+
 /// The rules on a Dockerfile's text. `controls` come from the command line;
-/// the file's own `# check=` directive is added to them. A file BuildKit
-/// cannot read gives its error instead.
+/// the file's own `# check=` directive (or, in its place, the
+/// `BUILDKIT_DOCKERFILE_CHECK` build argument) is added to them. A file
+/// BuildKit cannot read gives its error, with the findings BuildKit
+/// reports before it.
 pub fn lint_dockerfile(
     text: &str,
     cx: &LintContext,
     controls: &Controls,
-) -> Result<Vec<Diagnostic>, Diagnostic> {
-    let program = crate::dockerfile::read(text)?;
-    let directive = program
-        .directives
+) -> Result<Vec<Diagnostic>, Unreadable> {
+    match crate::dockerfile::read(text) {
+        Ok(program) => {
+            let file = controls.merged(&file_controls(&program.directives, cx));
+            Ok(dockerfile::lint(&program, text, cx, &file))
+        }
+        Err(error) => Err(Unreadable {
+            findings: dockerfile::unreadable::findings_before(text, &error, cx, controls),
+            error,
+        }),
+    }
+}
+
+/// The controls a Dockerfile sets for all of it: the build argument when
+/// given (BuildKit then does not read the directive), else the `check`
+/// directive.
+fn file_controls(directives: &[crate::dockerfile::Directive], cx: &LintContext) -> Controls {
+    if let Some(from_build_arg) = &cx.check_build_arg {
+        return from_build_arg.clone();
+    }
+    directives
         .iter()
         .find(|d| d.name == "check")
         .and_then(|d| Controls::parse(d.value.split(' ').next().unwrap_or_default()).ok())
-        .unwrap_or_default();
-    let file = controls.merged(&directive);
-    Ok(dockerfile::lint(&program, text, cx, &file))
+        .unwrap_or_default()
 }
 
 /// The rule name of a lint diagnostic (its code's last segment).

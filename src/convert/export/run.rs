@@ -49,7 +49,12 @@ fn command(command: &Located<CommandForm>, indent: usize) -> Result<(String, boo
         CommandForm::Shell(text) if continued::joined(text).is_some() => {
             laid_out(text, command.span).map(|text| (text, false))
         }
-        CommandForm::Shell(text) if text.contains('\n') => Ok((script(text), true)),
+        CommandForm::Shell(text) if text.contains('\n') => {
+            if let Some(first) = heredoc::first_line_written_as_is(text) {
+                first_line(first, command.span)?;
+            }
+            Ok((script(text), true))
+        }
         CommandForm::Shell(text) => {
             let text = words::rest_of_line(text, command.span, "the command")?;
             if !heredoc::openers(&text).is_empty() {
@@ -77,6 +82,20 @@ fn laid_out(text: &str, span: crate::located::Span) -> Result<String, Diagnostic
         ));
     }
     Ok(text.to_owned())
+}
+
+/// The first line of a command written as it is: the rest of the RUN
+/// line, so one BuildKit reads back unchanged.
+fn first_line(text: &str, span: crate::located::Span) -> Result<(), Diagnostic> {
+    let what = "the command's first line";
+    words::rest_of_line(text, span, what)?;
+    if text.starts_with("--") {
+        return Err(inexpressible(
+            span,
+            format!("{what} cannot start with `--`: a Dockerfile reads it as a flag"),
+        ));
+    }
+    Ok(())
 }
 
 /// A multi-line shell command: as written when it already is a closed
@@ -237,5 +256,19 @@ mod tests {
     #[test]
     fn one_line_heredoc_openers_are_refused() {
         assert!(run(&shell("cat <<EOF")).is_err());
+    }
+
+    /// A closed heredoc text is written as it is: its first line, the
+    /// rest of the RUN line, must read back unchanged.
+    #[test]
+    fn a_heredoc_text_whose_first_line_would_not_read_back_is_refused() {
+        for text in [
+            "--mount=target= <<EOT\nEOT",
+            " cat <<EOT\nx\nEOT",
+            "cat <<EOT \nx\nEOT",
+        ] {
+            assert!(run(&shell(text)).is_err(), "{text:?}");
+        }
+        assert!(run(&shell("cat <<EOT\nx\nEOT")).is_ok());
     }
 }

@@ -196,20 +196,34 @@ fn split_stages<'n, 'a>(nodes: &'n [Node<'a>]) -> Vec<&'n [Node<'a>]> {
     groups
 }
 
-/// Instructions nesting `${…}` deeper than stages.toml allows, in their
-/// line or their here-document bodies (which a `run` keeps with its text):
-/// `check` would refuse the file import writes, so import refuses them here.
+/// Instructions nesting `${…}` deeper than stages.toml allows, in one of
+/// the values import writes of them: `check` would refuse the file import
+/// writes, so import refuses them here. The bound is on each value (check
+/// measures each string of stages.toml), so each flag and argument is
+/// measured alone; a command with here-documents keeps its bodies with its
+/// text, and an ONBUILD trigger is written as its whole line.
 fn nested_too_deep(file: &Dockerfile) -> Vec<Diagnostic> {
     use crate::config::nesting::{MAX_EXPANSION_DEPTH, expansion_depth};
     file.nodes
         .iter()
         .filter_map(|node| {
-            let mut text = node.original.to_string();
-            for heredoc in &node.heredocs {
-                text.push('\n');
-                text.push_str(&heredoc.content);
-            }
-            let depth = expansion_depth(&text);
+            let depth = if node.sub.is_some() {
+                expansion_depth(&node.original)
+            } else {
+                let words = node.flags.iter().chain(&node.args);
+                let alone = words.map(|w| expansion_depth(w)).max().unwrap_or(0);
+                let with_bodies = if node.heredocs.is_empty() {
+                    0
+                } else {
+                    let mut text = node.args.join(" ");
+                    for heredoc in &node.heredocs {
+                        text.push('\n');
+                        text.push_str(&heredoc.content);
+                    }
+                    expansion_depth(&text)
+                };
+                alone.max(with_bodies)
+            };
             (depth > MAX_EXPANSION_DEPTH).then(|| {
                 Diagnostic::error(
                     codes::UNSUPPORTED,

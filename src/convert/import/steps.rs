@@ -107,8 +107,10 @@ pub fn command(node: &Node) -> Result<CommandForm, Diagnostic> {
     }
     // `RUN <<EOF` alone is a script: its body is the command. So is
     // `RUN <<EOF_1` when the body holds `EOF`: export picks the first
-    // delimiter the body does not hold. Any other use keeps the instruction
-    // text with its bodies and terminators, which export writes back as is.
+    // delimiter the body does not hold. A body that is itself a closed
+    // heredoc text is the exception: export writes such a command as it is,
+    // not inside a new heredoc. Any other use keeps the instruction text
+    // with its bodies and terminators, which export writes back as is.
     if let [only] = node.heredocs.as_slice()
         && **text
             == format!(
@@ -116,8 +118,7 @@ pub fn command(node: &Node) -> Result<CommandForm, Diagnostic> {
                 crate::convert::heredoc::delimiter_for(&only.content)
             )
         && only.content.ends_with('\n')
-        && only.content.contains('\n')
-        && crate::convert::heredoc::openers(only.content.lines().next().unwrap_or("")).is_empty()
+        && !crate::convert::heredoc::is_closed_heredoc_text(&only.content)
     {
         return Ok(CommandForm::Shell(only.content.clone()));
     }

@@ -337,6 +337,19 @@ fn expansions_nested_deeper_than_check_allows_are_refused() {
     }
 }
 
+/// The bound is on each value, as check measures each string: a key and
+/// a value nesting 40 deep each are one LABEL line nesting 80 deep, but
+/// two values stages.toml holds.
+#[test]
+fn nesting_is_measured_per_value_as_check_measures_it() {
+    let open = "${".repeat(40);
+    let imported = import(
+        &format!("FROM alpine\nLABEL \"{open}\"=\"{open}\"\n"),
+        false,
+    );
+    assert_eq!(imported.project.stages[0].config.labels.len(), 1);
+}
+
 #[test]
 fn a_copy_with_here_documents_and_a_path_holding_whitespace_is_refused() {
     for text in [
@@ -448,4 +461,50 @@ fn a_variable_mount_type_is_refused_on_its_line() {
         text[span.start..span.end].trim_end(),
         "RUN --mount=type=$MNT_TYPE,target=/c true"
     );
+}
+
+/// `RUN <<EOF` alone is the script its body holds, even when the body's
+/// first line opens a heredoc of its own (export wraps such a script in a
+/// new heredoc); only a body that is a closed heredoc text (which export
+/// writes as it is) keeps the instruction text.
+#[test]
+fn a_script_whose_first_line_opens_a_heredoc_is_the_script() {
+    let command = |text: &str| {
+        let imported = import(text, false);
+        match &imported.project.stages[0].steps[0].kind {
+            StepKind::Run(run) => run.command.value.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        command("FROM a\nRUN <<EOF\n<<E\nEOF\n"),
+        CommandForm::Shell("<<E\n".into())
+    );
+    assert_eq!(
+        command("FROM a\nRUN <<EOF\ncat <<X\nx\nX\nEOF\n"),
+        CommandForm::Shell("<<EOF\ncat <<X\nx\nX\nEOF".into())
+    );
+}
+
+/// BuildKit trims a Unicode space off the front of a command, so a heredoc
+/// command can start with `--`; export would write it where a Dockerfile
+/// reads it as a flag. Import refuses it on the RUN line.
+#[test]
+fn a_heredoc_command_starting_with_two_dashes_is_refused_on_its_line() {
+    for text in [
+        "FROM alpine\nRUN --mount=target=/a \u{a0}--mount=target=/b <<EOT\nEOT\n",
+        "FROM alpine\nRUN --mount=target=/a\\\n \u{2003}--mount=target=/b <<EOT\nEOT\n",
+    ] {
+        let file = parse(text).expect("parses");
+        let errors = import_dockerfile(&file, &ImportOptions::default())
+            .err()
+            .unwrap_or_else(|| panic!("imported: {text:?}"));
+        let run_line = text.find("RUN");
+        assert!(
+            errors.iter().any(
+                |e| e.primary_span().map(|s| s.start) == run_line && e.message.contains("`--`")
+            ),
+            "{text:?}: {errors:?}"
+        );
+    }
 }

@@ -6,6 +6,7 @@ mod casing;
 pub mod from;
 mod ignored;
 mod names;
+pub(crate) mod unreadable;
 mod walk;
 
 pub use walk::{expose_problems, is_secret_name};

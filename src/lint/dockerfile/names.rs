@@ -44,27 +44,38 @@ pub fn check(program: &Program<'_>, out: &mut Vec<Diagnostic>) {
 /// An instruction continued over an empty line: BuildKit reports it on
 /// the instruction's last line. Heredoc bodies may hold empty lines.
 pub fn empty_continuations(program: &Program<'_>, text: &str, out: &mut Vec<Diagnostic>) {
-    let starts: Vec<usize> = std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
-    let line = |n: usize| line_at(text, &starts, n);
     let all = program.meta_args.iter().chain(
         program
             .stages
             .iter()
             .flat_map(|s| std::iter::once(&s.from).chain(&s.instructions)),
     );
-    for instruction in all {
-        if instruction.end_line <= instruction.start_line {
+    empty_continuations_in(all.map(|i| (i.start_line, i.end_line)), text, out);
+}
+
+/// [`empty_continuations`] over the instructions' line ranges (first and
+/// last line, 1-based), which the parser gives even for a file whose
+/// instructions cannot all be read.
+pub fn empty_continuations_in(
+    lines: impl Iterator<Item = (usize, usize)>,
+    text: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let line = |n: usize| line_at(text, &starts, n);
+    for (start_line, end_line) in lines {
+        if end_line <= start_line {
             continue;
         }
-        let first = line(instruction.start_line).map_or("", |(_, l)| l);
+        let first = line(start_line).map_or("", |(_, l)| l);
         if first.contains("<<") {
             continue;
         }
-        let empty = (instruction.start_line + 1..instruction.end_line)
-            .any(|n| line(n).is_some_and(|(_, l)| l.trim().is_empty()));
-        if empty && let Some((start, last)) = line(instruction.end_line) {
+        let empty =
+            (start_line + 1..end_line).any(|n| line(n).is_some_and(|(_, l)| l.trim().is_empty()));
+        if empty && let Some((start, last)) = line(end_line) {
             out.push(
                 finding(
                     &rules::NO_EMPTY_CONTINUATION,

@@ -7,10 +7,8 @@
 
 mod engine_support;
 
-use engine_support::forgiven::{self, path_forgiven};
-use engine_support::{
-    Project, Run, compared_config, engine, files, inspect, remove_images, stages, unique,
-};
+use engine_support::image_views::{classic_reading, image_tree};
+use engine_support::{Project, Run, engine, inspect, remove_images, stages, unique};
 
 fn manifest(tag: &str) -> String {
     format!(
@@ -49,42 +47,6 @@ fn build(project: &Project, backend: &str, target: &str) -> Run {
             .output()
             .expect("run stages"),
     )
-}
-
-/// The compared configuration, but for what BuildKit's frontend is
-/// forgiven, each value as the classic builder writes it.
-fn classic_reading(image: &str) -> serde_json::Value {
-    let mut config = compared_config(image);
-    if let Some(fields) = config.as_object_mut() {
-        for forgiven in forgiven::BUILDKIT_CONFIG_FIELDS {
-            fields.remove(forgiven.what);
-        }
-        for (field, classic, buildkit, _) in forgiven::BUILDKIT_CONFIG_VALUES {
-            let read = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
-            if let (Some(value), Some(classic), Some(buildkit)) =
-                (fields.get_mut(*field), read(classic), read(buildkit))
-                && *value == buildkit
-            {
-                *value = classic;
-            }
-        }
-    }
-    config
-}
-
-type Tree = std::collections::BTreeMap<String, (u32, u64, u64, String, Option<String>, Vec<u8>)>;
-
-/// Every file of the image (those the Engine makes in any container
-/// included), but for the paths the forgiven list names.
-fn image_tree(image: &str) -> Tree {
-    files(image, "/")
-        .into_iter()
-        .filter(|(path, _)| !path_forgiven(path))
-        .map(|(path, e)| {
-            let kind = format!("{:?}", e.kind);
-            (path, (e.mode, e.uid, e.gid, kind, e.link, e.contents))
-        })
-        .collect()
 }
 
 #[test]

@@ -11,10 +11,9 @@ mod engine_support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use engine_support::forgiven::{self, path_forgiven};
+use engine_support::image_views::{buildkit_compared_config, image_tree};
 use engine_support::{
-    Project, Run, compared_config, engine, files, image_exists, remove_images, repo_root, stages,
-    unique,
+    Project, Run, engine, image_exists, remove_images, repo_root, stages, unique,
 };
 
 /// An example and the targets (or stages) it is built for.
@@ -157,33 +156,6 @@ fn build(project: &Project, backend: &str, targets: &[&str]) -> Run {
             .output()
             .expect("run stages"),
     )
-}
-
-/// The compared configuration, but for what BuildKit's frontend is
-/// forgiven (`forgiven::BUILDKIT_CONFIG_FIELDS`).
-fn buildkit_compared_config(image: &str) -> serde_json::Value {
-    let mut config = compared_config(image);
-    if let Some(fields) = config.as_object_mut() {
-        for forgiven in forgiven::BUILDKIT_CONFIG_FIELDS {
-            fields.remove(forgiven.what);
-        }
-    }
-    config
-}
-
-/// Mode, uid, gid, kind, link target and contents of each file of an
-/// image, but for the paths the forgiven list names.
-type Tree = BTreeMap<String, (u32, u64, u64, String, Option<String>, Vec<u8>)>;
-
-fn image_tree(image: &str) -> Tree {
-    files(image, "/")
-        .into_iter()
-        .filter(|(path, _)| !path_forgiven(path))
-        .map(|(path, e)| {
-            let kind = format!("{:?}", e.kind);
-            (path, (e.mode, e.uid, e.gid, kind, e.link, e.contents))
-        })
-        .collect()
 }
 
 /// Kind, mode, and bytes or link target of each file an artifact target wrote.

@@ -7,8 +7,8 @@
 
 mod engine_support;
 
-use engine_support::forgiven::{self, path_forgiven};
-use engine_support::{Project, Run, compared_config, engine, files, remove_images, stages, unique};
+use engine_support::image_views::{buildkit_compared_config, image_tree};
+use engine_support::{Project, Run, engine, remove_images, stages, unique};
 
 fn manifest(tag: &str, copies: &str) -> String {
     format!(
@@ -47,31 +47,6 @@ fn build(project: &Project, backend: &str) -> Run {
             .output()
             .expect("run stages"),
     )
-}
-
-/// The compared configuration, but for what BuildKit's frontend is
-/// forgiven (`forgiven::BUILDKIT_CONFIG_FIELDS`).
-fn buildkit_compared_config(image: &str) -> serde_json::Value {
-    let mut config = compared_config(image);
-    if let Some(fields) = config.as_object_mut() {
-        for forgiven in forgiven::BUILDKIT_CONFIG_FIELDS {
-            fields.remove(forgiven.what);
-        }
-    }
-    config
-}
-
-type Tree = std::collections::BTreeMap<String, (u32, u64, u64, String, Option<String>, Vec<u8>)>;
-
-fn image_tree(image: &str) -> Tree {
-    files(image, "/")
-        .into_iter()
-        .filter(|(path, _)| !path_forgiven(path))
-        .map(|(path, e)| {
-            let kind = format!("{:?}", e.kind);
-            (path, (e.mode, e.uid, e.gid, kind, e.link, e.contents))
-        })
-        .collect()
 }
 
 #[test]

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod forgiven;
+pub mod image_views;
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -620,16 +620,13 @@ pub enum BuildersCommand {
 
 #[derive(Debug, Args)]
 pub struct BuildersLsArgs {
-    /// A builder to ask (repeatable)
-    #[arg(
-        long = "builder",
-        value_name = "ADDRESS",
-        env = "BUILDKIT_HOST",
-        required = true
-    )]
+    /// A builder to ask (repeatable) [default: stages.toml's `[project] builder`]
+    #[arg(long = "builder", value_name = "ADDRESS", env = "BUILDKIT_HOST")]
     pub builders: Vec<String>,
     #[command(flatten)]
     pub tls: BuilderTlsArgs,
+    #[command(flatten)]
+    pub config: ConfigArg,
 }
 
 #[derive(Debug, Subcommand)]

@@ -364,3 +364,39 @@ fn a_failing_step_is_reported_on_its_step_and_nothing_is_tagged() {
         "a failed build tagged its image"
     );
 }
+
+/// With no `--builder` nor `BUILDKIT_HOST`, `builders ls` asks the builder
+/// stages.toml names, as `stages build` would use it; with none named it
+/// says how to name one.
+#[test]
+fn builders_ls_asks_the_builder_stages_toml_names() {
+    let Some(farm) = Farm::start() else { return };
+    let address = farm.daemons[0].address.clone();
+    let named = Project::new(&format!(
+        "[project]\nbuilder = \"{address}\"\n\n[stages.app]\nfrom = \"{}\"\n",
+        farm.base
+    ));
+    let ls = |project: &Project| {
+        let output = stages()
+            .env_remove("BUILDKIT_HOST")
+            .current_dir(project.path())
+            .args(["builders", "ls"])
+            .output()
+            .expect("run stages");
+        Run::from(output)
+    };
+    let run = ls(&named).success();
+    assert!(
+        run.stdout
+            .starts_with(&format!("{address}\n  reachable: yes")),
+        "{}",
+        run.describe()
+    );
+    let unnamed = Project::new(&format!("[stages.app]\nfrom = \"{}\"\n", farm.base));
+    let run = ls(&unnamed).exit(2);
+    assert!(
+        run.flat_stderr().contains("names no builder"),
+        "{}",
+        run.describe()
+    );
+}

@@ -5,7 +5,8 @@
 use miette::{IntoDiagnostic, miette};
 
 use super::Exit;
-use crate::cli::{BuilderTlsArgs, BuildersLsArgs};
+use super::common::{find_config, load_project};
+use crate::cli::{BuilderTlsArgs, BuildersLsArgs, ConfigArg};
 use crate::engine::buildkit::remote::address::{BuilderAddress, TlsFiles, parse_address};
 use crate::engine::buildkit::remote::connect::{ConnectError, connect};
 use crate::engine::buildkit::remote::farm::Builder;
@@ -40,6 +41,28 @@ pub fn parse_builders(
     Ok(parsed)
 }
 
+/// With no `--builder` nor `BUILDKIT_HOST`: the builder stages.toml's
+/// `[project] builder` names, as `stages build` would use it.
+fn project_builder(config: &ConfigArg) -> Result<Vec<String>, Exit> {
+    if config.file.is_none() && !find_config(config).is_file() {
+        eprintln!(
+            "error: no builder to ask: give --builder ADDRESS, set BUILDKIT_HOST, or name one in stages.toml's [project] builder"
+        );
+        return Err(Exit::Usage);
+    }
+    let loaded = load_project(config)?;
+    match &loaded.project.builder {
+        Some(builder) => Ok(vec![builder.value.clone()]),
+        None => {
+            eprintln!(
+                "error: {} names no builder: give --builder ADDRESS, set BUILDKIT_HOST, or set [project] builder",
+                loaded.path.display()
+            );
+            Err(Exit::Usage)
+        }
+    }
+}
+
 /// Connects to every builder at once; each answer in the given order.
 pub async fn connect_all(addresses: &[BuilderAddress]) -> Vec<Result<Builder, ConnectError>> {
     let attempts = addresses.iter().map(|address| async move {
@@ -54,7 +77,15 @@ pub async fn connect_all(addresses: &[BuilderAddress]) -> Vec<Result<Builder, Co
 }
 
 pub fn ls(args: BuildersLsArgs) -> miette::Result<Exit> {
-    let addresses = parse_builders(&args.builders, &args.tls)?;
+    let texts = if args.builders.is_empty() {
+        match project_builder(&args.config) {
+            Ok(texts) => texts,
+            Err(exit) => return Ok(exit),
+        }
+    } else {
+        args.builders.clone()
+    };
+    let addresses = parse_builders(&texts, &args.tls)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

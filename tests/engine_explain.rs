@@ -362,3 +362,76 @@ fn an_env_change_and_a_changed_step_text_are_told() {
         run.describe()
     );
 }
+
+/// A base image tag that now names another image, and a stage named by
+/// `--no-cache-filter`, each give their own reason.
+#[test]
+fn a_moved_base_image_and_no_cache_filter_are_told() {
+    engine();
+    let base = format!("{}:1", engine_support::unique("stages-explain-base"));
+    let docker = |args: &[&str], stdin: Option<&str>| {
+        use std::io::Write;
+        let mut child = std::process::Command::new("docker")
+            .args(args)
+            .env("DOCKER_BUILDKIT", "0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("run docker");
+        if let Some(text) = stdin {
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(text.as_bytes())
+                .expect("write stdin");
+        }
+        drop(child.stdin.take());
+        assert!(
+            child.wait().expect("wait for docker").success(),
+            "docker {args:?}"
+        );
+    };
+    docker(&["tag", "busybox:stages-test", &base], None);
+    let project = Project::new(&TWO_STAGES.replace(
+        "[stages.builder]\nfrom = \"busybox:stages-test\"",
+        &format!("[stages.builder]\nfrom = \"{base}\""),
+    ))
+    .file("src/main.txt", "main\n");
+    let outcome = std::panic::catch_unwind(|| {
+        build(&project, &[]).success();
+
+        let moved = format!("FROM busybox:stages-test\nLABEL dev.stages.test.moved={base}\n");
+        docker(&["build", "-q", "-t", &base, "-"], Some(&moved));
+        let run = build(&project, &["--explain", "builder"]).success();
+        let lines = explained(&run);
+        assert!(
+            lines
+                .first()
+                .is_some_and(|l| l.contains(&format!("re-ran: base image {base} moved to sha256:"))),
+            "{}",
+            run.describe()
+        );
+
+        let run = build(&project, &["--explain", "--no-cache-filter", "builder"]).success();
+        let lines = explained(&run);
+        assert!(
+            lines.iter().any(|l| l.starts_with("[builder]")
+                && l.ends_with("re-ran: --no-cache-filter names its stage")),
+            "{}",
+            run.describe()
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with("[runtime]")
+                && l.ends_with("re-ran: stage builder re-ran, so this COPY --from=builder did")),
+            "{}",
+            run.describe()
+        );
+    });
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", &base])
+        .output();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}

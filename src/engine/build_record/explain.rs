@@ -45,12 +45,15 @@ pub fn explain(
     reasons.extend(pair_reasons(&before.args, &step.args, Pair::Arg));
     let env = |list: &[(String, String)]| list.iter().cloned().collect::<BTreeMap<_, _>>();
     reasons.extend(pair_reasons(&env(&before.env), &env(&step.env), Pair::Env));
+    // Before the settings: a moved base image or a re-run step before
+    // also changes the settings it passes on (a base image's labels), and
+    // is the cause to name.
+    if before.parent != step.parent {
+        reasons.push(parent_reason(current, this_stage, before_stage));
+    }
     reasons.extend(settings_reasons(before, step));
     if before.other_inputs != step.other_inputs {
         reasons.push(Reason::OtherInputChanged);
-    }
-    if before.parent != step.parent {
-        reasons.push(parent_reason(current, this_stage, before_stage));
     }
     if reasons.is_empty() {
         reasons.push(Reason::Unknown);

@@ -428,9 +428,21 @@ fn a_moved_base_image_and_no_cache_filter_are_told() {
             run.describe()
         );
     });
+    // The project's cache is built on the moved image: it goes first.
+    drop(project);
     let _ = std::process::Command::new("docker")
         .args(["rmi", &base])
         .output();
+    let label = format!("label=dev.stages.test.moved={base}");
+    let left = std::process::Command::new("docker")
+        .args(["images", "-aq", "--filter", &label])
+        .output()
+        .expect("list images");
+    for id in String::from_utf8_lossy(&left.stdout).split_whitespace() {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", id])
+            .output();
+    }
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }

@@ -256,6 +256,15 @@ fn the_findings_of_earlier_runs_hold() {
                 "${".repeat(40)
             ),
         ),
+        // A cache mount's target holding a single quote: BuildKit reads it
+        // as the start of a quoted word, which swallowed the command.
+        (
+            "export-dockerfile",
+            "[stages.build]\nfrom=\"m\"\nsteps=[{run=\".\",mounts=[{type=\"cache\",target=\"'\"}]}]".to_owned(),
+        ),
+        // A copy destination ending in the escape: the exported line
+        // joined the next one.
+        ("import", "FROM b\nCOPY o /\u{a0}".to_owned()),
     ];
     let scratch = std::env::temp_dir().join(format!("stages-fuzz-findings-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("scratch directory");

@@ -62,7 +62,7 @@ fn excludes(patterns: &[Located<String>], out: &mut Vec<Diagnostic>) {
 }
 
 /// A mount's text fields may be empty or hold commas (they are quoted as
-/// csv), but not whitespace.
+/// csv), but not whitespace or a single quote.
 fn mount(mount: &Located<Mount>, out: &mut Vec<Diagnostic>) {
     let m = &mount.value;
     let fields = [
@@ -88,6 +88,19 @@ fn mount(mount: &Located<Mount>, out: &mut Vec<Diagnostic>) {
                 )
                 .with_label(Label::primary(mount.span, format!("`{key} = {value:?}`")))
                 .with_help("a `--mount` flag is one word: write the value without whitespace"),
+            );
+        } else if value.contains('\'') {
+            // BuildKit reads a single quote in a flag as the start of a
+            // quoted word, which then runs on to the next quote of the line.
+            out.push(
+                Diagnostic::error(
+                    codes::INVALID_FLAG_VALUE,
+                    format!("the mount's `{key}` holds a single quote"),
+                )
+                .with_label(Label::primary(mount.span, format!("`{key} = {value:?}`")))
+                .with_help(
+                    "in a `--mount` flag BuildKit reads `'` as the start of a quoted word: write the value without it",
+                ),
             );
         }
     }

@@ -172,6 +172,14 @@ fn mount_flag(mount: &Located<Mount>) -> Result<String, Diagnostic> {
                 format!("the mount's `{key}` holds whitespace, which a --mount flag cannot carry"),
             ));
         }
+        if value.contains('\'') {
+            return Err(inexpressible(
+                mount.span,
+                format!(
+                    "the mount's `{key}` holds a single quote, which BuildKit reads as the start of a quoted word"
+                ),
+            ));
+        }
         let field = format!("{key}={value}");
         if field.contains([',', '"']) {
             parts.push(format!("\"{}\"", field.replace('"', "\"\"")));

@@ -79,12 +79,14 @@ pub fn rest_of_line(text: &str, span: Span, what: &str) -> Result<String, Diagno
 }
 
 /// Paths are written as a JSON array when a bare list would split or
-/// misread them: a bare word starting with `<<` opens a heredoc.
+/// misread them: a bare word starting with `<<` opens a heredoc, and a
+/// line ending in the escape joins the next line.
 pub fn needs_json_paths<S: AsRef<str>>(paths: &[S]) -> bool {
     paths.iter().any(|p| {
         let p = p.as_ref();
         p.is_empty() || p.chars().any(char::is_whitespace) || p.starts_with("<<")
     }) || paths.first().is_some_and(|p| p.as_ref().starts_with('['))
+        || paths.last().is_some_and(|p| p.as_ref().ends_with('\\'))
 }
 
 /// A list of paths: bare words, or a JSON array when needed.
@@ -153,6 +155,19 @@ mod tests {
         assert_eq!(
             paths(&["my file", "/x/"], span).ok().as_deref(),
             Some(r#"["my file", "/x/"]"#)
+        );
+    }
+
+    #[test]
+    fn a_last_path_ending_in_the_escape_uses_json() {
+        let span = Span::default();
+        assert_eq!(
+            paths(&["o", "/\\\\"], span).ok().as_deref(),
+            Some(r#"["o", "/\\\\"]"#)
+        );
+        assert_eq!(
+            paths(&["a\\b", "/x/"], span).ok().as_deref(),
+            Some("a\\b /x/")
         );
     }
 

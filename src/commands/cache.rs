@@ -14,7 +14,6 @@ use super::common::{find_config, load_project};
 use crate::cli::{CacheLsArgs, CachePruneArgs, ConfigArg, EngineArg};
 use crate::engine::client::DockerEngine;
 use crate::engine::connection::EngineAddress;
-use crate::engine::debug_snapshot::remove_snapshots;
 use crate::engine::forgotten_projects::{ForgottenSweep, sweep_forgotten_projects};
 use crate::engine::leftovers::{staging_parents, sweep_dead_builds};
 use crate::engine::native::cache_admin::{
@@ -22,6 +21,7 @@ use crate::engine::native::cache_admin::{
     parse_storage_size, prune_cache, select_for_prune,
 };
 use crate::engine::native::cache_usage;
+use crate::engine::native::debug_snapshot::remove_snapshots;
 use crate::engine::project_state::{ProjectState, recorded_path, state_root};
 
 fn runtime() -> miette::Result<tokio::runtime::Runtime> {

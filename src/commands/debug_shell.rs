@@ -16,7 +16,9 @@ use super::Exit;
 use super::debug_terminal::{RawMode, interactive, size};
 use crate::cli::{Backend, BuildArgs};
 use crate::engine::client::DockerEngine;
-use crate::engine::debug_snapshot::{create_shell_container, docker_run_command, keep_snapshot};
+use crate::engine::native::debug_snapshot::{
+    create_shell_container, docker_run_command, keep_snapshot,
+};
 use crate::engine::native::engine_api::{OpError, StepEngine};
 use crate::engine::native::failed_run::{FAILED_SCRIPT, FailedRun};
 

@@ -23,7 +23,6 @@ pub mod codes;
 pub mod connection;
 pub mod context;
 pub mod context_sources;
-pub mod debug_snapshot;
 pub mod docker_context;
 pub mod dockerignore;
 pub mod extract;

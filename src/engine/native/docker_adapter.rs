@@ -31,7 +31,7 @@ use crate::engine::client::{DockerEngine, split_reference};
 use crate::engine::planned_tar::PlannedTar;
 use crate::engine::tar_stream::streamed;
 
-fn op(operation: &'static str) -> impl Fn(BollardError) -> OpError {
+pub(crate) fn op(operation: &'static str) -> impl Fn(BollardError) -> OpError {
     move |error| OpError::from_bollard(operation, error)
 }
 

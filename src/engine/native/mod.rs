@@ -24,6 +24,7 @@ pub mod config_step;
 pub mod copy;
 pub mod copy_group;
 pub mod copy_step;
+pub mod debug_snapshot;
 pub mod docker_adapter;
 pub mod early_fetch;
 pub mod engine_api;

@@ -17,7 +17,7 @@ use bollard::query_parameters::CreateContainerOptionsBuilder;
 
 use crate::engine::client::DockerEngine;
 use crate::engine::native::cache_key::BUILD_LABEL;
-use crate::engine::native::docker_adapter::mount;
+use crate::engine::native::docker_adapter::{mount, op};
 use crate::engine::native::engine_api::{
     ContainerSpec, ImageSettings, MountSpec, OpError, StepEngine,
 };
@@ -29,10 +29,6 @@ pub const DEBUG_LABEL: &str = "dev.stages.debug";
 pub const DEBUG_STAGE_LABEL: &str = "dev.stages.debug.stage";
 /// The repository snapshot images are tagged in.
 pub const DEBUG_REPOSITORY: &str = "stages-debug";
-
-fn op(operation: &'static str) -> impl Fn(bollard::errors::Error) -> OpError {
-    move |error| OpError::from_bollard(operation, error)
-}
 
 /// Create (not start) the container of an interactive shell in `run`'s
 /// state, its stdin and a terminal attached.

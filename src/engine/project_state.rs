@@ -86,12 +86,7 @@ impl ProjectState {
 /// The directory of project `id` as its state directory under the user's
 /// state root records it, if a build of it ran here.
 pub fn recorded_path(id: &str) -> Option<PathBuf> {
-    if id.is_empty() || !id.bytes().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    let file = state_root().join("projects").join(id).join(PATH_FILE);
-    let text = std::fs::read_to_string(file).ok()?;
-    Some(PathBuf::from(text.trim_end_matches('\n')))
+    recorded_project(&state_root(), id).map(|state| state.project_dir)
 }
 
 /// The project whose state is `root/projects/<id>`, as its record names

@@ -46,18 +46,6 @@ const ALLOWED_FAILURES: &[(&str, &str)] = &[
         "an unknown mount type (`tmp`): BuildKit refuses to build it (`unsupported mount type \"tmp\"`)",
     ),
     (
-        "buildkit-integration/dockerfile_mount_test__L379",
-        VARIABLE_MOUNT,
-    ),
-    (
-        "buildkit-integration/dockerfile_mount_test__L416",
-        VARIABLE_MOUNT,
-    ),
-    (
-        "buildkit-integration/dockerfile_mount_test__L427",
-        VARIABLE_MOUNT,
-    ),
-    (
         "buildkit-integration/dockerfile_multistage_test__L157",
         OUTSIDE,
     ),
@@ -75,7 +63,6 @@ const ALLOWED_FAILURES: &[(&str, &str)] = &[
     ),
 ];
 const INVALID_DEFAULT_BASE: &str = "the base's default expansion ends in an empty tag (`busybox:`): BuildKit refuses to build it (`failed to parse stage name \"busybox:\": invalid reference format`), and import refuses the reference";
-const VARIABLE_MOUNT: &str = "a mount type given by a variable: stages.toml names each mount's type so that check and the back ends know it before the build, and import refuses it on the RUN line (BuildKit builds it: it expands every `--mount` value, the type included, with the variables of the RUN's place when it dispatches the step, so a build arg can change the type)";
 const OUTSIDE: &str = "a COPY --from a stage written after it, which BuildKit resolves: import takes it, but export writes stages in dependency order, so the files differ in stage order";
 
 /// BuildKit's tests fill placeholders such as `FROM %s` in before

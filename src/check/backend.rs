@@ -38,6 +38,10 @@ impl Backend {
 /// built-in one builds (ADD --unpack, RUN --device).
 const NEWER_FRONTEND: &str = "export the Dockerfile (`stages export-dockerfile`) and build it with `docker buildx build`, whose BuildKit reads it";
 
+/// The Engine's built-in frontend reads `type=$VAR` as an unknown type;
+/// newer ones expand it, as the native back end does for each build.
+const VARIABLE_MOUNT_TYPE: &str = "use `--backend native`, which expands the type for each build (`auto` does so by itself), or export the Dockerfile and build it with `docker buildx build`, whose BuildKit reads it";
+
 /// One problem: which feature, where.
 pub(super) fn unsupported(backend: Backend, feature: &str, span: Span, help: &str) -> Diagnostic {
     Diagnostic::error(
@@ -96,14 +100,24 @@ pub fn unsupported_features(
                         ));
                     }
                     for mount in &run.mounts {
-                        let kind = mount.value.kind;
+                        let kind = &mount.value.kind;
                         let refused = match backend {
-                            Backend::Native | Backend::BuildKit => kind == MountKind::Ssh,
+                            Backend::Native | Backend::BuildKit => kind.is(MountKind::Ssh),
                             Backend::ClassicDockerfile => true,
                         };
                         if refused {
-                            let feature = format!("`{}` mounts", kind.as_str());
+                            let feature = match kind.known() {
+                                Some(known) => format!("`{}` mounts", known.as_str()),
+                                None => "mounts".to_owned(),
+                            };
                             out.push(unsupported(backend, &feature, mount.span, other));
+                        } else if backend == Backend::BuildKit && kind.known().is_none() {
+                            out.push(unsupported(
+                                backend,
+                                "a mount type given by a variable",
+                                mount.span,
+                                VARIABLE_MOUNT_TYPE,
+                            ));
                         }
                     }
                     if modern {

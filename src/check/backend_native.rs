@@ -90,7 +90,7 @@ pub(super) fn native_stage(project: &Project, stage: &Stage, out: &mut Vec<Diagn
                     && let Some(mount) = run
                         .mounts
                         .iter()
-                        .find(|m| m.value.kind == MountKind::Secret && m.value.env.is_some())
+                        .find(|m| m.value.kind.is(MountKind::Secret) && m.value.env.is_some())
                 {
                     // The Engine's commit would keep the variable in the image.
                     out.push(refuse(
@@ -102,7 +102,7 @@ pub(super) fn native_stage(project: &Project, stage: &Stage, out: &mut Vec<Diagn
                     out.push(refuse("`security` on a run step", security.span));
                 }
                 for mount in &run.mounts {
-                    if mount.value.kind == MountKind::Bind
+                    if mount.value.kind.is(MountKind::Bind)
                         && let Some(from) = &mount.value.from
                         && project.stage(&from.value).is_none()
                     {

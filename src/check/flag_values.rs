@@ -75,7 +75,8 @@ fn mount(mount: &Located<Mount>, out: &mut Vec<Diagnostic>) {
         ("env", &m.env),
     ];
     let from = m.from.as_ref().map(|f| f.value.clone());
-    for (key, value) in fields.into_iter().chain([("from", &from)]) {
+    let kind = Some(m.kind.as_str().to_owned());
+    for (key, value) in fields.into_iter().chain([("from", &from), ("type", &kind)]) {
         let Some(value) = value else { continue };
         if let Some(c) = value.chars().find(|c| c.is_whitespace() || c.is_control()) {
             out.push(

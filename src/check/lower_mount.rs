@@ -3,7 +3,7 @@
 
 use super::codes;
 use crate::config::Located;
-use crate::config::model::{Mount, MountKind};
+use crate::config::model::{Mount, MountKind, MountType};
 use crate::config::raw::RawMount;
 use crate::diagnostics::{Diagnostic, Label, did_you_mean};
 use crate::located::Span;
@@ -11,17 +11,12 @@ use crate::located::Span;
 pub const MOUNT_TYPES: &[&str] = &["bind", "cache", "secret", "tmpfs", "ssh"];
 const SHARING: &[&str] = &["shared", "private", "locked"];
 
-fn allowed(kind: MountKind) -> &'static [&'static str] {
-    match kind {
-        MountKind::Bind => &["target", "source", "from", "readonly"],
-        MountKind::Cache => &[
-            "target", "id", "sharing", "from", "source", "readonly", "mode", "uid", "gid",
-        ],
-        MountKind::Tmpfs => &["target", "size"],
-        MountKind::Secret => &["id", "target", "env", "required", "mode", "uid", "gid"],
-        MountKind::Ssh => &["id", "target", "required", "mode", "uid", "gid"],
-    }
-}
+/// A variable type is only known when a build expands it, so `check`
+/// takes any option some type takes; the build checks the rest.
+const ANY_TYPE: &[&str] = &[
+    "target", "source", "from", "id", "sharing", "readonly", "required", "mode", "uid", "gid",
+    "size", "env",
+];
 
 fn written(raw: &RawMount) -> Vec<(&'static str, Span)> {
     [
@@ -58,13 +53,13 @@ pub(super) fn lower_mount(
     let raw = mount.value;
     // BuildKit's default mount type is bind.
     let kind = match &raw.kind {
-        None => MountKind::Bind,
-        Some(kind) => match MountKind::parse(&kind.value) {
+        None => MountType::Known(MountKind::Bind),
+        Some(kind) => match MountType::parse(&kind.value) {
             Some(parsed) => parsed,
             None => {
                 let help = match did_you_mean(&kind.value, MOUNT_TYPES.iter().copied()) {
                     Some(close) => format!("did you mean `{close}`?"),
-                    None => "use one of `bind`, `cache`, `secret`, `tmpfs`, `ssh`".to_owned(),
+                    None => "use one of `bind`, `cache`, `secret`, `tmpfs`, `ssh`, or a variable that holds one (`$MOUNT_TYPE`)".to_owned(),
                 };
                 diagnostics.push(
                     Diagnostic::error(
@@ -79,7 +74,7 @@ pub(super) fn lower_mount(
         },
     };
     let name = kind.as_str();
-    let takes = allowed(kind);
+    let takes = kind.known().map_or(ANY_TYPE, MountKind::options);
     let before = diagnostics.len();
     for (key, key_span) in written(&raw) {
         if !takes.contains(&key) {
@@ -100,7 +95,7 @@ pub(super) fn lower_mount(
     }
     // BuildKit mounts a bind mount with no target at the working directory,
     // so only cache and tmpfs mounts need one.
-    let needs_target = matches!(kind, MountKind::Cache | MountKind::Tmpfs);
+    let needs_target = kind.is(MountKind::Cache) || kind.is(MountKind::Tmpfs);
     if needs_target && raw.target.is_none() {
         diagnostics.push(option_error(
             span,
@@ -109,7 +104,7 @@ pub(super) fn lower_mount(
             "add `target = \"/path/in/container\"`".to_owned(),
         ));
     }
-    if kind == MountKind::Secret && raw.id.is_none() && raw.target.is_none() {
+    if kind.is(MountKind::Secret) && raw.id.is_none() && raw.target.is_none() {
         diagnostics.push(option_error(
             span,
             "this secret mount has neither `id` nor `target`".to_owned(),

@@ -64,7 +64,7 @@ pub(super) fn check_paths(project: &Project) -> Vec<Diagnostic> {
                 StepKind::Run(run) => {
                     for mount in &run.mounts {
                         let mount = &mount.value;
-                        if mount.kind == MountKind::Bind
+                        if mount.kind.is(MountKind::Bind)
                             && mount.from.is_none()
                             && let Some(path) = &mount.source
                         {

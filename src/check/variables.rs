@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::codes;
 use crate::config::Located;
-use crate::config::model::{Base, Mount, Project, Stage, StepKind};
+use crate::config::model::{Base, Mount, MountType, Project, Stage, StepKind};
 use crate::config::predefined_args::is_predefined;
 use crate::diagnostics::{Diagnostic, Label, did_you_mean};
 use crate::located::Span;
@@ -215,6 +215,10 @@ impl Scope<'_> {
     fn mount(&mut self, mount: &Located<Mount>) {
         let m = &mount.value;
         let from = m.from.as_ref().map(|f| f.value.as_str());
+        let kind = match &m.kind {
+            MountType::Variable(text) => Some(text.as_str()),
+            MountType::Known(_) => None,
+        };
         for text in [
             &m.target, &m.source, &m.id, &m.mode, &m.size, &m.env, &m.sharing,
         ]
@@ -222,6 +226,7 @@ impl Scope<'_> {
         .flatten()
         .map(String::as_str)
         .chain(from)
+        .chain(kind)
         {
             self.expands(text, mount.span);
         }

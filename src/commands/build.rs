@@ -88,7 +88,15 @@ pub fn run(mut args: BuildArgs) -> miette::Result<Exit> {
     // What the back end cannot honour is refused before the Engine is
     // asked anything (a stage's platform would otherwise fail its pull).
     let refused = refused_by_backend(&loaded.with_build_args(&build_args), &targets, args.backend);
-    if !refused.is_empty() {
+    // `auto` is not held to what BuildKit cannot express when native can.
+    let native_would_do = args.backend == Backend::Auto
+        && refused_by_backend(
+            &loaded.with_build_args(&build_args),
+            &targets,
+            Backend::Native,
+        )
+        .is_empty();
+    if !refused.is_empty() && !native_would_do {
         print_diagnostics(&loaded.file, &refused);
         return Ok(Exit::Failure);
     }
@@ -371,7 +379,11 @@ async fn build_with_lock(
         return Ok(Exit::Failure);
     }
     // Said before the progress view starts drawing, so it is its first line.
-    let backend = choose_backend(args, &engine).await;
+    let buildkit_refuses = refused_by_backend(loaded, targets, Backend::Buildkit)
+        .into_iter()
+        .next()
+        .map(|refusal| refusal.message);
+    let backend = choose_backend(args, &engine, buildkit_refuses).await;
     let mut reporter = Reporter::new(progress_mode(args.progress));
     reporter.set_explain(args.explain);
     let registry_timeout = std::time::Duration::from_secs(args.registry_timeout.max(1));
@@ -798,13 +810,20 @@ fn refused_by_backend(
     crate::check::unsupported_features(&loaded.project, backend.into(), &stages)
 }
 
-/// `auto`: BuildKit when the Engine offers it (and the options ask for
-/// nothing only native does), else native; the choice is said on stderr.
-async fn choose_backend(args: &BuildArgs, engine: &DockerEngine) -> Backend {
+/// `auto`: BuildKit when the Engine offers it (and neither the options nor
+/// the stages ask for what only native does), else native; the choice is
+/// said on stderr.
+async fn choose_backend(
+    args: &BuildArgs,
+    engine: &DockerEngine,
+    buildkit_refuses: Option<String>,
+) -> Backend {
     if args.backend != Backend::Auto {
         return args.backend;
     }
-    let why_not = if args.no_cache_filter.is_empty() {
+    let why_not = if let Some(refusal) = buildkit_refuses {
+        Some(refusal)
+    } else if args.no_cache_filter.is_empty() {
         match engine_facts(engine).await {
             Ok(facts) => buildkit_available(&facts).err(),
             Err(error) => Some(error),

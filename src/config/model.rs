@@ -198,7 +198,7 @@ pub struct Run {
 /// `RUN --mount=type=…`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Mount {
-    pub kind: MountKind,
+    pub kind: MountType,
     pub target: Option<String>,
     pub source: Option<String>,
     /// A stage name or image reference the source comes from.
@@ -235,6 +235,19 @@ impl MountKind {
         }
     }
 
+    /// The options a mount of this type takes (stages.toml's keys).
+    pub fn options(self) -> &'static [&'static str] {
+        match self {
+            MountKind::Bind => &["target", "source", "from", "readonly"],
+            MountKind::Cache => &[
+                "target", "id", "sharing", "from", "source", "readonly", "mode", "uid", "gid",
+            ],
+            MountKind::Tmpfs => &["target", "size"],
+            MountKind::Secret => &["id", "target", "env", "required", "mode", "uid", "gid"],
+            MountKind::Ssh => &["id", "target", "required", "mode", "uid", "gid"],
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Self> {
         Some(match text {
             "bind" => MountKind::Bind,
@@ -244,6 +257,53 @@ impl MountKind {
             "ssh" => MountKind::Ssh,
             _ => return None,
         })
+    }
+}
+
+/// A mount's type as written: known before the build, or a variable that
+/// each build expands with the variables in scope at the RUN, as BuildKit
+/// does (so a build arg can change the type).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountType {
+    Known(MountKind),
+    Variable(String),
+}
+
+impl Default for MountType {
+    fn default() -> Self {
+        MountType::Known(MountKind::default())
+    }
+}
+
+impl MountType {
+    /// The type, when no variable gives it.
+    pub fn known(&self) -> Option<MountKind> {
+        match self {
+            MountType::Known(kind) => Some(*kind),
+            MountType::Variable(_) => None,
+        }
+    }
+
+    /// Whether the type is known to be `kind`; a variable type is no type
+    /// until a build expands it.
+    pub fn is(&self, kind: MountKind) -> bool {
+        self.known() == Some(kind)
+    }
+
+    /// The type as `--mount=type=` and stages.toml write it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            MountType::Known(kind) => kind.as_str(),
+            MountType::Variable(text) => text,
+        }
+    }
+
+    /// A type as written: text holding `$` is a variable type.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.contains('$') {
+            return Some(MountType::Variable(text.to_owned()));
+        }
+        MountKind::parse(text).map(MountType::Known)
     }
 }
 

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use stages::config::forms::{CommandForm, HealthcheckTable};
 use stages::config::model::{
     Add, ArgDecl, Base, Copy, CopyFrom, CopyOptions, Health, ImageConfig, Mount, MountKind,
-    Project, Run, Stage, Step, StepKind,
+    MountType, Project, Run, Stage, Step, StepKind,
 };
 use stages::located::Located;
 
@@ -207,7 +207,7 @@ fn mount() -> impl Strategy<Value = Mount> {
         prop::option::of(any::<bool>()),
     )
         .prop_map(|(kind, target, id, readonly)| Mount {
-            kind,
+            kind: MountType::Known(kind),
             target: Some(format!("/{target}")),
             id: if kind == MountKind::Secret || kind == MountKind::Cache {
                 id

@@ -193,7 +193,7 @@ fn mount_flag(mount: &Located<Mount>) -> Result<String, Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::model::MountKind;
+    use crate::config::model::{MountKind, MountType};
 
     fn shell(text: &str) -> Run {
         Run {
@@ -248,7 +248,7 @@ mod tests {
     fn mounts_are_csv_fields() {
         let mut r = shell("go build");
         r.mounts.push(Located::unplaced(Mount {
-            kind: MountKind::Cache,
+            kind: MountType::Known(MountKind::Cache),
             target: Some("/root/.cache".into()),
             sharing: Some("locked".into()),
             ..Mount::default()

@@ -3,7 +3,7 @@
 
 use super::context::{Context, malformed, unsupported};
 use super::words::{csv_fields, flag_bool};
-use crate::config::model::{Mount, MountKind};
+use crate::config::model::{Mount, MountType};
 use crate::diagnostics::Diagnostic;
 use crate::dockerfile::Node;
 use crate::located::Located;
@@ -34,16 +34,13 @@ pub fn mount(node: &Node, text: &str, cx: &Context) -> Result<Mount, Diagnostic>
         match key.as_str() {
             "type" => {
                 let kind = text()?;
-                if kind.contains('$') {
-                    return Err(unsupported(
-                        node,
-                        &format!("a mount type given by a variable (`{kind}`)"),
-                    )
-                    .with_help(
-                        "stages.toml names each mount's type, so that `check` and every back end know the mount before anything runs: write the type the variable holds (`type=cache`), then import again",
-                    ));
-                }
-                mount.kind = MountKind::parse(&kind)
+                // BuildKit reads the type case-blind, after expanding it.
+                let written = if kind.contains('$') {
+                    kind.clone()
+                } else {
+                    kind.to_ascii_lowercase()
+                };
+                mount.kind = MountType::parse(&written)
                     .ok_or_else(|| bad(format!("unknown mount type `{kind}`")))?;
             }
             "target" | "dst" | "destination" => mount.target = Some(text()?),

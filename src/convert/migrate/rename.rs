@@ -109,7 +109,8 @@ pub fn rebase_sources(project: &mut Project, prefix: &str) {
             StepKind::Run(run) => {
                 for mount in &mut run.mounts {
                     let mount = &mut mount.value;
-                    if mount.from.is_none() && mount.kind == crate::config::model::MountKind::Bind {
+                    if mount.from.is_none() && mount.kind.is(crate::config::model::MountKind::Bind)
+                    {
                         mount.source = Some(rebase(mount.source.as_deref().unwrap_or(".")));
                     }
                 }

@@ -53,7 +53,7 @@ pub fn native_limits(
             };
             for mount in &run.mounts {
                 let m = &mount.value;
-                if m.kind == MountKind::Secret && m.required == Some(true) {
+                if m.kind.is(MountKind::Secret) && m.required == Some(true) {
                     let id = m.id.clone().or_else(|| {
                         m.target
                             .as_ref()

@@ -77,7 +77,7 @@ pub fn key_inputs<E: StepEngine>(
 ) -> Result<Vec<String>, super::build::StageFailure> {
     let mut keys = Vec::new();
     for mount in mounts.iter().map(|m| &m.value) {
-        if mount.kind != MountKind::Bind {
+        if !mount.kind.is(MountKind::Bind) {
             continue;
         }
         let source = mount.source.clone().unwrap_or_else(|| "/".to_owned());
@@ -146,7 +146,13 @@ pub async fn prepare<E: StepEngine>(
     let mut prepared = PreparedMounts::default();
     for mount in mounts.iter().map(|m| &m.value) {
         let fail = |message: String| at.fail(state, message);
-        match mount.kind {
+        let Some(kind) = mount.kind.known() else {
+            return Err(fail(format!(
+                "the mount type `{}` was not expanded",
+                mount.kind.as_str()
+            )));
+        };
+        match kind {
             MountKind::Cache => {
                 let target = target_of(mount).map_err(fail)?;
                 let id = mount.id.clone().unwrap_or_else(|| target.clone());

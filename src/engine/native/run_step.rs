@@ -18,10 +18,10 @@ use super::build::{NativeBuild, StageFailure, StageOutput};
 use super::early_fetch;
 use super::engine_api::{ContainerSpec, MountSpec, OpError, StepEngine};
 use super::failed_run::{self, FailedCommand};
-use super::mounts;
 use super::settings::command_argv;
 use super::step_common::{StageState, StepRef, cached, commit};
 use super::step_record::{self, StepInputs};
+use super::{mount_values, mounts};
 use crate::config::forms::CommandForm;
 use crate::config::model::Run;
 
@@ -39,7 +39,9 @@ pub async fn run<E: StepEngine>(
     early: &[String],
 ) -> Result<(), StageFailure> {
     let args = state.scope.run_args();
-    let mount_keys = mounts::key_inputs(build, state, at, &run.mounts, inputs)?;
+    let run_mounts = mount_values::expand_mounts(&state.scope, &run.mounts)
+        .map_err(|message| at.fail(state, message))?;
+    let mount_keys = mounts::key_inputs(build, state, at, &run_mounts, inputs)?;
     let key = state.key(&at.text, args.clone(), mount_keys.clone());
     let found = cached(build, state, &key)
         .await
@@ -57,7 +59,7 @@ pub async fn run<E: StepEngine>(
         return Ok(());
     }
     step_record::tell(build, &state.stage, at, &reasons);
-    let prepared = mounts::prepare(build, state, at, &run.mounts, inputs).await?;
+    let prepared = mounts::prepare(build, state, at, &run_mounts, inputs).await?;
     let mut guards = Vec::new();
     for lock in &prepared.locks {
         guards.push(lock.clone().lock_owned().await);

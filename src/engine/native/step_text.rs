@@ -177,7 +177,7 @@ fn config_text(config: &ImageConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::model::MountKind;
+    use crate::config::model::{MountKind, MountType};
     use crate::located::{Located, Span};
 
     #[test]
@@ -187,7 +187,7 @@ mod tests {
             StepKind::Run(Run {
                 command: at(span),
                 mounts: vec![Located::unplaced(Mount {
-                    kind: MountKind::Cache,
+                    kind: MountType::Known(MountKind::Cache),
                     target: Some("/root/.cache".into()),
                     ..Mount::default()
                 })],

@@ -120,7 +120,7 @@ fn cache_mount_exported(project: &Project, out: &mut Vec<Diagnostic>) {
                 let Some(target) = mount.value.target.as_deref() else {
                     continue;
                 };
-                if mount.value.kind == MountKind::Cache && within(&artifact.path.value, target) {
+                if mount.value.kind.is(MountKind::Cache) && within(&artifact.path.value, target) {
                     out.push(
                         finding(
                             &rules::CACHE_MOUNT_EXPORTED,
@@ -148,7 +148,7 @@ fn secret_paths(stage: &Stage) -> Vec<(String, crate::located::Span)> {
             continue;
         };
         for mount in &run.mounts {
-            if mount.value.kind != MountKind::Secret
+            if !mount.value.kind.is(MountKind::Secret)
                 || (mount.value.env.is_some() && mount.value.target.is_none())
             {
                 continue;

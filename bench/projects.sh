@@ -4,7 +4,8 @@
 # again, nothing changed), with the Engine's classic builder
 # (`DOCKER_BUILDKIT=0 docker build` on the original Dockerfile) and with
 # each back end `stages build` offers (after `stages import`), in the same
-# run, alternating builders; medians of RUNS (default 3). Prints a Markdown
+# run, alternating builders; medians of RUNS (default 3; WARM_RUNS warm
+# rebuilds, default 1, follow each cold build). Prints a Markdown
 # table; it asserts nothing (tests/equivalence_projects.rs checks the
 # images are the same).
 #
@@ -23,6 +24,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${RUNS:-3}
+# Warm rebuilds after each cold build: warm builds take seconds where cold
+# ones take minutes, so their medians can come from more runs for little.
+WARM_RUNS=${WARM_RUNS:-1}
 if [ -z "${STAGES:-}" ]; then
     if [ -x "$root/target/release/stages" ]; then
         STAGES=$root/target/release/stages
@@ -168,7 +172,7 @@ projects_seen=$(printf '%s\n' "${lines[@]}" | cut -d'|' -f1 | uniq)
 for run in $(seq 1 "$RUNS"); do
     for proj in $projects_seen; do
         for builder in "${builders[@]}"; do
-            for mode in cold warm; do
+            for mode in cold $(printf 'warm %.0s' $(seq 1 "$WARM_RUNS")); do
                 for line in "${lines[@]}"; do
                     IFS='|' read -r p dir bk index tag context dockerfile target args <<<"$line"
                     [ "$p" = "$proj" ] || continue
@@ -188,7 +192,7 @@ med() {
 }
 
 echo
-echo "stages: $STAGES; RUNS=$RUNS, medians in ms; builders: ${builders[*]}"
+echo "stages: $STAGES; RUNS=$RUNS, WARM_RUNS=$WARM_RUNS, medians in ms; builders: ${builders[*]}"
 echo "machine: $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB," \
     "Engine $(docker version --format '{{.Server.Version}}'), storage driver $(docker info --format '{{.Driver}}')," \
     "load average $(cut -d' ' -f1-3 /proc/loadavg)"

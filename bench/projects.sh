@@ -111,7 +111,13 @@ prepare() { # project dir index dockerfile context
     mkdir -p "$w/stages-$3"
     if [ ! -f "$w/stages-$3/stages.toml" ]; then
         "$STAGES" import "$w/src/$4" -o "$w/stages-$3/stages.toml" >/dev/null 2>&1 || return 1
-        printf '\n[project]\ncontext = "../src/%s"\n' "$5" >>"$w/stages-$3/stages.toml"
+        # Import writes a [project] table of its own (its default target)
+        # when the Dockerfile has several final stages.
+        if grep -qx '\[project\]' "$w/stages-$3/stages.toml"; then
+            sed -i "0,/^\[project\]\$/s||[project]\ncontext = \"../src/$5\"|" "$w/stages-$3/stages.toml"
+        else
+            printf '\n[project]\ncontext = "../src/%s"\n' "$5" >>"$w/stages-$3/stages.toml"
+        fi
     fi
 }
 

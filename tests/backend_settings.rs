@@ -231,3 +231,86 @@ fn engine_with_base_image() {
         engine();
     }
 }
+
+/// A copy-only artifact target for two platforms (one with `platforms_line`
+/// replaced), which only a remote builder can build.
+fn artifact_platforms(platforms_line: &str) -> tempfile::TempDir {
+    let dir = project(&format!(
+        r#"[stages.build]
+from = "scratch"
+steps = [{{ copy = "hello.txt", to = "/out/hello.txt" }}]
+
+[artifacts.hello]
+stage = "build"
+path = "/out/hello.txt"
+
+[targets.dist]
+artifacts = ["hello"]
+output = "dist/"
+{platforms_line}
+"#
+    ));
+    std::fs::write(dir.path().join("hello.txt"), "hello\n").expect("write hello.txt");
+    dir
+}
+
+#[test]
+fn platforms_on_an_artifact_target_are_refused_by_every_engine_back_end() {
+    let two = artifact_platforms(r#"platforms = ["linux/amd64", "linux/arm64"]"#);
+    let one = artifact_platforms(r#"platforms = ["linux/arm64"]"#);
+    for (backend, name) in [
+        ("native", "the native builder"),
+        ("dockerfile", "the classic Dockerfile builder"),
+        ("buildkit", "the Engine's built-in BuildKit frontend"),
+    ] {
+        for dir in [&two, &one] {
+            let (code, found) = reported(dir.path(), backend);
+            assert_eq!(code, Some(1), "{backend}: {found:?}");
+            assert_eq!(
+                found,
+                [(
+                    12,
+                    format!("{name} cannot build an artifact target for other platforms")
+                )],
+                "{backend}"
+            );
+        }
+        let human = run(
+            two.path(),
+            &[
+                "check",
+                "--backend",
+                backend,
+                "--no-lint",
+                "--color",
+                "never",
+            ],
+        )
+        .exit(1);
+        insta::assert_snapshot!(format!("artifact_platforms_{backend}"), human.stderr);
+    }
+    // Without a back end the file is valid: a remote builder builds it.
+    let plain = run(two.path(), &["check", "--no-lint", "--color", "never"]).exit(0);
+    assert!(plain.stdout.contains(": ok"), "{}", plain.describe());
+}
+
+#[test]
+fn a_build_refuses_artifact_platforms_before_the_engine_is_asked_anything() {
+    let dir = artifact_platforms(r#"platforms = ["linux/amd64", "linux/arm64"]"#);
+    for backend in ["buildkit", "native", "dockerfile"] {
+        let out = run(
+            dir.path(),
+            &["build", "--backend", backend, "--progress", "plain"],
+        )
+        // An unreachable Engine would be another failure: none is asked.
+        .exit(1);
+        let text = out.flat_stderr();
+        assert!(
+            text.contains("cannot build an artifact target for other platforms")
+                && text.contains("--builder"),
+            "{backend}: {}",
+            out.describe()
+        );
+        assert!(!dir.path().join("dist").exists(), "{backend}: wrote dist/");
+    }
+}

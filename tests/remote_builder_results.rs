@@ -1,6 +1,7 @@
 //! What remote builders leave behind, end to end on two real `buildkitd`
 //! daemons and a real registry (`buildkitd_support`): artifact targets'
-//! files in their output directories, registry tags that move only when
+//! files in their output directories (one directory per platform when
+//! there are several), registry tags that move only when
 //! the whole build succeeded, and the builder named in stages.toml.
 
 mod buildkitd_support;
@@ -89,6 +90,122 @@ fn an_artifact_target_comes_back_from_a_builder_into_its_output_directory() {
         staging_left(project.path()).is_empty(),
         "{}",
         run.describe()
+    );
+}
+
+/// A copy-only artifact target `FROM scratch` (no step runs, so any
+/// platform builds without emulation) for `platforms`.
+fn scratch_files_project(platforms: &str, marker: &str) -> Project {
+    Project::new(&format!(
+        r#"[stages.build]
+from = "scratch"
+steps = [
+  {{ copy = "hello.txt", to = "/out/hello.txt" }},
+  {{ copy = "tree/", to = "/out/tree/" }},
+]
+
+[artifacts.hello]
+stage = "build"
+path = "/out/hello.txt"
+
+[artifacts.tree]
+stage = "build"
+path = "/out/tree/"
+
+[targets.dist]
+artifacts = ["hello", "tree"]
+output = "dist/"
+platforms = {platforms}
+"#
+    ))
+    .file("hello.txt", &format!("{marker}\n"))
+    .file("tree/n.txt", "n\n")
+    .file("dist/kept.txt", "kept\n")
+    .file("dist/linux_amd64/stale.txt", "from an earlier build\n")
+}
+
+/// Every file under `dir`, relative, sorted.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(relative) = path.strip_prefix(dir) {
+                found.push(relative.display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn a_multi_platform_artifact_target_writes_one_directory_per_platform() {
+    let Some(farm) = Farm::start() else { return };
+    let marker = unique("remote-platforms");
+    let project = scratch_files_project(r#"["linux/amd64", "linux/arm64"]"#, &marker);
+    let run = build_on(&project, &farm.addresses(), &["dist"]).success();
+    let dist = project.path().join("dist");
+    assert_eq!(
+        files_under(&dist),
+        [
+            "kept.txt",
+            "linux_amd64/hello.txt",
+            "linux_amd64/tree/n.txt",
+            "linux_arm64/hello.txt",
+            "linux_arm64/tree/n.txt",
+        ],
+        "each platform's directory replaces the earlier one, the rest stays:\n{}",
+        run.describe()
+    );
+    for platform in ["linux_amd64", "linux_arm64"] {
+        assert_eq!(
+            std::fs::read_to_string(dist.join(platform).join("hello.txt")).unwrap_or_default(),
+            format!("{marker}\n"),
+            "{platform}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dist.join(platform).join("tree/n.txt")).unwrap_or_default(),
+            "n\n",
+            "{platform}"
+        );
+    }
+    assert!(
+        run.stderr.contains("dist             exported on tcp://"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        staging_left(project.path()).is_empty(),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn one_platform_of_an_artifact_target_is_written_directly_in_the_output_directory() {
+    let Some(farm) = Farm::start() else { return };
+    let marker = unique("remote-one-platform");
+    let project = scratch_files_project(r#"["linux/arm64"]"#, &marker);
+    let run = build_on(&project, &farm.addresses(), &["dist"]).success();
+    let dist = project.path().join("dist");
+    assert_eq!(
+        files_under(&dist),
+        [
+            "hello.txt",
+            "kept.txt",
+            "linux_amd64/stale.txt",
+            "tree/n.txt"
+        ],
+        "{}",
+        run.describe()
+    );
+    assert_eq!(
+        std::fs::read_to_string(dist.join("hello.txt")).unwrap_or_default(),
+        format!("{marker}\n")
     );
 }
 

@@ -3,11 +3,12 @@
 //! stages it is about to build, before anything runs, and `check
 //! --backend` reports the same list for every stage: whatever a back end
 //! refuses from the file alone is here, and no back end ignores a setting
-//! it cannot honour. The native back end's own list is `backend_native`.
+//! it cannot honour. The native back end's own list is `backend_native`;
+//! targets' `platforms` are `target_platforms`.
 
 use super::codes;
 use crate::config::CommandForm;
-use crate::config::model::{MountKind, Project, StepKind, TargetKind};
+use crate::config::model::{MountKind, Project, StepKind};
 use crate::diagnostics::{Diagnostic, Label};
 use crate::located::Span;
 
@@ -229,31 +230,7 @@ pub fn unsupported_features(
             }
         }
     }
-    for target in &project.targets {
-        if let TargetKind::Image {
-            stage, platforms, ..
-        } = &target.kind
-            && stages.contains(&stage.value)
-        {
-            // Neither back end chooses the platform it builds for: the
-            // image is the Engine's platform's.
-            if platforms.len() > 1 {
-                out.push(unsupported(
-                    backend,
-                    "multi-platform images",
-                    platforms[1].span,
-                    "build one platform at a time, or export the Dockerfile and use `docker buildx`",
-                ));
-            } else if let Some(platform) = platforms.first() {
-                out.push(unsupported(
-                    backend,
-                    "a target platform",
-                    platform.span,
-                    "drop `platforms` to build for the Engine's platform, or export the Dockerfile and build it with `docker buildx build --platform`",
-                ));
-            }
-        }
-    }
+    super::target_platforms::target_platforms(project, backend, stages, &mut out);
     out
 }
 

@@ -1,5 +1,6 @@
 //! Lowering one target: an image target (`stage`, with tags, labels,
-//! platforms) or an artifact target (`artifacts`, `output`), never both.
+//! platforms) or an artifact target (`artifacts`, `output`, platforms),
+//! never both.
 
 use super::codes;
 use super::lower::lower_env;
@@ -62,7 +63,6 @@ pub(super) fn lower_target(
             let mut ok = true;
             let image_keys = [
                 ("tags", raw.tags.first().map(|t| t.span)),
-                ("platforms", raw.platforms.first().map(|p| p.span)),
                 ("labels", (!raw.labels.is_empty()).then_some(name.span)),
             ];
             for (key, span) in image_keys {
@@ -100,6 +100,7 @@ pub(super) fn lower_target(
                     kind: TargetKind::Artifacts {
                         artifacts: raw.artifacts,
                         output,
+                        platforms: raw.platforms,
                     },
                     args,
                 }),

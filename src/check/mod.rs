@@ -24,6 +24,7 @@ mod outputs;
 mod paths;
 mod reachability;
 mod references;
+mod target_platforms;
 pub mod variables;
 
 pub use backend::{Backend, unsupported_features};

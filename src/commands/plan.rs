@@ -37,13 +37,21 @@ fn describe(target: &ResolvedTarget) -> String {
             format!("image of stage {stage}, tagged {}", tags.join(", "))
         }
         ResolvedKind::Artifacts {
-            artifacts, output, ..
+            artifacts,
+            output,
+            platforms,
+            ..
         } => {
             let names: Vec<String> = artifacts
                 .iter()
                 .map(|a| format!("{} ({}:{})", a.name, a.stage, a.path))
                 .collect();
-            format!("artifacts {} → {output}", names.join(", "))
+            let for_platforms = match platforms.len() {
+                0 => String::new(),
+                1 => format!(" for {}", platforms[0]),
+                _ => format!(" for {}, one directory each", platforms.join(", ")),
+            };
+            format!("artifacts {} → {output}{for_platforms}", names.join(", "))
         }
     }
 }

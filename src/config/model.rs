@@ -386,6 +386,9 @@ pub enum TargetKind {
     Artifacts {
         artifacts: Vec<Located<String>>,
         output: Located<String>,
+        /// Several: one directory per platform in `output`, as BuildKit's
+        /// `local` exporter writes them (`linux_amd64/…`).
+        platforms: Vec<Located<String>>,
     },
 }
 

@@ -265,7 +265,8 @@ pub struct RawTarget {
     #[serde(default)]
     #[schemars(with = "IndexMap<String, String>")]
     pub args: Named<Located<String>>,
-    /// Image target: platforms to build for, e.g. `["linux/amd64"]`.
+    /// Platforms to build for, e.g. `["linux/amd64"]`; an artifact target
+    /// given several writes one directory per platform (`linux_amd64/`).
     #[serde(default)]
     pub platforms: Vec<Located<String>>,
     /// Artifact target: the artifacts to write to the host.

@@ -79,7 +79,9 @@ impl ProjectGraph {
                         format!("image of stage {}, tagged {}", stage.value, tags.join(", "))
                     }
                 }
-                TargetKind::Artifacts { artifacts, output } => {
+                TargetKind::Artifacts {
+                    artifacts, output, ..
+                } => {
                     let names: Vec<String> = artifacts
                         .iter()
                         .map(|a| match project.artifact(&a.value) {

@@ -33,6 +33,7 @@ pub enum ResolvedKind {
         artifacts: Vec<ResolvedArtifact>,
         output: String,
         args: Vec<(String, String)>,
+        platforms: Vec<String>,
     },
 }
 
@@ -160,7 +161,11 @@ fn from_target(project: &Project, target: &Target) -> ResolvedTarget {
             args,
             platforms: platforms.iter().map(|p| p.value.clone()).collect(),
         },
-        TargetKind::Artifacts { artifacts, output } => ResolvedKind::Artifacts {
+        TargetKind::Artifacts {
+            artifacts,
+            output,
+            platforms,
+        } => ResolvedKind::Artifacts {
             artifacts: artifacts
                 .iter()
                 .filter_map(|a| project.artifact(&a.value))
@@ -172,6 +177,7 @@ fn from_target(project: &Project, target: &Target) -> ResolvedTarget {
                 .collect(),
             output: output.value.clone(),
             args,
+            platforms: platforms.iter().map(|p| p.value.clone()).collect(),
         },
     };
     ResolvedTarget {

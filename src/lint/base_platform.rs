@@ -86,10 +86,11 @@ pub fn check_project(project: &Project, cx: &LintContext, out: &mut Vec<Diagnost
     if cx.base_platforms.is_empty() {
         return;
     }
-    let targets_choose = project
-        .targets
-        .iter()
-        .any(|t| matches!(&t.kind, TargetKind::Image { platforms, .. } if !platforms.is_empty()));
+    let targets_choose = project.targets.iter().any(|t| match &t.kind {
+        TargetKind::Image { platforms, .. } | TargetKind::Artifacts { platforms, .. } => {
+            !platforms.is_empty()
+        }
+    });
     for stage in &project.stages {
         let Base::Image(image) = &stage.from.value else {
             continue;

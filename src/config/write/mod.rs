@@ -156,9 +156,16 @@ fn write_target(out: &mut String, kind: &TargetKind) {
                 let _ = writeln!(out, "platforms = {}", located_strings(platforms));
             }
         }
-        TargetKind::Artifacts { artifacts, output } => {
+        TargetKind::Artifacts {
+            artifacts,
+            output,
+            platforms,
+        } => {
             let _ = writeln!(out, "artifacts = {}", located_strings(artifacts));
             let _ = writeln!(out, "output = {}", encode::string(output));
+            if !platforms.is_empty() {
+                let _ = writeln!(out, "platforms = {}", located_strings(platforms));
+            }
         }
     }
 }

@@ -326,6 +326,7 @@ fn add_artifact_targets(
             kind: TargetKind::Artifacts {
                 artifacts,
                 output: Located::unplaced(output),
+                platforms: Vec::new(),
             },
             args,
         });

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::job::Job;
+use super::job::{Job, without_target_platforms};
 use super::solve::Publish;
 use crate::config::model::Project;
 use crate::diagnostics::{Diagnostic, Label};
@@ -36,7 +36,12 @@ pub fn plan_files_job(
     context_dir: &Path,
     output: Option<OutputDir>,
 ) -> Result<Job, Vec<Diagnostic>> {
-    let ResolvedKind::Artifacts { artifacts, .. } = &target.kind else {
+    let ResolvedKind::Artifacts {
+        artifacts,
+        platforms,
+        ..
+    } = &target.kind
+    else {
         return Err(Vec::new());
     };
     let Some(output) = output else {
@@ -53,8 +58,9 @@ pub fn plan_files_job(
     let project = project.with_bases_for(&overrides);
     let graph = ProjectGraph::new(&project);
     let stages = graph.needed_stages(&target.stages());
+    let without_platforms = without_target_platforms(&project);
     let request = StageBuild {
-        project: &project,
+        project: &without_platforms,
         stage: &target.name,
         stages: &stages,
         build_args: &args,
@@ -80,7 +86,7 @@ pub fn plan_files_job(
         exported,
         args,
         labels: BTreeMap::new(),
-        platforms: Vec::new(),
+        platforms: platforms.clone(),
         tags: Vec::new(),
         publish: Publish::Files,
         files: Some(FilesTarget {

@@ -17,6 +17,7 @@ use super::address::BuilderAddress;
 use super::connect::Control;
 use super::filesend::FileSend;
 use super::job::Job;
+use super::platform_split::check_platform_split;
 use super::session::RemoteSession;
 use super::solve::{CacheEntry, Publish, RemoteSolve, SolveEnd, run_solve};
 use super::vertex::normalise_vertex_name;
@@ -447,6 +448,7 @@ fn received_files(job: &Job, files: Option<&FilesReceiver>) -> Result<JobEnd, Di
             ))
         })?);
     }
+    check_platform_split(&job.platforms, &archives).map_err(failed)?;
     Ok(JobEnd::Files { archives })
 }
 

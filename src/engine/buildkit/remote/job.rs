@@ -74,14 +74,7 @@ pub fn plan_job(
         }
         Publish::DockerTarball
     };
-    // A builder chooses the platform itself: the Engine back end's refusal
-    // of target platforms does not apply here.
-    let mut without_platforms = project.clone();
-    for entry in &mut without_platforms.targets {
-        if let TargetKind::Image { platforms, .. } = &mut entry.kind {
-            platforms.clear();
-        }
-    }
+    let without_platforms = without_target_platforms(&project);
     let labels: BTreeMap<String, String> = labels.iter().cloned().collect();
     let request = StageBuild {
         project: &without_platforms,
@@ -109,6 +102,21 @@ pub fn plan_job(
         publish,
         files: None,
     })
+}
+
+/// `project` with no target naming platforms: a builder chooses the
+/// platform itself, so the Engine back ends' refusal of target platforms
+/// (which the Dockerfile's preparation applies) does not apply here.
+pub fn without_target_platforms(project: &Project) -> Project {
+    let mut project = project.clone();
+    for entry in &mut project.targets {
+        match &mut entry.kind {
+            TargetKind::Image { platforms, .. } | TargetKind::Artifacts { platforms, .. } => {
+                platforms.clear();
+            }
+        }
+    }
+    project
 }
 
 /// Whether a step of `stages` runs a command.

@@ -4,7 +4,8 @@
 //! file send for the image or files the builder sends back. Targets are
 //! spread over the builders (`farm`); images are pushed by the builders
 //! or loaded into the local Engine (`load`), artifact targets' files
-//! placed in their output directories (`artifacts`).
+//! placed in their output directories (`artifacts`), one directory per
+//! platform when there are several (`platform_split`).
 
 pub mod address;
 pub mod artifacts;
@@ -14,6 +15,7 @@ pub mod farm;
 pub mod filesend;
 pub mod job;
 pub mod load;
+pub mod platform_split;
 pub mod session;
 pub mod solve;
 pub mod tags;

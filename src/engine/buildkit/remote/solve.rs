@@ -110,6 +110,13 @@ impl RemoteSolve {
                 r#type: "docker".to_owned(),
                 attrs: HashMap::new(),
             },
+            // Said rather than left to the exporter's default (split when
+            // the result is per platform), so that several platforms never
+            // land merged in one directory.
+            Publish::Files if self.platforms.len() > 1 => Exporter {
+                r#type: "local".to_owned(),
+                attrs: HashMap::from([("platform-split".to_owned(), "true".to_owned())]),
+            },
             Publish::Files => Exporter {
                 r#type: "local".to_owned(),
                 attrs: HashMap::new(),
@@ -316,5 +323,23 @@ mod tests {
 
         let files = solve(Publish::Files).request();
         assert_eq!(files.exporters[0].r#type, "local");
+        assert_eq!(files.exporters[0].attrs["platform-split"], "true");
+    }
+
+    #[test]
+    fn one_platform_or_none_is_exported_without_a_platform_directory() {
+        for platforms in [vec![], vec!["linux/arm64".to_owned()]] {
+            let request = RemoteSolve {
+                platforms: platforms.clone(),
+                ..solve(Publish::Files)
+            }
+            .request();
+            assert!(request.exporters[0].attrs.is_empty(), "{platforms:?}");
+            assert_eq!(
+                request.frontend_attrs.get("platform"),
+                platforms.first(),
+                "{platforms:?}"
+            );
+        }
     }
 }

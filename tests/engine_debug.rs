@@ -9,7 +9,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use engine_support::{Project, containers_labelled, engine, image_exists, stages, unique};
+use engine_support::{
+    Project, containers_labelled, engine, image_exists, remove_cache_volumes, stages, unique,
+};
 
 const DEBUG_LABEL: &str = "dev.stages.debug";
 
@@ -42,20 +44,6 @@ stage = "app"
 tags = ["{tag}"]
 "#
     ))
-}
-
-/// The volume of a cache mount goes with the test.
-fn remove_cache_volume(cache_id: &str) {
-    let out = Command::new("docker")
-        .args(["volume", "ls", "-q", "--filter"])
-        .arg(format!("label=dev.stages.cache-mount={cache_id}"))
-        .output()
-        .expect("docker volume ls");
-    for volume in String::from_utf8_lossy(&out.stdout).lines() {
-        let _ = Command::new("docker")
-            .args(["volume", "rm", volume])
-            .output();
-    }
 }
 
 fn image_id(reference: &str) -> String {
@@ -251,7 +239,7 @@ fn a_shell_in_the_failed_step_sees_its_state_and_leaves_nothing_behind() {
     assert!(debug_images(&project_id).is_empty());
     assert_eq!(image_id(&tag), built, "the target's tag moved");
     let _ = Command::new("docker").args(["rmi", &tag]).output();
-    remove_cache_volume(&cache_id);
+    remove_cache_volumes(&cache_id);
 }
 
 #[test]
@@ -302,7 +290,7 @@ fn without_a_terminal_the_state_is_kept_as_an_image_the_printed_command_opens() 
     let said = String::from_utf8_lossy(&pruned.stdout);
     assert!(said.contains("removed 1 debug snapshot images"), "{said}");
     assert!(debug_images(&project_id).is_empty());
-    remove_cache_volume(&cache_id);
+    remove_cache_volumes(&cache_id);
 }
 
 #[test]
@@ -355,5 +343,5 @@ fn stopping_stages_in_the_shell_removes_the_container() {
     assert_eq!(code.trim(), "130", "{}", tmux.screen());
     assert!(tmux.screen().contains("removing the debug container"));
     assert!(containers_labelled(DEBUG_LABEL, &project_id).is_empty());
-    remove_cache_volume(&cache_id);
+    remove_cache_volumes(&cache_id);
 }

@@ -6,7 +6,9 @@
 
 mod engine_support;
 
-use engine_support::{Project, Run, engine, files, remove_images, stages, unique};
+use engine_support::{
+    Project, Run, engine, files, remove_cache_volumes, remove_images, stages, unique,
+};
 
 fn build(project: &Project, extra: &[&str]) -> Run {
     let output = stages()
@@ -96,22 +98,7 @@ tags = ["{tag}:latest"]
         .unwrap_or_default();
     assert_eq!(runs.trim(), "2");
     remove_images(&[&image]);
-    let _ = std::process::Command::new("docker")
-        .args([
-            "volume",
-            "ls",
-            "-q",
-            "--filter",
-            &format!("label=dev.stages.cache-mount={cache_id}"),
-        ])
-        .output()
-        .map(|out| {
-            for volume in String::from_utf8_lossy(&out.stdout).lines() {
-                let _ = std::process::Command::new("docker")
-                    .args(["volume", "rm", volume])
-                    .output();
-            }
-        });
+    remove_cache_volumes(&cache_id);
 }
 
 #[test]

@@ -9,7 +9,9 @@
 
 mod engine_support;
 
-use engine_support::{Project, Run, engine, inspect, remove_images, stages, unique};
+use engine_support::{
+    Project, Run, engine, inspect, remove_cache_volumes, remove_images, stages, unique,
+};
 
 /// 2023-11-14T22:13:20Z.
 const EPOCH: &str = "1700000000";
@@ -236,14 +238,5 @@ tags = ["{tag}"]
     );
     remove_images(&[&tag]);
     // The cache mount's volume is this test's (by its label).
-    let listed = std::process::Command::new("docker")
-        .args(["volume", "ls", "-q", "--filter"])
-        .arg(format!("label=dev.stages.cache-mount={cache_id}"))
-        .output()
-        .expect("docker volume ls");
-    for volume in String::from_utf8_lossy(&listed.stdout).lines() {
-        let _ = std::process::Command::new("docker")
-            .args(["volume", "rm", volume])
-            .output();
-    }
+    remove_cache_volumes(&cache_id);
 }

@@ -7,7 +7,9 @@
 
 mod engine_support;
 
-use engine_support::{Project, Run, engine, files, remove_images, stages, unique};
+use engine_support::{
+    Project, Run, engine, files, remove_cache_volumes, remove_images, stages, unique,
+};
 
 /// The second RUN mounts at the first one's cache directory with the type
 /// the build arg gives: a cache mount sees the first RUN's file, a tmpfs
@@ -42,19 +44,6 @@ fn seen(image: &str) -> String {
         .next()
         .map(|entry| entry.text())
         .unwrap_or_else(|| panic!("/seen missing from {image}"))
-}
-
-fn remove_cache_volumes(id: &str) {
-    let listed = std::process::Command::new("docker")
-        .args(["volume", "ls", "-q", "--filter"])
-        .arg(format!("label=dev.stages.cache-mount={id}"))
-        .output()
-        .expect("docker volume ls");
-    for volume in String::from_utf8_lossy(&listed.stdout).lines() {
-        let _ = std::process::Command::new("docker")
-            .args(["volume", "rm", volume])
-            .output();
-    }
 }
 
 #[test]

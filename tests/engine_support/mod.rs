@@ -372,6 +372,21 @@ pub fn remove_images(tags: &[&str]) {
     });
 }
 
+/// Removes the volumes of the cache mount `id` (labelled with it): the
+/// test made them.
+pub fn remove_cache_volumes(id: &str) {
+    let listed = Command::new("docker")
+        .args(["volume", "ls", "-q", "--filter"])
+        .arg(format!("label=dev.stages.cache-mount={id}"))
+        .output()
+        .expect("docker volume ls");
+    for volume in String::from_utf8_lossy(&listed.stdout).lines() {
+        let _ = Command::new("docker")
+            .args(["volume", "rm", volume])
+            .output();
+    }
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

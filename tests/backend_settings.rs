@@ -221,6 +221,8 @@ tags = ["{tag}"]
     let _ = std::process::Command::new("docker")
         .args(["rmi", "-f", &tag])
         .output();
+    // The step cache entry of the build goes with the test's project.
+    run(dir.path(), &["cache", "prune"]).exit(0);
 }
 
 /// The Engine with the one base image these tests use; `engine()` (which

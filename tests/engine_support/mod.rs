@@ -302,7 +302,12 @@ pub fn files(image: &str, path: &str) -> BTreeMap<String, FileEntry> {
                 }
             }
         }
-        let remove = RemoveContainerOptionsBuilder::new().force(true).build();
+        let remove = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            // An image that declares a VOLUME gives the container an
+            // anonymous volume, which is the test's too.
+            .v(true)
+            .build();
         let _ = docker.remove_container(&id, Some(remove)).await;
         if let Some(e) = failure {
             panic!("download {path} from {image}: {e}");

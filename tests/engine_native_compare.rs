@@ -13,9 +13,7 @@ mod engine_support;
 use std::collections::BTreeMap;
 
 use engine_support::forgiven::{self, path_forgiven};
-use engine_support::{
-    FileEntry, Project, Run, compared_config, engine, files, remove_images, stages, unique,
-};
+use engine_support::{FileEntry, Project, compared_config, engine, files, remove_images, unique};
 
 fn manifest(tag: &str) -> String {
     format!(
@@ -232,16 +230,6 @@ fn bundle() -> Vec<u8> {
     builder.into_inner().expect("tar")
 }
 
-fn build(project: &Project, backend: &str, extra: &[&str]) -> Run {
-    let output = stages()
-        .current_dir(project.path())
-        .args(["build", "--backend", backend, "--progress", "plain"])
-        .args(extra)
-        .output()
-        .expect("run stages");
-    Run::from(output)
-}
-
 /// The image's files, but for the paths `forgiven::PATHS` lists.
 /// Mode, uid, gid, kind, link target and contents of one file.
 type Compared = (u32, u64, u64, String, Option<String>, Vec<u8>);
@@ -291,11 +279,11 @@ fn native_and_classic_builds_give_the_same_images() {
     engine();
     let tag = unique("stages-compare");
     let project = fixture(&tag);
-    build(&project, "native", &[]).success();
+    project.build_on("native", &[]).success();
     // The classic build of the same project, tagged apart.
     let toml = manifest(&tag).replace(":native\"", ":classic\"");
     std::fs::write(project.path().join("stages.toml"), toml).expect("write");
-    build(&project, "dockerfile", &[]).success();
+    project.build_on("dockerfile", &[]).success();
     for target in [
         "runtime", "minimal", "gathered", "child", "fan", "edges", "follow",
     ] {
@@ -404,12 +392,12 @@ fn a_warm_native_rebuild_runs_no_container() {
     engine();
     let tag = unique("stages-warm");
     let project = fixture(&tag);
-    build(&project, "native", &["runtime"]).success();
+    project.build_on("native", &["runtime"]).success();
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
         .to_string();
-    let warm = build(&project, "native", &["runtime"]).success();
+    let warm = project.build_on("native", &["runtime"]).success();
     assert!(warm.stderr.contains("cached"), "{}", warm.stderr);
     let starts = container_starts_since(&since);
     assert!(
@@ -422,7 +410,7 @@ fn a_warm_native_rebuild_runs_no_container() {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
         .to_string();
-    build(&project, "native", &["runtime"]).success();
+    project.build_on("native", &["runtime"]).success();
     assert_eq!(
         container_starts_since(&since).len(),
         2,
@@ -446,7 +434,7 @@ fn the_quickstart_example_builds_the_same_both_ways() {
     for backend in ["native", "dockerfile"] {
         let tagged = toml.replace("stages-quickstart:latest", &format!("{tag}:{backend}"));
         std::fs::write(project.path().join("stages.toml"), tagged).expect("write");
-        build(&project, backend, &["app"]).success();
+        project.build_on(backend, &["app"]).success();
     }
     assert_same_image(&format!("{tag}:native"), &format!("{tag}:dockerfile"));
     remove_images(&[&format!("{tag}:native"), &format!("{tag}:dockerfile")]);

@@ -42,16 +42,6 @@ output = "dist/"
     )
 }
 
-fn build(project: &Project, backend: &str, extra: &[&str]) -> Run {
-    let output = stages()
-        .current_dir(project.path())
-        .args(["build", "--backend", backend, "--progress", "plain"])
-        .args(extra)
-        .output()
-        .expect("run stages");
-    Run::from(output)
-}
-
 fn image_id(tag: &str) -> String {
     inspect(tag).id.expect("image id")
 }
@@ -71,7 +61,7 @@ fn shares_one_build_of_each_stage(backend: &str) {
     let project = Project::new(&manifest);
     let mut first = vec!["image", "dist"];
     first.extend(cold);
-    build(&project, backend, &first).success();
+    project.build_on(backend, &first).success();
 
     let exported = std::fs::read(project.path().join("dist/id")).expect("exported id");
     let in_image = files(&tag, "/id")["id"].contents.clone();
@@ -92,14 +82,14 @@ fn shares_one_build_of_each_stage(backend: &str) {
     assert_eq!(labels, Some(expected), "exactly the user's labels");
 
     let first = image_id(&tag);
-    build(&project, backend, &["image", "dist"]).success();
+    project.build_on(backend, &["image", "dist"]).success();
     assert_eq!(image_id(&tag), first, "a warm rebuild moved the tag");
 
     let path = project.path().join("stages.toml");
     let mut text = std::fs::read_to_string(&path).expect("read stages.toml");
     text.push_str("\n# A comment changes no image.\n");
     std::fs::write(&path, text).expect("write stages.toml");
-    build(&project, backend, &["image", "dist"]).success();
+    project.build_on(backend, &["image", "dist"]).success();
     assert_eq!(
         image_id(&tag),
         first,
@@ -218,9 +208,13 @@ fn two_uncached_native_builds_give_the_same_configuration() {
         }
         config
     };
-    build(&project, "native", &["image", "--no-cache"]).success();
+    project
+        .build_on("native", &["image", "--no-cache"])
+        .success();
     let first = config();
-    build(&project, "native", &["image", "--no-cache"]).success();
+    project
+        .build_on("native", &["image", "--no-cache"])
+        .success();
     assert_eq!(config(), first);
     remove_images(&[&tag]);
 }

@@ -21,23 +21,6 @@ RUN --mount=type=cache,target=$DIR echo kept > $DIR/mark
 RUN --mount=type=$MNT_TYPE,target=$DIR (cat $DIR/mark 2>/dev/null || echo fresh) > /seen
 "#;
 
-fn build(project: &Project, backend: &str, args: &[&str]) -> Run {
-    let output = stages()
-        .current_dir(project.path())
-        .args([
-            "build",
-            "image",
-            "--backend",
-            backend,
-            "--progress",
-            "plain",
-        ])
-        .args(args)
-        .output()
-        .expect("run stages");
-    Run::from(output)
-}
-
 fn seen(image: &str) -> String {
     files(image, "/seen")
         .into_values()
@@ -64,22 +47,36 @@ fn a_build_arg_chooses_the_mount_type_on_native_and_buildkit() {
     let with_target = format!("{toml}\n[targets.image]\nstage = \"stage-0\"\ntags = [\"{tag}\"]\n");
     std::fs::write(project.path().join("stages.toml"), with_target).expect("stages.toml");
 
-    build(&project, "native", &["--build-arg", &dir_arg]).success();
+    project
+        .build_on("native", &["image", "--build-arg", &dir_arg])
+        .success();
     assert_eq!(seen(&tag).trim(), "kept", "the default type is cache");
-    build(
-        &project,
-        "native",
-        &["--build-arg", &dir_arg, "--build-arg", "MNT_TYPE=tmpfs"],
-    )
-    .success();
+    project
+        .build_on(
+            "native",
+            &[
+                "image",
+                "--build-arg",
+                &dir_arg,
+                "--build-arg",
+                "MNT_TYPE=tmpfs",
+            ],
+        )
+        .success();
     assert_eq!(seen(&tag).trim(), "fresh", "tmpfs from the build arg");
 
-    let refused = build(
-        &project,
-        "native",
-        &["--build-arg", &dir_arg, "--build-arg", "MNT_TYPE=tmp"],
-    )
-    .exit(1);
+    let refused = project
+        .build_on(
+            "native",
+            &[
+                "image",
+                "--build-arg",
+                &dir_arg,
+                "--build-arg",
+                "MNT_TYPE=tmp",
+            ],
+        )
+        .exit(1);
     assert!(
         refused
             .flat_stderr()
@@ -92,7 +89,9 @@ fn a_build_arg_chooses_the_mount_type_on_native_and_buildkit() {
     // The Engine's built-in Dockerfile frontend takes `$MNT_TYPE` for a
     // type name: refused before anything is sent, and `auto` builds on
     // native instead.
-    let buildkit = build(&project, "buildkit", &["--build-arg", &dir_arg]).exit(1);
+    let buildkit = project
+        .build_on("buildkit", &["image", "--build-arg", &dir_arg])
+        .exit(1);
     assert!(
         buildkit
             .flat_stderr()
@@ -105,7 +104,9 @@ fn a_build_arg_chooses_the_mount_type_on_native_and_buildkit() {
         "{}",
         buildkit.describe()
     );
-    let auto = build(&project, "auto", &["--build-arg", &dir_arg]).success();
+    let auto = project
+        .build_on("auto", &["image", "--build-arg", &dir_arg])
+        .success();
     assert!(
         auto.flat_stderr().contains(
             "backend: native (auto: the Engine's built-in BuildKit frontend cannot express a mount type given by a variable)"

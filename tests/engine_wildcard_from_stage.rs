@@ -8,7 +8,7 @@
 mod engine_support;
 
 use engine_support::image_views::{buildkit_compared_config, image_tree};
-use engine_support::{Project, Run, engine, remove_images, stages, unique};
+use engine_support::{Project, engine, remove_images, unique};
 
 fn manifest(tag: &str, copies: &str) -> String {
     format!(
@@ -32,23 +32,6 @@ tags = ["{tag}"]
     )
 }
 
-fn build(project: &Project, backend: &str) -> Run {
-    Run::from(
-        stages()
-            .current_dir(project.path())
-            .args([
-                "build",
-                "image",
-                "--backend",
-                backend,
-                "--progress",
-                "plain",
-            ])
-            .output()
-            .expect("run stages"),
-    )
-}
-
 #[test]
 fn wildcards_from_a_stage_copy_what_buildkit_copies() {
     engine();
@@ -62,8 +45,8 @@ fn wildcards_from_a_stage_copy_what_buildkit_copies() {
     let (native_tag, buildkit_tag) = (format!("{prefix}:native"), format!("{prefix}:buildkit"));
     let native = Project::new(&manifest(&native_tag, copies));
     let buildkit = Project::new(&manifest(&buildkit_tag, copies));
-    build(&native, "native").success();
-    let run = build(&buildkit, "buildkit").success();
+    native.build_on("native", &["image"]).success();
+    let run = buildkit.build_on("buildkit", &["image"]).success();
     assert_eq!(
         buildkit_compared_config(&native_tag),
         buildkit_compared_config(&buildkit_tag),
@@ -105,8 +88,8 @@ fn a_wildcard_from_a_stage_that_matches_nothing_copies_nothing_as_buildkit() {
     let (native_tag, buildkit_tag) = (format!("{prefix}:native"), format!("{prefix}:buildkit"));
     let native = Project::new(&manifest(&native_tag, copies));
     let buildkit = Project::new(&manifest(&buildkit_tag, copies));
-    build(&native, "native").success();
-    build(&buildkit, "buildkit").success();
+    native.build_on("native", &["image"]).success();
+    buildkit.build_on("buildkit", &["image"]).success();
     let (ours, theirs) = (image_tree(&native_tag), image_tree(&buildkit_tag));
     assert!(
         !ours.contains_key("/made"),
@@ -125,13 +108,13 @@ fn a_wildcard_below_a_missing_directory_fails_on_both_and_names_it() {
     let (native_tag, buildkit_tag) = (format!("{prefix}:native"), format!("{prefix}:buildkit"));
     let native = Project::new(&manifest(&native_tag, copies));
     let buildkit = Project::new(&manifest(&buildkit_tag, copies));
-    let run = build(&native, "native").exit(1);
+    let run = native.build_on("native", &["image"]).exit(1);
     assert!(
         run.flat_stderr().contains("is not in the source image"),
         "the error names the directory:\n{}",
         run.describe()
     );
-    build(&buildkit, "buildkit").exit(1);
+    buildkit.build_on("buildkit", &["image"]).exit(1);
     assert!(!engine_support::image_exists(&native_tag));
     assert!(!engine_support::image_exists(&buildkit_tag));
 }

@@ -87,15 +87,11 @@ pub fn run(mut args: BuildArgs) -> miette::Result<Exit> {
     super::build_remote::refuse_remote_options(&args)?;
     // What the back end cannot honour is refused before the Engine is
     // asked anything (a stage's platform would otherwise fail its pull).
-    let refused = refused_by_backend(&loaded.with_build_args(&build_args), &targets, args.backend);
+    let with_args = loaded.with_build_args(&build_args);
+    let refused = refused_by_backend(&with_args, &targets, args.backend);
     // `auto` is not held to what BuildKit cannot express when native can.
     let native_would_do = args.backend == Backend::Auto
-        && refused_by_backend(
-            &loaded.with_build_args(&build_args),
-            &targets,
-            Backend::Native,
-        )
-        .is_empty();
+        && refused_by_backend(&with_args, &targets, Backend::Native).is_empty();
     if !refused.is_empty() && !native_would_do {
         print_diagnostics(&loaded.file, &refused);
         return Ok(Exit::Failure);

@@ -88,10 +88,16 @@ impl Project {
     /// Runs `stages build --backend dockerfile ARGS…` here, with plain
     /// progress unless ARGS choose another.
     pub fn build(&self, args: &[&str]) -> Run {
+        self.build_on("dockerfile", args)
+    }
+
+    /// Runs `stages build --backend BACKEND ARGS…` here, with plain
+    /// progress unless ARGS choose another.
+    pub fn build_on(&self, backend: &str, args: &[&str]) -> Run {
         let mut command = stages();
         command
             .current_dir(self.path())
-            .args(["build", "--backend", "dockerfile"]);
+            .args(["build", "--backend", backend]);
         if !args.contains(&"--progress") {
             command.args(["--progress", "plain"]);
         }

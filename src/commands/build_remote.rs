@@ -5,7 +5,9 @@
 //! Images are pushed by the builders by digest (`--push`) and tagged in
 //! their registries, or loaded into the local Engine and tagged there, and
 //! artifact targets' files placed in their output directories, only once
-//! every target succeeded.
+//! every target succeeded. With several builders, a pushed target's
+//! platforms are built as parts on any of them and their index assembled
+//! by stages (`parts`).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -19,8 +21,10 @@ use crate::cli::{BuildArgs, Progress};
 use crate::diagnostics::SourceFile;
 use crate::engine::buildkit::remote::artifacts::{describe, stage_files};
 use crate::engine::buildkit::remote::farm::{Builder, FarmSettings, JobEnd, JobReport, run_farm};
-use crate::engine::buildkit::remote::job::{Job, plan_job};
+use crate::engine::buildkit::remote::index_push::{PushedPart, push_index};
+use crate::engine::buildkit::remote::job::{Job, part_label, plan_job};
 use crate::engine::buildkit::remote::load::load_tarball;
+use crate::engine::buildkit::remote::parts::spread_platforms;
 use crate::engine::buildkit::remote::solve::{CacheEntry, Publish};
 use crate::engine::buildkit::remote::tags::{PushedImage, tag_pushed};
 use crate::engine::buildkit::remote::workers::offers;
@@ -174,7 +178,7 @@ pub fn run(
         cache_from,
         scratch: scratch.path().to_owned(),
     };
-    runtime.block_on(build(args, &loaded.file, &addresses, &jobs, &settings))
+    runtime.block_on(build(args, &loaded.file, &addresses, jobs, &settings))
 }
 
 fn parse_secrets(specs: &[String]) -> miette::Result<BTreeMap<String, std::path::PathBuf>> {
@@ -190,7 +194,7 @@ async fn build(
     args: &BuildArgs,
     file: &SourceFile,
     addresses: &[crate::engine::buildkit::remote::address::BuilderAddress],
-    jobs: &[Job],
+    jobs: Vec<Job>,
     settings: &FarmSettings,
 ) -> miette::Result<Exit> {
     let started = Instant::now();
@@ -210,6 +214,7 @@ async fn build(
             errors.join("\n")
         ));
     }
+    let jobs = &spread_platforms(jobs, builders.len())[..];
     refuse_missing_platforms(&builders, jobs)?;
     // The Engine is needed only for images that come back to it.
     let engine = if jobs.iter().any(|j| j.publish == Publish::DockerTarball) {
@@ -320,6 +325,8 @@ async fn publish(
 ) -> Result<(), String> {
     let mut staged = Vec::new();
     let mut pushed = Vec::new();
+    // Per target built as parts: its tags and what each part pushed.
+    let mut parted: Vec<(&Job, Vec<PushedPart>)> = Vec::new();
     for (job, report) in jobs.iter().zip(reports) {
         if let (JobEnd::Files { archives }, Some(files)) = (&report.end, &job.files) {
             let staging = stage_files(files, archives)
@@ -342,18 +349,45 @@ async fn publish(
                 let Some(digest) = digest else {
                     return Err(format!(
                         "target `{}`: the builder did not say which digest it pushed; no tag was moved",
-                        job.target
+                        job.label()
                     ));
                 };
-                images.insert(job.target.clone(), digest.clone());
-                pushed.push(PushedImage {
-                    target: job.target.clone(),
+                images.insert(job.label(), digest.clone());
+                let Some(platform) = &job.part else {
+                    pushed.push(PushedImage {
+                        target: job.target.clone(),
+                        digest: digest.clone(),
+                        tags: job.tags.clone(),
+                    });
+                    continue;
+                };
+                let part = PushedPart {
+                    platform: platform.clone(),
                     digest: digest.clone(),
-                    tags: job.tags.clone(),
-                });
+                };
+                match parted.iter_mut().find(|(j, _)| j.target == job.target) {
+                    Some((_, parts)) => parts.push(part),
+                    None => parted.push((job, vec![part])),
+                }
             }
             JobEnd::Files { .. } | JobEnd::Failed(_) | JobEnd::NotRun => {}
         }
+    }
+    for (job, parts) in parted {
+        let index = push_index(&job.tags, &parts, docker_config)
+            .await
+            .map_err(|e| {
+                format!(
+                    "target `{}`: cannot put together the index of its platforms: {e}; no tag was moved",
+                    job.target
+                )
+            })?;
+        images.insert(job.target.clone(), index.clone());
+        pushed.push(PushedImage {
+            target: job.target.clone(),
+            digest: index,
+            tags: job.tags.clone(),
+        });
     }
     tag_pushed(&pushed, docker_config).await?;
     for (job, staging) in staged {
@@ -382,7 +416,8 @@ async fn publish(
     Ok(())
 }
 
-/// Per target: its state, where it was built, and whether it was re-run.
+/// Per target (or part of one): its state, where it was built, and
+/// whether it was re-run; after a target's last part, its index.
 fn print_summary(
     reports: &[JobReport],
     images: &BTreeMap<String, String>,
@@ -391,7 +426,8 @@ fn print_summary(
 ) {
     let verdict = if succeeded { "finished" } else { "failed" };
     eprintln!("build {verdict} in {:.1}s", elapsed.as_secs_f64());
-    for report in reports {
+    for (position, report) in reports.iter().enumerate() {
+        let label = part_label(&report.target, report.part.as_deref());
         let state = match &report.end {
             JobEnd::Pushed { .. } => "pushed",
             JobEnd::Tarball { .. } if !succeeded => "unpublished",
@@ -401,19 +437,27 @@ fn print_summary(
             JobEnd::Failed(_) => "failed",
             JobEnd::NotRun => "not built",
         };
-        let mut line = format!("  {:<16} {state}", report.target);
+        let mut line = format!("  {label:<16} {state}");
         if let Some(builder) = &report.builder {
             line.push_str(&format!(
                 " on {builder} ({} steps ran, {} cached)",
                 report.steps_ran, report.steps_cached
             ));
         }
-        if let Some(image) = images.get(&report.target) {
+        if let Some(image) = images.get(&label) {
             line.push_str(&format!(" {image}"));
         }
         eprintln!("{line}");
         if let Some(rerun) = &report.rerun {
-            eprintln!("  {:<16} re-run: builder {rerun}", "");
+            let who = if report.part.is_some() { &label } else { "" };
+            eprintln!("  {who:<16} re-run: builder {rerun}");
+        }
+        let last_part = report.part.is_some()
+            && reports
+                .get(position + 1)
+                .is_none_or(|next| next.target != report.target || next.part.is_none());
+        if last_part && let Some(index) = images.get(&report.target) {
+            eprintln!("  {:<16} index {index}", report.target);
         }
     }
 }

@@ -182,6 +182,16 @@ impl Registry {
             .flatten()
     }
 
+    /// A JSON blob of `name` (an image config), by digest.
+    pub fn json_blob(&self, name: &str, digest: &str) -> Option<serde_json::Value> {
+        let response = self
+            .request("GET", &format!("/v2/{name}/blobs/{digest}"), &[])
+            .ok()?;
+        (response.status == 200)
+            .then(|| serde_json::from_str(&response.body).ok())
+            .flatten()
+    }
+
     /// Freezes the server (SIGSTOP): it keeps its socket but answers nothing.
     pub fn freeze(&self) {
         let status = Command::new("kill")

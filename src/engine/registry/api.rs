@@ -59,6 +59,7 @@ struct Answer {
     challenge: String,
     content_type: String,
     digest: Option<String>,
+    location: Option<String>,
     body: Bytes,
 }
 
@@ -114,7 +115,7 @@ impl Repository {
         }
     }
 
-    /// Puts `manifest` under `tag`; the registry's digest of it.
+    /// Puts `manifest` under `tag` (or its digest); the registry's digest of it.
     pub async fn put_manifest(&mut self, tag: &str, manifest: &Manifest) -> Result<String, String> {
         let url = format!("{}/manifests/{tag}", self.base);
         let answer = self
@@ -128,12 +129,64 @@ impl Repository {
         if !(200..300).contains(&answer.status) {
             let text = String::from_utf8_lossy(&answer.body);
             return Err(format!(
-                "the registry answered {} to tagging it as {tag}: {}",
+                "the registry answered {} to putting it under {tag}: {}",
                 answer.status,
                 text.trim()
             ));
         }
         Ok(answer.digest.unwrap_or_default())
+    }
+
+    /// The blob `digest` (an image config: small), checked against its
+    /// digest. A registry may redirect to its storage, which is asked
+    /// without the registry's authorisation.
+    pub async fn blob(&mut self, digest: &str) -> Result<Bytes, String> {
+        let url = format!("{}/blobs/{digest}", self.base);
+        let accept = ("Accept", "*/*".to_owned());
+        let mut answer = self
+            .send(hyper::Method::GET, &url, accept.clone(), None)
+            .await?;
+        if matches!(answer.status, 301 | 302 | 303 | 307 | 308)
+            && let Some(location) = answer.location.clone()
+        {
+            let target = self.absolute(&location);
+            answer = self.request_without_authorization(&target, &accept).await?;
+        }
+        match answer.status {
+            200 if sha256_matches(digest, &answer.body) => Ok(answer.body),
+            200 => Err(format!(
+                "the registry's blob {digest} does not match its digest"
+            )),
+            404 => Err(format!("the registry has no blob {digest}")),
+            status => Err(format!("the registry answered {status} for blob {digest}")),
+        }
+    }
+
+    /// `location` as a whole URL (a redirect may give only a path).
+    fn absolute(&self, location: &str) -> String {
+        if location.starts_with('/') {
+            let origin = self.base.split("/v2/").next().unwrap_or(&self.base);
+            format!("{origin}{location}")
+        } else {
+            location.to_owned()
+        }
+    }
+
+    async fn request_without_authorization(
+        &self,
+        url: &str,
+        header: &(&str, String),
+    ) -> Result<Answer, String> {
+        let anonymous = Self {
+            client: self.client.clone(),
+            base: self.base.clone(),
+            credentials: None,
+            authorization: None,
+            idle: self.idle,
+        };
+        anonymous
+            .request(hyper::Method::GET, url, header, None, None)
+            .await
     }
 
     /// One request, authorised again once when the registry asks.
@@ -191,6 +244,7 @@ impl Repository {
         let challenge = header_text("www-authenticate").unwrap_or_default();
         let content_type = header_text("content-type").unwrap_or_default();
         let digest = header_text("docker-content-digest");
+        let location = header_text("location");
         let body = tokio::time::timeout(idle, response.into_body().collect())
             .await
             .map_err(|_| "the registry stalled".to_owned())?
@@ -204,6 +258,7 @@ impl Repository {
             challenge,
             content_type,
             digest,
+            location,
             body,
         })
     }
@@ -260,6 +315,16 @@ impl Repository {
             .or(token.access_token)
             .map(|t| format!("Bearer {t}"))
             .ok_or_else(|| "the token service gave no token".to_owned())
+    }
+}
+
+/// Whether `body` is what the `sha256:` digest names (other algorithms
+/// are taken on trust).
+fn sha256_matches(digest: &str, body: &[u8]) -> bool {
+    use sha2::Digest as _;
+    match digest.strip_prefix("sha256:") {
+        Some(hex_digest) => hex::encode(sha2::Sha256::digest(body)) == hex_digest,
+        None => true,
     }
 }
 

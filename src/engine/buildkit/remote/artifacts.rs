@@ -93,6 +93,7 @@ pub fn plan_files_job(
             output,
             artifacts: artifacts.clone(),
         }),
+        part: None,
     })
 }
 

@@ -1,10 +1,11 @@
 //! Image targets spread over several builders: each builder takes the
-//! next target it can build (it offers the target's platforms) as soon as
-//! it is free, so independent targets build at once. A builder that is
-//! lost mid-build (it stops answering) takes no more work, and the target
-//! it was building is re-run on another builder, once; the report says
-//! so. A target that fails (a step failed) stops the build: targets not
-//! yet started are not started, those running finish.
+//! next job it can build (it offers the job's platforms) as soon as it is
+//! free, so independent targets, and the parts of a multi-platform target
+//! (`parts`), build at once. A builder that is lost mid-build (it stops
+//! answering) takes no more work, and the job it was building is re-run
+//! on another builder, once; the report says so. A job that fails (a
+//! step failed) stops the build: jobs not yet started are not started,
+//! those running finish.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -86,10 +87,12 @@ pub enum JobEnd {
     NotRun,
 }
 
-/// One target's story.
+/// One job's story: a target's, or one part's of it.
 #[derive(Debug, Clone)]
 pub struct JobReport {
     pub target: String,
+    /// The platform, when the job is one part of the target.
+    pub part: Option<String>,
     /// The builder that built it (or failed it).
     pub builder: Option<String>,
     /// Why it was re-run, if it was: the builder lost and its reason.
@@ -124,6 +127,7 @@ pub async fn run_farm(
             .iter()
             .map(|job| JobReport {
                 target: job.target.clone(),
+                part: job.part.clone(),
                 builder: None,
                 rerun: None,
                 steps_ran: 0,
@@ -226,7 +230,7 @@ async fn work(
                     state.reports[job_index].end = JobEnd::Failed(vec![
                         Diagnostic::error(
                             codes::BUILD_FAILED,
-                            format!("target `{}`: builder {note}", job.target),
+                            format!("target `{}`: builder {note}", job.label()),
                         )
                         .with_help("no other builder could take it over; check the builders with `stages builders ls`"),
                     ]);
@@ -264,7 +268,7 @@ fn fail_orphans(state: &mut Shared, builders: &[Builder], jobs: &[Job]) {
             codes::BUILD_FAILED,
             format!(
                 "target `{}`: no builder is left to build it ({lost})",
-                jobs[job].target
+                jobs[job].label()
             ),
         )]);
         state.unfinished -= 1;
@@ -292,11 +296,17 @@ async fn solve_on(
     interrupt: &Interrupt,
 ) -> Outcome {
     let needed = [job.stage.clone()];
+    let label = job.label();
     progress.borrow_mut().event(Event::TargetStarted {
-        target: &job.target,
+        target: &label,
         stages: &needed,
     });
-    let line = format!("on builder {} (run {run})", builder.address);
+    // Two parts of a target build the same stage at once: the line says
+    // which one this builder took.
+    let line = match &job.part {
+        Some(_) => format!("{label} on builder {} (run {run})", builder.address),
+        None => format!("on builder {} (run {run})", builder.address),
+    };
     progress.borrow_mut().event(Event::Output {
         stage: &job.stage,
         line: &line,
@@ -370,11 +380,14 @@ async fn solve_on(
                 &tracker.failed_step(),
                 &message,
             ),
-            None => step_failure(
-                &job.project,
-                &job.exported.instructions,
-                &tracker.failed_step(),
-                &message,
+            None => in_part(
+                job,
+                step_failure(
+                    &job.project,
+                    &job.exported.instructions,
+                    &tracker.failed_step(),
+                    &message,
+                ),
             ),
         }])),
     };
@@ -389,6 +402,14 @@ async fn solve_on(
         steps_ran,
         steps_cached,
     }
+}
+
+/// A step's failure in one part says which platform it failed for.
+fn in_part(job: &Job, mut diagnostic: Diagnostic) -> Diagnostic {
+    if let Some(platform) = &job.part {
+        diagnostic.message = format!("for {platform}: {}", diagnostic.message);
+    }
+    diagnostic
 }
 
 /// What a finished solve left: a pushed digest, a received tarball or

@@ -37,6 +37,25 @@ pub struct Job {
     pub publish: Publish,
     /// An artifact target's output directory and artifacts.
     pub files: Option<FilesTarget>,
+    /// The one platform this job builds when the target's platforms are
+    /// spread over several builders (`parts`); `None`: the whole target.
+    pub part: Option<String>,
+}
+
+impl Job {
+    /// The target, and the platform when the job is one part of it:
+    /// `app (linux/arm64)`.
+    pub fn label(&self) -> String {
+        part_label(&self.target, self.part.as_deref())
+    }
+}
+
+/// `target`, or `target (platform)` for one part of it.
+pub fn part_label(target: &str, part: Option<&str>) -> String {
+    match part {
+        Some(platform) => format!("{target} ({platform})"),
+        None => target.to_owned(),
+    }
 }
 
 /// Plans `target`; `push`: tagged images go to their registries;
@@ -101,6 +120,7 @@ pub fn plan_job(
         tags: tags.clone(),
         publish,
         files: None,
+        part: None,
     })
 }
 

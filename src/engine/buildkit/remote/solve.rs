@@ -140,7 +140,7 @@ impl RemoteSolve {
 
 /// The repositories of `tags` (each once, in order): BuildKit pushes by
 /// digest only to names without a tag.
-fn repositories(tags: &[String]) -> Vec<String> {
+pub fn repositories(tags: &[String]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for tag in tags {
         let name = match ImageRef::parse(tag) {

@@ -625,6 +625,9 @@ pub struct BuildersLsArgs {
     pub builders: Vec<String>,
     #[command(flatten)]
     pub tls: BuilderTlsArgs,
+    /// The Engine that runs `docker-container://` builders.
+    #[command(flatten)]
+    pub engine: EngineArg,
     #[command(flatten)]
     pub config: ConfigArg,
 }

@@ -7,8 +7,8 @@ mod buildkitd_support;
 mod engine_support;
 mod registry_support;
 
-use buildkitd_support::build_on;
 use buildkitd_support::container::ContainerBuilder;
+use buildkitd_support::remote_command;
 use engine_support::{Project, engine, stages, unique};
 use registry_support::Registry;
 
@@ -21,18 +21,33 @@ fn a_builder_in_a_container_builds_through_the_engines_exec() {
         return;
     };
     let address = format!("docker-container://{}", builder.name);
-    let ls = engine_support::Run::from(
-        stages()
-            .env_remove("BUILDKIT_HOST")
-            .args(["builders", "ls", "--builder", &address])
-            .output()
-            .expect("run stages"),
-    )
-    .success();
+    // The container's Engine is the one --host names, over DOCKER_HOST.
+    let engine_host =
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned());
+    let nowhere = "unix:///nonexistent/stages-test/docker.sock";
+    let ls = |host: &str| {
+        engine_support::Run::from(
+            stages()
+                .env_remove("BUILDKIT_HOST")
+                .env("DOCKER_HOST", nowhere)
+                .args(["builders", "ls", "--builder", &address, "--host", host])
+                .output()
+                .expect("run stages"),
+        )
+    };
+    let reached = ls(&engine_host).success();
     assert!(
-        ls.stdout.contains(&format!("{address}\n  reachable: yes")),
+        reached
+            .stdout
+            .contains(&format!("{address}\n  reachable: yes")),
         "{}",
-        ls.describe()
+        reached.describe()
+    );
+    let elsewhere = ls(nowhere).exit(1);
+    assert!(
+        elsewhere.stdout.contains("reachable: no") && elsewhere.stdout.contains(nowhere),
+        "{}",
+        elsewhere.describe()
     );
     let repository = unique("stages-in-container");
     let tag = registry.image(&format!("{repository}:1"));
@@ -40,7 +55,17 @@ fn a_builder_in_a_container_builds_through_the_engines_exec() {
         "[stages.app]\nfrom = \"scratch\"\nsteps = [{{ copy = \"marker.txt\", to = \"/marker.txt\" }}]\n\n[targets.app]\nstage = \"app\"\ntags = [\"{tag}\"]\n"
     ))
     .file("marker.txt", &format!("{name}\n"));
-    let run = build_on(&project, std::slice::from_ref(&address), &["--push"]).success();
+    let run = engine_support::Run::from(
+        remote_command(
+            &project,
+            std::slice::from_ref(&address),
+            &["--push", "--host", &engine_host],
+        )
+        .env("DOCKER_HOST", nowhere)
+        .output()
+        .expect("run stages"),
+    )
+    .success();
     assert!(
         run.stderr
             .contains(&format!("on builder {address} (run 1)")),

@@ -20,6 +20,7 @@ use super::common::{LoadedProject, print_diagnostics};
 use crate::cli::{BuildArgs, Progress};
 use crate::diagnostics::SourceFile;
 use crate::engine::buildkit::remote::artifacts::{describe, stage_files};
+use crate::engine::buildkit::remote::connect::ContainerEngine;
 use crate::engine::buildkit::remote::farm::{Builder, FarmSettings, JobEnd, JobReport, run_farm};
 use crate::engine::buildkit::remote::index_push::{PushedPart, push_index};
 use crate::engine::buildkit::remote::job::{Job, part_label, plan_job};
@@ -200,7 +201,11 @@ async fn build(
     let started = Instant::now();
     let mut builders = Vec::new();
     let mut errors = Vec::new();
-    for answer in connect_all(addresses).await {
+    let container_engine = ContainerEngine {
+        host: args.engine.host.clone(),
+        context: args.engine.context.clone(),
+    };
+    for answer in connect_all(addresses, &container_engine).await {
         match answer {
             Ok(builder) => builders.push(builder),
             Err(error) => errors.push(error.to_string()),

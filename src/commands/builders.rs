@@ -8,7 +8,7 @@ use super::Exit;
 use super::common::{find_config, load_project};
 use crate::cli::{BuilderTlsArgs, BuildersLsArgs, ConfigArg};
 use crate::engine::buildkit::remote::address::{BuilderAddress, TlsFiles, parse_address};
-use crate::engine::buildkit::remote::connect::{ConnectError, connect};
+use crate::engine::buildkit::remote::connect::{ConnectError, ContainerEngine, connect};
 use crate::engine::buildkit::remote::farm::Builder;
 
 /// The addresses given, parsed; the first bad one is the error.
@@ -64,9 +64,12 @@ fn project_builder(config: &ConfigArg) -> Result<Vec<String>, Exit> {
 }
 
 /// Connects to every builder at once; each answer in the given order.
-pub async fn connect_all(addresses: &[BuilderAddress]) -> Vec<Result<Builder, ConnectError>> {
+pub async fn connect_all(
+    addresses: &[BuilderAddress],
+    engine: &ContainerEngine,
+) -> Vec<Result<Builder, ConnectError>> {
     let attempts = addresses.iter().map(|address| async move {
-        let (control, workers) = connect(address).await?;
+        let (control, workers) = connect(address, engine).await?;
         Ok(Builder {
             address: address.clone(),
             control,
@@ -90,7 +93,11 @@ pub fn ls(args: BuildersLsArgs) -> miette::Result<Exit> {
         .enable_all()
         .build()
         .into_diagnostic()?;
-    let answers = runtime.block_on(connect_all(&addresses));
+    let engine = ContainerEngine {
+        host: args.engine.host.clone(),
+        context: args.engine.context.clone(),
+    };
+    let answers = runtime.block_on(connect_all(&addresses, &engine));
     let mut exit = Exit::Success;
     for (address, answer) in addresses.iter().zip(answers) {
         println!("{address}");

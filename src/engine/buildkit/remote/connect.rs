@@ -34,9 +34,20 @@ pub enum ConnectError {
     NotBuildKit { address: String, reason: String },
 }
 
+/// The Engine that runs `docker-container://` builders: the one the
+/// command's `--host` or `--context` names, as for its other Engine work.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerEngine {
+    pub host: Option<String>,
+    pub context: Option<String>,
+}
+
 /// Connects and lists the builder's workers.
-pub async fn connect(address: &BuilderAddress) -> Result<(Control, Vec<Worker>), ConnectError> {
-    let channel = channel(address).await?;
+pub async fn connect(
+    address: &BuilderAddress,
+    engine: &ContainerEngine,
+) -> Result<(Control, Vec<Worker>), ConnectError> {
+    let channel = channel(address, engine).await?;
     // Large images travel as docker exporter tarballs over the session,
     // not in one message; the default limits fit the Control API.
     let mut control = ControlClient::new(channel);
@@ -74,7 +85,10 @@ pub fn describe_status(status: &tonic::Status) -> String {
     text
 }
 
-async fn channel(address: &BuilderAddress) -> Result<Channel, ConnectError> {
+async fn channel(
+    address: &BuilderAddress,
+    engine: &ContainerEngine,
+) -> Result<Channel, ConnectError> {
     let unreachable = |error: tonic::transport::Error| {
         let mut reason = error.to_string();
         let mut source = std::error::Error::source(&error);
@@ -116,17 +130,20 @@ async fn channel(address: &BuilderAddress) -> Result<Channel, ConnectError> {
                 .map_err(unreachable)
         }
         BuilderAddress::DockerContainer(name) => {
-            let engine = EngineAddress::resolve_with(None, None)
-                .map_err(|e| ConnectError::Unreachable {
-                    address: address.to_string(),
-                    reason: e.to_string(),
-                })?
-                .connect()
-                .await
-                .map_err(|e| ConnectError::Unreachable {
-                    address: address.to_string(),
-                    reason: format!("the Engine that runs the container cannot be reached: {e}"),
-                })?;
+            let engine =
+                EngineAddress::resolve_with(engine.host.as_deref(), engine.context.as_deref())
+                    .map_err(|e| ConnectError::Unreachable {
+                        address: address.to_string(),
+                        reason: e.to_string(),
+                    })?
+                    .connect()
+                    .await
+                    .map_err(|e| ConnectError::Unreachable {
+                        address: address.to_string(),
+                        reason: format!(
+                            "the Engine that runs the container cannot be reached: {e}"
+                        ),
+                    })?;
             let docker = engine.docker().clone();
             let name = name.clone();
             Endpoint::from_static("http://buildkitd")

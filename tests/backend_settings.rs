@@ -316,3 +316,44 @@ fn a_build_refuses_artifact_platforms_before_the_engine_is_asked_anything() {
         assert!(!dir.path().join("dist").exists(), "{backend}: wrote dist/");
     }
 }
+
+/// Several sources to a destination without a trailing `/`: the classic
+/// builder refuses what BuildKit and native copy onto it in turn, so only
+/// `--backend dockerfile` reports it, on the destination, before building.
+#[test]
+fn several_sources_to_a_destination_without_a_slash_are_refused_for_the_classic_builder() {
+    let dir = project(
+        "[stages.app]\nfrom = \"busybox:stages-test\"\nsteps = [\n  { copy = [\"a.txt\", \"b.txt\"], to = \"/opt\" },\n  { add = [\"a.txt\", \"b.txt\"], to = \"/srv/\" },\n  { copy = \"*.txt\", to = \"/one\" },\n]\n",
+    );
+    for name in ["a.txt", "b.txt"] {
+        std::fs::write(dir.path().join(name), name).expect("write a source");
+    }
+    let (code, found) = reported(dir.path(), "dockerfile");
+    assert_eq!(code, Some(1), "{found:?}");
+    assert_eq!(
+        found,
+        [(
+            4,
+            "the classic Dockerfile builder cannot express several sources copied to a destination that does not end with `/`".to_owned()
+        )]
+    );
+    for backend in ["native", "buildkit"] {
+        assert_eq!(
+            reported(dir.path(), backend),
+            (Some(0), Vec::new()),
+            "{backend}"
+        );
+    }
+    let build = run(
+        dir.path(),
+        &["build", "--backend", "dockerfile", "--progress", "plain"],
+    );
+    assert_eq!(build.code, Some(1), "{}", build.describe());
+    assert!(
+        build
+            .flat_stderr()
+            .contains("several sources copied to a destination"),
+        "{}",
+        build.describe()
+    );
+}

@@ -10,7 +10,7 @@ use super::codes;
 use crate::config::CommandForm;
 use crate::config::model::{MountKind, Project, StepKind};
 use crate::diagnostics::{Diagnostic, Label};
-use crate::located::Span;
+use crate::located::{Located, Span};
 
 /// A way of turning the project into images.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +160,7 @@ pub fn unsupported_features(
                     ));
                 }
                 StepKind::Copy(copy) if modern => {
+                    classic_several_sources(&mut out, backend, &copy.sources, &copy.to);
                     classic_copy_options(
                         &mut out,
                         backend,
@@ -182,6 +183,7 @@ pub fn unsupported_features(
                     );
                 }
                 StepKind::Add(add) => {
+                    classic_several_sources(&mut out, backend, &add.sources, &add.to);
                     if modern {
                         classic_copy_options(
                             &mut out,
@@ -232,6 +234,31 @@ pub fn unsupported_features(
     }
     super::target_platforms::target_platforms(project, backend, stages, &mut out);
     out
+}
+
+/// The classic builder refuses several sources unless the destination
+/// ends with `/`; BuildKit (and native) copy them onto it in turn. Only a
+/// list can be judged here: how many paths a wildcard matches is known
+/// when the build reads the context.
+fn classic_several_sources(
+    out: &mut Vec<Diagnostic>,
+    backend: Backend,
+    sources: &[Located<String>],
+    to: &Located<String>,
+) {
+    if backend != Backend::ClassicDockerfile
+        || sources.len() < 2
+        || to.value.ends_with('/')
+        || to.value.contains('$')
+    {
+        return;
+    }
+    out.push(unsupported(
+        backend,
+        "several sources copied to a destination that does not end with `/`",
+        to.span,
+        "end the destination with `/` to copy every source into it; BuildKit and the native back end copy them onto it one after the other",
+    ));
 }
 
 fn classic_copy_options(

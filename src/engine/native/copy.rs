@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use sha2::{Digest, Sha256};
 
 use super::archive::{EntryKind, TarEntry, TarWriter};
+use super::copy_in_turn::{InTurn, copied_in_turn};
 use super::extract_tree::{ExtractTree, Made, Unresolvable};
 use super::owner::Owner;
 use super::pathmatch::{BadPattern, has_wildcard, path_match};
@@ -100,8 +101,10 @@ pub enum CopyError {
     NotFound(String),
     #[error("no source files were specified by {0:?}")]
     NoMatch(String),
-    #[error("with more than one source file, the destination must be a directory and end with a /")]
-    DestNotDir,
+    #[error(
+        "{path:?} is a directory, and an earlier source of this step wrote {dest} as a file: several sources are copied onto a destination that is not a directory one after the other, as BuildKit does; end the destination with / to copy them all into it"
+    )]
+    DirectoryOverFile { path: String, dest: String },
     #[error(
         "{path:?} is {kind}: only files, directories and links can be copied from the build context"
     )]
@@ -150,15 +153,46 @@ pub fn plan_copy(request: &CopyRequest) -> Result<CopyPlan, CopyError> {
     }
     let dest = absolute_dest(request.workdir, request.dest);
     let dest_is_dir = request.dest_is_dir || ends_as_dir(request.dest);
-    if sources.len() > 1 && !ends_as_dir(request.dest) {
-        return Err(CopyError::DestNotDir);
-    }
-    let into_dir = dest_is_dir || sources.len() > 1;
+    let into_dir = if sources.len() > 1 && !dest_is_dir {
+        let makes_directory = sources
+            .iter()
+            .map(|source| makes_directory(request, &root, source))
+            .collect::<Result<Vec<_>, _>>()?;
+        match copied_in_turn(&makes_directory) {
+            InTurn::IntoDirectory => true,
+            InTurn::LastFile(last) => {
+                sources.drain(..last);
+                false
+            }
+            InTurn::DirectoryOverFile(index) => {
+                return Err(CopyError::DirectoryOverFile {
+                    path: sources[index].clone(),
+                    dest,
+                });
+            }
+        }
+    } else {
+        dest_is_dir
+    };
     let mut writer = TarWriter::new(request.owner, request.chmod);
     for source in &sources {
         add_source(request, &root, source, &dest, into_dir, &mut writer)?;
     }
     writer.finish()
+}
+
+/// Whether `source` puts a directory at the destination: a directory, or
+/// an archive ADD unpacks there.
+fn makes_directory(request: &CopyRequest, root: &Path, source: &str) -> Result<bool, CopyError> {
+    if !source.is_empty() && request.filter.excluded(source) {
+        return Err(CopyError::NotFound(source.to_owned()));
+    }
+    let path = resolve_inside(root, source)?;
+    let meta = fs::metadata(&path).map_err(io_error(&path))?;
+    if meta.is_dir() {
+        return Ok(true);
+    }
+    Ok(request.extract_archives && meta.is_file() && read_archive(&path)?.is_some())
 }
 
 fn add_source(

@@ -15,12 +15,13 @@ use super::archive::{EntryKind, TarEntry, TarWriter};
 use super::build::{NativeBuild, StageFailure, StageOutput};
 use super::cache_key::image_path_input;
 use super::copy::{CopyError, CopyPlan, CopyRequest, absolute_dest, ends_as_dir, plan_copy};
+use super::copy_in_turn::{InTurn, copied_in_turn};
 use super::engine_api::{OpError, PathKind, StepEngine};
 use super::group_container::{GroupContainer, within};
 use super::image_wildcard::expand_in_image;
 use super::owner::{Owner, needs_lookup, parse_chmod, resolve_chown};
 use super::pathmatch::has_wildcard;
-use super::retarget::retarget;
+use super::retarget::{retarget, tar_is_directory};
 use super::source_link::download_followed;
 use super::step_common::{StageState, StepRef, idle_container, with_container};
 use super::step_record::StepInputs;
@@ -336,10 +337,26 @@ pub async fn apply<E: StepEngine>(
             .await
             .map_err(|e| OpError::new("copy", e.to_string()))?,
         CopySource::Image { .. } => {
-            if fetched.len() > 1 && !ends_as_dir(&words.dest) && !dest_is_dir {
-                return Err(OpError::new("copy", CopyError::DestNotDir.to_string()));
+            let failed = |e: CopyError| OpError::new("copy", e.to_string());
+            let mut fetched = fetched;
+            let mut into_dir = ends_as_dir(&words.dest) || dest_is_dir;
+            if fetched.len() > 1 && !into_dir {
+                let makes_directory = fetched
+                    .iter()
+                    .map(|source| tar_is_directory(&source.tar, &source.path))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(failed)?;
+                match copied_in_turn(&makes_directory) {
+                    InTurn::IntoDirectory => into_dir = true,
+                    InTurn::LastFile(last) => fetched = &fetched[last..],
+                    InTurn::DirectoryOverFile(index) => {
+                        return Err(failed(CopyError::DirectoryOverFile {
+                            path: fetched[index].path.clone(),
+                            dest,
+                        }));
+                    }
+                }
             }
-            let into_dir = ends_as_dir(&words.dest) || dest_is_dir || fetched.len() > 1;
             let mut writer = TarWriter::new(owner, words.chmod);
             for source in fetched {
                 retarget(&source.tar, &source.path, &dest, into_dir, &mut writer)

@@ -149,16 +149,32 @@ fn destination_rules() {
 }
 
 #[test]
-fn several_sources_need_a_directory_destination() {
-    let ctx = Context::new(&[("a.txt", "A"), ("b.txt", "B")]);
+fn several_sources_onto_one_destination_are_copied_in_turn() {
+    let ctx = Context::new(&[
+        ("a.txt", "A"),
+        ("b.txt", "B"),
+        ("d1/one", "1"),
+        ("d2/two", "2"),
+    ]);
+    // Files replace one another: the last is the destination.
+    for sources in [&["a.txt", "b.txt"][..], &["*.txt"][..]] {
+        let plan = ctx.plan(sources, "/opt").unwrap();
+        assert_eq!(listing(&plan)["/opt"].4, "B", "{sources:?}");
+        assert_eq!(paths(&plan), ["/opt"], "{sources:?}");
+    }
+    // A first directory makes the destination one; the rest go into it.
+    let plan = ctx.plan(&["d*", "a.txt"], "/opt").unwrap();
+    assert_eq!(paths(&plan), ["/opt/a.txt", "/opt/one", "/opt/two"]);
+    // A directory cannot go over the file an earlier source wrote.
     assert!(matches!(
-        ctx.plan(&["a.txt", "b.txt"], "/opt"),
-        Err(CopyError::DestNotDir)
+        ctx.plan(&["a.txt", "d1"], "/opt"),
+        Err(CopyError::DirectoryOverFile { ref path, ref dest }) if path == "d1" && dest == "/opt"
     ));
-    assert!(matches!(
-        ctx.plan(&["*.txt"], "/opt"),
-        Err(CopyError::DestNotDir)
-    ));
+    // An existing directory of the image takes them all.
+    let plan = ctx
+        .plan_with(&["*.txt"], "/opt", |r| r.dest_is_dir = true)
+        .unwrap();
+    assert_eq!(paths(&plan), ["/opt/a.txt", "/opt/b.txt"]);
     assert!(matches!(
         ctx.plan(&["*.md"], "/opt/"),
         Err(CopyError::NoMatch(_))

@@ -23,6 +23,7 @@ pub mod cache_usage;
 pub mod config_step;
 pub mod copy;
 pub mod copy_group;
+pub mod copy_in_turn;
 pub mod copy_step;
 pub mod debug_snapshot;
 pub mod docker_adapter;

@@ -12,6 +12,24 @@ use super::archive::{EntryKind, TarEntry, TarWriter};
 use super::copy::{CopyError, clean_relative};
 use super::owner::Owner;
 
+/// Whether the Engine's tar for `source` holds a directory: its first
+/// entry, the path itself, says so.
+pub fn tar_is_directory(archive: &[u8], source: &str) -> Result<bool, CopyError> {
+    let read_error = |error| CopyError::Io {
+        path: source.to_owned(),
+        source: error,
+    };
+    let mut reader = tar::Archive::new(archive);
+    let first = reader.entries().map_err(read_error)?.next();
+    match first {
+        Some(entry) => {
+            let entry = entry.map_err(read_error)?;
+            Ok(entry.header().entry_type() == tar::EntryType::Directory)
+        }
+        None => Ok(false),
+    }
+}
+
 /// Add the entries of `archive` (downloaded for `source`) under `dest`.
 pub fn retarget(
     archive: &[u8],

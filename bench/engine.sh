@@ -17,8 +17,10 @@
 #               tag: it skips the solve only while its tag names its image)
 #   4 context   a 200 MB file in the context that no COPY uses: bytes sent
 #   5 size      the quickstart's image against its builder stage
-# Runs alternate between the builders, RUNS times (default 3); cold runs use
-# --no-cache and start with the previous run's images removed.
+# Runs alternate between the builders, RUNS times (default 4: even, so each
+# of two like columns runs first as often, see cold_runs); cold runs use
+# --no-cache and start with the previous run's images removed and the
+# disk's pending writes flushed.
 #
 # Every image the bench makes descends from a private base image carrying
 # the label dev.stages.bench=<id> (a LABEL on top of busybox:stages-test);
@@ -33,7 +35,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-4}
 if [ -z "${STAGES:-}" ]; then
     if [ -x "$root/target/release/stages" ]; then
         STAGES=$root/target/release/stages
@@ -95,6 +97,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 timed() {
     local key=$1 start end
     shift
+    # The writes of the build before are flushed first, not charged to this one.
+    sync
     start=$(now_ms)
     if ! "$@" >"$work/last.log" 2>&1; then
         echo "bench: build failed: $*" >&2
@@ -120,24 +124,36 @@ build_docker_classic() {
 # Writes $dir/Dockerfile from $dir/stages.toml.
 export_dockerfile() { (cd "$1" && "$STAGES" export-dockerfile -o Dockerfile --force >/dev/null); }
 
-# Cold runs of the three builders, alternating; results in times.<s>.<builder>.
+# One cold build of `builder` (the key of its times file); `extra`: the
+# flags of the native-extra column.
+cold_build() {
+    local s=$1 dir=$2 target=$3 builder=$4 extra=$5
+    remove_images
+    case $builder in
+    native) timed "$s.native" build_native "$dir" "$target" --no-cache ;;
+    native-extra) timed "$s.native-extra" build_native "$dir" "$target" "--no-cache $extra" ;;
+    stages-classic) timed "$s.stages-classic" build_stages_classic "$dir" "$target" --no-cache ;;
+    docker-classic) timed "$s.docker-classic" build_docker_classic "$dir" "$target" --no-cache ;;
+    stages-buildkit) timed "$s.stages-buildkit" build_stages_buildkit "$dir" "$target" --no-cache ;;
+    raw-buildkit) timed "$s.raw-buildkit" build_raw_buildkit "$dir" "$target" --no-cache ;;
+    esac
+}
+
+# Cold runs of every builder; results in times.<s>.<builder>. The build
+# that follows the classic builder's (and the removal of its many images)
+# is slower, whatever it is: so each pair of like columns swaps places
+# every run, and neither keeps that place.
 cold_runs() {
-    local s=$1 dir=$2 target=$3 extra=${4:-} run
+    local s=$1 dir=$2 target=$3 extra=${4:-} run builder order
     for run in $(seq 1 "$RUNS"); do
-        remove_images
-        timed "$s.native" build_native "$dir" "$target" --no-cache
-        if [ -n "$extra" ]; then
-            remove_images
-            timed "$s.native-extra" build_native "$dir" "$target" "--no-cache $extra"
+        order=(native native-extra stages-classic docker-classic stages-buildkit raw-buildkit)
+        if [ $((run % 2)) = 0 ]; then
+            order=(native-extra native docker-classic stages-classic raw-buildkit stages-buildkit)
         fi
-        remove_images
-        timed "$s.stages-classic" build_stages_classic "$dir" "$target" --no-cache
-        remove_images
-        timed "$s.docker-classic" build_docker_classic "$dir" "$target" --no-cache
-        remove_images
-        timed "$s.stages-buildkit" build_stages_buildkit "$dir" "$target" --no-cache
-        remove_images
-        timed "$s.raw-buildkit" build_raw_buildkit "$dir" "$target" --no-cache
+        for builder in "${order[@]}"; do
+            if [ "$builder" = native-extra ] && [ -z "$extra" ]; then continue; fi
+            cold_build "$s" "$dir" "$target" "$builder" "$extra"
+        done
         echo "  run $run/$RUNS: native $(tail -1 "$work/times.$s.native") ms," \
             "${extra:+native $extra $(tail -1 "$work/times.$s.native-extra") ms, }stages --backend dockerfile" \
             "$(tail -1 "$work/times.$s.stages-classic") ms, docker build $(tail -1 "$work/times.$s.docker-classic") ms," \

@@ -820,10 +820,7 @@ async fn choose_backend(
     let why_not = if let Some(refusal) = buildkit_refuses {
         Some(refusal)
     } else if args.no_cache_filter.is_empty() {
-        match engine_facts(engine).await {
-            Ok(facts) => buildkit_available(&facts).err(),
-            Err(error) => Some(error),
-        }
+        buildkit_available(&engine_facts(engine)).err()
     } else {
         Some("--no-cache-filter needs the native back end".to_owned())
     };

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
 use bollard::errors::Error as BollardError;
-use bollard::models::{ContainerCreateBody, ImageInspect};
+use bollard::models::{ContainerCreateBody, ImageInspect, SystemVersion};
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, BuilderVersion, CreateContainerOptionsBuilder,
     CreateImageOptionsBuilder, DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder,
@@ -227,19 +227,36 @@ pub trait Engine: Send + Sync {
 pub struct DockerEngine {
     docker: Docker,
     address: String,
+    /// What the Engine said of itself when connecting (`GET /version`,
+    /// which runs its runtimes to ask theirs: milliseconds, asked once).
+    version: Arc<SystemVersion>,
     /// Bytes of build contexts and file tars sent to the daemon, shared by
     /// clones, so that a build can say what it uploaded.
     sent: Arc<AtomicU64>,
 }
 
 impl DockerEngine {
-    /// Wraps a connected, version-negotiated client.
-    pub fn new(docker: Docker, address: String) -> Self {
+    /// Wraps a connected, version-negotiated client and the Engine's answer
+    /// to `GET /version`.
+    pub fn new(docker: Docker, address: String, version: SystemVersion) -> Self {
         Self {
             docker,
             address,
+            version: Arc::new(version),
             sent: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// The Engine's answer to `GET /version` when it was connected.
+    pub fn system_version(&self) -> &SystemVersion {
+        &self.version
+    }
+
+    /// The Engine's `os/arch`: the platform it builds for unless told.
+    pub fn platform(&self) -> Option<String> {
+        let os = self.version.os.as_deref().filter(|o| !o.is_empty())?;
+        let arch = self.version.arch.as_deref().filter(|a| !a.is_empty())?;
+        Some(format!("{os}/{arch}"))
     }
 
     /// Bytes sent so far as build contexts or file uploads.

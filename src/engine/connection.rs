@@ -10,7 +10,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bollard::{API_DEFAULT_VERSION, Docker};
+use bollard::{API_DEFAULT_VERSION, ClientVersion, Docker};
 
 use super::client::DockerEngine;
 use super::codes;
@@ -26,6 +26,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Requests such as a build stream can run long; this bounds waiting for a
 /// response to start, not the whole build.
 const REQUEST_TIMEOUT: u64 = 60 * 60;
+
+/// `MAJOR.MINOR` of an API version.
+fn parse_api_version(text: &str) -> Option<ClientVersion> {
+    let (major, minor) = text.trim().split_once('.')?;
+    Some(ClientVersion {
+        major_version: major.parse().ok()?,
+        minor_version: minor.parse().ok()?,
+    })
+}
 
 /// Where the address came from, to say what to fix when it fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,31 +166,47 @@ impl EngineAddress {
         })
     }
 
-    /// Connects and negotiates the API version with the daemon.
+    /// Connects and negotiates the API version with the daemon: the lower
+    /// of the Engine's and bollard's, as bollard's own negotiation picks,
+    /// from one `GET /version` whose answer the Engine keeps (it costs the
+    /// daemon milliseconds: it asks its runtimes for their versions).
     pub async fn connect(&self) -> Result<DockerEngine, ConnectError> {
-        let docker = self.open().map_err(|source| self.unreachable(source))?;
-        let negotiated = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version())
+        let docker = self
+            .open(API_DEFAULT_VERSION)
+            .map_err(|source| self.unreachable(source))?;
+        let version = tokio::time::timeout(CONNECT_TIMEOUT, docker.version())
             .await
             .map_err(|_| self.unreachable(bollard::errors::Error::RequestTimeoutError))?
             .map_err(|source| self.unreachable(source))?;
-        Ok(DockerEngine::new(negotiated, self.url.clone()))
+        let server = version
+            .api_version
+            .as_deref()
+            .and_then(parse_api_version)
+            .ok_or_else(|| self.unreachable(bollard::errors::Error::APIVersionParseError {}))?;
+        let negotiated = if (server.major_version, server.minor_version)
+            < (
+                API_DEFAULT_VERSION.major_version,
+                API_DEFAULT_VERSION.minor_version,
+            ) {
+            self.open(&server)
+                .map_err(|source| self.unreachable(source))?
+        } else {
+            docker
+        };
+        Ok(DockerEngine::new(negotiated, self.url.clone(), version))
     }
 
-    fn open(&self) -> Result<Docker, bollard::errors::Error> {
+    fn open(&self, api: &ClientVersion) -> Result<Docker, bollard::errors::Error> {
         match &self.transport {
-            Transport::Unix => {
-                Docker::connect_with_unix(&self.url, REQUEST_TIMEOUT, API_DEFAULT_VERSION)
-            }
-            Transport::Tcp => {
-                Docker::connect_with_http(&self.url, REQUEST_TIMEOUT, API_DEFAULT_VERSION)
-            }
+            Transport::Unix => Docker::connect_with_unix(&self.url, REQUEST_TIMEOUT, api),
+            Transport::Tcp => Docker::connect_with_http(&self.url, REQUEST_TIMEOUT, api),
             Transport::Tls { cert_dir } => Docker::connect_with_ssl(
                 &self.url,
                 &cert_dir.join("key.pem"),
                 &cert_dir.join("cert.pem"),
                 &cert_dir.join("ca.pem"),
                 REQUEST_TIMEOUT,
-                API_DEFAULT_VERSION,
+                api,
             ),
         }
     }

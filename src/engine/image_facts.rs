@@ -20,7 +20,7 @@ pub struct ImageFacts {
 
 pub async fn image_facts(engine: &DockerEngine, images: &[String]) -> ImageFacts {
     let mut facts = ImageFacts {
-        engine_platform: engine_platform(engine).await,
+        engine_platform: engine.platform(),
         ..ImageFacts::default()
     };
     for image in images {
@@ -55,12 +55,4 @@ pub async fn image_facts(engine: &DockerEngine, images: &[String]) -> ImageFacts
             .insert(image.clone(), config.user.unwrap_or_default());
     }
     facts
-}
-
-/// The Engine's platform (`GET /version`), as BuildKit's default target.
-async fn engine_platform(engine: &DockerEngine) -> Option<String> {
-    let version = engine.docker().version().await.ok()?;
-    let os = version.os.filter(|o| !o.is_empty())?;
-    let arch = version.arch.filter(|a| !a.is_empty())?;
-    Some(format!("{os}/{arch}"))
 }

@@ -24,9 +24,7 @@ use super::status::StatusTracker;
 use super::step_record::BuildKitRecording;
 use super::transport::{Endpoint, TransportError};
 use super::unchanged::{ContextRead, SentEntry};
-use super::up_to_date::{
-    CONTEXT_DIR, engine_platform, record_of_solve, solve_key, still_up_to_date,
-};
+use super::up_to_date::{CONTEXT_DIR, record_of_solve, solve_key, still_up_to_date};
 use crate::check::{Backend as CheckedBackend, unsupported_features};
 use crate::convert::export::{
     ExportOptions, ExportedDockerfile, SYNTAX_LINE, export_with_artifact_targets,
@@ -73,7 +71,6 @@ pub struct BuildKitBackend<'e> {
     records: Option<SolveRecords>,
     /// Solves of this build, recorded once it succeeded.
     new_records: Mutex<Vec<SolveRecord>>,
-    platform: tokio::sync::OnceCell<Option<String>>,
 }
 
 impl<'e> BuildKitBackend<'e> {
@@ -87,7 +84,6 @@ impl<'e> BuildKitBackend<'e> {
             solves: AtomicU64::new(0),
             records,
             new_records: Mutex::default(),
-            platform: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -126,13 +122,11 @@ impl<'e> BuildKitBackend<'e> {
     /// The solve key of `request`, when its result can be known from it.
     async fn key_of(&self, request: &StageBuild<'_>, dockerfile: &str) -> Option<String> {
         self.records.as_ref()?;
-        let platform = self
-            .platform
-            .get_or_init(|| engine_platform(self.engine))
-            .await
-            .as_deref()?;
+        // The platform BuildKit builds for unless a stage names one (which
+        // is in the Dockerfile).
+        let platform = self.engine.platform()?;
         let secret_ids = self.settings.secrets.keys().cloned().collect();
-        solve_key(self.engine, request, dockerfile, secret_ids, platform).await
+        solve_key(self.engine, request, dockerfile, secret_ids, &platform).await
     }
 }
 

@@ -51,24 +51,20 @@ fn parse_api(text: &str) -> Option<(u32, u32)> {
     Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
-/// Asks the Engine (`GET /version`).
-pub async fn engine_facts(engine: &DockerEngine) -> Result<EngineFacts, String> {
-    let version = engine
-        .docker()
-        .version()
-        .await
-        .map_err(|e| format!("the Engine did not say what it is: {e}"))?;
-    Ok(EngineFacts {
-        os: version.os.unwrap_or_default(),
-        api_version: version.api_version.unwrap_or_default(),
+/// What the Engine said of itself when it was connected (`GET /version`).
+pub fn engine_facts(engine: &DockerEngine) -> EngineFacts {
+    let version = engine.system_version();
+    EngineFacts {
+        os: version.os.clone().unwrap_or_default(),
+        api_version: version.api_version.clone().unwrap_or_default(),
         component_names: version
             .components
-            .unwrap_or_default()
-            .into_iter()
-            .map(|c| c.name)
+            .iter()
+            .flatten()
+            .map(|c| c.name.clone())
             .collect(),
         address: engine.address().to_owned(),
-    })
+    }
 }
 
 #[cfg(test)]

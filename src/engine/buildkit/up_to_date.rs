@@ -87,17 +87,6 @@ fn reads_a_url(request: &StageBuild<'_>) -> bool {
         })
 }
 
-/// The Engine's `os/arch`, the platform BuildKit builds for unless a stage
-/// names one (which is in the Dockerfile).
-pub async fn engine_platform(engine: &DockerEngine) -> Option<String> {
-    let version = engine.docker().version().await.ok()?;
-    Some(format!(
-        "{}/{}",
-        version.os.unwrap_or_default(),
-        version.arch.unwrap_or_default()
-    ))
-}
-
 /// Whether the image `record` names is still the result: nothing the
 /// solve read has changed and the image is still there.
 pub async fn still_up_to_date(

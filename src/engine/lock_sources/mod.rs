@@ -61,7 +61,10 @@ pub async fn resolve_all(
 ) -> Resolved {
     let mut out = Resolved::default();
     let mut seen: Vec<&str> = Vec::new();
-    let engine_platform = engine_platform(engine).await;
+    // The platform the Engine builds for when a stage names none.
+    let engine_platform = engine
+        .platform()
+        .unwrap_or_else(|| "linux/amd64".to_owned());
     for image in &reads.images {
         let reference = image.reference.as_str();
         if reference.contains('@') || seen.contains(&reference) {
@@ -129,18 +132,6 @@ pub async fn resolve_all(
     }
     out.lock.sort();
     out
-}
-
-/// The platform the Engine builds for when a stage names none (`os/arch`).
-async fn engine_platform(engine: &DockerEngine) -> String {
-    match engine.docker().version().await {
-        Ok(version) => format!(
-            "{}/{}",
-            version.os.unwrap_or_else(|| "linux".to_owned()),
-            version.arch.unwrap_or_else(|| "amd64".to_owned())
-        ),
-        Err(_) => "linux/amd64".to_owned(),
-    }
 }
 
 /// Downloads every URL `reads` adds and compares it with the lock's

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use engine_support::image_views::{buildkit_compared_config, image_tree};
 use engine_support::{
-    Project, Run, engine, image_exists, remove_images, repo_root, stages, unique,
+    NewCacheVolumes, Project, Run, engine, image_exists, remove_images, repo_root, stages, unique,
 };
 
 /// An example and the targets (or stages) it is built for.
@@ -222,6 +222,7 @@ fn every_example_is_listed_and_its_images_are_made_offline() {
 #[test]
 fn every_example_builds_on_buildkit_as_on_native() {
     engine();
+    let _volumes = NewCacheVolumes::watch();
     let mut built = Vec::new();
     for example in EXAMPLES {
         let missing: Vec<String> = planned_images(example)

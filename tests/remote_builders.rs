@@ -7,10 +7,9 @@ mod buildkitd_support;
 mod engine_support;
 mod registry_support;
 
-use std::io::BufReader;
 use std::process::{Command, Stdio};
 
-use buildkitd_support::{Farm, build_on, remote_command, wait_for_line};
+use buildkitd_support::{Farm, build_losing_the_first_builder, build_on, remote_command};
 use engine_support::{Project, Run, engine, remove_images, stages, unique};
 use registry_support::docker;
 
@@ -90,25 +89,7 @@ fn a_builder_killed_mid_build_has_its_target_rerun_on_the_other() {
     let project = Project::new(&text);
     let victim = farm.daemons[0].address.clone();
     // Loaded into the Engine this time: the docker exporter's tarball path.
-    let mut child = remote_command(&project, &farm.addresses(), &["--all"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("run stages");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut seen = String::new();
-    assert!(
-        wait_for_line(&mut stderr, &format!("on builder {victim}"), &mut seen),
-        "the victim never started:\n{seen}"
-    );
-    // Let its solve get going, then take the daemon away.
-    std::thread::sleep(std::time::Duration::from_secs(2));
-    farm.daemons[0].kill();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
-    seen.push_str(&rest);
-    let status = child.wait().expect("wait for stages");
-    assert!(status.success(), "the build failed:\n{seen}");
+    let seen = build_losing_the_first_builder(&mut farm, &project, &["--all"]);
     assert!(
         seen.contains(&format!("re-run: builder {victim} was lost")),
         "the summary does not say a target was re-run:\n{seen}"

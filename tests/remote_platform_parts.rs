@@ -10,10 +10,8 @@ mod engine_support;
 mod registry_support;
 
 use std::collections::BTreeSet;
-use std::io::BufReader;
-use std::process::Stdio;
 
-use buildkitd_support::{Farm, build_on, remote_command, wait_for_line};
+use buildkitd_support::{Farm, build_losing_the_first_builder, build_on};
 use engine_support::{Project, engine, unique};
 use registry_support::Registry;
 
@@ -155,24 +153,7 @@ fn a_part_whose_builder_is_killed_is_rerun_on_the_other_and_the_index_is_whole()
         &platforms,
     );
     let victim = farm.daemons[0].address.clone();
-    let mut child = remote_command(&project, &farm.addresses(), &["--push"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("run stages");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut seen = String::new();
-    assert!(
-        wait_for_line(&mut stderr, &format!("on builder {victim}"), &mut seen),
-        "the victim never started a part:\n{seen}"
-    );
-    std::thread::sleep(std::time::Duration::from_secs(2));
-    farm.daemons[0].kill();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
-    seen.push_str(&rest);
-    let status = child.wait().expect("wait for stages");
-    assert!(status.success(), "the build failed:\n{seen}");
+    let seen = build_losing_the_first_builder(&mut farm, &project, &["--push"]);
     let lost = format!("re-run: builder {victim} was lost");
     assert_eq!(
         seen.lines().filter(|l| l.contains(&lost)).count(),

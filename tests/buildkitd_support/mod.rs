@@ -151,6 +151,32 @@ pub fn remote_command(project: &Project, builders: &[String], args: &[&str]) -> 
     command
 }
 
+/// Runs `stages build` on every builder of `farm`, SIGKILLs the first
+/// builder two seconds after it took work (its solve under way), and
+/// returns the build's stderr once it succeeded on the other.
+pub fn build_losing_the_first_builder(farm: &mut Farm, project: &Project, args: &[&str]) -> String {
+    let victim = farm.daemons[0].address.clone();
+    let mut child = remote_command(project, &farm.addresses(), args)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("run stages");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    assert!(
+        wait_for_line(&mut stderr, &format!("on builder {victim}"), &mut seen),
+        "the victim never started:\n{seen}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    farm.daemons[0].kill();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("read stderr");
+    seen.push_str(&rest);
+    let status = child.wait().expect("wait for stages");
+    assert!(status.success(), "the build failed:\n{seen}");
+    seen
+}
+
 /// `CI` set to anything but empty, `0` or `false`.
 fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))

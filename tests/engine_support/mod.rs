@@ -398,6 +398,48 @@ pub fn remove_cache_volumes(id: &str) {
     }
 }
 
+/// The native back end's cache-mount volumes (every id).
+fn cache_mount_volumes() -> Vec<String> {
+    let listed = Command::new("docker")
+        .args([
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            "label=dev.stages.cache-mount",
+        ])
+        .output()
+        .expect("docker volume ls");
+    String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Removes, when dropped, the cache-mount volumes that appeared while it
+/// lived: a test building a project whose cache ids are shared by design
+/// (the target path, such as `/root/.cache/go-build`) takes away what it
+/// made and leaves the volumes that were there before.
+pub struct NewCacheVolumes(Vec<String>);
+
+impl NewCacheVolumes {
+    pub fn watch() -> Self {
+        Self(cache_mount_volumes())
+    }
+}
+
+impl Drop for NewCacheVolumes {
+    fn drop(&mut self) {
+        for volume in cache_mount_volumes() {
+            if !self.0.contains(&volume) {
+                let _ = Command::new("docker")
+                    .args(["volume", "rm", &volume])
+                    .output();
+            }
+        }
+    }
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -245,14 +245,19 @@ impl Repository {
         let content_type = header_text("content-type").unwrap_or_default();
         let digest = header_text("docker-content-digest");
         let location = header_text("location");
-        let body = tokio::time::timeout(idle, response.into_body().collect())
+        // Bounded while it is read: a registry cannot fill the memory.
+        let limited = http_body_util::Limited::new(response.into_body(), MAX_MANIFEST);
+        let body = tokio::time::timeout(idle, limited.collect())
             .await
             .map_err(|_| "the registry stalled".to_owned())?
-            .map_err(|error| format!("the answer broke off: {error}"))?
+            .map_err(|error| {
+                if error.is::<http_body_util::LengthLimitError>() {
+                    "the registry's answer is too large for a manifest".to_owned()
+                } else {
+                    format!("the answer broke off: {error}")
+                }
+            })?
             .to_bytes();
-        if body.len() > MAX_MANIFEST {
-            return Err("the registry's answer is too large for a manifest".to_owned());
-        }
         Ok(Answer {
             status,
             challenge,
@@ -392,5 +397,53 @@ mod tests {
         );
         assert!(is_loopback("127.0.0.1:5000"));
         assert!(!is_loopback("ghcr.io"));
+    }
+
+    /// A registry that answers a manifest request with an endless body is
+    /// refused once the answer passes the manifest bound, not read on.
+    #[test]
+    fn an_endless_answer_stops_at_the_manifest_bound() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let port = listener.local_addr().expect("address").port();
+            let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let counter = sent.clone();
+            tokio::spawn(async move {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nConnection: close\r\n\r\n";
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b' '; 64 * 1024];
+                // Far past the bound; stops when the client hangs up.
+                for _ in 0..4096 {
+                    if stream.write_all(&chunk).await.is_err() {
+                        return;
+                    }
+                    counter.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+            let image = ImageRef::parse(&format!("127.0.0.1:{port}/endless")).expect("reference");
+            let mut repository =
+                Repository::new(&image, None, Duration::from_secs(30)).expect("repository");
+            let answer = repository.manifest("1", &MANIFEST_TYPES).await;
+            assert_eq!(
+                answer.err().as_deref(),
+                Some("the registry's answer is too large for a manifest")
+            );
+            let read = sent.load(std::sync::atomic::Ordering::Relaxed);
+            assert!(read < 8 * MAX_MANIFEST, "{read} bytes were sent");
+        });
     }
 }

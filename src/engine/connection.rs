@@ -28,7 +28,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 const REQUEST_TIMEOUT: u64 = 60 * 60;
 
 /// `MAJOR.MINOR` of an API version.
-fn parse_api_version(text: &str) -> Option<ClientVersion> {
+pub fn parse_api_version(text: &str) -> Option<ClientVersion> {
     let (major, minor) = text.trim().split_once('.')?;
     Some(ClientVersion {
         major_version: major.parse().ok()?,
@@ -183,11 +183,7 @@ impl EngineAddress {
             .as_deref()
             .and_then(parse_api_version)
             .ok_or_else(|| self.unreachable(bollard::errors::Error::APIVersionParseError {}))?;
-        let negotiated = if (server.major_version, server.minor_version)
-            < (
-                API_DEFAULT_VERSION.major_version,
-                API_DEFAULT_VERSION.minor_version,
-            ) {
+        let negotiated = if server < *API_DEFAULT_VERSION {
             self.open(&server)
                 .map_err(|source| self.unreachable(source))?
         } else {

@@ -5,9 +5,10 @@
 
 use super::transport::Endpoint;
 use crate::engine::client::DockerEngine;
+use crate::engine::connection::parse_api_version;
 
 /// The first API version with BuildKit sessions outside experimental mode.
-const MIN_API: (u32, u32) = (1, 39);
+const MIN_API: (usize, usize) = (1, 39);
 
 /// What the Engine said about itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,12 +32,14 @@ pub fn buildkit_available(facts: &EngineFacts) -> Result<(), String> {
     {
         return Err(format!("the Engine is {name}, which has no BuildKit"));
     }
-    let version = parse_api(&facts.api_version).ok_or_else(|| {
-        format!(
-            "the Engine's API version `{}` cannot be read",
-            facts.api_version
-        )
-    })?;
+    let version = parse_api_version(&facts.api_version)
+        .map(|v| (v.major_version, v.minor_version))
+        .ok_or_else(|| {
+            format!(
+                "the Engine's API version `{}` cannot be read",
+                facts.api_version
+            )
+        })?;
     if version < MIN_API {
         return Err(format!(
             "the Engine speaks API {}, BuildKit sessions need {}.{}",
@@ -44,11 +47,6 @@ pub fn buildkit_available(facts: &EngineFacts) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-fn parse_api(text: &str) -> Option<(u32, u32)> {
-    let (major, minor) = text.trim().split_once('.')?;
-    Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
 /// What the Engine said of itself when it was connected (`GET /version`).

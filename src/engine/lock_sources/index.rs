@@ -6,16 +6,13 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::engine::registry::api::Repository;
+use crate::engine::registry::api::{DOCKER_LIST, OCI_INDEX, Repository};
 use crate::engine::registry::credentials::Credentials;
 use crate::engine::registry::reference::ImageRef;
 use crate::lockfile::Lock;
 
 /// What an index's manifests may be called.
-pub const INDEX_TYPES: [&str; 2] = [
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-];
+pub const INDEX_TYPES: [&str; 2] = [OCI_INDEX, DOCKER_LIST];
 
 #[derive(Deserialize)]
 struct Index {

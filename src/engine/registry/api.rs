@@ -19,13 +19,13 @@ use super::credentials::Credentials;
 use super::reference::ImageRef;
 use crate::engine::lock_sources::urls::https_or_http;
 
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+
 /// Every manifest type a tag may name.
-pub const MANIFEST_TYPES: [&str; 4] = [
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-];
+pub const MANIFEST_TYPES: [&str; 4] = [OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST];
 
 /// The largest manifest read.
 const MAX_MANIFEST: usize = 4 << 20;
@@ -87,7 +87,8 @@ impl Repository {
     }
 
     /// The manifest `reference` (a tag or a digest) names, accepting
-    /// `accept`; `None` when the registry has none.
+    /// `accept`; `None` when the registry has none. Asked by digest, the
+    /// bytes must be what the digest names.
     pub async fn manifest(
         &mut self,
         reference: &str,
@@ -103,6 +104,11 @@ impl Repository {
             )
             .await?;
         match answer.status {
+            200 if reference.starts_with("sha256:") && !sha256_matches(reference, &answer.body) => {
+                Err(format!(
+                    "the registry's manifest {reference} does not match its digest"
+                ))
+            }
             200 => Ok(Some(Manifest {
                 media_type: answer.content_type,
                 body: answer.body,
@@ -399,51 +405,90 @@ mod tests {
         assert!(!is_loopback("ghcr.io"));
     }
 
+    /// A registry on a free loopback port answering one request with
+    /// `chunk` written `times` times; the bytes it managed to send.
+    async fn one_answer(
+        chunk: Vec<u8>,
+        times: usize,
+    ) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = sent.clone();
+        tokio::spawn(async move {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request).await;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {OCI_MANIFEST}\r\nConnection: close\r\n\r\n"
+            );
+            if stream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            // Stops early when the client hangs up.
+            for _ in 0..times {
+                if stream.write_all(&chunk).await.is_err() {
+                    return;
+                }
+                counter.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        (port, sent)
+    }
+
+    fn run<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(future)
+    }
+
+    fn repository(port: u16) -> Repository {
+        let image = ImageRef::parse(&format!("127.0.0.1:{port}/r")).expect("reference");
+        Repository::new(&image, None, Duration::from_secs(30)).expect("repository")
+    }
+
     /// A registry that answers a manifest request with an endless body is
     /// refused once the answer passes the manifest bound, not read on.
     #[test]
     fn an_endless_answer_stops_at_the_manifest_bound() {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            let port = listener.local_addr().expect("address").port();
-            let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-            let counter = sent.clone();
-            tokio::spawn(async move {
-                let Ok((mut stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let mut request = [0u8; 4096];
-                let _ = stream.read(&mut request).await;
-                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nConnection: close\r\n\r\n";
-                if stream.write_all(head.as_bytes()).await.is_err() {
-                    return;
-                }
-                let chunk = vec![b' '; 64 * 1024];
-                // Far past the bound; stops when the client hangs up.
-                for _ in 0..4096 {
-                    if stream.write_all(&chunk).await.is_err() {
-                        return;
-                    }
-                    counter.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
-                }
-            });
-            let image = ImageRef::parse(&format!("127.0.0.1:{port}/endless")).expect("reference");
-            let mut repository =
-                Repository::new(&image, None, Duration::from_secs(30)).expect("repository");
-            let answer = repository.manifest("1", &MANIFEST_TYPES).await;
+        run(async {
+            // Far past the bound.
+            let (port, sent) = one_answer(vec![b' '; 64 * 1024], 4096).await;
+            let answer = repository(port).manifest("1", &MANIFEST_TYPES).await;
             assert_eq!(
                 answer.err().as_deref(),
                 Some("the registry's answer is too large for a manifest")
             );
             let read = sent.load(std::sync::atomic::Ordering::Relaxed);
             assert!(read < 8 * MAX_MANIFEST, "{read} bytes were sent");
+        });
+    }
+
+    /// Asked by digest, a manifest whose bytes are not what the digest
+    /// names is refused; asked by tag, the same bytes are taken.
+    #[test]
+    fn a_manifest_asked_by_digest_must_match_it() {
+        let body = br#"{"schemaVersion":2}"#.to_vec();
+        let other = format!("sha256:{}", "0".repeat(64));
+        run(async {
+            let (port, _) = one_answer(body.clone(), 1).await;
+            let answer = repository(port).manifest(&other, &MANIFEST_TYPES).await;
+            assert_eq!(
+                answer.err(),
+                Some(format!(
+                    "the registry's manifest {other} does not match its digest"
+                ))
+            );
+            let (port, _) = one_answer(body.clone(), 1).await;
+            let by_tag = repository(port).manifest("1", &MANIFEST_TYPES).await;
+            assert_eq!(by_tag.ok().flatten().map(|m| m.body.to_vec()), Some(body));
         });
     }
 }

@@ -11,11 +11,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::Deserialize;
 
-use super::index::{
-    DOCKER_LIST, Descriptor, OCI_INDEX, PartManifest, assemble_index, sha256_digest,
-};
+use super::index::{Descriptor, PartManifest, assemble_index};
 use super::solve::repositories;
-use crate::engine::registry::api::{MANIFEST_TYPES, Manifest, Repository};
+use crate::engine::registry::api::{DOCKER_LIST, MANIFEST_TYPES, Manifest, OCI_INDEX, Repository};
 use crate::engine::registry::credentials::DockerConfig;
 use crate::engine::registry::reference::ImageRef;
 
@@ -125,19 +123,13 @@ async fn read_part(
     }])
 }
 
-/// The manifest `digest` names, its bytes checked against it: the index
-/// names them by that digest and size.
+/// The manifest `digest` names (its bytes checked against it by the
+/// registry client: the index names them by that digest and size).
 async fn fetch_manifest(repository: &mut Repository, digest: &str) -> Result<Manifest, String> {
-    let manifest = repository
+    repository
         .manifest(digest, &MANIFEST_TYPES)
         .await?
-        .ok_or_else(|| format!("the registry does not have manifest {digest}"))?;
-    if digest.starts_with("sha256:") && sha256_digest(&manifest.body) != digest {
-        return Err(format!(
-            "the registry's manifest {digest} does not match its digest"
-        ));
-    }
-    Ok(manifest)
+        .ok_or_else(|| format!("the registry does not have manifest {digest}"))
 }
 
 /// The media type the manifest says it has, else the one it was served as.
